@@ -1,0 +1,269 @@
+package kurrentnode
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/google/uuid"
+)
+
+// The log is one append-only file. It starts with a fixed header; every record after it is
+//
+//	length uint32 BE | crc32c(body) uint32 BE | body
+//
+// and a record's $all position is the byte offset where its length field starts, so positions are strictly
+// increasing, dense in file order and never 0 (the header occupies the first bytes). The body holds:
+//
+//	flags u8 | revision u64 | created i64 (100 ns ticks since the Unix epoch) | event id [16]byte |
+//	uvarint len + stream | uvarint len + type | uvarint len + metadata | uvarint len + data
+//
+// flagCommit marks the last record of one append: recovery keeps only whole appends, so a multi-event append
+// is atomic even when a crash tears its tail.
+
+const (
+	logMagic      = "DOSSIER-KLOG-v1\n"
+	logHeaderSize = len(logMagic)
+	recHeaderSize = 8
+	bodyFixedSize = 1 + 8 + 8 + 16
+
+	flagJSON   byte = 1 << 0
+	flagCommit byte = 1 << 1
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// record is one event as stored in the log.
+type record struct {
+	Pos      uint64
+	Stream   string
+	Revision uint64
+	Created  int64
+	ID       uuid.UUID
+	JSON     bool
+	Commit   bool
+	Type     string
+	Metadata []byte
+	Data     []byte
+}
+
+// size is the number of bytes the record occupies in the log.
+func (r *record) size() int {
+	return recHeaderSize + bodyFixedSize +
+		uvarintLen(len(r.Stream)) + len(r.Stream) + uvarintLen(len(r.Type)) + len(r.Type) +
+		uvarintLen(len(r.Metadata)) + len(r.Metadata) + uvarintLen(len(r.Data)) + len(r.Data)
+}
+
+func uvarintLen(n int) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], uint64(n))
+}
+
+// appendRecord encodes r at the end of buf.
+func appendRecord(buf []byte, r *record) []byte {
+	start := len(buf)
+	buf = append(buf, make([]byte, recHeaderSize)...)
+	var flags byte
+	if r.JSON {
+		flags |= flagJSON
+	}
+	if r.Commit {
+		flags |= flagCommit
+	}
+	buf = append(buf, flags)
+	buf = binary.BigEndian.AppendUint64(buf, r.Revision)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(r.Created))
+	buf = append(buf, r.ID[:]...)
+	for _, field := range [][]byte{[]byte(r.Stream), []byte(r.Type), r.Metadata, r.Data} {
+		buf = binary.AppendUvarint(buf, uint64(len(field)))
+		buf = append(buf, field...)
+	}
+	body := buf[start+recHeaderSize:]
+	binary.BigEndian.PutUint32(buf[start:], uint32(len(body)))
+	binary.BigEndian.PutUint32(buf[start+4:], crc32.Checksum(body, crcTable))
+	return buf
+}
+
+var errBadRecord = errors.New("invalid log record")
+
+// decodeRecord decodes the record at the start of b (which begins at position pos). It returns the number of
+// bytes used, or errBadRecord / io.ErrUnexpectedEOF when b does not hold a whole valid record.
+func decodeRecord(b []byte, pos uint64) (record, int, error) {
+	if len(b) < recHeaderSize {
+		return record{}, 0, io.ErrUnexpectedEOF
+	}
+	n := int(binary.BigEndian.Uint32(b))
+	if n < bodyFixedSize {
+		return record{}, 0, errBadRecord
+	}
+	if len(b) < recHeaderSize+n {
+		return record{}, 0, io.ErrUnexpectedEOF
+	}
+	body := b[recHeaderSize : recHeaderSize+n]
+	if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(b[4:]) {
+		return record{}, 0, errBadRecord
+	}
+	r := record{Pos: pos}
+	r.JSON = body[0]&flagJSON != 0
+	r.Commit = body[0]&flagCommit != 0
+	r.Revision = binary.BigEndian.Uint64(body[1:])
+	r.Created = int64(binary.BigEndian.Uint64(body[9:]))
+	copy(r.ID[:], body[17:33])
+	rest := body[bodyFixedSize:]
+	fields := make([][]byte, 4)
+	for i := range fields {
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < l {
+			return record{}, 0, errBadRecord
+		}
+		fields[i] = rest[k : k+int(l)]
+		rest = rest[k+int(l):]
+	}
+	if len(rest) != 0 {
+		return record{}, 0, errBadRecord
+	}
+	r.Stream, r.Type = string(fields[0]), string(fields[1])
+	r.Metadata, r.Data = fields[2], fields[3]
+	return r, recHeaderSize + n, nil
+}
+
+// logFile is what the store needs from its file: *os.File on disk, memFile in memory.
+type logFile interface {
+	io.ReaderAt
+	io.WriterAt
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// memFile is an in-memory logFile, so the in-memory mode runs exactly the same store code.
+type memFile struct {
+	mu  sync.RWMutex
+	buf []byte
+}
+
+func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if off >= int64(len(m.buf)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.buf[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if end := off + int64(len(p)); end > int64(len(m.buf)) {
+		if end > int64(cap(m.buf)) {
+			grown := make([]byte, end, max(end, 2*int64(cap(m.buf))))
+			copy(grown, m.buf)
+			m.buf = grown
+		}
+		m.buf = m.buf[:end]
+	}
+	return copy(m.buf[off:], p), nil
+}
+
+func (m *memFile) Sync() error  { return nil }
+func (m *memFile) Close() error { return nil }
+func (m *memFile) Truncate(size int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if size < int64(len(m.buf)) {
+		m.buf = m.buf[:size]
+	}
+	return nil
+}
+
+// maxTornTail bounds how much unacknowledged data recovery may cut off: at most one group-commit write can be
+// torn by a crash. A longer invalid tail means the file was damaged some other way, and the node refuses to
+// start rather than silently drop acknowledged events.
+const maxTornTail = 2 * maxGroupBytes
+
+// scanLog reads the whole log, calling fn for every record of every complete append in order, and returns
+// the offset where the valid log ends and how many bytes after it are torn (to be cut off by the caller).
+func scanLog(f logFile, size, tornLimit int64, fn func(record) error) (end int64, torn int64, err error) {
+	if size == 0 {
+		return 0, 0, nil
+	}
+	head := make([]byte, logHeaderSize)
+	if _, err := f.ReadAt(head, 0); err != nil || string(head) != logMagic {
+		if size < int64(logHeaderSize) && string(head[:size]) == logMagic[:size] {
+			return 0, size, nil // crash while creating the file
+		}
+		return 0, 0, fmt.Errorf("kurrentnode: not a Dossier event log (bad header)")
+	}
+	const chunk = 4 << 20
+	var (
+		buf       []byte
+		bufStart  = int64(logHeaderSize)
+		off       = int64(logHeaderSize)
+		committed = off
+		pending   []record
+	)
+	for off < size {
+		// Ensure buf holds data from off; refill keeping the unread part.
+		if rel := off - bufStart; rel > 0 {
+			buf = buf[rel:]
+			bufStart = off
+		}
+		rec, n, derr := decodeRecord(buf, uint64(off))
+		if derr == io.ErrUnexpectedEOF && bufStart+int64(len(buf)) < size {
+			want := chunk
+			if len(buf) >= recHeaderSize {
+				want = max(want, recHeaderSize+int(binary.BigEndian.Uint32(buf)))
+			}
+			readTo := min(size, bufStart+int64(len(buf))+int64(want))
+			more := make([]byte, readTo-bufStart)
+			copy(more, buf)
+			if _, err := f.ReadAt(more[len(buf):], bufStart+int64(len(buf))); err != nil && err != io.EOF {
+				return 0, 0, fmt.Errorf("kurrentnode: read log: %w", err)
+			}
+			buf = more
+			continue
+		}
+		if derr != nil {
+			break
+		}
+		// rec's slices point into buf; refills allocate a new array, so they stay valid.
+		pending = append(pending, rec)
+		off += int64(n)
+		if rec.Commit {
+			for _, p := range pending {
+				if err := fn(p); err != nil {
+					return 0, 0, err
+				}
+			}
+			pending = pending[:0]
+			committed = off
+		}
+	}
+	torn = size - committed
+	if torn > tornLimit {
+		return 0, 0, fmt.Errorf("kurrentnode: event log damaged at offset %d (%d bytes after it): refusing to cut more than a torn tail", committed, torn)
+	}
+	return committed, torn, nil
+}
+
+// openDiskLog opens (creating if needed) the log file in dir and syncs the directory entry on creation.
+func openDiskLog(path string) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}

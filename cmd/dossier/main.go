@@ -1,0 +1,37 @@
+// Command dossier is Dossier's one binary: the API server, the embedded event-store node and the operator
+// commands. Only this package reads the environment.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// CLI lists the subcommands; each lives in its own file.
+type CLI struct {
+	Node  NodeCmd  `cmd:"" help:"Run the embedded KurrentDB-protocol event-store node alone."`
+	Bench BenchCmd `cmd:"" help:"Measure the event store and print a table of figures."`
+}
+
+func main() {
+	var cli CLI
+	kctx := kong.Parse(&cli,
+		kong.Name("dossier"),
+		kong.Description("Dossier: event-sourced case management for the fund's member space."),
+		kong.UsageOnError(),
+	)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(logger); err != nil {
+		fmt.Fprintln(os.Stderr, "dossier:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+)
+
+// NodeCmd runs the embedded node alone, so any KurrentDB client or tool can use it.
+type NodeCmd struct {
+	Listen   string `default:"127.0.0.1:2113" env:"DOSSIER_NODE_LISTEN" help:"TCP address to listen on."`
+	Data     string `default:"./var/events" env:"DOSSIER_NODE_DATA" help:"Data directory of the event log."`
+	InMemory bool   `env:"DOSSIER_NODE_IN_MEMORY" help:"Keep events in memory only (tests)."`
+}
+
+// Run starts the node and serves until the process is interrupted.
+func (c *NodeCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	opts := kurrentnode.Options{Listen: c.Listen, Logger: logger}
+	if c.InMemory {
+		opts.InMemory = true
+	} else {
+		opts.Dir = c.Data
+	}
+	n, err := kurrentnode.Start(opts)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("kurrentnode listening on %s\n", n.Addr())
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return errors.Join(n.Close())
+}

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var pathParam = regexp.MustCompile(`\{([a-zA-Z_][a-zA-Z0-9_]*)(\.\.\.)?\}`)
+
+// OpenAPI returns the OpenAPI 3.1 document of every route, built from the same table as the mux.
+func (s *Server) OpenAPI() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, rt := range s.table {
+		docPath := pathParam.ReplaceAllString(rt.Path, "{$1}")
+		op := map[string]any{
+			"operationId": rt.ID,
+			"summary":     rt.Summary,
+			"tags":        []string{rt.Tag},
+		}
+		var params []map[string]any
+		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
+				"schema": map[string]any{"type": "string"}})
+		}
+		if rt.Consistent {
+			params = append(params,
+				map[string]any{"name": MinPositionHeader, "in": "header", "required": false,
+					"description": "Commit position from a command's " + PositionHeader + " header: wait until the read reflects it.",
+					"schema":      map[string]any{"type": "string", "pattern": "^[0-9]+$"}},
+				map[string]any{"name": minPositionParam, "in": "query", "required": false,
+					"description": "Same as the " + MinPositionHeader + " header.",
+					"schema":      map[string]any{"type": "string", "pattern": "^[0-9]+$"}})
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		responses := map[string]any{}
+		for status, desc := range rt.Responses {
+			resp := map[string]any{"description": desc}
+			if status >= 400 {
+				resp["content"] = errorContent
+			}
+			responses[strconv.Itoa(status)] = resp
+		}
+		responses["default"] = map[string]any{"description": "Error.", "content": errorContent}
+		op["responses"] = responses
+		if paths[docPath] == nil {
+			paths[docPath] = map[string]any{}
+		}
+		paths[docPath][strings.ToLower(rt.Method)] = op
+	}
+	tags := map[string]bool{}
+	for _, rt := range s.table {
+		tags[rt.Tag] = true
+	}
+	var tagList []map[string]string
+	for t := range tags {
+		tagList = append(tagList, map[string]string{"name": t})
+	}
+	sort.Slice(tagList, func(i, j int) bool { return tagList[i]["name"] < tagList[j]["name"] })
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":       "Dossier API",
+			"version":     "1",
+			"description": "Member space (Mon espace privé) and case management API. Errors are {code, message}: a stable machine code and a French sentence.",
+		},
+		"tags":  tagList,
+		"paths": paths,
+		"components": map[string]any{"schemas": map[string]any{
+			"ErrorBody": map[string]any{
+				"type":     "object",
+				"required": []string{"code", "message"},
+				"properties": map[string]any{
+					"code":    map[string]any{"type": "string", "description": "Stable machine code."},
+					"message": map[string]any{"type": "string", "description": "French sentence for the member."},
+				},
+			},
+		}},
+	}
+}
+
+var errorContent = map[string]any{"application/json": map[string]any{
+	"schema": map[string]any{"$ref": "#/components/schemas/ErrorBody"}}}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.OpenAPI())
+}

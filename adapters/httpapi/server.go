@@ -1,0 +1,109 @@
+// Package httpapi is Dossier's HTTP interface for the portal, the staff console and operators.
+//
+// Every route is declared once, in routes.go, with what the OpenAPI document says about it: the mux and
+// /openapi.json are both built from that table, so a route cannot be served undocumented. Handlers decode,
+// validate, call the application layer and answer; errors become {code, message} with a stable machine code
+// and a French sentence (errors.go). Commands answer with the commit position of their events in the
+// X-Dossier-Position header; a read may send it back (X-Dossier-Min-Position header or min_position query
+// parameter) and waits, bounded, until the read models have reached it (consistency.go).
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config holds the HTTP limits.
+type Config struct {
+	MaxBodyBytes       int64         // request bodies above it are refused with 413
+	RequestTimeout     time.Duration // each request's context ends after it
+	ConsistencyTimeout time.Duration // how long a read waits for the read models to reach a position
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+	if c.ConsistencyTimeout <= 0 {
+		c.ConsistencyTimeout = 2 * time.Second
+	}
+}
+
+// Check is one readiness condition (event store reachable, database reachable, projections caught up).
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Consistency waits until the read models have applied every event up to a commit position.
+type Consistency interface {
+	WaitFor(ctx context.Context, position uint64) error
+}
+
+// Deps are what the handlers use.
+type Deps struct {
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry // /metrics serves it; HTTP metrics are registered on it
+	Ready       []Check
+	Consistency Consistency
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	metrics *httpMetrics
+	table   []route // built once: the mux, 405 answers and /openapi.json all read it
+	handler http.Handler
+}
+
+// New builds the API.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg.setDefaults()
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	m, err := newHTTPMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, metrics: m}
+	s.table = s.routes()
+	mux := http.NewServeMux()
+	for _, rt := range s.table {
+		h := rt.Handler
+		if rt.Consistent {
+			h = s.consistent(h)
+		}
+		mux.Handle(rt.Method+" "+rt.Path, h)
+	}
+	mux.HandleFunc("/", s.notFound)
+	s.handler = s.middleware(mux)
+	return s, nil
+}
+
+// Handler returns the root handler with every middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// NewHTTPServer returns an http.Server with the timeouts a public API needs.
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}

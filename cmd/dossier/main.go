@@ -20,6 +20,10 @@ type CLI struct {
 }
 
 func main() {
+	if err := loadSecretFiles(); err != nil {
+		fmt.Fprintln(os.Stderr, "dossier: configuration:", err)
+		os.Exit(2)
+	}
 	var cli CLI
 	kctx := kong.Parse(&cli,
 		kong.Name("dossier"),

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is what `dossier serve` (and the commands that open the same stores) run with. Every field comes
+// from a flag or a DOSSIER_* environment variable; the defaults are the embedded mode: an in-process event
+// store node under ./var/events, SQLite at ./var/dossier.db, mail as files in ./var/outbox.
+type Config struct {
+	HTTPAddr     string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
+	KurrentDBURL string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
+	EventsDir    string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
+	NodeListen   string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
+	SQLitePath   string `name:"sqlite-path" env:"DOSSIER_SQLITE_PATH" default:"./var/dossier.db" help:"SQLite read-model database (used when no PostgreSQL URL is set)."`
+	PostgresURL  string `name:"postgres-url" env:"DOSSIER_POSTGRES_URL" help:"PostgreSQL URL for the read models. Empty: SQLite. Secret; DOSSIER_POSTGRES_URL_FILE reads it from a file."`
+	OutboxDir    string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
+	BlobsDir     string `name:"blobs-dir" env:"DOSSIER_BLOBS_DIR" default:"./var/blobs" help:"Directory for files (documents)."`
+	LogLevel     string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+
+	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
+	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
+	ConsistencyTimeout time.Duration `name:"consistency-timeout" env:"DOSSIER_CONSISTENCY_TIMEOUT" default:"2s" help:"How long a read waits for the read models to reach a position it was given."`
+	ShutdownTimeout    time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
+}
+
+// secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
+var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL"}
+
+// loadSecretFiles sets NAME from the file named by NAME_FILE, for every secret variable, before flags and
+// environment are parsed. Setting both is an error: which one wins would be a guess.
+func loadSecretFiles() error {
+	var errs []error
+	for _, name := range secretEnv {
+		path, ok := os.LookupEnv(name + "_FILE")
+		if !ok {
+			continue
+		}
+		if _, both := os.LookupEnv(name); both {
+			errs = append(errs, fmt.Errorf("%s and %s_FILE are both set: set only one", name, name))
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+			continue
+		}
+		os.Setenv(name, strings.TrimSpace(string(b)))
+	}
+	return errors.Join(errs...)
+}
+
+// Embedded reports whether Dossier runs its own event-store node.
+func (c *Config) Embedded() bool { return c.KurrentDBURL == "" }
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	_, _, err := net.SplitHostPort(c.HTTPAddr)
+	check(err == nil, "http-addr %q: want host:port", c.HTTPAddr)
+	if c.Embedded() {
+		check(c.EventsDir != "", "events-dir must be set when no KurrentDB URL is given")
+		_, _, err := net.SplitHostPort(c.NodeListen)
+		check(err == nil, "node-listen %q: want host:port", c.NodeListen)
+	} else {
+		u, err := url.Parse(c.KurrentDBURL)
+		check(err == nil && (u.Scheme == "esdb" || u.Scheme == "esdb+discover" || u.Scheme == "kurrentdb" || u.Scheme == "kurrentdb+discover"),
+			"kurrentdb-url: want esdb://host:port?… or esdb+discover://…")
+	}
+	if c.PostgresURL == "" {
+		check(c.SQLitePath != "", "sqlite-path must be set when no PostgreSQL URL is given")
+	} else {
+		u, err := url.Parse(c.PostgresURL)
+		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "postgres-url: want postgres://user@host:port/db?…")
+	}
+	check(c.OutboxDir != "", "outbox-dir must be set")
+	check(c.BlobsDir != "", "blobs-dir must be set")
+	check(c.MaxBodyBytes >= 1024, "max-body-bytes %d: at least 1024", c.MaxBodyBytes)
+	check(c.RequestTimeout > 0, "request-timeout must be positive")
+	check(c.ConsistencyTimeout > 0 && c.ConsistencyTimeout < c.RequestTimeout, "consistency-timeout must be positive and below request-timeout")
+	check(c.ShutdownTimeout > 0, "shutdown-timeout must be positive")
+	return errors.Join(errs...)
+}
+
+// Redacted returns the configuration as printable pairs, secrets hidden.
+func (c *Config) Redacted() []any {
+	eventStore := "embedded node, data in " + c.EventsDir
+	if !c.Embedded() {
+		eventStore = "KurrentDB " + redactURL(c.KurrentDBURL)
+	}
+	readModels := "SQLite " + c.SQLitePath
+	if c.PostgresURL != "" {
+		readModels = "PostgreSQL " + redactURL(c.PostgresURL)
+	}
+	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", readModels,
+		"outbox", c.OutboxDir, "blobs", c.BlobsDir}
+}
+
+// redactURL keeps scheme, host and path, and hides user info and every query value (they may hold passwords).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable, hidden)"
+	}
+	if u.User != nil {
+		u.User = url.User("****")
+	}
+	q := u.Query()
+	for k := range q {
+		if k != "tls" && k != "sslmode" {
+			q.Set(k, "****")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

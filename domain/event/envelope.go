@@ -1,0 +1,124 @@
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Record is an event as the store keeps it, byte for byte. Revision, Position and RecordedAt are assigned by the
+// store and are zero in a record that has not been appended yet.
+type Record struct {
+	Stream   string    // stream name as stored
+	Revision uint64    // position of the event in its stream, from 0
+	Position uint64    // commit position in the global log ($all); never 0 once stored
+	EventID  uuid.UUID // unique per stream; derived from the command id (DeriveID)
+	Type     string    // type name as stored (possibly an older, replaced name)
+	Data     []byte    // JSON payload as stored (before upcasting)
+	Metadata []byte    // JSON Metadata
+	// RecordedAt is when the store wrote the event (its clock, not the business clock).
+	RecordedAt time.Time
+}
+
+// Envelope is a decoded, upcast event with its place in the store and its metadata: what aggregates rehydrate from
+// and what projections and reactions consume.
+type Envelope struct {
+	Stream     StreamID
+	Revision   uint64
+	Position   uint64
+	EventID    uuid.UUID
+	Type       string // current type name of Event (after upcasting)
+	Event      any    // the event value, of the Go type its Definition names
+	Metadata   Metadata
+	RecordedAt time.Time
+}
+
+// Delivery is one step of an ordered feed of the global log: either a record or, when CaughtUp is set and nothing
+// else is, the news that every event committed before the feed started has been delivered.
+type Delivery struct {
+	// Record is the stored event, raw. Its Position is the checkpoint to keep once the delivery is handled.
+	Record Record
+	// Envelope is the decoded event; it is zero when Err is set.
+	Envelope Envelope
+	// Err says why Record could not be decoded (it wraps ErrUnknownType, ErrInvalidStreamID, a JSON or an upcaster
+	// error). A consumer must not skip it silently: stop, or record it where operators will see it.
+	Err error
+	// Live is true for records delivered after the feed caught up (switch to small batches).
+	Live bool
+	// CaughtUp marks a delivery without a record: the feed has reached the head of the log. It can come again after
+	// the feed reconnects.
+	CaughtUp bool
+}
+
+// Command is what the store needs to know about the command behind an append.
+type Command struct {
+	// Metadata is shared by every event the command appends. Metadata.CommandID is the idempotency key: a command
+	// retried with the same id appends nothing new. The codec sets SchemaVersion.
+	Metadata Metadata
+	// ExpectedRevision, when set, is the stream revision a person decided on (an HTTP If-Match): the command fails
+	// with a conflict if the stream has moved since, and is never re-decided.
+	ExpectedRevision *uint64
+	// RetryOnConflict is how many times the command may be re-decided over a newer history after losing a race.
+	// Leave it 0 when re-deciding could contradict what a person saw.
+	RetryOnConflict int
+}
+
+// Commit says where an append landed. Position is the read-your-writes token: a read model that has reached it
+// reflects the command.
+type Commit struct {
+	Revision uint64 // stream revision of the command's last event (or the stream's last, if nothing was appended)
+	Position uint64 // global commit position of that event; 0 when unknown or the stream is empty
+	Appended int    // number of events this call appended: 0 for a no-op or a replayed command
+}
+
+// DeriveID returns the id of the index-th event appended by command: a name-based (v5) UUID, so that a retried
+// command proposes the same ids and the store recognises them.
+func DeriveID(command uuid.UUID, index int) uuid.UUID {
+	return uuid.NewSHA1(command, []byte(strconv.Itoa(index)))
+}
+
+// NewRecord encodes the index-th event v of a command into a record ready to append: type name, JSON payload, and
+// metadata with the current schema version. The metadata must be complete (see Metadata.Validate).
+func (r *Registry) NewRecord(stream StreamID, meta Metadata, index int, v any) (Record, error) {
+	if err := stream.Validate(); err != nil {
+		return Record{}, err
+	}
+	if err := meta.Validate(); err != nil {
+		return Record{}, err
+	}
+	name, version, data, err := r.Encode(v)
+	if err != nil {
+		return Record{}, err
+	}
+	meta.SchemaVersion = version
+	md, err := json.Marshal(meta)
+	if err != nil {
+		return Record{}, fmt.Errorf("encode metadata: %w", err)
+	}
+	return Record{Stream: stream.String(), EventID: DeriveID(meta.CommandID, index), Type: name, Data: data, Metadata: md}, nil
+}
+
+// Open decodes a stored record: stream id, metadata, and the event upcast to its current schema.
+func (r *Registry) Open(rec Record) (Envelope, error) {
+	stream, err := ParseStreamID(rec.Stream)
+	if err != nil {
+		return Envelope{}, err
+	}
+	var meta Metadata
+	if len(rec.Metadata) > 0 {
+		if err := json.Unmarshal(rec.Metadata, &meta); err != nil {
+			return Envelope{}, fmt.Errorf("%w: %s@%d: %w", ErrInvalidMetadata, rec.Stream, rec.Revision, err)
+		}
+	}
+	v, name, err := r.decode(rec.Type, meta.SchemaVersion, rec.Data)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("%s@%d: %w", rec.Stream, rec.Revision, err)
+	}
+	return Envelope{
+		Stream: stream, Revision: rec.Revision, Position: rec.Position, EventID: rec.EventID,
+		Type: name, Event: v, Metadata: meta, RecordedAt: rec.RecordedAt,
+	}, nil
+}

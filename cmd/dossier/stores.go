@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+)
+
+// stores are the two stores every command that touches data opens: the event store (the embedded node,
+// started in this process, or a KurrentDB cluster) and the read-model database.
+type stores struct {
+	Node   *kurrentnode.Node // nil when a KurrentDB URL is configured
+	Events *kurrentdb.Client
+	DB     *sqldb.DB
+	// EventStoreName says what the events are stored on, for the start-up line (no secrets).
+	EventStoreName string
+}
+
+// openStores opens both stores from the configuration. The embedded node is started before the first client
+// call: the official client closes itself for good if its first discovery fails.
+func openStores(ctx context.Context, cfg *Config, logger *slog.Logger) (*stores, error) {
+	s := &stores{}
+	conn := cfg.KurrentDBURL
+	if cfg.Embedded() {
+		n, err := kurrentnode.Start(kurrentnode.Options{Listen: cfg.NodeListen, Dir: cfg.EventsDir, Logger: logger.With("component", "kurrentnode")})
+		if err != nil {
+			return nil, fmt.Errorf("start embedded event store: %w", err)
+		}
+		s.Node, conn = n, n.ConnectionString()
+		s.EventStoreName = fmt.Sprintf("embedded node on %s (data %s)", n.Addr(), cfg.EventsDir)
+	} else {
+		s.EventStoreName = "KurrentDB " + redactURL(cfg.KurrentDBURL)
+	}
+	client, err := kurrentdb.Connect(ctx, conn, kurrentdb.WithLogger(logger.With("component", "kurrentdb")))
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to the event store: %w", err)
+	}
+	s.Events = client
+	dialect, dsn := sqldb.SQLite, cfg.SQLitePath
+	if cfg.PostgresURL != "" {
+		dialect, dsn = sqldb.Postgres, cfg.PostgresURL
+	}
+	db, err := sqldb.Open(ctx, dialect, dsn, sqldb.Options{Logger: logger.With("component", "sqldb")})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open the read-model database: %w", err)
+	}
+	s.DB = db
+	return s, nil
+}
+
+// ReadModelName says where the read models live, for the start-up line (no secrets).
+func (c *Config) ReadModelName() string {
+	if c.PostgresURL != "" {
+		return "PostgreSQL " + redactURL(c.PostgresURL)
+	}
+	return "SQLite " + c.SQLitePath
+}
+
+// Close closes what was opened, the client before the node it talks to.
+func (s *stores) Close() error {
+	var errs []error
+	if s.DB != nil {
+		errs = append(errs, s.DB.Close())
+	}
+	if s.Events != nil {
+		errs = append(errs, s.Events.Close())
+	}
+	if s.Node != nil {
+		errs = append(errs, s.Node.Close())
+	}
+	return errors.Join(errs...)
+}

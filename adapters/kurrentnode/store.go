@@ -445,12 +445,9 @@ func (s *store) decide(r *writeReq, buf *[]byte) (writeResult, error) {
 	meta, rawMeta := st.metaAt(r.stream, all)
 	softDeleted := meta.tb == deletedRevision
 	hasMeta := len(st.metas) > 0
+	// A soft delete does not change the stream's last revision: KurrentDB reports it in wrong expected versions.
 	wrong := func() (writeResult, error) {
-		c := cur
-		if softDeleted {
-			c = -1
-		}
-		return writeResult{revision: c, wrong: &wrongExpected{current: c, expected: r.expected}}, nil
+		return writeResult{revision: cur, wrong: &wrongExpected{current: cur, expected: r.expected}}, nil
 	}
 
 	switch r.op {
@@ -475,7 +472,7 @@ func (s *store) decide(r *writeReq, buf *[]byte) (writeResult, error) {
 
 	// Append: idempotent retries first, then the expected-revision check.
 	if len(r.events) > 0 {
-		if res, handled := s.idempotent(st, cur, r); handled {
+		if res, handled := s.idempotent(st, cur, softDeleted, r); handled {
 			return res, nil
 		}
 	}
@@ -527,7 +524,11 @@ func (s *store) matches(e expectation, cur int64, softDeleted, hasMeta bool) boo
 
 // idempotent recognises a retried append (same event ids, per stream) and answers it with the original
 // result; a partial match is a wrong expected version, as in KurrentDB (§7.2).
-func (s *store) idempotent(st *streamState, cur int64, r *writeReq) (writeResult, bool) {
+func (s *store) idempotent(st *streamState, cur int64, softDeleted bool, r *writeReq) (writeResult, bool) {
+	// When the expectation alone would pass (Any, StreamExists, or NoStream on a soft-deleted stream), a first
+	// event that is not already there makes this a plain new append.
+	firstNewIsAppend := r.expected.kind == expectAny || r.expected.kind == expectStreamExists ||
+		(r.expected.kind == expectNoStream && softDeleted)
 	var first int64
 	switch r.expected.kind {
 	case expectRevision:
@@ -547,10 +548,8 @@ func (s *store) idempotent(st *streamState, cur int64, r *writeReq) (writeResult
 	for i, e := range r.events {
 		rev := first + int64(i)
 		if rev > cur || st.entries[rev].id != e.ID {
-			if r.expected.kind == expectAny || r.expected.kind == expectStreamExists {
-				if i == 0 {
-					return writeResult{}, false
-				}
+			if i == 0 && firstNewIsAppend {
+				return writeResult{}, false
 			}
 			return writeResult{revision: cur, wrong: &wrongExpected{current: cur, expected: r.expected}}, true
 		}

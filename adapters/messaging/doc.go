@@ -1,0 +1,52 @@
+// Package messaging runs Dossier's reactions: side effects of facts (send the activation code, issue an
+// acknowledgement, close a lapsed request, publish to another system) as watermill handlers fed by a catch-up
+// subscription to the event store's global log, never by an in-memory bus fed after an append (a crash between the
+// append and the publish would lose the reaction).
+//
+// # Wiring
+//
+//	if err := messaging.Migrate(ctx, db); err != nil { ... }
+//	router, err := messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: db, Logger: logger})
+//	err = router.AddHandler(newstreams.Name, newstreams.New(db, dir).Handle)
+//	go router.Run(ctx) // returns once ctx ends or router.Close is called
+//
+// source is a *kurrentdb.Source (any Feed will do), db the read-model database (*sqldb.DB).
+//
+// # Handler names are identities
+//
+// Each handler has its own Subscriber, hence its own durable checkpoint (reaction_checkpoint), its own
+// processed-event keys (reaction_processed), its own poison rows (reaction_poison) and its own lease (only one
+// replica runs a handler at a time), all keyed by the handler's name. The name must never change after deploy: a
+// renamed handler is a new consumer that starts again from the beginning of the log (or from its head, with
+// SkipHistory) and redoes every effect the old name had done. Name handlers after what they do
+// ("members.activation-mail"), not after a Go type.
+//
+// # Delivery
+//
+// A handler sees every non-system event of the log in commit order, one at a time: the next message comes only
+// after the previous one is acknowledged. Ack stores the checkpoint durably; Nack delivers the event again after a
+// back-off. A restart resumes strictly after the stored checkpoint. The only repeat is an event whose effect was
+// done but whose checkpoint was not yet stored (a crash in between, or a failure that led to a Nack after the
+// effect): delivery is at least once, so every effect must be idempotent.
+//
+// # Idempotent effects
+//
+// A database effect runs inside Once, which records the processed-event key (handler, event id) in the same
+// transaction: the effect and the key commit together or not at all, and a repeat finds the key and does nothing.
+//
+// An effect outside the database (mail, a file, another system) cannot join that transaction. OnceExternal runs it
+// at least once and then records the key; the window between the two (a crash, a failed write) is closed by the
+// effect itself, which receives a deterministic key (EffectKey) and must make a repeat harmless with it: an outbox
+// file named after the key is replaced rather than duplicated, a mail's Message-ID built from it lets the receiving
+// side drop the copy, a remote API takes it as its Idempotency-Key. A reaction that issues a command uses
+// CommandMetadata, whose command id is the effect key: the event store then recognises a repeat and appends nothing.
+//
+// # Failures
+//
+// See Router for the middleware chain: bounded retries, except for Invalid and Rule errors and panics, which go
+// straight to the poison table; Unavailable errors are delivered again until the dependency is back; a poison event
+// is recorded (List, `dossier reactions poison`) and the handler goes on with the next one. Neither logs nor the
+// poison table hold error messages, which may quote personal data: only kinds, codes, operations and locations
+// (Describe). So that operators see where a reaction failed, return classified errors: package sentinels made with
+// failure.New, and causes wrapped with failure.Wrap("members.SendActivationCode", failure.Unavailable, err).
+package messaging

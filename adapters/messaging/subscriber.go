@@ -1,0 +1,336 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/event"
+)
+
+// AllTopic is the one topic a Subscriber serves: the whole global log.
+const AllTopic = "$all"
+
+// Feed is an ordered catch-up feed of the global log, as *kurrentdb.Source provides: Run delivers, one at a time and
+// in commit order, every non-system event committed strictly after position after (0: from the beginning), with a
+// CaughtUp delivery when it reaches the head; it returns when ctx ends or handle fails.
+type Feed interface {
+	Run(ctx context.Context, after uint64, handle func(ctx context.Context, d event.Delivery) error) error
+}
+
+// Errors of Subscribe.
+var (
+	ErrClosed            = errors.New("messaging: subscriber closed")
+	ErrAlreadySubscribed = errors.New("messaging: subscriber already has a subscription (one handler, one subscription)")
+	ErrUnknownTopic      = errors.New("messaging: unknown topic (only " + AllTopic + " is served)")
+)
+
+// SubscriberConfig configures a Subscriber. Handler, Feed and DB are required.
+type SubscriberConfig struct {
+	// Handler names the one handler this subscriber feeds. It is the consumer's identity: the key of its durable
+	// checkpoint and the name of its lease. Renaming a handler after it was deployed makes a new consumer that
+	// starts again from the beginning of the log (or from its head with SkipHistory): never rename one.
+	Handler string
+	// Feed is the global log, normally a *kurrentdb.Source.
+	Feed Feed
+	// DB holds the checkpoint (reaction_checkpoint, see Migrate) and the lease.
+	DB *sqldb.DB
+	// Logger receives the subscriber's logs; nil discards them.
+	Logger *slog.Logger
+	// SkipHistory makes a handler that has no checkpoint yet start at the head of the log: events committed before
+	// its first start are never delivered to it. Use it for a reaction added to a running system whose past events
+	// must not trigger it (mail to every member ever registered). It has no effect once a checkpoint exists.
+	SkipHistory bool
+	// Backoff is the first wait before redelivering a Nacked message, and before subscribing again after the feed
+	// or the checkpoint store failed; each further failure doubles it, up to MaxBackoff. Defaults: 200ms and 30s.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// LeaseRetry is how often a subscriber waiting for the lease tries again (default 1s): only one subscriber of a
+	// given handler runs at a time, across every process sharing the database.
+	LeaseRetry time.Duration
+	// Now is the clock of checkpoint times; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *SubscriberConfig) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = 200 * time.Millisecond
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+	if c.MaxBackoff < c.Backoff {
+		c.MaxBackoff = c.Backoff
+	}
+	if c.LeaseRetry <= 0 {
+		c.LeaseRetry = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports every problem at once.
+func (c SubscriberConfig) Validate() error {
+	var errs []error
+	if err := checkName(c.Handler); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Feed == nil {
+		errs = append(errs, errors.New("messaging: subscriber needs a Feed"))
+	}
+	if c.DB == nil {
+		errs = append(errs, errors.New("messaging: subscriber needs a DB"))
+	}
+	return errors.Join(errs...)
+}
+
+// ackGrace is how long a subscription that is stopping still waits for the message in flight to be acknowledged,
+// so that a handler finishing just then gets its checkpoint stored (and is not run again at the next start).
+const ackGrace = 2 * time.Second
+
+// Subscriber is a watermill message.Subscriber over the global log for one handler. It delivers one message per
+// non-system event, in commit order, the next only after the previous one is acknowledged:
+//
+//   - Ack stores the event's position as the handler's checkpoint, durably, before the next message is sent;
+//   - Nack delivers the same event again, after Backoff (doubling up to MaxBackoff while it keeps failing);
+//   - a new Subscriber of the same handler (a restart, another replica) resumes strictly after the checkpoint.
+//
+// The payload is the event's JSON as stored; the metadata describe the event (see the Meta* keys) and the message
+// UUID is the event id. Handlers get the decoded event with Envelope. Messages come with a context derived from
+// the subscription's, cancelled after Ack or Nack and when the subscription ends.
+//
+// Delivery is at least once: an event acknowledged just before a crash, whose checkpoint was not yet stored, comes
+// again. Handlers make their effects idempotent with Once or OnceExternal.
+type Subscriber struct {
+	cfg    SubscriberConfig
+	logger *slog.Logger
+
+	mu         sync.Mutex
+	closed     bool
+	subscribed bool
+	closing    chan struct{}
+	wg         sync.WaitGroup
+}
+
+var _ message.Subscriber = (*Subscriber)(nil)
+
+// NewSubscriber returns a subscriber for cfg.Handler.
+func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	return &Subscriber{
+		cfg:     cfg,
+		logger:  cfg.Logger.With("handler", cfg.Handler),
+		closing: make(chan struct{}),
+	}, nil
+}
+
+// Subscribe starts the subscription to topic, which must be AllTopic, and returns its messages. A Subscriber has at
+// most one subscription: one handler, one checkpoint. The channel is closed when ctx ends or Close is called.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if topic != AllTopic {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownTopic, topic)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if s.subscribed {
+		return nil, ErrAlreadySubscribed
+	}
+	s.subscribed = true
+	out := make(chan *message.Message)
+	ctx, cancel := context.WithCancel(ctx)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(out)
+		defer cancel()
+		go func() {
+			select {
+			case <-s.closing:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		s.run(ctx, out)
+	}()
+	return out, nil
+}
+
+// Close ends the subscription and waits until its channel is closed. It is safe to call more than once.
+func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// run keeps the subscription going until ctx ends: each round takes the lease, reads the checkpoint and follows the
+// feed; when a round fails (the feed, the database, the lease) the next starts after a back-off, from the stored
+// checkpoint.
+func (s *Subscriber) run(ctx context.Context, out chan<- *message.Message) {
+	delay := s.cfg.Backoff
+	for {
+		progressed, err := s.round(ctx, out)
+		if ctx.Err() != nil {
+			return
+		}
+		if progressed {
+			delay = s.cfg.Backoff
+		}
+		s.logger.Warn("reactions: subscription stopped; starting again from the stored checkpoint", "in", delay, "err", err)
+		if !sleep(ctx, delay) {
+			return
+		}
+		delay = min(2*delay, s.cfg.MaxBackoff)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// round follows the feed from the stored checkpoint while it holds the handler's lease.
+func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (progressed bool, err error) {
+	lease, err := s.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer lease.Release()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-lease.Done(): // another replica may take over: stop before it does
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	checkpoint, found, err := Checkpoint(ctx, s.cfg.DB, s.cfg.Handler)
+	if err != nil {
+		return false, err
+	}
+	skipping := s.cfg.SkipHistory && !found
+	var skipped uint64
+	s.logger.Debug("reactions: subscribing", "after", checkpoint, "skip_history", skipping)
+	err = s.cfg.Feed.Run(ctx, checkpoint, func(ctx context.Context, d event.Delivery) error {
+		switch {
+		case d.CaughtUp:
+			if skipping {
+				// The head is reached: make the starting point durable, so that a restart does not skip what
+				// comes from now on.
+				if err := storeCheckpoint(ctx, s.cfg.DB, s.cfg.Handler, skipped, s.cfg.Now()); err != nil {
+					return err
+				}
+				skipping = false
+				s.logger.Info("reactions: new handler starts at the head of the log", "after", skipped)
+			}
+			return nil
+		case skipping:
+			skipped = d.Record.Position
+			return nil
+		}
+		progressed = true
+		return s.deliver(ctx, out, d)
+	})
+	if lerr := lease.Err(); lerr != nil && !errors.Is(lerr, sqldb.ErrLeaseReleased) {
+		err = errors.Join(err, lerr)
+	}
+	return progressed, err
+}
+
+// acquire takes the handler's lease, waiting while another subscriber (here or in another process) holds it.
+func (s *Subscriber) acquire(ctx context.Context) (*sqldb.Lease, error) {
+	name := "reaction." + s.cfg.Handler
+	lease, err := s.cfg.DB.TryAcquireLease(ctx, name)
+	if errors.Is(err, sqldb.ErrLeaseHeld) {
+		s.logger.Info("reactions: handler runs elsewhere; waiting for its lease")
+		lease, err = s.cfg.DB.AcquireLease(ctx, name, s.cfg.LeaseRetry)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("messaging: lease %s: %w", name, err)
+	}
+	return lease, nil
+}
+
+// deliver sends d as a message until it is acknowledged, then stores the checkpoint.
+func (s *Subscriber) deliver(ctx context.Context, out chan<- *message.Message, d event.Delivery) error {
+	delay := s.cfg.Backoff
+	for delivery := 1; ; delivery++ {
+		msg := newMessage(d, delivery)
+		msgCtx, cancel := context.WithCancel(ctx)
+		msg.SetContext(withDelivery(msgCtx, d))
+		select {
+		case out <- msg:
+		case <-ctx.Done():
+			cancel()
+			return ctx.Err()
+		}
+		acked, err := s.await(ctx, msg, d.Record.Position)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if acked {
+			return storeCheckpoint(ctx, s.cfg.DB, s.cfg.Handler, d.Record.Position, s.cfg.Now())
+		}
+		s.logger.Info("reactions: event not acknowledged; delivering it again",
+			"stream", d.Record.Stream, "revision", d.Record.Revision, "position", d.Record.Position,
+			"event_type", d.Record.Type, "delivery", delivery, "in", delay)
+		if !sleep(ctx, delay) {
+			return ctx.Err()
+		}
+		delay = min(2*delay, s.cfg.MaxBackoff)
+	}
+}
+
+// await waits for the handler's verdict on msg. When ctx ends first, it still gives the handler ackGrace to finish:
+// an Ack then stores the checkpoint before the subscription stops.
+func (s *Subscriber) await(ctx context.Context, msg *message.Message, position uint64) (acked bool, err error) {
+	select {
+	case <-msg.Acked():
+		return true, nil
+	case <-msg.Nacked():
+		return false, nil
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(ackGrace)
+	defer t.Stop()
+	select {
+	case <-msg.Acked():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackGrace)
+		defer cancel()
+		if err := storeCheckpoint(sctx, s.cfg.DB, s.cfg.Handler, position, s.cfg.Now()); err != nil {
+			s.logger.Warn("reactions: checkpoint not stored while stopping; the event will come again", "position", position, "err", err)
+		}
+	case <-msg.Nacked():
+	case <-t.C:
+	}
+	return false, ctx.Err()
+}

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
 )
 
 // Config is what `dossier serve` (and the commands that open the same stores) run with. Every field comes
@@ -18,8 +22,7 @@ type Config struct {
 	KurrentDBURL string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
 	EventsDir    string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
 	NodeListen   string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
-	SQLitePath   string `name:"sqlite-path" env:"DOSSIER_SQLITE_PATH" default:"./var/dossier.db" help:"SQLite read-model database (used when no PostgreSQL URL is set)."`
-	PostgresURL  string `name:"postgres-url" env:"DOSSIER_POSTGRES_URL" help:"PostgreSQL URL for the read models. Empty: SQLite. Secret; DOSSIER_POSTGRES_URL_FILE reads it from a file."`
+	DBConfig     `embed:""`
 	OutboxDir    string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
 	BlobsDir     string `name:"blobs-dir" env:"DOSSIER_BLOBS_DIR" default:"./var/blobs" help:"Directory for files (documents)."`
 	LogLevel     string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
@@ -28,6 +31,39 @@ type Config struct {
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
 	ConsistencyTimeout time.Duration `name:"consistency-timeout" env:"DOSSIER_CONSISTENCY_TIMEOUT" default:"2s" help:"How long a read waits for the read models to reach a position it was given."`
 	ShutdownTimeout    time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
+}
+
+// DBConfig names the read-model database. Commands that only read it (reactions, projections status) embed
+// it alone.
+type DBConfig struct {
+	SQLitePath  string `name:"sqlite-path" env:"DOSSIER_SQLITE_PATH" default:"./var/dossier.db" help:"SQLite read-model database (used when no PostgreSQL URL is set)."`
+	PostgresURL string `name:"postgres-url" env:"DOSSIER_POSTGRES_URL" help:"PostgreSQL URL for the read models. Empty: SQLite. Secret; DOSSIER_POSTGRES_URL_FILE reads it from a file."`
+}
+
+// target returns the dialect and data source name.
+func (c DBConfig) target() (sqldb.Dialect, string) {
+	if c.PostgresURL != "" {
+		return sqldb.Postgres, c.PostgresURL
+	}
+	return sqldb.SQLite, c.SQLitePath
+}
+
+// ReadModelName says where the read models live, for start-up lines (no secrets).
+func (c DBConfig) ReadModelName() string {
+	if c.PostgresURL != "" {
+		return "PostgreSQL " + redactURL(c.PostgresURL)
+	}
+	return "SQLite " + c.SQLitePath
+}
+
+// open opens the read-model database.
+func (c DBConfig) open(ctx context.Context, logger *slog.Logger) (*sqldb.DB, error) {
+	dialect, dsn := c.target()
+	db, err := sqldb.Open(ctx, dialect, dsn, sqldb.Options{Logger: logger.With("component", "sqldb")})
+	if err != nil {
+		return nil, fmt.Errorf("open the read-model database: %w", err)
+	}
+	return db, nil
 }
 
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
@@ -99,11 +135,7 @@ func (c *Config) Redacted() []any {
 	if !c.Embedded() {
 		eventStore = "KurrentDB " + redactURL(c.KurrentDBURL)
 	}
-	readModels := "SQLite " + c.SQLitePath
-	if c.PostgresURL != "" {
-		readModels = "PostgreSQL " + redactURL(c.PostgresURL)
-	}
-	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", readModels,
+	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", c.ReadModelName(),
 		"outbox", c.OutboxDir, "blobs", c.BlobsDir}
 }
 

@@ -15,8 +15,11 @@ import (
 
 // CLI lists the subcommands; each lives in its own file.
 type CLI struct {
-	Node  NodeCmd  `cmd:"" help:"Run the embedded KurrentDB-protocol event-store node alone."`
-	Bench BenchCmd `cmd:"" help:"Measure the event store and print a table of figures."`
+	Serve     ServeCmd     `cmd:"" default:"withargs" help:"Run Dossier: HTTP API, projections, reactions (and the embedded event store unless a KurrentDB URL is set)."`
+	Node      NodeCmd      `cmd:"" help:"Run the embedded KurrentDB-protocol event-store node alone."`
+	Migrate   MigrateCmd   `cmd:"" help:"Create or upgrade the read-model tables (projections and reactions)."`
+	Reactions ReactionsCmd `cmd:"" help:"Inspect reactions: checkpoints and poison events."`
+	Bench     BenchCmd     `cmd:"" help:"Measure and print a table of figures (see BENCHMARKS.md)."`
 }
 
 func main() {

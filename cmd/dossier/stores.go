@@ -42,25 +42,13 @@ func openStores(ctx context.Context, cfg *Config, logger *slog.Logger) (*stores,
 		return nil, fmt.Errorf("connect to the event store: %w", err)
 	}
 	s.Events = client
-	dialect, dsn := sqldb.SQLite, cfg.SQLitePath
-	if cfg.PostgresURL != "" {
-		dialect, dsn = sqldb.Postgres, cfg.PostgresURL
-	}
-	db, err := sqldb.Open(ctx, dialect, dsn, sqldb.Options{Logger: logger.With("component", "sqldb")})
+	db, err := cfg.open(ctx, logger)
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open the read-model database: %w", err)
+		return nil, err
 	}
 	s.DB = db
 	return s, nil
-}
-
-// ReadModelName says where the read models live, for the start-up line (no secrets).
-func (c *Config) ReadModelName() string {
-	if c.PostgresURL != "" {
-		return "PostgreSQL " + redactURL(c.PostgresURL)
-	}
-	return "SQLite " + c.SQLitePath
 }
 
 // Close closes what was opened, the client before the node it talks to.

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/tests/testbin"
 )
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	raiseParallel()
 	code := m.Run()
-	removeBinary()
+	testbin.Remove()
 	os.Exit(code)
 }
 

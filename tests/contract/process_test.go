@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,48 +20,9 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/tests/testbin"
 )
-
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
-)
-
-// dossierBinary builds ./cmd/dossier once per test binary.
-func dossierBinary(t testing.TB) string {
-	t.Helper()
-	binOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			binErr = fmt.Errorf("go env GOMOD: %w", err)
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(out)))
-		binDir, err = os.MkdirTemp("", "dossier-contract-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(binDir, "dossier")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/dossier")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build -o %s ./cmd/dossier in %s: %w\n%s", binPath, root, err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-func removeBinary() {
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-}
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr(t testing.TB) string {
@@ -182,7 +142,7 @@ func (p *nodeProcess) stop(t testing.TB, sig os.Signal) {
 // and SIGINT, and keeps its data on disk across restarts.
 func TestNodeProcessServesClient(t *testing.T) {
 	t.Parallel()
-	bin := dossierBinary(t)
+	bin := testbin.Dossier(t)
 	t.Run("on disk", func(t *testing.T) {
 		dir := t.TempDir()
 		addr := freeAddr(t)
@@ -285,7 +245,7 @@ type crashEvent struct {
 // its last position after every drop, saw $all exactly (issue 2 "Durability"; doc §7.2, §7.3, §7.7).
 func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
-	bin := dossierBinary(t)
+	bin := testbin.Dossier(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	conn := "esdb://" + addr + "?tls=false"

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/projections"
+)
+
+// MigrateCmd creates or upgrades the read-model tables, so a release can be migrated before its replicas start
+// (serve does it too, and both are safe from several replicas at once).
+type MigrateCmd struct {
+	DBConfig `embed:""`
+}
+
+// Run applies the migrations.
+func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	db, err := c.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := messaging.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("reactions: %w", err)
+	}
+	if err := projections.Setup(ctx, db, readModels()...); err != nil {
+		return fmt.Errorf("projections: %w", err)
+	}
+	fmt.Printf("read models of %s are up to date\n", c.ReadModelName())
+	return nil
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/msa-dossier/dossier/adapters/httpapi"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/newstreams"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/streamactivity"
+)
+
+// ServeCmd runs Dossier: HTTP API, projections, reactions, and the embedded event-store node unless a
+// KurrentDB URL is configured.
+type ServeCmd struct {
+	Config `embed:""`
+}
+
+// eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
+func eventDefinitions() [][]event.Definition {
+	return nil // the members issue brings the first aggregates
+}
+
+// readModels lists every projection `serve`, `migrate` and `projections` run.
+func readModels() []projections.Projection {
+	return []projections.Projection{streamactivity.New()}
+}
+
+// app is everything `serve` runs, wired: tests build it the same way the binary does.
+type app struct {
+	cfg      *Config
+	logger   *slog.Logger
+	stores   *stores
+	registry *prometheus.Registry
+	runner   *projections.Runner
+	router   *messaging.Router
+	api      *httpapi.Server
+}
+
+// newApp opens the stores and wires projections, reactions and the HTTP API.
+func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
+	st, err := openStores(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, logger: logger, stores: st, registry: prometheus.NewRegistry()}
+	if err := a.wire(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) wire(ctx context.Context) error {
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry, err := event.NewRegistry(eventDefinitions()...)
+	if err != nil {
+		return fmt.Errorf("event definitions: %w", err)
+	}
+	source := kurrentdb.NewSource(a.stores.Events, kurrentdb.NewCodec(registry))
+	a.runner, err = projections.NewRunner(a.stores.DB, source, projections.Options{
+		Logger: a.logger.With("component", "projections"), Registry: a.registry,
+	}, readModels()...)
+	if err != nil {
+		return err
+	}
+	if err := messaging.Migrate(ctx, a.stores.DB); err != nil {
+		return fmt.Errorf("reactions migrations: %w", err)
+	}
+	a.router, err = messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: a.stores.DB,
+		Logger: a.logger.With("component", "reactions")})
+	if err != nil {
+		return err
+	}
+	notices := filepath.Join(a.cfg.OutboxDir, "new-streams")
+	if err := os.MkdirAll(notices, 0o700); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if err := a.router.AddHandler(newstreams.Name, newstreams.New(a.stores.DB, notices).Handle); err != nil {
+		return err
+	}
+	a.api, err = httpapi.New(httpapi.Config{
+		MaxBodyBytes: a.cfg.MaxBodyBytes, RequestTimeout: a.cfg.RequestTimeout, ConsistencyTimeout: a.cfg.ConsistencyTimeout,
+	}, httpapi.Deps{
+		Logger:      a.logger.With("component", "http"),
+		Registry:    a.registry,
+		Consistency: a.runner,
+		Ready: []httpapi.Check{
+			{Name: "event_store", Check: a.stores.Events.Ping},
+			{Name: "database", Check: a.stores.DB.PingContext},
+			{Name: "projections", Check: func(context.Context) error { return a.runner.Ready() }},
+		},
+	})
+	return err
+}
+
+// run serves until ctx ends or a part fails, then shuts everything down in order: HTTP first (requests in
+// flight finish), then projections and reactions, then the stores.
+func (a *app) run(ctx context.Context, lis net.Listener) error {
+	g, gctx := errgroup.WithContext(ctx)
+	srv := httpapi.NewHTTPServer(lis.Addr().String(), a.api.Handler())
+	g.Go(func() error {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := a.runner.Run(gctx); err != nil {
+			return fmt.Errorf("projections: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := a.router.Run(gctx); err != nil && gctx.Err() == nil {
+			return fmt.Errorf("reactions: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer cancel()
+		err := srv.Shutdown(shutdownCtx)
+		a.router.Close()
+		return err
+	})
+	err := g.Wait()
+	return errors.Join(err, a.stores.Close())
+}
+
+// Run starts Dossier and serves until interrupted.
+func (c *ServeCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	logger = withLevel(logger, c.LogLevel)
+	a, err := newApp(ctx, &c.Config, logger)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		a.stores.Close()
+		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
+	}
+	logger.Info("dossier serving", append([]any{"url", "http://" + lis.Addr().String()}, c.Redacted()...)...)
+	fmt.Printf("Dossier listens on http://%s — events: %s — read models: %s\n",
+		lis.Addr(), a.stores.EventStoreName, c.ReadModelName())
+	start := time.Now()
+	err = a.run(ctx, lis)
+	logger.Info("dossier stopped", "uptime", time.Since(start).Round(time.Second).String())
+	return err
+}
+
+// withLevel returns a logger at the configured level, writing where the base logger writes (stderr).
+func withLevel(base *slog.Logger, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return base
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,14 +19,18 @@ import (
 // from a flag or a DOSSIER_* environment variable; the defaults are the embedded mode: an in-process event
 // store node under ./var/events, SQLite at ./var/dossier.db, mail as files in ./var/outbox.
 type Config struct {
-	HTTPAddr     string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
-	KurrentDBURL string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
-	EventsDir    string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
-	NodeListen   string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
-	DBConfig     `embed:""`
-	OutboxDir    string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
-	BlobsDir     string `name:"blobs-dir" env:"DOSSIER_BLOBS_DIR" default:"./var/blobs" help:"Directory for files (documents)."`
-	LogLevel     string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	HTTPAddr      string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
+	KurrentDBURL  string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
+	EventsDir     string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
+	NodeListen    string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
+	DBConfig      `embed:""`
+	OutboxDir     string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
+	SecretKey     string `name:"secret-key" env:"DOSSIER_SECRET_KEY" help:"Server key (64 hex characters) for keyed hashes of NIRs and codes. Empty: ./var/secret.key, created once. Secret; DOSSIER_SECRET_KEY_FILE reads it from a file."`
+	SecretKeyPath string `name:"secret-key-path" env:"DOSSIER_SECRET_KEY_PATH" default:"./var/secret.key" help:"Where the embedded default keeps its generated server key."`
+	SMTPURL       string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
+	MailFrom      string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
+	BlobsDir      string `name:"blobs-dir" env:"DOSSIER_BLOBS_DIR" default:"./var/blobs" help:"Directory for files (documents)."`
+	LogLevel      string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 
 	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
@@ -67,7 +72,7 @@ func (c DBConfig) open(ctx context.Context, logger *slog.Logger) (*sqldb.DB, err
 }
 
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
-var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL"}
+var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL"}
 
 // loadSecretFiles sets NAME from the file named by NAME_FILE, for every secret variable, before flags and
 // environment are parsed. Setting both is an error: which one wins would be a guess.
@@ -120,6 +125,16 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.PostgresURL)
 		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "postgres-url: want postgres://user@host:port/db?…")
 	}
+	if c.SecretKey != "" {
+		k, err := hex.DecodeString(c.SecretKey)
+		check(err == nil && len(k) == 32, "secret-key: want 64 hexadecimal characters (32 bytes)")
+	} else {
+		check(c.SecretKeyPath != "", "secret-key-path must be set when no secret key is given")
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		check(err == nil && (u.Scheme == "smtp" || u.Scheme == "smtps") && u.Host != "", "smtp-url: want smtp://user:password@host:port?tls=starttls")
+	}
 	check(c.OutboxDir != "", "outbox-dir must be set")
 	check(c.BlobsDir != "", "blobs-dir must be set")
 	check(c.MaxBodyBytes >= 1024, "max-body-bytes %d: at least 1024", c.MaxBodyBytes)
@@ -135,7 +150,11 @@ func (c *Config) Redacted() []any {
 	if !c.Embedded() {
 		eventStore = "KurrentDB " + redactURL(c.KurrentDBURL)
 	}
-	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", c.ReadModelName(),
+	mail := "outbox " + c.OutboxDir
+	if c.SMTPURL != "" {
+		mail = "SMTP " + redactURL(c.SMTPURL)
+	}
+	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", c.ReadModelName(), "mail", mail,
 		"outbox", c.OutboxDir, "blobs", c.BlobsDir}
 }
 

@@ -19,6 +19,7 @@ type CLI struct {
 	Node      NodeCmd      `cmd:"" help:"Run the embedded KurrentDB-protocol event-store node alone."`
 	Migrate   MigrateCmd   `cmd:"" help:"Create or upgrade the read-model tables (projections and reactions)."`
 	Reactions ReactionsCmd `cmd:"" help:"Inspect reactions: checkpoints and poison events."`
+	Admin     AdminCmd     `cmd:"" help:"Operator commands (bootstrap, imports)."`
 	Bench     BenchCmd     `cmd:"" help:"Measure and print a table of figures (see BENCHMARKS.md)."`
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/messaging/newstreams"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
@@ -32,7 +33,7 @@ type ServeCmd struct {
 
 // eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
 func eventDefinitions() [][]event.Definition {
-	return nil // the members issue brings the first aggregates
+	return [][]event.Definition{insured.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run.

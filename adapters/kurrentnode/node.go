@@ -18,6 +18,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +57,7 @@ type Node struct {
 	closeErr error
 	once     sync.Once
 	id       uuid.UUID
+	dir      string // "" in memory
 }
 
 // Start opens (and recovers) the storage, starts the gRPC server and returns once it is listening.
@@ -99,7 +103,11 @@ func Start(opts Options) (*Node, error) {
 	mode := "disk"
 	if opts.InMemory {
 		mode = "memory"
+	} else if err := writeAddress(opts.Dir, lis.Addr().String()); err != nil {
+		n.Close()
+		return nil, err
 	}
+	n.dir = opts.Dir
 	logger.Info("kurrentnode listening", "addr", lis.Addr().String(), "storage", mode)
 	return n, nil
 }
@@ -123,6 +131,9 @@ func (n *Node) Close() error {
 			n.grpc.Stop()
 		}
 		<-n.served
+		if n.dir != "" {
+			os.Remove(filepath.Join(n.dir, addrFileName))
+		}
 		n.closeErr = n.store.close()
 	})
 	return n.closeErr
@@ -163,4 +174,26 @@ func (g *gossipService) Read(context.Context, *shared.Empty) (*gossip.ClusterInf
 			Port:    port,
 		},
 	}}}, nil
+}
+
+// writeAddress records where the node listens, in its data directory, so that an operator command started
+// while the node runs (the directory is then locked) can reach it over gRPC instead.
+func writeAddress(dir, addr string) error {
+	tmp := filepath.Join(dir, addrFileName+".tmp")
+	if err := os.WriteFile(tmp, []byte(addr+"\n"), 0o600); err != nil {
+		return fmt.Errorf("kurrentnode: write address file: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, addrFileName)); err != nil {
+		return fmt.Errorf("kurrentnode: write address file: %w", err)
+	}
+	return nil
+}
+
+// ReadAddress returns the address of the node running on dir, as it recorded it at start.
+func ReadAddress(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, addrFileName))
+	if err != nil {
+		return "", fmt.Errorf("kurrentnode: no running node recorded in %s: %w", dir, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

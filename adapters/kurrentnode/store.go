@@ -28,7 +28,12 @@ const (
 	idMapThreshold = 32
 	logFileName    = "events.log"
 	lockFileName   = "LOCK"
+	addrFileName   = "node.addr"
 )
+
+// ErrDirInUse means another process holds the data directory (a running node): connect to it instead, at the
+// address ReadAddress returns.
+var ErrDirInUse = errors.New("kurrentnode: data directory in use by another node")
 
 // errStoreClosed is returned for requests made while or after the store shuts down.
 var errStoreClosed = errors.New("kurrentnode: store closed")
@@ -160,7 +165,7 @@ func openStore(dir string, logger *slog.Logger, tornLimit int64) (*store, error)
 		}
 		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			lock.Close()
-			return nil, fmt.Errorf("kurrentnode: data dir %s is in use by another process: %w", dir, err)
+			return nil, fmt.Errorf("%w (%s): %v", ErrDirInUse, dir, err)
 		}
 		s.lock = lock
 		f, n, err := openDiskLog(filepath.Join(dir, logFileName))

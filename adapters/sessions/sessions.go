@@ -2,6 +2,8 @@
 // digest is stored. A session ends after an idle period or an absolute lifetime, whichever comes first, or when
 // it is revoked (logout, password change).
 //
+// Tokens come from credentials.NewToken.
+//
 // Sessions are operational state, not a read model: the facts (logged in, logged out, locked) are events on the
 // member's or staff member's stream; this table only answers "is this token still good, and whose is it" on every
 // request, which must not wait for a projection. It is updated in place (last activity), which is why it is not
@@ -10,11 +12,8 @@ package sessions
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/failure"
 )
@@ -91,28 +91,12 @@ func Migrate(ctx context.Context, db *sqldb.DB) error {
 	return err
 }
 
-// NewToken returns a fresh random token for the client and the digest under which it is stored.
-func NewToken() (token string, digest []byte) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("sessions: crypto/rand failed: %v", err)) // the OS has no entropy: nothing is safe
-	}
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, Digest(token)
-}
-
-// Digest is the stored form of a token.
-func Digest(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
-
 // Create stores a session opened now for subject, under the token's digest.
-func (s *Store) Create(ctx context.Context, digest []byte, id, subject uuid.UUID, role string) (Session, error) {
+func (s *Store) Create(ctx context.Context, digest [32]byte, id, subject uuid.UUID, role string) (Session, error) {
 	now := s.now().UTC()
 	sess := Session{ID: id, Subject: subject, Role: role, CreatedAt: now, ExpiresAt: s.expiry(now, now)}
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO session (digest, id, subject, role, created_at, last_seen_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`), digest, id.String(), subject.String(), role, now, now, now.Add(s.policy.Absolute))
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), digest[:], id.String(), subject.String(), role, now, now, now.Add(s.policy.Absolute))
 	if err != nil {
 		return Session{}, fmt.Errorf("sessions: create: %w", err)
 	}
@@ -138,12 +122,13 @@ type row struct {
 
 // Lookup returns the live session of a token and records the activity (at most every TouchEvery).
 func (s *Store) Lookup(ctx context.Context, token string) (Session, error) {
-	if token == "" || len(token) > 128 {
+	d, err := credentials.ParseToken(token)
+	if err != nil {
 		return Session{}, ErrInvalid
 	}
-	digest := Digest(token)
+	digest := d[:]
 	var r row
-	err := s.db.Reader().GetContext(ctx, &r, s.db.Rebind(`SELECT id, subject, role, created_at, last_seen_at, revoked_at
+	err = s.db.Reader().GetContext(ctx, &r, s.db.Rebind(`SELECT id, subject, role, created_at, last_seen_at, revoked_at
 		FROM session WHERE digest = ?`), digest)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrInvalid
@@ -171,10 +156,15 @@ func (s *Store) Lookup(ctx context.Context, token string) (Session, error) {
 	return Session{ID: id, Subject: subject, Role: r.Role, CreatedAt: created, ExpiresAt: s.expiry(created, seen)}, nil
 }
 
+func digestOf(token string) []byte {
+	d := credentials.DigestOf(token)
+	return d[:]
+}
+
 // Revoke ends the session of a token (logout). Revoking an unknown or ended session is not an error.
 func (s *Store) Revoke(ctx context.Context, token string) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE session SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL`),
-		s.now().UTC(), Digest(token))
+		s.now().UTC(), digestOf(token))
 	return err
 }
 

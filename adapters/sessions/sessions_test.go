@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 )
@@ -40,7 +41,7 @@ func TestSessionLifecycle(t *testing.T) {
 		ctx := context.Background()
 		s, c := setup(t, db)
 		member := uuid.New()
-		token, digest := NewToken()
+		token, digest := credentials.NewToken()
 		id := uuid.New()
 		if _, err := s.Create(ctx, digest, id, member, "member"); err != nil {
 			t.Fatal(err)
@@ -75,9 +76,9 @@ func TestAbsoluteLifetimeAndRevocation(t *testing.T) {
 		ctx := context.Background()
 		s, c := setup(t, db)
 		member := uuid.New()
-		tokA, dA := NewToken()
-		tokB, dB := NewToken()
-		tokC, dC := NewToken()
+		tokA, dA := credentials.NewToken()
+		tokB, dB := credentials.NewToken()
+		tokC, dC := credentials.NewToken()
 		keep := uuid.New()
 		s.Create(ctx, dA, keep, member, "member")
 		s.Create(ctx, dB, uuid.New(), member, "member")

@@ -17,11 +17,6 @@ import (
 	"github.com/msa-dossier/dossier/domain/insured"
 )
 
-// AdminCmd groups the operator commands.
-type AdminCmd struct {
-	ImportInsured AdminImportInsuredCmd `cmd:"import-insured" help:"Load the fund's file of insured people (CSV) into the reference that registration checks."`
-}
-
 // importInsuredActor is who the import's events say acted: the command itself, run by an operator.
 var importInsuredActor = event.Actor{ID: "admin/import-insured", Role: event.RoleSystem}
 

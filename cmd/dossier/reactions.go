@@ -47,8 +47,8 @@ func openReactionsDB(ctx context.Context, f DBConfig, logger *slog.Logger) (*sql
 // ReactionsPoisonCmd lists poison events.
 type ReactionsPoisonCmd struct {
 	DBConfig `embed:""`
-	Handler          string `help:"Only this handler's poison events."`
-	Limit            int    `default:"100" help:"At most this many rows."`
+	Handler  string `help:"Only this handler's poison events."`
+	Limit    int    `default:"100" help:"At most this many rows."`
 }
 
 // Run prints the poison events as a table.

@@ -54,7 +54,7 @@ type app struct {
 
 // newApp opens the stores and wires projections, reactions and the HTTP API.
 func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
-	st, err := openStores(ctx, cfg, logger)
+	st, err := openStoresFor(ctx, cfg, logger, true)
 	if err != nil {
 		return nil, err
 	}

@@ -22,17 +22,34 @@ type stores struct {
 }
 
 // openStores opens both stores from the configuration. The embedded node is started before the first client
-// call: the official client closes itself for good if its first discovery fails.
+// call: the official client closes itself for good if its first discovery fails. When the embedded data
+// directory is held by a running server and this is not the server itself (serving false: an operator command),
+// it connects to that server's node.
 func openStores(ctx context.Context, cfg *Config, logger *slog.Logger) (*stores, error) {
+	return openStoresFor(ctx, cfg, logger, false)
+}
+
+// openStoresFor is openStores for the server itself (serving true: the data directory must be its own).
+func openStoresFor(ctx context.Context, cfg *Config, logger *slog.Logger, serving bool) (*stores, error) {
 	s := &stores{}
 	conn := cfg.KurrentDBURL
 	if cfg.Embedded() {
 		n, err := kurrentnode.Start(kurrentnode.Options{Listen: cfg.NodeListen, Dir: cfg.EventsDir, Logger: logger.With("component", "kurrentnode")})
-		if err != nil {
+		switch {
+		case errors.Is(err, kurrentnode.ErrDirInUse) && !serving:
+			// A server runs on this directory: an operator command talks to its node instead.
+			addr, aerr := kurrentnode.ReadAddress(cfg.EventsDir)
+			if aerr != nil {
+				return nil, fmt.Errorf("start embedded event store: %w (and %v)", err, aerr)
+			}
+			conn = "esdb://" + addr + "?tls=false"
+			s.EventStoreName = fmt.Sprintf("the running embedded node on %s (data %s)", addr, cfg.EventsDir)
+		case err != nil:
 			return nil, fmt.Errorf("start embedded event store: %w", err)
+		default:
+			s.Node, conn = n, n.ConnectionString()
+			s.EventStoreName = fmt.Sprintf("embedded node on %s (data %s)", n.Addr(), cfg.EventsDir)
 		}
-		s.Node, conn = n, n.ConnectionString()
-		s.EventStoreName = fmt.Sprintf("embedded node on %s (data %s)", n.Addr(), cfg.EventsDir)
 	} else {
 		s.EventStoreName = "KurrentDB " + redactURL(cfg.KurrentDBURL)
 	}

@@ -154,3 +154,31 @@ func CodeOf(err error) string {
 	}
 	return KindOf(err).String()
 }
+
+// FieldError says which input field an error is about, so a form can show the message next to it.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the error about the field (its kind and code stay visible through the chain).
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Field wraps err as being about the named input field ("email", "address.postal_code"); nil stays nil.
+func Field(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &FieldError{Field: field, Err: err}
+}
+
+// FieldOf returns the input field an error is about, or "".
+func FieldOf(err error) string {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe.Field
+	}
+	return ""
+}

@@ -1,0 +1,163 @@
+package member
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/event"
+)
+
+// Stream categories: "member-<member id>"; "nirclaim-<keyed hash of the NIR>" holds one Claimed event per NIR
+// (appended with NoStream: one account per NIR) and serves the login lookup NIR → member; "passwordreset-<id>"
+// is one forgotten-password procedure.
+const (
+	Category              = "member"
+	ClaimCategory         = "nirclaim"
+	PasswordResetCategory = "passwordreset"
+)
+
+// Stable event type names. They are stored with every event: never rename them.
+const (
+	TypeRegistered           = "MemberRegistered"
+	TypePasswordSet          = "MemberPasswordSet"
+	TypeLoggedIn             = "MemberLoggedIn"
+	TypeLoginFailed          = "MemberLoginFailed"
+	TypeLocked               = "MemberAccountLocked"
+	TypeLoggedOut            = "MemberLoggedOut"
+	TypeAddressChanged       = "MemberPostalAddressChanged"
+	TypePhoneChanged         = "MemberPhoneChanged"
+	TypeEmailChangeRequested = "MemberEmailChangeRequested"
+	TypeEmailChangeRejected  = "MemberEmailChangeCodeRejected"
+	TypeEmailChanged         = "MemberEmailChanged"
+	TypeClaimed              = "NIRClaimed"
+	TypeResetRequested       = "PasswordResetRequested"
+	TypeResetCodeRejected    = "PasswordResetCodeRejected"
+	TypeResetLocked          = "PasswordResetLocked"
+	TypeResetCompleted       = "PasswordResetCompleted"
+)
+
+// Registered opens a member account (after a registration's code was verified). Personal data: never logged.
+type Registered struct {
+	RegistrationID uuid.UUID `json:"registration_id"`
+	NIR            string    `json:"nir"` // canonical 13-character body
+	Key            int       `json:"key"`
+	LastName       string    `json:"last_name"`
+	FirstName      string    `json:"first_name"`
+	BirthDate      string    `json:"birth_date"` // YYYY-MM-DD
+	Email          string    `json:"email"`
+	MobilePhone    string    `json:"mobile_phone,omitempty"` // E.164
+}
+
+// PasswordSet records a new password: its argon2id hash (PHC string) and the policy it was checked against.
+// Reason: "activation", "change", "reset".
+type PasswordSet struct {
+	Hash          string `json:"hash"`
+	PolicyVersion string `json:"policy_version"`
+	Reason        string `json:"reason"`
+}
+
+// LoggedIn records a successful login; SessionID names the server-side session (never its token).
+type LoggedIn struct {
+	SessionID uuid.UUID `json:"session_id"`
+}
+
+// LoginFailed records a wrong password. Failures counts consecutive failures since the last success or lock.
+type LoginFailed struct {
+	Failures int `json:"failures"`
+}
+
+// Locked suspends logins until Until (temporary lock after repeated failures).
+type Locked struct {
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"` // "too_many_failures"
+}
+
+// LoggedOut records the end of a session by the member (or by a password change: Reason "password_changed").
+type LoggedOut struct {
+	SessionID uuid.UUID `json:"session_id"`
+	Reason    string    `json:"reason"` // "logout", "password_changed", "password_reset"
+}
+
+// AddressChanged records a new postal address, valid from EffectiveFrom (a date, YYYY-MM-DD).
+type AddressChanged struct {
+	Line1         string `json:"line1"`
+	Line2         string `json:"line2,omitempty"`
+	PostalCode    string `json:"postal_code"`
+	City          string `json:"city"`
+	Country       string `json:"country"` // ISO 3166-1 alpha-2, "FR" by default
+	EffectiveFrom string `json:"effective_from"`
+}
+
+// PhoneChanged records a new mobile phone (E.164), or its removal (empty).
+type PhoneChanged struct {
+	MobilePhone string `json:"mobile_phone"`
+}
+
+// EmailChangeRequested says a code was sent to NewEmail; the change takes effect only when it is confirmed.
+// The code is derived from the server key, the member id and Sequence (never stored).
+type EmailChangeRequested struct {
+	NewEmail      string    `json:"new_email"`
+	Sequence      int       `json:"sequence"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	PolicyVersion string    `json:"policy_version"`
+}
+
+// EmailChangeRejected records a wrong confirmation code.
+type EmailChangeRejected struct {
+	Attempt int `json:"attempt"`
+}
+
+// EmailChanged records the confirmed new email address.
+type EmailChanged struct {
+	Email string `json:"email"`
+}
+
+// Claimed is the only event of a nirclaim stream: this NIR belongs to MemberID.
+type Claimed struct {
+	MemberID uuid.UUID `json:"member_id"`
+}
+
+// ResetRequested opens a forgotten-password procedure (stream passwordreset-<id>) for MemberID; a code was
+// sent to the member's email. The code is derived from the server key, the reset id and Sequence.
+type ResetRequested struct {
+	MemberID      uuid.UUID `json:"member_id"`
+	Sequence      int       `json:"sequence"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	PolicyVersion string    `json:"policy_version"`
+}
+
+// ResetCodeRejected records a wrong reset code.
+type ResetCodeRejected struct {
+	Attempt int `json:"attempt"`
+}
+
+// ResetLocked ends a reset procedure after too many wrong codes.
+type ResetLocked struct {
+	Reason string `json:"reason"`
+}
+
+// ResetCompleted ends a reset procedure: the member's new password is a PasswordSet on the member stream.
+type ResetCompleted struct{}
+
+// Definitions lists the member events, for the registry main builds.
+func Definitions() []event.Definition {
+	return []event.Definition{
+		event.Define[Registered](TypeRegistered),
+		event.Define[PasswordSet](TypePasswordSet),
+		event.Define[LoggedIn](TypeLoggedIn),
+		event.Define[LoginFailed](TypeLoginFailed),
+		event.Define[Locked](TypeLocked),
+		event.Define[LoggedOut](TypeLoggedOut),
+		event.Define[AddressChanged](TypeAddressChanged),
+		event.Define[PhoneChanged](TypePhoneChanged),
+		event.Define[EmailChangeRequested](TypeEmailChangeRequested),
+		event.Define[EmailChangeRejected](TypeEmailChangeRejected),
+		event.Define[EmailChanged](TypeEmailChanged),
+		event.Define[Claimed](TypeClaimed),
+		event.Define[ResetRequested](TypeResetRequested),
+		event.Define[ResetCodeRejected](TypeResetCodeRejected),
+		event.Define[ResetLocked](TypeResetLocked),
+		event.Define[ResetCompleted](TypeResetCompleted),
+	}
+}

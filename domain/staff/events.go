@@ -1,0 +1,123 @@
+package staff
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/event"
+)
+
+// Stream categories: "staff-<staff id>"; "stafflogin-<keyed hash of the login>" holds one LoginClaimed event
+// (unique logins, login lookup); "memberaccess-<member id>" is the log of staff reads of one member's data.
+const (
+	Category       = "staff"
+	LoginCategory  = "stafflogin"
+	AccessCategory = "memberaccess"
+)
+
+// Roles of staff members.
+const (
+	RoleCaseworker = "caseworker"
+	RoleSupervisor = "supervisor"
+	RoleAuditor    = "auditor"
+	RoleAdmin      = "admin"
+)
+
+// Stable event type names. They are stored with every event: never rename them.
+const (
+	TypeCreated          = "StaffMemberCreated"
+	TypePasswordSet      = "StaffPasswordSet"
+	TypeTOTPEnrolled     = "StaffTOTPEnrolled"
+	TypeTOTPConfirmed    = "StaffTOTPConfirmed"
+	TypeLoggedIn         = "StaffLoggedIn"
+	TypeLoginFailed      = "StaffLoginFailed"
+	TypeLocked           = "StaffAccountLocked"
+	TypeLoggedOut        = "StaffLoggedOut"
+	TypeRolesChanged     = "StaffRolesChanged"
+	TypeLoginClaimed     = "StaffLoginClaimed"
+	TypeMemberDataOpened = "MemberDataOpenedByStaff"
+)
+
+// Created opens a staff account.
+type Created struct {
+	Login string   `json:"login"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+}
+
+// PasswordSet records a staff password hash (argon2id PHC string) and its policy version.
+type PasswordSet struct {
+	Hash          string `json:"hash"`
+	PolicyVersion string `json:"policy_version"`
+}
+
+// TOTPEnrolled starts a TOTP enrolment. The secret is never stored: it is derived from the server key, the
+// staff id and Sequence, so it can be recomputed to verify codes and nobody reads it from the log.
+type TOTPEnrolled struct {
+	Sequence int `json:"sequence"`
+}
+
+// TOTPConfirmed says the staff member proved they hold the enrolled secret (a first valid code); logins need it.
+type TOTPConfirmed struct {
+	Sequence int   `json:"sequence"`
+	Step     int64 `json:"step"` // the TOTP time step used, so it cannot be replayed
+}
+
+// LoggedIn records a staff login (password + TOTP); Step is the TOTP time step used (replay protection).
+type LoggedIn struct {
+	SessionID uuid.UUID `json:"session_id"`
+	Step      int64     `json:"step"`
+}
+
+// LoginFailed records a failed staff login; Failures counts consecutive failures.
+type LoginFailed struct {
+	Failures int    `json:"failures"`
+	Reason   string `json:"reason"` // "password", "totp", "totp_replayed", "not_enrolled"
+}
+
+// Locked suspends a staff account's logins until Until.
+type Locked struct {
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"`
+}
+
+// LoggedOut ends a staff session.
+type LoggedOut struct {
+	SessionID uuid.UUID `json:"session_id"`
+}
+
+// RolesChanged replaces a staff member's roles (an admin's decision).
+type RolesChanged struct {
+	Roles []string `json:"roles"`
+}
+
+// LoginClaimed is the only event of a stafflogin stream: this login belongs to StaffID.
+type LoginClaimed struct {
+	StaffID uuid.UUID `json:"staff_id"`
+}
+
+// MemberDataOpened records that a staff member opened a member's data (stream memberaccess-<member id>), so
+// members and auditors can ask who looked at a file. What names the view ("member.profile", "member.directory").
+type MemberDataOpened struct {
+	StaffID uuid.UUID `json:"staff_id"`
+	Role    string    `json:"role"`
+	What    string    `json:"what"`
+}
+
+// Definitions lists the staff events, for the registry main builds.
+func Definitions() []event.Definition {
+	return []event.Definition{
+		event.Define[Created](TypeCreated),
+		event.Define[PasswordSet](TypePasswordSet),
+		event.Define[TOTPEnrolled](TypeTOTPEnrolled),
+		event.Define[TOTPConfirmed](TypeTOTPConfirmed),
+		event.Define[LoggedIn](TypeLoggedIn),
+		event.Define[LoginFailed](TypeLoginFailed),
+		event.Define[Locked](TypeLocked),
+		event.Define[LoggedOut](TypeLoggedOut),
+		event.Define[RolesChanged](TypeRolesChanged),
+		event.Define[LoginClaimed](TypeLoginClaimed),
+		event.Define[MemberDataOpened](TypeMemberDataOpened),
+	}
+}

@@ -15,12 +15,13 @@ import (
 
 // CLI lists the subcommands; each lives in its own file.
 type CLI struct {
-	Serve     ServeCmd     `cmd:"" default:"withargs" help:"Run Dossier: HTTP API, projections, reactions (and the embedded event store unless a KurrentDB URL is set)."`
-	Node      NodeCmd      `cmd:"" help:"Run the embedded KurrentDB-protocol event-store node alone."`
-	Migrate   MigrateCmd   `cmd:"" help:"Create or upgrade the read-model tables (projections and reactions)."`
-	Reactions ReactionsCmd `cmd:"" help:"Inspect reactions: checkpoints and poison events."`
-	Admin     AdminCmd     `cmd:"" help:"Operator commands (bootstrap, imports)."`
-	Bench     BenchCmd     `cmd:"" help:"Measure and print a table of figures (see BENCHMARKS.md)."`
+	Serve       ServeCmd       `cmd:"" default:"withargs" help:"Run Dossier: HTTP API, projections, reactions (and the embedded event store unless a KurrentDB URL is set)."`
+	Node        NodeCmd        `cmd:"" help:"Run the embedded KurrentDB-protocol event-store node alone."`
+	Migrate     MigrateCmd     `cmd:"" help:"Create or upgrade the read-model tables (projections and reactions)."`
+	Projections ProjectionsCmd `cmd:"" help:"Projection status (positions, lag) and rebuilds."`
+	Reactions   ReactionsCmd   `cmd:"" help:"Inspect reactions: checkpoints and poison events."`
+	Admin       AdminCmd       `cmd:"" help:"Operator commands (bootstrap, imports)."`
+	Bench       BenchCmd       `cmd:"" help:"Measure and print a table of figures (see BENCHMARKS.md)."`
 }
 
 func main() {

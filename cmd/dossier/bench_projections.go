@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/sqldb/pgtemp"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/projections/projbench"
+)
+
+// BenchProjectionsCmd measures the projection runtime (wired as `dossier bench projections`): rebuild throughput of
+// the streamactivity projection from a pre-filled embedded node into SQLite and PostgreSQL, beside a raw bulk insert
+// of the same rows, and read-your-writes latency at moderate load.
+type BenchProjectionsCmd struct {
+	Events      int           `default:"100000" help:"Events in the pre-filled event store."`
+	Streams     int           `default:"10000" help:"Streams the events are spread over (interleaved)."`
+	Writers     int           `default:"16" help:"Concurrent appenders while filling."`
+	Rounds      int           `default:"3" help:"Rebuild and raw-insert rounds; the table shows medians."`
+	Dir         string        `type:"path" help:"Parent directory of the event-store data and SQLite files (default: the system temp dir)."`
+	InMemory    bool          `name:"in-memory" help:"Keep the event store in memory instead of on disk."`
+	PostgresURL string        `name:"postgres-url" help:"PostgreSQL server (a role that may create databases); default: a throwaway server started for the run."`
+	NoPostgres  bool          `name:"no-postgres" help:"Leave PostgreSQL out."`
+	RYWClients  int           `name:"ryw-clients" default:"4" help:"Concurrent clients of the read-your-writes measurement."`
+	RYWPause    time.Duration `name:"ryw-pause" default:"20ms" help:"Pause of each read-your-writes client between commands."`
+	RYWDuration time.Duration `name:"ryw-duration" default:"5s" help:"Length of the read-your-writes measurement, per dialect."`
+	JSON        bool          `name:"json" help:"Print the full report as JSON instead of the table."`
+}
+
+// Run measures and prints the table (or JSON) on stdout; progress goes to the log on stderr.
+func (c *BenchProjectionsCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	nodeOpts := kurrentnode.Options{InMemory: c.InMemory}
+	if !c.InMemory {
+		dir, err := os.MkdirTemp(c.Dir, "projbench-events-*")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		nodeOpts.Dir = dir
+	}
+	node, err := kurrentnode.Start(nodeOpts)
+	if err != nil {
+		return fmt.Errorf("bench: start the event-store node: %w", err)
+	}
+	defer node.Close()
+	client, err := kurrentdb.Connect(ctx, node.ConnectionString(), kurrentdb.WithLogger(logger))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer client.Close()
+	registry, err := event.NewRegistry(projbench.Definitions())
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	codec := kurrentdb.NewCodec(registry)
+	store := kurrentdb.NewStore(client, codec)
+
+	cfg := projbench.Config{
+		Source: kurrentdb.NewSource(client, codec),
+		Append: func(ctx context.Context, s event.StreamID, m event.Metadata, evs ...any) (event.Commit, error) {
+			return store.Append(ctx, s, esdb.Any{}, m, evs...)
+		},
+		Fill:   projbench.FillOptions{Events: c.Events, Streams: c.Streams, Writers: c.Writers},
+		Rounds: c.Rounds, Dir: c.Dir, Logger: logger,
+		RYW: projbench.RYWOptions{Clients: c.RYWClients, Pause: c.RYWPause, Duration: c.RYWDuration},
+	}
+	switch {
+	case c.NoPostgres:
+		cfg.PostgresNote = "left out (--no-postgres)"
+	case c.PostgresURL != "":
+		cfg.PostgresURL = c.PostgresURL
+		cfg.PostgresNote = "server given by --postgres-url"
+	default:
+		logger.Info("bench: starting a throwaway PostgreSQL")
+		pg, err := pgtemp.Start(ctx, pgtemp.Options{Logger: logger})
+		switch {
+		case errors.Is(err, pgtemp.ErrNoBinaries):
+			cfg.PostgresNote = "not measured: no PostgreSQL server binaries on this machine (give --postgres-url)"
+			logger.Warn("bench: " + cfg.PostgresNote)
+		case err != nil:
+			return fmt.Errorf("bench: start PostgreSQL: %w", err)
+		default:
+			defer pg.Stop()
+			cfg.PostgresURL = pg.DSN()
+			cfg.PostgresNote = "throwaway server started by pgtemp (default settings, fsync on), data in the system temp dir"
+		}
+	}
+	rep, err := projbench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteText(os.Stdout)
+}

@@ -1,0 +1,241 @@
+// Package accounts is the member's account as the portal reads it (GET /v1/me): identity (NIR, names, birth date),
+// contact details (email, mobile phone, postal address in force and the one to come), the email change waiting for
+// its code, the account's status (active, or locked until a time) and its dates (registered, last logins, password
+// changed).
+//
+// It folds the events of the member streams ("member-<id>") only; every other event of the log is skipped. Each row
+// keeps the member stream's last revision applied, and an event whose revision is not above it changes nothing, so
+// a replayed batch, a rebuild over existing rows or the same event twice leaves the rows as one pass would.
+//
+// What depends on the day of the read is decided when reading, never when applying (the runner may apply the same
+// history at any time): which postal address is in force (the latest whose effective date has come, in France),
+// whether the account is still locked, whether a pending email change has expired. Queries take a clock for that.
+//
+// The rows hold personal data (the member's own): never log them.
+package accounts
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/projections"
+)
+
+// Name is the projection's name: its checkpoint, its lease, and the views readers query ("accounts",
+// "accounts_addresses").
+const Name = "accounts"
+
+// Version is the current version of the projection. Bump it when the schema or the folding changes: the runner
+// rebuilds the new version beside the live one and switches readers over once it has caught up.
+const Version = 1
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Projection folds member events into one account row per member plus its postal addresses. It is stateless and
+// safe for concurrent use.
+type Projection struct {
+	version int
+}
+
+// New returns the projection at its current Version.
+func New() *Projection { return &Projection{version: Version} }
+
+// Name returns Name.
+func (p *Projection) Name() string { return Name }
+
+// Version returns the projection's version.
+func (p *Projection) Version() int { return p.version }
+
+// Migrations returns the migrations of the projection's tables.
+func (p *Projection) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	return sub
+}
+
+// row is an account as stored.
+type row struct {
+	MemberID              string       `db:"member_id"`
+	NIR                   string       `db:"nir"`
+	NIRKey                int          `db:"nir_key"`
+	LastName              string       `db:"last_name"`
+	FirstName             string       `db:"first_name"`
+	BirthDate             string       `db:"birth_date"`
+	Email                 string       `db:"email"`
+	MobilePhone           string       `db:"mobile_phone"`
+	PendingEmail          string       `db:"pending_email"`
+	PendingEmailExpiresAt sql.NullTime `db:"pending_email_expires_at"`
+	LockedUntil           sql.NullTime `db:"locked_until"`
+	RegisteredAt          time.Time    `db:"registered_at"`
+	LastLoginAt           sql.NullTime `db:"last_login_at"`
+	PreviousLoginAt       sql.NullTime `db:"previous_login_at"`
+	PasswordChangedAt     sql.NullTime `db:"password_changed_at"`
+	Revision              int64        `db:"revision"`
+	LastPosition          int64        `db:"last_position"`
+}
+
+// columns of the account table, in the order of row's fields.
+var columns = []string{"member_id", "nir", "nir_key", "last_name", "first_name", "birth_date", "email",
+	"mobile_phone", "pending_email", "pending_email_expires_at", "locked_until", "registered_at", "last_login_at",
+	"previous_login_at", "password_changed_at", "revision", "last_position"}
+
+func (r *row) values() []any {
+	return []any{r.MemberID, r.NIR, r.NIRKey, r.LastName, r.FirstName, r.BirthDate, r.Email, r.MobilePhone,
+		r.PendingEmail, utcNull(r.PendingEmailExpiresAt), utcNull(r.LockedUntil), r.RegisteredAt.UTC(),
+		utcNull(r.LastLoginAt), utcNull(r.PreviousLoginAt), utcNull(r.PasswordChangedAt), r.Revision, r.LastPosition}
+}
+
+var addressColumns = []string{"member_id", "effective_from", "line1", "line2", "postal_code", "city", "country",
+	"revision"}
+
+// account is a member's state while a batch is folded.
+type account struct {
+	row     row
+	exists  bool // the row is in the table, or a Registered event of this batch created it
+	changed bool
+	// addresses are the address changes of the batch, in order.
+	addresses []addressChange
+}
+
+type addressChange struct {
+	revision int64
+	a        member.AddressChanged
+}
+
+// Apply folds the batch, member by member: it reads each member's row once, applies the member's new events to it
+// in order (those at or below the row's revision are skipped) and writes it back with an upsert guarded by the
+// revision.
+func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
+	table := projections.Prefix(Name, p.version)
+	accounts := map[uuid.UUID]*account{}
+	var order []*account
+	for _, e := range batch {
+		if e.Stream.Category != member.Category {
+			continue
+		}
+		acc := accounts[e.Stream.ID]
+		if acc == nil {
+			var err error
+			if acc, err = load(ctx, tx, table, e.Stream.ID); err != nil {
+				return err
+			}
+			accounts[e.Stream.ID] = acc
+			order = append(order, acc)
+		}
+		if acc.exists && int64(e.Revision) <= acc.row.Revision {
+			continue // applied already: a replay
+		}
+		if err := acc.apply(e); err != nil {
+			return err
+		}
+	}
+	for _, acc := range order {
+		if err := p.write(ctx, tx, table, acc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load reads a member's row inside the batch's transaction.
+func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*account, error) {
+	acc := &account{}
+	err := sqlx.GetContext(ctx, tx, &acc.row, tx.Rebind("SELECT * FROM "+table+" WHERE member_id = ?"), id.String())
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return acc, nil
+	case err != nil:
+		return nil, fmt.Errorf("accounts: read member-%s: %w", id, err)
+	}
+	acc.exists = true
+	return acc, nil
+}
+
+// apply folds one new event of the member's stream. Events that change nothing shown (a failed login, a logout, a
+// wrong confirmation code) still move the revision, so that the row says how far the stream was read.
+func (acc *account) apply(e event.Envelope) error {
+	at := sql.NullTime{Time: e.Metadata.OccurredAt.UTC(), Valid: true}
+	if reg, ok := e.Event.(member.Registered); ok {
+		acc.row = row{
+			MemberID: e.Stream.ID.String(), NIR: reg.NIR, NIRKey: reg.Key, LastName: reg.LastName,
+			FirstName: reg.FirstName, BirthDate: reg.BirthDate, Email: reg.Email, MobilePhone: reg.MobilePhone,
+			RegisteredAt: at.Time,
+		}
+		acc.exists = true
+	} else if !acc.exists {
+		// The member aggregate opens every stream with Registered: anything else first is a bug to look at, not
+		// a row to invent. No personal data in the message: stream, revision and type only.
+		return fmt.Errorf("accounts: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, member.TypeRegistered)
+	}
+	switch ev := e.Event.(type) {
+	case member.PasswordSet:
+		acc.row.PasswordChangedAt = at
+	case member.LoggedIn:
+		acc.row.PreviousLoginAt, acc.row.LastLoginAt = acc.row.LastLoginAt, at
+	case member.Locked:
+		acc.row.LockedUntil = sql.NullTime{Time: ev.Until.UTC(), Valid: true}
+	case member.PhoneChanged:
+		acc.row.MobilePhone = ev.MobilePhone
+	case member.EmailChangeRequested:
+		acc.row.PendingEmail = ev.NewEmail
+		acc.row.PendingEmailExpiresAt = sql.NullTime{Time: ev.ExpiresAt.UTC(), Valid: true}
+	case member.EmailChanged:
+		acc.row.Email = ev.Email
+		acc.row.PendingEmail, acc.row.PendingEmailExpiresAt = "", sql.NullTime{}
+	case member.AddressChanged:
+		if _, err := time.Parse(time.DateOnly, ev.EffectiveFrom); err != nil {
+			return fmt.Errorf("accounts: %s revision %d: effective date is not YYYY-MM-DD", e.Stream, e.Revision)
+		}
+		acc.addresses = append(acc.addresses, addressChange{revision: int64(e.Revision), a: ev})
+	}
+	acc.row.Revision, acc.row.LastPosition = int64(e.Revision), int64(e.Position)
+	acc.changed = true
+	return nil
+}
+
+// write stores a member's row and address changes.
+func (p *Projection) write(ctx context.Context, tx *sqldb.Tx, table string, acc *account) error {
+	if !acc.changed {
+		return nil
+	}
+	if err := projections.GuardedUpsert(table, []string{"member_id"}, columns, "revision").
+		Exec(ctx, tx, acc.row.values()...); err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	addresses := table + "_addresses"
+	for _, c := range acc.addresses {
+		// A change recorded later speaks for every day from its effective date on: it replaces the addresses
+		// planned from that date (a member who planned a move for September and then for August moves in August).
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM "+addresses+" WHERE member_id = ? AND effective_from >= ?"),
+			acc.row.MemberID, c.a.EffectiveFrom); err != nil {
+			return fmt.Errorf("accounts: replace addresses: %w", err)
+		}
+		if err := projections.GuardedUpsert(addresses, []string{"member_id", "effective_from"}, addressColumns, "revision").
+			Exec(ctx, tx, acc.row.MemberID, c.a.EffectiveFrom, c.a.Line1, c.a.Line2, c.a.PostalCode, c.a.City,
+				c.a.Country, c.revision); err != nil {
+			return fmt.Errorf("accounts: %w", err)
+		}
+	}
+	return nil
+}
+
+func utcNull(t sql.NullTime) sql.NullTime {
+	if t.Valid {
+		t.Time = t.Time.UTC()
+	}
+	return t
+}

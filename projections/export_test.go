@@ -1,0 +1,5 @@
+package projections
+
+// SetAfterApply makes r run f inside each batch's transaction, between the projection's Apply and the checkpoint:
+// a failure there must leave nothing committed.
+func SetAfterApply(r *Runner, f func() error) { r.afterApply = f }

@@ -1,0 +1,232 @@
+// Package memberdirectory is the staff's member directory (GET /v1/staff/members?q= and /v1/staff/members/{id}): for
+// every member, names, birth date, NIR, email, status and registration date, found by NIR or by name.
+//
+// Search by NIR never goes through the NIR in clear: the projection stores, in an indexed column, a keyed hash of
+// the NIR body computed by a function injected at construction (cmd builds it on the server key, see
+// adapters/keyedhash), and a search hashes the NIR typed with the same function. Without the key the index says
+// nothing about anyone's NIR. The clear body is kept in a plain column only, for display to staff. Changing the
+// key changes every hash: bump Version so the directory is rebuilt with the new one.
+//
+// Search by name goes through the folded words of each member's names (Fold: lower case, accents removed) kept in a
+// table of their own, whose primary key answers "words starting with …" with a range scan.
+//
+// It folds the events of the member streams only ("member-<id>"); every other event is skipped. Rows keep the
+// member stream's revision of the last event applied to them, and an event at or below it changes nothing.
+//
+// The rows hold personal data: never log them. Opening a member's data is recorded by the caller (an event on the
+// memberaccess stream), not here: projections run no side effects.
+package memberdirectory
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/projections"
+)
+
+// Name is the projection's name: its checkpoint, its lease, and the views readers query ("memberdirectory",
+// "memberdirectory_words").
+const Name = "memberdirectory"
+
+// Version is the current version of the projection. Bump it when the schema, the folding, the search words or the
+// NIR hash (its key) change: the runner rebuilds the new version beside the live one and switches readers over once
+// it has caught up.
+const Version = 1
+
+//go:embed migrations
+var migrations embed.FS
+
+// NIRHash returns the keyed hash of a canonical 13-character NIR body, as stored in the directory's lookup column.
+// It must be deterministic and keyed (an HMAC under the server key), and the same for the projection and its
+// queries.
+type NIRHash func(nirBody string) string
+
+// Projection folds member events into one directory row per member and its search words. It is stateless and safe
+// for concurrent use.
+type Projection struct {
+	version int
+	hash    NIRHash
+}
+
+// New returns the projection at its current Version. nirHash computes the lookup column (see NIRHash); New panics
+// if it is nil, a wiring mistake.
+func New(nirHash NIRHash) *Projection {
+	if nirHash == nil {
+		panic("memberdirectory: New needs a NIR hash function")
+	}
+	return &Projection{version: Version, hash: nirHash}
+}
+
+// Name returns Name.
+func (p *Projection) Name() string { return Name }
+
+// Version returns the projection's version.
+func (p *Projection) Version() int { return p.version }
+
+// Migrations returns the migrations of the projection's tables, split by dialect: PostgreSQL compares the folded
+// columns with COLLATE "C", the byte order SQLite uses, so sorting and prefix ranges agree on both.
+func (p *Projection) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	return sub
+}
+
+// row is a directory entry as stored.
+type row struct {
+	MemberID     uuid.UUID    `db:"member_id"` // TEXT: uuid scans from and writes as its canonical string
+	LastName     string       `db:"last_name"`
+	FirstName    string       `db:"first_name"`
+	SearchName   string       `db:"search_name"`
+	LastKey      string       `db:"last_key"`
+	FirstKey     string       `db:"first_key"`
+	BirthDate    string       `db:"birth_date"`
+	NIR          string       `db:"nir"`
+	NIRKey       int          `db:"nir_key"`
+	NIRHash      string       `db:"nir_hash"`
+	Email        string       `db:"email"`
+	LockedUntil  sql.NullTime `db:"locked_until"`
+	RegisteredAt time.Time    `db:"registered_at"`
+	Revision     int64        `db:"revision"`
+	LastPosition int64        `db:"last_position"`
+}
+
+var columns = []string{"member_id", "last_name", "first_name", "search_name", "last_key", "first_key", "birth_date",
+	"nir", "nir_key", "nir_hash", "email", "locked_until", "registered_at", "revision", "last_position"}
+
+func (r *row) values() []any {
+	locked := r.LockedUntil
+	if locked.Valid {
+		locked.Time = locked.Time.UTC()
+	}
+	return []any{r.MemberID.String(), r.LastName, r.FirstName, r.SearchName, r.LastKey, r.FirstKey, r.BirthDate, r.NIR,
+		r.NIRKey, r.NIRHash, r.Email, locked, r.RegisteredAt.UTC(), r.Revision, r.LastPosition}
+}
+
+// entry is a member's state while a batch is folded.
+type entry struct {
+	row          row
+	exists       bool
+	changed      bool
+	namesChanged bool
+}
+
+// Apply folds the batch member by member: each member's row is read once, the member's new events (above the row's
+// revision) are applied in order, and the row is written back with an upsert guarded by the revision. Events that
+// change nothing the directory shows (logins, password and address changes) are passed over without a write.
+func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
+	table := projections.Prefix(Name, p.version)
+	entries := map[uuid.UUID]*entry{}
+	var order []*entry
+	for _, e := range batch {
+		if e.Stream.Category != member.Category {
+			continue
+		}
+		switch e.Event.(type) {
+		case member.Registered, member.EmailChanged, member.Locked:
+		default:
+			continue
+		}
+		en := entries[e.Stream.ID]
+		if en == nil {
+			var err error
+			if en, err = load(ctx, tx, table, e.Stream.ID); err != nil {
+				return err
+			}
+			entries[e.Stream.ID] = en
+			order = append(order, en)
+		}
+		if en.exists && int64(e.Revision) <= en.row.Revision {
+			continue // applied already: a replay
+		}
+		if err := p.apply(en, e); err != nil {
+			return err
+		}
+	}
+	for _, en := range order {
+		if err := write(ctx, tx, table, en); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry, error) {
+	en := &entry{}
+	err := sqlx.GetContext(ctx, tx, &en.row, tx.Rebind("SELECT * FROM "+table+" WHERE member_id = ?"), id.String())
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return en, nil
+	case err != nil:
+		return nil, fmt.Errorf("memberdirectory: read member-%s: %w", id, err)
+	}
+	en.exists = true
+	return en, nil
+}
+
+func (p *Projection) apply(en *entry, e event.Envelope) error {
+	switch ev := e.Event.(type) {
+	case member.Registered:
+		en.row = row{
+			MemberID: e.Stream.ID, LastName: ev.LastName, FirstName: ev.FirstName,
+			SearchName: Fold(ev.LastName + " " + ev.FirstName), LastKey: Fold(ev.LastName), FirstKey: Fold(ev.FirstName),
+			BirthDate: ev.BirthDate, NIR: ev.NIR, NIRKey: ev.Key, NIRHash: p.hash(ev.NIR), Email: ev.Email,
+			RegisteredAt: e.Metadata.OccurredAt.UTC(),
+		}
+		en.exists, en.namesChanged = true, true
+	case member.EmailChanged:
+		en.row.Email = ev.Email
+	case member.Locked:
+		en.row.LockedUntil = sql.NullTime{Time: ev.Until.UTC(), Valid: true}
+	}
+	if !en.exists {
+		// The member aggregate opens every stream with Registered. No personal data in the message.
+		return fmt.Errorf("memberdirectory: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type,
+			member.TypeRegistered)
+	}
+	en.row.Revision, en.row.LastPosition = int64(e.Revision), int64(e.Position)
+	en.changed = true
+	return nil
+}
+
+func write(ctx context.Context, tx *sqldb.Tx, table string, en *entry) error {
+	if !en.changed {
+		return nil
+	}
+	if err := projections.GuardedUpsert(table, []string{"member_id"}, columns, "revision").
+		Exec(ctx, tx, en.row.values()...); err != nil {
+		return fmt.Errorf("memberdirectory: %w", err)
+	}
+	if !en.namesChanged {
+		return nil
+	}
+	wordsTable := table + "_words"
+	if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM "+wordsTable+" WHERE member_id = ?"), en.row.MemberID.String()); err != nil {
+		return fmt.Errorf("memberdirectory: replace words: %w", err)
+	}
+	ws := words(en.row.LastName, en.row.FirstName)
+	if len(ws) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(ws))
+	for i, w := range ws {
+		rows[i] = []any{w, en.row.MemberID.String()}
+	}
+	if _, err := sqldb.BulkInsert(ctx, tx, wordsTable, []string{"word", "member_id"}, rows,
+		"ON CONFLICT (word, member_id) DO NOTHING"); err != nil {
+		return fmt.Errorf("memberdirectory: write words: %w", err)
+	}
+	return nil
+}

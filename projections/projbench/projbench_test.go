@@ -1,0 +1,95 @@
+package projbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
+	"github.com/msa-dossier/dossier/domain/event"
+)
+
+// wire starts an in-memory node and returns a source and an Append over it, as `dossier bench projections` does.
+func wire(t testing.TB) (*kurrentdb.Source, Append) {
+	t.Helper()
+	node, err := kurrentnode.Start(kurrentnode.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := kurrentdb.Connect(ctx, node.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	reg, err := event.NewRegistry(Definitions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec := kurrentdb.NewCodec(reg)
+	store := kurrentdb.NewStore(client, codec)
+	return kurrentdb.NewSource(client, codec), func(ctx context.Context, s event.StreamID, m event.Metadata, evs ...any) (event.Commit, error) {
+		return store.Append(ctx, s, esdb.Any{}, m, evs...)
+	}
+}
+
+func TestNewRecordedIsEventSized(t *testing.T) {
+	b, err := json.Marshal(NewRecorded(12345))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < EventSize-5 || len(b) > EventSize+5 {
+		t.Errorf("payload is %d bytes, want about %d", len(b), EventSize)
+	}
+}
+
+func TestRunTiny(t *testing.T) {
+	pgURL := os.Getenv(sqldbtest.PostgresURLEnv)
+	if pgURL == "" {
+		t.Fatalf("%s is not set: run the tests through `go run ./tests/testenv -- go test ./...`", sqldbtest.PostgresURLEnv)
+	}
+	source, appendFn := wire(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Config{
+		Source: source, Append: appendFn,
+		Fill:   FillOptions{Events: 600, Streams: 200, Writers: 4},
+		Rounds: 1, PostgresURL: pgURL, Dir: t.TempDir(),
+		RYW: RYWOptions{Clients: 2, Duration: 300 * time.Millisecond, Streams: 10},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fill.Events != 600 || rep.Fill.Last == 0 || len(rep.Dialects) != 2 || len(rep.Read) != 1 || rep.Read[0].Count != 600 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, d := range rep.Dialects {
+		r := d.Rounds[0]
+		if r.Rebuild.Count != 600 || r.Raw.Count != 600 || d.Rebuild <= 0 || d.Raw <= 0 || d.Ratio <= 0 {
+			t.Errorf("%s: %+v", d.Dialect, d)
+		}
+		if d.RYW == nil || d.RYW.Commands == 0 || d.RYW.Wait.P50 <= 0 || d.RYW.Wait.P99 < d.RYW.Wait.P50 {
+			t.Errorf("%s: read-your-writes %+v", d.Dialect, d.RYW)
+		}
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sqlite: rebuild, events/s", "postgres: raw bulk insert (COPY", "read-your-writes wait"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Log("\n" + out.String())
+}

@@ -1,0 +1,88 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrUnknownProjection is returned by WaitForProjection for a name the runner does not run.
+var ErrUnknownProjection = errors.New("projections: unknown projection")
+
+// WaitFor returns once every projection's live version has applied the global log up to position at least: then
+// every read model reflects the command whose commit position that is. A projection sees every event of the log
+// (those it has no interest in too), so its checkpoint passes every position, and reaching or passing it is enough.
+// Position 0 returns at once.
+//
+// WaitFor returns ctx's error (wrapped) when ctx ends first, and an error wrapping ErrStopped when a projection has
+// stopped on an error or the runner has ended. It wakes on each commit of this process and, for projections another
+// replica runs, on the follower's reads of the checkpoint table (every Options.FollowInterval while someone waits):
+// it never polls by itself.
+//
+// It is the adapters/httpapi Consistency port.
+func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
+	return r.wait(ctx, position, r.workers)
+}
+
+// WaitForProjection is WaitFor for the named projection only.
+func (r *Runner) WaitForProjection(ctx context.Context, name string, position uint64) error {
+	w, ok := r.byName[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownProjection, name)
+	}
+	return r.wait(ctx, position, []*worker{w})
+}
+
+func (r *Runner) wait(ctx context.Context, position uint64, ws []*worker) error {
+	if position == 0 {
+		return nil
+	}
+	registered := false
+	defer func() {
+		if registered {
+			r.mu.Lock()
+			r.waiters--
+			r.mu.Unlock()
+		}
+	}()
+	for {
+		r.mu.Lock()
+		if r.started && !r.running {
+			err := r.runErr
+			r.mu.Unlock()
+			return fmt.Errorf("%w: %w", ErrStopped, err)
+		}
+		reached := true
+		for _, w := range ws {
+			if w.err != nil {
+				r.mu.Unlock()
+				return fmt.Errorf("%w: %s: %w", ErrStopped, w.name, w.err)
+			}
+			if w.livePosition < position {
+				reached = false
+			}
+		}
+		if reached {
+			r.mu.Unlock()
+			return nil
+		}
+		first := !registered
+		if first {
+			registered = true
+			r.waiters++
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		if first {
+			select { // let the follower speed up if this waiter needs it
+			case r.wake <- struct{}{}:
+			default:
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("projections: wait for position %d: %w", position, ctx.Err())
+		}
+	}
+}

@@ -33,7 +33,7 @@ func (s *Server) consistent(next http.Handler) http.Handler {
 		if raw != "" && s.deps.Consistency != nil {
 			pos, err := strconv.ParseUint(raw, 10, 64)
 			if err != nil {
-				writeError(w, r, s.deps.Logger, errInvalidPosition)
+				s.writeError(w, r, errInvalidPosition)
 				return
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ConsistencyTimeout)
@@ -43,7 +43,7 @@ func (s *Server) consistent(next http.Handler) http.Handler {
 				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 					err = errNotReached
 				}
-				writeError(w, r, s.deps.Logger, err)
+				s.writeError(w, r, err)
 				return
 			}
 		}
@@ -54,6 +54,8 @@ func (s *Server) consistent(next http.Handler) http.Handler {
 // writeCommand answers a command with its body and the commit position of its events, the token the
 // caller passes back to read its own writes.
 func writeCommand(w http.ResponseWriter, status int, position uint64, body any) {
-	w.Header().Set(PositionHeader, strconv.FormatUint(position, 10))
+	w.Header().Set(PositionHeader, formatPosition(position))
 	writeJSON(w, status, body)
 }
+
+func formatPosition(p uint64) string { return strconv.FormatUint(p, 10) }

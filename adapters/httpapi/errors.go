@@ -2,9 +2,8 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/msa-dossier/dossier/domain/failure"
 )
@@ -13,13 +12,15 @@ import (
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field names the input field the error is about, when there is one ("email", "address.postal_code").
+	Field string `json:"field,omitempty"`
 }
 
 // statusOf maps a failure kind to its HTTP status.
 func statusOf(k failure.Kind) int {
 	switch k {
 	case failure.Invalid:
-		return http.StatusBadRequest
+		return http.StatusUnprocessableEntity
 	case failure.NotFound:
 		return http.StatusNotFound
 	case failure.Conflict:
@@ -37,28 +38,41 @@ func statusOf(k failure.Kind) int {
 	}
 }
 
-// messages holds the French sentence for each stable code. Codes without a sentence of their own fall back
-// to their kind's sentence.
+// messages holds the French sentence of the HTTP layer's own codes and of each kind. The domain's codes come
+// with their sentences through Deps.Messages; a code without a sentence falls back to its kind's.
 var messages = map[string]string{
-	"invalid":                      "La demande est incomplète ou mal formée.",
-	"not_found":                    "L'élément demandé est introuvable.",
-	"conflict":                     "Cet élément a été modifié entre-temps. Rechargez la page puis recommencez.",
-	"forbidden":                    "Vous n'avez pas accès à cet élément.",
-	"rule":                         "Cette opération n'est pas possible dans la situation actuelle.",
-	"unauthenticated":              "Votre session a expiré ou vous n'êtes pas connecté. Merci de vous identifier.",
-	"unavailable":                  "Le service est momentanément indisponible. Merci de réessayer dans quelques instants.",
-	"internal":                     "Une erreur technique est survenue. Merci de réessayer plus tard.",
-	"request.body_too_large":       "Le contenu envoyé est trop volumineux.",
-	"request.malformed_json":       "Le contenu envoyé n'est pas un JSON valide.",
-	"request.method_not_allowed":   "Cette opération n'est pas permise sur cette adresse.",
-	"request.route_not_found":      "Cette adresse n'existe pas.",
-	"consistency.not_reached":      "Vos dernières modifications sont encore en cours d'enregistrement. Merci de réessayer dans un instant.",
-	"consistency.invalid_position": "Le jeton de cohérence fourni est invalide.",
+	"invalid":                         "La demande est incomplète ou mal formée.",
+	"not_found":                       "L'élément demandé est introuvable.",
+	"conflict":                        "Cet élément a été modifié entre-temps. Rechargez la page puis recommencez.",
+	"forbidden":                       "Vous n'avez pas accès à cet élément.",
+	"rule":                            "Cette opération n'est pas possible dans la situation actuelle.",
+	"unauthenticated":                 "Votre session a expiré ou vous n'êtes pas connecté. Merci de vous identifier.",
+	"unavailable":                     "Le service est momentanément indisponible. Merci de réessayer dans quelques instants.",
+	"internal":                        "Une erreur technique est survenue. Merci de réessayer plus tard.",
+	"request.body_too_large":          "Le contenu envoyé est trop volumineux.",
+	"request.malformed_json":          "Le contenu envoyé n'est pas un JSON valide ou contient des champs inconnus.",
+	"request.json_required":           "Le contenu doit être envoyé au format JSON (Content-Type: application/json).",
+	"request.invalid_id":              "L'identifiant indiqué dans l'adresse n'est pas valide.",
+	"request.invalid_idempotency_key": "La clé d'idempotence doit être un UUID.",
+	"request.method_not_allowed":      "Cette opération n'est pas permise sur cette adresse.",
+	"request.route_not_found":         "Cette adresse n'existe pas.",
+	"request.too_many":                "Trop de demandes en peu de temps. Merci de patienter avant de réessayer.",
+	"consistency.not_reached":         "Vos dernières modifications sont encore en cours d'enregistrement. Merci de réessayer dans un instant.",
+	"consistency.invalid_position":    "Le jeton de cohérence fourni est invalide.",
+	"session.required":                "Vous devez être connecté pour accéder à cette page.",
+	"session.invalid":                 "Votre session a expiré ou n'est plus valide. Merci de vous reconnecter.",
+	"session.malformed_token":         "Votre session a expiré ou n'est plus valide. Merci de vous reconnecter.",
+	"session.member_required":         "Cette page est réservée aux adhérents connectés.",
+	"session.staff_required":          "Cette page est réservée aux agents de la caisse.",
+	"staff.role_forbidden":            "Votre rôle ne vous permet pas d'effectuer cette opération.",
 }
 
-// messageFor returns the French sentence for a code, or its kind's sentence.
-func messageFor(code string, k failure.Kind) string {
+// messageFor returns the French sentence for a code: the HTTP layer's own, then the domain's, then the kind's.
+func (s *Server) messageFor(code string, k failure.Kind) string {
 	if m, ok := messages[code]; ok {
+		return m
+	}
+	if m, ok := s.deps.Messages[code]; ok {
 		return m
 	}
 	return messages[k.String()]
@@ -71,17 +85,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError answers with {code, message}. Unclassified errors are logged (without request body) and
+// writeError answers with {code, message[, field]}. Unclassified errors are logged (never a request body) and
 // answered with a generic 500: never a stack trace or an internal message.
-func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := failure.KindOf(err)
 	code := failure.CodeOf(err)
 	if kind == failure.Internal {
 		code = "internal"
-		logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "request_id", RequestID(r.Context()), "err", err)
+		s.deps.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "request_id", RequestID(r.Context()), "err", err)
 	}
-	if errors.Is(err, failure.Unavailable) {
+	if kind == failure.Unavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, statusOf(kind), ErrorBody{Code: code, Message: messageFor(code, kind)})
+	status := statusOf(kind)
+	if kind == failure.Invalid && (strings.HasPrefix(code, "request.") || code == errInvalidPosition.Code) {
+		status = http.StatusBadRequest // the request itself is malformed, not its content
+	}
+	writeJSON(w, status, ErrorBody{Code: code, Message: s.messageFor(code, kind), Field: failure.FieldOf(err)})
 }

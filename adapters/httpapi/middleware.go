@@ -91,7 +91,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if p := recover(); p != nil {
 				s.deps.Logger.ErrorContext(ctx, "panic while serving", "route", r.Pattern, "request_id", id, "panic", p)
 				if rec.status == 0 {
-					writeError(rec, r, s.deps.Logger, failure.Errorf(failure.Internal, "panic"))
+					s.writeError(rec, r, failure.Errorf(failure.Internal, "panic"))
 				}
 			}
 			route := r.Pattern
@@ -122,8 +122,8 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		const code = "request.method_not_allowed"
-		writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Code: code, Message: messageFor(code, failure.Invalid)})
+		writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Code: code, Message: s.messageFor(code, failure.Invalid)})
 		return
 	}
-	writeError(w, r, s.deps.Logger, failure.New(failure.NotFound, "request.route_not_found", "no such route"))
+	s.writeError(w, r, failure.New(failure.NotFound, "request.route_not_found", "no such route"))
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -13,6 +14,8 @@ var pathParam = regexp.MustCompile(`\{([a-zA-Z_][a-zA-Z0-9_]*)(\.\.\.)?\}`)
 // OpenAPI returns the OpenAPI 3.1 document of every route, built from the same table as the mux.
 func (s *Server) OpenAPI() map[string]any {
 	paths := map[string]map[string]any{}
+	defs := map[string]any{}
+	schemaOf(reflect.TypeOf(ErrorBody{}), defs)
 	for _, rt := range s.table {
 		docPath := pathParam.ReplaceAllString(rt.Path, "{$1}")
 		op := map[string]any{
@@ -34,14 +37,33 @@ func (s *Server) OpenAPI() map[string]any {
 					"description": "Same as the " + MinPositionHeader + " header.",
 					"schema":      map[string]any{"type": "string", "pattern": "^[0-9]+$"}})
 		}
+		if rt.Idempotent {
+			params = append(params, map[string]any{"name": IdempotencyKeyHeader, "in": "header", "required": false,
+				"description": "A UUID chosen by the client: retrying the command with the same key returns the same result and acts once.",
+				"schema":      map[string]any{"type": "string", "format": "uuid"}})
+		}
 		if len(params) > 0 {
 			op["parameters"] = params
+		}
+		if rt.Request != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(rt.Request), defs)}}}
+		}
+		switch rt.Auth {
+		case "member", "staff", "session":
+			op["security"] = []map[string][]string{{"sessionCookie": {}}, {"bearer": {}}}
+			if len(rt.StaffRoles) > 0 {
+				op["x-staff-roles"] = rt.StaffRoles
+			}
+			op["x-session-kind"] = rt.Auth
 		}
 		responses := map[string]any{}
 		for status, desc := range rt.Responses {
 			resp := map[string]any{"description": desc}
 			if status >= 400 {
 				resp["content"] = errorContent
+			} else if rt.Response != nil {
+				resp["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(rt.Response), defs)}}
 			}
 			responses[strconv.Itoa(status)] = resp
 		}
@@ -70,16 +92,13 @@ func (s *Server) OpenAPI() map[string]any {
 		},
 		"tags":  tagList,
 		"paths": paths,
-		"components": map[string]any{"schemas": map[string]any{
-			"ErrorBody": map[string]any{
-				"type":     "object",
-				"required": []string{"code", "message"},
-				"properties": map[string]any{
-					"code":    map[string]any{"type": "string", "description": "Stable machine code."},
-					"message": map[string]any{"type": "string", "description": "French sentence for the member."},
-				},
+		"components": map[string]any{
+			"schemas": defs,
+			"securitySchemes": map[string]any{
+				"sessionCookie": map[string]any{"type": "apiKey", "in": "cookie", "name": SessionCookie},
+				"bearer":        map[string]any{"type": "http", "scheme": "bearer", "description": "The session token returned at login."},
 			},
-		}},
+		},
 	}
 }
 

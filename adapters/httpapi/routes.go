@@ -17,6 +17,13 @@ type route struct {
 	Responses map[int]string // status → description (errors use the ErrorBody schema)
 	// Consistent reads accept X-Dossier-Min-Position / min_position and wait for the read models.
 	Consistent bool
+	// Auth is who may call: "" (anyone), "member", "staff" (with StaffRoles), "session" (member or staff).
+	Auth       string
+	StaffRoles []string
+	// Request and Response are zero values of the body types, for the OpenAPI schemas (nil: no body).
+	Request, Response any
+	// Idempotent commands accept an Idempotency-Key header.
+	Idempotent bool
 }
 
 // routes is the one list of every route Dossier serves.
@@ -32,5 +39,99 @@ func (s *Server) routes() []route {
 			Responses: map[int]string{200: "Metrics in the Prometheus text format."}},
 		{Method: "GET", Path: "/openapi.json", ID: "openapi", Tag: "operations", Summary: "This API's OpenAPI 3.1 document.",
 			Handler: http.HandlerFunc(s.openapi), Responses: map[int]string{200: "The OpenAPI document."}},
+
+		// Member space: registration and activation.
+		{Method: "POST", Path: "/v1/registrations", ID: "register", Tag: "registration", Idempotent: true,
+			Summary: "Register with the NIR, its key, identity, email and optional mobile phone; an activation code is emailed at once. The answer is the same whether or not the NIR is known (no enumeration). Throttled.",
+			Handler: s.registrations.wrap(s, s.register), Request: registrationRequest{}, Response: registrationAccepted{},
+			Responses: map[int]string{202: "Registration recorded.", 400: "Malformed request.", 422: "Invalid field.", 429: "Too many requests."}},
+		{Method: "POST", Path: "/v1/registrations/{id}/code", ID: "resendActivationCode", Tag: "registration", Idempotent: true,
+			Summary: "Send a new activation code (after a cooldown); the previous one stops working.",
+			Handler: s.codes.wrap(s, s.resendCode), Response: messageBody{},
+			Responses: map[int]string{202: "A new code was sent if the registration is in progress.", 422: "Too soon, or the registration is over."}},
+		{Method: "POST", Path: "/v1/registrations/{id}/activation", ID: "activate", Tag: "registration", Idempotent: true,
+			Summary: "Activate the account with the emailed code and choose the password. Five wrong codes lock the registration.",
+			Handler: s.codes.wrap(s, s.activate), Request: activationRequest{}, Response: activationBody{},
+			Responses: map[int]string{201: "Account opened.", 422: "Wrong or expired code, weak password, locked registration."}},
+
+		// Sessions.
+		{Method: "POST", Path: "/v1/sessions", ID: "login", Tag: "session", Summary: "Log in with the NIR (13 characters) and the password. Sets the session cookie and returns the same token for a Bearer header. Throttled; repeated failures lock the account for a while.",
+			Handler: s.logins.wrap(s, s.login), Request: loginRequest{}, Response: sessionBody{},
+			Responses: map[int]string{201: "Logged in.", 401: "Wrong NIR or password.", 403: "Account temporarily locked.", 429: "Too many requests."}},
+		{Method: "GET", Path: "/v1/session", ID: "currentSession", Tag: "session", Auth: "session",
+			Summary: "Who is connected, and until when (idle and absolute expiry).",
+			Handler: s.anySession(s.currentSession), Response: sessionBody{}, Responses: map[int]string{200: "The session.", 401: "Not connected."}},
+		{Method: "DELETE", Path: "/v1/session", ID: "logout", Tag: "session", Auth: "session", Summary: "Log out: the session ends.",
+			Handler: s.anySession(s.logout), Response: positionBody{}, Responses: map[int]string{200: "Logged out.", 401: "Not connected."}},
+
+		// The member's own account.
+		{Method: "GET", Path: "/v1/me", ID: "me", Tag: "account", Auth: "member", Consistent: true,
+			Summary: "The connected member's account: identity, contact details, address, status, last login.",
+			Handler: s.member(s.me), Response: accountBody{}, Responses: map[int]string{200: "The account.", 401: "Not connected."}},
+		{Method: "PUT", Path: "/v1/me/address", ID: "changeAddress", Tag: "account", Auth: "member", Idempotent: true,
+			Summary: "Change the postal address, from a given date.", Handler: s.member(s.changeAddress),
+			Request: addressRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Recorded.", 422: "Invalid field."}},
+		{Method: "PUT", Path: "/v1/me/phone", ID: "changePhone", Tag: "account", Auth: "member", Idempotent: true,
+			Summary: "Change (or remove, with an empty value) the mobile phone.", Handler: s.member(s.changePhone),
+			Request: phoneRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Recorded.", 422: "Invalid phone number."}},
+		{Method: "PUT", Path: "/v1/me/email", ID: "requestEmailChange", Tag: "account", Auth: "member", Idempotent: true,
+			Summary: "Ask to change the email: a code is sent to the new address; nothing changes until it is confirmed.",
+			Handler: s.member(s.requestEmailChange), Request: emailRequest{}, Response: messageBody{},
+			Responses: map[int]string{202: "Code sent.", 422: "Invalid email."}},
+		{Method: "POST", Path: "/v1/me/email/confirmation", ID: "confirmEmailChange", Tag: "account", Auth: "member", Idempotent: true,
+			Summary: "Confirm the new email with the code it received.", Handler: s.member(s.confirmEmailChange),
+			Request: codeRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Email changed.", 422: "Wrong or expired code."}},
+		{Method: "PUT", Path: "/v1/me/password", ID: "changePassword", Tag: "account", Auth: "member", Idempotent: true,
+			Summary: "Change the password (the current one is required); every other session ends.",
+			Handler: s.member(s.changePassword), Request: passwordChangeRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Password changed.", 401: "Wrong current password.", 422: "Weak password."}},
+
+		// Forgotten password.
+		{Method: "POST", Path: "/v1/password-resets", ID: "requestPasswordReset", Tag: "password-reset", Idempotent: true,
+			Summary: "Forgotten password: with the NIR and the account's email, a code is sent to that email. Same answer whatever the data (no enumeration). Throttled.",
+			Handler: s.resets.wrap(s, s.requestPasswordReset), Request: resetRequest{}, Response: resetAccepted{},
+			Responses: map[int]string{202: "Recorded.", 429: "Too many requests."}},
+		{Method: "POST", Path: "/v1/password-resets/{id}/completion", ID: "completePasswordReset", Tag: "password-reset", Idempotent: true,
+			Summary: "Set a new password with the emailed code; every session of the member ends.",
+			Handler: s.codes.wrap(s, s.completePasswordReset), Request: activationRequest{}, Response: messageBody{},
+			Responses: map[int]string{200: "Password changed.", 422: "Wrong or expired code, weak password."}},
+
+		// Staff.
+		{Method: "POST", Path: "/v1/staff/sessions", ID: "staffLogin", Tag: "staff", Summary: "Staff login: login, password and TOTP code. Throttled.",
+			Handler: s.logins.wrap(s, s.staffLogin), Request: staffLoginRequest{}, Response: sessionBody{},
+			Responses: map[int]string{201: "Logged in.", 401: "Wrong login, password or code.", 403: "Account temporarily locked."}},
+		{Method: "GET", Path: "/v1/staff/members", ID: "searchMembers", Tag: "staff", Auth: "staff", StaffRoles: staffRoles, Consistent: true,
+			Summary: "Member directory: search by NIR (13 or 15 characters, exact) or by name words (prefixes, accents and case ignored), query parameter q.",
+			Handler: s.staff(staffRoles, s.searchMembers), Response: directoryBody{},
+			Responses: map[int]string{200: "Matching members (at most 50).", 401: "Not connected.", 403: "Not staff."}},
+		{Method: "GET", Path: "/v1/staff/members/{id}", ID: "openMember", Tag: "staff", Auth: "staff", StaffRoles: staffRoles, Consistent: true,
+			Summary: "A member's data. Every opening is recorded (who, what, when) in the member's access log.",
+			Handler: s.staff(staffRoles, s.openMember), Response: accountBody{},
+			Responses: map[int]string{200: "The member.", 401: "Not connected.", 403: "Not staff.", 404: "No such member."}},
+		{Method: "PUT", Path: "/v1/staff/accounts/{id}/roles", ID: "changeStaffRoles", Tag: "staff", Auth: "staff",
+			StaffRoles: adminOnly, Idempotent: true, Summary: "Replace a staff member's roles (administrators only).",
+			Handler: s.staff(adminOnly, s.changeStaffRoles), Request: rolesRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Roles changed.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown role."}},
 	}
+}
+
+// adminOnly are the roles of administration routes.
+var adminOnly = []string{"admin"}
+
+// messageBody is a command's answer when it has only a sentence for the member.
+type messageBody struct {
+	Message  string `json:"message"`
+	Position string `json:"position"`
+}
+
+type activationBody struct {
+	MemberID string `json:"member_id"`
+	Message  string `json:"message"`
+	Position string `json:"position"`
+}
+
+type resetAccepted struct {
+	ResetID  string `json:"reset_id"`
+	Message  string `json:"message"`
+	Position string `json:"position"`
 }

@@ -14,7 +14,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/msa-dossier/dossier/adapters/sessions"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/memberdirectory"
 )
 
 // Config holds the HTTP limits.
@@ -53,6 +59,16 @@ type Deps struct {
 	Registry    *prometheus.Registry // /metrics serves it; HTTP metrics are registered on it
 	Ready       []Check
 	Consistency Consistency
+	// Messages maps the domain's stable error codes to their French sentences (nir, credential, command…).
+	Messages  map[string]string
+	Commands  *command.Handler
+	Sessions  *sessions.Store
+	Accounts  *accounts.Queries
+	Directory *memberdirectory.Queries
+	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
+	SessionAbsolute time.Duration
+	// NewID makes session ids (nil: uuid.New).
+	NewID func() uuid.UUID
 }
 
 // Server is the HTTP API.
@@ -60,8 +76,10 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	metrics *httpMetrics
-	table   []route // built once: the mux, 405 answers and /openapi.json all read it
-	handler http.Handler
+	// throttles of the endpoints open to anyone (registration, login, password reset)
+	registrations, codes, logins, resets *throttle
+	table                                []route // built once: the mux, 405 answers and /openapi.json all read it
+	handler                              http.Handler
 }
 
 // New builds the API.
@@ -73,11 +91,22 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
+	if deps.NewID == nil {
+		deps.NewID = uuid.New
+	}
+	if deps.SessionAbsolute <= 0 {
+		deps.SessionAbsolute = 12 * time.Hour
+	}
 	m, err := newHTTPMetrics(deps.Registry)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, metrics: m}
+	s := &Server{cfg: cfg, deps: deps, metrics: m,
+		registrations: newThrottle(10, 5, 20),
+		codes:         newThrottle(30, 10, 50),
+		logins:        newThrottle(20, 10, 20),
+		resets:        newThrottle(10, 5, 20),
+	}
 	s.table = s.routes()
 	mux := http.NewServeMux()
 	for _, rt := range s.table {

@@ -3,4 +3,5 @@ package main
 // AdminCmd groups the operator commands; each lives in its own admin_*.go file.
 type AdminCmd struct {
 	ImportInsured AdminImportInsuredCmd `cmd:"import-insured" help:"Load the fund's file of insured people (CSV) into the reference that registration checks."`
+	CreateStaff   AdminCreateStaffCmd   `cmd:"create-staff" help:"Open a staff account (password + TOTP); prints the TOTP enrolment once."`
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -83,23 +82,6 @@ func insuredStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
 		return nil, fmt.Errorf("event definitions: %w", err)
 	}
 	return kurrentdb.NewStore(client, kurrentdb.NewCodec(registry)), nil
-}
-
-// keyedHasher returns the keyed hash under the server key: DOSSIER_SECRET_KEY (64 hexadecimal characters) when set,
-// else the key file at SecretKeyPath, generated on first use (embedded default).
-func (c *Config) keyedHasher() (*keyedhash.Hasher, error) {
-	if c.SecretKey != "" {
-		h, err := keyedhash.FromHex(c.SecretKey)
-		if err != nil {
-			return nil, fmt.Errorf("secret-key: %w", err)
-		}
-		return h, nil
-	}
-	h, err := keyedhash.LoadOrCreateKeyFile(c.SecretKeyPath)
-	if err != nil {
-		return nil, fmt.Errorf("secret-key-path: %w", err)
-	}
-	return h, nil
 }
 
 // printInsuredReport writes the report for the operator.

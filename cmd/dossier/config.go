@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 )
 
@@ -19,18 +20,17 @@ import (
 // from a flag or a DOSSIER_* environment variable; the defaults are the embedded mode: an in-process event
 // store node under ./var/events, SQLite at ./var/dossier.db, mail as files in ./var/outbox.
 type Config struct {
-	HTTPAddr      string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
-	KurrentDBURL  string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
-	EventsDir     string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
-	NodeListen    string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
-	DBConfig      `embed:""`
-	OutboxDir     string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
-	SecretKey     string `name:"secret-key" env:"DOSSIER_SECRET_KEY" help:"Server key (64 hex characters) for keyed hashes of NIRs and codes. Empty: ./var/secret.key, created once. Secret; DOSSIER_SECRET_KEY_FILE reads it from a file."`
-	SecretKeyPath string `name:"secret-key-path" env:"DOSSIER_SECRET_KEY_PATH" default:"./var/secret.key" help:"Where the embedded default keeps its generated server key."`
-	SMTPURL       string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
-	MailFrom      string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
-	BlobsDir      string `name:"blobs-dir" env:"DOSSIER_BLOBS_DIR" default:"./var/blobs" help:"Directory for files (documents)."`
-	LogLevel      string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	HTTPAddr     string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
+	KurrentDBURL string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
+	EventsDir    string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
+	NodeListen   string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
+	DBConfig     `embed:""`
+	OutboxDir    string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
+	KeyConfig    `embed:""`
+	SMTPURL      string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
+	MailFrom     string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
+	BlobsDir     string `name:"blobs-dir" env:"DOSSIER_BLOBS_DIR" default:"./var/blobs" help:"Directory for files (documents)."`
+	LogLevel     string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 
 	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
@@ -69,6 +69,30 @@ func (c DBConfig) open(ctx context.Context, logger *slog.Logger) (*sqldb.DB, err
 		return nil, fmt.Errorf("open the read-model database: %w", err)
 	}
 	return db, nil
+}
+
+// KeyConfig names the server key: keyed hashes of NIRs and logins (lookup streams), one-time codes, TOTP
+// secrets and the member directory's NIR index all derive from it, so it must never change once data exists.
+type KeyConfig struct {
+	SecretKey     string `name:"secret-key" env:"DOSSIER_SECRET_KEY" help:"Server key (64 hex characters) for keyed hashes of NIRs and codes. Empty: ./var/secret.key, created once. Secret; DOSSIER_SECRET_KEY_FILE reads it from a file."`
+	SecretKeyPath string `name:"secret-key-path" env:"DOSSIER_SECRET_KEY_PATH" default:"./var/secret.key" help:"Where the embedded default keeps its generated server key."`
+}
+
+// keyedHasher returns the keyed hash under the server key: the given key (64 hexadecimal characters) when set,
+// else the key file at SecretKeyPath, generated on first use (embedded default).
+func (c KeyConfig) keyedHasher() (*keyedhash.Hasher, error) {
+	if c.SecretKey != "" {
+		h, err := keyedhash.FromHex(c.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("secret-key: %w", err)
+		}
+		return h, nil
+	}
+	h, err := keyedhash.LoadOrCreateKeyFile(c.SecretKeyPath)
+	if err != nil {
+		return nil, fmt.Errorf("secret-key-path: %w", err)
+	}
+	return h, nil
 }
 
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.

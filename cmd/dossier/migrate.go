@@ -6,13 +6,15 @@ import (
 	"log/slog"
 
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/projections"
 )
 
 // MigrateCmd creates or upgrades the read-model tables, so a release can be migrated before its replicas start
 // (serve does it too, and both are safe from several replicas at once).
 type MigrateCmd struct {
-	DBConfig `embed:""`
+	DBConfig  `embed:""`
+	KeyConfig `embed:""`
 }
 
 // Run applies the migrations.
@@ -25,7 +27,14 @@ func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err := messaging.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("reactions: %w", err)
 	}
-	if err := projections.Setup(ctx, db, readModels()...); err != nil {
+	if err := sessions.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
+	if err := projections.Setup(ctx, db, readModels(keys)...); err != nil {
 		return fmt.Errorf("projections: %w", err)
 	}
 	fmt.Printf("read models of %s are up to date\n", c.ReadModelName())

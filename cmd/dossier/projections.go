@@ -31,6 +31,7 @@ type ProjectionsCmd struct {
 // serving process; given a KurrentDB URL it also shows how far behind the head of the log each version is.
 type ProjectionsStatusCmd struct {
 	DBConfig     `embed:""`
+	KeyConfig    `embed:""`
 	KurrentDBURL string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string, to show the distance to the head of the log (the embedded node cannot be reached while a server runs it). Secret."`
 }
 
@@ -64,7 +65,11 @@ func (c *ProjectionsStatusCmd) Run(ctx context.Context, logger *slog.Logger) err
 		}
 		head = &h
 	}
-	return printProjections(os.Stdout, cps, readModels(), head, time.Now())
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
+	return printProjections(os.Stdout, cps, readModels(keys), head, time.Now())
 }
 
 // printProjections writes the status table: one line per version in the database, and a line for every version
@@ -146,7 +151,11 @@ type ProjectionsRebuildCmd struct {
 
 // Run rebuilds the named projections one after the other, each with a progress bar and an ETA on stderr.
 func (c *ProjectionsRebuildCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	todo, err := selectProjections(readModels(), c.Names)
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
+	todo, err := selectProjections(readModels(keys), c.Names)
 	if err != nil {
 		return err
 	}

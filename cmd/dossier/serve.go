@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,13 +16,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
+	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/mail"
+	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/messaging/newstreams"
+	"github.com/msa-dossier/dossier/adapters/sessions"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/insured"
+	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/nir"
+	"github.com/msa-dossier/dossier/domain/registration"
+	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
 
@@ -33,12 +49,61 @@ type ServeCmd struct {
 
 // eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
 func eventDefinitions() [][]event.Definition {
-	return [][]event.Definition{insured.Definitions()}
+	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions()}
 }
 
-// readModels lists every projection `serve`, `migrate` and `projections` run.
-func readModels() []projections.Projection {
-	return []projections.Projection{streamactivity.New()}
+// readModels lists every projection `serve`, `migrate` and `projections` run. The member directory indexes NIRs
+// under a keyed hash, so it needs the server key.
+func readModels(keys *keyedhash.Hasher) []projections.Projection {
+	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys))}
+}
+
+// directoryHash is the member directory's NIR index: a keyed hash of its own purpose, unlinkable to the other
+// lookup streams. Changing the server key requires a new directory version (rebuild).
+func directoryHash(keys *keyedhash.Hasher) memberdirectory.NIRHash {
+	return func(nirBody string) string { return keys.StreamFor("memberdirectory", nirBody).String() }
+}
+
+// codeDeriver recomputes the one-time codes the mails carry (they are never stored).
+func codeDeriver(keys *keyedhash.Hasher) membermail.CodeDeriver {
+	return func(kind string, subject uuid.UUID, seq int) string {
+		switch kind {
+		case membermail.KindActivation:
+			return command.ActivationCode(keys, subject, seq)
+		case membermail.KindEmailChange:
+			return command.EmailChangeCode(keys, subject, seq)
+		case membermail.KindPasswordReset:
+			return command.ResetCode(keys, subject, seq)
+		}
+		return ""
+	}
+}
+
+// mailSender is SMTP when configured, else the .eml outbox.
+func mailSender(cfg *Config, logger *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTPURL == "" {
+		return mail.NewOutbox(mail.OutboxConfig{Dir: cfg.OutboxDir, From: cfg.MailFrom, Logger: logger})
+	}
+	sc, err := mail.ParseSMTPURL(cfg.SMTPURL)
+	if err != nil {
+		return nil, fmt.Errorf("smtp-url: %w", err)
+	}
+	sc.From, sc.Logger = cfg.MailFrom, logger
+	return mail.NewSMTP(sc)
+}
+
+// errorMessages gathers the French sentences of every domain error code, for the HTTP layer.
+func errorMessages() map[string]string {
+	m := map[string]string{}
+	for _, e := range nir.Errors() {
+		m[e.Code] = e.Err.Error()
+	}
+	for _, src := range []map[string]string{credential.Messages(), command.Messages()} {
+		for k, v := range src {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // app is everything `serve` runs, wired: tests build it the same way the binary does.
@@ -68,19 +133,37 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 
 func (a *app) wire(ctx context.Context) error {
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	keys, err := a.cfg.keyedHasher()
+	if err != nil {
+		return err
+	}
 	registry, err := event.NewRegistry(eventDefinitions()...)
 	if err != nil {
 		return fmt.Errorf("event definitions: %w", err)
 	}
-	source := kurrentdb.NewSource(a.stores.Events, kurrentdb.NewCodec(registry))
+	codec := kurrentdb.NewCodec(registry)
+	source := kurrentdb.NewSource(a.stores.Events, codec)
+	store := kurrentdb.NewStore(a.stores.Events, codec)
+	hasher, err := credentials.NewHasher(credentials.Config{})
+	if err != nil {
+		return err
+	}
+	commands, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher,
+		Insured: insured.NewReference(store, keys), TOTP: credentials.NewTOTP(rand.Reader)})
+	if err != nil {
+		return err
+	}
 	a.runner, err = projections.NewRunner(a.stores.DB, source, projections.Options{
 		Logger: a.logger.With("component", "projections"), Registry: a.registry,
-	}, readModels()...)
+	}, readModels(keys)...)
 	if err != nil {
 		return err
 	}
 	if err := messaging.Migrate(ctx, a.stores.DB); err != nil {
 		return fmt.Errorf("reactions migrations: %w", err)
+	}
+	if err := sessions.Migrate(ctx, a.stores.DB); err != nil {
+		return fmt.Errorf("sessions migrations: %w", err)
 	}
 	a.router, err = messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: a.stores.DB,
 		Logger: a.logger.With("component", "reactions")})
@@ -94,16 +177,36 @@ func (a *app) wire(ctx context.Context) error {
 	if err := a.router.AddHandler(newstreams.Name, newstreams.New(a.stores.DB, notices).Handle); err != nil {
 		return err
 	}
+	sender, err := mailSender(a.cfg, a.logger.With("component", "mail"))
+	if err != nil {
+		return err
+	}
+	if err := membermail.Register(a.router, membermail.Deps{DB: a.stores.DB, Store: store, Sender: sender,
+		Code: codeDeriver(keys), From: a.cfg.MailFrom, Logger: a.logger.With("component", "membermail")}); err != nil {
+		return err
+	}
 	a.api, err = httpapi.New(httpapi.Config{
 		MaxBodyBytes: a.cfg.MaxBodyBytes, RequestTimeout: a.cfg.RequestTimeout, ConsistencyTimeout: a.cfg.ConsistencyTimeout,
 	}, httpapi.Deps{
 		Logger:      a.logger.With("component", "http"),
 		Registry:    a.registry,
 		Consistency: a.runner,
+		Messages:    errorMessages(),
+		Commands:    commands,
+		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
+		Accounts:    accounts.NewQueries(a.stores.DB, nil),
+		Directory:   memberdirectory.NewQueries(a.stores.DB, directoryHash(keys), nil),
 		Ready: []httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
 			{Name: "projections", Check: func(context.Context) error { return a.runner.Ready() }},
+			{Name: "reactions", Check: func(ctx context.Context) error {
+				ok, err := membermail.Started(ctx, a.stores.DB)
+				if err == nil && !ok {
+					err = errors.New("mail reactions have not reached the head of the log yet")
+				}
+				return err
+			}},
 		},
 	})
 	return err

@@ -35,6 +35,7 @@ const (
 	TypeResetCodeRejected    = "PasswordResetCodeRejected"
 	TypeResetLocked          = "PasswordResetLocked"
 	TypeResetCompleted       = "PasswordResetCompleted"
+	TypeResetRefused         = "PasswordResetRefused"
 )
 
 // Registered opens a member account (after a registration's code was verified). Personal data: never logged.
@@ -55,6 +56,9 @@ type PasswordSet struct {
 	Hash          string `json:"hash"`
 	PolicyVersion string `json:"policy_version"`
 	Reason        string `json:"reason"`
+	// SessionID is the session the member changed the password in (Reason "change"), which stays open while the
+	// HTTP layer ends every other one; absent for "activation" and "reset".
+	SessionID uuid.UUID `json:"session_id,omitzero"`
 }
 
 // LoggedIn records a successful login; SessionID names the server-side session (never its token).
@@ -137,6 +141,14 @@ type ResetLocked struct {
 	Reason string `json:"reason"`
 }
 
+// ResetRefused opens a forgotten-password procedure that can never succeed: no account has this NIR, or the email
+// given is not the account's. No code is sent; the stream exists so that the procedure answers exactly like a real
+// one (same id returned, wrong codes counted and locked the same way): no enumeration. Reason: "unknown_account",
+// "email_mismatch"; never shown to anyone.
+type ResetRefused struct {
+	Reason string `json:"reason"`
+}
+
 // ResetCompleted ends a reset procedure: the member's new password is a PasswordSet on the member stream.
 type ResetCompleted struct{}
 
@@ -159,5 +171,6 @@ func Definitions() []event.Definition {
 		event.Define[ResetCodeRejected](TypeResetCodeRejected),
 		event.Define[ResetLocked](TypeResetLocked),
 		event.Define[ResetCompleted](TypeResetCompleted),
+		event.Define[ResetRefused](TypeResetRefused),
 	}
 }

@@ -1,0 +1,165 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+)
+
+// SessionCookie is the name of the session cookie (HttpOnly, Secure, SameSite=Strict). The same token is
+// accepted as "Authorization: Bearer <token>" for non-browser clients.
+const SessionCookie = "dossier_session"
+
+// Session kinds, stored as the session's role.
+const (
+	kindMember = "member"
+	kindStaff  = "staff"
+)
+
+var (
+	errNoSession     = failure.New(failure.Unauthenticated, "session.required", "no session")
+	errNotMember     = failure.New(failure.Forbidden, "session.member_required", "member session required")
+	errNotStaff      = failure.New(failure.Forbidden, "session.staff_required", "staff session required")
+	errRoleForbidden = failure.New(failure.Forbidden, "staff.role_forbidden", "role not allowed")
+)
+
+// principal is the authenticated caller of a request.
+type principal struct {
+	Kind      string // kindMember or kindStaff
+	ID        uuid.UUID
+	Roles     []string // staff roles, read from the staff stream at each request
+	SessionID uuid.UUID
+	Token     string
+	ExpiresAt time.Time
+}
+
+type principalKey struct{}
+
+func principalOf(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey{}).(*principal)
+	return p
+}
+
+// tokenOf returns the session token a request carries: the Bearer header first, then the cookie.
+func tokenOf(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// authenticate resolves the request's session, or answers 401.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*principal, bool) {
+	token := tokenOf(r)
+	if token == "" {
+		s.writeError(w, r, errNoSession)
+		return nil, false
+	}
+	sess, err := s.deps.Sessions.Lookup(r.Context(), token)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	p := &principal{Kind: sess.Role, ID: sess.Subject, SessionID: sess.ID, Token: token, ExpiresAt: sess.ExpiresAt}
+	if p.Kind == kindStaff {
+		// Roles are read at every request: an admin's change takes effect at once.
+		roles, err := s.deps.Commands.StaffRoles(r.Context(), p.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return nil, false
+		}
+		p.Roles = roles
+	}
+	return p, true
+}
+
+// member wraps a handler that needs a member session.
+func (s *Server) member(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if p.Kind != kindMember {
+			s.writeError(w, r, errNotMember)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// staff wraps a handler that needs a staff session holding one of roles.
+func (s *Server) staff(roles []string, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if p.Kind != kindStaff {
+			s.writeError(w, r, errNotStaff)
+			return
+		}
+		if !slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(roles, role) }) {
+			s.writeError(w, r, errRoleForbidden)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// anySession wraps a handler that accepts a member or a staff session.
+func (s *Server) anySession(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// setSessionCookie hands the token to a browser.
+func setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+}
+
+func clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+}
+
+// actorOf is the event actor of the request's caller; anonymous requests act as the public.
+func actorOf(r *http.Request) event.Actor {
+	p := principalOf(r.Context())
+	if p == nil {
+		return event.Actor{ID: "anonymous", Role: event.RoleMember}
+	}
+	if p.Kind == kindMember {
+		return event.Actor{ID: p.ID.String(), Role: event.RoleMember}
+	}
+	return event.Actor{ID: p.ID.String(), Role: staffActorRole(p.Roles)}
+}
+
+// staffActorRole picks the most privileged role for the event's actor.
+func staffActorRole(roles []string) event.Role {
+	for _, r := range []event.Role{event.RoleAdmin, event.RoleSupervisor, event.RoleAuditor, event.RoleCaseworker} {
+		if slices.Contains(roles, string(r)) {
+			return r
+		}
+	}
+	return event.RoleCaseworker
+}

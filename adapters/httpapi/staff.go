@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/msa-dossier/dossier/adapters/credentials"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/projections/memberdirectory"
+)
+
+// Staff: login with password and TOTP; every staff route checks the caller's roles (read at each request).
+
+// staffRoles are the roles allowed to open members' data: every staff role (auditors read, never write).
+var staffRoles = []string{"caseworker", "supervisor", "auditor", "admin"}
+
+type staffLoginRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+	TOTP     string `json:"totp"`
+}
+
+func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request) {
+	var in staffLoginRequest
+	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
+		token, digest := credentials.NewToken()
+		sessionID := s.deps.NewID()
+		res, err := s.deps.Commands.StaffLogin(r.Context(), m, in.Login, in.Password, in.TOTP, sessionID)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		sess, err := s.deps.Sessions.Create(r.Context(), digest, sessionID, res.StaffID, kindStaff)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		setSessionCookie(w, token, sess.CreatedAt.Add(s.deps.SessionAbsolute))
+		return http.StatusCreated, res.Position, sessionBody{Token: token, Kind: kindStaff, StaffID: res.StaffID,
+			Roles: res.Roles, ExpiresAt: sess.ExpiresAt, Position: formatPosition(res.Position)}, nil
+	})
+}
+
+type directoryBody struct {
+	Members []memberdirectory.Entry `json:"members"`
+}
+
+// searchMembers searches the member directory. Search results are not recorded as openings: they show who
+// matches, and opening one (openMember) is recorded.
+func (s *Server) searchMembers(w http.ResponseWriter, r *http.Request) {
+	entries, err := s.deps.Directory.Search(r.Context(), r.URL.Query().Get("q"), memberdirectory.DefaultLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []memberdirectory.Entry{}
+	}
+	writeJSON(w, http.StatusOK, directoryBody{Members: entries})
+}
+
+// openMember returns a member's account to a staff member and records the opening (who, what, when) in the
+// member's access log first: no record, no data.
+func (s *Server) openMember(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	acc, err := s.deps.Accounts.Get(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, err := meta(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principalOf(r.Context())
+	if _, err := s.deps.Commands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), id, "member.account"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, acc)
+}
+
+type rolesRequest struct {
+	Roles []string `json:"roles"`
+}
+
+// changeStaffRoles replaces a staff member's roles (admins only); the change applies to the next request of
+// every session of that staff member.
+func (s *Server) changeStaffRoles(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in rolesRequest
+	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
+		res, err := s.deps.Commands.ChangeStaffRoles(r.Context(), m, id, in.Roles)
+		return http.StatusOK, res.Position, positionOf(res.Position), err
+	})
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"strings"
+
+	"github.com/google/uuid"
+	"golang.org/x/term"
+
+	"github.com/msa-dossier/dossier/adapters/credentials"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/staff"
+)
+
+// createStaffActor is who the events of `dossier admin create-staff` say acted: the command, run by an operator.
+var createStaffActor = event.Actor{ID: "admin/create-staff", Role: event.RoleSystem}
+
+// generatedPasswordLength and generatedPasswordAlphabet make --generate-password's passwords: 24 characters drawn
+// uniformly from 56 letters and digits (no 0/O, 1/l/I, which are misread when handed over on paper), about 139 bits.
+const (
+	generatedPasswordLength   = 24
+	generatedPasswordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+)
+
+// AdminCreateStaffCmd is `dossier admin create-staff --login L --name N --role caseworker [--role admin]`: it opens
+// a staff account (the way to bootstrap the first administrator) and prints, once, the staff id and the TOTP
+// enrolment (otpauth URL and secret) to hand over to the staff member, who confirms it with a first code when
+// logging in. The password is read from standard input (one line; not echoed on a terminal), or generated with
+// --generate-password and printed once.
+//
+// With the embedded event store, while `dossier serve` runs, the command talks to the server's node.
+type AdminCreateStaffCmd struct {
+	Config           `embed:""`
+	Login            string   `name:"login" required:"" help:"Login: 3 to 64 lower-case letters, digits, '.' or '-'."`
+	Name             string   `name:"name" required:"" help:"The staff member's name, as shown to other staff."`
+	Roles            []string `name:"role" required:"" help:"Role: caseworker, supervisor, auditor or admin (repeat the flag for several)."`
+	GeneratePassword bool     `name:"generate-password" help:"Generate a password (24 random characters, printed once) instead of reading one line from standard input."`
+
+	stdin  io.Reader // nil: os.Stdin (tests set it)
+	stdout io.Writer // nil: os.Stdout
+	stderr io.Writer // nil: os.Stderr (the prompt on a terminal)
+}
+
+// Run creates the account.
+func (c *AdminCreateStaffCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	out := c.stdout
+	if out == nil {
+		out = os.Stdout
+	}
+	password, err := c.password()
+	if err != nil {
+		return err
+	}
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
+	hasher, err := credentials.NewHasher(credentials.Config{})
+	if err != nil {
+		return err
+	}
+	st, err := openStores(ctx, &c.Config, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	store, err := staffStore(st.Events)
+	if err != nil {
+		return err
+	}
+	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
+	if err != nil {
+		return err
+	}
+	correlation := uuid.New()
+	logger.Info("create staff account", "correlation_id", correlation, "event_store", st.EventStoreName)
+	res, err := h.CreateStaff(ctx, command.Meta{Actor: createStaffActor, CorrelationID: correlation, CommandID: uuid.New()},
+		command.CreateStaffInput{Login: c.Login, Name: c.Name, Roles: c.Roles, Password: password})
+	if err != nil {
+		if field := failure.FieldOf(err); field != "" {
+			return fmt.Errorf("%s refused (%s): %w", field, failure.CodeOf(err), err)
+		}
+		return fmt.Errorf("refused (%s): %w", failure.CodeOf(err), err)
+	}
+	logger.Info("create staff account: done", "correlation_id", correlation, "staff_id", res.StaffID, "position", res.Position)
+	login, _ := staff.CanonicalLogin(c.Login)
+	roles, _ := staff.NormalizeRoles(c.Roles)
+	fmt.Fprintf(out, "staff id:    %s\nlogin:       %s\nroles:       %s\n", res.StaffID, login, strings.Join(roles, ", "))
+	if c.GeneratePassword {
+		fmt.Fprintf(out, "password:    %s\n", password)
+	}
+	fmt.Fprintf(out, "TOTP secret: %s\nTOTP URL:    %s\n\n", res.TOTPSecret, res.TOTPURL)
+	what := "The TOTP secret and URL"
+	if c.GeneratePassword {
+		what = "The password, the TOTP secret and URL"
+	}
+	fmt.Fprintf(out, "%s are shown now and will not be shown again: hand them over to the staff member in person.\n"+
+		"They add the secret to an authenticator application (or scan the URL as a QR code); their first login with a\n"+
+		"valid code confirms the enrolment.\n", what)
+	return nil
+}
+
+// password returns the generated password, or the one line read from standard input (without echo on a terminal).
+func (c *AdminCreateStaffCmd) password() (string, error) {
+	if c.GeneratePassword {
+		return generatePassword(c.Login, c.Name)
+	}
+	in := c.stdin
+	if in == nil {
+		in = os.Stdin
+		if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
+			errOut := c.stderr
+			if errOut == nil {
+				errOut = os.Stderr
+			}
+			fmt.Fprint(errOut, "Password of the staff member (at least 14 characters): ")
+			b, err := term.ReadPassword(fd)
+			fmt.Fprintln(errOut)
+			if err != nil {
+				return "", fmt.Errorf("read the password: %w", err)
+			}
+			return checkPasswordLine(string(b))
+		}
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from standard input: %w", err)
+	}
+	return checkPasswordLine(strings.TrimRight(line, "\r\n"))
+}
+
+// checkPasswordLine refuses an empty password line.
+func checkPasswordLine(pw string) (string, error) {
+	if pw == "" {
+		return "", errors.New("no password on standard input: give one line, or use --generate-password")
+	}
+	return pw, nil
+}
+
+// generatePassword returns a random password that passes the staff password policy (a random draw that happens to
+// contain the login, say, is drawn again).
+func generatePassword(login, name string) (string, error) {
+	size := big.NewInt(int64(len(generatedPasswordAlphabet)))
+	for range 10 {
+		var b strings.Builder
+		for range generatedPasswordLength {
+			n, err := rand.Int(rand.Reader, size)
+			if err != nil {
+				return "", fmt.Errorf("generate a password: %w", err)
+			}
+			b.WriteByte(generatedPasswordAlphabet[n.Int64()])
+		}
+		if staff.CheckPassword(b.String(), login, name) == nil {
+			return b.String(), nil
+		}
+	}
+	return "", errors.New("generate a password: no draw passed the password policy")
+}
+
+// staffStore returns a store over client whose codec knows the staff events (create-staff touches only staff and
+// stafflogin streams).
+func staffStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
+	registry, err := event.NewRegistry(staff.Definitions())
+	if err != nil {
+		return nil, fmt.Errorf("event definitions: %w", err)
+	}
+	return kurrentdb.NewStore(client, kurrentdb.NewCodec(registry)), nil
+}

@@ -1,0 +1,399 @@
+package command
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/staff"
+)
+
+// The TOTP settings of the otpauth URL CreateStaff returns. They must match those adapters/credentials.TOTP
+// validates with (RFC 6238 defaults: SHA-1, 6 digits, 30 s; a 160-bit secret); staff_test.go checks they do.
+const (
+	staffTOTPIssuer     = "Dossier MSA"
+	staffTOTPSecretSize = 20
+	staffTOTPDigits     = 6
+	staffTOTPPeriod     = 30
+	// staffTOTPPurpose separates the derivation of TOTP secrets from every other keyed digest.
+	staffTOTPPurpose = "staff-totp"
+)
+
+// staffRetries is how many times a staff command is decided again after losing a race on its stream: a login, a
+// logout or a roles change decided over a newer history (another login, say) stays right, since each decision is
+// checked again from that history.
+const staffRetries = 3
+
+// staffAccessRetries is the same for the member-data access log, which only appends.
+const staffAccessRetries = 10
+
+// CreateStaffInput is an administrator's request for a staff account.
+type CreateStaffInput struct {
+	Login, Name string
+	Roles       []string
+	Password    string
+}
+
+// CreateStaffResult is the new account. TOTPURL (otpauth://…, for a QR code) and TOTPSecret (base32, to type by hand)
+// are for the administrator to hand over once: they are not stored, and no other command returns them (the secret is
+// derived from the server key and computed again to check codes).
+type CreateStaffResult struct {
+	Result
+	StaffID    uuid.UUID
+	TOTPURL    string
+	TOTPSecret string
+}
+
+// CreateStaff opens a staff account: the login is claimed on its stafflogin stream (one account per login), then
+// the account's stream receives Created, PasswordSet and TOTPEnrolled. The password must pass staff.CheckPassword
+// (the member policy with at least 14 characters). Errors, with the input field they are about: "login"
+// (staff.login_invalid, staff.login_taken), "name" (staff.name_invalid), "roles" (staff.roles_empty,
+// staff.role_unknown), "password" (staff.password_too_short and credential's password.*).
+//
+// A retry with the same Meta.CommandID returns the same account and secret. Should the process stop between the
+// two appends, only that retry completes the account: a new command finds the login taken.
+func (h *Handler) CreateStaff(ctx context.Context, m Meta, in CreateStaffInput) (CreateStaffResult, error) {
+	const op = "command.CreateStaff"
+	login, err := staff.CanonicalLogin(in.Login)
+	if err != nil {
+		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("login", err))
+	}
+	name, err := staff.NormalizeName(in.Name)
+	if err != nil {
+		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("name", err))
+	}
+	roles, err := staff.NormalizeRoles(in.Roles)
+	if err != nil {
+		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("roles", err))
+	}
+	if err := staff.CheckPassword(in.Password, login, name); err != nil {
+		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("password", err))
+	}
+	if m.CommandID == uuid.Nil {
+		m.CommandID = h.NewID() // one id for both streams, so a retry of this call is recognised on each
+	}
+	claimStream := staff.LoginStreamFor(h.Keys, login)
+	claimCmd := h.command(m, claimStream)
+	claimCmd.RetryOnConflict = 1 // a lost race is decided again, and then answers staff.login_taken
+
+	// Refuse a taken login before the slow hash; recognise a retry of this very command.
+	claim, err := h.Store.Load(ctx, claimStream)
+	if err != nil {
+		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	staffID := uuid.Nil
+	if owner, ok := staff.ClaimedBy(claim); ok {
+		if claim[0].Metadata.CommandID != claimCmd.Metadata.CommandID {
+			return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("login", staff.ErrLoginTaken))
+		}
+		staffID = owner
+	}
+	if staffID == uuid.Nil {
+		staffID = h.NewID()
+	}
+	hash, err := h.Hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return CreateStaffResult{}, fmt.Errorf("%s: hash password: %w", op, err)
+	}
+	if _, err := h.Store.Update(ctx, claimStream, claimCmd, func(history []event.Envelope) ([]any, error) {
+		return staff.ClaimLogin(history, staffID)
+	}); err != nil {
+		if errors.Is(err, staff.ErrLoginTaken) {
+			err = failure.Field("login", err)
+		}
+		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	stream := staff.StreamFor(staffID)
+	commit, err := h.Store.Update(ctx, stream, h.command(m, stream), func(history []event.Envelope) ([]any, error) {
+		s := staff.Rehydrate(staffID, history)
+		if err := s.Create(staff.Account{Login: login, Name: name, Roles: roles, PasswordHash: hash}); err != nil {
+			return nil, err
+		}
+		return s.Pending(), nil
+	})
+	if err != nil {
+		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	secret := StaffTOTPSecret(h.Keys, staffID, 1)
+	return CreateStaffResult{
+		Result:     Result{Position: commit.Position},
+		StaffID:    staffID,
+		TOTPURL:    staffTOTPURL(login, secret),
+		TOTPSecret: secret,
+	}, nil
+}
+
+// StaffLoginResult is a successful staff login: who, with which roles (the session keeps them; see StaffRoles).
+type StaffLoginResult struct {
+	Result
+	StaffID uuid.UUID
+	Roles   []string
+	Name    string
+}
+
+// StaffLogin checks a staff member's login, password and TOTP code and, if all are right, records LoggedIn with
+// sessionID (the id of the server-side session the caller opens on success). The first valid code of an enrolment
+// also records TOTPConfirmed.
+//
+// Every failure answers staff.ErrInvalidCredentials (auth.invalid_credentials, Unauthenticated), whatever failed:
+// an unknown login (after a dummy password verification, so it takes as long), a wrong password, a wrong or
+// replayed code. Failures of a known account are recorded (LoginFailed, with the reason), and the fifth in a row
+// locks it (Locked: 15 minutes, doubling to 24 hours); while locked, StaffLogin answers a *staff.LockedError
+// (staff.locked, Unauthenticated; errors.As gives the end of the lock) without checking anything.
+//
+// Each call is its own fact: its command id derives from sessionID, so pass a fresh session id per attempt.
+func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpCode string, sessionID uuid.UUID) (StaffLoginResult, error) {
+	const op = "command.StaffLogin"
+	if h.TOTP == nil {
+		return StaffLoginResult{}, fmt.Errorf("%s: no TOTP validator configured", op)
+	}
+	if sessionID == uuid.Nil {
+		return StaffLoginResult{}, fmt.Errorf("%s: no session id", op)
+	}
+	s, err := h.staffByLogin(ctx, login)
+	if err != nil {
+		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if s == nil {
+		if err := h.Hasher.VerifyDummy(ctx, password); err != nil {
+			return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+		}
+		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, staff.ErrInvalidCredentials)
+	}
+	id := s.ID()
+	now := h.Clock().UTC()
+	if until, locked := s.LockedUntil(now); locked {
+		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, &staff.LockedError{Until: until})
+	}
+	passwordOK, err := h.Hasher.Verify(ctx, password, s.PasswordHash())
+	if err != nil {
+		return StaffLoginResult{}, fmt.Errorf("%s: verify password: %w", op, err)
+	}
+	check := func(sequence int, lastStep int64) (int64, error) {
+		secret := StaffTOTPSecret(h.Keys, id, sequence)
+		step, err := h.TOTP.Validate(secret, totpCode, now, lastStep)
+		switch {
+		case err == nil:
+			return step, nil
+		case failure.KindOf(err) != failure.Unauthenticated:
+			return 0, err
+		}
+		// Refused: a code that is right at now once the last step is forgotten was used already.
+		if _, again := h.TOTP.Validate(secret, totpCode, now, 0); again == nil {
+			return 0, staff.ErrTOTPReplayed
+		}
+		return 0, staff.ErrTOTPInvalid
+	}
+
+	stream := staff.StreamFor(id)
+	// The attempt is made in this account's name, whoever the HTTP layer saw (nobody is logged in yet).
+	m.Actor = event.Actor{ID: id.String(), Role: staffActorRole(s.Roles())}
+	cmd := h.command(m, stream)
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, []byte("login "+sessionID.String()))
+	cmd.RetryOnConflict = staffRetries
+	var (
+		after   *staff.Staff
+		refusal error
+	)
+	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		after = staff.Rehydrate(id, history)
+		refusal = after.Authenticate(staff.Attempt{At: now, SessionID: sessionID, PasswordOK: passwordOK, CheckTOTP: check})
+		events := after.Pending()
+		if refusal != nil && len(events) == 0 {
+			return nil, refusal
+		}
+		return events, nil
+	})
+	switch {
+	case err == nil && after == nil:
+		// The store found this command's events already there: a second call with the same session id.
+		return StaffLoginResult{}, fmt.Errorf("%s: session %s was already used for a login attempt", op, sessionID)
+	case err == nil && refusal != nil:
+		err = refusal
+	}
+	if err != nil {
+		if isLoginFailure(err) {
+			err = staff.ErrInvalidCredentials
+		}
+		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return StaffLoginResult{Result: Result{Position: commit.Position}, StaffID: id, Roles: after.Roles(), Name: after.Name()}, nil
+}
+
+// isLoginFailure reports whether err is one of the reasons a login failed that callers must not tell apart.
+func isLoginFailure(err error) bool {
+	for _, reason := range []error{staff.ErrWrongPassword, staff.ErrTOTPInvalid, staff.ErrTOTPReplayed, staff.ErrNotEnrolled, staff.ErrNotFound} {
+		if errors.Is(err, reason) {
+			return true
+		}
+	}
+	return false
+}
+
+// staffByLogin returns the account a login names, or nil when the login is malformed, unclaimed, or claimed by an
+// account whose stream is missing (an interrupted CreateStaff).
+func (h *Handler) staffByLogin(ctx context.Context, login string) (*staff.Staff, error) {
+	canonical, err := staff.CanonicalLogin(login)
+	if err != nil {
+		return nil, nil
+	}
+	claim, err := h.Store.Load(ctx, staff.LoginStreamFor(h.Keys, canonical))
+	if err != nil {
+		return nil, err
+	}
+	id, ok := staff.ClaimedBy(claim)
+	if !ok {
+		return nil, nil
+	}
+	history, err := h.Store.Load(ctx, staff.StreamFor(id))
+	if err != nil {
+		return nil, err
+	}
+	s := staff.Rehydrate(id, history)
+	if !s.Exists() {
+		return nil, nil
+	}
+	return s, nil
+}
+
+// staffActorRole is the role a staff member's own events name: the most privileged of their roles, as the HTTP
+// layer does for the requests of a staff session.
+func staffActorRole(roles []string) event.Role {
+	for _, r := range []event.Role{event.RoleAdmin, event.RoleSupervisor, event.RoleAuditor, event.RoleCaseworker} {
+		if slices.Contains(roles, string(r)) {
+			return r
+		}
+	}
+	return event.RoleCaseworker
+}
+
+// StaffLogout records the end of session sessionID of staff member staffID (nothing if it already ended).
+// Errors: staff.not_found (NotFound), staff.session_unknown (NotFound: a session this staff member never opened).
+func (h *Handler) StaffLogout(ctx context.Context, m Meta, staffID, sessionID uuid.UUID) (Result, error) {
+	const op = "command.StaffLogout"
+	if staffID == uuid.Nil {
+		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	stream := staff.StreamFor(staffID)
+	cmd := h.command(m, stream)
+	cmd.RetryOnConflict = staffRetries
+	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		s := staff.Rehydrate(staffID, history)
+		if err := s.LogOut(sessionID); err != nil {
+			return nil, err
+		}
+		return s.Pending(), nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return Result{Position: commit.Position}, nil
+}
+
+// ChangeStaffRoles replaces the roles of staff member staffID; nothing is recorded when they do not change. Only an
+// administrator may call it (the HTTP layer checks the caller's role). Errors: "roles" (staff.roles_empty,
+// staff.role_unknown), staff.not_found.
+func (h *Handler) ChangeStaffRoles(ctx context.Context, m Meta, staffID uuid.UUID, roles []string) (Result, error) {
+	const op = "command.ChangeStaffRoles"
+	normalized, err := staff.NormalizeRoles(roles)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("roles", err))
+	}
+	if staffID == uuid.Nil {
+		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	stream := staff.StreamFor(staffID)
+	cmd := h.command(m, stream)
+	cmd.RetryOnConflict = staffRetries
+	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		s := staff.Rehydrate(staffID, history)
+		if err := s.ChangeRoles(normalized); err != nil {
+			return nil, err
+		}
+		return s.Pending(), nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return Result{Position: commit.Position}, nil
+}
+
+// RecordMemberDataOpened records that staff member staffID, acting as role, opened view what ("member.profile",
+// "member.directory") of member memberID's data: MemberDataOpened on memberaccess-<member id>. Call it on every
+// staff read of a member's data, before answering. The log only grows, so a lost race is decided again. Errors:
+// staff.access_invalid, staff.role_unknown (Invalid).
+//
+// One request that records several views of the same member gets one event per view: the command id derives from
+// Meta.CommandID, the member and what.
+func (h *Handler) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid.UUID, role string, memberID uuid.UUID, what string) (Result, error) {
+	const op = "command.RecordMemberDataOpened"
+	opened, err := staff.NewAccess(staffID, role, what)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if memberID == uuid.Nil {
+		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrAccessInvalid)
+	}
+	stream := staff.AccessStreamFor(memberID)
+	if m.Actor.ID == "" {
+		m.Actor = event.Actor{ID: staffID.String(), Role: event.Role(role)}
+	}
+	cmd := h.command(m, stream)
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, []byte("opened "+what))
+	cmd.RetryOnConflict = staffAccessRetries
+	commit, err := h.Store.Update(ctx, stream, cmd, func([]event.Envelope) ([]any, error) {
+		return []any{opened}, nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return Result{Position: commit.Position}, nil
+}
+
+// StaffRoles returns the current roles of staff member staffID, read from the account's stream (not a projection:
+// a role removed a moment ago is already gone). staff.ErrNotFound if there is no such account.
+func (h *Handler) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, error) {
+	const op = "command.StaffRoles"
+	if staffID == uuid.Nil {
+		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	history, err := h.Store.Load(ctx, staff.StreamFor(staffID))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	s := staff.Rehydrate(staffID, history)
+	if !s.Exists() {
+		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	return s.Roles(), nil
+}
+
+// StaffTOTPSecret returns the TOTP secret of enrolment sequence of staff member staffID, in unpadded base32: the
+// first 160 bits of the server key's digest of (staff-totp, staff id, sequence). It is never stored: events keep
+// only the sequence, and the secret is computed again to check a code. A new enrolment (sequence + 1) gives a new
+// secret; a new server key changes every secret, so every staff member must enrol again.
+func StaffTOTPSecret(k Keys, staffID uuid.UUID, sequence int) string {
+	d := k.Digest(staffTOTPPurpose, staffID.String(), strconv.Itoa(sequence))
+	if len(d) > staffTOTPSecretSize {
+		d = d[:staffTOTPSecretSize]
+	}
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(d)
+}
+
+// staffTOTPURL returns the otpauth:// key URI of a secret for login, in the form authenticator applications read
+// (that of github.com/pquerna/otp, spaces as %20). Nothing needs escaping but the issuer's space: a canonical login
+// is lower-case letters, digits, '.' and '-', a base32 secret upper-case letters and digits (the domain may not
+// import net/url).
+func staffTOTPURL(login, secret string) string {
+	issuer := strings.ReplaceAll(staffTOTPIssuer, " ", "%20")
+	return "otpauth://totp/" + issuer + ":" + login + "?algorithm=SHA1&digits=" + strconv.Itoa(staffTOTPDigits) +
+		"&issuer=" + issuer + "&period=" + strconv.Itoa(staffTOTPPeriod) + "&secret=" + secret
+}

@@ -1,0 +1,425 @@
+// Package member is the member account: identity and contact details, the password, logins and their failures,
+// temporary locks, and the changes of address, phone and email (the last confirmed by a code sent to the new
+// address). Two helper aggregates live here too: the NIR claim (one account per NIR, and the login lookup NIR →
+// member) and the forgotten-password procedure (Reset).
+//
+// Decisions take time, ids and policies as arguments, validate, then record events; Events returns what to
+// append. Apply never fails. Personal data (names, NIR, email, phone, address, password hashes) is held in
+// unexported fields and never printed: String describes the state without it.
+package member
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/credential"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+)
+
+// Reasons recorded in PasswordSet, Locked and LoggedOut.
+const (
+	ReasonActivation = "activation"
+	ReasonChange     = "change"
+	ReasonReset      = "reset"
+
+	LockTooManyFailures = "too_many_failures" // MaxConsecutiveFailures reached
+	LockHourlyLimit     = "hourly_limit"      // MaxFailuresPerHour reached
+
+	LogoutByMember = "logout"
+)
+
+// The errors of member decisions, with a stable code and, as message, the French sentence for the person.
+var (
+	// ErrNotFound: no member has this id, or the stream holds no registered account.
+	ErrNotFound = failure.New(failure.NotFound, "member.not_found", "Ce compte est introuvable.")
+	// ErrInvalidCredentials: unknown NIR or wrong password (the two are never told apart).
+	ErrInvalidCredentials = failure.New(failure.Unauthenticated, "auth.invalid_credentials",
+		"Identifiant ou mot de passe incorrect.")
+	// ErrAccountLocked: logins are suspended after repeated failures; see LockedUntil for the end of the lock.
+	ErrAccountLocked = failure.New(failure.Forbidden, "auth.locked",
+		"Par sécurité, votre compte est temporairement bloqué après plusieurs mots de passe incorrects. "+
+			"Réessayez plus tard, ou utilisez « mot de passe oublié ».")
+	// ErrEmailUnchanged: the new email address is the current one.
+	ErrEmailUnchanged = failure.New(failure.Rule, "email.unchanged",
+		"Cette adresse électronique est déjà celle de votre compte.")
+	// ErrNoEmailChange: a confirmation code but no change of email waiting for one.
+	ErrNoEmailChange = failure.New(failure.Rule, "email_change.none",
+		"Aucun changement d'adresse électronique n'attend de confirmation. Indiquez d'abord votre nouvelle adresse.")
+	// ErrAlreadyExists: Register on an account opened by another registration (a bug: member ids derive from
+	// registration ids).
+	ErrAlreadyExists = failure.New(failure.Conflict, "member.already_exists", "Ce compte existe déjà.")
+	// ErrNIRClaimed: the NIR already belongs to another member.
+	ErrNIRClaimed = failure.New(failure.Conflict, "member.nir_claimed",
+		"Un espace privé est déjà ouvert avec ce numéro de sécurité sociale.")
+	// ErrPasswordUnchanged: a password change to the current password.
+	ErrPasswordUnchanged = failure.New(failure.Invalid, "password.unchanged",
+		"Le nouveau mot de passe doit être différent de l'actuel.")
+	// ErrPasswordChanged: the password changed between its verification and the decision (a concurrent change);
+	// the caller may start again.
+	ErrPasswordChanged = failure.New(failure.Conflict, "member.password_changed",
+		"Votre mot de passe vient d'être modifié. Recommencez.")
+)
+
+// Errors returns every sentinel of the package, for the table of messages.
+func Errors() []*failure.Error {
+	return []*failure.Error{ErrNotFound, ErrInvalidCredentials, ErrAccountLocked, ErrEmailUnchanged, ErrNoEmailChange,
+		ErrAlreadyExists, ErrNIRClaimed, ErrPasswordUnchanged, ErrPasswordChanged, ErrResetNotFound, ErrResetCompleted}
+}
+
+// LoginPolicy is the access restriction that lets member passwords meet CNIL 2022-100 case 2: a temporary lock
+// after repeated failures, longer for each lock in a day, and a hard ceiling of failures per hour.
+type LoginPolicy struct {
+	// MaxConsecutiveFailures wrong passwords in a row (since the last success or lock) lock the account.
+	MaxConsecutiveFailures int
+	// LockBase is the first lock's length; it doubles for each other lock within LockWindow, up to LockMax.
+	LockBase, LockMax, LockWindow time.Duration
+	// MaxFailuresPerHour bounds the failures of any sliding hour (the issue's "at most 100 failures per hour per
+	// account"): the failure that reaches it locks until the oldest of them is an hour old. With the consecutive
+	// rule in force it is never reached; it holds even if that rule is loosened.
+	MaxFailuresPerHour int
+}
+
+// CurrentLoginPolicy returns the policy in force: 5 failures lock for 15 minutes, doubling with each lock in 24
+// hours up to 24 hours; never more than 100 failures in an hour.
+func CurrentLoginPolicy() LoginPolicy {
+	return LoginPolicy{
+		MaxConsecutiveFailures: 5,
+		LockBase:               15 * time.Minute,
+		LockMax:                24 * time.Hour,
+		LockWindow:             24 * time.Hour,
+		MaxFailuresPerHour:     100,
+	}
+}
+
+// lockFor is the length of a new lock when previous locks happened within the window.
+func (p LoginPolicy) lockFor(previous int) time.Duration {
+	d := p.LockBase
+	for range previous {
+		if d >= p.LockMax {
+			break
+		}
+		d *= 2
+	}
+	return min(d, p.LockMax)
+}
+
+// Member is the state of one member stream.
+type Member struct {
+	registered     bool
+	registrationID uuid.UUID
+	identity       Registered // identity as registered, contact details as of the last change
+	address        AddressChanged
+	passwordHash   string
+	passwordPolicy string
+
+	failures     int         // consecutive wrong passwords since the last success or lock
+	failureTimes []time.Time // failures within the hour before the latest one
+	lockedUntil  time.Time
+	lockTimes    []time.Time // locks within LockWindow before the latest one (window of the current policy)
+	lastLogin    time.Time
+
+	emailSequence   int // of the last email change requested
+	emailChange     EmailChangeRequested
+	emailChangeAt   time.Time
+	emailChangeOpen bool
+	emailAttempts   int
+
+	pending []any
+}
+
+// Rehydrate folds a member stream's history into its state. Events of other types are ignored.
+func Rehydrate(history []event.Envelope) *Member {
+	m := &Member{}
+	for _, env := range history {
+		m.apply(env.Event, env.Metadata.OccurredAt)
+	}
+	return m
+}
+
+// window bounds the memory of failures and locks kept in the state (the longest window a policy may use).
+const (
+	failureMemory = time.Hour
+	lockMemory    = 24 * time.Hour
+)
+
+func (m *Member) apply(e any, at time.Time) {
+	switch e := e.(type) {
+	case Registered:
+		m.registered, m.registrationID, m.identity = true, e.RegistrationID, e
+	case PasswordSet:
+		m.passwordHash, m.passwordPolicy = e.Hash, e.PolicyVersion
+		if e.Reason == ReasonReset { // whoever reset the password proved they hold the mailbox: the lock ends
+			m.failures, m.lockedUntil = 0, time.Time{}
+		}
+	case LoggedIn:
+		m.failures, m.lastLogin = 0, at
+	case LoginFailed:
+		m.failures = e.Failures
+		m.failureTimes = append(since(m.failureTimes, at.Add(-failureMemory)), at)
+	case Locked:
+		m.failures, m.lockedUntil = 0, e.Until
+		m.lockTimes = append(since(m.lockTimes, at.Add(-lockMemory)), at)
+	case AddressChanged:
+		m.address = e
+	case PhoneChanged:
+		m.identity.MobilePhone = e.MobilePhone
+	case EmailChangeRequested:
+		m.emailSequence, m.emailChange, m.emailChangeAt = e.Sequence, e, at
+		m.emailChangeOpen, m.emailAttempts = true, 0
+	case EmailChangeRejected:
+		m.emailAttempts = max(m.emailAttempts, e.Attempt)
+	case EmailChanged:
+		m.identity.Email, m.emailChangeOpen = e.Email, false
+	}
+}
+
+// since returns the times of ts after from (ts is in order).
+func since(ts []time.Time, from time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && !ts[i].After(from) {
+		i++
+	}
+	return append(ts[:0:0], ts[i:]...)
+}
+
+func (m *Member) record(at time.Time, events ...any) {
+	for _, e := range events {
+		m.apply(e, at)
+		m.pending = append(m.pending, e)
+	}
+}
+
+// Events returns the events the decisions recorded, to append.
+func (m *Member) Events() []any { return m.pending }
+
+// Register opens the account from a completed registration, with its first password (hash and policy version).
+// Registering again from the same registration records nothing (a retried activation); from another one it is
+// ErrAlreadyExists.
+func (m *Member) Register(r Registered, hash, policyVersion string, now time.Time) error {
+	if m.registered {
+		if m.registrationID == r.RegistrationID {
+			return nil
+		}
+		return ErrAlreadyExists
+	}
+	if r.RegistrationID == uuid.Nil || len(r.NIR) != 13 || r.Email == "" || hash == "" || policyVersion == "" {
+		return failure.Errorf(failure.Internal, "member.Register: incomplete registration")
+	}
+	m.record(now, r, PasswordSet{Hash: hash, PolicyVersion: policyVersion, Reason: ReasonActivation})
+	return nil
+}
+
+// CheckLogin says whether a login may be attempted at now: ErrNotFound for an account that is not registered,
+// ErrAccountLocked during a lock (LockedUntil tells until when).
+func (m *Member) CheckLogin(now time.Time) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if m.lockedUntil.After(now) {
+		return ErrAccountLocked
+	}
+	return nil
+}
+
+// LoginSucceeded records a login with a password verified against verifiedHash (which must still be the
+// account's: ErrPasswordChanged otherwise) into session sessionID; the count of failures restarts.
+func (m *Member) LoginSucceeded(sessionID uuid.UUID, verifiedHash string, now time.Time) error {
+	if err := m.CheckLogin(now); err != nil {
+		return err
+	}
+	if verifiedHash != m.passwordHash {
+		return ErrPasswordChanged
+	}
+	if sessionID == uuid.Nil {
+		return failure.Errorf(failure.Internal, "member.LoginSucceeded: no session id")
+	}
+	m.record(now, LoggedIn{SessionID: sessionID})
+	return nil
+}
+
+// LoginFailed records a wrong password and, when p says so, a lock; it returns ErrInvalidCredentials (the lock,
+// if any, shows on the next attempt). During a lock it records nothing and returns ErrAccountLocked.
+func (m *Member) LoginFailed(now time.Time, p LoginPolicy) error {
+	if err := m.CheckLogin(now); err != nil {
+		return err
+	}
+	n := m.failures + 1
+	m.record(now, LoginFailed{Failures: n})
+	if n >= p.MaxConsecutiveFailures {
+		previous := len(since(m.lockTimes, now.Add(-p.LockWindow)))
+		m.record(now, Locked{Until: now.Add(p.lockFor(previous)), Reason: LockTooManyFailures})
+		return ErrInvalidCredentials
+	}
+	if hour := since(m.failureTimes, now.Add(-time.Hour)); len(hour) >= p.MaxFailuresPerHour {
+		m.record(now, Locked{Until: hour[0].Add(time.Hour), Reason: LockHourlyLimit})
+	}
+	return ErrInvalidCredentials
+}
+
+// Logout records the end of session sessionID, for reason (LogoutByMember, "password_changed", ...).
+func (m *Member) Logout(sessionID uuid.UUID, reason string, now time.Time) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if reason == "" {
+		reason = LogoutByMember
+	}
+	m.record(now, LoggedOut{SessionID: sessionID, Reason: reason})
+	return nil
+}
+
+// ChangeAddress records a new postal address (validated by the caller); the same address with the same date
+// records nothing.
+func (m *Member) ChangeAddress(a AddressChanged, now time.Time) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if a.Line1 == "" || a.City == "" || a.Country == "" || a.EffectiveFrom == "" {
+		return failure.Errorf(failure.Internal, "member.ChangeAddress: address not validated")
+	}
+	if a == m.address {
+		return nil
+	}
+	m.record(now, a)
+	return nil
+}
+
+// ChangePhone records a new mobile phone (E.164, validated by the caller) or its removal (""); the current phone
+// records nothing.
+func (m *Member) ChangePhone(phone string, now time.Time) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if phone == m.identity.MobilePhone {
+		return nil
+	}
+	m.record(now, PhoneChanged{MobilePhone: phone})
+	return nil
+}
+
+// RequestEmailChange records a request to change the email to newEmail (validated by the caller): a code for the
+// next sequence is sent to the new address and must be confirmed before p.ExpiresAt(now). A new request replaces
+// the one waiting (with a fresh count of wrong codes), but not within p.ResendCooldown of it
+// (credential.ErrCodeResendTooSoon). The current address is ErrEmailUnchanged.
+func (m *Member) RequestEmailChange(newEmail string, now time.Time, p credential.CodePolicy) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if strings.EqualFold(newEmail, m.identity.Email) {
+		return ErrEmailUnchanged
+	}
+	if m.emailChangeOpen {
+		if err := p.CanResend(m.emailChangeAt, now); err != nil {
+			return err
+		}
+	}
+	m.record(now, EmailChangeRequested{NewEmail: newEmail, Sequence: m.emailSequence + 1,
+		ExpiresAt: p.ExpiresAt(now), PolicyVersion: p.Version})
+	return nil
+}
+
+// EmailChangeAllowedAt is the first instant at which a new email change may be requested.
+func (m *Member) EmailChangeAllowedAt(p credential.CodePolicy) time.Time {
+	if !m.emailChangeOpen {
+		return time.Time{}
+	}
+	return p.ResendAllowedAt(m.emailChangeAt)
+}
+
+// ConfirmEmailChange checks the code of the change waiting: matches(sequence) compares the typed code with the
+// code of that sequence. Right: EmailChanged. Wrong: EmailChangeRejected and credential.ErrCodeWrong, or, for
+// the wrong code that uses up p.MaxAttempts, credential.ErrCodeAttemptsExhausted: the request is void and any
+// later code gets that error until a new request. Expired: credential.ErrCodeExpired, nothing recorded. No
+// request waiting: ErrNoEmailChange.
+func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Time, p credential.CodePolicy) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if !m.emailChangeOpen {
+		return ErrNoEmailChange
+	}
+	if err := p.CanAttempt(m.emailChange.ExpiresAt, m.emailAttempts, now); err != nil {
+		return err
+	}
+	if matches(m.emailChange.Sequence) {
+		m.record(now, EmailChanged{Email: m.emailChange.NewEmail})
+		return nil
+	}
+	n := m.emailAttempts + 1
+	m.record(now, EmailChangeRejected{Attempt: n})
+	if p.AttemptsExhausted(n) {
+		return credential.ErrCodeAttemptsExhausted
+	}
+	return credential.ErrCodeWrong
+}
+
+// SetPassword records a new password hash checked against policy version policyVersion, for reason
+// (ReasonChange, ReasonReset). sessionID is the session a change was made in (uuid.Nil for a reset). For a change,
+// verifiedHash is the hash the current password was verified against: it must still be the account's
+// (ErrPasswordChanged otherwise); a reset passes "".
+func (m *Member) SetPassword(hash, policyVersion, reason, verifiedHash string, sessionID uuid.UUID, now time.Time) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if hash == "" || policyVersion == "" {
+		return failure.Errorf(failure.Internal, "member.SetPassword: no hash")
+	}
+	switch reason {
+	case ReasonChange:
+		if verifiedHash != m.passwordHash {
+			return ErrPasswordChanged
+		}
+	case ReasonReset:
+	default:
+		return failure.Errorf(failure.Internal, "member.SetPassword: reason %q", reason)
+	}
+	m.record(now, PasswordSet{Hash: hash, PolicyVersion: policyVersion, Reason: reason, SessionID: sessionID})
+	return nil
+}
+
+// Registered reports whether the stream holds an open account.
+func (m *Member) Registered() bool { return m.registered }
+
+// Identity returns the identity as registered with the current email and phone. Personal data: never log it.
+func (m *Member) Identity() Registered { return m.identity }
+
+// Email is the current email address. Personal data.
+func (m *Member) Email() string { return m.identity.Email }
+
+// Address is the current postal address (zero if none was given). Personal data.
+func (m *Member) Address() AddressChanged { return m.address }
+
+// PasswordHash is the current password's PHC string.
+func (m *Member) PasswordHash() string { return m.passwordHash }
+
+// Failures is the number of consecutive wrong passwords since the last success or lock.
+func (m *Member) Failures() int { return m.failures }
+
+// LockedUntil is the end of the current or last lock (zero if never locked).
+func (m *Member) LockedUntil() time.Time { return m.lockedUntil }
+
+// PendingEmail returns the email change waiting for its code, if any: the new address and the code's sequence.
+func (m *Member) PendingEmail() (email string, sequence int, ok bool) {
+	return m.emailChange.NewEmail, m.emailChange.Sequence, m.emailChangeOpen
+}
+
+// String describes the state without personal data.
+func (m *Member) String() string {
+	return fmt.Sprintf("member{registered=%t failures=%d locked_until=%s email_change=%t}",
+		m.registered, m.failures, m.lockedUntil.Format(time.RFC3339), m.emailChangeOpen)
+}
+
+// LockedError is ErrAccountLocked with the end of the lock, so that the HTTP layer can send Retry-After:
+// errors.Is(err, ErrAccountLocked) holds, and errors.As gives Until.
+type LockedError struct {
+	Until time.Time
+}
+
+func (e *LockedError) Error() string { return ErrAccountLocked.Error() }
+
+// Unwrap returns ErrAccountLocked.
+func (e *LockedError) Unwrap() error { return ErrAccountLocked }

@@ -1,0 +1,333 @@
+package acceptance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
+	"github.com/msa-dossier/dossier/tests/testbin"
+)
+
+// Synthetic insured people (domain-notes §7.2 examples; keys computed independently).
+const (
+	aliceNIR, aliceKey = "1850375115042", "16" // male, March 1985
+	bobNIR, bobKey     = "2921119004017", "59" // female, Nov 1992 (Corrèze twin of the Ajaccio example)
+	unknownNIR         = "1880999350045"       // valid, key 24, not in the reference
+	unknownKey         = "24"
+)
+
+const insuredCSV = "nir;nom;prénom;date_naissance\n" +
+	aliceNIR + aliceKey + ";Martin;Alice;1985-03-12\n" +
+	bobNIR + bobKey + ";Le Gall;Bob;1992-11-03\n"
+
+// memberEnv is a running server with an SMTP server that receives its mails.
+type memberEnv struct {
+	srv  *server
+	smtp *smtptest.Server
+}
+
+func startMemberEnv(t *testing.T) *memberEnv {
+	t.Helper()
+	smtp, err := smtptest.Start(smtptest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { smtp.Close() })
+	s := startServe(t, "--smtp-url", fmt.Sprintf("smtp://%s?tls=none", smtp.Addr()), "--mail-from", "Mon espace privé <ne-pas-repondre@msa.test>")
+	s.waitReady(t)
+	env := &memberEnv{srv: s, smtp: smtp}
+	// The import runs while the server runs: the operator command reaches the server's node.
+	csv := filepath.Join(s.cmd.Dir, "assures.csv")
+	if err := os.WriteFile(csv, []byte(insuredCSV), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env.admin(t, nil, "admin", "import-insured", csv)
+	return env
+}
+
+// admin runs an operator command in the server's working directory.
+func (e *memberEnv) admin(t *testing.T, stdin []byte, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(testbin.Dossier(t), args...)
+	cmd.Dir = e.srv.cmd.Dir
+	cmd.Stdin = bytes.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("dossier %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (r response) str(key string) string {
+	v, _ := r.body[key].(string)
+	return v
+}
+
+// call sends a JSON request with an optional bearer token and extra headers.
+func (e *memberEnv) call(t *testing.T, method, path, token string, body any, hdr ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.srv.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func (e *memberEnv) must(t *testing.T, want int, r response, what string) response {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("%s: status %d, want %d: %s", what, r.status, want, r.raw)
+	}
+	return r
+}
+
+var codeLine = regexp.MustCompile(`(?m)^\s+(\d{8})\s*$`)
+
+// codeFor waits for the n-th mail to addr and returns the code it carries.
+func (e *memberEnv) codeFor(t *testing.T, addr string, n int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	msgs, err := e.smtp.WaitMatch(ctx, n, smtptest.To(addr))
+	if err != nil {
+		t.Fatalf("waiting for mail %d to %s: %v", n, addr, err)
+	}
+	m := codeLine.FindStringSubmatch(msgs[n-1].Text)
+	if m == nil {
+		t.Fatalf("no code in the mail to %s:\n%s", addr, msgs[n-1].Text)
+	}
+	return m[1]
+}
+
+func registration(nirBody, key, last, first, birth, email string) map[string]any {
+	return map[string]any{"nir": nirBody, "key": key, "last_name": last, "first_name": first, "birth_date": birth,
+		"email": email, "mobile_phone": "06 12 34 56 78", "terms_accepted": true}
+}
+
+const (
+	alicePassword = "la mer est calme ce matin"
+	aliceNewPass  = "un nouveau chemin de halage"
+	aliceReset    = "trois canards sur la Vilaine"
+)
+
+// TestMemberJourney is the seed's story over HTTP with a real SMTP exchange: register, read the code from the
+// mail, activate, log in, check the session, change the email (confirmed by a code), change the password (the
+// other session dies), forget the password.
+func TestMemberJourney(t *testing.T) {
+	e := startMemberEnv(t)
+
+	reg := e.must(t, 202, e.call(t, "POST", "/v1/registrations", "", registration(aliceNIR, aliceKey, "MARTIN", "alice", "1985-03-12", "alice@example.test")), "register")
+	regID := reg.str("registration_id")
+	code := e.codeFor(t, "alice@example.test", 1)
+	act := e.must(t, 201, e.call(t, "POST", "/v1/registrations/"+regID+"/activation", "", map[string]string{"code": code, "password": alicePassword}), "activate")
+	memberID := act.str("member_id")
+
+	login := e.must(t, 201, e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": aliceNIR, "password": alicePassword}), "login")
+	token := login.str("token")
+	if c := login.header.Get("Set-Cookie"); !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "Secure") || !strings.Contains(c, "SameSite=Strict") {
+		t.Fatalf("session cookie %q lacks HttpOnly, Secure or SameSite", c)
+	}
+	sess := e.must(t, 200, e.call(t, "GET", "/v1/session", token, nil), "session")
+	if sess.str("member_id") != memberID || sess.str("kind") != "member" || sess.str("expires_at") == "" {
+		t.Fatalf("session: %s", sess.raw)
+	}
+	me := e.must(t, 200, e.call(t, "GET", "/v1/me", token, nil, "X-Dossier-Min-Position", login.header.Get("X-Dossier-Position")), "me")
+	if me.str("email") != "alice@example.test" || me.str("last_name") != "MARTIN" || me.str("mobile_phone") != "+33612345678" {
+		t.Fatalf("account: %s", me.raw)
+	}
+
+	// Address, from a date.
+	addr := e.must(t, 200, e.call(t, "PUT", "/v1/me/address", token, map[string]string{"line1": "3 rue des Lilas",
+		"postal_code": "35000", "city": "Rennes", "effective_from": time.Now().Format("2006-01-02")}), "address")
+	me = e.must(t, 200, e.call(t, "GET", "/v1/me?min_position="+addr.header.Get("X-Dossier-Position"), token, nil), "me after address")
+	if a, _ := me.body["address"].(map[string]any); a == nil || a["city"] != "Rennes" {
+		t.Fatalf("address not in the account: %s", me.raw)
+	}
+
+	// Email change, confirmed by a code sent to the new address.
+	e.must(t, 202, e.call(t, "PUT", "/v1/me/email", token, map[string]string{"email": "alice.martin@example.test"}), "email change")
+	emailCode := e.codeFor(t, "alice.martin@example.test", 1)
+	conf := e.must(t, 200, e.call(t, "POST", "/v1/me/email/confirmation", token, map[string]string{"code": emailCode}), "confirm email")
+	me = e.must(t, 200, e.call(t, "GET", "/v1/me", token, nil, "X-Dossier-Min-Position", conf.header.Get("X-Dossier-Position")), "me after email")
+	if me.str("email") != "alice.martin@example.test" {
+		t.Fatalf("email not changed: %s", me.raw)
+	}
+
+	// A second session, then a password change from the first: the second dies.
+	other := e.must(t, 201, e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": aliceNIR, "password": alicePassword}), "second login").str("token")
+	e.must(t, 200, e.call(t, "PUT", "/v1/me/password", token, map[string]string{"current_password": alicePassword, "new_password": aliceNewPass}), "change password")
+	e.must(t, 401, e.call(t, "GET", "/v1/me", other, nil), "old session after password change")
+	e.must(t, 200, e.call(t, "GET", "/v1/session", token, nil), "current session after password change")
+	e.must(t, 401, e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": aliceNIR, "password": alicePassword}), "old password")
+
+	// Logout ends the session.
+	e.must(t, 200, e.call(t, "DELETE", "/v1/session", token, nil), "logout")
+	e.must(t, 401, e.call(t, "GET", "/v1/session", token, nil), "session after logout")
+
+	// Forgotten password: the code goes to the account's (new) email.
+	reset := e.must(t, 202, e.call(t, "POST", "/v1/password-resets", "", map[string]string{"nir": aliceNIR, "email": "alice.martin@example.test"}), "reset")
+	resetCode := e.codeFor(t, "alice.martin@example.test", 2)
+	e.must(t, 200, e.call(t, "POST", "/v1/password-resets/"+reset.str("reset_id")+"/completion", "", map[string]string{"code": resetCode, "password": aliceReset}), "complete reset")
+	e.must(t, 201, e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": aliceNIR, "password": aliceReset}), "login with the reset password")
+}
+
+// TestRegistrationGivesNothingAway: an unknown NIR, an already registered one and a new one get the same answer.
+func TestRegistrationGivesNothingAway(t *testing.T) {
+	e := startMemberEnv(t)
+	known := e.call(t, "POST", "/v1/registrations", "", registration(bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test"))
+	unknown := e.call(t, "POST", "/v1/registrations", "", registration(unknownNIR, unknownKey, "Inconnu", "Jean", "1988-09-01", "jean@example.test"))
+	for _, r := range []response{known, unknown} {
+		if r.status != 202 || r.str("registration_id") == "" || r.str("message") != known.str("message") {
+			t.Fatalf("answers differ: %d %s / %d %s", known.status, known.raw, unknown.status, unknown.raw)
+		}
+	}
+	e.codeFor(t, "bob@example.test", 1)
+	time.Sleep(500 * time.Millisecond)
+	for _, m := range e.smtp.Messages() {
+		if smtptest.To("jean@example.test")(m) {
+			t.Fatal("a code was mailed for a NIR the fund does not cover")
+		}
+	}
+	// Invalid input: a stable code, a French message, the field, nothing written.
+	bad := e.call(t, "POST", "/v1/registrations", "", registration(aliceNIR, "17", "Martin", "Alice", "1985-03-12", "alice@example.test"))
+	if bad.status != 422 || bad.str("code") != "nir.invalid_key" || bad.str("message") == "" || bad.str("field") == "" {
+		t.Fatalf("wrong key: %d %s", bad.status, bad.raw)
+	}
+	if r := e.call(t, "POST", "/v1/registrations", "", "not an object"); r.status != 400 || r.str("code") != "request.malformed_json" {
+		t.Fatalf("malformed body: %d %s", r.status, r.raw)
+	}
+}
+
+// TestFiveWrongCodesLockTheRegistration.
+func TestFiveWrongCodesLockTheRegistration(t *testing.T) {
+	e := startMemberEnv(t)
+	reg := e.must(t, 202, e.call(t, "POST", "/v1/registrations", "", registration(bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")), "register")
+	good := e.codeFor(t, "bob@example.test", 1)
+	wrong := "00000000"
+	if wrong == good {
+		wrong = "11111111"
+	}
+	path := "/v1/registrations/" + reg.str("registration_id") + "/activation"
+	for i := 1; i <= 5; i++ {
+		r := e.call(t, "POST", path, "", map[string]string{"code": wrong, "password": alicePassword})
+		if r.status != 422 {
+			t.Fatalf("wrong code %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	r := e.call(t, "POST", path, "", map[string]string{"code": good, "password": alicePassword})
+	if r.status == 201 || r.str("code") != "registration.locked" {
+		t.Fatalf("right code after five wrong ones: %d %s", r.status, r.raw)
+	}
+}
+
+// TestAccessIsCheckedAgainstTheCaller: members only ever reach their own data, staff routes refuse members, a
+// caseworker cannot call an admin route, and a staff opening of a member's data is recorded.
+func TestAccessIsCheckedAgainstTheCaller(t *testing.T) {
+	e := startMemberEnv(t)
+	tokens := map[string]string{}
+	ids := map[string]string{}
+	for _, p := range []struct{ name, nir, key, last, first, birth string }{
+		{"alice", aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12"},
+		{"bob", bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03"},
+	} {
+		email := p.name + "@example.test"
+		reg := e.must(t, 202, e.call(t, "POST", "/v1/registrations", "", registration(p.nir, p.key, p.last, p.first, p.birth, email)), "register "+p.name)
+		code := e.codeFor(t, email, 1)
+		ids[p.name] = e.must(t, 201, e.call(t, "POST", "/v1/registrations/"+reg.str("registration_id")+"/activation", "",
+			map[string]string{"code": code, "password": alicePassword}), "activate "+p.name).str("member_id")
+		tokens[p.name] = e.must(t, 201, e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": p.nir, "password": alicePassword}), "login "+p.name).str("token")
+	}
+	me := e.must(t, 200, e.call(t, "GET", "/v1/me", tokens["bob"], nil), "bob's account")
+	if me.str("member_id") != ids["bob"] || strings.Contains(string(me.raw), ids["alice"]) {
+		t.Fatalf("bob's /v1/me: %s", me.raw)
+	}
+	// Members are refused on staff routes, whatever member id they name.
+	for _, path := range []string{"/v1/staff/members/" + ids["alice"], "/v1/staff/members?q=Martin"} {
+		if r := e.call(t, "GET", path, tokens["bob"], nil); r.status != 403 || r.str("code") != "session.staff_required" {
+			t.Fatalf("member on %s: %d %s", path, r.status, r.raw)
+		}
+	}
+	if r := e.call(t, "GET", "/v1/me", "", nil); r.status != 401 {
+		t.Fatalf("anonymous /v1/me: %d", r.status)
+	}
+
+	// A caseworker, created by the operator command while the server runs, logs in with password + TOTP.
+	out := e.admin(t, []byte("un mot de passe d'agent tres long\n"), "admin", "create-staff", "--login", "c.dupont", "--name", "Claire Dupont", "--role", "caseworker")
+	secret := regexp.MustCompile(`TOTP secret: (\S+)`).FindStringSubmatch(out)
+	staffID := regexp.MustCompile(`staff id: +(\S+)`).FindStringSubmatch(out)
+	if secret == nil || staffID == nil {
+		t.Fatalf("create-staff output:\n%s", out)
+	}
+	otpCode, err := totp.GenerateCodeCustom(secret[1], time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongOTP := "000000"
+	if otpCode == wrongOTP {
+		wrongOTP = "111111"
+	}
+	if r := e.call(t, "POST", "/v1/staff/sessions", "", map[string]string{"login": "c.dupont", "password": "un mot de passe d'agent tres long", "totp": wrongOTP}); r.status != 401 {
+		t.Fatalf("wrong TOTP: %d %s", r.status, r.raw)
+	}
+	staffLogin := e.must(t, 201, e.call(t, "POST", "/v1/staff/sessions", "", map[string]string{"login": "c.dupont", "password": "un mot de passe d'agent tres long", "totp": otpCode}), "staff login")
+	staffToken := staffLogin.str("token")
+	search := e.must(t, 200, e.call(t, "GET", "/v1/staff/members?q=martin", staffToken, nil, "X-Dossier-Min-Position", staffLogin.header.Get("X-Dossier-Position")), "directory search")
+	if !strings.Contains(string(search.raw), ids["alice"]) || strings.Contains(string(search.raw), ids["bob"]) {
+		t.Fatalf("search for martin: %s", search.raw)
+	}
+	byNIR := e.must(t, 200, e.call(t, "GET", "/v1/staff/members?q="+bobNIR, staffToken, nil), "search by NIR")
+	if !strings.Contains(string(byNIR.raw), ids["bob"]) {
+		t.Fatalf("search by NIR: %s", byNIR.raw)
+	}
+	opened := e.must(t, 200, e.call(t, "GET", "/v1/staff/members/"+ids["alice"], staffToken, nil), "open a member")
+	if opened.str("member_id") != ids["alice"] {
+		t.Fatalf("opened member: %s", opened.raw)
+	}
+	// A caseworker cannot call an admin route; a member token is refused there too.
+	if r := e.call(t, "PUT", "/v1/staff/accounts/"+staffID[1]+"/roles", staffToken, map[string]any{"roles": []string{"admin"}}); r.status != 403 || r.str("code") != "staff.role_forbidden" {
+		t.Fatalf("caseworker on an admin route: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "PUT", "/v1/staff/accounts/"+staffID[1]+"/roles", tokens["alice"], map[string]any{"roles": []string{"admin"}}); r.status != 403 {
+		t.Fatalf("member on an admin route: %d %s", r.status, r.raw)
+	}
+}

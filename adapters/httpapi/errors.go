@@ -2,10 +2,16 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/staff"
 )
 
 // ErrorBody is every error response: a stable machine code and a French sentence for the member.
@@ -94,6 +100,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code = "internal"
 		s.deps.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "request_id", RequestID(r.Context()), "err", err)
 	}
+	if until, ok := retryAt(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(time.Until(until).Seconds())))))
+	}
 	if kind == failure.Unavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -102,4 +111,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest // the request itself is malformed, not its content
 	}
 	writeJSON(w, status, ErrorBody{Code: code, Message: s.messageFor(code, kind), Field: failure.FieldOf(err)})
+}
+
+// retryAt finds when a refused request may be tried again: an account lock or a resend cooldown.
+func retryAt(err error) (time.Time, bool) {
+	if t, ok := command.RetryAt(err); ok {
+		return t, true
+	}
+	var locked *staff.LockedError
+	if errors.As(err, &locked) {
+		return locked.Until, true
+	}
+	return time.Time{}, false
 }

@@ -98,7 +98,7 @@ func errorMessages() map[string]string {
 	for _, e := range nir.Errors() {
 		m[e.Code] = e.Err.Error()
 	}
-	for _, src := range []map[string]string{credential.Messages(), command.Messages()} {
+	for _, src := range []map[string]string{credential.Messages(), command.Messages(), staff.Messages()} {
 		for k, v := range src {
 			m[k] = v
 		}

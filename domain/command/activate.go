@@ -109,6 +109,7 @@ func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 
 	account := event.NewStreamID(member.Category, memberID)
 	accountCmd := h.commandAt(m, account, now)
+	accountCmd.RetryOnConflict = memberRetries // a concurrent activation of the same registration: seen as done
 	if _, err := h.decideOn(ctx, account, accountCmd, func(history []event.Envelope) ([]any, error) {
 		mm := member.Rehydrate(history)
 		err := mm.Register(member.Registered{

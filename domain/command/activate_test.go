@@ -2,11 +2,13 @@ package command_test
 
 import (
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/registration"
@@ -153,5 +155,42 @@ func TestMemberActivateAlreadyRegistered(t *testing.T) {
 	memberWant(t, err, failure.Rule, "registration.already_registered", "")
 	if n := f.countRecords(t, "member-"); n != 2 {
 		t.Fatalf("%d member events: the second registration opened an account", n)
+	}
+}
+
+func TestMemberActivateConcurrently(t *testing.T) {
+	f := newMemberFixture(t)
+	reg := f.register(t, memberJean)
+	code := f.activationCode(t, reg.RegistrationID)
+	var wg sync.WaitGroup
+	results := make([]command.ActivateResult, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = f.h.Activate(memberCtx(t), memberAnonymous(), reg.RegistrationID, code, memberPassword)
+		}()
+	}
+	wg.Wait()
+	succeeded := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			succeeded++
+			if results[i].MemberID == uuid.Nil {
+				t.Fatalf("result %+v", results[i])
+			}
+		case failure.CodeOf(err) != "registration.completed":
+			t.Fatalf("activation %d: %v", i, err)
+		}
+	}
+	t.Logf("%d of %d concurrent activations succeeded, the others found the registration completed", succeeded, len(errs))
+	if succeeded == 0 {
+		t.Fatal("no activation succeeded")
+	}
+	if f.countRecords(t, "nirclaim-") != 1 || f.countRecords(t, "member-") != 2 || f.countRecords(t, "registration-") != 3 {
+		t.Fatalf("concurrent activations wrote %d claim, %d member, %d registration events", f.countRecords(t, "nirclaim-"),
+			f.countRecords(t, "member-"), f.countRecords(t, "registration-"))
 	}
 }

@@ -59,13 +59,13 @@ type TOTPValidator interface {
 
 // Deps are the Handler's ports.
 type Deps struct {
-	Store    EventStore
-	Keys     Keys
-	Hasher   PasswordHasher
-	Insured  InsuredReference
-	TOTP     TOTPValidator
-	Clock    func() time.Time // nil: time.Now
-	NewID    func() uuid.UUID // nil: uuid.New
+	Store   EventStore
+	Keys    Keys
+	Hasher  PasswordHasher
+	Insured InsuredReference
+	TOTP    TOTPValidator
+	Clock   func() time.Time // nil: time.Now
+	NewID   func() uuid.UUID // nil: uuid.New
 	// TermsVersion is the version of the conditions of use a registration accepts.
 	TermsVersion string
 }

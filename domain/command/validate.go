@@ -16,7 +16,7 @@ import (
 // RegisterInput is the registration form as typed.
 type RegisterInput struct {
 	NIR, Key, LastName, FirstName, BirthDate, Email, MobilePhone string
-	TermsAccepted                                              bool
+	TermsAccepted                                                bool
 }
 
 // Normalize validates the form as Register does, at business time now, and returns it normalised: the NIR as its

@@ -37,7 +37,7 @@ func TestNormalizeEmail(t *testing.T) {
 		{"jean..dupont@example.fr", "", member.ErrEmailInvalid},
 		{"a@b@example.fr", "", member.ErrEmailInvalid},
 		{strings.Repeat("a", 65) + "@example.fr", "", member.ErrEmailInvalid},
-		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 60) + ".fr", "", member.ErrEmailInvalid}, // 256 characters
+		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 60) + ".fr", "", member.ErrEmailInvalid},                                                                                                           // 256 characters
 		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 58) + ".fr", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 58) + ".fr", nil}, // 254 characters
 	}
 	for _, tt := range tests {
@@ -67,11 +67,11 @@ func TestNormalizeMobilePhone(t *testing.T) {
 		{"\u00a006\u00a012 34 56 78 ", "+33612345678"},
 		{"", ""},
 		{"   ", ""},
-		{"06 90 12 34 56", "+590690123456"},  // Guadeloupe
-		{"0692 12 34 56", "+262692123456"},   // La Réunion
-		{"0639 12 34 56", "+262639123456"},   // Mayotte
-		{"0696123456", "+596696123456"},      // Martinique
-		{"0694123456", "+594694123456"},      // Guyane
+		{"06 90 12 34 56", "+590690123456"}, // Guadeloupe
+		{"0692 12 34 56", "+262692123456"},  // La Réunion
+		{"0639 12 34 56", "+262639123456"},  // Mayotte
+		{"0696123456", "+596696123456"},     // Martinique
+		{"0694123456", "+594694123456"},     // Guyane
 		{"+590 690 12 34 56", "+590690123456"},
 		{"+262 692 12 34 56", "+262692123456"},
 	}

@@ -175,9 +175,11 @@ func TestMemberLogin(t *testing.T) {
 			wantErr: member.ErrInvalidCredentials,
 		},
 		{
-			name:    "during a lock nothing is checked nor recorded",
-			given:   join(registered, failures(t0, 5), lockedAt(t0, 15*time.Minute)),
-			when:    func(m *member.Member) error { return m.LoginSucceeded(session, firstPassword.Hash, t0.Add(14*time.Minute)) },
+			name:  "during a lock nothing is checked nor recorded",
+			given: join(registered, failures(t0, 5), lockedAt(t0, 15*time.Minute)),
+			when: func(m *member.Member) error {
+				return m.LoginSucceeded(session, firstPassword.Hash, t0.Add(14*time.Minute))
+			},
 			wantErr: member.ErrAccountLocked,
 		},
 		{
@@ -189,8 +191,10 @@ func TestMemberLogin(t *testing.T) {
 		{
 			name:  "the lock ends at Until",
 			given: join(registered, failures(t0, 5), lockedAt(t0, 15*time.Minute)),
-			when:  func(m *member.Member) error { return m.LoginSucceeded(session, firstPassword.Hash, t0.Add(15*time.Minute)) },
-			then:  []any{member.LoggedIn{SessionID: session}},
+			when: func(m *member.Member) error {
+				return m.LoginSucceeded(session, firstPassword.Hash, t0.Add(15*time.Minute))
+			},
+			then: []any{member.LoggedIn{SessionID: session}},
 		},
 		{
 			name:    "after a lock the count starts again",
@@ -381,9 +385,11 @@ func TestMemberEmailChange(t *testing.T) {
 			wantErr: member.ErrEmailUnchanged,
 		},
 		{
-			name:    "a new request within a minute",
-			given:   join(registered, emailRequested(1, t0)),
-			when:    func(m *member.Member) error { return m.RequestEmailChange("jean@autre.fr", t0.Add(30*time.Second), codes) },
+			name:  "a new request within a minute",
+			given: join(registered, emailRequested(1, t0)),
+			when: func(m *member.Member) error {
+				return m.RequestEmailChange("jean@autre.fr", t0.Add(30*time.Second), codes)
+			},
 			wantErr: credential.ErrCodeResendTooSoon,
 		},
 		{

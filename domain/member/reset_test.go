@@ -118,9 +118,11 @@ func TestReset(t *testing.T) {
 			wantErr: credential.ErrCodeExpired,
 		},
 		{
-			name:    "a refused procedure has no right code",
-			given:   refused,
-			when:    func(r *member.Reset) error { return r.VerifyCode(func(int) bool { return true }, t0.Add(time.Minute), codes) },
+			name:  "a refused procedure has no right code",
+			given: refused,
+			when: func(r *member.Reset) error {
+				return r.VerifyCode(func(int) bool { return true }, t0.Add(time.Minute), codes)
+			},
 			then:    []any{rejected(1)},
 			wantErr: credential.ErrCodeWrong,
 		},

@@ -174,7 +174,9 @@ func (r *Registration) Resend(now time.Time, p credential.CodePolicy) error {
 }
 
 // ResendAllowedAt is the first instant at which Resend may issue a new code.
-func (r *Registration) ResendAllowedAt(p credential.CodePolicy) time.Time { return p.ResendAllowedAt(r.sentAt) }
+func (r *Registration) ResendAllowedAt(p credential.CodePolicy) time.Time {
+	return p.ResendAllowedAt(r.sentAt)
+}
 
 // VerifyCode checks a typed code: matches(sequence) compares it, in constant time, with the code of that
 // sequence. A right code records nothing and returns nil (Complete follows once the account is open). A wrong

@@ -117,7 +117,9 @@ func TestRegistration(t *testing.T) {
 		{
 			name:  "the cooldown runs from the last code",
 			given: join(started, on(t0.Add(5*time.Minute), registration.CodeIssued{Sequence: 2, ExpiresAt: t0.Add(20 * time.Minute)})),
-			when:  func(r *registration.Registration) error { return r.Resend(t0.Add(5*time.Minute+30*time.Second), policy) },
+			when: func(r *registration.Registration) error {
+				return r.Resend(t0.Add(5*time.Minute+30*time.Second), policy)
+			},
 			wantErr: credential.ErrCodeResendTooSoon,
 		},
 		{
@@ -151,7 +153,9 @@ func TestRegistration(t *testing.T) {
 		{
 			name:  "the right code records nothing (Complete follows)",
 			given: started,
-			when:  func(r *registration.Registration) error { return r.VerifyCode(matching(1), t0.Add(time.Minute), policy) },
+			when: func(r *registration.Registration) error {
+				return r.VerifyCode(matching(1), t0.Add(time.Minute), policy)
+			},
 		},
 		{
 			name:    "a wrong code is counted",
@@ -161,35 +165,43 @@ func TestRegistration(t *testing.T) {
 			wantErr: credential.ErrCodeWrong,
 		},
 		{
-			name:  "attempts are counted across resends: the fifth wrong code locks",
-			given: join(started, on(t0, rejected(1), rejected(2)), on(t0.Add(2*time.Minute), registration.CodeIssued{Sequence: 2, ExpiresAt: t0.Add(17 * time.Minute)}), on(t0.Add(3*time.Minute), rejected(3), rejected(4))),
-			when:  func(r *registration.Registration) error { return r.VerifyCode(never, t0.Add(4*time.Minute), policy) },
+			name:    "attempts are counted across resends: the fifth wrong code locks",
+			given:   join(started, on(t0, rejected(1), rejected(2)), on(t0.Add(2*time.Minute), registration.CodeIssued{Sequence: 2, ExpiresAt: t0.Add(17 * time.Minute)}), on(t0.Add(3*time.Minute), rejected(3), rejected(4))),
+			when:    func(r *registration.Registration) error { return r.VerifyCode(never, t0.Add(4*time.Minute), policy) },
 			then:    []any{rejected(5), registration.Locked{Reason: "too_many_attempts"}},
 			wantErr: registration.ErrLocked,
 		},
 		{
-			name:    "after a resend only the last code is right",
-			given:   join(started, on(t0.Add(2*time.Minute), registration.CodeIssued{Sequence: 2, ExpiresAt: t0.Add(17 * time.Minute)})),
-			when:    func(r *registration.Registration) error { return r.VerifyCode(matching(1), t0.Add(3*time.Minute), policy) },
+			name:  "after a resend only the last code is right",
+			given: join(started, on(t0.Add(2*time.Minute), registration.CodeIssued{Sequence: 2, ExpiresAt: t0.Add(17 * time.Minute)})),
+			when: func(r *registration.Registration) error {
+				return r.VerifyCode(matching(1), t0.Add(3*time.Minute), policy)
+			},
 			then:    []any{rejected(1)},
 			wantErr: credential.ErrCodeWrong,
 		},
 		{
-			name:    "an expired code is refused without counting",
-			given:   started,
-			when:    func(r *registration.Registration) error { return r.VerifyCode(matching(1), t0.Add(15*time.Minute), policy) },
+			name:  "an expired code is refused without counting",
+			given: started,
+			when: func(r *registration.Registration) error {
+				return r.VerifyCode(matching(1), t0.Add(15*time.Minute), policy)
+			},
 			wantErr: credential.ErrCodeExpired,
 		},
 		{
-			name:    "a locked registration takes no code, even the right one",
-			given:   join(started, on(t0, rejected(1), rejected(2), rejected(3), rejected(4), rejected(5), registration.Locked{Reason: "too_many_attempts"})),
-			when:    func(r *registration.Registration) error { return r.VerifyCode(matching(1), t0.Add(time.Minute), policy) },
+			name:  "a locked registration takes no code, even the right one",
+			given: join(started, on(t0, rejected(1), rejected(2), rejected(3), rejected(4), rejected(5), registration.Locked{Reason: "too_many_attempts"})),
+			when: func(r *registration.Registration) error {
+				return r.VerifyCode(matching(1), t0.Add(time.Minute), policy)
+			},
 			wantErr: registration.ErrLocked,
 		},
 		{
-			name:    "a refused registration has no right code",
-			given:   refused,
-			when:    func(r *registration.Registration) error { return r.VerifyCode(func(int) bool { return true }, t0.Add(time.Minute), policy) },
+			name:  "a refused registration has no right code",
+			given: refused,
+			when: func(r *registration.Registration) error {
+				return r.VerifyCode(func(int) bool { return true }, t0.Add(time.Minute), policy)
+			},
 			then:    []any{rejected(1)},
 			wantErr: credential.ErrCodeWrong,
 		},
@@ -207,9 +219,11 @@ func TestRegistration(t *testing.T) {
 			wantErr: credential.ErrCodeExpired,
 		},
 		{
-			name:    "a completed registration takes no code",
-			given:   join(started, on(t0, registration.Completed{MemberID: member})),
-			when:    func(r *registration.Registration) error { return r.VerifyCode(matching(1), t0.Add(time.Minute), policy) },
+			name:  "a completed registration takes no code",
+			given: join(started, on(t0, registration.Completed{MemberID: member})),
+			when: func(r *registration.Registration) error {
+				return r.VerifyCode(matching(1), t0.Add(time.Minute), policy)
+			},
 			wantErr: registration.ErrCompleted,
 		},
 		{
@@ -238,7 +252,9 @@ func TestRegistration(t *testing.T) {
 		{
 			name:  "events of unknown types are ignored",
 			given: join(on(t0, struct{ Other int }{1}), started),
-			when:  func(r *registration.Registration) error { return r.VerifyCode(matching(1), t0.Add(time.Minute), policy) },
+			when: func(r *registration.Registration) error {
+				return r.VerifyCode(matching(1), t0.Add(time.Minute), policy)
+			},
 		},
 	}
 	for _, tt := range tests {

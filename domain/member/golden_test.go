@@ -1,0 +1,105 @@
+package member_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
+)
+
+// TestGolden proves that every stored payload under testdata still decodes to the current Go value, and that the
+// current value encodes to the same JSON (field names are the stored format). Add a file whenever a definition
+// gets a new version or name; never edit or delete one. Every definition must have one.
+func TestGolden(t *testing.T) {
+	expires := time.Date(2026, 11, 25, 9, 45, 0, 0, time.UTC)
+	mid := uuid.MustParse("c3c1a1de-2b8c-4a55-8f0e-5a1f2f9b7d21")
+	const hash = "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U"
+	want := map[string]any{
+		"MemberRegistered.v1.json":              identity,
+		"MemberPasswordSet.v1.json":             member.PasswordSet{Hash: hash, PolicyVersion: "2026-11-pw1", Reason: "change", SessionID: session},
+		"MemberPasswordSet.v1.activation.json":  member.PasswordSet{Hash: hash, PolicyVersion: "2026-11-pw1", Reason: "activation"},
+		"MemberLoggedIn.v1.json":                member.LoggedIn{SessionID: session},
+		"MemberLoginFailed.v1.json":             member.LoginFailed{Failures: 3},
+		"MemberAccountLocked.v1.json":           member.Locked{Until: expires, Reason: "too_many_failures"},
+		"MemberLoggedOut.v1.json":               member.LoggedOut{SessionID: session, Reason: "logout"},
+		"MemberPostalAddressChanged.v1.json":    member.AddressChanged{Line1: "12 rue des Lilas", Line2: "Bâtiment B", PostalCode: "75015", City: "Paris", Country: "FR", EffectiveFrom: "2026-12-01"},
+		"MemberPhoneChanged.v1.json":            member.PhoneChanged{MobilePhone: "+33712345678"},
+		"MemberEmailChangeRequested.v1.json":    member.EmailChangeRequested{NewEmail: "jean@nouveau.fr", Sequence: 2, ExpiresAt: expires, PolicyVersion: "2026-11-code1"},
+		"MemberEmailChangeCodeRejected.v1.json": member.EmailChangeRejected{Attempt: 1},
+		"MemberEmailChanged.v1.json":            member.EmailChanged{Email: "jean@nouveau.fr"},
+		"NIRClaimed.v1.json":                    member.Claimed{MemberID: mid},
+		"PasswordResetRequested.v1.json":        member.ResetRequested{MemberID: mid, Sequence: 1, ExpiresAt: expires, PolicyVersion: "2026-11-code1"},
+		"PasswordResetCodeRejected.v1.json":     member.ResetCodeRejected{Attempt: 4},
+		"PasswordResetLocked.v1.json":           member.ResetLocked{Reason: "too_many_attempts"},
+		"PasswordResetCompleted.v1.json":        member.ResetCompleted{},
+		"PasswordResetRefused.v1.json":          member.ResetRefused{Reason: "email_mismatch"},
+	}
+	reg, err := event.NewRegistry(member.Definitions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files: %v", err)
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		t.Run(name, func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("golden file %s has no expectation in this test", name)
+			}
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored struct {
+				Type string          `json:"type"`
+				Data json.RawMessage `json:"data"`
+			}
+			if err := json.Unmarshal(raw, &stored); err != nil {
+				t.Fatal(err)
+			}
+			covered[stored.Type] = true
+			got, err := reg.Decode(stored.Type, 1, stored.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("decoded %#v\nwant %#v", got, w)
+			}
+			typ, _, data, err := reg.Encode(w)
+			if err != nil || typ != stored.Type {
+				t.Fatalf("encode: %s, %v", typ, err)
+			}
+			var a, b any
+			if err := json.Unmarshal(data, &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(stored.Data, &b); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("encodes to %s\nstored    %s", data, stored.Data)
+			}
+		})
+	}
+	for name := range want {
+		if _, err := os.Stat(filepath.Join("testdata", name)); err != nil {
+			t.Errorf("expected golden file %s: %v", name, err)
+		}
+	}
+	for _, d := range member.Definitions() {
+		if !covered[d.Name()] {
+			t.Errorf("no golden payload for %s", d.Name())
+		}
+	}
+}

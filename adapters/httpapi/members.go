@@ -124,20 +124,41 @@ type sessionBody struct {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		token, digest := credentials.NewToken()
-		sessionID := s.deps.NewID()
-		res, err := s.deps.Commands.Login(r.Context(), m, in.NIR, in.Password, sessionID)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		sess, err := s.deps.Sessions.Create(r.Context(), digest, sessionID, res.MemberID, kindMember)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		setSessionCookie(w, token, sess.CreatedAt.Add(s.deps.SessionAbsolute))
-		return http.StatusCreated, res.Position, sessionBody{Token: token, Kind: kindMember, MemberID: res.MemberID,
-			ExpiresAt: sess.ExpiresAt, Position: formatPosition(res.Position)}, nil
+		return s.openSession(w, r, kindMember, func(sessionID uuid.UUID) (loggedIn, error) {
+			res, err := s.deps.Commands.Login(r.Context(), m, in.NIR, in.Password, sessionID)
+			return loggedIn{subject: res.MemberID, position: res.Position}, err
+		})
 	})
+}
+
+// loggedIn is what a login command tells openSession.
+type loggedIn struct {
+	subject  uuid.UUID
+	position uint64
+	roles    []string
+}
+
+// openSession runs a login command with the id of the session it would open and, when it succeeds, stores the
+// session under a fresh token, hands the token to the browser (cookie) and answers with it (for a Bearer header).
+func (s *Server) openSession(w http.ResponseWriter, r *http.Request, kind string, login func(sessionID uuid.UUID) (loggedIn, error)) (int, uint64, any, error) {
+	token, digest := credentials.NewToken()
+	sessionID := s.deps.NewID()
+	in, err := login(sessionID)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	sess, err := s.deps.Sessions.Create(r.Context(), digest, sessionID, in.subject, kind)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	setSessionCookie(w, token, sess.CreatedAt.Add(s.deps.SessionAbsolute))
+	body := sessionBody{Token: token, Kind: kind, Roles: in.roles, ExpiresAt: sess.ExpiresAt, Position: formatPosition(in.position)}
+	if kind == kindMember {
+		body.MemberID = in.subject
+	} else {
+		body.StaffID = in.subject
+	}
+	return http.StatusCreated, in.position, body, nil
 }
 
 // currentSession tells the portal who is connected and until when.

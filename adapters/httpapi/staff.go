@@ -3,7 +3,8 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/msa-dossier/dossier/adapters/credentials"
+	"github.com/google/uuid"
+
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 )
@@ -22,19 +23,10 @@ type staffLoginRequest struct {
 func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request) {
 	var in staffLoginRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		token, digest := credentials.NewToken()
-		sessionID := s.deps.NewID()
-		res, err := s.deps.Commands.StaffLogin(r.Context(), m, in.Login, in.Password, in.TOTP, sessionID)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		sess, err := s.deps.Sessions.Create(r.Context(), digest, sessionID, res.StaffID, kindStaff)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		setSessionCookie(w, token, sess.CreatedAt.Add(s.deps.SessionAbsolute))
-		return http.StatusCreated, res.Position, sessionBody{Token: token, Kind: kindStaff, StaffID: res.StaffID,
-			Roles: res.Roles, ExpiresAt: sess.ExpiresAt, Position: formatPosition(res.Position)}, nil
+		return s.openSession(w, r, kindStaff, func(sessionID uuid.UUID) (loggedIn, error) {
+			res, err := s.deps.Commands.StaffLogin(r.Context(), m, in.Login, in.Password, in.TOTP, sessionID)
+			return loggedIn{subject: res.StaffID, position: res.Position, roles: res.Roles}, err
+		})
 	})
 }
 

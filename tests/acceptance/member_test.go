@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
@@ -323,6 +325,14 @@ func TestAccessIsCheckedAgainstTheCaller(t *testing.T) {
 	if opened.str("member_id") != ids["alice"] {
 		t.Fatalf("opened member: %s", opened.raw)
 	}
+	// The opening is recorded in Alice's access log, naming the caseworker: read it from the server's node.
+	access := e.readStream(t, "memberaccess-"+ids["alice"])
+	if len(access) != 1 || access[0].EventType != "MemberDataOpenedByStaff" || !strings.Contains(string(access[0].Data), staffID[1]) {
+		t.Fatalf("access log of the opened member: %+v", access)
+	}
+	if bobs := e.readStream(t, "memberaccess-"+ids["bob"]); len(bobs) != 0 {
+		t.Fatalf("bob was not opened, yet his access log has %d events", len(bobs))
+	}
 	// A caseworker cannot call an admin route; a member token is refused there too.
 	if r := e.call(t, "PUT", "/v1/staff/accounts/"+staffID[1]+"/roles", staffToken, map[string]any{"roles": []string{"admin"}}); r.status != 403 || r.str("code") != "staff.role_forbidden" {
 		t.Fatalf("caseworker on an admin route: %d %s", r.status, r.raw)
@@ -330,4 +340,61 @@ func TestAccessIsCheckedAgainstTheCaller(t *testing.T) {
 	if r := e.call(t, "PUT", "/v1/staff/accounts/"+staffID[1]+"/roles", tokens["alice"], map[string]any{"roles": []string{"admin"}}); r.status != 403 {
 		t.Fatalf("member on an admin route: %d %s", r.status, r.raw)
 	}
+}
+
+// readStream reads a stream from the server's embedded node (its address is in var/events/node.addr); a stream
+// that does not exist reads as empty.
+func (e *memberEnv) readStream(t *testing.T, stream string) []*esdb.RecordedEvent {
+	t.Helper()
+	addr, err := os.ReadFile(filepath.Join(e.srv.cmd.Dir, "var", "events", "node.addr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := esdb.ParseConnectionString("esdb://" + strings.TrimSpace(string(addr)) + "?tls=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := esdb.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	rs, err := client.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []*esdb.RecordedEvent
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		var esErr *esdb.Error
+		if errors.As(err, &esErr) && esErr.Code() == esdb.ErrorCodeResourceNotFound {
+			return nil
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", stream, err)
+		}
+		out = append(out, ev.Event)
+	}
+}
+
+// TestLoginIsThrottled: a burst of logins from one address ends in 429 with Retry-After.
+func TestLoginIsThrottled(t *testing.T) {
+	e := startMemberEnv(t)
+	for i := 0; i < 40; i++ {
+		r := e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": unknownNIR, "password": "pas le bon mot de passe"})
+		if r.status == 429 {
+			if r.str("code") != "request.too_many" || r.header.Get("Retry-After") == "" {
+				t.Fatalf("throttled answer: %s %v", r.raw, r.header)
+			}
+			return
+		}
+		if r.status != 401 {
+			t.Fatalf("login %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	t.Fatal("40 logins in a row from one address were never throttled")
 }

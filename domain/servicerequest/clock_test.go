@@ -1,0 +1,260 @@
+package servicerequest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/msa-dossier/dossier/domain/event"
+	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+)
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+func utc(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, time.UTC)
+}
+
+func TestClock(t *testing.T) {
+	// Hand-computed: receipt day 2026-01-31 (11:00 in Paris); silence 2 months → 2026-03-31 (no clamp: March has
+	// 31 days); handling 30 days → 2026-03-02 (28 days of February).
+	twoMonths := c2s.Deadlines
+	oneMonth := sr.Deadlines{
+		Silence:      sr.SilenceRule{Outcome: sr.Rejection, Period: sr.Period{Count: 1, Unit: sr.Months}},
+		HandlingTime: sr.Period{Count: 15, Unit: sr.Days},
+	}
+	ask := func(at time.Time) []event.Envelope { return on(at, requested) }
+	answer := func(at time.Time) []event.Envelope { return on(at, received) }
+
+	tests := []struct {
+		name         string
+		history      []event.Envelope
+		deadlines    sr.Deadlines
+		due, implied string
+		pausedDays   int
+		paused       bool
+		closed       string // close reason, "" if open
+	}{
+		{
+			name:    "2 months of silence from 2026-01-31",
+			history: queuedCase, deadlines: twoMonths,
+			due: "2026-03-02", implied: "2026-03-31",
+		},
+		{
+			name:    "1 month from 31 January clamps to 28 February",
+			history: queuedCase, deadlines: oneMonth,
+			due: "2026-02-15", implied: "2026-02-28",
+		},
+		{
+			name:    "1 month from 31 January of a leap year clamps to 29 February",
+			history: on(utc(2028, 1, 31, 10, 0), submitted), deadlines: oneMonth,
+			due: "2028-02-15", implied: "2028-02-29",
+		},
+		{
+			name:    "months across the end of a year",
+			history: on(utc(2026, 11, 30, 10, 0), submitted), deadlines: twoMonths,
+			due: "2026-12-30", implied: "2027-01-30",
+		},
+		{
+			name:    "a request sent at 23:30 UTC on 31 January is received on 1 February in Paris",
+			history: on(utc(2026, 1, 31, 23, 30), submitted), deadlines: twoMonths,
+			due: "2026-03-03", implied: "2026-04-01",
+		},
+		{
+			name:      "a pause of 10 days moves both dates by 10 days",
+			history:   join(queuedCase, ask(utc(2026, 2, 10, 9, 0)), answer(utc(2026, 2, 20, 16, 0))),
+			deadlines: twoMonths, pausedDays: 10,
+			due: "2026-03-12", implied: "2026-04-10",
+		},
+		{
+			name:      "the time of day does not matter: late request, early answer, still 10 days",
+			history:   join(queuedCase, ask(utc(2026, 2, 10, 22, 0)), answer(utc(2026, 2, 20, 6, 0))),
+			deadlines: twoMonths, pausedDays: 10,
+			due: "2026-03-12", implied: "2026-04-10",
+		},
+		{
+			name:      "an answer the same day pauses nothing",
+			history:   join(queuedCase, ask(utc(2026, 2, 10, 9, 0)), answer(utc(2026, 2, 10, 17, 0))),
+			deadlines: twoMonths,
+			due:       "2026-03-02", implied: "2026-03-31",
+		},
+		{
+			name: "two pauses add up: 10 + 5 days",
+			history: join(queuedCase, ask(utc(2026, 2, 10, 9, 0)), answer(utc(2026, 2, 20, 16, 0)),
+				ask(utc(2026, 3, 1, 9, 0)), answer(utc(2026, 3, 6, 9, 0))),
+			deadlines: twoMonths, pausedDays: 15,
+			due: "2026-03-17", implied: "2026-04-15",
+		},
+		{
+			name:      "while information is awaited the clock is paused and counts only the pauses over",
+			history:   join(queuedCase, ask(utc(2026, 2, 10, 9, 0)), answer(utc(2026, 2, 20, 16, 0)), ask(utc(2026, 3, 1, 9, 0))),
+			deadlines: twoMonths, pausedDays: 10, paused: true,
+			due: "2026-03-12", implied: "2026-04-10",
+		},
+		{
+			name:      "a second request during a pause does not restart it",
+			history:   join(queuedCase, ask(utc(2026, 2, 10, 9, 0)), ask(utc(2026, 2, 15, 9, 0)), answer(utc(2026, 2, 20, 16, 0))),
+			deadlines: twoMonths, pausedDays: 10,
+			due: "2026-03-12", implied: "2026-04-10",
+		},
+		{
+			name:      "a lapse ends the pause at the deadline and closes the case",
+			history:   lapsedCase, // requested 2026-02-10, lapsed 2026-02-25 at 23:00 UTC = 26 February 00:00 in Paris
+			deadlines: twoMonths, pausedDays: 16, closed: sr.CloseLapsed,
+			due: "2026-03-18", implied: "2026-04-16",
+		},
+		{
+			name:      "a withdrawal while paused ends the pause and closes the case",
+			history:   join(awaitingCase, on(utc(2026, 2, 13, 9, 0), sr.Withdrawn{MemberID: memberID}, sr.Closed{Reason: sr.CloseWithdrawn})),
+			deadlines: twoMonths, pausedDays: 3, closed: sr.CloseWithdrawn,
+			due: "2026-03-05", implied: "2026-04-03",
+		},
+		{
+			name:    "a decision closes the clock",
+			history: decidedCase, deadlines: twoMonths, closed: sr.CloseDecided,
+			due: "2026-03-02", implied: "2026-03-31",
+		},
+		{
+			name:      "events after closure do not move it",
+			history:   join(lapsedCase, ask(utc(2026, 3, 1, 9, 0)), answer(utc(2026, 3, 9, 9, 0))),
+			deadlines: twoMonths, pausedDays: 16, closed: sr.CloseLapsed,
+			due: "2026-03-18", implied: "2026-04-16",
+		},
+		{
+			name:    "unknown events are ignored",
+			history: join(on(t0, struct{}{}), queuedCase), deadlines: twoMonths,
+			due: "2026-03-02", implied: "2026-03-31",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := sr.Clock(tt.history, tt.deadlines, paris)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if day(c.DueAt) != tt.due || day(c.ImplicitDecisionAt) != tt.implied {
+				t.Errorf("due %s, implicit %s; want %s, %s", day(c.DueAt), day(c.ImplicitDecisionAt), tt.due, tt.implied)
+			}
+			if c.PausedDays != tt.pausedDays || c.Paused != tt.paused || c.Paused == c.PausedSince.IsZero() {
+				t.Errorf("paused %t since %v, %d days; want %t, %d", c.Paused, c.PausedSince, c.PausedDays, tt.paused, tt.pausedDays)
+			}
+			if c.Closed != (tt.closed != "") || c.CloseReason != tt.closed || c.Closed == c.ClosedAt.IsZero() {
+				t.Errorf("closed %t (%q at %v), want %q", c.Closed, c.CloseReason, c.ClosedAt, tt.closed)
+			}
+			if c.Outcome != tt.deadlines.Silence.Outcome || !c.ReceivedAt.Equal(tt.history[0].Metadata.OccurredAt) {
+				t.Errorf("outcome %s, received %v", c.Outcome, c.ReceivedAt)
+			}
+			for _, d := range []time.Time{c.DueAt, c.ImplicitDecisionAt} {
+				if d.Location() != paris || d.Hour() != 0 || d.Minute() != 0 {
+					t.Errorf("%v is not midnight in %s", d, paris)
+				}
+			}
+		})
+	}
+}
+
+func TestClockProjected(t *testing.T) {
+	// Paused since 2026-02-10, nothing over yet: on 2026-02-15 the running pause counts 5 days.
+	c, err := sr.Clock(awaitingCase, c2s.Deadlines, paris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Paused || day(c.ImplicitDecisionAt) != "2026-03-31" {
+		t.Fatalf("clock %+v", c)
+	}
+	due, implicit := c.Projected(utc(2026, 2, 15, 12, 0))
+	if day(due) != "2026-03-07" || day(implicit) != "2026-04-05" {
+		t.Fatalf("projected %s %s", day(due), day(implicit))
+	}
+	// Not paused: the dates as they are.
+	c, _ = sr.Clock(answeredCase, c2s.Deadlines, paris)
+	due, implicit = c.Projected(utc(2026, 6, 1, 0, 0))
+	if !due.Equal(c.DueAt) || !implicit.Equal(c.ImplicitDecisionAt) {
+		t.Fatalf("projected %v %v, clock %+v", due, implicit, c)
+	}
+}
+
+func TestClockMatchesAcknowledgement(t *testing.T) {
+	for _, at := range []time.Time{t0, utc(2026, 1, 31, 23, 30), utc(2026, 3, 28, 23, 30), utc(2026, 10, 24, 22, 30)} {
+		r := sr.Rehydrate(requestID, nil)
+		if err := r.Submit(submission, c2s, at, paris); err != nil {
+			t.Fatal(err)
+		}
+		ack := r.Events()[1].(sr.Acknowledged)
+		c, err := sr.Clock(on(at, r.Events()...), r.Deadlines(), paris)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if day(c.ImplicitDecisionAt) != ack.ImplicitDecisionOn || day(c.DueAt) != ack.DueOn {
+			t.Errorf("%v: clock %s/%s, acknowledgement %s/%s", at, day(c.DueAt), day(c.ImplicitDecisionAt), ack.DueOn,
+				ack.ImplicitDecisionOn)
+		}
+	}
+}
+
+func TestClockEmptyAndInvalid(t *testing.T) {
+	c, err := sr.Clock(nil, c2s.Deadlines, paris)
+	if err != nil || c != (sr.LegalClock{}) {
+		t.Fatalf("empty history: %+v, %v", c, err)
+	}
+	if _, err := sr.Clock(queuedCase, c2s.Deadlines, nil); err == nil {
+		t.Fatal("nil location accepted")
+	}
+	bad := []sr.Deadlines{
+		{Silence: sr.SilenceRule{Outcome: "maybe", Period: sr.Period{Count: 2, Unit: sr.Months}}, HandlingTime: sr.Period{Count: 1, Unit: sr.Days}},
+		{Silence: sr.SilenceRule{Outcome: sr.Acceptance, Period: sr.Period{Count: 0, Unit: sr.Months}}, HandlingTime: sr.Period{Count: 1, Unit: sr.Days}},
+		{Silence: sr.SilenceRule{Outcome: sr.Acceptance, Period: sr.Period{Count: 2, Unit: "weeks"}}, HandlingTime: sr.Period{Count: 1, Unit: sr.Days}},
+		{Silence: c2s.Deadlines.Silence},
+	}
+	for _, d := range bad {
+		if _, err := sr.Clock(queuedCase, d, paris); err == nil {
+			t.Errorf("%+v accepted", d)
+		}
+	}
+}
+
+// TestClockAcrossSummerTime checks that dates stay midnight on the right day when Paris changes to summer time
+// (29 March 2026): only meaningful with the real zone.
+func TestClockAcrossSummerTime(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no tzdata for Europe/Paris")
+	}
+	c, err := sr.Clock(queuedCase, c2s.Deadlines, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 3, 30, 22, 0, 0, 0, time.UTC); !c.ImplicitDecisionAt.Equal(want) {
+		t.Fatalf("implicit decision at %v, want midnight of 31 March in Paris (%v)", c.ImplicitDecisionAt, want)
+	}
+}
+
+func TestAddPeriod(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	tests := []struct {
+		from string
+		p    sr.Period
+		want string
+	}{
+		{"2026-01-31", sr.Period{Count: 1, Unit: sr.Months}, "2026-02-28"},
+		{"2026-01-31", sr.Period{Count: 2, Unit: sr.Months}, "2026-03-31"},
+		{"2026-01-31", sr.Period{Count: 3, Unit: sr.Months}, "2026-04-30"},
+		{"2026-03-31", sr.Period{Count: 12, Unit: sr.Months}, "2027-03-31"},
+		{"2024-02-29", sr.Period{Count: 12, Unit: sr.Months}, "2025-02-28"},
+		{"2026-12-15", sr.Period{Count: 1, Unit: sr.Months}, "2027-01-15"},
+		{"2026-02-20", sr.Period{Count: 10, Unit: sr.Days}, "2026-03-02"},
+		{"2026-12-31", sr.Period{Count: 1, Unit: sr.Days}, "2027-01-01"},
+		{"2026-12-31", sr.Period{Count: 0, Unit: sr.Days}, "2026-12-31"}, // invalid: adds nothing
+	}
+	for _, tt := range tests {
+		from, _ := time.ParseInLocation(time.DateOnly, tt.from, cet)
+		got := sr.AddPeriod(from.Add(15*time.Hour), tt.p)
+		if day(got) != tt.want || got.Hour() != 0 || got.Location() != cet {
+			t.Errorf("%s + %+v = %v, want %s", tt.from, tt.p, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package servicerequest
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/event"
+)
+
+// Stream categories: "servicerequest-<request id>" holds the case; "servicerequestref-<ReferenceKey(reference)>"
+// holds one ReferenceClaimed event, appended on an empty stream only, which makes references unique.
+const (
+	Category          = "servicerequest"
+	ReferenceCategory = "servicerequestref"
+)
+
+// StreamID returns the stream of the service request id.
+func StreamID(id uuid.UUID) event.StreamID { return event.NewStreamID(Category, id) }
+
+// Stable event type names. They are stored with every event: never rename them.
+const (
+	TypeSubmitted                 = "ServiceRequestSubmitted"
+	TypeAcknowledged              = "ServiceRequestAcknowledged"
+	TypeQueued                    = "ServiceRequestQueued"
+	TypeClaimed                   = "ServiceRequestClaimed"
+	TypeReleased                  = "ServiceRequestReleased"
+	TypeReassigned                = "ServiceRequestReassigned"
+	TypeInformationRequested      = "ServiceRequestInformationRequested"
+	TypeInformationReceived       = "ServiceRequestInformationReceived"
+	TypeInformationDeadlineLapsed = "ServiceRequestInformationDeadlineLapsed"
+	TypeDecided                   = "ServiceRequestDecided"
+	TypeClosed                    = "ServiceRequestClosed"
+	TypeWithdrawn                 = "ServiceRequestWithdrawn"
+	TypeNoteAdded                 = "ServiceRequestNoteAdded"
+	TypeReferenceClaimed          = "ServiceRequestReferenceClaimed"
+)
+
+// Submitted records a member's request as received: the service of the catalog version it was validated against,
+// and the form. The form is personal data: never logged. Its OccurredAt is the instant of receipt, from which the
+// legal clock runs.
+type Submitted struct {
+	MemberID       uuid.UUID       `json:"member_id"`
+	ServiceCode    string          `json:"service_code"`
+	CatalogVersion string          `json:"catalog_version"`
+	Form           json.RawMessage `json:"form"` // a JSON object, compacted
+	// CommandID is the idempotency key the request was submitted with (Idempotency-Key or generated): submitting
+	// again with it is a no-op.
+	CommandID uuid.UUID `json:"command_id"`
+}
+
+// Acknowledged is the acknowledgement of receipt (accusé de réception, CRPA L112-3 and R112-5): what the member is
+// told, frozen as it was told. Dates are calendar days (YYYY-MM-DD) in TimeZone.
+type Acknowledged struct {
+	Reference    string    `json:"reference"` // "MSA-2026-7KQ2-M9XD-3F0A", see DeriveReference
+	ReceivedAt   time.Time `json:"received_at"`
+	HandlingTime Period    `json:"handling_time"`
+	DueOn        string    `json:"due_on"` // handling target, as announced (no pause yet)
+	// Silence is the rule of the catalog version: what silence means and after how long (L231-1, L231-4).
+	Silence            SilenceRule `json:"silence"`
+	ImplicitDecisionOn string      `json:"implicit_decision_on"` // the day silence becomes a decision, as announced
+	TimeZone           string      `json:"time_zone"`            // the calendar of the dates ("Europe/Paris")
+	// AppealRoutes is the text of the délais et voies de recours (required when silence means rejection) or, for
+	// acceptance, the mention of the right to an attestation (L232-3).
+	AppealRoutes string `json:"appeal_routes"`
+}
+
+// Queued puts the request in a caseworker queue.
+type Queued struct {
+	Queue string `json:"queue"`
+}
+
+// Claimed gives the case to a caseworker.
+type Claimed struct {
+	Caseworker uuid.UUID `json:"caseworker_id"`
+}
+
+// Released gives the case back to its queue.
+type Released struct {
+	Caseworker uuid.UUID `json:"caseworker_id"`
+}
+
+// Reassigned moves the case to another caseworker by a supervisor's decision. From is uuid.Nil (omitted) when the
+// case was unclaimed.
+type Reassigned struct {
+	Supervisor uuid.UUID `json:"supervisor_id"`
+	From       uuid.UUID `json:"from_id,omitzero"`
+	To         uuid.UUID `json:"to_id"`
+}
+
+// InformationRequested asks the member for missing information or documents (CRPA L114-5) by Deadline. The legal
+// clock stops until InformationReceived.
+type InformationRequested struct {
+	Caseworker uuid.UUID `json:"caseworker_id"`
+	Items      []string  `json:"items"`
+	Deadline   time.Time `json:"deadline"` // the instant after which the request lapses
+}
+
+// InformationReceived records the member's answer; the legal clock restarts. What describes what was supplied
+// (personal data: never logged).
+type InformationReceived struct {
+	What string `json:"what"`
+}
+
+// InformationDeadlineLapsed says the member did not answer by Deadline; Closed{Reason: "lapsed"} follows.
+type InformationDeadlineLapsed struct {
+	Deadline time.Time `json:"deadline"`
+}
+
+// Decided is the express decision. CatalogVersion and RuleApplied say which rule of which catalog version the
+// caseworker applied, for auditors and appeals.
+type Decided struct {
+	Caseworker     uuid.UUID `json:"caseworker_id"`
+	Decision       Decision  `json:"decision"`
+	Reason         string    `json:"reason,omitempty"` // required for a rejection (CRPA L211-2: motivation)
+	CatalogVersion string    `json:"catalog_version"`
+	RuleApplied    string    `json:"rule_applied"`
+}
+
+// Closed ends the case: CloseDecided, CloseWithdrawn or CloseLapsed. Nothing but notes happens after it.
+type Closed struct {
+	Reason string `json:"reason"`
+}
+
+// Withdrawn records that the member withdrew the request before any decision; Closed follows.
+type Withdrawn struct {
+	MemberID uuid.UUID `json:"member_id"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// NoteAdded is an internal note: staff only, never shown to the member (messages to the member are another
+// thing). The text may hold personal data: never logged.
+type NoteAdded struct {
+	Author uuid.UUID `json:"author_id"`
+	Text   string    `json:"text"`
+}
+
+// ReferenceClaimed is the only event of a "servicerequestref-<ReferenceKey(reference)>" stream: this reference
+// belongs to RequestID. Appended with "no stream" as the expected state, it is what makes references unique.
+type ReferenceClaimed struct {
+	Reference string    `json:"reference"`
+	RequestID uuid.UUID `json:"request_id"`
+}
+
+// Definitions lists the service request events, for the registry main builds.
+func Definitions() []event.Definition {
+	return []event.Definition{
+		event.Define[Submitted](TypeSubmitted),
+		event.Define[Acknowledged](TypeAcknowledged),
+		event.Define[Queued](TypeQueued),
+		event.Define[Claimed](TypeClaimed),
+		event.Define[Released](TypeReleased),
+		event.Define[Reassigned](TypeReassigned),
+		event.Define[InformationRequested](TypeInformationRequested),
+		event.Define[InformationReceived](TypeInformationReceived),
+		event.Define[InformationDeadlineLapsed](TypeInformationDeadlineLapsed),
+		event.Define[Decided](TypeDecided),
+		event.Define[Closed](TypeClosed),
+		event.Define[Withdrawn](TypeWithdrawn),
+		event.Define[NoteAdded](TypeNoteAdded),
+		event.Define[ReferenceClaimed](TypeReferenceClaimed),
+	}
+}

@@ -1,0 +1,313 @@
+// Package simulation is "Estimer mes cotisations Non Salariés Agricoles": a pure function from a declared
+// professional income and a status to an itemised estimate of a year's contributions. Nothing is stored (saving an
+// estimate, if a member asks for it, is another package's event).
+//
+// # The simplified model [~]
+//
+// The rates and bases below are approximations for 2026 gathered for illustration, not the fund's scales: every one
+// is marked [~] and must be checked against the MSA's published rates before the estimate is shown as more than
+// indicative. The real computation has options this one ignores (assessment on the average of 3 years or on the
+// previous year, first-year flat bases, deficits, CSG base re-integrating contributions, the collaborator's option
+// for a share of the farm income, departmental ATEXA categories, supplementary pensions). Hence every Result is
+// labelled "Estimation indicative".
+//
+// Constants (2026, [~]): PASS (plafond annuel de la sécurité sociale) 48 060 €; SMIC horaire 12,02 €.
+//
+// Chef d'exploitation ou d'entreprise agricole, on the professional income R:
+//
+//	AMEXA maladie-maternité   progressive rate on the whole of R: from 0 % at R = 0 rising linearly to 4 % at
+//	                          40 % PASS, then linearly to 6,5 % at 60 % PASS, 6,5 % above
+//	IJ AMEXA                  0,30 % of max(R, 40 % PASS)
+//	invalidité                1,10 % of max(R, 11,5 % PASS)
+//	AVI                       3,32 % of R, floor 600 SMIC horaires, ceiling 1 PASS
+//	AVA plafonnée             11,55 % of R, floor 600 SMIC horaires, ceiling 1 PASS
+//	AVA déplafonnée           2,24 % of R, floor 600 SMIC horaires
+//	RCO (complémentaire)      4,00 % of R, floor 1 820 SMIC horaires
+//	prestations familiales    progressive rate on the whole of R: 0 % up to 110 % PASS, rising linearly to
+//	                          3,10 % at 140 % PASS, 3,10 % above
+//	ATEXA                     flat 470 € a year
+//	CSG-CRDS                  9,70 % of R (CSG 9,20 % + CRDS 0,50 %)
+//	formation (VIVEA)         0,89 % of R, at least 80 €, at most 500 €
+//
+// Collaborateur d'exploitation: flat bases, whatever the income (which is validated but not used):
+//
+//	AVI 3,32 % and AVA plafonnée 11,55 % of 400 SMIC horaires; RCO 4,00 % of 1 200 SMIC horaires; ATEXA flat
+//	280 €; formation (VIVEA) flat 80 €. (AMEXA and family benefits are paid by the chef d'exploitation.)
+//
+// Cotisant de solidarité: cotisation de solidarité 14,00 % of R; ATEXA flat 60 €; CSG-CRDS 9,70 % of R.
+//
+// # Rounding
+//
+// Amounts are euro cents (int64). Each line is computed exactly in integers (rates in hundred-thousandths, a
+// progressive rate as one exact fraction) and rounded once, half up, to the cent; the total is the sum of the
+// rounded lines, so the lines displayed always add up to the total. Every line is non-decreasing in the income
+// (rates never decrease as the income rises, floors and ceilings are monotone), so the total is too.
+package simulation
+
+import (
+	"github.com/msa-dossier/dossier/domain/catalog"
+	"github.com/msa-dossier/dossier/domain/failure"
+)
+
+// Status is the member's status in the non-salaried agricultural scheme.
+type Status string
+
+// The statuses the estimate knows.
+const (
+	ChefExploitation   Status = "chef_exploitation"   // chef d'exploitation ou d'entreprise agricole
+	Collaborateur      Status = "collaborateur"       // collaborateur d'exploitation
+	CotisantSolidarite Status = "cotisant_solidarite" // cotisant de solidarité (small farm below the threshold)
+)
+
+// Statuses returns the known statuses, in display order.
+func Statuses() []Status { return []Status{ChefExploitation, Collaborateur, CotisantSolidarite} }
+
+// RatesYear is the year whose (approximate) rates the estimate applies.
+const RatesYear = 2026
+
+// MaxIncomeCents is the largest income accepted: 10 million euros, far above any farm income, low enough that no
+// computation overflows.
+const MaxIncomeCents int64 = 1_000_000_000
+
+// Label and Disclaimer go with every estimate.
+const (
+	Label      = "Estimation indicative"
+	Disclaimer = "Estimation indicative calculée avec des taux simplifiés et approchés pour 2026. Elle ne tient pas " +
+		"compte de toutes les options de calcul (assiette triennale ou annuelle, début d'activité, déficits) et " +
+		"n'engage pas la MSA : seul l'appel de cotisations fait foi."
+)
+
+// The errors of the simulation, each about one field of Input, returned inside a catalog.FieldErrors.
+var (
+	ErrIncomeNegative = failure.New(failure.Invalid, "simulation.income_negative",
+		"Le revenu professionnel ne peut pas être négatif. En cas de déficit, saisissez 0.")
+	ErrIncomeTooHigh = failure.New(failure.Invalid, "simulation.income_too_high",
+		"Le revenu professionnel saisi dépasse le montant maximal accepté par le simulateur (10 millions d'euros).")
+	ErrStatusRequired = failure.New(failure.Invalid, "simulation.status_required",
+		"Choisissez votre statut : chef d'exploitation, collaborateur ou cotisant de solidarité.")
+	ErrStatusUnknown = failure.New(failure.Invalid, "simulation.status_unknown",
+		"Statut inconnu. Choisissez chef d'exploitation, collaborateur ou cotisant de solidarité.")
+)
+
+var sentinels = []*failure.Error{ErrIncomeNegative, ErrIncomeTooHigh, ErrStatusRequired, ErrStatusUnknown}
+
+// Errors returns every error of the package.
+func Errors() []*failure.Error { return append([]*failure.Error(nil), sentinels...) }
+
+// Messages returns the French sentence of every error of the package, by code.
+func Messages() map[string]string {
+	m := make(map[string]string, len(sentinels))
+	for _, e := range sentinels {
+		m[e.Code] = e.Err.Error()
+	}
+	return m
+}
+
+// Input is what the member declares.
+type Input struct {
+	// IncomeCents is the annual professional income, in euro cents, 0 to MaxIncomeCents.
+	IncomeCents int64  `json:"income_cents"`
+	Status      Status `json:"status"`
+}
+
+// Line is one contribution of the estimate.
+type Line struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+	// BaseCents is the base the rate applied to, after floors and ceilings (0 for a flat fee).
+	BaseCents int64 `json:"base_cents"`
+	// Formula says in French how the line was computed.
+	Formula     string `json:"formula"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// Result is an estimate. Label is always "Estimation indicative".
+type Result struct {
+	Label       string `json:"label"`
+	Disclaimer  string `json:"disclaimer"`
+	RatesYear   int    `json:"rates_year"`
+	Status      Status `json:"status"`
+	IncomeCents int64  `json:"income_cents"`
+	Lines       []Line `json:"lines"`
+	TotalCents  int64  `json:"total_cents"`
+}
+
+// Validate returns every problem of the input at once, as a catalog.FieldErrors (code request.form_invalid) with
+// the fields "income_cents" and "status", or nil.
+func (in Input) Validate() error {
+	var problems catalog.FieldErrors
+	switch {
+	case in.IncomeCents < 0:
+		problems = append(problems, failure.Field("income_cents", ErrIncomeNegative))
+	case in.IncomeCents > MaxIncomeCents:
+		problems = append(problems, failure.Field("income_cents", ErrIncomeTooHigh))
+	}
+	switch in.Status {
+	case ChefExploitation, Collaborateur, CotisantSolidarite:
+	case "":
+		problems = append(problems, failure.Field("status", ErrStatusRequired))
+	default:
+		problems = append(problems, failure.Field("status", ErrStatusUnknown))
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	return nil
+}
+
+// Estimate returns the itemised estimate for the input, or the input's problems (see Validate).
+func Estimate(in Input) (Result, error) {
+	if err := in.Validate(); err != nil {
+		return Result{}, err
+	}
+	var lines []Line
+	switch in.Status {
+	case ChefExploitation:
+		lines = chef(in.IncomeCents)
+	case Collaborateur:
+		lines = collaborateur()
+	case CotisantSolidarite:
+		lines = solidarite(in.IncomeCents)
+	}
+	r := Result{Label: Label, Disclaimer: Disclaimer, RatesYear: RatesYear, Status: in.Status,
+		IncomeCents: in.IncomeCents, Lines: lines}
+	for _, l := range lines {
+		r.TotalCents += l.AmountCents
+	}
+	return r, nil
+}
+
+// The 2026 constants [~], in cents.
+const (
+	pass        int64 = 4_806_000 // PASS 48 060 €
+	smicHoraire int64 = 1_202     // 12,02 €
+)
+
+// rate is a rate in hundred-thousandths: 11,55 % is 11_550.
+type rate int64
+
+const scale = 100_000
+
+// The 2026 rates [~].
+const (
+	amexaStep1     rate = 4_000  // 4 % at 40 % PASS
+	amexaFull      rate = 6_500  // 6,5 % from 60 % PASS
+	ijAmexaRate    rate = 300    // 0,30 %
+	invaliditeRate rate = 1_100  // 1,10 %
+	aviRate        rate = 3_320  // 3,32 %
+	avaPlafRate    rate = 11_550 // 11,55 %
+	avaDeplafRate  rate = 2_240  // 2,24 %
+	rcoRate        rate = 4_000  // 4,00 %
+	pfFull         rate = 3_100  // 3,10 % from 140 % PASS
+	csgCrdsRate    rate = 9_700  // 9,20 % + 0,50 %
+	viveaRate      rate = 890    // 0,89 %
+	solidariteRate rate = 14_000 // 14,00 %
+
+	atexaChef          int64 = 47_000 // 470 €
+	atexaCollaborateur int64 = 28_000 // 280 €
+	atexaSolidarite    int64 = 6_000  // 60 €
+	viveaMin           int64 = 8_000  // 80 €
+	viveaMax           int64 = 50_000 // 500 €
+)
+
+// The bases [~], in cents.
+var (
+	pass40   = pass * 40 / 100   // 19 224 €
+	pass60   = pass * 60 / 100   // 28 836 €
+	pass110  = pass * 110 / 100  // 52 866 €
+	pass140  = pass * 140 / 100  // 67 284 €
+	pass115  = pass * 115 / 1000 // 11,5 % PASS: 5 526,90 €
+	smic600  = 600 * smicHoraire
+	smic400  = 400 * smicHoraire
+	smic1200 = 1200 * smicHoraire
+	smic1820 = 1820 * smicHoraire
+)
+
+// roundDiv returns n/d rounded half up, for n ≥ 0 and d > 0.
+func roundDiv(n, d int64) int64 { return (2*n + d) / (2 * d) }
+
+// apply returns base × r, rounded to the cent.
+func apply(base int64, r rate) int64 { return roundDiv(base*int64(r), scale) }
+
+// progressive returns base × ρ(base) rounded to the cent, where ρ rises linearly from r0 at a to r1 at b; base must
+// lie in [a, b]. As one fraction: base × (r0·(b−a) + (r1−r0)·(base−a)) / ((b−a)·scale).
+func progressive(base, a, b int64, r0, r1 rate) int64 {
+	num := base * (int64(r0)*(b-a) + int64(r1-r0)*(base-a))
+	return roundDiv(num, (b-a)*scale)
+}
+
+func amexa(r int64) int64 {
+	switch {
+	case r <= pass40:
+		return progressive(r, 0, pass40, 0, amexaStep1)
+	case r <= pass60:
+		return progressive(r, pass40, pass60, amexaStep1, amexaFull)
+	}
+	return apply(r, amexaFull)
+}
+
+func familyBenefits(r int64) int64 {
+	switch {
+	case r <= pass110:
+		return 0
+	case r <= pass140:
+		return progressive(r, pass110, pass140, 0, pfFull)
+	}
+	return apply(r, pfFull)
+}
+
+func line(code, label string, base int64, formula string, amount int64) Line {
+	return Line{Code: code, Label: label, BaseCents: base, Formula: formula, AmountCents: amount}
+}
+
+func chef(r int64) []Line {
+	capped := max(min(r, pass), smic600)
+	floor600 := max(r, smic600)
+	ij := max(r, pass40)
+	inv := max(r, pass115)
+	rco := max(r, smic1820)
+	return []Line{
+		line("amexa", "Assurance maladie, maternité (AMEXA)", r,
+			"Taux progressif sur le revenu : de 0 % à 4 % jusqu'à 40 % du PASS, de 4 % à 6,5 % jusqu'à 60 % du PASS, 6,5 % au-delà", amexa(r)),
+		line("ij-amexa", "Indemnités journalières maladie (IJ AMEXA)", ij,
+			"0,30 % du revenu, avec une assiette minimale de 40 % du PASS", apply(ij, ijAmexaRate)),
+		line("invalidite", "Invalidité", inv,
+			"1,10 % du revenu, avec une assiette minimale de 11,5 % du PASS", apply(inv, invaliditeRate)),
+		line("avi", "Retraite de base : assurance vieillesse individuelle (AVI)", capped,
+			"3,32 % du revenu plafonné au PASS, avec une assiette minimale de 600 SMIC horaires", apply(capped, aviRate)),
+		line("ava-plafonnee", "Retraite de base : assurance vieillesse agricole plafonnée (AVA)", capped,
+			"11,55 % du revenu plafonné au PASS, avec une assiette minimale de 600 SMIC horaires", apply(capped, avaPlafRate)),
+		line("ava-deplafonnee", "Retraite de base : assurance vieillesse agricole déplafonnée (AVA)", floor600,
+			"2,24 % du revenu, avec une assiette minimale de 600 SMIC horaires", apply(floor600, avaDeplafRate)),
+		line("rco", "Retraite complémentaire obligatoire (RCO)", rco,
+			"4 % du revenu, avec une assiette minimale de 1 820 SMIC horaires", apply(rco, rcoRate)),
+		line("prestations-familiales", "Prestations familiales", r,
+			"Taux progressif : 0 % jusqu'à 110 % du PASS, puis jusqu'à 3,10 % à 140 % du PASS, 3,10 % au-delà", familyBenefits(r)),
+		line("atexa", "Accidents du travail et maladies professionnelles (ATEXA)", 0,
+			"Forfait annuel", atexaChef),
+		line("csg-crds", "CSG et CRDS", r, "9,70 % du revenu (CSG 9,20 %, CRDS 0,50 %)", apply(r, csgCrdsRate)),
+		line("formation", "Formation professionnelle (VIVEA)", r,
+			"0,89 % du revenu, au moins 80 € et au plus 500 €", min(max(apply(r, viveaRate), viveaMin), viveaMax)),
+	}
+}
+
+func collaborateur() []Line {
+	return []Line{
+		line("avi", "Retraite de base : assurance vieillesse individuelle (AVI)", smic400,
+			"3,32 % d'une assiette forfaitaire de 400 SMIC horaires", apply(smic400, aviRate)),
+		line("ava-plafonnee", "Retraite de base : assurance vieillesse agricole plafonnée (AVA)", smic400,
+			"11,55 % d'une assiette forfaitaire de 400 SMIC horaires", apply(smic400, avaPlafRate)),
+		line("rco", "Retraite complémentaire obligatoire (RCO)", smic1200,
+			"4 % d'une assiette forfaitaire de 1 200 SMIC horaires", apply(smic1200, rcoRate)),
+		line("atexa", "Accidents du travail et maladies professionnelles (ATEXA)", 0, "Forfait annuel", atexaCollaborateur),
+		line("formation", "Formation professionnelle (VIVEA)", 0, "Forfait annuel minimal", viveaMin),
+	}
+}
+
+func solidarite(r int64) []Line {
+	return []Line{
+		line("cotisation-solidarite", "Cotisation de solidarité", r, "14 % du revenu", apply(r, solidariteRate)),
+		line("atexa", "Accidents du travail et maladies professionnelles (ATEXA)", 0, "Forfait annuel", atexaSolidarite),
+		line("csg-crds", "CSG et CRDS", r, "9,70 % du revenu (CSG 9,20 %, CRDS 0,50 %)", apply(r, csgCrdsRate)),
+	}
+}

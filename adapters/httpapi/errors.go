@@ -6,9 +6,9 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
@@ -20,6 +20,8 @@ type ErrorBody struct {
 	Message string `json:"message"`
 	// Field names the input field the error is about, when there is one ("email", "address.postal_code").
 	Field string `json:"field,omitempty"`
+	// Fields lists every field in error when a whole form was checked at once.
+	Fields []catalog.Problem `json:"fields,omitempty"`
 }
 
 // statusOf maps a failure kind to its HTTP status.
@@ -73,6 +75,16 @@ var messages = map[string]string{
 	"staff.role_forbidden":            "Votre rôle ne vous permet pas d'effectuer cette opération.",
 }
 
+// requestStatus are the codes about the request's form rather than its content.
+var requestStatus = map[string]int{
+	"request.malformed_json":          http.StatusBadRequest,
+	"request.json_required":           http.StatusUnsupportedMediaType,
+	"request.body_too_large":          http.StatusRequestEntityTooLarge,
+	"request.invalid_id":              http.StatusBadRequest,
+	"request.invalid_idempotency_key": http.StatusBadRequest,
+	"consistency.invalid_position":    http.StatusBadRequest,
+}
+
 // messageFor returns the French sentence for a code: the HTTP layer's own, then the domain's, then the kind's.
 func (s *Server) messageFor(code string, k failure.Kind) string {
 	if m, ok := messages[code]; ok {
@@ -107,10 +119,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	}
 	status := statusOf(kind)
-	if kind == failure.Invalid && (strings.HasPrefix(code, "request.") || code == errInvalidPosition.Code) {
-		status = http.StatusBadRequest // the request itself is malformed, not its content
+	if s, ok := requestStatus[code]; ok {
+		status = s // the request itself is malformed, not its content
 	}
-	writeJSON(w, status, ErrorBody{Code: code, Message: s.messageFor(code, kind), Field: failure.FieldOf(err)})
+	body := ErrorBody{Code: code, Message: s.messageFor(code, kind), Field: failure.FieldOf(err)}
+	var fe catalog.FieldErrors
+	if errors.As(err, &fe) {
+		body.Fields = fe.Problems()
+	}
+	writeJSON(w, status, body)
 }
 
 // retryAt finds when a refused request may be tried again: an account lock or a resend cooldown.

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/msa-dossier/dossier/domain/simulation"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -112,6 +114,15 @@ func (s *Server) routes() []route {
 			StaffRoles: adminOnly, Idempotent: true, Summary: "Replace a staff member's roles (administrators only).",
 			Handler: s.staff(adminOnly, s.changeStaffRoles), Request: rolesRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Roles changed.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown role."}},
+
+		// Services.
+		{Method: "GET", Path: "/v1/catalog", ID: "catalog", Tag: "services",
+			Summary: "The catalog of online services: groups, kinds, request forms, queues, handling times, silence rules, appeal routes, documents. Served with an ETag (If-None-Match gives 304).",
+			Handler: http.HandlerFunc(s.serveCatalog), Response: catalogBody{}, Responses: map[int]string{200: "The current catalog.", 304: "Not modified."}},
+		{Method: "POST", Path: "/v1/simulations/nsa-contributions", ID: "simulateNSAContributions", Tag: "services",
+			Summary: "Estimer mes cotisations NSA: an indicative estimate from a declared income and status. Nothing is stored.",
+			Handler: http.HandlerFunc(s.simulateContributions), Request: simulation.Input{}, Response: simulation.Result{},
+			Responses: map[int]string{200: "The estimate, itemised.", 422: "Invalid income or status (each field named)."}},
 	}
 }
 

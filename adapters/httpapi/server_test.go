@@ -206,3 +206,31 @@ func TestConsistentReadsWaitThenGiveUpWithARetryableStatus(t *testing.T) {
 		t.Fatalf("handler ran %d times, want 2 (never for refused reads)", served)
 	}
 }
+
+func TestCatalogAndSimulation(t *testing.T) {
+	s := newTestServer(t, Deps{})
+	rec := do(t, s.Handler(), "GET", "/v1/catalog", "", nil)
+	etag := rec.Header().Get("ETag")
+	var cat struct {
+		Version  string           `json:"version"`
+		Services []map[string]any `json:"services"`
+	}
+	if rec.Code != 200 || etag == "" || json.Unmarshal(rec.Body.Bytes(), &cat) != nil || cat.Version == "" || len(cat.Services) != 22 {
+		t.Fatalf("catalog: %d etag %q, %d services", rec.Code, etag, len(cat.Services))
+	}
+	if rec := do(t, s.Handler(), "GET", "/v1/catalog", "", map[string]string{"If-None-Match": etag}); rec.Code != 304 || rec.Body.Len() != 0 {
+		t.Fatalf("revalidation: %d", rec.Code)
+	}
+	json := map[string]string{"Content-Type": "application/json"}
+	if rec := do(t, s.Handler(), "POST", "/v1/simulations/nsa-contributions", `{"income_cents": 3000000, "status": "chef_exploitation"}`, json); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), "Estimation indicative") {
+		t.Fatalf("simulation: %d %s", rec.Code, rec.Body)
+	}
+	rec = do(t, s.Handler(), "POST", "/v1/simulations/nsa-contributions", `{"income_cents": -5, "status": "astronaute"}`, json)
+	if rec.Code != 422 || !strings.Contains(rec.Body.String(), `"income_cents"`) || !strings.Contains(rec.Body.String(), `"status"`) {
+		t.Fatalf("invalid simulation: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(t, s.Handler(), "POST", "/v1/simulations/nsa-contributions", `{"income_cents": 1}`, nil); rec.Code != 415 || errorCode(t, rec) != "request.json_required" {
+		t.Fatalf("no content type: %d %s", rec.Code, rec.Body)
+	}
+}

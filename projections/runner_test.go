@@ -16,6 +16,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
 
@@ -26,8 +27,8 @@ func TestCheckpointCommitsWithTheRowsOrNotAtAll(t *testing.T) {
 		e.append(t, s, opened{Queue: "q"})
 		last := e.append(t, s, noted{Text: "n"})
 
-		r, err := projections.NewRunner(db, e.source, projections.Options{Logger: logger(t), RetryDelay: time.Second},
-			streamactivity.New())
+		r, err := projections.NewRunner(db, e.source,
+			projections.Options{Logger: projectionstest.Logger(), RetryDelay: time.Second}, streamactivity.New())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +41,7 @@ func TestCheckpointCommitsWithTheRowsOrNotAtAll(t *testing.T) {
 			}
 			return nil
 		})
-		run := start(t, r)
+		run := projectionstest.Start(t, r)
 		<-failed
 		time.Sleep(100 * time.Millisecond) // let the rollback land; the retry waits 1 s
 		if _, ok := activity(t, db, s); ok {
@@ -49,7 +50,7 @@ func TestCheckpointCommitsWithTheRowsOrNotAtAll(t *testing.T) {
 		if cp := checkpoints(t, db)[streamactivity.Version]; cp.Position != 0 || cp.Events != 0 {
 			t.Fatalf("checkpoint after the failed batch: %+v", cp)
 		}
-		run.wait(t, last.Position) // the runner resumes from its checkpoint and applies the batch again
+		run.Wait(t, last.Position) // the runner resumes from its checkpoint and applies the batch again
 		a, ok := activity(t, db, s)
 		if !ok || a.EventCount != 2 {
 			t.Fatalf("after the retry: %+v", a)
@@ -68,8 +69,8 @@ func TestUndecodableEventStopsTheProjectionLoudly(t *testing.T) {
 		poison := e.append(t, bad, unknown{X: 1})
 		after := e.append(t, later, opened{Queue: "q"})
 
-		run := startRunner(t, db, e.source, streamactivity.New())
-		err := run.ended(t)
+		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		err := run.Ended(t)
 		if !errors.Is(err, projections.ErrUndecodable) || !errors.Is(err, event.ErrUnknownType) {
 			t.Fatalf("Run = %v, want ErrUndecodable wrapping ErrUnknownType", err)
 		}
@@ -100,8 +101,8 @@ func TestUndecodableEventStopsTheProjectionLoudly(t *testing.T) {
 		}
 
 		// A restart stops at the same event again: nothing is ever skipped.
-		again := startRunner(t, db, e.source, streamactivity.New())
-		if err := again.ended(t); !errors.Is(err, projections.ErrUndecodable) {
+		again := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		if err := again.Ended(t); !errors.Is(err, projections.ErrUndecodable) {
 			t.Fatalf("restart: Run = %v", err)
 		}
 		if cp := checkpoints(t, db)[streamactivity.Version]; cp.Position != first.Position {
@@ -134,10 +135,10 @@ func TestApplyErrorStopsTheProjectionLoudly(t *testing.T) {
 		good, bad := newStream("testcase"), newStream("testcase")
 		first := e.append(t, good, opened{Queue: "q"})
 
-		run := startRunner(t, db, e.source, failing{streamactivity.New(), bad.String()})
-		run.wait(t, first.Position)
+		run := projectionstest.StartRunner(t, db, e.source, failing{streamactivity.New(), bad.String()})
+		run.Wait(t, first.Position)
 		e.append(t, bad, opened{Queue: "q"})
-		err := run.ended(t)
+		err := run.Ended(t)
 		if !errors.Is(err, projections.ErrApply) || !errors.Is(err, errBoom) {
 			t.Fatalf("Run = %v, want ErrApply wrapping the projection's error", err)
 		}
@@ -154,12 +155,12 @@ func TestWaitFor(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t)
 		first := e.append(t, newStream("testcase"), opened{Queue: "q"})
-		run := startRunner(t, db, e.source, streamactivity.New())
+		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
 
 		if err := run.WaitFor(ctxT(t), 0); err != nil {
 			t.Fatalf("WaitFor(0) = %v", err)
 		}
-		run.wait(t, first.Position)
+		run.Wait(t, first.Position)
 
 		// A position not reached yet: WaitFor returns when an event at or past it is committed.
 		returned := make(chan error, 1)
@@ -215,7 +216,7 @@ func TestWaitFor(t *testing.T) {
 		if err := run.Ready(); err != nil {
 			t.Errorf("Ready = %v", err)
 		}
-		if err := run.stop(t); err != nil {
+		if err := run.Stop(t); err != nil {
 			t.Errorf("Run ended with %v on cancellation, want nil", err)
 		}
 		if err := run.WaitFor(ctxT(t), second.Position+1); !errors.Is(err, projections.ErrStopped) {
@@ -230,15 +231,15 @@ func TestStandbyFollowsThenTakesOverWhenTheHolderDies(t *testing.T) {
 		first := e.append(t, newStream("testcase"), opened{Queue: "q"})
 		dbA, dbB := tg.Open(t), tg.Open(t)
 
-		a := startRunner(t, dbA, e.source, streamactivity.New())
-		a.wait(t, first.Position)
-		b := startRunner(t, dbB, e.source, streamactivity.New())
-		eventually(t, "b standing by", func() bool { return b.Status()[0].Role == projections.RoleStandby })
+		a := projectionstest.StartRunner(t, dbA, e.source, streamactivity.New())
+		a.Wait(t, first.Position)
+		b := projectionstest.StartRunner(t, dbB, e.source, streamactivity.New())
+		projectionstest.Eventually(t, "b standing by", func() bool { return b.Status()[0].Role == projections.RoleStandby })
 
 		// The standby replica answers read-your-writes from the checkpoint the holder commits.
 		s := newStream("testcase")
 		second := e.append(t, s, opened{Queue: "q"})
-		b.wait(t, second.Position)
+		b.Wait(t, second.Position)
 		if _, ok := activity(t, dbB, s); !ok {
 			t.Fatal("standby's WaitFor returned before the rows were visible")
 		}
@@ -255,14 +256,14 @@ func TestStandbyFollowsThenTakesOverWhenTheHolderDies(t *testing.T) {
 		if err := dbA.Close(); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "b taking over", func() bool { return b.Status()[0].Role == projections.RoleActive })
+		projectionstest.Eventually(t, "b taking over", func() bool { return b.Status()[0].Role == projections.RoleActive })
 		if d := time.Since(died); d > 5*time.Second {
 			t.Errorf("takeover took %v", d)
 		}
 		t.Logf("takeover after %v", time.Since(died).Round(time.Millisecond))
 		s3 := newStream("testcase")
 		third := e.append(t, s3, opened{Queue: "q"})
-		b.wait(t, third.Position)
+		b.Wait(t, third.Position)
 		if a, ok := activity(t, dbB, s3); !ok || a.EventCount != 1 {
 			t.Fatalf("after the takeover: %+v", a)
 		}
@@ -278,13 +279,14 @@ func TestMetrics(t *testing.T) {
 		e.append(t, newStream("testcase"), opened{Queue: "q"})
 		last := e.append(t, newStream("testcase"), opened{Queue: "q"}, noted{Text: "n"})
 		reg := prometheus.NewRegistry()
-		r, err := projections.NewRunner(db, e.source, projections.Options{Logger: logger(t), Registry: reg}, streamactivity.New())
+		r, err := projections.NewRunner(db, e.source, projections.Options{Logger: projectionstest.Logger(), Registry: reg},
+			streamactivity.New())
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := start(t, r)
-		run.wait(t, last.Position)
-		eventually(t, "caught up", func() bool { return run.Status()[0].CaughtUp })
+		run := projectionstest.Start(t, r)
+		run.Wait(t, last.Position)
+		projectionstest.Eventually(t, "caught up", func() bool { return run.Status()[0].CaughtUp })
 		families, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
@@ -340,12 +342,12 @@ func TestRebuild(t *testing.T) {
 		e.append(t, s, opened{Queue: "q"}, noted{Text: "1"})
 		last := e.append(t, newStream("testcase"), opened{Queue: "q"})
 
-		run := startRunner(t, db, e.source, streamactivity.New())
-		run.wait(t, last.Position)
+		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		run.Wait(t, last.Position)
 		if _, err := projections.Rebuild(ctxT(t), db, e.source, streamactivity.New(), projections.RebuildOptions{}); !errors.Is(err, projections.ErrRunning) {
 			t.Fatalf("Rebuild while a runner runs = %v, want ErrRunning", err)
 		}
-		if err := run.stop(t); err != nil {
+		if err := run.Stop(t); err != nil {
 			t.Fatal(err)
 		}
 		before, _ := activity(t, db, s)
@@ -353,7 +355,7 @@ func TestRebuild(t *testing.T) {
 		var calls int
 		var seen projections.Progress
 		p, err := projections.Rebuild(ctxT(t), db, e.source, streamactivity.New(), projections.RebuildOptions{
-			Logger: logger(t), MaxBatch: 2,
+			Logger: projectionstest.Logger(), MaxBatch: 2,
 			Progress: func(p projections.Progress) { calls++; seen = p },
 		})
 		if err != nil {
@@ -401,9 +403,9 @@ func TestMovedCheckpointFencesTheBatchOut(t *testing.T) {
 		s := newStream("testcase")
 		first := e.append(t, s, opened{Queue: "q"})
 		second := e.append(t, s, noted{Text: "n"})
-		run := startRunner(t, db, e.source, streamactivity.New())
-		run.wait(t, second.Position)
-		eventually(t, "caught up", func() bool { return run.Status()[0].CaughtUp })
+		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		run.Wait(t, second.Position)
+		projectionstest.Eventually(t, "caught up", func() bool { return run.Status()[0].CaughtUp })
 
 		// Another runner (one that took the lease while this one did not notice) has moved the checkpoint: back to
 		// the first event, as if it had applied only that one.
@@ -413,7 +415,7 @@ func TestMovedCheckpointFencesTheBatchOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		third := e.append(t, s, noted{Text: "m"})
-		run.wait(t, third.Position)
+		run.Wait(t, third.Position)
 
 		// The batch of the third event was refused (its checkpoint update found the row moved) and rolled back; the
 		// runner took the projection again from the moved checkpoint and applied the second and third events.

@@ -105,19 +105,11 @@ func (r *reader) readStream(stream string, so *streams.ReadReq_Options_StreamOpt
 		if len(spans) == 0 {
 			return nil
 		}
-		recs, err := r.node.store.readSpans(spans)
+		n, err := r.sendStreamEvents(spans, maxAge)
 		if err != nil {
 			return err
 		}
-		for i := range recs {
-			if expired(&recs[i], maxAge) {
-				continue
-			}
-			if err := r.sendEvent(&recs[i]); err != nil {
-				return err
-			}
-			sent++
-		}
+		sent += uint64(n)
 		if backwards {
 			next = revs[len(revs)-1] - 1
 			if next < 0 {
@@ -128,6 +120,26 @@ func (r *reader) readStream(stream string, so *streams.ReadReq_Options_StreamOpt
 		}
 	}
 	return nil
+}
+
+// sendStreamEvents reads the records of a page of a stream and sends those maxAge leaves visible; it returns how
+// many it sent.
+func (r *reader) sendStreamEvents(spans []span, maxAge time.Duration) (int, error) {
+	recs, err := r.node.store.readSpans(spans)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for i := range recs {
+		if expired(&recs[i], maxAge) {
+			continue
+		}
+		if err := r.sendEvent(&recs[i]); err != nil {
+			return sent, err
+		}
+		sent++
+	}
+	return sent, nil
 }
 
 func expired(rec *record, maxAge time.Duration) bool {
@@ -228,17 +240,8 @@ func (r *reader) subscribeStream(stream string, so *streams.ReadReq_Options_Stre
 			return streamDeletedStatus(stream)
 		}
 		if len(spans) > 0 {
-			recs, err := r.node.store.readSpans(spans)
-			if err != nil {
+			if _, err := r.sendStreamEvents(spans, maxAge); err != nil {
 				return err
-			}
-			for i := range recs {
-				if expired(&recs[i], maxAge) {
-					continue
-				}
-				if err := r.sendEvent(&recs[i]); err != nil {
-					return err
-				}
 			}
 			next = revs[len(revs)-1] + 1
 		}

@@ -13,8 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
-	"github.com/msa-dossier/dossier/adapters/kurrentdb"
-	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
@@ -54,9 +53,7 @@ func (l *logBuffer) String() string {
 // env is an in-memory event-store node, the reactions' database and a log buffer.
 type env struct {
 	db     *sqldb.DB
-	client *kurrentdb.Client
-	codec  *kurrentdb.Codec
-	store  *kurrentdb.Store
+	events *kurrentdbtest.Env // its store and source know the registration and member events
 	logs   *logBuffer
 	logger *slog.Logger
 	code   membermail.CodeDeriver
@@ -64,33 +61,18 @@ type env struct {
 
 func newEnv(t *testing.T, db *sqldb.DB) *env {
 	t.Helper()
-	ctx := ctxT(t)
-	node, err := kurrentnode.Start(kurrentnode.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	client, err := kurrentdb.Connect(ctx, node.ConnectionString(), kurrentdb.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	reg, err := event.NewRegistry(registration.Definitions(), member.Definitions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := messaging.Migrate(ctx, db); err != nil {
+	events := kurrentdbtest.StartWith(t, kurrentdbtest.Options{ClientLogger: logger},
+		registration.Definitions(), member.Definitions())
+	if err := messaging.Migrate(ctxT(t), db); err != nil {
 		t.Fatal(err)
 	}
 	h, err := keyedhash.New(bytes.Repeat([]byte{0x42}, keyedhash.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec := kurrentdb.NewCodec(reg)
-	return &env{db: db, client: client, codec: codec, store: kurrentdb.NewStore(client, codec), logs: logs,
-		logger: logger, code: deriver(h)}
+	return &env{db: db, events: events, logs: logs, logger: logger, code: deriver(h)}
 }
 
 // deriver is what cmd wires: domain/command's code derivations under the server key, by kind.
@@ -115,7 +97,7 @@ var at = time.Now().UTC().Truncate(time.Second)
 func (e *env) write(t *testing.T, stream event.StreamID, events ...any) (event.Commit, uuid.UUID) {
 	t.Helper()
 	cmd := uuid.New()
-	c, err := e.store.Append(ctxT(t), stream, esdb.Any{}, event.Metadata{CorrelationID: cmd, CausationID: cmd,
+	c, err := e.events.Store.Append(ctxT(t), stream, esdb.Any{}, event.Metadata{CorrelationID: cmd, CausationID: cmd,
 		CommandID: cmd, Actor: event.Actor{ID: stream.ID.String(), Role: event.RoleMember}, OccurredAt: at}, events...)
 	if err != nil {
 		t.Fatal(err)
@@ -134,14 +116,14 @@ type running struct {
 func (e *env) start(t *testing.T, sender mail.Sender) *running {
 	t.Helper()
 	router, err := messaging.NewRouter(messaging.RouterConfig{
-		Feed: kurrentdb.NewSource(e.client, e.codec), DB: e.db, Logger: e.logger,
+		Feed: e.events.Source, DB: e.db, Logger: e.logger,
 		Retry:   messaging.RetryPolicy{MaxRetries: 1, InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, Multiplier: 2, MaxElapsedTime: time.Second},
 		Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, LeaseRetry: 50 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := membermail.Register(router, membermail.Deps{DB: e.db, Store: e.store, Sender: sender, Code: e.code,
+	if err := membermail.Register(router, membermail.Deps{DB: e.db, Store: e.events.Store, Sender: sender, Code: e.code,
 		From: from, Logger: e.logger}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/insured"
@@ -64,28 +64,17 @@ func mustParseNIR(t *testing.T, s string) nir.NIR {
 }
 
 type insuredFixture struct {
-	client *kurrentdb.Client
-	store  *kurrentdb.Store
-	keys   *keyedhash.Hasher
-	now    time.Time
+	env   *kurrentdbtest.Env
+	store *kurrentdb.Store
+	keys  *keyedhash.Hasher
+	now   time.Time
 }
 
 // newInsuredFixture starts an in-memory node and returns the importer's store and keys on it.
 func newInsuredFixture(t *testing.T) *insuredFixture {
 	t.Helper()
-	node, err := kurrentnode.Start(kurrentnode.Options{InMemory: true, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, err := kurrentdb.Connect(ctx, node.ConnectionString(), kurrentdb.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	store, err := insuredStore(client)
+	env := kurrentdbtest.StartWith(t, kurrentdbtest.Options{NodeLogger: testLogger(), ClientLogger: testLogger()})
+	store, err := insuredStore(env.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +82,7 @@ func newInsuredFixture(t *testing.T) *insuredFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &insuredFixture{client: client, store: store, keys: keys, now: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)}
+	return &insuredFixture{env: env, store: store, keys: keys, now: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)}
 }
 
 func (f *insuredFixture) importFile(t *testing.T, content string) insured.Report {
@@ -116,27 +105,7 @@ func (f *insuredFixture) history(t *testing.T, nirText string) []event.Envelope 
 }
 
 // allRecords reads the whole log with the official client, without the store's own events.
-func (f *insuredFixture) allRecords(t *testing.T) []*esdb.RecordedEvent {
-	t.Helper()
-	rs, err := f.client.ESDB().ReadAll(testCtx(t), esdb.ReadAllOptions{}, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []*esdb.RecordedEvent
-	for {
-		re, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(re.Event.EventType, "$") {
-			out = append(out, re.Event)
-		}
-	}
-}
+func (f *insuredFixture) allRecords(t *testing.T) []*esdb.RecordedEvent { return f.env.AllRecords(t) }
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -40,32 +41,52 @@ func (c *BenchEventstoreCmd) Run(ctx context.Context, logger *slog.Logger) error
 		Dir: c.Dir, Rounds: c.Rounds, Duration: c.Duration, ReadEvents: c.ReadEvents, Writers: c.Writers,
 		Logger: logger,
 	}
-	switch {
-	case c.NoPostgres:
-		cfg.PostgresNote = "left out (--no-postgres)"
-	case c.PostgresURL != "":
-		cfg.PostgresURL = c.PostgresURL
-		cfg.PostgresNote = "server given by --postgres-url"
-	default:
-		logger.Info("bench: starting a throwaway PostgreSQL for the baseline")
-		pg, err := pgtemp.Start(ctx, pgtemp.Options{Logger: logger})
-		switch {
-		case errors.Is(err, pgtemp.ErrNoBinaries):
-			cfg.PostgresNote = "not measured: no PostgreSQL server binaries on this machine (give --postgres-url)"
-			logger.Warn("bench: " + cfg.PostgresNote)
-		case err != nil:
-			return fmt.Errorf("bench: start PostgreSQL: %w", err)
-		default:
-			defer pg.Stop()
-			cfg.PostgresURL = pg.DSN()
-			cfg.PostgresNote = "throwaway server started by pgtemp, data in the system temp dir"
-		}
+	var (
+		stop func()
+		err  error
+	)
+	cfg.PostgresURL, cfg.PostgresNote, stop, err = benchPostgres(ctx, logger, c.NoPostgres, c.PostgresURL,
+		"bench: starting a throwaway PostgreSQL for the baseline",
+		"throwaway server started by pgtemp, data in the system temp dir")
+	if err != nil {
+		return err
 	}
+	defer stop()
 	rep, err := nodebench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if c.JSON {
+	return printBenchReport(rep, c.JSON)
+}
+
+// benchPostgres picks the PostgreSQL server of a benchmark and the note the report gives about it: none with
+// --no-postgres, the one of --postgres-url, or else a throwaway server started now (logged with startMsg, described
+// by startedNote), which stop stops. Without server binaries on this machine there is none, and the note says so.
+func benchPostgres(ctx context.Context, logger *slog.Logger, noPostgres bool, url, startMsg, startedNote string) (
+	dsn, note string, stop func(), err error) {
+	stop = func() {}
+	switch {
+	case noPostgres:
+		return "", "left out (--no-postgres)", stop, nil
+	case url != "":
+		return url, "server given by --postgres-url", stop, nil
+	}
+	logger.Info(startMsg)
+	pg, err := pgtemp.Start(ctx, pgtemp.Options{Logger: logger})
+	switch {
+	case errors.Is(err, pgtemp.ErrNoBinaries):
+		note = "not measured: no PostgreSQL server binaries on this machine (give --postgres-url)"
+		logger.Warn("bench: " + note)
+		return "", note, stop, nil
+	case err != nil:
+		return "", "", stop, fmt.Errorf("bench: start PostgreSQL: %w", err)
+	}
+	return pg.DSN(), startedNote, func() { _ = pg.Stop() }, nil
+}
+
+// printBenchReport prints a benchmark's report on stdout: its table, or with --json the full report as JSON.
+func printBenchReport(rep interface{ WriteText(w io.Writer) error }, asJSON bool) error {
+	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
-	"github.com/msa-dossier/dossier/adapters/sqldb/pgtemp"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/projections/projbench"
 )
@@ -73,35 +70,17 @@ func (c *BenchProjectionsCmd) Run(ctx context.Context, logger *slog.Logger) erro
 		Rounds: c.Rounds, Dir: c.Dir, Logger: logger,
 		RYW: projbench.RYWOptions{Clients: c.RYWClients, Pause: c.RYWPause, Duration: c.RYWDuration},
 	}
-	switch {
-	case c.NoPostgres:
-		cfg.PostgresNote = "left out (--no-postgres)"
-	case c.PostgresURL != "":
-		cfg.PostgresURL = c.PostgresURL
-		cfg.PostgresNote = "server given by --postgres-url"
-	default:
-		logger.Info("bench: starting a throwaway PostgreSQL")
-		pg, err := pgtemp.Start(ctx, pgtemp.Options{Logger: logger})
-		switch {
-		case errors.Is(err, pgtemp.ErrNoBinaries):
-			cfg.PostgresNote = "not measured: no PostgreSQL server binaries on this machine (give --postgres-url)"
-			logger.Warn("bench: " + cfg.PostgresNote)
-		case err != nil:
-			return fmt.Errorf("bench: start PostgreSQL: %w", err)
-		default:
-			defer pg.Stop()
-			cfg.PostgresURL = pg.DSN()
-			cfg.PostgresNote = "throwaway server started by pgtemp (default settings, fsync on), data in the system temp dir"
-		}
+	var stop func()
+	cfg.PostgresURL, cfg.PostgresNote, stop, err = benchPostgres(ctx, logger, c.NoPostgres, c.PostgresURL,
+		"bench: starting a throwaway PostgreSQL",
+		"throwaway server started by pgtemp (default settings, fsync on), data in the system temp dir")
+	if err != nil {
+		return err
 	}
+	defer stop()
 	rep, err := projbench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	return rep.WriteText(os.Stdout)
+	return printBenchReport(rep, c.JSON)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/messaging/newstreams"
 	"github.com/msa-dossier/dossier/adapters/sessions"
+	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -34,6 +35,8 @@ import (
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/nir"
 	"github.com/msa-dossier/dossier/domain/registration"
+	"github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/domain/simulation"
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/accounts"
@@ -98,7 +101,8 @@ func errorMessages() map[string]string {
 	for _, e := range nir.Errors() {
 		m[e.Code] = e.Err.Error()
 	}
-	for _, src := range []map[string]string{credential.Messages(), command.Messages(), staff.Messages()} {
+	for _, src := range []map[string]string{credential.Messages(), command.Messages(), staff.Messages(),
+		catalog.Messages(), simulation.Messages(), servicerequest.Messages()} {
 		for k, v := range src {
 			m[k] = v
 		}

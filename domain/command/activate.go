@@ -48,7 +48,6 @@ func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 		return ActivateResult{}, fmt.Errorf("%s: %w", op, registration.ErrNotFound)
 	}
 	now := h.Clock().UTC()
-	p := credential.CurrentCodePolicy()
 	memberID := memberIDFor(registrationID)
 	m = withActor(h.withCommandID(m), memberID)
 	stream := event.NewStreamID(registration.Category, registrationID)
@@ -76,13 +75,10 @@ func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 		return ActivateResult{}, fmt.Errorf("%s: %w", op, failure.Field("password", err))
 	}
 
-	matches := codeMatcher(func(seq int) string { return ActivationCode(h.Keys, registrationID, seq) }, typed)
-	if _, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
-		r := registration.Rehydrate(history)
-		err := r.VerifyCode(matches, now, p)
-		return r.Events(), err
-	}, func(recorded []any) error { return codeOutcome(registration.ErrLocked, recorded) }); err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, fieldForCode(err))
+	codeOf := func(seq int) string { return ActivationCode(h.Keys, registrationID, seq) }
+	if err := verifyCode(ctx, h, stream, cmd, registration.Rehydrate, codeOf, typed, now,
+		registration.ErrLocked); err != nil {
+		return ActivateResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 
 	hash, err := h.Hasher.Hash(ctx, password)

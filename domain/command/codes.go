@@ -1,14 +1,17 @@
 package command
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/credential"
+	"github.com/msa-dossier/dossier/domain/event"
 )
 
 // The purposes of the keyed digests the one-time codes derive from: one per kind of code, so a code is good for
@@ -76,4 +79,26 @@ func codeMatcher(code func(sequence int) string, typed string) func(sequence int
 	return func(sequence int) bool {
 		return subtle.ConstantTimeCompare([]byte(code(sequence)), []byte(typed)) == 1
 	}
+}
+
+// codeVerifier is an aggregate whose one-time code a command checks: a registration, a password reset.
+type codeVerifier interface {
+	VerifyCode(matches func(sequence int) bool, now time.Time, p credential.CodePolicy) error
+	Events() []any
+}
+
+// verifyCode checks typed against the code of the aggregate on stream (rehydrate folds its history; code gives the
+// code of a sequence) under the current code policy: a wrong code is recorded (with the lock it may bring), then
+// refused. A retry of cmd answers what its recorded events stand for: locked for a lock, a wrong code, or success.
+// Code errors name the "code" field.
+func verifyCode[A codeVerifier](ctx context.Context, h *Handler, stream event.StreamID, cmd event.Command,
+	rehydrate func([]event.Envelope) A, code func(sequence int) string, typed string, now time.Time, locked error) error {
+	p := credential.CurrentCodePolicy()
+	matches := codeMatcher(code, typed)
+	_, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		a := rehydrate(history)
+		err := a.VerifyCode(matches, now, p)
+		return a.Events(), err
+	}, func(recorded []any) error { return codeOutcome(locked, recorded) })
+	return fieldForCode(err)
 }

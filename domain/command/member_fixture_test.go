@@ -3,8 +3,6 @@ package command_test
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +14,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
-	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -88,7 +86,7 @@ func (s *memberFailingStore) Update(ctx context.Context, stream event.StreamID, 
 
 type memberFixture struct {
 	h       *command.Handler
-	client  *kurrentdb.Client
+	env     *kurrentdbtest.Env
 	store   *kurrentdb.Store
 	failing *memberFailingStore
 	keys    *keyedhash.Hasher
@@ -106,21 +104,8 @@ func memberCtx(t *testing.T) context.Context {
 // argon2id at the OWASP minimum (for speed) and the real insured-person reference.
 func newMemberFixture(t *testing.T) *memberFixture {
 	t.Helper()
-	node, err := kurrentnode.Start(kurrentnode.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	client, err := kurrentdb.Connect(memberCtx(t), node.ConnectionString())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	registry, err := event.NewRegistry(registration.Definitions(), member.Definitions(), insured.Definitions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := kurrentdb.NewStore(client, kurrentdb.NewCodec(registry))
+	env := kurrentdbtest.Start(t, registration.Definitions(), member.Definitions(), insured.Definitions())
+	store := env.Store
 	key := make([]byte, keyedhash.KeySize)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -143,7 +128,7 @@ func newMemberFixture(t *testing.T) *memberFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &memberFixture{h: h, client: client, store: store, failing: failing, keys: keys, hasher: hasher, clock: clock}
+	f := &memberFixture{h: h, env: env, store: store, failing: failing, keys: keys, hasher: hasher, clock: clock}
 	f.insure(t, memberNIRParis, "DUPONT", "Jean Pierre", "1985-03-12")
 	f.insure(t, memberNIRAjaccio, "Le Gall", "Léa", "1992-11-04")
 	return f
@@ -217,27 +202,7 @@ func (f *memberFixture) claimStream(t *testing.T, nirText string) event.StreamID
 }
 
 // allRecords reads the whole log with the official client, without the store's own events.
-func (f *memberFixture) allRecords(t *testing.T) []*esdb.RecordedEvent {
-	t.Helper()
-	rs, err := f.client.ESDB().ReadAll(memberCtx(t), esdb.ReadAllOptions{}, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []*esdb.RecordedEvent
-	for {
-		re, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(re.Event.EventType, "$") {
-			out = append(out, re.Event)
-		}
-	}
-}
+func (f *memberFixture) allRecords(t *testing.T) []*esdb.RecordedEvent { return f.env.AllRecords(t) }
 
 // countRecords counts the records whose stream name starts with prefix.
 func (f *memberFixture) countRecords(t *testing.T, prefix string) int {

@@ -103,7 +103,6 @@ func (h *Handler) CompletePasswordReset(ctx context.Context, m Meta, resetID uui
 		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, member.ErrResetNotFound)
 	}
 	now := h.Clock().UTC()
-	p := credential.CurrentCodePolicy()
 	m = h.withCommandID(m)
 	stream := event.NewStreamID(member.PasswordResetCategory, resetID)
 	cmd := h.commandAt(withActor(m, resetID), stream, now)
@@ -123,13 +122,10 @@ func (h *Handler) CompletePasswordReset(ctx context.Context, m Meta, resetID uui
 			fieldForCode(codeOutcome(credential.ErrCodeAttemptsExhausted, recorded)))
 	}
 
-	matches := codeMatcher(func(seq int) string { return ResetCode(h.Keys, resetID, seq) }, typed)
-	if _, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
-		r := member.RehydrateReset(history)
-		err := r.VerifyCode(matches, now, p)
-		return r.Events(), err
-	}, func(recorded []any) error { return codeOutcome(credential.ErrCodeAttemptsExhausted, recorded) }); err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, fieldForCode(err))
+	codeOf := func(seq int) string { return ResetCode(h.Keys, resetID, seq) }
+	if err := verifyCode(ctx, h, stream, cmd, member.RehydrateReset, codeOf, typed, now,
+		credential.ErrCodeAttemptsExhausted); err != nil {
+		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 
 	memberID := rs.Member()

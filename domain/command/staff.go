@@ -279,23 +279,11 @@ func staffActorRole(roles []string) event.Role {
 // Errors: staff.not_found (NotFound), staff.session_unknown (NotFound: a session this staff member never opened).
 func (h *Handler) StaffLogout(ctx context.Context, m Meta, staffID, sessionID uuid.UUID) (Result, error) {
 	const op = "command.StaffLogout"
-	if staffID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
-	}
-	stream := staff.StreamFor(staffID)
-	cmd := h.command(m, stream)
-	cmd.RetryOnConflict = staffRetries
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
-		s := staff.Rehydrate(staffID, history)
-		if err := s.LogOut(sessionID); err != nil {
-			return nil, err
-		}
-		return s.Pending(), nil
-	})
+	res, err := h.onStaff(ctx, m, staffID, func(s *staff.Staff) error { return s.LogOut(sessionID) })
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", op, err)
 	}
-	return Result{Position: commit.Position}, nil
+	return res, nil
 }
 
 // ChangeStaffRoles replaces the roles of staff member staffID; nothing is recorded when they do not change. Only an
@@ -307,21 +295,31 @@ func (h *Handler) ChangeStaffRoles(ctx context.Context, m Meta, staffID uuid.UUI
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("roles", err))
 	}
+	res, err := h.onStaff(ctx, m, staffID, func(s *staff.Staff) error { return s.ChangeRoles(normalized) })
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return res, nil
+}
+
+// onStaff runs one decision on the stream of staff member staffID (staff.ErrNotFound for uuid.Nil), decided again
+// over a newer history after a lost race.
+func (h *Handler) onStaff(ctx context.Context, m Meta, staffID uuid.UUID, decide func(*staff.Staff) error) (Result, error) {
 	if staffID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return Result{}, staff.ErrNotFound
 	}
 	stream := staff.StreamFor(staffID)
 	cmd := h.command(m, stream)
 	cmd.RetryOnConflict = staffRetries
 	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		s := staff.Rehydrate(staffID, history)
-		if err := s.ChangeRoles(normalized); err != nil {
+		if err := decide(s); err != nil {
 			return nil, err
 		}
 		return s.Pending(), nil
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, err
 	}
 	return Result{Position: commit.Position}, nil
 }

@@ -3,8 +3,6 @@ package command_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -19,7 +17,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
-	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -56,14 +54,12 @@ func (c *staffClock) Set(t time.Time) {
 
 type staffFixture struct {
 	h      *command.Handler
-	client *kurrentdb.Client
+	env    *kurrentdbtest.Env
 	store  *kurrentdb.Store
 	keys   *keyedhash.Hasher
 	hasher *credentials.Hasher
 	clock  *staffClock
 }
-
-func staffLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func staffCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -75,21 +71,8 @@ func staffCtx(t *testing.T) context.Context {
 // minimum, for speed) and TOTP.
 func newStaffFixture(t *testing.T) *staffFixture {
 	t.Helper()
-	node, err := kurrentnode.Start(kurrentnode.Options{InMemory: true, Logger: staffLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	client, err := kurrentdb.Connect(staffCtx(t), node.ConnectionString(), kurrentdb.WithLogger(staffLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	registry, err := event.NewRegistry(staff.Definitions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := kurrentdb.NewStore(client, kurrentdb.NewCodec(registry))
+	env := kurrentdbtest.Start(t, staff.Definitions())
+	store := env.Store
 	keys, err := keyedhash.FromHex(staffTestKeyHex)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +86,7 @@ func newStaffFixture(t *testing.T) *staffFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &staffFixture{h: h, client: client, store: store, keys: keys, hasher: hasher, clock: clock}
+	return &staffFixture{h: h, env: env, store: store, keys: keys, hasher: hasher, clock: clock}
 }
 
 func staffAdminMeta() command.Meta {
@@ -163,27 +146,7 @@ func (f *staffFixture) eventsSince(t *testing.T, stream event.StreamID, n int) [
 }
 
 // allRecords reads the whole log with the official client, without the store's own events.
-func (f *staffFixture) allRecords(t *testing.T) []*esdb.RecordedEvent {
-	t.Helper()
-	rs, err := f.client.ESDB().ReadAll(staffCtx(t), esdb.ReadAllOptions{}, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []*esdb.RecordedEvent
-	for {
-		re, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(re.Event.EventType, "$") {
-			out = append(out, re.Event)
-		}
-	}
-}
+func (f *staffFixture) allRecords(t *testing.T) []*esdb.RecordedEvent { return f.env.AllRecords(t) }
 
 func staffWantCode(t *testing.T, err error, kind failure.Kind, code string) {
 	t.Helper()

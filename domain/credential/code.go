@@ -94,6 +94,28 @@ func (p CodePolicy) CanAttempt(expiresAt time.Time, failedAttempts int, now time
 	return nil
 }
 
+// CheckCode decides one code attempt on a request whose code expires at expiresAt, after failedAttempts wrong
+// codes: first CanAttempt (its error, with nothing to record); then nil if matches() (the caller records the
+// success, if any); otherwise the code is wrong, and reject(attempt, exhausted) records wrong attempt number
+// failedAttempts+1, exhausted when it uses up MaxAttempts (the caller may lock the request), before CheckCode returns
+// ErrCodeAttemptsExhausted or ErrCodeWrong. matches runs only when the code may be compared.
+func (p CodePolicy) CheckCode(expiresAt time.Time, failedAttempts int, now time.Time, matches func() bool,
+	reject func(attempt int, exhausted bool)) error {
+	if err := p.CanAttempt(expiresAt, failedAttempts, now); err != nil {
+		return err
+	}
+	if matches() {
+		return nil
+	}
+	n := failedAttempts + 1
+	exhausted := p.AttemptsExhausted(n)
+	reject(n, exhausted)
+	if exhausted {
+		return ErrCodeAttemptsExhausted
+	}
+	return ErrCodeWrong
+}
+
 // ResendAllowedAt is the first instant at which a new code may be sent after one sent at lastSentAt.
 func (p CodePolicy) ResendAllowedAt(lastSentAt time.Time) time.Time {
 	return lastSentAt.Add(p.ResendCooldown)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/event/eventtest"
 )
 
 // requestSubmitted is at schema v2; v1 stored a flat deadline_days.
@@ -76,59 +77,33 @@ var sampleStream = event.NewStreamID("servicerequest", uuid.MustParse("a1b2c3d4-
 // TestGolden proves that every stored payload under testdata still decodes to the current Go value. Add a file here
 // whenever a definition gets a new version or name; never edit or delete one.
 func TestGolden(t *testing.T) {
-	want := map[string]struct {
+	type golden struct {
 		typ   string
 		event any
-	}{
+	}
+	want := map[string]golden{
 		"SampleRequestSubmitted.v1.json": {"SampleRequestSubmitted", requestSubmitted{Service: "rsa-renewal", Deadline: deadline{Days: 30, Calendar: true}}},
 		"SampleRequestSubmitted.v2.json": {"SampleRequestSubmitted", requestSubmitted{Service: "rsa-renewal", Deadline: deadline{Days: 30, Calendar: true}}},
 		"SampleNoteAdded.v1.json":        {"SampleCommentPosted", commentPosted{Body: "pièce reçue", Internal: true}},
 		"SampleNoteAdded.v0.json":        {"SampleCommentPosted", commentPosted{Body: "written before schema versions were recorded", Internal: true}},
 	}
 	reg := newRegistry(t)
-	files, err := filepath.Glob(filepath.Join("testdata", "Sample*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	for _, file := range files {
-		name := filepath.Base(file)
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("golden file %s has no expectation in this test", name)
-			}
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stored struct {
-				Type     string          `json:"type"`
-				Metadata json.RawMessage `json:"metadata"`
-				Data     json.RawMessage `json:"data"`
-			}
-			if err := json.Unmarshal(raw, &stored); err != nil {
-				t.Fatal(err)
-			}
-			env, err := reg.Open(event.Record{
-				Stream: sampleStream.String(), Revision: 3, Position: 42, EventID: uuid.New(),
-				Type: stored.Type, Data: stored.Data, Metadata: stored.Metadata,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if env.Type != w.typ || !reflect.DeepEqual(env.Event, w.event) {
-				t.Fatalf("decoded %s %#v, want %s %#v", env.Type, env.Event, w.typ, w.event)
-			}
-			if env.Stream != sampleStream || env.Revision != 3 || env.Position != 42 {
-				t.Fatalf("envelope place = %v@%d pos %d", env.Stream, env.Revision, env.Position)
-			}
+	eventtest.EachGolden(t, "Sample*.json", want, func(t *testing.T, stored eventtest.Stored, w golden) {
+		env, err := reg.Open(event.Record{
+			Stream: sampleStream.String(), Revision: 3, Position: 42, EventID: uuid.New(),
+			Type: stored.Type, Data: stored.Data, Metadata: stored.Metadata,
 		})
-	}
-	for name := range want {
-		if _, err := os.Stat(filepath.Join("testdata", name)); err != nil {
-			t.Errorf("expected golden file %s: %v", name, err)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		if env.Type != w.typ || !reflect.DeepEqual(env.Event, w.event) {
+			t.Fatalf("decoded %s %#v, want %s %#v", env.Type, env.Event, w.typ, w.event)
+		}
+		if env.Stream != sampleStream || env.Revision != 3 || env.Position != 42 {
+			t.Fatalf("envelope place = %v@%d pos %d", env.Stream, env.Revision, env.Position)
+		}
+	})
+	eventtest.ExpectFiles(t, want)
 }
 
 func sampleMetadata() event.Metadata {

@@ -1,16 +1,12 @@
 package member_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/event/eventtest"
 	"github.com/msa-dossier/dossier/domain/member"
 )
 
@@ -41,65 +37,6 @@ func TestGolden(t *testing.T) {
 		"PasswordResetCompleted.v1.json":        member.ResetCompleted{},
 		"PasswordResetRefused.v1.json":          member.ResetRefused{Reason: "email_mismatch"},
 	}
-	reg, err := event.NewRegistry(member.Definitions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	covered := map[string]bool{}
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	for _, file := range files {
-		name := filepath.Base(file)
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("golden file %s has no expectation in this test", name)
-			}
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stored struct {
-				Type string          `json:"type"`
-				Data json.RawMessage `json:"data"`
-			}
-			if err := json.Unmarshal(raw, &stored); err != nil {
-				t.Fatal(err)
-			}
-			covered[stored.Type] = true
-			got, err := reg.Decode(stored.Type, 1, stored.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, w) {
-				t.Fatalf("decoded %#v\nwant %#v", got, w)
-			}
-			typ, _, data, err := reg.Encode(w)
-			if err != nil || typ != stored.Type {
-				t.Fatalf("encode: %s, %v", typ, err)
-			}
-			var a, b any
-			if err := json.Unmarshal(data, &a); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(stored.Data, &b); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(a, b) {
-				t.Fatalf("encodes to %s\nstored    %s", data, stored.Data)
-			}
-		})
-	}
-	for name := range want {
-		if _, err := os.Stat(filepath.Join("testdata", name)); err != nil {
-			t.Errorf("expected golden file %s: %v", name, err)
-		}
-	}
-	for _, d := range member.Definitions() {
-		if !covered[d.Name()] {
-			t.Errorf("no golden payload for %s", d.Name())
-		}
-	}
+	eventtest.CheckDefinitions(t, member.Definitions(), want)
+	eventtest.ExpectFiles(t, want)
 }

@@ -342,19 +342,13 @@ func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Ti
 	if !m.emailChangeOpen {
 		return ErrNoEmailChange
 	}
-	if err := p.CanAttempt(m.emailChange.ExpiresAt, m.emailAttempts, now); err != nil {
-		return err
+	c := m.emailChange
+	err := p.CheckCode(c.ExpiresAt, m.emailAttempts, now, func() bool { return matches(c.Sequence) },
+		func(attempt int, _ bool) { m.record(now, EmailChangeRejected{Attempt: attempt}) })
+	if err == nil {
+		m.record(now, EmailChanged{Email: c.NewEmail})
 	}
-	if matches(m.emailChange.Sequence) {
-		m.record(now, EmailChanged{Email: m.emailChange.NewEmail})
-		return nil
-	}
-	n := m.emailAttempts + 1
-	m.record(now, EmailChangeRejected{Attempt: n})
-	if p.AttemptsExhausted(n) {
-		return credential.ErrCodeAttemptsExhausted
-	}
-	return credential.ErrCodeWrong
+	return err
 }
 
 // SetPassword records a new password hash checked against policy version policyVersion, for reason

@@ -124,19 +124,13 @@ func (r *Reset) VerifyCode(matches func(sequence int) bool, now time.Time, p cre
 	if r.refused {
 		expires = p.ExpiresAt(r.startedAt)
 	}
-	if err := p.CanAttempt(expires, r.attempts, now); err != nil {
-		return err
-	}
-	if !r.refused && matches(r.sequence) {
-		return nil
-	}
-	n := r.attempts + 1
-	r.record(now, ResetCodeRejected{Attempt: n})
-	if p.AttemptsExhausted(n) {
-		r.record(now, ResetLocked{Reason: ResetLockedTooManyAttempts})
-		return credential.ErrCodeAttemptsExhausted
-	}
-	return credential.ErrCodeWrong
+	return p.CheckCode(expires, r.attempts, now, func() bool { return !r.refused && matches(r.sequence) },
+		func(attempt int, exhausted bool) {
+			r.record(now, ResetCodeRejected{Attempt: attempt})
+			if exhausted {
+				r.record(now, ResetLocked{Reason: ResetLockedTooManyAttempts})
+			}
+		})
 }
 
 // Complete records the end of the procedure once the new password is set; completing again records nothing.

@@ -12,6 +12,7 @@
 package registration
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -188,26 +189,22 @@ func (r *Registration) VerifyCode(matches func(sequence int) bool, now time.Time
 	if err := r.open(); err != nil {
 		return err
 	}
-	if p.AttemptsExhausted(r.attempts) {
-		return ErrLocked
-	}
 	expires := r.expiresAt
 	if r.refused {
 		expires = p.ExpiresAt(r.startedAt)
 	}
-	if credential.CodeExpired(expires, now) {
-		return credential.ErrCodeExpired
-	}
-	if !r.refused && r.sequence > 0 && matches(r.sequence) {
-		return nil
-	}
-	n := r.attempts + 1
-	r.record(now, CodeRejected{Attempt: n})
-	if p.AttemptsExhausted(n) {
-		r.record(now, Locked{Reason: LockedTooManyAttempts})
+	hasCode := !r.refused && r.sequence > 0
+	err := p.CheckCode(expires, r.attempts, now, func() bool { return hasCode && matches(r.sequence) },
+		func(attempt int, exhausted bool) {
+			r.record(now, CodeRejected{Attempt: attempt})
+			if exhausted {
+				r.record(now, Locked{Reason: LockedTooManyAttempts})
+			}
+		})
+	if errors.Is(err, credential.ErrCodeAttemptsExhausted) {
 		return ErrLocked
 	}
-	return credential.ErrCodeWrong
+	return err
 }
 
 // Complete records that the account memberID was opened for this registration. Completing again for the same

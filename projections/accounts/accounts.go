@@ -18,13 +18,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -59,13 +57,7 @@ func (p *Projection) Name() string { return Name }
 func (p *Projection) Version() int { return p.version }
 
 // Migrations returns the migrations of the projection's tables.
-func (p *Projection) Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the binary
-	}
-	return sub
-}
+func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
 
 // row is an account as stored.
 type row struct {
@@ -121,53 +113,32 @@ type addressChange struct {
 // revision.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
 	table := projections.Prefix(Name, p.version)
-	accounts := map[uuid.UUID]*account{}
-	var order []*account
-	for _, e := range batch {
-		if e.Stream.Category != member.Category {
-			continue
-		}
-		acc := accounts[e.Stream.ID]
-		if acc == nil {
-			var err error
-			if acc, err = load(ctx, tx, table, e.Stream.ID); err != nil {
-				return err
-			}
-			accounts[e.Stream.ID] = acc
-			order = append(order, acc)
-		}
-		if acc.exists && int64(e.Revision) <= acc.row.Revision {
-			continue // applied already: a replay
-		}
-		if err := acc.apply(e); err != nil {
-			return err
-		}
-	}
-	for _, acc := range order {
-		if err := p.write(ctx, tx, table, acc); err != nil {
-			return err
-		}
-	}
-	return nil
+	return projections.StreamFold[*account]{
+		Keep:  func(e event.Envelope) bool { return e.Stream.Category == member.Category },
+		Load:  func(s event.StreamID) (*account, error) { return load(ctx, tx, table, s.ID) },
+		Fold:  (*account).apply,
+		Write: func(acc *account) error { return p.write(ctx, tx, table, acc) },
+	}.Apply(batch)
 }
 
 // load reads a member's row inside the batch's transaction.
 func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*account, error) {
 	acc := &account{}
-	err := sqlx.GetContext(ctx, tx, &acc.row, tx.Rebind("SELECT * FROM "+table+" WHERE member_id = ?"), id.String())
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return acc, nil
-	case err != nil:
+	found, err := projections.GetRow(ctx, tx, &acc.row, table, "member_id", id.String())
+	if err != nil {
 		return nil, fmt.Errorf("accounts: read member-%s: %w", id, err)
 	}
-	acc.exists = true
+	acc.exists = found
 	return acc, nil
 }
 
-// apply folds one new event of the member's stream. Events that change nothing shown (a failed login, a logout, a
-// wrong confirmation code) still move the revision, so that the row says how far the stream was read.
+// apply folds one event of the member's stream, unless the row holds it already (a replay). Events that change
+// nothing shown (a failed login, a logout, a wrong confirmation code) still move the revision, so that the row says
+// how far the stream was read.
 func (acc *account) apply(e event.Envelope) error {
+	if acc.exists && int64(e.Revision) <= acc.row.Revision {
+		return nil // applied already: a replay
+	}
 	at := sql.NullTime{Time: e.Metadata.OccurredAt.UTC(), Valid: true}
 	if reg, ok := e.Event.(member.Registered); ok {
 		acc.row = row{

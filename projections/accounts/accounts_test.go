@@ -15,6 +15,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/registration"
 	"github.com/msa-dossier/dossier/domain/staff"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
 var start = time.Date(2025, 5, 28, 8, 0, 0, 0, time.UTC)
@@ -23,27 +24,27 @@ func TestAccountFollowsTheMemberStream(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := setup(t, db)
 		var pos uint64
-		h := newHistory(member.Category, &pos, start)
+		h := projectionstest.NewHistory(member.Category, &pos, start)
 		reg := registered()
-		h.add(member.TypeRegistered, reg)                                                                                // 08:00
-		h.add(member.TypePasswordSet, member.PasswordSet{Hash: "$argon2id$x", PolicyVersion: "1", Reason: "activation"}) // 08:01
-		h.add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})                                               // 08:02
-		h.add(member.TypeLoginFailed, member.LoginFailed{Failures: 1})                                                   // 08:03
-		h.add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})                                               // 08:04
-		h.add(member.TypePhoneChanged, member.PhoneChanged{MobilePhone: "+33700000001"})                                 // 08:05
+		h.Add(member.TypeRegistered, reg)                                                                                // 08:00
+		h.Add(member.TypePasswordSet, member.PasswordSet{Hash: "$argon2id$x", PolicyVersion: "1", Reason: "activation"}) // 08:01
+		h.Add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})                                               // 08:02
+		h.Add(member.TypeLoginFailed, member.LoginFailed{Failures: 1})                                                   // 08:03
+		h.Add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})                                               // 08:04
+		h.Add(member.TypePhoneChanged, member.PhoneChanged{MobilePhone: "+33700000001"})                                 // 08:05
 		expires := start.Add(20 * time.Minute)
-		last := h.add(member.TypeEmailChangeRequested, member.EmailChangeRequested{NewEmail: "new@example.org",
+		last := h.Add(member.TypeEmailChangeRequested, member.EmailChangeRequested{NewEmail: "new@example.org",
 			Sequence: 1, ExpiresAt: expires, PolicyVersion: "1"}) // 08:06
-		apply(t, db, p, h.events...)
+		projectionstest.Apply(t, db, p, h.Events...)
 
 		q := NewQueries(db, fixedClock(start.Add(10*time.Minute)))
-		got, err := q.Get(ctxT(t), h.stream.ID)
+		got, err := q.Get(ctxT(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		at := func(m int) *time.Time { x := start.Add(time.Duration(m) * time.Minute); return &x }
 		want := Account{
-			MemberID: h.stream.ID, NIR: reg.NIR, NIRKey: reg.Key, LastName: reg.LastName, FirstName: reg.FirstName,
+			MemberID: h.Stream.ID, NIR: reg.NIR, NIRKey: reg.Key, LastName: reg.LastName, FirstName: reg.FirstName,
 			BirthDate: reg.BirthDate, Email: reg.Email, MobilePhone: "+33700000001",
 			PendingEmail: &PendingEmail{Email: "new@example.org", ExpiresAt: expires},
 			Status:       StatusActive, RegisteredAt: start, LastLoginAt: at(4), PreviousLoginAt: at(2),
@@ -52,7 +53,7 @@ func TestAccountFollowsTheMemberStream(t *testing.T) {
 		assertAccount(t, got, want)
 
 		// The code was not confirmed in time: the pending change no longer shows.
-		late, err := NewQueries(db, fixedClock(expires)).Get(ctxT(t), h.stream.ID)
+		late, err := NewQueries(db, fixedClock(expires)).Get(ctxT(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,9 +62,9 @@ func TestAccountFollowsTheMemberStream(t *testing.T) {
 		}
 
 		// Confirmed: the new address is the account's, nothing pending.
-		changed := h.add(member.TypeEmailChanged, member.EmailChanged{Email: "new@example.org"})
-		apply(t, db, p, changed)
-		got, err = q.Get(ctxT(t), h.stream.ID)
+		changed := h.Add(member.TypeEmailChanged, member.EmailChanged{Email: "new@example.org"})
+		projectionstest.Apply(t, db, p, changed)
+		got, err = q.Get(ctxT(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,37 +107,37 @@ func TestSameEventTwiceChangesNothing(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := setup(t, db)
 		var pos uint64
-		h := newHistory(member.Category, &pos, start)
-		h.add(member.TypeRegistered, registered())
-		h.add(member.TypeAddressChanged, member.AddressChanged{Line1: "1 rue A", PostalCode: "75001", City: "Paris",
+		h := projectionstest.NewHistory(member.Category, &pos, start)
+		h.Add(member.TypeRegistered, registered())
+		h.Add(member.TypeAddressChanged, member.AddressChanged{Line1: "1 rue A", PostalCode: "75001", City: "Paris",
 			Country: "FR", EffectiveFrom: "2025-05-01"})
-		h.add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})
-		h.add(member.TypeAddressChanged, member.AddressChanged{Line1: "2 rue B", PostalCode: "69001", City: "Lyon",
+		h.Add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})
+		h.Add(member.TypeAddressChanged, member.AddressChanged{Line1: "2 rue B", PostalCode: "69001", City: "Lyon",
 			Country: "FR", EffectiveFrom: "2025-09-01"})
-		h.add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})
+		h.Add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})
 		// A correction: the move comes earlier; it replaces the one planned for September.
-		h.add(member.TypeAddressChanged, member.AddressChanged{Line1: "3 rue C", PostalCode: "13001", City: "Marseille",
+		h.Add(member.TypeAddressChanged, member.AddressChanged{Line1: "3 rue C", PostalCode: "13001", City: "Marseille",
 			Country: "FR", EffectiveFrom: "2025-08-15"})
-		evs := h.events
+		evs := h.Events
 
 		// One clean pass, for reference.
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
 		pc := setup(t, clean)
-		apply(t, clean, pc, evs...)
+		projectionstest.Apply(t, clean, pc, evs...)
 		want := dump(t, clean)
 		if len(want) != 3 { // the account and two addresses: May's and the corrected move
 			t.Fatalf("clean pass rows: %q", want)
 		}
 
-		apply(t, db, p, evs[0])
+		projectionstest.Apply(t, db, p, evs[0])
 		once := dump(t, db)
-		apply(t, db, p, evs[0])
-		apply(t, db, p, evs[0], evs[0])
+		projectionstest.Apply(t, db, p, evs[0])
+		projectionstest.Apply(t, db, p, evs[0], evs[0])
 		if got := dump(t, db); !slices.Equal(got, once) {
 			t.Fatalf("replaying the first event changed rows:\n got %q\nwant %q", got, once)
 		}
-		apply(t, db, p, evs[:4]...) // overlapping batch
-		apply(t, db, p, evs[4:]...)
+		projectionstest.Apply(t, db, p, evs[:4]...) // overlapping batch
+		projectionstest.Apply(t, db, p, evs[4:]...)
 		if got := dump(t, db); !slices.Equal(got, want) {
 			t.Fatalf("in two batches:\n got %q\nwant %q", got, want)
 		}
@@ -145,7 +146,7 @@ func TestSameEventTwiceChangesNothing(t *testing.T) {
 			for _, i := range replay {
 				batch = append(batch, evs[i])
 			}
-			apply(t, db, p, batch...)
+			projectionstest.Apply(t, db, p, batch...)
 			if got := dump(t, db); !slices.Equal(got, want) {
 				t.Fatalf("after replaying events %v:\n got %q\nwant %q", replay, got, want)
 			}
@@ -157,12 +158,12 @@ func TestAddressIsScheduledThenInForce(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := setup(t, db)
 		var pos uint64
-		h := newHistory(member.Category, &pos, start)
-		h.add(member.TypeRegistered, registered())
-		apply(t, db, p, h.events...)
+		h := projectionstest.NewHistory(member.Category, &pos, start)
+		h.Add(member.TypeRegistered, registered())
+		projectionstest.Apply(t, db, p, h.Events...)
 		get := func(now time.Time) Account {
 			t.Helper()
-			a, err := NewQueries(db, fixedClock(now)).Get(ctxT(t), h.stream.ID)
+			a, err := NewQueries(db, fixedClock(now)).Get(ctxT(t), h.Stream.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +177,7 @@ func TestAddressIsScheduledThenInForce(t *testing.T) {
 			EffectiveFrom: "2025-05-28"}
 		next := member.AddressChanged{Line1: "Lieu-dit Les Granges", Line2: "Bâtiment B", PostalCode: "24200",
 			City: "Sarlat-la-Canéda", Country: "FR", EffectiveFrom: "2025-06-02"}
-		apply(t, db, p, h.add(member.TypeAddressChanged, current), h.add(member.TypeAddressChanged, next))
+		projectionstest.Apply(t, db, p, h.Add(member.TypeAddressChanged, current), h.Add(member.TypeAddressChanged, next))
 		addr := func(c member.AddressChanged) *Address {
 			return &Address{Line1: c.Line1, Line2: c.Line2, PostalCode: c.PostalCode, City: c.City, Country: c.Country,
 				EffectiveFrom: c.EffectiveFrom}
@@ -208,21 +209,21 @@ func TestLockedUntilATime(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := setup(t, db)
 		var pos uint64
-		h := newHistory(member.Category, &pos, start)
-		h.add(member.TypeRegistered, registered())
+		h := projectionstest.NewHistory(member.Category, &pos, start)
+		h.Add(member.TypeRegistered, registered())
 		until := start.Add(time.Hour)
-		h.add(member.TypeLoginFailed, member.LoginFailed{Failures: 5})
-		h.add(member.TypeLocked, member.Locked{Until: until, Reason: "too_many_failures"})
-		apply(t, db, p, h.events...)
+		h.Add(member.TypeLoginFailed, member.LoginFailed{Failures: 5})
+		h.Add(member.TypeLocked, member.Locked{Until: until, Reason: "too_many_failures"})
+		projectionstest.Apply(t, db, p, h.Events...)
 
-		a, err := NewQueries(db, fixedClock(start.Add(30*time.Minute))).Get(ctxT(t), h.stream.ID)
+		a, err := NewQueries(db, fixedClock(start.Add(30*time.Minute))).Get(ctxT(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if a.Status != StatusLocked || a.LockedUntil == nil || !a.LockedUntil.Equal(until) {
 			t.Errorf("during the lock: status %q until %v, want locked until %v", a.Status, a.LockedUntil, until)
 		}
-		a, err = NewQueries(db, fixedClock(until)).Get(ctxT(t), h.stream.ID)
+		a, err = NewQueries(db, fixedClock(until)).Get(ctxT(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,24 +237,24 @@ func TestOnlyMemberStreamsCount(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := setup(t, db)
 		var pos uint64
-		reg := newHistory(registration.Category, &pos, start)
-		reg.add(registration.TypeStarted, registration.Started{NIR: "292112A004017", Key: 59, LastName: "X",
+		reg := projectionstest.NewHistory(registration.Category, &pos, start)
+		reg.Add(registration.TypeStarted, registration.Started{NIR: "292112A004017", Key: 59, LastName: "X",
 			FirstName: "Y", BirthDate: "1992-11-03", Email: "x@example.org"})
-		reset := newHistory(member.PasswordResetCategory, &pos, start)
-		reset.add(member.TypeResetRequested, member.ResetRequested{MemberID: uuid.New(), Sequence: 1,
+		reset := projectionstest.NewHistory(member.PasswordResetCategory, &pos, start)
+		reset.Add(member.TypeResetRequested, member.ResetRequested{MemberID: uuid.New(), Sequence: 1,
 			ExpiresAt: start.Add(time.Hour)})
-		claim := newHistory(member.ClaimCategory, &pos, start)
-		claim.add(member.TypeClaimed, member.Claimed{MemberID: uuid.New()})
-		st := newHistory(staff.Category, &pos, start)
-		st.add(staff.TypeCreated, staff.Created{Login: "agent", Name: "Agent", Roles: []string{staff.RoleAdmin}})
-		apply(t, db, p, slices.Concat(reg.events, reset.events, claim.events, st.events)...)
+		claim := projectionstest.NewHistory(member.ClaimCategory, &pos, start)
+		claim.Add(member.TypeClaimed, member.Claimed{MemberID: uuid.New()})
+		st := projectionstest.NewHistory(staff.Category, &pos, start)
+		st.Add(staff.TypeCreated, staff.Created{Login: "agent", Name: "Agent", Roles: []string{staff.RoleAdmin}})
+		projectionstest.Apply(t, db, p, slices.Concat(reg.Events, reset.Events, claim.Events, st.Events)...)
 		if rows := dump(t, db); len(rows) != 0 {
 			t.Fatalf("rows from other streams: %q", rows)
 		}
 
 		// A member stream that does not open with Registered is a bug: the projection stops loudly.
-		m := newHistory(member.Category, &pos, start)
-		bad := m.add(member.TypePhoneChanged, member.PhoneChanged{MobilePhone: "+33611111111"})
+		m := projectionstest.NewHistory(member.Category, &pos, start)
+		bad := m.Add(member.TypePhoneChanged, member.PhoneChanged{MobilePhone: "+33611111111"})
 		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, []event.Envelope{bad}) })
 		if err == nil {
 			t.Fatal("an event before Registered was applied")

@@ -8,8 +8,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/adapters/kurrentdb"
-	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -17,6 +16,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/registration"
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
 // The projection behind the real runner, fed by the embedded node through the codec: events as stored decode into
@@ -24,26 +24,11 @@ import (
 func TestThroughTheRunner(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := ctxT(t)
-		node, err := kurrentnode.Start(kurrentnode.Options{InMemory: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { node.Close() })
-		client, err := kurrentdb.Connect(ctx, node.ConnectionString())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { client.Close() })
-		reg, err := event.NewRegistry(member.Definitions(), registration.Definitions(), staff.Definitions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		codec := kurrentdb.NewCodec(reg)
-		store := kurrentdb.NewStore(client, codec)
+		es := kurrentdbtest.Start(t, member.Definitions(), registration.Definitions(), staff.Definitions())
 		appendTo := func(stream event.StreamID, at time.Time, events ...any) event.Commit {
 			t.Helper()
 			cmd := uuid.New()
-			c, err := store.Append(ctx, stream, esdb.Any{}, event.Metadata{CorrelationID: cmd, CausationID: cmd,
+			c, err := es.Store.Append(ctx, stream, esdb.Any{}, event.Metadata{CorrelationID: cmd, CausationID: cmd,
 				CommandID: cmd, Actor: event.Actor{ID: stream.ID.String(), Role: event.RoleMember}, OccurredAt: at}, events...)
 			if err != nil {
 				t.Fatal(err)
@@ -62,8 +47,8 @@ func TestThroughTheRunner(t *testing.T) {
 		last := appendTo(ms, start.Add(time.Hour), member.AddressChanged{Line1: "1 rue A", PostalCode: "75001",
 			City: "Paris", Country: "FR", EffectiveFrom: "2025-05-01"})
 
-		runner, err := projections.NewRunner(db, kurrentdb.NewSource(client, codec),
-			projections.Options{Logger: logger(), RetryDelay: 100 * time.Millisecond}, New())
+		runner, err := projections.NewRunner(db, es.Source,
+			projections.Options{Logger: projectionstest.Logger(), RetryDelay: 100 * time.Millisecond}, New())
 		if err != nil {
 			t.Fatal(err)
 		}

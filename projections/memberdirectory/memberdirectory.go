@@ -21,13 +21,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -76,13 +74,7 @@ func (p *Projection) Version() int { return p.version }
 
 // Migrations returns the migrations of the projection's tables, split by dialect: PostgreSQL compares the folded
 // columns with COLLATE "C", the byte order SQLite uses, so sorting and prefix ranges agree on both.
-func (p *Projection) Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the binary
-	}
-	return sub
-}
+func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
 
 // row is a directory entry as stored.
 type row struct {
@@ -128,55 +120,40 @@ type entry struct {
 // change nothing the directory shows (logins, password and address changes) are passed over without a write.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
 	table := projections.Prefix(Name, p.version)
-	entries := map[uuid.UUID]*entry{}
-	var order []*entry
-	for _, e := range batch {
-		if e.Stream.Category != member.Category {
-			continue
-		}
-		switch e.Event.(type) {
-		case member.Registered, member.EmailChanged, member.Locked:
-		default:
-			continue
-		}
-		en := entries[e.Stream.ID]
-		if en == nil {
-			var err error
-			if en, err = load(ctx, tx, table, e.Stream.ID); err != nil {
-				return err
-			}
-			entries[e.Stream.ID] = en
-			order = append(order, en)
-		}
-		if en.exists && int64(e.Revision) <= en.row.Revision {
-			continue // applied already: a replay
-		}
-		if err := p.apply(en, e); err != nil {
-			return err
-		}
+	return projections.StreamFold[*entry]{
+		Keep:  shown,
+		Load:  func(s event.StreamID) (*entry, error) { return load(ctx, tx, table, s.ID) },
+		Fold:  p.apply,
+		Write: func(en *entry) error { return write(ctx, tx, table, en) },
+	}.Apply(batch)
+}
+
+// shown reports whether e is a member event that changes what the directory shows.
+func shown(e event.Envelope) bool {
+	if e.Stream.Category != member.Category {
+		return false
 	}
-	for _, en := range order {
-		if err := write(ctx, tx, table, en); err != nil {
-			return err
-		}
+	switch e.Event.(type) {
+	case member.Registered, member.EmailChanged, member.Locked:
+		return true
 	}
-	return nil
+	return false
 }
 
 func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry, error) {
 	en := &entry{}
-	err := sqlx.GetContext(ctx, tx, &en.row, tx.Rebind("SELECT * FROM "+table+" WHERE member_id = ?"), id.String())
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return en, nil
-	case err != nil:
+	found, err := projections.GetRow(ctx, tx, &en.row, table, "member_id", id.String())
+	if err != nil {
 		return nil, fmt.Errorf("memberdirectory: read member-%s: %w", id, err)
 	}
-	en.exists = true
+	en.exists = found
 	return en, nil
 }
 
 func (p *Projection) apply(en *entry, e event.Envelope) error {
+	if en.exists && int64(e.Revision) <= en.row.Revision {
+		return nil // applied already: a replay
+	}
 	switch ev := e.Event.(type) {
 	case member.Registered:
 		en.row = row{

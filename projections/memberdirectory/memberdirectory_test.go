@@ -16,6 +16,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/nir"
 	"github.com/msa-dossier/dossier/domain/registration"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
 func TestFold(t *testing.T) {
@@ -47,7 +48,7 @@ func TestSearchByNIR(t *testing.T) {
 		var pos uint64
 		corsica := person(&pos, "Lefèvre", "Élodie", "292112A004017", 59)
 		paris := person(&pos, "Dupont", "Marc", "1850375115042", 16)
-		apply(t, db, p, slices.Concat(corsica.events, paris.events)...)
+		projectionstest.Apply(t, db, p, slices.Concat(corsica.Events, paris.Events)...)
 		q := NewQueries(db, hash, nil)
 
 		for _, query := range []string{"292112A00401759", "2 92 11 2A 004 017 59", "292112a004017", "2.92.11.2A.004.017"} {
@@ -55,11 +56,11 @@ func TestSearchByNIR(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Search(%q): %v", query, err)
 			}
-			if len(got) != 1 || got[0].MemberID != corsica.stream.ID || got[0].NIR != "292112A004017" || got[0].NIRKey != 59 {
+			if len(got) != 1 || got[0].MemberID != corsica.Stream.ID || got[0].NIR != "292112A004017" || got[0].NIRKey != 59 {
 				t.Errorf("Search(%q) = %+v, want the Ajaccio member", query, got)
 			}
 		}
-		if got, err := q.Search(ctxT(t), "185037511504216", 10); err != nil || len(got) != 1 || got[0].MemberID != paris.stream.ID {
+		if got, err := q.Search(ctxT(t), "185037511504216", 10); err != nil || len(got) != 1 || got[0].MemberID != paris.Stream.ID {
 			t.Errorf("Search(15 characters) = %+v, %v", got, err)
 		}
 		// The Corrèze twin of the Ajaccio NIR shares its key but is someone else (nobody here).
@@ -80,18 +81,18 @@ func TestSearchByNameWords(t *testing.T) {
 		hash := nirHash(t)
 		p := setup(t, db, hash)
 		var pos uint64
-		var all []*history
+		var all []*projectionstest.History
 		for _, n := range [][2]string{
 			{"Lefèvre", "Élodie"}, {"LEFEBVRE", "Jean-Pierre"}, {"Dupont", "Marie"}, {"D'Aubigné", "Agrippa"},
 			{"Dupond", "Éric"}, {"Martin", "Zoé"}, {"Martin", "Albert"}, {"Martín", "Émile"}, {"Lévêque", "Œdipe"},
 		} {
 			all = append(all, person(&pos, n[0], n[1], "1850375115042", 16))
 		}
-		var evs = all[0].events
+		var evs = all[0].Events
 		for _, h := range all[1:] {
-			evs = append(evs, h.events...)
+			evs = append(evs, h.Events...)
 		}
-		apply(t, db, p, evs...)
+		projectionstest.Apply(t, db, p, evs...)
 		q := NewQueries(db, hash, nil)
 
 		for _, tc := range []struct {
@@ -143,7 +144,7 @@ func TestSearchLimit(t *testing.T) {
 		p := setup(t, db, hash)
 		var pos uint64
 		for i := range MaxLimit + 5 {
-			apply(t, db, p, person(&pos, "Bernard", strings.Repeat("a", i+1), "1850375115042", 16).events...)
+			projectionstest.Apply(t, db, p, person(&pos, "Bernard", strings.Repeat("a", i+1), "1850375115042", 16).Events...)
 		}
 		q := NewQueries(db, hash, nil)
 		for limit, want := range map[int]int{0: DefaultLimit, 3: 3, MaxLimit + 100: MaxLimit} {
@@ -161,29 +162,29 @@ func TestEmailAndLockAndReplays(t *testing.T) {
 		p := setup(t, db, hash)
 		var pos uint64
 		h := person(&pos, "Dupont", "Marie", "1850375115042", 16)
-		h.add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})
-		h.add(member.TypeEmailChanged, member.EmailChanged{Email: "marie.dupont@example.org"})
+		h.Add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})
+		h.Add(member.TypeEmailChanged, member.EmailChanged{Email: "marie.dupont@example.org"})
 		until := start.Add(time.Hour)
-		h.add(member.TypeLocked, member.Locked{Until: until, Reason: "too_many_failures"})
-		other := newHistory(registration.Category, &pos)
-		other.add(registration.TypeStarted, registration.Started{NIR: "1850375115042", Key: 16, LastName: "Dupont",
+		h.Add(member.TypeLocked, member.Locked{Until: until, Reason: "too_many_failures"})
+		other := projectionstest.NewHistory(registration.Category, &pos, start)
+		other.Add(registration.TypeStarted, registration.Started{NIR: "1850375115042", Key: 16, LastName: "Dupont",
 			FirstName: "Marie", BirthDate: "1990-01-01", Email: "x@example.org"})
-		evs := slices.Concat(h.events, other.events)
+		evs := slices.Concat(h.Events, other.Events)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		apply(t, clean, setup(t, clean, hash), evs...)
+		projectionstest.Apply(t, clean, setup(t, clean, hash), evs...)
 		want := dump(t, clean)
 
-		apply(t, db, p, evs[0])
-		apply(t, db, p, evs[0], evs[0])
-		apply(t, db, p, evs[:3]...)
-		apply(t, db, p, evs...)
-		apply(t, db, p, evs[2], evs[0], evs[3], evs[1])
+		projectionstest.Apply(t, db, p, evs[0])
+		projectionstest.Apply(t, db, p, evs[0], evs[0])
+		projectionstest.Apply(t, db, p, evs[:3]...)
+		projectionstest.Apply(t, db, p, evs...)
+		projectionstest.Apply(t, db, p, evs[2], evs[0], evs[3], evs[1])
 		if got := dump(t, db); !slices.Equal(got, want) {
 			t.Fatalf("after replays:\n got %q\nwant %q", got, want)
 		}
 
-		e, err := NewQueries(db, hash, func() time.Time { return start.Add(30 * time.Minute) }).Get(ctxT(t), h.stream.ID)
+		e, err := NewQueries(db, hash, func() time.Time { return start.Add(30 * time.Minute) }).Get(ctxT(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +192,7 @@ func TestEmailAndLockAndReplays(t *testing.T) {
 			!e.LockedUntil.Equal(until) || !e.RegisteredAt.Equal(start) || e.BirthDate != "1990-01-01" || e.Revision != 3 {
 			t.Errorf("entry while locked: %+v", e)
 		}
-		e, err = NewQueries(db, hash, func() time.Time { return until }).Get(ctxT(t), h.stream.ID)
+		e, err = NewQueries(db, hash, func() time.Time { return until }).Get(ctxT(t), h.Stream.ID)
 		if err != nil || e.Status != StatusActive || e.LockedUntil != nil {
 			t.Errorf("entry after the lock: %+v, %v", e, err)
 		}
@@ -213,7 +214,7 @@ func TestNoNIRInClearInAnIndexedColumn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			apply(t, db, p, person(&pos, "Nom", []string{"Un", "Deux", "Trois"}[i], body, n.Key()).events...)
+			projectionstest.Apply(t, db, p, person(&pos, "Nom", []string{"Un", "Deux", "Trois"}[i], body, n.Key()).Events...)
 		}
 		var checked []string
 		for _, table := range []string{projections.Prefix(Name, Version), projections.Prefix(Name, Version) + "_words"} {

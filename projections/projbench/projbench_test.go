@@ -12,7 +12,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
-	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/event"
 )
@@ -20,26 +20,9 @@ import (
 // wire starts an in-memory node and returns a source and an Append over it, as `dossier bench projections` does.
 func wire(t testing.TB) (*kurrentdb.Source, Append) {
 	t.Helper()
-	node, err := kurrentnode.Start(kurrentnode.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, err := kurrentdb.Connect(ctx, node.ConnectionString())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	reg, err := event.NewRegistry(Definitions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	codec := kurrentdb.NewCodec(reg)
-	store := kurrentdb.NewStore(client, codec)
-	return kurrentdb.NewSource(client, codec), func(ctx context.Context, s event.StreamID, m event.Metadata, evs ...any) (event.Commit, error) {
-		return store.Append(ctx, s, esdb.Any{}, m, evs...)
+	es := kurrentdbtest.Start(t, Definitions())
+	return es.Source, func(ctx context.Context, s event.StreamID, m event.Metadata, evs ...any) (event.Commit, error) {
+		return es.Store.Append(ctx, s, esdb.Any{}, m, evs...)
 	}
 }
 

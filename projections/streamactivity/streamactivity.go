@@ -47,13 +47,7 @@ func (p *Projection) Name() string { return Name }
 func (p *Projection) Version() int { return p.version }
 
 // Migrations returns the migrations of the projection's table.
-func (p *Projection) Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the binary
-	}
-	return sub
-}
+func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
 
 // columns of the table, in the order of the rows written.
 var columns = []string{"stream", "category", "last_revision", "last_event_type", "event_count",

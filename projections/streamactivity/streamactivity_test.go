@@ -11,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
 func TestProjectsEveryStream(t *testing.T) {
@@ -23,8 +24,8 @@ func TestProjectsEveryStream(t *testing.T) {
 		e.append(t, b, opened{Queue: "q3"})
 		last := e.append(t, a, noted{Text: "y"})
 
-		r := startRunner(t, db, e.source, New())
-		r.wait(t, last.Position)
+		r := projectionstest.StartRunner(t, db, e.source, New())
+		r.Wait(t, last.Position)
 
 		q := NewQueries(db)
 		got, err := q.Get(ctxT(t), a)
@@ -192,9 +193,9 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 		e.append(t, s, opened{Queue: "q"})
 		last := e.append(t, newStream("testcase"), opened{Queue: "q"})
 
-		v1 := startRunner(t, db, e.source, &Projection{version: 1})
-		v1.wait(t, last.Position)
-		if err := v1.stop(t); err != nil {
+		v1 := projectionstest.StartRunner(t, db, e.source, &Projection{version: 1})
+		v1.Wait(t, last.Position)
+		if err := v1.Stop(t); err != nil {
 			t.Fatal(err)
 		}
 		q := NewQueries(db)
@@ -204,13 +205,13 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 
 		// Version 2 starts building beside version 1, which readers keep seeing.
 		gate := make(chan struct{})
-		v2 := startRunner(t, db, e.source, gated{&Projection{version: 2}, gate})
-		eventually(t, "version 2 active", func() bool { return v2.Status()[0].Role == projections.RoleActive })
+		v2 := projectionstest.StartRunner(t, db, e.source, gated{&Projection{version: 2}, gate})
+		projectionstest.Eventually(t, "version 2 active", func() bool { return v2.Status()[0].Role == projections.RoleActive })
 		cps := checkpoints(t, db)
 		if cps[1].State != projections.StateLive || cps[2].State != projections.StateBuilding {
 			t.Fatalf("while building: states v1 %q v2 %q", cps[1].State, cps[2].State)
 		}
-		if !tableExists(t, db, "streamactivity_v2") {
+		if !projectionstest.TableExists(t, db, "streamactivity_v2") {
 			t.Fatal("version 2 has no table of its own")
 		}
 		if a, err := q.Get(ctxT(t), s); err != nil || a.EventCount != 1 {
@@ -221,7 +222,7 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 		}
 
 		close(gate)
-		eventually(t, "version 2 live", func() bool { return v2.Status()[0].State == projections.StateLive })
+		projectionstest.Eventually(t, "version 2 live", func() bool { return v2.Status()[0].State == projections.StateLive })
 		cps = checkpoints(t, db)
 		if cps[1].State != projections.StateRetired || cps[2].State != projections.StateLive || cps[2].Position != last.Position {
 			t.Fatalf("after the switch: v1 %+v v2 %+v", cps[1], cps[2])
@@ -236,7 +237,7 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 		if _, err := q.Get(ctxT(t), marker); err != nil {
 			t.Fatalf("view does not read version 2: %v", err)
 		}
-		if !tableExists(t, db, "streamactivity_v1") {
+		if !projectionstest.TableExists(t, db, "streamactivity_v1") {
 			t.Error("version 1's tables were dropped at once; they are kept for a release")
 		}
 		ctx, cancel := context.WithTimeout(ctxT(t), 10*time.Second)
@@ -244,21 +245,21 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 		if err := v2.WaitFor(ctx, last.Position); err != nil {
 			t.Fatal(err)
 		}
-		if err := v2.stop(t); err != nil {
+		if err := v2.Stop(t); err != nil {
 			t.Fatal(err)
 		}
 
 		// Version 3 retires version 2 and drops version 1, retired a release ago.
-		v3 := startRunner(t, db, e.source, &Projection{version: 3})
-		eventually(t, "version 3 live", func() bool { return v3.Status()[0].State == projections.StateLive })
+		v3 := projectionstest.StartRunner(t, db, e.source, &Projection{version: 3})
+		projectionstest.Eventually(t, "version 3 live", func() bool { return v3.Status()[0].State == projections.StateLive })
 		cps = checkpoints(t, db)
 		if _, ok := cps[1]; ok || cps[2].State != projections.StateRetired || cps[3].State != projections.StateLive {
 			t.Fatalf("after version 3: %+v", cps)
 		}
-		if tableExists(t, db, "streamactivity_v1") || tableExists(t, db, sqldb.VersionTable("streamactivity_v1")) {
+		if projectionstest.TableExists(t, db, "streamactivity_v1") || projectionstest.TableExists(t, db, sqldb.VersionTable("streamactivity_v1")) {
 			t.Error("version 1's tables are still there")
 		}
-		if !tableExists(t, db, "streamactivity_v2") {
+		if !projectionstest.TableExists(t, db, "streamactivity_v2") {
 			t.Error("version 2's tables were dropped at once")
 		}
 		if a, err := q.Get(ctxT(t), s); err != nil || a.EventCount != 1 {

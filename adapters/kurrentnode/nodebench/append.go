@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -64,7 +62,6 @@ type appendWriter struct {
 	stream string
 	next   esdb.ExpectedRevision
 	seq    int
-	lat    []time.Duration
 }
 
 func (w *appendWriter) append(ctx context.Context) (time.Duration, error) {
@@ -82,51 +79,16 @@ func (w *appendWriter) append(ctx context.Context) (time.Duration, error) {
 // runWriters runs every writer until the deadline (if d > 0) or until count appends were started (if
 // count > 0).
 func runWriters(ctx context.Context, writers []*appendWriter, d time.Duration, count int, record bool) (AppendResult, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		started  atomic.Int64
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
-	begin := time.Now()
-	var deadline time.Time
-	if d > 0 {
-		deadline = begin.Add(d)
+	ops := make([]func(context.Context) (time.Duration, error), len(writers))
+	for i, w := range writers {
+		ops[i] = w.append
 	}
-	for _, w := range writers {
-		w.lat = w.lat[:0]
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if !deadline.IsZero() && !time.Now().Before(deadline) {
-					return
-				}
-				if count > 0 && started.Add(1) > int64(count) {
-					return
-				}
-				lat, err := w.append(ctx)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					return
-				}
-				if record {
-					w.lat = append(w.lat, lat)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(begin)
-	if firstErr != nil {
-		return AppendResult{}, firstErr
+	all, elapsed, err := runLoops(ctx, ops, d, count, record)
+	if err != nil {
+		return AppendResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return AppendResult{}, err
-	}
-	var all []time.Duration
-	for _, w := range writers {
-		all = append(all, w.lat...)
 	}
 	return AppendResult{Appends: len(all), Elapsed: elapsed, PerSecond: rate(len(all), elapsed), Latency: summarize(all)}, nil
 }

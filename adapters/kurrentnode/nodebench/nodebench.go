@@ -9,10 +9,13 @@
 package nodebench
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -55,6 +58,53 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	rank := int(p/100*float64(len(sorted)) + 0.999999999)
 	rank = min(max(rank, 1), len(sorted))
 	return sorted[rank-1]
+}
+
+// runLoops runs every op in a loop of its own until the deadline (if d > 0) or until count operations were
+// started, all loops together (if count > 0). It returns the latencies op reported (none unless record), loop by
+// loop, and the time the whole run took; the first error stops every loop and is returned.
+func runLoops(ctx context.Context, ops []func(context.Context) (time.Duration, error), d time.Duration, count int,
+	record bool) ([]time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		started  atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	begin := time.Now()
+	var deadline time.Time
+	if d > 0 {
+		deadline = begin.Add(d)
+	}
+	lats := make([][]time.Duration, len(ops))
+	for i, op := range ops {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if !deadline.IsZero() && !time.Now().Before(deadline) {
+					return
+				}
+				if count > 0 && started.Add(1) > int64(count) {
+					return
+				}
+				lat, err := op(ctx)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				if record {
+					lats[i] = append(lats[i], lat)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	if firstErr != nil {
+		return nil, 0, firstErr
+	}
+	return slices.Concat(lats...), elapsed, nil
 }
 
 // rate returns n operations over d as a per-second figure.

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,7 +145,6 @@ type pgClient struct {
 	stmt   *sql.Stmt
 	stream string
 	rev    int64
-	lat    []time.Duration
 }
 
 func (c *pgClient) insert(ctx context.Context) (time.Duration, error) {
@@ -162,48 +159,13 @@ func (c *pgClient) insert(ctx context.Context) (time.Duration, error) {
 }
 
 func runPgClients(ctx context.Context, clients []*pgClient, d time.Duration, count int, record bool) (PostgresResult, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		started  atomic.Int64
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
-	begin := time.Now()
-	var deadline time.Time
-	if d > 0 {
-		deadline = begin.Add(d)
+	ops := make([]func(context.Context) (time.Duration, error), len(clients))
+	for i, c := range clients {
+		ops[i] = c.insert
 	}
-	for _, c := range clients {
-		c.lat = c.lat[:0]
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if !deadline.IsZero() && !time.Now().Before(deadline) {
-					return
-				}
-				if count > 0 && started.Add(1) > int64(count) {
-					return
-				}
-				lat, err := c.insert(ctx)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					return
-				}
-				if record {
-					c.lat = append(c.lat, lat)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(begin)
-	if firstErr != nil {
-		return PostgresResult{}, firstErr
-	}
-	var all []time.Duration
-	for _, c := range clients {
-		all = append(all, c.lat...)
+	all, elapsed, err := runLoops(ctx, ops, d, count, record)
+	if err != nil {
+		return PostgresResult{}, err
 	}
 	return PostgresResult{Inserts: len(all), Elapsed: elapsed, PerSecond: rate(len(all), elapsed), Latency: summarize(all)}, nil
 }

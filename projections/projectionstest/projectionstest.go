@@ -1,0 +1,261 @@
+// Package projectionstest holds what the tests of the projections share: sample events, runners run in the
+// background, hand-built histories, and readers of checkpoints and tables.
+//
+// Like the projections, it imports neither the event-store client nor its adapters: a test wires the event store
+// itself (see adapters/kurrentdb/kurrentdbtest) and hands its source to StartRunner.
+package projectionstest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/projections"
+)
+
+// Sample events of a fictitious aggregate; a projection such as streamactivity reads only their envelopes.
+type (
+	Opened struct {
+		Queue string `json:"queue"`
+	}
+	Noted struct {
+		Text string `json:"text"`
+	}
+	// Unknown is in Unknowns only: a store whose codec has it writes what a runner's codec cannot decode.
+	Unknown struct {
+		X int `json:"x"`
+	}
+)
+
+var (
+	// Known defines Opened and Noted.
+	Known = []event.Definition{event.Define[Opened]("TestCaseOpened"), event.Define[Noted]("TestCaseNoted")}
+	// Unknowns defines Unknown.
+	Unknowns = []event.Definition{event.Define[Unknown]("TestCaseUnknown")}
+)
+
+// Logger logs at debug level to stderr under go test -v, and discards otherwise.
+func Logger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Meta is the metadata of a caseworker's command with fresh ids.
+func Meta() event.Metadata {
+	cmd := uuid.New()
+	return event.Metadata{
+		CorrelationID: uuid.New(), CausationID: cmd, CommandID: cmd,
+		Actor:      event.Actor{ID: uuid.NewString(), Role: event.RoleCaseworker},
+		OccurredAt: time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC),
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Runner is a projections.Runner running in the background.
+type Runner struct {
+	*projections.Runner
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// StartRunner runs a runner of ps over source, logging with Logger and retrying after 200 ms, until the test ends.
+func StartRunner(t *testing.T, db *sqldb.DB, source projections.Source, ps ...projections.Projection) *Runner {
+	t.Helper()
+	opts := projections.Options{Logger: Logger(), RetryDelay: 200 * time.Millisecond}
+	r, err := projections.NewRunner(db, source, opts, ps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Start(t, r)
+}
+
+// Start runs r in the background until the test ends.
+func Start(t *testing.T, r *projections.Runner) *Runner {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	run := &Runner{Runner: r, done: make(chan error, 1), cancel: cancel}
+	go func() { run.done <- r.Run(ctx) }()
+	t.Cleanup(func() { run.Stop(t) })
+	return run
+}
+
+// Stop ends the runner and returns what Run returned.
+func (r *Runner) Stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("runner did not stop")
+		return nil
+	}
+}
+
+// Ended waits for Run to end by itself and returns what it returned.
+func (r *Runner) Ended(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("runner did not stop by itself")
+		return nil
+	}
+}
+
+// Wait waits until the runner's projections reflect position.
+func (r *Runner) Wait(t *testing.T, position uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.WaitFor(ctx, position); err != nil {
+		t.Fatalf("WaitFor(%d): %v", position, err)
+	}
+}
+
+// Eventually polls cond until it holds or 20 s pass.
+func Eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Checkpoints returns the checkpoints of the projection called name, by version.
+func Checkpoints(t *testing.T, db *sqldb.DB, name string) map[int]projections.Checkpoint {
+	t.Helper()
+	cps, err := projections.ReadCheckpoints(ctxT(t), db.Reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]projections.Checkpoint{}
+	for _, cp := range cps {
+		if cp.Name == name {
+			out[cp.Version] = cp
+		}
+	}
+	return out
+}
+
+// TableExists reports whether db has table.
+func TableExists(t *testing.T, db *sqldb.DB, table string) bool {
+	t.Helper()
+	_, err := db.Reader().ExecContext(ctxT(t), "SELECT 1 FROM "+table+" WHERE 1 = 0")
+	return err == nil
+}
+
+// History builds the envelopes of one stream as the store hands them out: revisions from 0, global positions taken
+// from a shared counter, business and recording times one minute apart from a start, the stream's own id as a
+// member's actor id.
+type History struct {
+	Stream   event.StreamID
+	Events   []event.Envelope
+	position *uint64
+	start    time.Time
+}
+
+// NewHistory returns the empty history of a new stream of category.
+func NewHistory(category string, position *uint64, start time.Time) *History {
+	return &History{Stream: event.NewStreamID(category, uuid.New()), position: position, start: start}
+}
+
+// Add appends v, of type name typ, and returns its envelope.
+func (h *History) Add(typ string, v any) event.Envelope {
+	*h.position += 10
+	rev := uint64(len(h.Events))
+	cmd := uuid.New()
+	at := h.start.Add(time.Duration(rev) * time.Minute)
+	e := event.Envelope{
+		Stream: h.Stream, Revision: rev, Position: *h.position, EventID: event.DeriveID(cmd, 0), Type: typ, Event: v,
+		Metadata: event.Metadata{CorrelationID: cmd, CausationID: cmd, CommandID: cmd,
+			Actor: event.Actor{ID: h.Stream.ID.String(), Role: event.RoleMember}, OccurredAt: at, SchemaVersion: 1},
+		RecordedAt: at,
+	}
+	h.Events = append(h.Events, e)
+	return e
+}
+
+// Setup creates p's tables in db and returns p.
+func Setup[P projections.Projection](t *testing.T, db *sqldb.DB, p P) P {
+	t.Helper()
+	if err := projections.Setup(ctxT(t), db, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Apply applies batch to p in one transaction, as the runner does.
+func Apply(t *testing.T, db *sqldb.DB, p projections.Projection, batch ...event.Envelope) {
+	t.Helper()
+	if err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, batch) }); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+}
+
+// Dump returns every row of tables as text, sorted: a picture to compare before and after replays.
+func Dump(t *testing.T, db *sqldb.DB, tables ...string) []string {
+	t.Helper()
+	var out []string
+	for _, table := range tables {
+		rows, err := db.Reader().QueryxContext(ctxT(t), "SELECT * FROM "+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			m := map[string]any{}
+			if err := rows.MapScan(m); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, table+format(m))
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// format writes a row's columns in name order, " name=value" each.
+func format(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := m[k]
+		switch x := v.(type) {
+		case []byte:
+			v = string(x)
+		case time.Time:
+			v = x.UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(&b, " %s=%v", k, v)
+	}
+	return b.String()
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -17,8 +18,9 @@ import (
 
 // Store reads and appends aggregate streams. It is safe for concurrent use.
 type Store struct {
-	client *Client
-	codec  *Codec
+	client  *Client
+	codec   *Codec
+	metrics *appendMetrics // nil until Instrument
 }
 
 // NewStore returns a store over client that encodes and decodes events with codec.
@@ -101,10 +103,12 @@ func (s *Store) Append(ctx context.Context, stream event.StreamID, expected esdb
 		data[i] = d
 	}
 	var res *esdb.WriteResult
+	start := time.Now()
 	err := s.client.do(ctx, op, func(es *esdb.Client) (err error) {
 		res, err = es.AppendToStream(ctx, stream.String(), esdb.AppendToStreamOptions{ExpectedRevision: expected}, data...)
 		return err
 	})
+	s.metrics.observe(stream.Category, len(events), time.Since(start), err)
 	if err != nil {
 		return event.Commit{}, err
 	}

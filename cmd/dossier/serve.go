@@ -148,6 +148,9 @@ func (a *app) wire(ctx context.Context) error {
 	codec := kurrentdb.NewCodec(registry)
 	source := kurrentdb.NewSource(a.stores.Events, codec)
 	store := kurrentdb.NewStore(a.stores.Events, codec)
+	if err := store.Instrument(a.registry); err != nil {
+		return err
+	}
 	hasher, err := credentials.NewHasher(credentials.Config{})
 	if err != nil {
 		return err

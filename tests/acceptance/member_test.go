@@ -211,6 +211,17 @@ func TestMemberJourney(t *testing.T) {
 	resetCode := e.codeFor(t, "alice.martin@example.test", 2)
 	e.must(t, 200, e.call(t, "POST", "/v1/password-resets/"+reset.str("reset_id")+"/completion", "", map[string]string{"code": resetCode, "password": aliceReset}), "complete reset")
 	e.must(t, 201, e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": aliceNIR, "password": aliceReset}), "login with the reset password")
+
+	// Operators see appends by category, never a member's id or data.
+	_, metrics := e.srv.get(t, "/metrics")
+	for _, want := range []string{`dossier_eventstore_appends_total{category="member",result="ok"}`, `dossier_eventstore_appended_events_total{category="registration"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(metrics), memberID) || strings.Contains(string(metrics), aliceNIR) || strings.Contains(string(metrics), "example.test") {
+		t.Error("/metrics holds a member id or personal data")
+	}
 }
 
 // TestRegistrationGivesNothingAway: an unknown NIR, an already registered one and a new one get the same answer.

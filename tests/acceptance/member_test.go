@@ -222,6 +222,16 @@ func TestMemberJourney(t *testing.T) {
 	if strings.Contains(string(metrics), memberID) || strings.Contains(string(metrics), aliceNIR) || strings.Contains(string(metrics), "example.test") {
 		t.Error("/metrics holds a member id or personal data")
 	}
+	// Nor do the logs (at info level): no NIR, email, name, code, password or token.
+	logs := e.srv.logs.String()
+	if !strings.Contains(logs, "http request") {
+		t.Fatalf("the server logged no requests at info level:\n%s", logs)
+	}
+	for _, secret := range []string{aliceNIR, "example.test", "MARTIN", code, emailCode, resetCode, alicePassword, aliceNewPass, aliceReset, token} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the server log holds personal data or a secret (%d characters)", len(secret))
+		}
+	}
 }
 
 // TestRegistrationGivesNothingAway: an unknown NIR, an already registered one and a new one get the same answer.

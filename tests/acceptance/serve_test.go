@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,25 @@ type server struct {
 	base string
 	line string // the start-up line printed on stdout
 	done chan error
+	logs *lockedBuffer // everything the server logged (stderr)
+}
+
+// lockedBuffer collects a child's stderr while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -53,17 +73,17 @@ func startServe(t *testing.T, args ...string) *server {
 	dir := t.TempDir()
 	cmd := exec.Command(testbin.Dossier(t), append([]string{"serve", "--http-addr", addr}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DOSSIER_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "DOSSIER_LOG_LEVEL=info")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, done: make(chan error, 1)}
+	s := &server{cmd: cmd, base: "http://" + addr, done: make(chan error, 1), logs: stderr}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)

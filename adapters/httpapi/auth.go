@@ -154,9 +154,11 @@ func actorOf(r *http.Request) event.Actor {
 	return event.Actor{ID: p.ID.String(), Role: staffActorRole(p.Roles)}
 }
 
-// staffActorRole picks the most privileged role for the event's actor.
+// staffActorRole picks the role a staff member acts in: the most privileged one that can work cases first
+// (supervisor, caseworker), then admin, then auditor (read-only), so a caseworker who is also an auditor can
+// still work cases.
 func staffActorRole(roles []string) event.Role {
-	for _, r := range []event.Role{event.RoleAdmin, event.RoleSupervisor, event.RoleAuditor, event.RoleCaseworker} {
+	for _, r := range []event.Role{event.RoleSupervisor, event.RoleCaseworker, event.RoleAdmin, event.RoleAuditor} {
 		if slices.Contains(roles, string(r)) {
 			return r
 		}

@@ -62,6 +62,7 @@ var messages = map[string]string{
 	"request.json_required":           "Le contenu doit être envoyé au format JSON (Content-Type: application/json).",
 	"request.invalid_id":              "L'identifiant indiqué dans l'adresse n'est pas valide.",
 	"request.invalid_idempotency_key": "La clé d'idempotence doit être un UUID.",
+	"request.invalid_if_match":        "L'en-tête If-Match doit reprendre l'ETag du dossier.",
 	"request.method_not_allowed":      "Cette opération n'est pas permise sur cette adresse.",
 	"request.route_not_found":         "Cette adresse n'existe pas.",
 	"request.too_many":                "Trop de demandes en peu de temps. Merci de patienter avant de réessayer.",
@@ -82,6 +83,7 @@ var requestStatus = map[string]int{
 	"request.body_too_large":          http.StatusRequestEntityTooLarge,
 	"request.invalid_id":              http.StatusBadRequest,
 	"request.invalid_idempotency_key": http.StatusBadRequest,
+	"request.invalid_if_match":        http.StatusBadRequest,
 	"consistency.invalid_position":    http.StatusBadRequest,
 }
 

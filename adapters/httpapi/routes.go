@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/msa-dossier/dossier/domain/simulation"
+	"github.com/msa-dossier/dossier/projections/casequeues"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -115,6 +116,11 @@ func (s *Server) routes() []route {
 			Handler: s.staff(adminOnly, s.changeStaffRoles), Request: rolesRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Roles changed.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown role."}},
 
+		{Method: "PUT", Path: "/v1/staff/accounts/{id}/queues", ID: "assignStaffQueues", Tag: "staff", Auth: "staff",
+			StaffRoles: adminOnly, Idempotent: true, Summary: "Set the queues a caseworker works (administrators only).",
+			Handler: s.staff(adminOnly, s.assignStaffQueues), Request: queuesRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Queues set.", 403: "Not an administrator.", 422: "Unknown queue."}},
+
 		// Services.
 		{Method: "GET", Path: "/v1/catalog", ID: "catalog", Tag: "services",
 			Summary: "The catalog of online services: groups, kinds, request forms, queues, handling times, silence rules, appeal routes, documents. Served with an ETag (If-None-Match gives 304).",
@@ -123,6 +129,58 @@ func (s *Server) routes() []route {
 			Summary: "Estimer mes cotisations NSA: an indicative estimate from a declared income and status. Nothing is stored.",
 			Handler: http.HandlerFunc(s.simulateContributions), Request: simulation.Input{}, Response: simulation.Result{},
 			Responses: map[int]string{200: "The estimate, itemised.", 422: "Invalid income or status (each field named)."}},
+
+		// Service requests: the member's side.
+		{Method: "POST", Path: "/v1/requests", ID: "submitRequest", Tag: "requests", Auth: "member", Idempotent: true,
+			Summary: "File a service request (a catalog service code and its form). Answers at once with the acknowledgement of receipt: reference, date received, handling time, the day silence becomes a decision and what it means, appeal routes; also sent by email. The same Idempotency-Key returns the same request.",
+			Handler: s.member(s.submitRequest), Request: submitRequest{}, Response: acknowledgementBody{},
+			Responses: map[int]string{201: "Request recorded and acknowledged.", 422: "Unknown service or invalid form (each field named)."}},
+		{Method: "GET", Path: "/v1/requests", ID: "listRequests", Tag: "requests", Auth: "member", Consistent: true,
+			Summary: "The member's requests with their status, what is expected from them, and the decisions.",
+			Handler: s.member(s.listRequests), Response: requestsBody{}, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
+		{Method: "GET", Path: "/v1/requests/{id}", ID: "getRequest", Tag: "requests", Auth: "member", Consistent: true,
+			Summary: "One of the member's requests, with its status timeline.", Handler: s.member(s.getRequest), Response: requestBody{},
+			Responses: map[int]string{200: "The request.", 404: "No such request among the member's."}},
+		{Method: "POST", Path: "/v1/requests/{id}/withdrawal", ID: "withdrawRequest", Tag: "requests", Auth: "member", Idempotent: true,
+			Summary: "Withdraw a request that is not decided yet.", Handler: s.member(s.withdrawRequest),
+			Request: withdrawalRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Withdrawn.", 404: "No such request.", 422: "Already closed."}},
+		{Method: "POST", Path: "/v1/requests/{id}/information", ID: "provideInformation", Tag: "requests", Auth: "member", Idempotent: true,
+			Summary: "Answer the fund's request for information (the legal clock starts again).", Handler: s.member(s.provideInformation),
+			Request: informationAnswer{}, Response: positionBody{}, Responses: map[int]string{200: "Answer recorded.", 404: "No such request.", 422: "Nothing awaited, or too late."}},
+
+		// Caseworker queues and case work.
+		{Method: "GET", Path: "/v1/queues", ID: "listQueues", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+			Summary: "The queues the caller sees, with open cases, claimed ones, the oldest and the breaches of the handling target.",
+			Handler: s.staff(caseReadRoles, s.listQueues), Response: queuesBody{}, Responses: map[int]string{200: "The queues.", 403: "Not a caseworker, supervisor or auditor."}},
+		{Method: "GET", Path: "/v1/queues/{queue}/cases", ID: "listCases", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+			Summary: "A queue's open cases, earliest due first, with status, assignee, age, due date and breach flag (?assignee=me, ?limit=, ?after= cursor).",
+			Handler: s.staff(caseReadRoles, s.listCases), Response: casesBody{}, Responses: map[int]string{200: "The cases.", 403: "A queue the caller does not belong to."}},
+		{Method: "POST", Path: "/v1/queues/{queue}/claim-next", ID: "claimNext", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Claim the queue's unclaimed case that is due first.", Handler: s.staff(caseRoles, s.claimNext), Response: claimNextBody{},
+			Responses: map[int]string{200: "Claimed.", 403: "A queue the caller does not belong to.", 404: "Nothing to claim."}},
+		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+			Summary: "A case, with its ETag (send it back as If-Match on every change).", Handler: s.staff(caseReadRoles, s.getCase), Response: casequeues.Case{},
+			Responses: map[int]string{200: "The case.", 403: "A queue the caller does not belong to.", 404: "No such case."}},
+		{Method: "POST", Path: "/v1/cases/{id}/claim", ID: "claimCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Claim a case. Of two caseworkers claiming at once, one wins and the other gets 409.", Handler: s.staff(caseRoles, s.claimCase),
+			Response: positionBody{}, Responses: map[int]string{200: "Claimed.", 403: "Outside the caller's queues.", 409: "Claimed by someone else, or changed since (If-Match)."}},
+		{Method: "POST", Path: "/v1/cases/{id}/release", ID: "releaseCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Give a claimed case back to its queue.", Handler: s.staff(caseRoles, s.releaseCase), Response: positionBody{},
+			Responses: map[int]string{200: "Released.", 409: "Changed since (If-Match).", 422: "Not the caller's case."}},
+		{Method: "POST", Path: "/v1/cases/{id}/assignment", ID: "reassignCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Reassign a case to another caseworker (supervisors).", Handler: s.staff(caseRoles, s.reassignCase),
+			Request: assignmentRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Reassigned.", 403: "Not a supervisor.", 409: "Changed since (If-Match)."}},
+		{Method: "POST", Path: "/v1/cases/{id}/information-requests", ID: "requestCaseInformation", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Ask the member for information by a deadline: the legal clock stops until they answer; past the deadline the case closes.",
+			Handler: s.staff(caseRoles, s.requestCaseInformation), Request: informationRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Requested.", 409: "Changed since (If-Match).", 422: "Not the caller's case, or information already awaited."}},
+		{Method: "POST", Path: "/v1/cases/{id}/decision", ID: "decideCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Decide (approve, or reject with a reason); the decision records the catalog version and rule applied, and closes the case.",
+			Handler: s.staff(caseRoles, s.decideCase), Request: decisionRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Decided.", 409: "Changed since (If-Match).", 422: "Closed, not the caller's, or a rejection without reason."}},
+		{Method: "POST", Path: "/v1/cases/{id}/notes", ID: "addCaseNote", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Add an internal note (staff only, never shown to the member).", Handler: s.staff(caseRoles, s.addCaseNote),
+			Request: noteRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Noted.", 403: "Outside the caller's queues."}},
 	}
 }
 

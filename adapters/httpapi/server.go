@@ -20,7 +20,9 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
+	"github.com/msa-dossier/dossier/projections/memberrequests"
 )
 
 // Config holds the HTTP limits.
@@ -65,6 +67,8 @@ type Deps struct {
 	Sessions  *sessions.Store
 	Accounts  *accounts.Queries
 	Directory *memberdirectory.Queries
+	Queues    *casequeues.Queries
+	Requests  *memberrequests.Queries
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

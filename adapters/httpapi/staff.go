@@ -92,3 +92,21 @@ func (s *Server) changeStaffRoles(w http.ResponseWriter, r *http.Request) {
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
+
+type queuesRequest struct {
+	Queues []string `json:"queues"` // catalog queue codes; empty removes every queue
+}
+
+// assignStaffQueues sets the queues a caseworker works (admins only).
+func (s *Server) assignStaffQueues(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in queuesRequest
+	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
+		res, err := s.deps.Commands.AssignStaffQueues(r.Context(), m, id, in.Queues)
+		return http.StatusOK, res.Position, positionOf(res.Position), err
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/projections"
@@ -26,6 +27,9 @@ func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	defer db.Close()
 	if err := messaging.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("reactions: %w", err)
+	}
+	if err := casework.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("casework: %w", err)
 	}
 	if err := sessions.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("sessions: %w", err)

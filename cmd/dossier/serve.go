@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
@@ -27,7 +28,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/messaging/newstreams"
 	"github.com/msa-dossier/dossier/adapters/sessions"
-	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -40,7 +40,9 @@ import (
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
+	"github.com/msa-dossier/dossier/projections/memberrequests"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
 
@@ -52,13 +54,15 @@ type ServeCmd struct {
 
 // eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
 func eventDefinitions() [][]event.Definition {
-	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions()}
+	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
+		servicerequest.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run. The member directory indexes NIRs
 // under a keyed hash, so it needs the server key.
 func readModels(keys *keyedhash.Hasher) []projections.Projection {
-	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys))}
+	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys)),
+		casequeues.New(), memberrequests.New()}
 }
 
 // directoryHash is the member directory's NIR index: a keyed hash of its own purpose, unlinkable to the other
@@ -102,7 +106,7 @@ func errorMessages() map[string]string {
 		m[e.Code] = e.Err.Error()
 	}
 	for _, src := range []map[string]string{credential.Messages(), command.Messages(), staff.Messages(),
-		catalog.Messages(), simulation.Messages(), servicerequest.Messages()} {
+		command.CaseMessages(), simulation.Messages()} {
 		for k, v := range src {
 			m[k] = v
 		}
@@ -118,7 +122,9 @@ type app struct {
 	registry *prometheus.Registry
 	runner   *projections.Runner
 	router   *messaging.Router
-	api      *httpapi.Server
+	// scheduler closes cases whose information deadline lapsed
+	scheduler *casework.Scheduler
+	api       *httpapi.Server
 }
 
 // newApp opens the stores and wires projections, reactions and the HTTP API.
@@ -192,6 +198,20 @@ func (a *app) wire(ctx context.Context) error {
 		Code: codeDeriver(keys), From: a.cfg.MailFrom, Logger: a.logger.With("component", "membermail")}); err != nil {
 		return err
 	}
+	if err := casework.Migrate(ctx, a.stores.DB); err != nil {
+		return fmt.Errorf("casework migrations: %w", err)
+	}
+	if err := casework.Register(a.router, casework.Deps{DB: a.stores.DB, Store: store, Sender: sender,
+		From: a.cfg.MailFrom, Logger: a.logger.With("component", "casework")}); err != nil {
+		return err
+	}
+	a.scheduler = casework.NewScheduler(casework.SchedulerDeps{DB: a.stores.DB, Logger: a.logger.With("component", "deadlines"),
+		Lapse: func(ctx context.Context, requestID uuid.UUID) error {
+			// One command id per request: a repeated lapse appends nothing new.
+			_, err := commands.LapseInformationDeadline(ctx, command.Meta{
+				CommandID: uuid.NewSHA1(requestID, []byte("lapse")), CorrelationID: requestID}, requestID)
+			return err
+		}})
 	a.api, err = httpapi.New(httpapi.Config{
 		MaxBodyBytes: a.cfg.MaxBodyBytes, RequestTimeout: a.cfg.RequestTimeout, ConsistencyTimeout: a.cfg.ConsistencyTimeout,
 	}, httpapi.Deps{
@@ -203,12 +223,17 @@ func (a *app) wire(ctx context.Context) error {
 		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
 		Accounts:    accounts.NewQueries(a.stores.DB, nil),
 		Directory:   memberdirectory.NewQueries(a.stores.DB, directoryHash(keys), nil),
+		Queues:      casequeues.NewQueries(a.stores.DB, nil),
+		Requests:    memberrequests.NewQueries(a.stores.DB, nil),
 		Ready: []httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
 			{Name: "projections", Check: func(context.Context) error { return a.runner.Ready() }},
 			{Name: "reactions", Check: func(ctx context.Context) error {
 				ok, err := membermail.Started(ctx, a.stores.DB)
+				if err == nil && ok {
+					ok, err = casework.Started(ctx, a.stores.DB)
+				}
 				if err == nil && !ok {
 					err = errors.New("mail reactions have not reached the head of the log yet")
 				}
@@ -233,6 +258,12 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 	g.Go(func() error {
 		if err := a.runner.Run(gctx); err != nil {
 			return fmt.Errorf("projections: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := a.scheduler.Run(gctx); err != nil {
+			return fmt.Errorf("deadline scheduler: %w", err)
 		}
 		return nil
 	})

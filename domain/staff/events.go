@@ -37,6 +37,7 @@ const (
 	TypeRolesChanged     = "StaffRolesChanged"
 	TypeLoginClaimed     = "StaffLoginClaimed"
 	TypeMemberDataOpened = "MemberDataOpenedByStaff"
+	TypeQueuesAssigned   = "StaffQueuesAssigned"
 )
 
 // Created opens a staff account.
@@ -105,6 +106,13 @@ type MemberDataOpened struct {
 	What    string    `json:"what"`
 }
 
+// QueuesAssigned replaces the caseworker queues (catalog queue codes, sorted, without duplicates) a staff member
+// belongs to, by an administrator's decision; an empty list removes every queue. A caseworker acts only on the
+// cases of these queues. Staff.Rehydrate ignores it: domain/command folds it (StaffQueues).
+type QueuesAssigned struct {
+	Queues []string `json:"queues"`
+}
+
 // Definitions lists the staff events, for the registry main builds.
 func Definitions() []event.Definition {
 	return []event.Definition{
@@ -119,5 +127,6 @@ func Definitions() []event.Definition {
 		event.Define[RolesChanged](TypeRolesChanged),
 		event.Define[LoginClaimed](TypeLoginClaimed),
 		event.Define[MemberDataOpened](TypeMemberDataOpened),
+		event.Define[QueuesAssigned](TypeQueuesAssigned),
 	}
 }

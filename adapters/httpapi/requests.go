@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/projections/memberrequests"
+)
+
+// Service requests, the member's side: submit (with an immediate acknowledgement of receipt), list, read,
+// withdraw, answer a request for information. A member only ever reaches their own requests: the member id
+// comes from the session and the read model checks ownership.
+
+type submitRequest struct {
+	Service string         `json:"service"` // a catalog service code
+	Form    map[string]any `json:"form"`
+}
+
+// acknowledgementBody is the acknowledgement of receipt (CRPA R112-5) returned at once.
+type acknowledgementBody struct {
+	RequestID          uuid.UUID  `json:"request_id"`
+	Reference          string     `json:"reference"`
+	ReceivedAt         time.Time  `json:"received_at"`
+	HandlingDueAt      time.Time  `json:"handling_due_at"`
+	ImplicitDecisionAt *time.Time `json:"implicit_decision_at,omitempty"`
+	// ImplicitDecision is "acceptance" or "rejection": what silence means once ImplicitDecisionAt has passed.
+	ImplicitDecision string `json:"implicit_decision,omitempty"`
+	AppealRoutes     string `json:"appeal_routes"`
+	Position         string `json:"position"`
+}
+
+func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) {
+	var in submitRequest
+	member := principalOf(r.Context()).ID
+	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
+		res, err := s.deps.Commands.SubmitRequest(r.Context(), m, member, command.SubmitInput{Service: in.Service, Form: in.Form})
+		return http.StatusCreated, res.Position, acknowledgementBody{RequestID: res.RequestID, Reference: res.Reference,
+			ReceivedAt: res.ReceivedAt, HandlingDueAt: res.HandlingDueAt, ImplicitDecisionAt: res.ImplicitDecisionAt,
+			ImplicitDecision: res.Outcome, AppealRoutes: res.AppealRoutes, Position: formatPosition(res.Position)}, err
+	})
+}
+
+type withdrawalRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in withdrawalRequest
+	member := principalOf(r.Context()).ID
+	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
+		res, err := s.deps.Commands.WithdrawRequest(r.Context(), m, member, id, in.Reason)
+		return http.StatusOK, res.Position, positionOf(res.Position), err
+	})
+}
+
+type informationAnswer struct {
+	What string `json:"what"` // the member's answer (documents arrive with the documents issue)
+}
+
+func (s *Server) provideInformation(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in informationAnswer
+	member := principalOf(r.Context()).ID
+	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
+		res, err := s.deps.Commands.ProvideInformation(r.Context(), m, member, id, in.What)
+		return http.StatusOK, res.Position, positionOf(res.Position), err
+	})
+}
+
+type requestsBody struct {
+	Requests []memberrequests.Request `json:"requests"`
+}
+
+// listRequests lists the caller's own requests, newest first.
+func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) {
+	list, err := s.deps.Requests.List(r.Context(), principalOf(r.Context()).ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, requestsBody{Requests: nonNilSlice(list)})
+}
+
+// requestBody is one request with its status timeline.
+type requestBody struct {
+	memberrequests.Request
+	Timeline []memberrequests.Step `json:"timeline"`
+}
+
+// getRequest returns one of the caller's requests; another member's is not found.
+func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	member := principalOf(r.Context()).ID
+	req, err := s.deps.Requests.Get(r.Context(), member, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	steps, err := s.deps.Requests.Timeline(r.Context(), member, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, requestBody{Request: req, Timeline: nonNilSlice(steps)})
+}

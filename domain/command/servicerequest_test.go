@@ -1,0 +1,569 @@
+package command_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/keyedhash"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
+	"github.com/msa-dossier/dossier/domain/catalog"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/domain/staff"
+)
+
+// Every top-level name here starts with "case": other command tests share the package.
+
+const (
+	caseService = "complementaire-sante-solidaire" // silence: acceptance after 2 months; 30 days; queue sante-c2s
+	caseQueue   = "sante-c2s"
+	caseForm    = `{"household_situation":"couple","household_size":3,"resources_12_months":1420000,"housing":"tenant","managing_body":"msa","sworn_statement":true}`
+)
+
+var caseParis = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+type caseClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *caseClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *caseClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// caseHasher is a PasswordHasher the case commands never call.
+type caseHasher struct{}
+
+func (caseHasher) Hash(context.Context, string) (string, error) { return "", errors.New("unused") }
+func (caseHasher) Verify(context.Context, string, string) (bool, error) {
+	return false, errors.New("unused")
+}
+func (caseHasher) VerifyDummy(context.Context, string) error { return nil }
+
+type caseFixture struct {
+	h     *command.Handler
+	env   *kurrentdbtest.Env
+	clock *caseClock
+}
+
+func newCaseFixture(t *testing.T) *caseFixture {
+	t.Helper()
+	env := kurrentdbtest.Start(t, servicerequest.Definitions(), staff.Definitions(), member.Definitions())
+	keys, err := keyedhash.FromHex("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &caseClock{now: time.Date(2026, time.March, 10, 13, 0, 0, 0, time.UTC)}
+	h, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: caseHasher{}, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &caseFixture{h: h, env: env, clock: clock}
+}
+
+func caseCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func caseMeta() command.Meta { return command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()} }
+
+func caseAdminMeta() command.Meta {
+	m := caseMeta()
+	m.Actor = event.Actor{ID: uuid.NewString(), Role: event.RoleAdmin}
+	return m
+}
+
+// staff opens a staff account with roles (written directly: logins are not the subject here) and assigns queues.
+func (f *caseFixture) staff(t *testing.T, roles []string, queues ...string) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
+		Actor: event.Actor{ID: uuid.NewString(), Role: event.RoleAdmin}, OccurredAt: f.clock.Now()}}
+	if _, err := f.env.Store.Update(caseCtx(t), staff.StreamFor(id), cmd, func([]event.Envelope) ([]any, error) {
+		return []any{staff.Created{Login: "agent-" + id.String()[:8], Name: "Agent", Roles: roles}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(queues) > 0 {
+		if _, err := f.h.AssignStaffQueues(caseCtx(t), caseAdminMeta(), id, queues); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
+}
+
+func (f *caseFixture) caseworker(t *testing.T, queues ...string) uuid.UUID {
+	return f.staff(t, []string{staff.RoleCaseworker}, queues...)
+}
+
+func caseFormOf(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	var form map[string]any
+	if err := json.Unmarshal([]byte(raw), &form); err != nil {
+		t.Fatal(err)
+	}
+	return form
+}
+
+func (f *caseFixture) submit(t *testing.T, memberID uuid.UUID) command.SubmitResult {
+	t.Helper()
+	res, err := f.h.SubmitRequest(caseCtx(t), caseMeta(), memberID, command.SubmitInput{Service: caseService, Form: caseFormOf(t, caseForm)})
+	if err != nil {
+		t.Fatalf("SubmitRequest: %v", err)
+	}
+	return res
+}
+
+func (f *caseFixture) history(t *testing.T, id uuid.UUID) []event.Envelope {
+	t.Helper()
+	h, err := f.env.Store.Load(caseCtx(t), servicerequest.StreamID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (f *caseFixture) revision(t *testing.T, id uuid.UUID) *uint64 {
+	t.Helper()
+	h := f.history(t, id)
+	rev := h[len(h)-1].Revision
+	return &rev
+}
+
+func (f *caseFixture) legalClock(t *testing.T, id uuid.UUID) servicerequest.LegalClock {
+	t.Helper()
+	h := f.history(t, id)
+	c, err := servicerequest.Clock(h, servicerequest.Rehydrate(id, h).Deadlines(), caseParis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// countStreams counts the stored events whose stream starts with prefix.
+func (f *caseFixture) countStreams(t *testing.T, prefix string) int {
+	t.Helper()
+	n := 0
+	for _, r := range f.env.AllRecords(t) {
+		if strings.HasPrefix(r.StreamID, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func caseWant(t *testing.T, err error, kind failure.Kind, code string) {
+	t.Helper()
+	if err == nil || failure.KindOf(err) != kind || failure.CodeOf(err) != code {
+		t.Fatalf("error %v (kind %s, code %s), want kind %s, code %s", err, failure.KindOf(err), failure.CodeOf(err), kind, code)
+	}
+}
+
+func TestCaseSubmitAcknowledgement(t *testing.T) {
+	f := newCaseFixture(t)
+	now := f.clock.Now()
+	res := f.submit(t, uuid.New())
+
+	if _, ok := servicerequest.NormalizeReference(res.Reference); !ok || !strings.HasPrefix(res.Reference, "MSA-2026-") {
+		t.Fatalf("reference %q", res.Reference)
+	}
+	if !res.ReceivedAt.Equal(now) {
+		t.Fatalf("received at %v, want %v", res.ReceivedAt, now)
+	}
+	svc, err := catalog.Current().Lookup(caseService)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, ok := svc.Silence.DecisionDate(now.In(caseParis))
+	if !ok || res.ImplicitDecisionAt == nil {
+		t.Fatalf("no implicit decision date (%v, %v)", ok, res.ImplicitDecisionAt)
+	}
+	wantDay := time.Date(want.Year(), want.Month(), want.Day(), 0, 0, 0, 0, caseParis)
+	if !res.ImplicitDecisionAt.Equal(wantDay) || wantDay.Format(time.DateOnly) != "2026-05-10" {
+		t.Fatalf("implicit decision at %v, want %v (catalog rule)", res.ImplicitDecisionAt, wantDay)
+	}
+	if res.Outcome != "acceptance" || res.AppealRoutes == "" || res.Position == 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if got := res.HandlingDueAt.Format(time.DateOnly); got != "2026-04-09" {
+		t.Fatalf("handling due %s, want 2026-04-09 (30 days)", got)
+	}
+	// The reference is claimed on its own stream and maps back to the request.
+	claim, err := f.env.Store.Load(caseCtx(t), servicerequest.ReferenceStreamID(res.Reference))
+	if err != nil || len(claim) != 1 {
+		t.Fatalf("reference stream: %v, %d events", err, len(claim))
+	}
+	if c, ok := claim[0].Event.(servicerequest.ReferenceClaimed); !ok || c.RequestID != res.RequestID {
+		t.Fatalf("claim %+v", claim[0].Event)
+	}
+	r := servicerequest.Rehydrate(res.RequestID, f.history(t, res.RequestID))
+	if r.Queue() != caseQueue || r.Status() != servicerequest.StatusQueued || r.Reference() != res.Reference {
+		t.Fatalf("request %v", r)
+	}
+}
+
+func TestCaseSubmitSameIdempotencyKey(t *testing.T) {
+	f := newCaseFixture(t)
+	memberID := uuid.New()
+	m := caseMeta()
+	in := command.SubmitInput{Service: caseService, Form: caseFormOf(t, caseForm)}
+	first, err := f.h.SubmitRequest(caseCtx(t), m, memberID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	again, err := f.h.SubmitRequest(caseCtx(t), m, memberID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.RequestID != first.RequestID || again.Reference != first.Reference || !again.ReceivedAt.Equal(first.ReceivedAt) ||
+		again.Position != first.Position {
+		t.Fatalf("retry %+v, first %+v", again, first)
+	}
+	if n := f.countStreams(t, servicerequest.Category+"-"); n != 3 {
+		t.Fatalf("%d request events, want 3", n)
+	}
+	if n := f.countStreams(t, servicerequest.ReferenceCategory+"-"); n != 1 {
+		t.Fatalf("%d reference claims, want 1", n)
+	}
+	// The same key from another member is another request.
+	other, err := f.h.SubmitRequest(caseCtx(t), m, uuid.New(), in)
+	if err != nil || other.RequestID == first.RequestID {
+		t.Fatalf("other member: %v, %s", err, other.RequestID)
+	}
+}
+
+func TestCaseSubmitBadInputWritesNothing(t *testing.T) {
+	f := newCaseFixture(t)
+	_, err := f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: caseService,
+		Form: caseFormOf(t, `{"household_situation":"couple","household_size":3,"resources_12_months":"beaucoup","housing":"tenant","managing_body":"msa"}`)})
+	caseWant(t, err, failure.Invalid, "request.form_invalid")
+	var fe catalog.FieldErrors
+	if !errors.As(err, &fe) {
+		t.Fatalf("no FieldErrors in %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range fe.Problems() {
+		got[p.Field] = p.Code
+		if p.Message == "" {
+			t.Errorf("%s: no message", p.Field)
+		}
+	}
+	if got["resources_12_months"] != "form.invalid_amount" || got["sworn_statement"] != "form.required" {
+		t.Fatalf("problems %v", got)
+	}
+
+	_, err = f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: "no-such-service", Form: map[string]any{}})
+	caseWant(t, err, failure.Invalid, "catalog.unknown_service")
+	if failure.FieldOf(err) != "service" {
+		t.Fatalf("field %q", failure.FieldOf(err))
+	}
+	_, err = f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: "estimation-cotisations-nsa", Form: map[string]any{}})
+	if failure.KindOf(err) != failure.Invalid || failure.FieldOf(err) != "service" {
+		t.Fatalf("simulation: %v", err)
+	}
+	if n := len(f.env.AllRecords(t)); n != 0 {
+		t.Fatalf("%d events written", n)
+	}
+}
+
+func TestCaseConcurrentClaims(t *testing.T) {
+	for _, ifMatch := range []bool{true, false} {
+		t.Run(map[bool]string{true: "if-match", false: "latest"}[ifMatch], func(t *testing.T) {
+			f := newCaseFixture(t)
+			req := f.submit(t, uuid.New())
+			a, b := f.caseworker(t, caseQueue), f.caseworker(t, caseQueue)
+			var rev *uint64
+			if ifMatch {
+				rev = f.revision(t, req.RequestID)
+			}
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i, who := range []uuid.UUID{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = f.h.ClaimCase(caseCtx(t), caseMeta(), who, req.RequestID, rev)
+				}()
+			}
+			wg.Wait()
+			wins := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					wins++
+				case failure.KindOf(err) != failure.Conflict:
+					t.Fatalf("loser: %v (kind %s), want a Conflict", err, failure.KindOf(err))
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("%d claims won: %v", wins, errs)
+			}
+			holder := servicerequest.Rehydrate(req.RequestID, f.history(t, req.RequestID)).Assignee()
+			if holder != a && holder != b {
+				t.Fatalf("assignee %s", holder)
+			}
+		})
+	}
+}
+
+func TestCaseQueueAndRoleRules(t *testing.T) {
+	f := newCaseFixture(t)
+	req := f.submit(t, uuid.New())
+	outsider := f.caseworker(t, "retraite")
+	_, err := f.h.ClaimCase(caseCtx(t), caseMeta(), outsider, req.RequestID, nil)
+	caseWant(t, err, failure.Forbidden, "case.outside_queues")
+
+	auditor := f.staff(t, []string{staff.RoleAuditor}, caseQueue)
+	_, err = f.h.ClaimCase(caseCtx(t), caseMeta(), auditor, req.RequestID, nil)
+	caseWant(t, err, failure.Forbidden, "case.role_forbidden")
+	_, err = f.h.AddCaseNote(caseCtx(t), caseMeta(), auditor, req.RequestID, "Vu.")
+	caseWant(t, err, failure.Forbidden, "case.role_forbidden")
+
+	// A caseworker of the queue acting in an auditor session does not write either.
+	insider := f.caseworker(t, caseQueue)
+	m := caseMeta()
+	m.Actor = event.Actor{ID: insider.String(), Role: event.RoleAuditor}
+	_, err = f.h.ClaimCase(caseCtx(t), m, insider, req.RequestID, nil)
+	caseWant(t, err, failure.Forbidden, "case.role_forbidden")
+	if n := f.countStreams(t, servicerequest.Category+"-"); n != 3 {
+		t.Fatalf("%d request events, want 3", n)
+	}
+
+	// A supervisor works any queue and reassigns; a caseworker may not reassign.
+	supervisor := f.staff(t, []string{staff.RoleSupervisor})
+	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), supervisor, req.RequestID, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.h.ReassignCase(caseCtx(t), caseMeta(), insider, req.RequestID, insider, nil)
+	caseWant(t, err, failure.Forbidden, "case.supervisor_required")
+	_, err = f.h.ReassignCase(caseCtx(t), caseMeta(), supervisor, req.RequestID, outsider, nil)
+	caseWant(t, err, failure.Invalid, "case.assignee_ineligible")
+	if _, err := f.h.ReassignCase(caseCtx(t), caseMeta(), supervisor, req.RequestID, insider, f.revision(t, req.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	if got := servicerequest.Rehydrate(req.RequestID, f.history(t, req.RequestID)).Assignee(); got != insider {
+		t.Fatalf("assignee %s", got)
+	}
+	// A stale If-Match is a Conflict.
+	_, err = f.h.ReleaseCase(caseCtx(t), caseMeta(), insider, req.RequestID, new(uint64))
+	if failure.KindOf(err) != failure.Conflict {
+		t.Fatalf("stale release: %v", err)
+	}
+	if _, err := f.h.ReleaseCase(caseCtx(t), caseMeta(), insider, req.RequestID, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCaseInformationStopsAndRestartsTheClock(t *testing.T) {
+	f := newCaseFixture(t)
+	memberID := uuid.New()
+	req := f.submit(t, memberID)
+	cw := f.caseworker(t, caseQueue)
+	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := f.legalClock(t, req.RequestID)
+	f.clock.Advance(24 * time.Hour) // 11 March
+	deadline := f.clock.Now().Add(30 * 24 * time.Hour)
+	if _, err := f.h.RequestCaseInformation(caseCtx(t), caseMeta(), cw, req.RequestID, []string{"Avis d'imposition 2025"}, deadline,
+		f.revision(t, req.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.legalClock(t, req.RequestID); !c.Paused {
+		t.Fatalf("clock not paused: %+v", c)
+	}
+	f.clock.Advance(10 * 24 * time.Hour) // 21 March
+	if _, err := f.h.ProvideInformation(caseCtx(t), caseMeta(), memberID, req.RequestID, "Avis envoyé par courrier."); err != nil {
+		t.Fatal(err)
+	}
+	after := f.legalClock(t, req.RequestID)
+	if after.Paused || after.PausedDays != 10 {
+		t.Fatalf("clock after the answer: %+v", after)
+	}
+	if got, want := after.ImplicitDecisionAt, before.ImplicitDecisionAt.AddDate(0, 0, 10); !got.Equal(want) {
+		t.Fatalf("implicit decision %v, want %v", got, want)
+	}
+	// The answer is the member's: another member does not learn the request exists.
+	_, err := f.h.ProvideInformation(caseCtx(t), caseMeta(), uuid.New(), req.RequestID, "x")
+	caseWant(t, err, failure.NotFound, "servicerequest.not_found")
+}
+
+func TestCaseDecision(t *testing.T) {
+	f := newCaseFixture(t)
+	req := f.submit(t, uuid.New())
+	cw := f.caseworker(t, caseQueue)
+	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, false, " ", nil)
+	caseWant(t, err, failure.Invalid, "servicerequest.reason_required")
+	if _, err := f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, true, "", f.revision(t, req.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	d, ok := servicerequest.Rehydrate(req.RequestID, f.history(t, req.RequestID)).Decision()
+	if !ok || d.Decision != servicerequest.Approved || d.CatalogVersion != catalog.CurrentVersion || d.RuleApplied != caseService ||
+		d.Caseworker != cw {
+		t.Fatalf("decision %+v", d)
+	}
+	_, err = f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, false, "Ressources trop élevées.", nil)
+	caseWant(t, err, failure.Rule, "servicerequest.closed")
+	// Notes are still accepted on a closed case.
+	if _, err := f.h.AddCaseNote(caseCtx(t), caseMeta(), cw, req.RequestID, "Dossier archivé."); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCaseInformationDeadlineLapses(t *testing.T) {
+	f := newCaseFixture(t)
+	req := f.submit(t, uuid.New())
+	cw := f.caseworker(t, caseQueue)
+	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := f.clock.Now().Add(15 * 24 * time.Hour)
+	if _, err := f.h.RequestCaseInformation(caseCtx(t), caseMeta(), cw, req.RequestID, []string{"RIB"}, deadline, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(24 * time.Hour)
+	_, err := f.h.LapseInformationDeadline(caseCtx(t), caseMeta(), req.RequestID)
+	caseWant(t, err, failure.Rule, "servicerequest.deadline_not_reached")
+
+	f.clock.Advance(15 * 24 * time.Hour)
+	if _, err := f.h.LapseInformationDeadline(caseCtx(t), caseMeta(), req.RequestID); err != nil {
+		t.Fatal(err)
+	}
+	history := f.history(t, req.RequestID)
+	if reason, closed := servicerequest.Rehydrate(req.RequestID, history).Closed(); !closed || reason != servicerequest.CloseLapsed {
+		t.Fatalf("closed %v (%s)", closed, reason)
+	}
+	if a := history[len(history)-1].Metadata.Actor; a.Role != event.RoleSystem {
+		t.Fatalf("actor %+v", a)
+	}
+	// Idempotent: a second firing of the reaction records nothing.
+	if _, err := f.h.LapseInformationDeadline(caseCtx(t), caseMeta(), req.RequestID); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.history(t, req.RequestID)); n != len(history) {
+		t.Fatalf("%d events after the second lapse, want %d", n, len(history))
+	}
+}
+
+func TestCaseWithdrawOnlyOwnRequest(t *testing.T) {
+	f := newCaseFixture(t)
+	a, b := uuid.New(), uuid.New()
+	req := f.submit(t, a)
+	_, err := f.h.WithdrawRequest(caseCtx(t), caseMeta(), b, req.RequestID, "")
+	caseWant(t, err, failure.NotFound, "servicerequest.not_found")
+	_, err = f.h.WithdrawRequest(caseCtx(t), caseMeta(), a, uuid.New(), "")
+	caseWant(t, err, failure.NotFound, "servicerequest.not_found")
+	if _, err := f.h.WithdrawRequest(caseCtx(t), caseMeta(), a, req.RequestID, "Plus nécessaire."); err != nil {
+		t.Fatal(err)
+	}
+	if reason, closed := servicerequest.Rehydrate(req.RequestID, f.history(t, req.RequestID)).Closed(); !closed ||
+		reason != servicerequest.CloseWithdrawn {
+		t.Fatalf("closed %v (%s)", closed, reason)
+	}
+}
+
+func TestCaseClaimNext(t *testing.T) {
+	f := newCaseFixture(t)
+	first, second := f.submit(t, uuid.New()), f.submit(t, uuid.New())
+	a, b := f.caseworker(t, caseQueue), f.caseworker(t, caseQueue)
+	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), a, first.RequestID, nil); err != nil {
+		t.Fatal(err)
+	}
+	candidates := []uuid.UUID{first.RequestID, uuid.New(), second.RequestID}
+	got, err := f.h.ClaimNext(caseCtx(t), caseMeta(), b, caseQueue, candidates)
+	if err != nil || got.RequestID != second.RequestID || got.Position == 0 {
+		t.Fatalf("claim next: %+v, %v", got, err)
+	}
+	_, err = f.h.ClaimNext(caseCtx(t), caseMeta(), b, caseQueue, candidates)
+	caseWant(t, err, failure.NotFound, "queue.empty")
+	_, err = f.h.ClaimNext(caseCtx(t), caseMeta(), b, "retraite", nil)
+	caseWant(t, err, failure.Forbidden, "case.outside_queues")
+	_, err = f.h.ClaimNext(caseCtx(t), caseMeta(), b, "nowhere", nil)
+	caseWant(t, err, failure.NotFound, "queue.not_found")
+}
+
+func TestCaseStaffQueues(t *testing.T) {
+	f := newCaseFixture(t)
+	cw := f.caseworker(t)
+	if q, err := f.h.StaffQueues(caseCtx(t), cw); err != nil || len(q) != 0 {
+		t.Fatalf("queues %v, %v", q, err)
+	}
+	_, err := f.h.AssignStaffQueues(caseCtx(t), caseAdminMeta(), cw, []string{caseQueue, "no-such-queue"})
+	caseWant(t, err, failure.Invalid, "queue.unknown")
+	m := caseMeta()
+	m.Actor = event.Actor{ID: uuid.NewString(), Role: event.RoleCaseworker}
+	_, err = f.h.AssignStaffQueues(caseCtx(t), m, cw, []string{caseQueue})
+	caseWant(t, err, failure.Forbidden, "queue.assignment_forbidden")
+	if _, err := f.h.AssignStaffQueues(caseCtx(t), caseAdminMeta(), cw, []string{"retraite", caseQueue, "retraite"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.h.AssignStaffQueues(caseCtx(t), caseAdminMeta(), cw, []string{caseQueue, "retraite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := f.h.StaffQueues(caseCtx(t), cw)
+	if err != nil || strings.Join(q, ",") != "retraite,"+caseQueue {
+		t.Fatalf("queues %v, %v", q, err)
+	}
+	if n := f.countStreams(t, staff.Category+"-"); n != 2 { // Created, one QueuesAssigned
+		t.Fatalf("%d staff events (last position %d), want 2", n, res.Position)
+	}
+	_, err = f.h.StaffQueues(caseCtx(t), uuid.New())
+	caseWant(t, err, failure.NotFound, "staff.not_found")
+}
+
+func TestCaseMessages(t *testing.T) {
+	msgs := command.CaseMessages()
+	for _, code := range []string{"case.outside_queues", "case.role_forbidden", "case.supervisor_required",
+		"case.assignee_ineligible", "queue.empty", "queue.unknown", "queue.not_found", "queue.assignment_forbidden",
+		"request.service_unavailable", "request.form_invalid", "catalog.unknown_service", "servicerequest.closed",
+		"servicerequest.not_found", "form.required"} {
+		if len(msgs[code]) < 15 {
+			t.Errorf("no message for %s", code)
+		}
+	}
+}
+
+func TestCaseServiceWithoutSilenceRuleRefused(t *testing.T) {
+	f := newCaseFixture(t)
+	svc, err := catalog.Current().Lookup("attestations-pro")
+	if err != nil || svc.Silence.Outcome != catalog.SilenceNone {
+		t.Skip("attestations-pro no longer has the silence rule none")
+	}
+	_, err = f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: "attestations-pro",
+		Form: caseFormOf(t, `{"attestation_type":"affiliation-nsa","year":2026,"copies":1}`)})
+	caseWant(t, err, failure.Rule, "request.service_unavailable")
+	if n := len(f.env.AllRecords(t)); n != 0 {
+		t.Fatalf("%d events written", n)
+	}
+}

@@ -1,0 +1,405 @@
+package casequeues
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/projections"
+)
+
+var (
+	w1, w2     = uuid.New(), uuid.New()
+	supervisor = uuid.New()
+	m1, m2     = uuid.New(), uuid.New()
+)
+
+func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func get(t *testing.T, q *Queries, id uuid.UUID) Case {
+	t.Helper()
+	c, err := q.Get(ctxT(t), id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return c
+}
+
+func list(t *testing.T, q *Queries, queue string, f Filter) []Case {
+	t.Helper()
+	cs, err := q.List(ctxT(t), queue, f)
+	if err != nil {
+		t.Fatalf("List(%s): %v", queue, err)
+	}
+	return cs
+}
+
+func mine(t *testing.T, q *Queries, staff uuid.UUID) []uuid.UUID {
+	t.Helper()
+	cs, err := q.Mine(ctxT(t), staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids(cs)
+}
+
+func next(t *testing.T, q *Queries, queue string) []uuid.UUID {
+	t.Helper()
+	got, err := q.NextCandidates(ctxT(t), queue, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestQueueLifecycle(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		q := NewQueries(db, fixed(at(4, 0)))
+		var pos uint64
+		a := submit(t, &pos, m1, c2s, at(0, 0))
+		b := submit(t, &pos, m2, c2s, at(1, 0))
+		c := submit(t, &pos, m1, c2s, at(2, 0))
+		d := submit(t, &pos, m2, cards, at(0, 1))
+		feed(t, db, p, all(a, b, c, d)...)
+
+		got := list(t, q, "sante-c2s", Filter{})
+		if want := []uuid.UUID{a.ID, b.ID, c.ID}; !slices.Equal(ids(got), want) {
+			t.Fatalf("queue = %v, want %v", ids(got), want)
+		}
+		ca := got[0]
+		if ca.Status != sr.StatusQueued || ca.Assignee != nil || ca.Queue != "sante-c2s" || ca.ServiceCode != c2s.Code ||
+			ca.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !ca.ReceivedAt.Equal(at(0, 0)) ||
+			ca.DueOn != "2026-02-04" || ca.ImplicitDecisionOn != "2026-03-05" || ca.SilenceOutcome != "acceptance" ||
+			ca.TimeZone != "Europe/Paris" || ca.Age != 4*24*time.Hour || ca.Breached || ca.Revision != 2 ||
+			ca.AwaitingSince != nil || ca.ClosedAt != nil {
+			t.Errorf("case A = %+v", ca)
+		}
+		if got := next(t, q, "sante-c2s"); !slices.Equal(got, []uuid.UUID{a.ID, b.ID, c.ID}) {
+			t.Errorf("candidates = %v", got)
+		}
+
+		// Claim, then release: the assignee comes and goes, and so does the case among the candidates.
+		feed(t, db, p, a.claim(at(3, 0), w1)...)
+		if ca := get(t, q, a.ID); ca.Status != sr.StatusClaimed || ca.Assignee == nil || *ca.Assignee != w1 || ca.Revision != 3 {
+			t.Errorf("claimed A = %+v", ca)
+		}
+		if got := next(t, q, "sante-c2s"); !slices.Equal(got, []uuid.UUID{b.ID, c.ID}) {
+			t.Errorf("candidates after the claim = %v", got)
+		}
+		if got := mine(t, q, w1); !slices.Equal(got, []uuid.UUID{a.ID}) {
+			t.Errorf("mine(w1) = %v", got)
+		}
+		feed(t, db, p, a.release(at(3, 1), w1)...)
+		if ca := get(t, q, a.ID); ca.Status != sr.StatusQueued || ca.Assignee != nil {
+			t.Errorf("released A = %+v", ca)
+		}
+		if got := mine(t, q, w1); len(got) != 0 {
+			t.Errorf("mine(w1) after release = %v", got)
+		}
+
+		// Reassign, twice: the case follows the supervisor's decisions.
+		feed(t, db, p, b.reassign(at(3, 2), supervisor, w2)...)
+		if got := mine(t, q, w2); !slices.Equal(got, []uuid.UUID{b.ID}) {
+			t.Errorf("mine(w2) = %v", got)
+		}
+		feed(t, db, p, b.reassign(at(3, 3), supervisor, w1)...)
+		if got := mine(t, q, w2); len(got) != 0 {
+			t.Errorf("mine(w2) after the second reassignment = %v", got)
+		}
+		if got := list(t, q, "sante-c2s", Filter{Assignee: &w1}); !slices.Equal(ids(got), []uuid.UUID{b.ID}) {
+			t.Errorf("queue filtered on w1 = %v", ids(got))
+		}
+		feed(t, db, p, b.note(at(3, 4), w1)...)
+		if cb := get(t, q, b.ID); cb.Revision != uint64(len(b.Events)-1) || *cb.Assignee != w1 {
+			t.Errorf("B after a note = %+v, want revision %d", cb, len(b.Events)-1)
+		}
+
+		// Decided, withdrawn, lapsed: the cases leave their queues; Get still tells what became of them.
+		feed(t, db, p, c.claim(at(3, 5), w1)...)
+		feed(t, db, p, c.decide(at(3, 6), sr.Approved, "")...)
+		feed(t, db, p, a.withdraw(at(3, 7))...)
+		feed(t, db, p, d.claim(at(1, 0), w2)...)
+		feed(t, db, p, d.askInformation(at(1, 1), at(2, 0))...)
+		feed(t, db, p, d.lapse(at(2, 1))...)
+		if got := list(t, q, "sante-c2s", Filter{}); !slices.Equal(ids(got), []uuid.UUID{b.ID}) {
+			t.Errorf("queue after closures = %v", ids(got))
+		}
+		if got := list(t, q, "sante-cartes", Filter{}); len(got) != 0 {
+			t.Errorf("cards queue after the lapse = %v", ids(got))
+		}
+		if got := mine(t, q, w1); !slices.Equal(got, []uuid.UUID{b.ID}) {
+			t.Errorf("mine(w1) at the end = %v", got)
+		}
+		for r, reason := range map[*request]string{a: sr.CloseWithdrawn, c: sr.CloseDecided, d: sr.CloseLapsed} {
+			cc := get(t, q, r.ID)
+			if cc.Status != sr.StatusClosed || cc.CloseReason != reason || cc.ClosedAt == nil || cc.Breached ||
+				cc.Revision != uint64(len(r.Events)-1) {
+				t.Errorf("closed case = %+v, want reason %s", cc, reason)
+			}
+		}
+		if _, err := q.Get(ctxT(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestPausesMoveTheDueDate(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, c2s, at(0, 0)) // received 5 January: due 4 February, implicit decision 5 March
+		a.claim(at(1, 0), w1)
+		a.askInformation(at(2, 0), at(40, 0)) // 7 January
+		b := submit(t, &pos, m2, c2s, at(3, 0))
+		feed(t, db, p, all(a, b)...)
+
+		// While the pause runs, the dates move a day each day (as of the read) and the case is no candidate.
+		q := NewQueries(db, fixed(at(5, 0))) // 10 January: 3 days of pause so far
+		ca := get(t, q, a.ID)
+		if ca.Status != sr.StatusAwaitingInformation || ca.AwaitingSince == nil || !ca.AwaitingSince.Equal(at(2, 0)) ||
+			ca.DueOn != "2026-02-07" || ca.ImplicitDecisionOn != "2026-03-08" || ca.Breached {
+			t.Errorf("paused A = %+v", ca)
+		}
+		if got := next(t, q, "sante-c2s"); !slices.Equal(got, []uuid.UUID{b.ID}) {
+			t.Errorf("candidates while A awaits = %v", got)
+		}
+
+		// Answered on 17 January: a pause of 10 days, as servicerequest.Clock counts it.
+		feed(t, db, p, a.answer(at(12, 0))...)
+		ca = get(t, q, a.ID)
+		lc := a.legalClock()
+		if ca.Status != sr.StatusClaimed || ca.AwaitingSince != nil || ca.DueOn != "2026-02-14" ||
+			ca.ImplicitDecisionOn != "2026-03-15" || ca.DueOn != day(lc.DueAt) || ca.ImplicitDecisionOn != day(lc.ImplicitDecisionAt) {
+			t.Errorf("A after the answer = %+v, clock %+v", ca, lc)
+		}
+		// B (due 7 February) now comes first.
+		if got := list(t, q, "sante-c2s", Filter{}); !slices.Equal(ids(got), []uuid.UUID{b.ID, a.ID}) {
+			t.Errorf("queue = %v", ids(got))
+		}
+
+		// A second pause adds up.
+		feed(t, db, p, a.askInformation(at(13, 0), at(60, 0))...)
+		feed(t, db, p, a.answer(at(15, 5))...)
+		lc = a.legalClock()
+		if ca := get(t, q, a.ID); ca.DueOn != "2026-02-16" || ca.DueOn != day(lc.DueAt) || lc.PausedDays != 12 {
+			t.Errorf("A after two pauses = %+v, clock %+v", ca, lc)
+		}
+	})
+}
+
+func TestCountsAndBreaches(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, c2s, at(0, 0))  // due 4 February
+		b := submit(t, &pos, m1, c2s, at(1, 0))  // due 5 February
+		c := submit(t, &pos, m2, c2s, at(20, 0)) // due 24 February
+		c.claim(at(20, 1), w1)
+		d := submit(t, &pos, m2, cards, at(0, 0)) // due 20 January
+		e := submit(t, &pos, m1, c2s, at(0, 2))   // due 4 February, paused on time on 15 January
+		e.claim(at(1, 0), w2)
+		e.askInformation(at(10, 0), at(90, 0))
+		f := submit(t, &pos, m2, c2s, at(-40, 0)) // received 26 November 2025: due 26 December, paused late
+		f.claim(at(-39, 0), w2)
+		f.askInformation(at(0, 3), at(90, 0))
+		g := submit(t, &pos, m1, c2s, at(-60, 0)) // closed: counts nowhere
+		g.withdraw(at(-59, 0))
+		feed(t, db, p, all(a, b, c, d, e, f, g)...)
+
+		counts := func(now time.Time) []QueueStats {
+			t.Helper()
+			got, err := NewQueries(db, fixed(now)).Counts(ctxT(t), []string{"sante-c2s", "sante-cartes", "retraite"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		now := time.Date(2026, 2, 5, 12, 0, 0, 0, paris)
+		want := []QueueStats{
+			{Queue: "sante-c2s", Open: 5, Claimed: 1, AwaitingInformation: 2, Oldest: at(-40, 0), Breaches: 2},
+			{Queue: "sante-cartes", Open: 1, Oldest: at(0, 0), Breaches: 1},
+			{Queue: "retraite"},
+		}
+		if got := counts(now); !slices.Equal(got, want) {
+			t.Errorf("counts on 5 February:\n got %+v\nwant %+v", got, want)
+		}
+		breached := func(now time.Time) []uuid.UUID {
+			var out []uuid.UUID
+			for _, c := range list(t, NewQueries(db, fixed(now)), "sante-c2s", Filter{}) {
+				if c.Breached {
+					out = append(out, c.RequestID)
+				}
+			}
+			return out
+		}
+		if got := breached(now); !slices.Equal(got, []uuid.UUID{f.ID, a.ID}) {
+			t.Errorf("breached on 5 February = %v, want F, A", got)
+		}
+		// B's target day ends at midnight in Paris.
+		midnight := time.Date(2026, 2, 6, 0, 0, 0, 0, paris)
+		if got := counts(midnight.Add(-time.Nanosecond))[0].Breaches; got != 2 {
+			t.Errorf("breaches just before midnight = %d, want 2", got)
+		}
+		if got := counts(midnight)[0].Breaches; got != 3 {
+			t.Errorf("breaches at midnight = %d, want 3", got)
+		}
+		if got := breached(midnight); !slices.Equal(got, []uuid.UUID{f.ID, a.ID, b.ID}) {
+			t.Errorf("breached at midnight = %v, want F, A, B", got)
+		}
+		// E, paused before its target, is never breached while the member has not answered.
+		if got := counts(time.Date(2026, 6, 1, 0, 0, 0, 0, paris))[0].Breaches; got != 4 {
+			t.Errorf("breaches in June = %d, want 4 (all but E)", got)
+		}
+		// Once E's member answers, the target moves by the pause and E is late like the others.
+		feed(t, db, p, e.answer(at(80, 0))...)
+		if got := counts(time.Date(2026, 6, 1, 0, 0, 0, 0, paris))[0].Breaches; got != 5 {
+			t.Errorf("breaches in June after E's answer = %d, want 5", got)
+		}
+	})
+}
+
+func TestListPages(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		var rs []*request
+		for i := range 11 {
+			// Several cases a day (same due day), some the same instant (the id breaks the tie).
+			r := submit(t, &pos, m1, c2s, at(i/3, i%2))
+			if i%3 == 0 {
+				r.claim(at(5, 0), w1)
+			}
+			rs = append(rs, r)
+		}
+		feed(t, db, p, all(rs...)...)
+		q := NewQueries(db, fixed(at(6, 0)))
+		for _, f := range []Filter{{Limit: 3}, {Limit: 1, Assignee: &w1}, {Limit: 4, Assignee: &w2}} {
+			whole := list(t, q, "sante-c2s", Filter{Limit: 100, Assignee: f.Assignee})
+			var paged []Case
+			for page := 0; ; page++ {
+				got := list(t, q, "sante-c2s", f)
+				paged = append(paged, got...)
+				if len(got) < f.Limit {
+					break
+				}
+				f.After = got[len(got)-1].Cursor
+				if page > 20 {
+					t.Fatal("pages do not end")
+				}
+			}
+			if !slices.Equal(ids(paged), ids(whole)) {
+				t.Errorf("pages = %v\nwhole = %v", ids(paged), ids(whole))
+			}
+			if !slices.IsSortedFunc(whole, func(x, y Case) int {
+				if x.DueOn != y.DueOn {
+					return compare(x.DueOn, y.DueOn)
+				}
+				return x.ReceivedAt.Compare(y.ReceivedAt)
+			}) {
+				t.Errorf("listing not ordered by due date then receipt")
+			}
+		}
+		if got := list(t, q, "sante-c2s", Filter{}); len(got) != 11 {
+			t.Errorf("default page = %d cases", len(got))
+		}
+		if _, err := q.List(ctxT(t), "sante-c2s", Filter{After: "nope"}); !errors.Is(err, ErrInvalidCursor) {
+			t.Errorf("List(bad cursor) = %v, want ErrInvalidCursor", err)
+		}
+	})
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// story is a history with every kind of event, across two queues.
+func story(t *testing.T) []event.Envelope {
+	var pos uint64
+	a := submit(t, &pos, m1, c2s, at(0, 0))
+	b := submit(t, &pos, m2, c2s, at(1, 0))
+	c := submit(t, &pos, m1, cards, at(1, 1))
+	d := submit(t, &pos, m2, c2s, at(2, 0))
+	a.claim(at(2, 1), w1)
+	b.reassign(at(2, 2), supervisor, w2)
+	a.askInformation(at(3, 0), at(20, 0))
+	b.note(at(3, 1), w2)
+	b.release(at(3, 2), w2)
+	c.claim(at(3, 3), w1)
+	c.decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
+	c.note(at(4, 1), w1)
+	a.answer(at(9, 0))
+	d.withdraw(at(9, 1))
+	b.claim(at(10, 0), w1)
+	b.askInformation(at(10, 1), at(12, 0))
+	b.lapse(at(12, 1))
+	e := submit(t, &pos, m1, c2s, at(13, 0))
+	return all(a, b, c, d, e)
+}
+
+func TestReplaysAndRebuild(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		evs := story(t)
+
+		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
+		feed(t, clean, setup(t, clean), evs...)
+		want := dump(t, clean, Version)
+		if len(want) != 5 {
+			t.Fatalf("dump = %d rows, want 5", len(want))
+		}
+
+		// Event by event, then everything again, then out of order and in duplicate: the same rows.
+		p := setup(t, db)
+		for _, e := range evs {
+			feed(t, db, p, e)
+		}
+		feed(t, db, p, evs...)
+		reversed := slices.Clone(evs)
+		slices.Reverse(reversed)
+		feed(t, db, p, reversed...)
+		feed(t, db, p, evs[3], evs[0], evs[3], evs[len(evs)-1], evs[1])
+		if got := dump(t, db, Version); !slices.Equal(got, want) {
+			t.Fatalf("after replays:\n got %q\nwant %q", got, want)
+		}
+
+		// A new version, built beside the live one from the whole log in batches, holds the same rows.
+		v2 := &Projection{version: Version + 1}
+		if err := projections.Setup(ctxT(t), db, v2); err != nil {
+			t.Fatal(err)
+		}
+		for batch := range slices.Chunk(evs, 7) {
+			feed(t, db, v2, batch...)
+		}
+		if got := dump(t, db, Version+1); !slices.Equal(got, want) {
+			t.Fatalf("rebuilt version:\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// An event of a service request stream before its Submitted is a bug upstream: the projection stops loudly.
+func TestEventBeforeSubmittedStops(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, c2s, at(0, 0))
+		claim := a.claim(at(1, 0), w1)
+		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
+		if err == nil {
+			t.Fatal("Apply(claim without submission) = nil, want an error")
+		}
+	})
+}

@@ -1,0 +1,111 @@
+package casequeues
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+	_ "time/tzdata" // the acknowledgement's time zone (Europe/Paris) must resolve on a host without a zoneinfo database
+
+	"github.com/msa-dossier/dossier/domain/event"
+	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+)
+
+// clockState is what a row keeps of its request's history to recompute the legal clock: the deadlines the
+// acknowledgement recorded and the instants of the events servicerequest.Clock reads (receipt, pauses, closure).
+// The dates are then servicerequest.Clock's own, never a second implementation of its calendar rules.
+type clockState struct {
+	TimeZone string         `json:"time_zone,omitempty"`
+	Silence  sr.SilenceRule `json:"silence"`
+	Handling sr.Period      `json:"handling_time"`
+	Events   []clockEvent   `json:"events"`
+}
+
+// clockEvent is one event the clock reads, reduced to its type, instant and (for Closed) reason.
+type clockEvent struct {
+	Type   string    `json:"type"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// add records e if the clock reads it, and its deadlines if it is the acknowledgement.
+func (s *clockState) add(e event.Envelope) {
+	at := e.Metadata.OccurredAt.UTC()
+	switch ev := e.Event.(type) {
+	case sr.Acknowledged:
+		s.TimeZone, s.Silence, s.Handling = ev.TimeZone, ev.Silence, ev.HandlingTime
+	case sr.Submitted, sr.InformationRequested, sr.InformationReceived, sr.InformationDeadlineLapsed:
+		s.Events = append(s.Events, clockEvent{Type: e.Type, At: at})
+	case sr.Closed:
+		s.Events = append(s.Events, clockEvent{Type: e.Type, At: at, Reason: ev.Reason})
+	}
+}
+
+// acknowledged reports whether the deadlines are known (the acknowledgement was applied).
+func (s *clockState) acknowledged() bool { return s.TimeZone != "" }
+
+// clock runs servicerequest.Clock over the recorded events.
+func (s *clockState) clock() (sr.LegalClock, *time.Location, error) {
+	loc, err := location(s.TimeZone)
+	if err != nil {
+		return sr.LegalClock{}, nil, err
+	}
+	history := make([]event.Envelope, 0, len(s.Events))
+	for _, ce := range s.Events {
+		var v any
+		switch ce.Type {
+		case sr.TypeSubmitted:
+			v = sr.Submitted{}
+		case sr.TypeInformationRequested:
+			v = sr.InformationRequested{}
+		case sr.TypeInformationReceived:
+			v = sr.InformationReceived{}
+		case sr.TypeInformationDeadlineLapsed:
+			v = sr.InformationDeadlineLapsed{}
+		case sr.TypeClosed:
+			v = sr.Closed{Reason: ce.Reason}
+		default:
+			continue
+		}
+		history = append(history, event.Envelope{Type: ce.Type, Event: v, Metadata: event.Metadata{OccurredAt: ce.At}})
+	}
+	c, err := sr.Clock(history, sr.Deadlines{Silence: s.Silence, HandlingTime: s.Handling}, loc)
+	return c, loc, err
+}
+
+func (s *clockState) marshal() (string, error) {
+	b, err := json.Marshal(s)
+	return string(b), err
+}
+
+func unmarshalClock(text string) (clockState, error) {
+	var s clockState
+	if text == "" {
+		return s, nil
+	}
+	err := json.Unmarshal([]byte(text), &s)
+	return s, err
+}
+
+var locations sync.Map // name → *time.Location
+
+// location loads a time zone once.
+func location(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: %w", name, err)
+	}
+	locations.Store(name, loc)
+	return loc, nil
+}
+
+// day formats a calendar day (midnight in its location) as YYYY-MM-DD.
+func day(t time.Time) string { return t.Format(time.DateOnly) }
+
+// parseDay returns midnight of a YYYY-MM-DD day in loc.
+func parseDay(s string, loc *time.Location) (time.Time, error) {
+	return time.ParseInLocation(time.DateOnly, s, loc)
+}

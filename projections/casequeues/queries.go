@@ -1,0 +1,357 @@
+package casequeues
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/failure"
+	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+)
+
+// Errors of the queries. Match with errors.Is.
+var (
+	// ErrNotFound is returned by Get for a request the queues do not know (yet).
+	ErrNotFound = failure.New(failure.NotFound, "casequeues.not_found", "Ce dossier est introuvable.")
+	// ErrInvalidCursor is returned by List for an After that no listing returned.
+	ErrInvalidCursor = failure.New(failure.Invalid, "casequeues.invalid_cursor",
+		"La position de pagination est invalide : reprenez la liste depuis le début.")
+)
+
+// Listing limits.
+const (
+	// DefaultLimit is the number of cases List returns when asked for 0 or fewer.
+	DefaultLimit = 50
+	// MaxLimit is the most cases List returns; a larger limit is lowered to it.
+	MaxLimit = 200
+	// MaxMine is the most cases Mine returns (a caseworker holds far fewer).
+	MaxMine = 1000
+	// MaxCandidates is the most ids NextCandidates returns.
+	MaxCandidates = 100
+)
+
+// Case is an open (or, from Get only, closed) case as a caseworker's queue shows it.
+type Case struct {
+	RequestID   uuid.UUID `json:"request_id"`
+	Reference   string    `json:"reference"`
+	Queue       string    `json:"queue"`
+	ServiceCode string    `json:"service_code"`
+	// Status is queued, claimed or awaiting_information; closed from Get only.
+	Status sr.Status `json:"status"`
+	// Assignee is the caseworker who holds the case (nil: unclaimed).
+	Assignee   *uuid.UUID `json:"assignee_id"`
+	ReceivedAt time.Time  `json:"received_at"`
+	// DueOn is the day of the fund's handling target and ImplicitDecisionOn the day silence becomes a decision
+	// (SilenceOutcome), both YYYY-MM-DD in TimeZone and moved by the pauses; while information is awaited
+	// (AwaitingSince set) they are as of the read: the running pause counts up to today.
+	DueOn              string     `json:"due_on"`
+	ImplicitDecisionOn string     `json:"implicit_decision_on"`
+	SilenceOutcome     string     `json:"silence_outcome"`
+	TimeZone           string     `json:"time_zone"`
+	AwaitingSince      *time.Time `json:"awaiting_since,omitempty"`
+	// Age is the time since receipt, at the read.
+	Age time.Duration `json:"age"`
+	// Breached is true once the day DueOn has ended (never for a closed case).
+	Breached bool `json:"breached"`
+	// ClosedAt and CloseReason are set for a closed case (Get only).
+	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+	CloseReason string     `json:"close_reason,omitempty"`
+	// Revision is the request stream's revision of the last event the case reflects: its ETag.
+	Revision uint64 `json:"revision"`
+	// Cursor is the case's place in its queue's order: pass it as Filter.After for the page after it.
+	Cursor string `json:"-"`
+}
+
+// Filter narrows and pages List.
+type Filter struct {
+	// Assignee keeps the cases of this caseworker only.
+	Assignee *uuid.UUID
+	// Limit is the page size (see DefaultLimit and MaxLimit).
+	Limit int
+	// After is the Cursor of the last case of the previous page ("" for the first page).
+	After string
+}
+
+// QueueStats are a queue's figures.
+type QueueStats struct {
+	Queue string `json:"queue"`
+	// Open counts the open cases; Claimed and AwaitingInformation those in these statuses (the rest are queued).
+	Open                int `json:"open"`
+	Claimed             int `json:"claimed"`
+	AwaitingInformation int `json:"awaiting_information"`
+	// Oldest is the receipt of the oldest open case (zero when the queue is empty).
+	Oldest time.Time `json:"oldest"`
+	// Breaches counts the open cases past their handling target at the read.
+	Breaches int `json:"breaches"`
+}
+
+// Queries reads the live version of the queues through their view. On SQLite it uses the read-only pool.
+type Queries struct {
+	db  *sqlx.DB
+	now func() time.Time
+}
+
+// NewQueries returns the queries over db; now is the clock of ages, breaches and running pauses (nil: time.Now).
+func NewQueries(db *sqldb.DB, now func() time.Time) *Queries {
+	if now == nil {
+		now = time.Now
+	}
+	return &Queries{db: db.Reader(), now: now}
+}
+
+// caseRow is what the listings read: a row without its clock.
+type caseRow struct {
+	RequestID          uuid.UUID     `db:"request_id"`
+	Reference          string        `db:"reference"`
+	Queue              string        `db:"queue"`
+	ServiceCode        string        `db:"service_code"`
+	Status             string        `db:"status"`
+	Assignee           uuid.NullUUID `db:"assignee"`
+	ReceivedAt         time.Time     `db:"received_at"`
+	DueOn              string        `db:"due_on"`
+	ImplicitDecisionOn string        `db:"implicit_decision_on"`
+	SilenceOutcome     string        `db:"silence_outcome"`
+	TimeZone           string        `db:"time_zone"`
+	PausedSince        sql.NullTime  `db:"paused_since"`
+	BreachAt           sql.NullTime  `db:"breach_at"`
+	ClosedAt           sql.NullTime  `db:"closed_at"`
+	CloseReason        string        `db:"close_reason"`
+	Revision           int64         `db:"revision"`
+}
+
+const selectCase = "SELECT c.request_id, c.reference, c.queue, c.service_code, c.status, c.assignee, c.received_at, " +
+	"c.due_on, c.implicit_decision_on, c.silence_outcome, c.time_zone, c.paused_since, c.breach_at, c.closed_at, " +
+	"c.close_reason, c.revision FROM " + Name + " c"
+
+// order is the queues' order; open repeats the partial indexes' condition, which the planners need to use them.
+const (
+	order = " ORDER BY c.due_on, c.received_at, c.request_id"
+	open  = "c.closed_at IS NULL"
+)
+
+// Get returns the case of requestID, open or closed, or an error wrapping ErrNotFound. A request submitted but not
+// yet queued is not found.
+func (q *Queries) Get(ctx context.Context, requestID uuid.UUID) (Case, error) {
+	var r caseRow
+	err := sqlx.GetContext(ctx, q.db, &r, q.db.Rebind(selectCase+" WHERE c.request_id = ? AND c.queue <> ''"),
+		requestID.String())
+	if errors.Is(err, sql.ErrNoRows) {
+		return Case{}, fmt.Errorf("casequeues: %s: %w", sr.StreamID(requestID), ErrNotFound)
+	}
+	if err != nil {
+		return Case{}, fmt.Errorf("casequeues: get %s: %w", sr.StreamID(requestID), err)
+	}
+	return q.toCase(r, q.now())
+}
+
+// List returns a page of the open cases of queue, by due date, then receipt, then id (see Filter).
+func (q *Queries) List(ctx context.Context, queue string, f Filter) ([]Case, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	where := []string{open, "c.queue = ?"}
+	args := []any{queue}
+	if f.Assignee != nil {
+		where = append(where, "c.assignee = ?")
+		args = append(args, f.Assignee.String())
+	}
+	if f.After != "" {
+		due, received, id, err := parseCursor(f.After)
+		if err != nil {
+			return nil, fmt.Errorf("casequeues: list %q: %w", queue, err)
+		}
+		// A row-value comparison: both planners (SQLite 3.15+, PostgreSQL) make it a range of the index on
+		// (queue, due_on, received_at, request_id), where the expanded OR form makes PostgreSQL sort the tail of
+		// the queue.
+		where = append(where, "(c.due_on, c.received_at, c.request_id) > (?, ?, ?)")
+		args = append(args, due, received, id)
+	}
+	args = append(args, limit)
+	return q.list(ctx, selectCase+" WHERE "+strings.Join(where, " AND ")+order+" LIMIT ?", args...)
+}
+
+// Mine returns the open cases staffID holds, in every queue, by due date then receipt (MaxMine at most).
+func (q *Queries) Mine(ctx context.Context, staffID uuid.UUID) ([]Case, error) {
+	return q.list(ctx, selectCase+" WHERE "+open+" AND c.assignee = ?"+order+" LIMIT ?", staffID.String(), MaxMine)
+}
+
+// NextCandidates returns up to n (MaxCandidates at most) open cases of queue that nobody holds and that await
+// nothing from the member, earliest due first: claim-next tries them in order until a claim succeeds.
+func (q *Queries) NextCandidates(ctx context.Context, queue string, n int) ([]uuid.UUID, error) {
+	n = min(max(n, 1), MaxCandidates)
+	var ids []uuid.UUID
+	err := sqlx.SelectContext(ctx, q.db, &ids, q.db.Rebind("SELECT c.request_id FROM "+Name+" c WHERE "+open+
+		" AND c.queue = ? AND c.status = ?"+order+" LIMIT ?"), queue, string(sr.StatusQueued), n)
+	if err != nil {
+		return nil, fmt.Errorf("casequeues: next candidates of %q: %w", queue, err)
+	}
+	return ids, nil
+}
+
+// Counts returns the figures of each of queues, in their order (zeros for a queue without open cases).
+func (q *Queries) Counts(ctx context.Context, queues []string) ([]QueueStats, error) {
+	out := make([]QueueStats, len(queues))
+	if len(queues) == 0 {
+		return out, nil
+	}
+	at := map[string]*QueueStats{}
+	for i, name := range queues {
+		out[i].Queue = name
+		at[name] = &out[i]
+	}
+	in := "c.queue IN (?" + strings.Repeat(", ?", len(queues)-1) + ")"
+	args := make([]any, len(queues))
+	for i, name := range queues {
+		args[i] = name
+	}
+	var byStatus []struct {
+		Queue  string `db:"queue"`
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	if err := sqlx.SelectContext(ctx, q.db, &byStatus, q.db.Rebind("SELECT c.queue, c.status, COUNT(*) AS n FROM "+
+		Name+" c WHERE "+open+" AND "+in+" GROUP BY c.queue, c.status"), args...); err != nil {
+		return nil, fmt.Errorf("casequeues: counts: %w", err)
+	}
+	for _, s := range byStatus {
+		st := at[s.Queue]
+		st.Open += s.N
+		switch sr.Status(s.Status) {
+		case sr.StatusClaimed:
+			st.Claimed += s.N
+		case sr.StatusAwaitingInformation:
+			st.AwaitingInformation += s.N
+		}
+	}
+	// The oldest case of each queue: the first entry of its (queue, received_at) partial index.
+	for name, st := range at {
+		if st.Open == 0 {
+			continue
+		}
+		var t []time.Time
+		if err := sqlx.SelectContext(ctx, q.db, &t, q.db.Rebind("SELECT c.received_at FROM "+Name+" c WHERE "+open+
+			" AND c.queue = ? ORDER BY c.received_at LIMIT 1"), name); err != nil {
+			return nil, fmt.Errorf("casequeues: oldest of %q: %w", name, err)
+		}
+		if len(t) == 1 {
+			st.Oldest = t[0].UTC()
+		}
+	}
+	var breaches []struct {
+		Queue string `db:"queue"`
+		N     int    `db:"n"`
+	}
+	if err := sqlx.SelectContext(ctx, q.db, &breaches, q.db.Rebind("SELECT c.queue, COUNT(*) AS n FROM "+Name+
+		" c WHERE "+open+" AND "+in+" AND c.breach_at <= ? GROUP BY c.queue"),
+		append(args, utc(q.now()))...); err != nil {
+		return nil, fmt.Errorf("casequeues: breaches: %w", err)
+	}
+	for _, b := range breaches {
+		at[b.Queue].Breaches = b.N
+	}
+	return out, nil
+}
+
+func (q *Queries) list(ctx context.Context, query string, args ...any) ([]Case, error) {
+	var rows []caseRow
+	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("casequeues: list: %w", err)
+	}
+	now := q.now()
+	out := make([]Case, len(rows))
+	for i, r := range rows {
+		c, err := q.toCase(r, now)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+func (q *Queries) toCase(r caseRow, now time.Time) (Case, error) {
+	c := Case{
+		RequestID: r.RequestID, Reference: r.Reference, Queue: r.Queue, ServiceCode: r.ServiceCode,
+		Status: sr.Status(r.Status), ReceivedAt: r.ReceivedAt.UTC(), DueOn: r.DueOn,
+		ImplicitDecisionOn: r.ImplicitDecisionOn, SilenceOutcome: r.SilenceOutcome, TimeZone: r.TimeZone,
+		Age: max(0, now.Sub(r.ReceivedAt)), Breached: r.BreachAt.Valid && !r.BreachAt.Time.After(now),
+		CloseReason: r.CloseReason, Revision: uint64(r.Revision),
+		Cursor: cursor(r.DueOn, r.ReceivedAt, r.RequestID),
+	}
+	if r.Assignee.Valid {
+		id := r.Assignee.UUID
+		c.Assignee = &id
+	}
+	if r.ClosedAt.Valid {
+		t := r.ClosedAt.Time.UTC()
+		c.ClosedAt, c.Breached = &t, false
+	}
+	if r.PausedSince.Valid && !r.ClosedAt.Valid {
+		since := r.PausedSince.Time.UTC()
+		c.AwaitingSince = &since
+		due, implicit, err := projected(r, now)
+		if err != nil {
+			return Case{}, fmt.Errorf("casequeues: %s: %w", sr.StreamID(r.RequestID), err)
+		}
+		c.DueOn, c.ImplicitDecisionOn = due, implicit
+	}
+	return c, nil
+}
+
+// projected returns the dates of a paused case as of now (servicerequest.LegalClock.Projected).
+func projected(r caseRow, now time.Time) (due, implicit string, err error) {
+	loc, err := location(r.TimeZone)
+	if err != nil {
+		return "", "", err
+	}
+	dueAt, err := parseDay(r.DueOn, loc)
+	if err != nil {
+		return "", "", err
+	}
+	implicitAt, err := parseDay(r.ImplicitDecisionOn, loc)
+	if err != nil {
+		return "", "", err
+	}
+	lc := sr.LegalClock{DueAt: dueAt, ImplicitDecisionAt: implicitAt, Paused: true, PausedSince: r.PausedSince.Time}
+	d, i := lc.Projected(now)
+	return day(d), day(i), nil
+}
+
+// cursor encodes a case's place in the order.
+func cursor(due string, received time.Time, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(due + "|" + received.UTC().Format(time.RFC3339Nano) + "|" +
+		id.String()))
+}
+
+func parseCursor(s string) (due string, received time.Time, id string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", time.Time{}, "", ErrInvalidCursor
+	}
+	parts := strings.Split(string(b), "|")
+	if len(parts) != 3 {
+		return "", time.Time{}, "", ErrInvalidCursor
+	}
+	if _, err := time.Parse(time.DateOnly, parts[0]); err != nil {
+		return "", time.Time{}, "", ErrInvalidCursor
+	}
+	received, err = time.Parse(time.RFC3339Nano, parts[1])
+	if err != nil {
+		return "", time.Time{}, "", ErrInvalidCursor
+	}
+	u, err := uuid.Parse(parts[2])
+	if err != nil {
+		return "", time.Time{}, "", ErrInvalidCursor
+	}
+	return parts[0], received.UTC(), u.String(), nil
+}

@@ -1,0 +1,241 @@
+package memberrequests
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/projections"
+)
+
+var (
+	w1, w2     = uuid.New(), uuid.New()
+	supervisor = uuid.New()
+	m1, m2     = uuid.New(), uuid.New()
+)
+
+func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func get(t *testing.T, q *Queries, member, id uuid.UUID) Request {
+	t.Helper()
+	r, err := q.Get(ctxT(t), member, id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return r
+}
+
+func timeline(t *testing.T, q *Queries, member, id uuid.UUID) []Step {
+	t.Helper()
+	steps, err := q.Timeline(ctxT(t), member, id)
+	if err != nil {
+		t.Fatalf("Timeline(%s): %v", id, err)
+	}
+	return steps
+}
+
+func TestMemberFollowsARequest(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, c2s, at(0, 0)) // received 5 January: implicit acceptance on 5 March
+		feed(t, db, p, a.Events...)
+		q := NewQueries(db, fixed(at(5, 0)))
+
+		r := get(t, q, m1, a.ID)
+		if r.Status != StatusReceived || r.MemberID != m1 || r.ServiceCode != c2s.Code || r.CatalogVersion != "2026.1" ||
+			r.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !r.ReceivedAt.Equal(at(0, 0)) ||
+			r.ImplicitDecisionOn != "2026-03-05" || r.ImplicitOutcome != "acceptance" || r.TimeZone != "Europe/Paris" ||
+			r.Expected != nil || r.Decision != nil || r.ClosedAt != nil || r.Revision != 2 {
+			t.Errorf("submitted = %+v", r)
+		}
+
+		// Claimed, released, claimed again, reassigned, noted: for the member, one step ("prise en charge").
+		feed(t, db, p, a.claim(at(1, 0), w1)...)
+		feed(t, db, p, a.release(at(1, 1), w1)...)
+		feed(t, db, p, a.claim(at(1, 2), w2)...)
+		feed(t, db, p, a.reassign(at(1, 3), supervisor, w1)...)
+		feed(t, db, p, a.note(at(1, 4), w1)...)
+		if r := get(t, q, m1, a.ID); r.Status != StatusInProgress || r.Revision != uint64(len(a.Events)-1) {
+			t.Errorf("in progress = %+v", r)
+		}
+
+		// Information asked for on 7 January, by 20 February: the member sees what and by when; the clock stops.
+		deadline := at(46, 0)
+		feed(t, db, p, a.askInformation(at(2, 0), deadline)...)
+		r = get(t, q, m1, a.ID) // read on 10 January: 3 days of pause so far
+		if r.Status != StatusAwaitingInformation || r.Expected == nil ||
+			!slices.Equal(r.Expected.Items, []string{"Avis d'imposition 2025"}) || !r.Expected.Deadline.Equal(deadline) ||
+			r.ImplicitDecisionOn != "2026-03-08" {
+			t.Errorf("awaiting = %+v (expected %+v)", r, r.Expected)
+		}
+		// Answered on 17 January: 10 days of pause, as servicerequest.Clock counts them.
+		feed(t, db, p, a.answer(at(12, 0))...)
+		r = get(t, q, m1, a.ID)
+		if lc := a.legalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != "2026-03-15" ||
+			r.ImplicitDecisionOn != day(lc.ImplicitDecisionAt) {
+			t.Errorf("answered = %+v", r)
+		}
+
+		feed(t, db, p, a.decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")...)
+		r = get(t, q, m1, a.ID)
+		if r.Status != StatusRejected || r.Decision == nil || r.Decision.Outcome != sr.Rejected ||
+			r.Decision.Reason != "Ressources supérieures au plafond" || !r.Decision.DecidedAt.Equal(at(20, 0)) ||
+			r.ClosedReason != sr.CloseDecided || r.ClosedAt == nil || r.ImplicitDecisionOn != "" {
+			t.Errorf("decided = %+v (decision %+v)", r, r.Decision)
+		}
+
+		want := []Step{
+			{at(0, 0), StatusReceived, LabelSubmitted},
+			{at(0, 0), StatusReceived, LabelAcknowledged},
+			{at(0, 0), StatusReceived, LabelQueued},
+			{at(1, 0), StatusInProgress, LabelTakenUp},
+			{at(2, 0), StatusAwaitingInformation, LabelInformationRequested},
+			{at(12, 0), StatusInProgress, LabelInformationReceived},
+			{at(20, 0), StatusRejected, LabelRejected},
+			{at(20, 0), StatusRejected, LabelClosed},
+		}
+		if got := timeline(t, q, m1, a.ID); !slices.Equal(got, want) {
+			t.Errorf("timeline:\n got %+v\nwant %+v", got, want)
+		}
+	})
+}
+
+func TestWithdrawnAndLapsed(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, c2s, at(0, 0))
+		a.withdraw(at(1, 0))
+		b := submit(t, &pos, m1, cards, at(2, 0))
+		b.claim(at(2, 1), w1)
+		b.askInformation(at(2, 2), at(10, 0))
+		b.lapse(at(10, 1))
+		c := submit(t, &pos, m1, c2s, at(3, 0))
+		c.claim(at(3, 1), w1)
+		c.decide(at(4, 0), sr.Approved, "")
+		feed(t, db, p, all(a, b, c)...)
+		q := NewQueries(db, fixed(at(11, 0)))
+
+		got, err := q.List(ctxT(t), m1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(got), []uuid.UUID{c.ID, b.ID, a.ID}) {
+			t.Fatalf("List = %v, want newest first", ids(got))
+		}
+		if r := got[2]; r.Status != StatusWithdrawn || r.ClosedReason != sr.CloseWithdrawn || r.Decision != nil {
+			t.Errorf("withdrawn = %+v", r)
+		}
+		if r := got[1]; r.Status != StatusLapsed || r.ClosedReason != sr.CloseLapsed || r.Expected != nil {
+			t.Errorf("lapsed = %+v", r)
+		}
+		if r := got[0]; r.Status != StatusApproved || r.Decision == nil || r.Decision.Outcome != sr.Approved {
+			t.Errorf("approved = %+v", r)
+		}
+		steps := timeline(t, q, m1, b.ID)
+		if last := steps[len(steps)-2:]; last[0].Label != LabelLapsed || last[0].Status != StatusLapsed ||
+			last[1].Label != LabelClosed {
+			t.Errorf("lapsed timeline ends with %+v", last)
+		}
+		steps = timeline(t, q, m1, a.ID)
+		if last := steps[len(steps)-2:]; last[0].Label != LabelWithdrawn || last[0].Status != StatusWithdrawn {
+			t.Errorf("withdrawn timeline ends with %+v", last)
+		}
+	})
+}
+
+func TestMemberBCannotReadMemberAsRequest(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, c2s, at(0, 0))
+		b := submit(t, &pos, m2, c2s, at(0, 1))
+		feed(t, db, p, all(a, b)...)
+		q := NewQueries(db, fixed(at(1, 0)))
+
+		if _, err := q.Get(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+			t.Errorf("Get(B, A's request) = %v, want ErrNotFound", err)
+		}
+		if _, err := q.Timeline(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Timeline(B, A's request) = %v, want ErrNotFound", err)
+		}
+		if _, err := q.Get(ctxT(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
+		}
+		for member, want := range map[uuid.UUID][]uuid.UUID{m1: {a.ID}, m2: {b.ID}, uuid.New(): nil} {
+			got, err := q.List(ctxT(t), member)
+			if err != nil || !slices.Equal(ids(got), want) {
+				t.Errorf("List(%s) = %v, %v; want %v", member, ids(got), err, want)
+			}
+		}
+	})
+}
+
+// story is a history with every kind of event, for two members.
+func story(t *testing.T) []event.Envelope {
+	var pos uint64
+	a := submit(t, &pos, m1, c2s, at(0, 0))
+	b := submit(t, &pos, m2, c2s, at(1, 0))
+	c := submit(t, &pos, m1, cards, at(1, 1))
+	d := submit(t, &pos, m2, c2s, at(2, 0))
+	a.claim(at(2, 1), w1)
+	b.reassign(at(2, 2), supervisor, w2)
+	a.askInformation(at(3, 0), at(20, 0))
+	b.note(at(3, 1), w2)
+	b.release(at(3, 2), w2)
+	c.claim(at(3, 3), w1)
+	c.decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
+	c.note(at(4, 1), w1)
+	a.answer(at(9, 0))
+	d.withdraw(at(9, 1))
+	b.claim(at(10, 0), w1)
+	b.askInformation(at(10, 1), at(12, 0))
+	b.lapse(at(12, 1))
+	e := submit(t, &pos, m1, c2s, at(13, 0))
+	e.claim(at(13, 1), w2)
+	e.askInformation(at(13, 2), at(40, 0))
+	return all(a, b, c, d, e)
+}
+
+func TestReplaysAndRebuild(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		evs := story(t)
+
+		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
+		feed(t, clean, setup(t, clean), evs...)
+		want := dump(t, clean, Version)
+
+		p := setup(t, db)
+		for _, e := range evs {
+			feed(t, db, p, e)
+		}
+		feed(t, db, p, evs...)
+		reversed := slices.Clone(evs)
+		slices.Reverse(reversed)
+		feed(t, db, p, reversed...)
+		feed(t, db, p, evs[3], evs[0], evs[3], evs[len(evs)-1], evs[1])
+		if got := dump(t, db, Version); !slices.Equal(got, want) {
+			t.Fatalf("after replays:\n got %q\nwant %q", got, want)
+		}
+
+		v2 := &Projection{version: Version + 1}
+		if err := projections.Setup(ctxT(t), db, v2); err != nil {
+			t.Fatal(err)
+		}
+		for batch := range slices.Chunk(evs, 7) {
+			feed(t, db, v2, batch...)
+		}
+		if got := dump(t, db, Version+1); !slices.Equal(got, want) {
+			t.Fatalf("rebuilt version:\n got %q\nwant %q", got, want)
+		}
+	})
+}

@@ -1,0 +1,182 @@
+package acceptance
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// c2sForm is a valid "Demander la complémentaire santé solidaire" form (silence: acceptance after 2 months).
+var c2sForm = map[string]any{"household_situation": "couple", "household_size": 3, "resources_12_months": 1420000,
+	"housing": "tenant", "managing_body": "msa", "sworn_statement": true}
+
+// member registers, activates and logs a member in; it returns the session token.
+func (e *memberEnv) member(t *testing.T, nirBody, key, last, first, birth, email string) string {
+	t.Helper()
+	reg := e.must(t, 202, e.call(t, "POST", "/v1/registrations", "", registration(nirBody, key, last, first, birth, email)), "register")
+	code := e.codeFor(t, email, 1)
+	e.must(t, 201, e.call(t, "POST", "/v1/registrations/"+reg.str("registration_id")+"/activation", "",
+		map[string]string{"code": code, "password": alicePassword}), "activate")
+	return e.must(t, 201, e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": nirBody, "password": alicePassword}), "login").str("token")
+}
+
+// staffMember creates a staff account with the operator command and logs it in with password + TOTP.
+func (e *memberEnv) staffMember(t *testing.T, login, name, role string) (token, id string) {
+	t.Helper()
+	const password = "un mot de passe de guichet tres long"
+	out := e.admin(t, []byte(password+"\n"), "admin", "create-staff", "--login", login, "--name", name, "--role", role)
+	secret := regexp.MustCompile(`TOTP secret: (\S+)`).FindStringSubmatch(out)
+	staffID := regexp.MustCompile(`staff id: +(\S+)`).FindStringSubmatch(out)
+	if secret == nil || staffID == nil {
+		t.Fatalf("create-staff output:\n%s", out)
+	}
+	code, err := totp.GenerateCodeCustom(secret[1], time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := e.must(t, 201, e.call(t, "POST", "/v1/staff/sessions", "", map[string]string{"login": login, "password": password, "totp": code}), "staff login "+login).str("token")
+	return tok, staffID[1]
+}
+
+// TestServiceRequestStory: a member submits → the acknowledgement carries the implicit-decision date → a
+// caseworker claims (a concurrent second claim gets 409) → requests information (the legal clock stops) → the
+// member answers (it restarts) → decision → the member sees it.
+func TestServiceRequestStory(t *testing.T) {
+	e := startMemberEnv(t)
+	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	bob := e.member(t, bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")
+	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")
+	claire, claireID := e.staffMember(t, "c.dupont", "Claire Dupont", "caseworker")
+	paul, paulID := e.staffMember(t, "p.moreau", "Paul Moreau", "caseworker")
+	outsider, _ := e.staffMember(t, "o.petit", "Odile Petit", "caseworker")
+	for _, id := range []string{claireID, paulID} {
+		e.must(t, 200, e.call(t, "PUT", "/v1/staff/accounts/"+id+"/queues", admin, map[string]any{"queues": []string{"sante-c2s"}}), "assign queue")
+	}
+
+	// Submit twice with the same Idempotency-Key: one request.
+	key := "6f1d2b7e-0c4e-4b8e-9a55-3f4b1c2d9e01"
+	body := map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}
+	ack := e.must(t, 201, e.call(t, "POST", "/v1/requests", alice, body, "Idempotency-Key", key), "submit")
+	again := e.must(t, 201, e.call(t, "POST", "/v1/requests", alice, body, "Idempotency-Key", key), "submit again")
+	reqID := ack.str("request_id")
+	if again.str("request_id") != reqID || again.str("reference") != ack.str("reference") {
+		t.Fatalf("same Idempotency-Key gave two requests: %s / %s", ack.raw, again.raw)
+	}
+	received, err := time.Parse(time.RFC3339Nano, ack.str("received_at"))
+	if err != nil {
+		t.Fatalf("received_at: %v (%s)", err, ack.raw)
+	}
+	implicit, err := time.Parse(time.RFC3339Nano, ack.str("implicit_decision_at"))
+	if err != nil {
+		t.Fatalf("implicit_decision_at: %v (%s)", err, ack.raw)
+	}
+	paris := received.In(parisOr(t))
+	want := time.Date(paris.Year(), paris.Month()+2, paris.Day(), 0, 0, 0, 0, paris.Location())
+	if paris.Day() > 28 && want.Month() != (paris.Month()+2-1)%12+1 {
+		want = time.Date(paris.Year(), paris.Month()+3, 0, 0, 0, 0, 0, paris.Location()) // clamped to the month's end
+	}
+	if !implicit.Equal(want) || ack.str("implicit_decision") != "acceptance" || !strings.HasPrefix(ack.str("reference"), "MSA-") {
+		t.Fatalf("acknowledgement: implicit decision %v, want %v (2 months after receipt): %s", implicit, want, ack.raw)
+	}
+	// The acknowledgement also goes by email.
+	e.waitSubject(t, "alice@example.test", "Accusé de réception")
+
+	// Bob never sees Alice's request.
+	if r := e.call(t, "GET", "/v1/requests/"+reqID, bob, nil); r.status != 404 {
+		t.Fatalf("bob reads alice's request: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "POST", "/v1/requests/"+reqID+"/withdrawal", bob, map[string]string{}); r.status != 404 {
+		t.Fatalf("bob withdraws alice's request: %d %s", r.status, r.raw)
+	}
+
+	// Two caseworkers claim at once: exactly one wins, the other gets 409.
+	c := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, claire, nil, "X-Dossier-Min-Position", ack.header.Get("X-Dossier-Position")), "get case")
+	etag := c.header.Get("ETag")
+	statuses := make([]int, 2)
+	var wg sync.WaitGroup
+	for i, tok := range []string{claire, paul} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = e.call(t, "POST", "/v1/cases/"+reqID+"/claim", tok, nil, "If-Match", etag).status
+		}()
+	}
+	wg.Wait()
+	winner := claire
+	switch {
+	case statuses[0] == 200 && statuses[1] == 409:
+	case statuses[0] == 409 && statuses[1] == 200:
+		winner = paul
+	default:
+		t.Fatalf("concurrent claims answered %v, want one 200 and one 409", statuses)
+	}
+	// A caseworker outside the queue cannot act or read.
+	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/notes", outsider, map[string]string{"text": "test"}); r.status != 403 {
+		t.Fatalf("outsider note: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "GET", "/v1/queues/sante-c2s/cases", outsider, nil); r.status != 403 {
+		t.Fatalf("outsider listing: %d %s", r.status, r.raw)
+	}
+
+	// Information requested: the member sees what is expected; the clock stops, then restarts on the answer.
+	deadline := time.Now().Add(10 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	info := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/information-requests", winner,
+		map[string]any{"items": []string{"Avis d'imposition 2025"}, "deadline": deadline}), "request information")
+	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", info.header.Get("X-Dossier-Position")), "alice reads her request")
+	if !strings.Contains(string(mine.raw), "Avis d'imposition 2025") {
+		t.Fatalf("what is expected from the member is not shown: %s", mine.raw)
+	}
+	e.must(t, 200, e.call(t, "POST", "/v1/requests/"+reqID+"/information", alice, map[string]string{"what": "Avis envoyé par courrier"}), "answer")
+
+	// Decision; the member sees it.
+	dec := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/decision", winner, map[string]any{"approved": true}), "decide")
+	final := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", dec.header.Get("X-Dossier-Position")), "alice reads the decision")
+	if d, _ := final.body["decision"].(map[string]any); d == nil || !strings.Contains(string(final.raw), "approved") {
+		t.Fatalf("decision not visible to the member: %s", final.raw)
+	}
+	// Deciding a closed case is refused and changes nothing.
+	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/decision", winner, map[string]any{"approved": false, "reason": "x"}); r.status != 422 {
+		t.Fatalf("decision on a closed case: %d %s", r.status, r.raw)
+	}
+	// An invalid form names its fields and records nothing.
+	bad := e.call(t, "POST", "/v1/requests", alice, map[string]any{"service": "complementaire-sante-solidaire",
+		"form": map[string]any{"household_size": "trois"}})
+	if bad.status != 422 || bad.str("code") != "request.form_invalid" || !strings.Contains(string(bad.raw), `"fields"`) {
+		t.Fatalf("invalid form: %d %s", bad.status, bad.raw)
+	}
+	if r := e.call(t, "POST", "/v1/requests", alice, map[string]any{"service": "nope", "form": map[string]any{}}); r.status != 422 || r.str("code") != "catalog.unknown_service" {
+		t.Fatalf("unknown service: %d %s", r.status, r.raw)
+	}
+	list := e.must(t, 200, e.call(t, "GET", "/v1/requests", alice, nil), "alice's requests")
+	if n := strings.Count(string(list.raw), `"reference"`); n != 1 {
+		t.Fatalf("alice has %d requests, want 1: %s", n, list.raw)
+	}
+}
+
+func parisOr(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatalf("Europe/Paris: %v", err)
+	}
+	return loc
+}
+
+// waitSubject waits for a mail to addr whose subject contains s.
+func (e *memberEnv) waitSubject(t *testing.T, addr, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range e.smtp.Messages() {
+			if strings.Contains(strings.Join(m.To, ","), addr) && strings.Contains(m.Subject, s) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no mail %q to %s", s, addr)
+}

@@ -23,6 +23,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 	"io/fs"
 	"time"
 
@@ -110,7 +111,7 @@ func nullUTC(t sql.NullTime) sql.NullTime {
 // entry is a case's state while a batch is folded.
 type entry struct {
 	row      row
-	clock    clockState
+	clock    requestclock.State
 	awaiting bool
 	exists   bool
 	changed  bool
@@ -135,7 +136,7 @@ func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry
 		return nil, fmt.Errorf("casequeues: read %s: %w", sr.StreamID(id), err)
 	}
 	if en.exists = found; found {
-		if en.clock, err = unmarshalClock(en.row.Clock); err != nil {
+		if en.clock, err = requestclock.Unmarshal(en.row.Clock); err != nil {
 			return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(id), err)
 		}
 		en.awaiting = en.row.Status == string(sr.StatusAwaitingInformation)
@@ -176,7 +177,7 @@ func apply(en *entry, e event.Envelope) error {
 	if !en.exists {
 		return fmt.Errorf("casequeues: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, sr.TypeSubmitted)
 	}
-	en.clock.add(e)
+	en.clock.Add(e)
 	if err := en.refresh(); err != nil {
 		return fmt.Errorf("casequeues: %s revision %d: %w", e.Stream, e.Revision, err)
 	}
@@ -200,19 +201,19 @@ func (en *entry) refresh() error {
 	default:
 		r.Status = string(sr.StatusNone) // submitted, not queued yet (the rest of the command is in the next batch)
 	}
-	text, err := en.clock.marshal()
+	text, err := en.clock.Marshal()
 	if err != nil {
 		return err
 	}
 	r.Clock = text
-	if !en.clock.acknowledged() {
+	if !en.clock.Acknowledged() {
 		return nil
 	}
-	c, loc, err := en.clock.clock()
+	c, loc, err := en.clock.Clock()
 	if err != nil {
 		return err
 	}
-	r.DueOn, r.ImplicitDecisionOn = day(c.DueAt), day(c.ImplicitDecisionAt)
+	r.DueOn, r.ImplicitDecisionOn = requestclock.Day(c.DueAt), requestclock.Day(c.ImplicitDecisionAt)
 	r.PausedSince, r.BreachAt = sql.NullTime{}, sql.NullTime{}
 	if c.Closed {
 		return nil

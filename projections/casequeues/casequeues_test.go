@@ -2,6 +2,7 @@ package casequeues
 
 import (
 	"errors"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 	"slices"
 	"testing"
 	"time"
@@ -178,7 +179,7 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		ca = get(t, q, a.ID)
 		lc := a.legalClock()
 		if ca.Status != sr.StatusClaimed || ca.AwaitingSince != nil || ca.DueOn != "2026-02-14" ||
-			ca.ImplicitDecisionOn != "2026-03-15" || ca.DueOn != day(lc.DueAt) || ca.ImplicitDecisionOn != day(lc.ImplicitDecisionAt) {
+			ca.ImplicitDecisionOn != "2026-03-15" || ca.DueOn != requestclock.Day(lc.DueAt) || ca.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
 			t.Errorf("A after the answer = %+v, clock %+v", ca, lc)
 		}
 		// B (due 7 February) now comes first.
@@ -190,7 +191,7 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		feed(t, db, p, a.askInformation(at(13, 0), at(60, 0))...)
 		feed(t, db, p, a.answer(at(15, 5))...)
 		lc = a.legalClock()
-		if ca := get(t, q, a.ID); ca.DueOn != "2026-02-16" || ca.DueOn != day(lc.DueAt) || lc.PausedDays != 12 {
+		if ca := get(t, q, a.ID); ca.DueOn != "2026-02-16" || ca.DueOn != requestclock.Day(lc.DueAt) || lc.PausedDays != 12 {
 			t.Errorf("A after two pauses = %+v, clock %+v", ca, lc)
 		}
 	})

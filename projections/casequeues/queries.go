@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 	"strings"
 	"time"
 
@@ -310,21 +311,21 @@ func (q *Queries) toCase(r caseRow, now time.Time) (Case, error) {
 
 // projected returns the dates of a paused case as of now (servicerequest.LegalClock.Projected).
 func projected(r caseRow, now time.Time) (due, implicit string, err error) {
-	loc, err := location(r.TimeZone)
+	loc, err := requestclock.Location(r.TimeZone)
 	if err != nil {
 		return "", "", err
 	}
-	dueAt, err := parseDay(r.DueOn, loc)
+	dueAt, err := requestclock.ParseDay(r.DueOn, loc)
 	if err != nil {
 		return "", "", err
 	}
-	implicitAt, err := parseDay(r.ImplicitDecisionOn, loc)
+	implicitAt, err := requestclock.ParseDay(r.ImplicitDecisionOn, loc)
 	if err != nil {
 		return "", "", err
 	}
 	lc := sr.LegalClock{DueAt: dueAt, ImplicitDecisionAt: implicitAt, Paused: true, PausedSince: r.PausedSince.Time}
 	d, i := lc.Projected(now)
-	return day(d), day(i), nil
+	return requestclock.Day(d), requestclock.Day(i), nil
 }
 
 // cursor encodes a case's place in the order.

@@ -23,6 +23,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 	"io/fs"
 	"time"
 
@@ -150,7 +151,7 @@ func nullUTC(t sql.NullTime) sql.NullTime {
 // entry is a request's state while a batch is folded.
 type entry struct {
 	row      row
-	clock    clockState
+	clock    requestclock.State
 	exists   bool
 	changed  bool
 	timeline [][]any // rows to insert
@@ -176,7 +177,7 @@ func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry
 		return nil, fmt.Errorf("memberrequests: read %s: %w", sr.StreamID(id), err)
 	}
 	if en.exists = found; found {
-		if en.clock, err = unmarshalClock(en.row.Clock); err != nil {
+		if en.clock, err = requestclock.Unmarshal(en.row.Clock); err != nil {
 			return nil, fmt.Errorf("memberrequests: %s: clock: %w", sr.StreamID(id), err)
 		}
 	}
@@ -237,7 +238,7 @@ func apply(en *entry, e event.Envelope) error {
 	if !en.exists {
 		return fmt.Errorf("memberrequests: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, sr.TypeSubmitted)
 	}
-	en.clock.add(e)
+	en.clock.Add(e)
 	if err := en.refresh(); err != nil {
 		return fmt.Errorf("memberrequests: %s revision %d: %w", e.Stream, e.Revision, err)
 	}
@@ -253,19 +254,19 @@ func apply(en *entry, e event.Envelope) error {
 // refresh derives the implicit-decision day from servicerequest.Clock.
 func (en *entry) refresh() error {
 	r := &en.row
-	text, err := en.clock.marshal()
+	text, err := en.clock.Marshal()
 	if err != nil {
 		return err
 	}
 	r.Clock = text
-	if !en.clock.acknowledged() {
+	if !en.clock.Acknowledged() {
 		return nil
 	}
-	c, _, err := en.clock.clock()
+	c, _, err := en.clock.Clock()
 	if err != nil {
 		return err
 	}
-	r.ImplicitDecisionOn, r.PausedSince = day(c.ImplicitDecisionAt), sql.NullTime{}
+	r.ImplicitDecisionOn, r.PausedSince = requestclock.Day(c.ImplicitDecisionAt), sql.NullTime{}
 	if c.Paused {
 		r.PausedSince = sql.NullTime{Time: c.PausedSince, Valid: true}
 	}

@@ -2,6 +2,7 @@ package memberrequests
 
 import (
 	"errors"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 	"slices"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ func TestMemberFollowsARequest(t *testing.T) {
 		feed(t, db, p, a.answer(at(12, 0))...)
 		r = get(t, q, m1, a.ID)
 		if lc := a.legalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != "2026-03-15" ||
-			r.ImplicitDecisionOn != day(lc.ImplicitDecisionAt) {
+			r.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
 			t.Errorf("answered = %+v", r)
 		}
 

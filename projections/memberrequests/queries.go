@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 	"time"
 
 	"github.com/google/uuid"
@@ -163,17 +164,17 @@ func toRequest(r row, now time.Time) (Request, error) {
 		t := r.ClosedAt.Time.UTC()
 		req.ClosedAt, req.ImplicitDecisionOn = &t, ""
 	case r.PausedSince.Valid && r.ImplicitDecisionOn != "":
-		loc, err := location(r.TimeZone)
+		loc, err := requestclock.Location(r.TimeZone)
 		if err != nil {
 			return Request{}, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(r.RequestID), err)
 		}
-		implicit, err := parseDay(r.ImplicitDecisionOn, loc)
+		implicit, err := requestclock.ParseDay(r.ImplicitDecisionOn, loc)
 		if err != nil {
 			return Request{}, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(r.RequestID), err)
 		}
 		lc := sr.LegalClock{DueAt: implicit, ImplicitDecisionAt: implicit, Paused: true, PausedSince: r.PausedSince.Time}
 		_, projected := lc.Projected(now)
-		req.ImplicitDecisionOn = day(projected)
+		req.ImplicitDecisionOn = requestclock.Day(projected)
 	}
 	return req, nil
 }

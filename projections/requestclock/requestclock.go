@@ -1,4 +1,7 @@
-package memberrequests
+// Package requestclock keeps, in a read-model row, what a service request's legal clock needs (the deadlines of
+// its acknowledgement and the instants of the events servicerequest.Clock reads), so that projections recompute the
+// dates with servicerequest.Clock itself rather than a second copy of its calendar rules.
+package requestclock
 
 import (
 	"encoding/json"
@@ -11,42 +14,42 @@ import (
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 )
 
-// clockState is what a row keeps of its request's history to recompute the legal clock: the deadlines the
+// State is what a row keeps of its request's history to recompute the legal clock: the deadlines the
 // acknowledgement recorded and the instants of the events servicerequest.Clock reads (receipt, pauses, closure).
 // The dates are then servicerequest.Clock's own, never a second implementation of its calendar rules.
-type clockState struct {
+type State struct {
 	TimeZone string         `json:"time_zone,omitempty"`
 	Silence  sr.SilenceRule `json:"silence"`
 	Handling sr.Period      `json:"handling_time"`
-	Events   []clockEvent   `json:"events"`
+	Events   []Event        `json:"events"`
 }
 
-// clockEvent is one event the clock reads, reduced to its type, instant and (for Closed) reason.
-type clockEvent struct {
+// Event is one event the clock reads, reduced to its type, instant and (for Closed) reason.
+type Event struct {
 	Type   string    `json:"type"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason,omitempty"`
 }
 
-// add records e if the clock reads it, and its deadlines if it is the acknowledgement.
-func (s *clockState) add(e event.Envelope) {
+// Add records e if the clock reads it, and its deadlines if it is the acknowledgement.
+func (s *State) Add(e event.Envelope) {
 	at := e.Metadata.OccurredAt.UTC()
 	switch ev := e.Event.(type) {
 	case sr.Acknowledged:
 		s.TimeZone, s.Silence, s.Handling = ev.TimeZone, ev.Silence, ev.HandlingTime
 	case sr.Submitted, sr.InformationRequested, sr.InformationReceived, sr.InformationDeadlineLapsed:
-		s.Events = append(s.Events, clockEvent{Type: e.Type, At: at})
+		s.Events = append(s.Events, Event{Type: e.Type, At: at})
 	case sr.Closed:
-		s.Events = append(s.Events, clockEvent{Type: e.Type, At: at, Reason: ev.Reason})
+		s.Events = append(s.Events, Event{Type: e.Type, At: at, Reason: ev.Reason})
 	}
 }
 
-// acknowledged reports whether the deadlines are known (the acknowledgement was applied).
-func (s *clockState) acknowledged() bool { return s.TimeZone != "" }
+// Acknowledged reports whether the deadlines are known (the acknowledgement was applied).
+func (s *State) Acknowledged() bool { return s.TimeZone != "" }
 
-// clock runs servicerequest.Clock over the recorded events.
-func (s *clockState) clock() (sr.LegalClock, *time.Location, error) {
-	loc, err := location(s.TimeZone)
+// Clock runs servicerequest.Clock over the recorded events.
+func (s *State) Clock() (sr.LegalClock, *time.Location, error) {
+	loc, err := Location(s.TimeZone)
 	if err != nil {
 		return sr.LegalClock{}, nil, err
 	}
@@ -73,13 +76,15 @@ func (s *clockState) clock() (sr.LegalClock, *time.Location, error) {
 	return c, loc, err
 }
 
-func (s *clockState) marshal() (string, error) {
+// Marshal encodes the state for a TEXT column.
+func (s *State) Marshal() (string, error) {
 	b, err := json.Marshal(s)
 	return string(b), err
 }
 
-func unmarshalClock(text string) (clockState, error) {
-	var s clockState
+// Unmarshal decodes a state written by Marshal ("" is the empty state).
+func Unmarshal(text string) (State, error) {
+	var s State
 	if text == "" {
 		return s, nil
 	}
@@ -89,8 +94,8 @@ func unmarshalClock(text string) (clockState, error) {
 
 var locations sync.Map // name → *time.Location
 
-// location loads a time zone once.
-func location(name string) (*time.Location, error) {
+// Location loads a time zone once.
+func Location(name string) (*time.Location, error) {
 	if loc, ok := locations.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
@@ -102,10 +107,10 @@ func location(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// day formats a calendar day (midnight in its location) as YYYY-MM-DD.
-func day(t time.Time) string { return t.Format(time.DateOnly) }
+// Day formats a calendar day (midnight in its location) as YYYY-MM-DD.
+func Day(t time.Time) string { return t.Format(time.DateOnly) }
 
-// parseDay returns midnight of a YYYY-MM-DD day in loc.
-func parseDay(s string, loc *time.Location) (time.Time, error) {
+// ParseDay returns midnight of a YYYY-MM-DD day in loc.
+func ParseDay(s string, loc *time.Location) (time.Time, error) {
 	return time.ParseInLocation(time.DateOnly, s, loc)
 }

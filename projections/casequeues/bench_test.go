@@ -2,6 +2,7 @@ package casequeues
 
 import (
 	"fmt"
+	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
 	"slices"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func fill(b *testing.B, db *sqldb.DB, n int) []uuid.UUID {
 	var pos uint64
 	var batch []event.Envelope
 	flush := func() {
-		sortByPosition(batch)
+		srtest.SortByPosition(batch)
 		feed(b, db, p, batch...)
 		batch = batch[:0]
 	}
@@ -106,11 +107,11 @@ func fill(b *testing.B, db *sqldb.DB, n int) []uuid.UUID {
 		r := submit(b, &pos, uuid.New(), svc, received)
 		switch {
 		case i%7 == 6:
-			r.withdraw(received.Add(time.Hour))
+			r.Withdraw(received.Add(time.Hour))
 		case i%3 == 0:
-			r.claim(received.Add(time.Hour), workers[i%len(workers)])
+			r.Claim(received.Add(time.Hour), workers[i%len(workers)])
 			if i%10 == 0 {
-				r.askInformation(received.Add(2*time.Hour), received.AddDate(0, 1, 0))
+				r.AskInformation(received.Add(2*time.Hour), received.AddDate(0, 1, 0))
 			}
 		}
 		batch = append(batch, r.Events...)

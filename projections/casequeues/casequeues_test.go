@@ -89,7 +89,7 @@ func TestQueueLifecycle(t *testing.T) {
 		}
 
 		// Claim, then release: the assignee comes and goes, and so does the case among the candidates.
-		feed(t, db, p, a.claim(at(3, 0), w1)...)
+		feed(t, db, p, a.Claim(at(3, 0), w1)...)
 		if ca := get(t, q, a.ID); ca.Status != sr.StatusClaimed || ca.Assignee == nil || *ca.Assignee != w1 || ca.Revision != 3 {
 			t.Errorf("claimed A = %+v", ca)
 		}
@@ -99,7 +99,7 @@ func TestQueueLifecycle(t *testing.T) {
 		if got := mine(t, q, w1); !slices.Equal(got, []uuid.UUID{a.ID}) {
 			t.Errorf("mine(w1) = %v", got)
 		}
-		feed(t, db, p, a.release(at(3, 1), w1)...)
+		feed(t, db, p, a.Release(at(3, 1), w1)...)
 		if ca := get(t, q, a.ID); ca.Status != sr.StatusQueued || ca.Assignee != nil {
 			t.Errorf("released A = %+v", ca)
 		}
@@ -108,29 +108,29 @@ func TestQueueLifecycle(t *testing.T) {
 		}
 
 		// Reassign, twice: the case follows the supervisor's decisions.
-		feed(t, db, p, b.reassign(at(3, 2), supervisor, w2)...)
+		feed(t, db, p, b.Reassign(at(3, 2), supervisor, w2)...)
 		if got := mine(t, q, w2); !slices.Equal(got, []uuid.UUID{b.ID}) {
 			t.Errorf("mine(w2) = %v", got)
 		}
-		feed(t, db, p, b.reassign(at(3, 3), supervisor, w1)...)
+		feed(t, db, p, b.Reassign(at(3, 3), supervisor, w1)...)
 		if got := mine(t, q, w2); len(got) != 0 {
 			t.Errorf("mine(w2) after the second reassignment = %v", got)
 		}
 		if got := list(t, q, "sante-c2s", Filter{Assignee: &w1}); !slices.Equal(ids(got), []uuid.UUID{b.ID}) {
 			t.Errorf("queue filtered on w1 = %v", ids(got))
 		}
-		feed(t, db, p, b.note(at(3, 4), w1)...)
+		feed(t, db, p, b.Note(at(3, 4), w1)...)
 		if cb := get(t, q, b.ID); cb.Revision != uint64(len(b.Events)-1) || *cb.Assignee != w1 {
 			t.Errorf("B after a note = %+v, want revision %d", cb, len(b.Events)-1)
 		}
 
 		// Decided, withdrawn, lapsed: the cases leave their queues; Get still tells what became of them.
-		feed(t, db, p, c.claim(at(3, 5), w1)...)
-		feed(t, db, p, c.decide(at(3, 6), sr.Approved, "")...)
-		feed(t, db, p, a.withdraw(at(3, 7))...)
-		feed(t, db, p, d.claim(at(1, 0), w2)...)
-		feed(t, db, p, d.askInformation(at(1, 1), at(2, 0))...)
-		feed(t, db, p, d.lapse(at(2, 1))...)
+		feed(t, db, p, c.Claim(at(3, 5), w1)...)
+		feed(t, db, p, c.Decide(at(3, 6), sr.Approved, "")...)
+		feed(t, db, p, a.Withdraw(at(3, 7))...)
+		feed(t, db, p, d.Claim(at(1, 0), w2)...)
+		feed(t, db, p, d.AskInformation(at(1, 1), at(2, 0))...)
+		feed(t, db, p, d.Lapse(at(2, 1))...)
 		if got := list(t, q, "sante-c2s", Filter{}); !slices.Equal(ids(got), []uuid.UUID{b.ID}) {
 			t.Errorf("queue after closures = %v", ids(got))
 		}
@@ -158,8 +158,8 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		p := setup(t, db)
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0)) // received 5 January: due 4 February, implicit decision 5 March
-		a.claim(at(1, 0), w1)
-		a.askInformation(at(2, 0), at(40, 0)) // 7 January
+		a.Claim(at(1, 0), w1)
+		a.AskInformation(at(2, 0), at(40, 0)) // 7 January
 		b := submit(t, &pos, m2, c2s, at(3, 0))
 		feed(t, db, p, all(a, b)...)
 
@@ -175,9 +175,9 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		}
 
 		// Answered on 17 January: a pause of 10 days, as servicerequest.Clock counts it.
-		feed(t, db, p, a.answer(at(12, 0))...)
+		feed(t, db, p, a.Answer(at(12, 0))...)
 		ca = get(t, q, a.ID)
-		lc := a.legalClock()
+		lc := a.LegalClock()
 		if ca.Status != sr.StatusClaimed || ca.AwaitingSince != nil || ca.DueOn != "2026-02-14" ||
 			ca.ImplicitDecisionOn != "2026-03-15" || ca.DueOn != requestclock.Day(lc.DueAt) || ca.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
 			t.Errorf("A after the answer = %+v, clock %+v", ca, lc)
@@ -188,9 +188,9 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		}
 
 		// A second pause adds up.
-		feed(t, db, p, a.askInformation(at(13, 0), at(60, 0))...)
-		feed(t, db, p, a.answer(at(15, 5))...)
-		lc = a.legalClock()
+		feed(t, db, p, a.AskInformation(at(13, 0), at(60, 0))...)
+		feed(t, db, p, a.Answer(at(15, 5))...)
+		lc = a.LegalClock()
 		if ca := get(t, q, a.ID); ca.DueOn != "2026-02-16" || ca.DueOn != requestclock.Day(lc.DueAt) || lc.PausedDays != 12 {
 			t.Errorf("A after two pauses = %+v, clock %+v", ca, lc)
 		}
@@ -204,16 +204,16 @@ func TestCountsAndBreaches(t *testing.T) {
 		a := submit(t, &pos, m1, c2s, at(0, 0))  // due 4 February
 		b := submit(t, &pos, m1, c2s, at(1, 0))  // due 5 February
 		c := submit(t, &pos, m2, c2s, at(20, 0)) // due 24 February
-		c.claim(at(20, 1), w1)
+		c.Claim(at(20, 1), w1)
 		d := submit(t, &pos, m2, cards, at(0, 0)) // due 20 January
 		e := submit(t, &pos, m1, c2s, at(0, 2))   // due 4 February, paused on time on 15 January
-		e.claim(at(1, 0), w2)
-		e.askInformation(at(10, 0), at(90, 0))
+		e.Claim(at(1, 0), w2)
+		e.AskInformation(at(10, 0), at(90, 0))
 		f := submit(t, &pos, m2, c2s, at(-40, 0)) // received 26 November 2025: due 26 December, paused late
-		f.claim(at(-39, 0), w2)
-		f.askInformation(at(0, 3), at(90, 0))
+		f.Claim(at(-39, 0), w2)
+		f.AskInformation(at(0, 3), at(90, 0))
 		g := submit(t, &pos, m1, c2s, at(-60, 0)) // closed: counts nowhere
-		g.withdraw(at(-59, 0))
+		g.Withdraw(at(-59, 0))
 		feed(t, db, p, all(a, b, c, d, e, f, g)...)
 
 		counts := func(now time.Time) []QueueStats {
@@ -261,7 +261,7 @@ func TestCountsAndBreaches(t *testing.T) {
 			t.Errorf("breaches in June = %d, want 4 (all but E)", got)
 		}
 		// Once E's member answers, the target moves by the pause and E is late like the others.
-		feed(t, db, p, e.answer(at(80, 0))...)
+		feed(t, db, p, e.Answer(at(80, 0))...)
 		if got := counts(time.Date(2026, 6, 1, 0, 0, 0, 0, paris))[0].Breaches; got != 5 {
 			t.Errorf("breaches in June after E's answer = %d, want 5", got)
 		}
@@ -277,7 +277,7 @@ func TestListPages(t *testing.T) {
 			// Several cases a day (same due day), some the same instant (the id breaks the tie).
 			r := submit(t, &pos, m1, c2s, at(i/3, i%2))
 			if i%3 == 0 {
-				r.claim(at(5, 0), w1)
+				r.Claim(at(5, 0), w1)
 			}
 			rs = append(rs, r)
 		}
@@ -335,19 +335,19 @@ func story(t *testing.T) []event.Envelope {
 	b := submit(t, &pos, m2, c2s, at(1, 0))
 	c := submit(t, &pos, m1, cards, at(1, 1))
 	d := submit(t, &pos, m2, c2s, at(2, 0))
-	a.claim(at(2, 1), w1)
-	b.reassign(at(2, 2), supervisor, w2)
-	a.askInformation(at(3, 0), at(20, 0))
-	b.note(at(3, 1), w2)
-	b.release(at(3, 2), w2)
-	c.claim(at(3, 3), w1)
-	c.decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
-	c.note(at(4, 1), w1)
-	a.answer(at(9, 0))
-	d.withdraw(at(9, 1))
-	b.claim(at(10, 0), w1)
-	b.askInformation(at(10, 1), at(12, 0))
-	b.lapse(at(12, 1))
+	a.Claim(at(2, 1), w1)
+	b.Reassign(at(2, 2), supervisor, w2)
+	a.AskInformation(at(3, 0), at(20, 0))
+	b.Note(at(3, 1), w2)
+	b.Release(at(3, 2), w2)
+	c.Claim(at(3, 3), w1)
+	c.Decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
+	c.Note(at(4, 1), w1)
+	a.Answer(at(9, 0))
+	d.Withdraw(at(9, 1))
+	b.Claim(at(10, 0), w1)
+	b.AskInformation(at(10, 1), at(12, 0))
+	b.Lapse(at(12, 1))
 	e := submit(t, &pos, m1, c2s, at(13, 0))
 	return all(a, b, c, d, e)
 }
@@ -397,7 +397,7 @@ func TestEventBeforeSubmittedStops(t *testing.T) {
 		p := setup(t, db)
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
-		claim := a.claim(at(1, 0), w1)
+		claim := a.Claim(at(1, 0), w1)
 		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
 		if err == nil {
 			t.Fatal("Apply(claim without submission) = nil, want an error")

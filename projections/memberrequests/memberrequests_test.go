@@ -60,18 +60,18 @@ func TestMemberFollowsARequest(t *testing.T) {
 		}
 
 		// Claimed, released, claimed again, reassigned, noted: for the member, one step ("prise en charge").
-		feed(t, db, p, a.claim(at(1, 0), w1)...)
-		feed(t, db, p, a.release(at(1, 1), w1)...)
-		feed(t, db, p, a.claim(at(1, 2), w2)...)
-		feed(t, db, p, a.reassign(at(1, 3), supervisor, w1)...)
-		feed(t, db, p, a.note(at(1, 4), w1)...)
+		feed(t, db, p, a.Claim(at(1, 0), w1)...)
+		feed(t, db, p, a.Release(at(1, 1), w1)...)
+		feed(t, db, p, a.Claim(at(1, 2), w2)...)
+		feed(t, db, p, a.Reassign(at(1, 3), supervisor, w1)...)
+		feed(t, db, p, a.Note(at(1, 4), w1)...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusInProgress || r.Revision != uint64(len(a.Events)-1) {
 			t.Errorf("in progress = %+v", r)
 		}
 
 		// Information asked for on 7 January, by 20 February: the member sees what and by when; the clock stops.
 		deadline := at(46, 0)
-		feed(t, db, p, a.askInformation(at(2, 0), deadline)...)
+		feed(t, db, p, a.AskInformation(at(2, 0), deadline)...)
 		r = get(t, q, m1, a.ID) // read on 10 January: 3 days of pause so far
 		if r.Status != StatusAwaitingInformation || r.Expected == nil ||
 			!slices.Equal(r.Expected.Items, []string{"Avis d'imposition 2025"}) || !r.Expected.Deadline.Equal(deadline) ||
@@ -79,14 +79,14 @@ func TestMemberFollowsARequest(t *testing.T) {
 			t.Errorf("awaiting = %+v (expected %+v)", r, r.Expected)
 		}
 		// Answered on 17 January: 10 days of pause, as servicerequest.Clock counts them.
-		feed(t, db, p, a.answer(at(12, 0))...)
+		feed(t, db, p, a.Answer(at(12, 0))...)
 		r = get(t, q, m1, a.ID)
-		if lc := a.legalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != "2026-03-15" ||
+		if lc := a.LegalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != "2026-03-15" ||
 			r.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
 			t.Errorf("answered = %+v", r)
 		}
 
-		feed(t, db, p, a.decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")...)
+		feed(t, db, p, a.Decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")...)
 		r = get(t, q, m1, a.ID)
 		if r.Status != StatusRejected || r.Decision == nil || r.Decision.Outcome != sr.Rejected ||
 			r.Decision.Reason != "Ressources supérieures au plafond" || !r.Decision.DecidedAt.Equal(at(20, 0)) ||
@@ -115,14 +115,14 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 		p := setup(t, db)
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
-		a.withdraw(at(1, 0))
+		a.Withdraw(at(1, 0))
 		b := submit(t, &pos, m1, cards, at(2, 0))
-		b.claim(at(2, 1), w1)
-		b.askInformation(at(2, 2), at(10, 0))
-		b.lapse(at(10, 1))
+		b.Claim(at(2, 1), w1)
+		b.AskInformation(at(2, 2), at(10, 0))
+		b.Lapse(at(10, 1))
 		c := submit(t, &pos, m1, c2s, at(3, 0))
-		c.claim(at(3, 1), w1)
-		c.decide(at(4, 0), sr.Approved, "")
+		c.Claim(at(3, 1), w1)
+		c.Decide(at(4, 0), sr.Approved, "")
 		feed(t, db, p, all(a, b, c)...)
 		q := NewQueries(db, fixed(at(11, 0)))
 
@@ -188,22 +188,22 @@ func story(t *testing.T) []event.Envelope {
 	b := submit(t, &pos, m2, c2s, at(1, 0))
 	c := submit(t, &pos, m1, cards, at(1, 1))
 	d := submit(t, &pos, m2, c2s, at(2, 0))
-	a.claim(at(2, 1), w1)
-	b.reassign(at(2, 2), supervisor, w2)
-	a.askInformation(at(3, 0), at(20, 0))
-	b.note(at(3, 1), w2)
-	b.release(at(3, 2), w2)
-	c.claim(at(3, 3), w1)
-	c.decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
-	c.note(at(4, 1), w1)
-	a.answer(at(9, 0))
-	d.withdraw(at(9, 1))
-	b.claim(at(10, 0), w1)
-	b.askInformation(at(10, 1), at(12, 0))
-	b.lapse(at(12, 1))
+	a.Claim(at(2, 1), w1)
+	b.Reassign(at(2, 2), supervisor, w2)
+	a.AskInformation(at(3, 0), at(20, 0))
+	b.Note(at(3, 1), w2)
+	b.Release(at(3, 2), w2)
+	c.Claim(at(3, 3), w1)
+	c.Decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
+	c.Note(at(4, 1), w1)
+	a.Answer(at(9, 0))
+	d.Withdraw(at(9, 1))
+	b.Claim(at(10, 0), w1)
+	b.AskInformation(at(10, 1), at(12, 0))
+	b.Lapse(at(12, 1))
 	e := submit(t, &pos, m1, c2s, at(13, 0))
-	e.claim(at(13, 1), w2)
-	e.askInformation(at(13, 2), at(40, 0))
+	e.Claim(at(13, 1), w2)
+	e.AskInformation(at(13, 2), at(40, 0))
 	return all(a, b, c, d, e)
 }
 

@@ -54,7 +54,7 @@ var registry = func() *event.Registry {
 	return r
 }()
 
-// Request is the history of one service Request, built through the aggregate's behaviour methods and handed out
+// Request is the history of one service request, built through the aggregate's behaviour methods and handed out
 // as the store does (encoded then decoded by the codec, revisions from 0, positions from a shared counter).
 type Request struct {
 	tb     testing.TB
@@ -64,7 +64,7 @@ type Request struct {
 	pos    *uint64
 }
 
-// Submit records a new Request of member for svc, received at at.
+// Submit records a new request of member for svc, received at at.
 func Submit(tb testing.TB, pos *uint64, member uuid.UUID, svc sr.Service, at time.Time) *Request {
 	tb.Helper()
 	r := &Request{tb: tb, ID: uuid.New(), Member: member, pos: pos}
@@ -76,7 +76,7 @@ func Submit(tb testing.TB, pos *uint64, member uuid.UUID, svc sr.Service, at tim
 	return r
 }
 
-// do runs a behaviour on the Request as its history stands and appends what it recorded, at the instant at.
+// do runs a behaviour on the request as its history stands and appends what it recorded, at the instant at.
 func (r *Request) do(at time.Time, role event.Role, actor uuid.UUID, fn func(*sr.ServiceRequest) error) []event.Envelope {
 	r.tb.Helper()
 	agg := sr.Rehydrate(r.ID, r.Events)

@@ -132,7 +132,7 @@ func (s *Server) routes() []route {
 
 		// Service requests: the member's side.
 		{Method: "POST", Path: "/v1/requests", ID: "submitRequest", Tag: "requests", Auth: "member", Idempotent: true,
-			Summary: "File a service request (a catalog service code and its form). Answers at once with the acknowledgement of receipt: reference, date received, handling time, the day silence becomes a decision and what it means, appeal routes; also sent by email. The same Idempotency-Key returns the same request.",
+			Summary: "File a service request (a catalog service code and its form). Answers at once with the acknowledgement of receipt: reference, date received, handling time, the day silence becomes a decision and what it means (no such day for a document delivered by right or a declaration), appeal routes; also sent by email. The same Idempotency-Key returns the same request.",
 			Handler: s.member(s.submitRequest), Request: submitRequest{}, Response: acknowledgementBody{},
 			Responses: map[int]string{201: "Request recorded and acknowledged.", 422: "Unknown service or invalid form (each field named)."}},
 		{Method: "GET", Path: "/v1/requests", ID: "listRequests", Tag: "requests", Auth: "member", Consistent: true,
@@ -147,6 +147,25 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/requests/{id}/information", ID: "provideInformation", Tag: "requests", Auth: "member", Idempotent: true,
 			Summary: "Answer the fund's request for information (the legal clock starts again).", Handler: s.member(s.provideInformation),
 			Request: informationAnswer{}, Response: positionBody{}, Responses: map[int]string{200: "Answer recorded.", 404: "No such request.", 422: "Nothing awaited, or too late."}},
+
+		// Consultations: statements, payments and invoices recorded by the fund's other systems.
+		{Method: "GET", Path: "/v1/daily-allowance-statements", ID: "listDailyAllowanceStatements", Tag: "consultations", Auth: "member", Consistent: true,
+			Summary: "Consulter mes décomptes d'indemnités journalières: the member's daily-allowance statements.",
+			Handler: s.member(s.listStatements), Response: statementsBody{}, Responses: map[int]string{200: "The statements.", 401: "Not connected."}},
+		{Method: "GET", Path: "/v1/payments", ID: "listPayments", Tag: "consultations", Auth: "member", Consistent: true,
+			Summary: "Suivre mes paiements: the payments made to the member, and the payment attestations issued.",
+			Handler: s.member(s.listPayments), Response: paymentsBody{}, Responses: map[int]string{200: "The payments.", 401: "Not connected."}},
+		{Method: "POST", Path: "/v1/payment-attestations", ID: "requestPaymentAttestation", Tag: "consultations", Auth: "member", Idempotent: true,
+			Summary: "Demander une attestation de paiement for a year: its issue is recorded (the document follows).",
+			Handler: s.member(s.requestPaymentAttestation), Request: attestationRequest{}, Response: attestationBody{},
+			Responses: map[int]string{201: "Attestation issued.", 422: "Invalid year."}},
+		{Method: "GET", Path: "/v1/invoices", ID: "listInvoices", Tag: "consultations", Auth: "member", Consistent: true,
+			Summary: "Régler mes factures: the member's invoices, paid or not.",
+			Handler: s.member(s.listInvoices), Response: invoicesBody{}, Responses: map[int]string{200: "The invoices.", 401: "Not connected."}},
+		{Method: "POST", Path: "/v1/invoices/{id}/payment", ID: "payInvoice", Tag: "consultations", Auth: "member", Idempotent: true,
+			Summary: "Pay one of the member's invoices in full. The same Idempotency-Key pays once; paying a paid invoice is refused.",
+			Handler: s.member(s.payInvoice), Request: invoicePaymentRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Paid.", 404: "No such invoice among the member's.", 422: "Already paid, or an unknown payment method."}},
 
 		// Caseworker queues and case work.
 		{Method: "GET", Path: "/v1/queues", ID: "listQueues", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,

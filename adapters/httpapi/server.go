@@ -21,6 +21,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/projections/accounts"
 	"github.com/msa-dossier/dossier/projections/casequeues"
+	"github.com/msa-dossier/dossier/projections/consultations"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 )
@@ -69,6 +70,7 @@ type Deps struct {
 	Directory *memberdirectory.Queries
 	Queues    *casequeues.Queries
 	Requests  *memberrequests.Queries
+	Finance   *consultations.Queries
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

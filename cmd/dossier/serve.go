@@ -29,6 +29,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/messaging/newstreams"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/insured"
@@ -41,6 +42,7 @@ import (
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/accounts"
 	"github.com/msa-dossier/dossier/projections/casequeues"
+	"github.com/msa-dossier/dossier/projections/consultations"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
@@ -55,14 +57,14 @@ type ServeCmd struct {
 // eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
-		servicerequest.Definitions()}
+		servicerequest.Definitions(), consultation.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run. The member directory indexes NIRs
 // under a keyed hash, so it needs the server key.
 func readModels(keys *keyedhash.Hasher) []projections.Projection {
 	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys)),
-		casequeues.New(), memberrequests.New()}
+		casequeues.New(), memberrequests.New(), consultations.New()}
 }
 
 // directoryHash is the member directory's NIR index: a keyed hash of its own purpose, unlinkable to the other
@@ -106,7 +108,7 @@ func errorMessages() map[string]string {
 		m[e.Code] = e.Err.Error()
 	}
 	for _, src := range []map[string]string{credential.Messages(), command.Messages(), staff.Messages(),
-		command.CaseMessages(), simulation.Messages()} {
+		command.CaseMessages(), simulation.Messages(), consultation.Messages()} {
 		for k, v := range src {
 			m[k] = v
 		}
@@ -225,6 +227,7 @@ func (a *app) wire(ctx context.Context) error {
 		Directory:   memberdirectory.NewQueries(a.stores.DB, directoryHash(keys), nil),
 		Queues:      casequeues.NewQueries(a.stores.DB, nil),
 		Requests:    memberrequests.NewQueries(a.stores.DB, nil),
+		Finance:     consultations.NewQueries(a.stores.DB),
 		Ready: []httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},

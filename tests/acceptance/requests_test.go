@@ -1,6 +1,8 @@
 package acceptance
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -158,6 +160,57 @@ func TestServiceRequestStory(t *testing.T) {
 	}
 }
 
+// TestRequestWithoutImplicitDecision: a document delivered by right (attestations-pro, silence rule "none") is taken
+// online; the acknowledgement, its mail, the member's view and the caseworker's case give the handling target and no
+// implicit-decision date.
+func TestRequestWithoutImplicitDecision(t *testing.T) {
+	e := startMemberEnv(t)
+	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")
+	claire, claireID := e.staffMember(t, "c.dupont", "Claire Dupont", "caseworker")
+	e.must(t, 200, e.call(t, "PUT", "/v1/staff/accounts/"+claireID+"/queues", admin,
+		map[string]any{"queues": []string{"pro-attestations"}}), "assign queue")
+
+	ack := e.must(t, 201, e.call(t, "POST", "/v1/requests", alice, map[string]any{"service": "attestations-pro",
+		"form": map[string]any{"attestation_type": "affiliation-nsa", "year": 2026, "copies": 1}}), "submit")
+	if _, ok := ack.body["implicit_decision_at"]; ok || ack.str("implicit_decision") != "none" ||
+		ack.str("handling_due_at") == "" || !strings.HasPrefix(ack.str("reference"), "MSA-") {
+		t.Fatalf("acknowledgement: %s", ack.raw)
+	}
+	reqID, pos := ack.str("request_id"), ack.header.Get("X-Dossier-Position")
+
+	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", pos), "alice reads her request")
+	if _, ok := mine.body["implicit_decision_on"]; ok || mine.str("implicit_outcome") != "none" {
+		t.Fatalf("member's request: %s", mine.raw)
+	}
+	c := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, claire, nil, "X-Dossier-Min-Position", pos), "get case")
+	if _, ok := c.body["implicit_decision_on"]; ok || c.str("silence_outcome") != "none" || c.str("due_on") == "" {
+		t.Fatalf("case: %s", c.raw)
+	}
+
+	// The acknowledgement mail says that no implicit decision arises.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		found := false
+		for _, m := range e.smtp.Messages() {
+			if strings.Contains(strings.Join(m.To, ","), "alice@example.test") && strings.Contains(m.Subject, "Accusé de réception") {
+				if !strings.Contains(m.Text, "Cette demande ne donne pas lieu à une décision implicite") ||
+					strings.Contains(m.Text, "réputée") {
+					t.Fatalf("acknowledgement mail:\n%s", m.Text)
+				}
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no acknowledgement mail to alice@example.test")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func parisOr(t *testing.T) *time.Location {
 	loc, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
@@ -179,4 +232,59 @@ func (e *memberEnv) waitSubject(t *testing.T, addr, s string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("no mail %q to %s", s, addr)
+}
+
+// TestConsultations: facts from the fund's other systems (imported here, as the embedded default does) are read by
+// their member only; an invoice is paid once whatever the retries.
+func TestConsultations(t *testing.T) {
+	e := startMemberEnv(t)
+	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	bob := e.member(t, bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")
+	csv := "kind;nir;id;label;payment_kind;period_start;period_end;days;gross_cents;net_cents;amount_cents;paid_on;due_on\n" +
+		"statement;" + aliceNIR + aliceKey + ";IJ-1;;;2026-01-05;2026-01-18;14;64540;60010;;2026-01-25;\n" +
+		"payment;" + aliceNIR + aliceKey + ";PF-1;Allocations familiales;family_benefits;;;;;;14172;2025-12-05;\n" +
+		"invoice;" + aliceNIR + aliceKey + ";F-1;Cotisations T1;;;;;;;123456;;2026-04-15\n"
+	path := filepath.Join(e.srv.cmd.Dir, "finance.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.admin(t, nil, "admin", "import-finance", path)
+
+	deadline := time.Now().Add(20 * time.Second)
+	var invoices response
+	for {
+		invoices = e.must(t, 200, e.call(t, "GET", "/v1/invoices", alice, nil), "alice's invoices")
+		if strings.Contains(string(invoices.raw), "F-1") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(string(invoices.raw), "F-1") {
+		t.Fatalf("imported invoice not visible: %s", invoices.raw)
+	}
+	for path, want := range map[string]string{"/v1/payments": "PF-1", "/v1/daily-allowance-statements": "IJ-1"} {
+		if r := e.must(t, 200, e.call(t, "GET", path, alice, nil), path); !strings.Contains(string(r.raw), want) {
+			t.Fatalf("%s: %s", path, r.raw)
+		}
+		if r := e.must(t, 200, e.call(t, "GET", path, bob, nil), path+" for bob"); strings.Contains(string(r.raw), want) {
+			t.Fatalf("bob sees alice's %s: %s", path, r.raw)
+		}
+	}
+	key := "0b7f4c2a-6d1e-4f3b-9c8a-2e5d7f1a3b4c"
+	first := e.must(t, 200, e.call(t, "POST", "/v1/invoices/F-1/payment", alice, map[string]string{"method": "card"}, "Idempotency-Key", key), "pay")
+	retry := e.must(t, 200, e.call(t, "POST", "/v1/invoices/F-1/payment", alice, map[string]string{"method": "card"}, "Idempotency-Key", key), "pay again, same key")
+	if first.str("position") != retry.str("position") {
+		t.Fatalf("a retried payment acted twice: %s / %s", first.raw, retry.raw)
+	}
+	if r := e.call(t, "POST", "/v1/invoices/F-1/payment", alice, map[string]string{"method": "card"}); r.status != 422 {
+		t.Fatalf("paying a paid invoice: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "POST", "/v1/invoices/F-1/payment", bob, map[string]string{"method": "card"}); r.status != 404 {
+		t.Fatalf("bob pays alice's invoice: %d %s", r.status, r.raw)
+	}
+	paid := e.must(t, 200, e.call(t, "GET", "/v1/invoices", alice, nil, "X-Dossier-Min-Position", first.header.Get("X-Dossier-Position")), "invoices after payment")
+	if !strings.Contains(string(paid.raw), `"paid":true`) {
+		t.Fatalf("invoice not shown as paid: %s", paid.raw)
+	}
+	e.must(t, 201, e.call(t, "POST", "/v1/payment-attestations", alice, map[string]int{"year": 2025}), "payment attestation")
 }

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/consultation"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/nir"
+)
+
+// importFinanceActor is who the imported facts say acted: the command itself, run by an operator.
+var importFinanceActor = event.Actor{ID: "admin/import-finance", Role: event.RoleSystem}
+
+// Errors of a finance import file as a whole (nothing imported) or of one line (reported, the rest goes on).
+var (
+	errFinanceHeader = failure.New(failure.Invalid, "finance_import.header",
+		"La ligne d'en-tête doit nommer au moins les colonnes kind, nir et id (séparées par « ; » ou « , »).")
+	errFinanceLine = failure.New(failure.Invalid, "finance_import.malformed_line",
+		"La ligne n'est pas du CSV valide ou n'a pas autant de colonnes que l'en-tête.")
+	errFinanceNumber = failure.New(failure.Invalid, "finance_import.number",
+		"Un nombre (jours ou montant en centimes) est illisible.")
+	errFinanceMember = failure.New(failure.NotFound, "finance_import.member_unknown",
+		"Aucun compte en ligne ouvert pour ce NIR : l'élément n'est pas enregistré.")
+)
+
+// financeColumns are the columns a finance file may have; kind, nir and id are required, the others as the kind
+// needs them (statement: period_start, period_end, days, gross_cents, net_cents, paid_on; payment: payment_kind,
+// amount_cents, paid_on, label; invoice: label, amount_cents, due_on).
+var financeColumns = []string{"kind", "nir", "id", "label", "payment_kind", "period_start", "period_end", "days",
+	"gross_cents", "net_cents", "amount_cents", "paid_on", "due_on"}
+
+// AdminImportFinanceCmd is `dossier admin import-finance FILE.csv`: it records the statements, payments and invoices
+// of the fund's other systems in the members' histories, through the same command as the integration consumer
+// (command.Handler.RecordFinanceFact). It prints a report (counts, then the rejected lines with their number and
+// reason code, never a NIR) and exits non-zero if any line was rejected. Importing the same file again appends
+// nothing.
+type AdminImportFinanceCmd struct {
+	Config `embed:""`
+	File   string `arg:"" type:"existingfile" help:"CSV file in UTF-8: a header line naming the columns (kind;nir;id;label;payment_kind;period_start;period_end;days;gross_cents;net_cents;amount_cents;paid_on;due_on, any order, kind, nir and id required), then one fact per line; kind is statement, payment or invoice; amounts in cents, dates YYYY-MM-DD."`
+
+	stdout io.Writer // nil: os.Stdout (tests set it)
+}
+
+// financeReport says what an import did: counts and line numbers, never a NIR.
+type financeReport struct {
+	Lines, Imported, Unchanged int
+	Rejected                   []financeRejection
+	Position                   uint64
+}
+
+type financeRejection struct {
+	Line          int
+	Code, Message string
+}
+
+func (rep *financeReport) reject(line int, err error) {
+	var fe *failure.Error
+	msg := ""
+	if errors.As(err, &fe) && fe.Err != nil {
+		msg = fe.Err.Error() // a sentinel's own message: never the line's data
+	}
+	if field := failure.FieldOf(err); field != "" {
+		msg = field + ": " + msg
+	}
+	rep.Rejected = append(rep.Rejected, financeRejection{Line: line, Code: failure.CodeOf(err), Message: msg})
+}
+
+// Run imports the file.
+func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(c.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := openStores(ctx, &c.Config, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	store, err := financeStore(st.Events)
+	if err != nil {
+		return err
+	}
+	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: noPasswords{}})
+	if err != nil {
+		return err
+	}
+	correlation := uuid.New()
+	logger.Info("import finance facts", "correlation_id", correlation, "event_store", st.EventStoreName)
+	rep, err := importFinance(ctx, h, f, command.Meta{Actor: importFinanceActor, CorrelationID: correlation})
+	if err != nil && rep.Lines == 0 && failure.KindOf(err) == failure.Invalid {
+		return fmt.Errorf("%s refused, nothing imported: %s: %w", c.File, failure.CodeOf(err), err)
+	}
+	out := c.stdout
+	if out == nil {
+		out = os.Stdout
+	}
+	fmt.Fprintf(out, "lines read: %d\nimported:   %d\nunchanged:  %d\nrejected:   %d\n", rep.Lines, rep.Imported,
+		rep.Unchanged, len(rep.Rejected))
+	for _, r := range rep.Rejected {
+		fmt.Fprintf(out, "  line %d: %s: %s\n", r.Line, r.Code, r.Message)
+	}
+	logger.Info("import finance facts: done", "correlation_id", correlation, "lines", rep.Lines, "imported", rep.Imported,
+		"unchanged", rep.Unchanged, "rejected", len(rep.Rejected))
+	if err != nil {
+		return fmt.Errorf("import stopped (running it again is safe): %w", err)
+	}
+	if len(rep.Rejected) > 0 {
+		return fmt.Errorf("%d line(s) rejected: see the report", len(rep.Rejected))
+	}
+	return nil
+}
+
+// financeStore returns a store whose codec knows what the import reads and writes: nirclaim and member streams
+// (to find the member) and memberfinance streams.
+func financeStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
+	registry, err := event.NewRegistry(member.Definitions(), consultation.Definitions())
+	if err != nil {
+		return nil, fmt.Errorf("event definitions: %w", err)
+	}
+	return kurrentdb.NewStore(client, kurrentdb.NewCodec(registry)), nil
+}
+
+// noPasswords is the PasswordHasher of a Handler that runs no password command.
+type noPasswords struct{}
+
+func (noPasswords) Hash(context.Context, string) (string, error) {
+	return "", errors.New("no password hashing here")
+}
+func (noPasswords) Verify(context.Context, string, string) (bool, error) {
+	return false, errors.New("no password hashing here")
+}
+func (noPasswords) VerifyDummy(context.Context, string) error { return nil }
+
+// importFinance reads the file line by line: a line that does not validate, or whose NIR names no open account, is
+// rejected and writes nothing; a valid one goes to RecordFinanceFact (imported, or unchanged when already
+// recorded). A store failure stops the import and is returned with the report so far.
+func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m command.Meta) (financeReport, error) {
+	var rep financeReport
+	lines := bufio.NewScanner(r)
+	lines.Buffer(make([]byte, 0, 4096), 1<<16)
+	if !lines.Scan() {
+		if err := lines.Err(); err != nil {
+			return rep, err
+		}
+		return rep, errFinanceHeader
+	}
+	first := strings.TrimPrefix(lines.Text(), "\ufeff")
+	sep := ','
+	if strings.Count(first, ";") >= strings.Count(first, ",") {
+		sep = ';'
+	}
+	header, err := splitLine(first, sep)
+	if err != nil {
+		return rep, errFinanceHeader
+	}
+	col := map[string]int{}
+	for i, name := range header {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if _, dup := col[name]; dup || !contains(financeColumns, name) {
+			return rep, errFinanceHeader
+		}
+		col[name] = i
+	}
+	for _, req := range []string{"kind", "nir", "id"} {
+		if _, ok := col[req]; !ok {
+			return rep, errFinanceHeader
+		}
+	}
+	for line := 2; lines.Scan(); line++ {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		text := lines.Text()
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		rep.Lines++
+		fields, err := splitLine(text, sep)
+		if err != nil || !utf8.ValidString(text) || len(fields) != len(header) {
+			rep.reject(line, errFinanceLine)
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok {
+				return strings.TrimSpace(fields[i])
+			}
+			return ""
+		}
+		n, err := nir.Parse(get("nir"))
+		if err != nil {
+			rep.reject(line, failure.Field("nir", err))
+			continue
+		}
+		fact, err := financeFact(get)
+		if err == nil {
+			_, err = consultation.Normalize(fact)
+		}
+		if err != nil {
+			rep.reject(line, err)
+			continue
+		}
+		memberID, ok, err := h.MemberByNIR(ctx, n)
+		if err != nil {
+			return rep, fmt.Errorf("import line %d: %w", line, err)
+		}
+		if !ok {
+			rep.reject(line, errFinanceMember)
+			continue
+		}
+		res, err := h.RecordFinanceFact(ctx, m, memberID, fact)
+		switch {
+		case failure.KindOf(err) == failure.Invalid || failure.KindOf(err) == failure.Rule || failure.KindOf(err) == failure.NotFound:
+			rep.reject(line, err)
+		case err != nil:
+			return rep, fmt.Errorf("import line %d: %w", line, err)
+		case res.Position == 0:
+			rep.Unchanged++
+		default:
+			rep.Imported++
+			rep.Position = max(rep.Position, res.Position)
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return rep, fmt.Errorf("read the file: %w", err)
+	}
+	return rep, nil
+}
+
+// financeFact builds the fact a line describes.
+func financeFact(get func(string) string) (any, error) {
+	num := func(name string) (int64, error) {
+		s := get(name)
+		if s == "" {
+			return 0, nil // Normalize reports the missing amount
+		}
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, failure.Field(name, errFinanceNumber)
+		}
+		return v, nil
+	}
+	switch get("kind") {
+	case consultation.FactStatement:
+		days, err := num("days")
+		if err != nil {
+			return nil, err
+		}
+		gross, err := num("gross_cents")
+		if err != nil {
+			return nil, err
+		}
+		net, err := num("net_cents")
+		if err != nil {
+			return nil, err
+		}
+		return consultation.DailyAllowanceStatementRecorded{StatementID: get("id"), PeriodStart: get("period_start"),
+			PeriodEnd: get("period_end"), Days: int(days), GrossCents: gross, NetCents: net, PaidOn: get("paid_on")}, nil
+	case consultation.FactPayment:
+		amount, err := num("amount_cents")
+		if err != nil {
+			return nil, err
+		}
+		return consultation.PaymentRecorded{PaymentID: get("id"), Kind: get("payment_kind"), AmountCents: amount,
+			PaidOn: get("paid_on"), Label: get("label")}, nil
+	case consultation.FactInvoice:
+		amount, err := num("amount_cents")
+		if err != nil {
+			return nil, err
+		}
+		return consultation.InvoiceIssued{InvoiceID: get("id"), Label: get("label"), AmountCents: amount,
+			DueOn: get("due_on")}, nil
+	}
+	return nil, failure.Field("kind", consultation.ErrUnknownFact)
+}
+
+// splitLine parses one CSV line on its own, so a stray quote costs only its line.
+func splitLine(line string, sep rune) ([]string, error) {
+	c := csv.NewReader(strings.NewReader(line))
+	c.Comma = sep
+	c.FieldsPerRecord = -1
+	c.TrimLeadingSpace = true
+	return c.Read()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/keyedhash"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/domain/consultation"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
+)
+
+// financeNode opens the on-disk node of dir with a store that knows the finance import's events.
+func financeNode(t *testing.T, eventsDir string) (*kurrentdb.Store, func()) {
+	t.Helper()
+	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kurrentdb.Connect(testCtx(t), node.ConnectionString(), kurrentdb.WithLogger(testLogger()))
+	if err != nil {
+		node.Close()
+		t.Fatal(err)
+	}
+	store, err := financeStore(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, func() { client.Close(); node.Close() }
+}
+
+// The command end to end in the embedded default: a member with an account (claim + registration written on disk),
+// a file with valid and invalid lines, run twice; the facts are in the member's finance stream.
+func TestAdminImportFinanceCommand(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "var", "secret.key")
+	eventsDir := filepath.Join(dir, "var", "events")
+	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberID := uuid.New()
+	store, closeNode := financeNode(t, eventsDir)
+	meta := func() event.Command {
+		return event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
+			Actor: event.Actor{ID: memberID.String(), Role: event.RoleMember}, OccurredAt: time.Now().UTC()}}
+	}
+	n := mustParseNIR(t, nirParis)
+	claim := event.NewStreamID(member.ClaimCategory, keys.StreamFor(member.ClaimCategory, n.Body()))
+	for stream, e := range map[event.StreamID]any{
+		claim: member.Claimed{MemberID: memberID},
+		event.NewStreamID(member.Category, memberID): member.Registered{RegistrationID: uuid.New(), NIR: n.Body(), Key: 16,
+			LastName: "Dupont", FirstName: "Jean", BirthDate: "1985-03-12", Email: "jean@example.fr", MobilePhone: "+33612345678"},
+	} {
+		if _, err := store.Update(testCtx(t), stream, meta(), func([]event.Envelope) ([]any, error) { return []any{e}, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeNode()
+
+	file := filepath.Join(dir, "finance.csv")
+	content := "kind;nir;id;label;payment_kind;period_start;period_end;days;gross_cents;net_cents;amount_cents;paid_on;due_on\n" +
+		"statement;" + nirParis + ";IJ-1;;;2026-01-05;2026-01-18;14;64540;60010;;2026-01-25;\n" +
+		"payment;" + nirParis + ";PF-1;Allocations familiales;family_benefits;;;;;;14172;2025-12-05;\n" +
+		"invoice;" + nirParis + ";F-1;Cotisations T1;;;;;;;123456;;2026-04-15\n" +
+		"invoice;" + nirParis + ";F-2;Cotisations T2;;;;;;;-5;;2026-07-15\n" + // line 5: negative amount
+		"payment;" + nirAjaccio + ";PF-9;Allocations;family_benefits;;;;;;100;2025-12-05;\n" + // line 6: no account
+		"refund;" + nirParis + ";R-1;;;;;;;;100;2025-12-05;\n" + // line 7: unknown kind
+		"payment;185037511504217;PF-2;Allocations;family_benefits;;;;;;100;2025-12-05;\n" // line 8: wrong NIR key
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func() (string, error) {
+		var cli struct {
+			Admin AdminCmd `cmd:""`
+		}
+		p, err := kong.New(&cli)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Parse([]string{"admin", "import-finance", "--events-dir", eventsDir, "--secret-key-path", keyPath,
+			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox"),
+			"--blobs-dir", filepath.Join(dir, "var", "blobs"), file}); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		cli.Admin.ImportFinance.stdout = &out
+		err = cli.Admin.ImportFinance.Run(testCtx(t), testLogger())
+		return out.String(), err
+	}
+	out, err := run()
+	if err == nil || !strings.Contains(out, "imported:   3") || !strings.Contains(out, "rejected:   4") {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	for _, want := range []string{"line 5: consultation.amount_invalid", "line 6: finance_import.member_unknown",
+		"line 7: consultation.unknown_fact", "line 8: nir.invalid_key"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "18503751150421") || strings.Contains(out, "292112A") {
+		t.Errorf("a NIR in the report:\n%s", out)
+	}
+	out, err = run()
+	if !strings.Contains(out, "imported:   0") || !strings.Contains(out, "unchanged:  3") {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+
+	store, closeNode = financeNode(t, eventsDir)
+	defer closeNode()
+	h, err := store.Load(testCtx(t), event.NewStreamID(consultation.Category, memberID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 3 || h[0].Type != consultation.TypeStatementRecorded || h[2].Event != any(consultation.InvoiceIssued{
+		InvoiceID: "F-1", Label: "Cotisations T1", AmountCents: 123456, DueOn: "2026-04-15"}) {
+		t.Errorf("finance stream: %+v", h)
+	}
+	if h[0].Metadata.Actor != importFinanceActor {
+		t.Errorf("actor %+v", h[0].Metadata.Actor)
+	}
+}

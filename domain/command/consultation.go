@@ -1,0 +1,153 @@
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/consultation"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/nir"
+)
+
+// financeFactNamespace names the command ids of recorded external facts. Stored event ids depend on it: never
+// change it.
+var financeFactNamespace = uuid.MustParse("0b7f6c1e-3d0a-5b8e-9c41-6a2f1d9e7c30")
+
+// FinanceIntegrationActor is the actor of recorded external facts when the caller names none.
+var FinanceIntegrationActor = event.Actor{ID: "integration/finance", Role: event.RoleSystem}
+
+// financeRetries is how often a finance decision is made again over a newer history after a lost race (re-deciding
+// is safe: every decision reads the facts it depends on).
+const financeRetries = 3
+
+// RecordFinanceFact records on memberfinance-<memberID> a fact the fund's other systems report: a
+// consultation.DailyAllowanceStatementRecorded, PaymentRecorded or InvoiceIssued (see consultation.Finance.Record).
+// It is what the integration consumer and `dossier admin import-finance` call.
+//
+// The command id, hence the event id, derives from the member, the fact's kind, its external id and its data, not
+// from Meta.CommandID: a redelivered message or a file imported again appends nothing, whatever message id it
+// carries. The same external id with other data is consultation.ErrConflictingRecord (Rule). Meta.CommandID, when
+// set (the message id), is kept as causation id; the actor should be the system that reports the fact.
+//
+// Result.Position is 0 when nothing was appended (the fact was already recorded). Errors: member.not_found for a
+// member without an open account; the consultation validation sentinels, wrapped with their field.
+func (h *Handler) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.UUID, fact any) (Result, error) {
+	const op = "command.RecordFinanceFact"
+	fact, err := consultation.Normalize(fact)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	kind, externalID, _ := consultation.FactKey(fact)
+	if memberID == uuid.Nil {
+		return Result{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+	}
+	mm, err := h.loadMember(ctx, memberID)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if !mm.Registered() {
+		return Result{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+	}
+	stream := event.NewStreamID(consultation.Category, memberID)
+	data, err := json.Marshal(fact)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	cmdID := uuid.NewSHA1(financeFactNamespace, []byte(strings.Join(
+		[]string{stream.String(), kind, externalID, string(data)}, "\x1f")))
+	if m.Actor.ID == "" {
+		m.Actor = FinanceIntegrationActor
+	}
+	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.Clock().UTC())
+	cmd.Metadata.CommandID = cmdID
+	if m.CommandID != uuid.Nil {
+		cmd.Metadata.CausationID = m.CommandID
+	}
+	cmd.RetryOnConflict = financeRetries
+	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		f := consultation.Rehydrate(history)
+		_, err := f.Record(fact)
+		return f.Events(), err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if commit.Appended == 0 {
+		return Result{}, nil
+	}
+	return Result{Position: commit.Position}, nil
+}
+
+// PayInvoice records that member memberID pays invoice invoiceID (an id of consultation.InvoiceIssued) by method
+// (consultation.PaymentMethods), for its whole amount. It is idempotent with Meta.CommandID (the Idempotency-Key):
+// a retry returns the original commit and appends nothing; another payment of a paid invoice is
+// consultation.ErrInvoiceAlreadyPaid (Rule). An invoice the member does not have is consultation.ErrInvoiceNotFound
+// (NotFound), also when it is another member's.
+func (h *Handler) PayInvoice(ctx context.Context, m Meta, memberID uuid.UUID, invoiceID, method string) (Result, error) {
+	const op = "command.PayInvoice"
+	if memberID == uuid.Nil {
+		return Result{}, fmt.Errorf("%s: %w", op, consultation.ErrInvoiceNotFound)
+	}
+	now := h.Clock().UTC()
+	m = withActor(h.withCommandID(m), memberID)
+	stream := event.NewStreamID(consultation.Category, memberID)
+	cmd := h.commandAt(m, stream, now)
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, []byte("pay-invoice "+invoiceID))
+	cmd.RetryOnConflict = financeRetries
+	commit, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		f := consultation.Rehydrate(history)
+		err := f.PayInvoice(invoiceID, method, now)
+		return f.Events(), err
+	}, nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return Result{Position: commit.Position}, nil
+}
+
+// AttestationResult is an issued payment attestation.
+type AttestationResult struct {
+	Result
+	AttestationID uuid.UUID
+}
+
+// RequestPaymentAttestation records that member memberID asks for the attestation of the payments of year (from
+// 2000 to the current year: consultation.ErrYearInvalid otherwise). The attestation id derives from Meta.CommandID:
+// a retry returns the same attestation and appends nothing. The document is produced later, from the event.
+func (h *Handler) RequestPaymentAttestation(ctx context.Context, m Meta, memberID uuid.UUID, year int) (AttestationResult, error) {
+	const op = "command.RequestPaymentAttestation"
+	if memberID == uuid.Nil {
+		return AttestationResult{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+	}
+	now := h.Clock().UTC()
+	m = withActor(h.withCommandID(m), memberID)
+	stream := event.NewStreamID(consultation.Category, memberID)
+	cmd := h.commandAt(m, stream, now)
+	cmd.RetryOnConflict = financeRetries
+	id := uuid.NewSHA1(cmd.Metadata.CommandID, []byte("payment-attestation"))
+	commit, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		f := consultation.Rehydrate(history)
+		err := f.IssueAttestation(id, year, now)
+		return f.Events(), err
+	}, nil)
+	if err != nil {
+		return AttestationResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return AttestationResult{Result: Result{Position: commit.Position}, AttestationID: id}, nil
+}
+
+// MemberByNIR returns the member whose open account a NIR names (through its nirclaim stream), or false when there
+// is none: no account, or an activation that was interrupted. It is how an import from the fund's files, which
+// know people by NIR, finds the member.
+func (h *Handler) MemberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, bool, error) {
+	id, mm, err := h.memberByNIR(ctx, n)
+	if err != nil || mm == nil {
+		return uuid.Nil, false, err
+	}
+	return id, true, nil
+}

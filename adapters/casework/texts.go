@@ -15,6 +15,13 @@ const defaultZone = "Europe/Paris"
 // AcknowledgementSubject is the subject of the acknowledgement mail.
 const AcknowledgementSubject = "Accusé de réception de votre demande"
 
+// noImplicitDecision is what the acknowledgement says of silence when it decides nothing
+// (servicerequest.NoImplicitDecision): the request is for a document delivered by right (CRPA R112-4 2°) or is a
+// declaration, which asks for no decision by itself.
+const noImplicitDecision = "Cette demande ne donne pas lieu à une décision implicite : elle porte sur un document " +
+	"délivré de droit ou constitue une déclaration, et le silence gardé par votre caisse ne vaut ni acceptation ni " +
+	"rejet."
+
 // acknowledgementMessage renders the acknowledgement ack, as it was told to the member, without recipient,
 // Message-ID or Date. Its dates are those of the event (frozen as announced), written in ack's calendar.
 func acknowledgementMessage(ack servicerequest.Acknowledged, fallback *time.Location) (mail.Message, error) {
@@ -30,22 +37,38 @@ func acknowledgementMessage(ack servicerequest.Acknowledged, fallback *time.Loca
 	if err != nil {
 		return mail.Message{}, fmt.Errorf("casework: due date: %w", ErrAcknowledgementInvalid)
 	}
-	implicit, err := time.Parse(time.DateOnly, ack.ImplicitDecisionOn)
-	if err != nil {
-		return mail.Message{}, fmt.Errorf("casework: implicit decision date: %w", ErrAcknowledgementInvalid)
-	}
 	if ack.Reference == "" || ack.ReceivedAt.IsZero() || ack.HandlingTime.Validate() != nil {
 		return mail.Message{}, fmt.Errorf("casework: incomplete acknowledgement: %w", ErrAcknowledgementInvalid)
 	}
-	var silence, routesTitle string
+	// silence is the paragraph on what the caisse's silence means: with the implicit-decision day for acceptance and
+	// rejection, without any day when silence decides nothing.
+	var silence, suspension, routesTitle string
 	switch ack.Silence.Outcome {
-	case servicerequest.Acceptance:
-		silence = "votre demande sera réputée acceptée : le silence gardé par votre caisse vaut décision " +
+	case servicerequest.Acceptance, servicerequest.Rejection:
+		implicit, err := time.Parse(time.DateOnly, ack.ImplicitDecisionOn)
+		if err != nil {
+			return mail.Message{}, fmt.Errorf("casework: implicit decision date: %w", ErrAcknowledgementInvalid)
+		}
+		meaning := "votre demande sera réputée acceptée : le silence gardé par votre caisse vaut décision " +
 			"d'acceptation. Vous pourrez alors demander une attestation de cette décision implicite."
 		routesTitle = "Vos droits"
-	case servicerequest.Rejection:
-		silence = "votre demande sera réputée rejetée : le silence gardé par votre caisse vaut décision de rejet. " +
-			"Vous pourrez contester ce rejet implicite selon les voies de recours indiquées ci-dessous."
+		if ack.Silence.Outcome == servicerequest.Rejection {
+			meaning = "votre demande sera réputée rejetée : le silence gardé par votre caisse vaut décision de rejet. " +
+				"Vous pourrez contester ce rejet implicite selon les voies de recours indiquées ci-dessous."
+			routesTitle = "Délais et voies de recours"
+		}
+		silence = fmt.Sprintf("Si aucune décision ne vous a été notifiée à la fin de la journée du %s, %s",
+			frenchDate(implicit), meaning)
+		suspension = "Si des informations ou des pièces complémentaires vous sont demandées, ces délais sont " +
+			"suspendus jusqu'à leur réception et ces dates sont reportées d'autant."
+	case servicerequest.NoImplicitDecision:
+		if ack.ImplicitDecisionOn != "" {
+			return mail.Message{}, fmt.Errorf("casework: implicit decision date without implicit decision: %w",
+				ErrAcknowledgementInvalid)
+		}
+		silence = noImplicitDecision
+		suspension = "Si des informations ou des pièces complémentaires vous sont demandées, ce délai est suspendu " +
+			"jusqu'à leur réception et cette date est reportée d'autant."
 		routesTitle = "Délais et voies de recours"
 	default:
 		return mail.Message{}, fmt.Errorf("casework: silence outcome: %w", ErrAcknowledgementInvalid)
@@ -58,10 +81,7 @@ func acknowledgementMessage(ack servicerequest.Acknowledged, fallback *time.Loca
 	b.WriteString("Rappelez cette référence dans tous vos échanges avec votre caisse.\n\n")
 	fmt.Fprintf(&b, "Délai de traitement : %s. Nous nous engageons à traiter votre demande au plus tard le %s.\n\n",
 		frenchPeriod(ack.HandlingTime), frenchDate(due))
-	fmt.Fprintf(&b, "Si aucune décision ne vous a été notifiée à la fin de la journée du %s, %s\n\n",
-		frenchDate(implicit), silence)
-	b.WriteString("Si des informations ou des pièces complémentaires vous sont demandées, ces délais sont suspendus " +
-		"jusqu'à leur réception et ces dates sont reportées d'autant.\n\n")
+	fmt.Fprintf(&b, "%s\n\n%s\n\n", silence, suspension)
 	if routes := strings.TrimSpace(ack.AppealRoutes); routes != "" {
 		fmt.Fprintf(&b, "%s :\n%s\n\n", routesTitle, routes)
 	}

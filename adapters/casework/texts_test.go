@@ -51,14 +51,51 @@ func TestUnreadableAcknowledgementIsInvalid(t *testing.T) {
 	for name, change := range map[string]func(*servicerequest.Acknowledged){
 		"due date":      func(a *servicerequest.Acknowledged) { a.DueOn = "01/06/2026" },
 		"implicit date": func(a *servicerequest.Acknowledged) { a.ImplicitDecisionOn = "" },
-		"outcome":       func(a *servicerequest.Acknowledged) { a.Silence.Outcome = "none" },
-		"time zone":     func(a *servicerequest.Acknowledged) { a.TimeZone = "Mars/Olympus" },
-		"reference":     func(a *servicerequest.Acknowledged) { a.Reference = "" },
+		"outcome":       func(a *servicerequest.Acknowledged) { a.Silence.Outcome = "maybe" },
+		"none with a date": func(a *servicerequest.Acknowledged) {
+			a.Silence = servicerequest.SilenceRule{Outcome: servicerequest.NoImplicitDecision}
+		},
+		"time zone": func(a *servicerequest.Acknowledged) { a.TimeZone = "Mars/Olympus" },
+		"reference": func(a *servicerequest.Acknowledged) { a.Reference = "" },
 	} {
 		a := good
 		change(&a)
 		if _, err := acknowledgementMessage(a, paris); !errors.Is(err, ErrAcknowledgementInvalid) {
 			t.Errorf("%s: %v, want ErrAcknowledgementInvalid", name, err)
+		}
+	}
+}
+
+// TestAcknowledgementWithoutImplicitDecision: when silence decides nothing (a document delivered by right, a
+// declaration), the mail gives the handling target and says that no implicit decision arises, without any date.
+func TestAcknowledgementWithoutImplicitDecision(t *testing.T) {
+	paris, err := time.LoadLocation(defaultZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := servicerequest.Acknowledged{Reference: "MSA-2026-7KQ2-M9XD-3F0A",
+		ReceivedAt:   time.Date(2026, 3, 10, 13, 0, 0, 0, time.UTC),
+		HandlingTime: servicerequest.Period{Count: 5, Unit: servicerequest.Days}, DueOn: "2026-03-15",
+		Silence: servicerequest.SilenceRule{Outcome: servicerequest.NoImplicitDecision}, TimeZone: defaultZone,
+		AppealRoutes: "Recours amiable : vous pouvez contester la décision devant la commission de recours amiable."}
+	m, err := acknowledgementMessage(a, paris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{
+		"Délai de traitement : 5 jours. Nous nous engageons à traiter votre demande au plus tard le dimanche 15 mars 2026.",
+		"Cette demande ne donne pas lieu à une décision implicite : elle porte sur un document délivré de droit ou " +
+			"constitue une déclaration, et le silence gardé par votre caisse ne vaut ni acceptation ni rejet.",
+		"ce délai est suspendu jusqu'à leur réception et cette date est reportée d'autant.",
+		"Délais et voies de recours :\n" + a.AppealRoutes,
+	} {
+		if !strings.Contains(m.Text, part) {
+			t.Errorf("mail lacks %q:\n%s", part, m.Text)
+		}
+	}
+	for _, absent := range []string{"réputée", "fin de la journée", "ces dates"} {
+		if strings.Contains(m.Text, absent) {
+			t.Errorf("mail holds %q:\n%s", absent, m.Text)
 		}
 	}
 }

@@ -26,7 +26,8 @@ type acknowledgementBody struct {
 	ReceivedAt         time.Time  `json:"received_at"`
 	HandlingDueAt      time.Time  `json:"handling_due_at"`
 	ImplicitDecisionAt *time.Time `json:"implicit_decision_at,omitempty"`
-	// ImplicitDecision is "acceptance" or "rejection": what silence means once ImplicitDecisionAt has passed.
+	// ImplicitDecision is "acceptance" or "rejection": what silence means once ImplicitDecisionAt has passed; "none"
+	// when no implicit decision arises (a document delivered by right, a declaration), ImplicitDecisionAt omitted.
 	ImplicitDecision string `json:"implicit_decision,omitempty"`
 	AppealRoutes     string `json:"appeal_routes"`
 	Position         string `json:"position"`

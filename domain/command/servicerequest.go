@@ -21,13 +21,6 @@ import (
 // The errors of service request commands this file adds (the aggregate's own are servicerequest.Errors, the
 // catalogue's catalog.Errors).
 var (
-	// ErrSilenceRuleUnsupported refuses, for now, a request for a service whose silence gives no implicit decision
-	// (catalog.SilenceNone: attestations-pro, changement-situation, declaration-ressources,
-	// ressources-trimestrielles): the acknowledgement of receipt of domain/servicerequest can only state an
-	// acceptance or a rejection, and stating a false legal rule in a stored event is worse than not taking the
-	// request online.
-	ErrSilenceRuleUnsupported = failure.New(failure.Rule, "request.service_unavailable",
-		"Cette demande ne peut pas encore être déposée en ligne. Adressez-la à votre caisse de MSA.")
 	// ErrQueueNotFound is a queue named by a path that the current catalogue does not list.
 	ErrQueueNotFound = failure.New(failure.NotFound, "queue.not_found", "Cette file de traitement est introuvable.")
 )
@@ -68,7 +61,7 @@ var caseLocation = func() *time.Location {
 // domain/catalog (form.*, request.form_invalid, catalog.*).
 func CaseMessages() map[string]string {
 	out := map[string]string{}
-	for _, e := range []*failure.Error{ErrSilenceRuleUnsupported, ErrQueueNotFound, ErrQueueUnknown, ErrQueueEmpty,
+	for _, e := range []*failure.Error{ErrQueueNotFound, ErrQueueUnknown, ErrQueueEmpty,
 		ErrOutsideQueues, ErrCaseRoleForbidden, ErrSupervisorRequired, ErrAssigneeIneligible,
 		ErrQueueAssignmentForbidden} {
 		out[e.Code] = e.Err.Error()
@@ -89,8 +82,9 @@ type SubmitInput struct {
 }
 
 // SubmitResult is the acknowledgement of receipt: the reference, the instant received, the handling target, the
-// day silence becomes a decision (nil when the rule gives none) and what it means ("acceptance" or "rejection"),
-// and the appeal routes (lines separated by "\n").
+// day silence becomes a decision (nil when the rule gives none) and what it means ("acceptance", "rejection", or
+// "none" when silence decides nothing: a document delivered by right, a declaration), and the appeal routes (lines
+// separated by "\n").
 type SubmitResult struct {
 	Result
 	RequestID          uuid.UUID
@@ -114,24 +108,30 @@ func requestIDFor(commandID, memberID uuid.UUID) uuid.UUID {
 	return uuid.NewSHA1(requestNamespace, append(commandID[:], memberID[:]...))
 }
 
-// requestService is what the aggregate needs from a catalogue entry: queue, deadlines and appeal routes.
+// requestService is what the aggregate needs from a catalogue entry: queue, deadlines and appeal routes. A silence
+// rule without implicit decision (catalog.SilenceNone) has no period. An outcome the aggregate does not know is a
+// bug of the catalogue (internal).
 func requestService(c *catalog.Catalog, s catalog.Service) (servicerequest.Service, error) {
-	var outcome servicerequest.Outcome
+	var silence servicerequest.SilenceRule
 	switch s.Silence.Outcome {
 	case catalog.SilenceAcceptance:
-		outcome = servicerequest.Acceptance
+		silence = servicerequest.SilenceRule{Outcome: servicerequest.Acceptance,
+			Period: servicerequest.Period{Count: s.Silence.AfterMonths, Unit: servicerequest.Months}}
 	case catalog.SilenceRejection:
-		outcome = servicerequest.Rejection
+		silence = servicerequest.SilenceRule{Outcome: servicerequest.Rejection,
+			Period: servicerequest.Period{Count: s.Silence.AfterMonths, Unit: servicerequest.Months}}
+	case catalog.SilenceNone:
+		silence = servicerequest.SilenceRule{Outcome: servicerequest.NoImplicitDecision}
 	default:
-		return servicerequest.Service{}, ErrSilenceRuleUnsupported
+		return servicerequest.Service{}, failure.Errorf(failure.Internal, "service %q: silence outcome %q",
+			s.Code, s.Silence.Outcome)
 	}
 	return servicerequest.Service{
 		Code:           s.Code,
 		CatalogVersion: c.Version(),
 		Queue:          s.Queue,
 		Deadlines: servicerequest.Deadlines{
-			Silence: servicerequest.SilenceRule{Outcome: outcome,
-				Period: servicerequest.Period{Count: s.Silence.AfterMonths, Unit: servicerequest.Months}},
+			Silence:      silence,
 			HandlingTime: servicerequest.Period{Count: s.TargetHandlingDays, Unit: servicerequest.Days},
 		},
 		AppealRoutes: strings.Join(s.AppealRoutes, "\n"),
@@ -146,8 +146,9 @@ func requestService(c *catalog.Catalog, s catalog.Service) (servicerequest.Servi
 //
 // The request id derives from Meta.CommandID (the Idempotency-Key) and the member: a retry with the same key returns
 // the same request and acknowledgement and appends nothing. Errors: "service" (catalog.unknown_service,
-// catalog.not_a_request), request.form_invalid (a catalog.FieldErrors naming each field), request.service_unavailable
-// (a service whose silence rule the acknowledgement cannot state yet).
+// catalog.not_a_request), request.form_invalid (a catalog.FieldErrors naming each field). A service whose silence
+// gives no implicit decision (catalog.SilenceNone) is acknowledged with its handling target and no
+// implicit-decision day.
 func (h *Handler) SubmitRequest(ctx context.Context, m Meta, memberID uuid.UUID, in SubmitInput) (SubmitResult, error) {
 	const op = "command.SubmitRequest"
 	if memberID == uuid.Nil {
@@ -167,7 +168,7 @@ func (h *Handler) SubmitRequest(ctx context.Context, m Meta, memberID uuid.UUID,
 	}
 	rs, err := requestService(c, svc)
 	if err != nil {
-		return SubmitResult{}, fmt.Errorf("%s: %w", op, failure.Field("service", err))
+		return SubmitResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	raw, err := json.Marshal(form)
 	if err != nil {

@@ -546,7 +546,7 @@ func TestCaseMessages(t *testing.T) {
 	msgs := command.CaseMessages()
 	for _, code := range []string{"case.outside_queues", "case.role_forbidden", "case.supervisor_required",
 		"case.assignee_ineligible", "queue.empty", "queue.unknown", "queue.not_found", "queue.assignment_forbidden",
-		"request.service_unavailable", "request.form_invalid", "catalog.unknown_service", "servicerequest.closed",
+		"request.form_invalid", "catalog.unknown_service", "servicerequest.closed",
 		"servicerequest.not_found", "form.required"} {
 		if len(msgs[code]) < 15 {
 			t.Errorf("no message for %s", code)
@@ -554,16 +554,73 @@ func TestCaseMessages(t *testing.T) {
 	}
 }
 
-func TestCaseServiceWithoutSilenceRuleRefused(t *testing.T) {
+// caseNoImplicitDecisionForms are the catalogue's valid sample forms (domain/catalog/samples_test.go) of the
+// services whose silence gives no implicit decision.
+var caseNoImplicitDecisionForms = map[string]string{
+	"attestations-pro":          `{"attestation_type":"affiliation-nsa","year":2026,"copies":1}`,
+	"changement-situation":      `{"event_type":"birth-adoption","effective_date":"2026-01-20","persons_concerned":"Léa Martin, née le 20 janvier 2026","sworn_statement":true}`,
+	"declaration-ressources":    `{"year":2025,"activity_income":2150000,"pensions":0,"sworn_statement":true}`,
+	"ressources-trimestrielles": `{"year":2026,"quarter":1,"month_1_income":120000,"month_2_income":118000,"month_3_income":0,"situation_changed":false,"sworn_statement":true}`,
+}
+
+// TestCaseSubmitWithoutImplicitDecision: a document delivered by right (attestations-pro) is taken online and
+// acknowledged with its handling target and no implicit-decision date, as the catalogue's rule says.
+func TestCaseSubmitWithoutImplicitDecision(t *testing.T) {
 	f := newCaseFixture(t)
 	svc, err := catalog.Current().Lookup("attestations-pro")
 	if err != nil || svc.Silence.Outcome != catalog.SilenceNone {
-		t.Skip("attestations-pro no longer has the silence rule none")
+		t.Fatalf("attestations-pro: %v, silence %+v (want none)", err, svc.Silence)
 	}
-	_, err = f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: "attestations-pro",
-		Form: caseFormOf(t, `{"attestation_type":"affiliation-nsa","year":2026,"copies":1}`)})
-	caseWant(t, err, failure.Rule, "request.service_unavailable")
-	if n := len(f.env.AllRecords(t)); n != 0 {
-		t.Fatalf("%d events written", n)
+	if _, ok := svc.Silence.DecisionDate(f.clock.Now()); ok {
+		t.Fatal("the catalogue gives attestations-pro an implicit-decision date")
+	}
+	res, err := f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: "attestations-pro",
+		Form: caseFormOf(t, caseNoImplicitDecisionForms["attestations-pro"])})
+	if err != nil {
+		t.Fatalf("SubmitRequest: %v", err)
+	}
+	if res.ImplicitDecisionAt != nil || res.Outcome != "none" {
+		t.Fatalf("implicit decision %v (%q), want none", res.ImplicitDecisionAt, res.Outcome)
+	}
+	// Received 10 March 2026 at 14:00 in Paris; target 5 days.
+	if got := res.HandlingDueAt.Format(time.DateOnly); got != "2026-03-15" || svc.TargetHandlingDays != 5 {
+		t.Fatalf("handling due %s, want 2026-03-15 (%d days)", got, svc.TargetHandlingDays)
+	}
+	if !strings.HasPrefix(res.Reference, "MSA-2026-") || res.AppealRoutes != strings.Join(svc.AppealRoutes, "\n") ||
+		res.Position == 0 {
+		t.Fatalf("result %+v", res)
+	}
+	h := f.history(t, res.RequestID)
+	var ack servicerequest.Acknowledged
+	for _, env := range h {
+		if a, ok := env.Event.(servicerequest.Acknowledged); ok {
+			ack = a
+		}
+	}
+	if ack.ImplicitDecisionOn != "" || ack.Silence != (servicerequest.SilenceRule{Outcome: servicerequest.NoImplicitDecision}) ||
+		ack.DueOn != "2026-03-15" {
+		t.Fatalf("stored acknowledgement %+v", ack)
+	}
+	r := servicerequest.Rehydrate(res.RequestID, h)
+	if r.Queue() != svc.Queue || r.Status() != servicerequest.StatusQueued {
+		t.Fatalf("request %v", r)
+	}
+	if c := f.legalClock(t, res.RequestID); !c.ImplicitDecisionAt.IsZero() || c.Outcome != servicerequest.NoImplicitDecision {
+		t.Fatalf("legal clock %+v", c)
+	}
+
+	// The other services without implicit decision are taken online alike.
+	for code, form := range caseNoImplicitDecisionForms {
+		if code == "attestations-pro" {
+			continue
+		}
+		if s, err := catalog.Current().Lookup(code); err != nil || s.Silence.Outcome != catalog.SilenceNone {
+			t.Fatalf("%s: %v, silence %+v (want none)", code, err, s.Silence)
+		}
+		res, err := f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: code,
+			Form: caseFormOf(t, form)})
+		if err != nil || res.ImplicitDecisionAt != nil || res.Outcome != "none" || res.HandlingDueAt.IsZero() {
+			t.Errorf("%s: %+v, %v", code, res, err)
+		}
 	}
 }

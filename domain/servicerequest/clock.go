@@ -37,25 +37,40 @@ func (p Period) Validate() error {
 type Outcome string
 
 // The outcomes of silence (CRPA L231-1: acceptance by default; L231-4 and decrees: rejection for financial
-// requests and other exceptions).
+// requests and other exceptions). NoImplicitDecision is a request on which silence decides nothing: a document
+// delivered by right (R112-4 2°) or a declaration, which asks for no decision by itself.
 const (
-	Acceptance Outcome = "acceptance"
-	Rejection  Outcome = "rejection"
+	Acceptance         Outcome = "acceptance"
+	Rejection          Outcome = "rejection"
+	NoImplicitDecision Outcome = "none"
 )
 
+// ImplicitDecision reports whether silence becomes a decision under o (acceptance or rejection); false for
+// NoImplicitDecision and unknown outcomes.
+func (o Outcome) ImplicitDecision() bool { return o == Acceptance || o == Rejection }
+
 // SilenceRule says what the administration's silence means (Outcome) and after how long (Period), counted from
-// receipt. It is data of the catalog, per service and version, recorded in every acknowledgement.
+// receipt. It is data of the catalog, per service and version, recorded in every acknowledgement. A rule without
+// implicit decision (NoImplicitDecision) has no period: it is the zero Period, omitted from the JSON.
 type SilenceRule struct {
 	Outcome Outcome `json:"outcome"`
-	Period  Period  `json:"period"`
+	Period  Period  `json:"period,omitzero"`
 }
 
-// Validate reports whether r has a known outcome and a valid period.
+// Validate reports whether r has a known outcome and a valid period: a period for acceptance and rejection, none
+// for NoImplicitDecision.
 func (r SilenceRule) Validate() error {
-	if r.Outcome != Acceptance && r.Outcome != Rejection {
-		return fmt.Errorf("silence outcome %q: want acceptance or rejection", r.Outcome)
+	switch r.Outcome {
+	case Acceptance, Rejection:
+		return r.Period.Validate()
+	case NoImplicitDecision:
+		if r.Period != (Period{}) {
+			return fmt.Errorf("silence outcome %q: no period expected, got %d %q", r.Outcome, r.Period.Count,
+				r.Period.Unit)
+		}
+		return nil
 	}
-	return r.Period.Validate()
+	return fmt.Errorf("silence outcome %q: want acceptance, rejection or none", r.Outcome)
 }
 
 // Deadlines are the two durations of the catalog a request's clock needs: the legal silence rule and the
@@ -88,9 +103,11 @@ type LegalClock struct {
 	DueAt time.Time
 	// ImplicitDecisionAt is the day silence becomes a decision: receipt day + silence period + paused days. While
 	// Paused it only counts the pauses already over (use Projected for a date as of today). Once Closed it is the
-	// day that would have been: no implicit decision arises from a closed case.
+	// day that would have been: no implicit decision arises from a closed case. It is zero when the rule gives no
+	// implicit decision (Outcome NoImplicitDecision).
 	ImplicitDecisionAt time.Time
-	// Outcome is what silence means on ImplicitDecisionAt.
+	// Outcome is what silence means on ImplicitDecisionAt; NoImplicitDecision when silence decides nothing (see
+	// Outcome.ImplicitDecision).
 	Outcome Outcome
 	// Paused is true while information is awaited (InformationRequested without answer, lapse or closure since).
 	Paused bool
@@ -114,7 +131,8 @@ type LegalClock struct {
 //     31 January at 23:30 UTC is received on 1 February in Paris. The time of day plays no other part.
 //   - the silence period runs from the receipt day: ImplicitDecisionAt = receipt day + period. Days add calendar
 //     days; months add calendar months and clamp to the last day of a shorter month (31 January + 1 month =
-//     28 February, or 29 in a leap year; 31 January + 2 months = 31 March).
+//     28 February, or 29 in a leap year; 31 January + 2 months = 31 March). A rule without implicit decision
+//     (NoImplicitDecision) gives no such day: ImplicitDecisionAt stays zero, and only DueAt runs.
 //   - the clock stops from InformationRequested to InformationReceived (CRPA L114-5; a suspension, not a
 //     restart). A pause lasts the number of calendar days, in loc, between the day it began and the day it
 //     ended: requested on the 10th and answered on the 20th is 10 days; answered the same day is 0. The pauses
@@ -172,21 +190,31 @@ func (c *LegalClock) resume(at time.Time, loc *time.Location) {
 
 // Projected returns the handling target and the implicit-decision day as they stand on the day of now: if the
 // clock is paused, the running pause counts until that day (and keeps counting after). Without a pause it returns
-// DueAt and ImplicitDecisionAt.
+// DueAt and ImplicitDecisionAt. A zero date (no implicit decision, or the zero LegalClock) stays zero.
 func (c LegalClock) Projected(now time.Time) (due, implicit time.Time) {
-	if !c.Paused || c.ImplicitDecisionAt.IsZero() {
+	if !c.Paused {
 		return c.DueAt, c.ImplicitDecisionAt
 	}
-	loc := c.ImplicitDecisionAt.Location()
-	n := max(0, daysBetween(dayOf(c.PausedSince, loc), dayOf(now, loc)))
-	return dayOf(c.DueAt, loc).addDays(n).in(loc), dayOf(c.ImplicitDecisionAt, loc).addDays(n).in(loc)
+	move := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		loc := t.Location()
+		n := max(0, daysBetween(dayOf(c.PausedSince, loc), dayOf(now, loc)))
+		return dayOf(t, loc).addDays(n).in(loc)
+	}
+	return move(c.DueAt), move(c.ImplicitDecisionAt)
 }
 
 // dates returns the handling target and the implicit-decision day of a request received at receivedAt, after
-// paused days of suspension.
+// paused days of suspension; implicit is zero when the rule gives no implicit decision.
 func dates(receivedAt time.Time, paused int, d Deadlines, loc *time.Location) (due, implicit time.Time) {
 	day := dayOf(receivedAt, loc)
-	return day.add(d.HandlingTime).addDays(paused).in(loc), day.add(d.Silence.Period).addDays(paused).in(loc)
+	due = day.add(d.HandlingTime).addDays(paused).in(loc)
+	if d.Silence.Outcome.ImplicitDecision() {
+		implicit = day.add(d.Silence.Period).addDays(paused).in(loc)
+	}
+	return due, implicit
 }
 
 // AddPeriod returns the calendar day p after the calendar day of t in t's location, at midnight there: days add

@@ -178,6 +178,62 @@ func TestClockProjected(t *testing.T) {
 	}
 }
 
+// TestClockWithoutImplicitDecision: under a rule without implicit decision (a document delivered by right, a
+// declaration) the clock has a handling target and no implicit-decision day; pauses still move the target.
+func TestClockWithoutImplicitDecision(t *testing.T) {
+	d := attestations.Deadlines // no implicit decision, handling 5 days
+	ask := on(utc(2026, 2, 2, 9, 0), requested)
+	answer := on(utc(2026, 2, 4, 16, 0), received)
+
+	c, err := sr.Clock(queuedCase, d, paris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Received 2026-01-31 in Paris: due 5 days later.
+	if day(c.DueAt) != "2026-02-05" || !c.ImplicitDecisionAt.IsZero() || c.Outcome != sr.NoImplicitDecision ||
+		c.Outcome.ImplicitDecision() || c.Paused || c.Closed {
+		t.Fatalf("clock %+v", c)
+	}
+	if c.DueAt.Location() != paris || c.DueAt.Hour() != 0 {
+		t.Errorf("%v is not midnight in %s", c.DueAt, paris)
+	}
+
+	// While paused (since 2 February): the target moves a day each day as of the read, the implicit day stays zero.
+	c, err = sr.Clock(join(queuedCase, ask), d, paris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, implicit := c.Projected(utc(2026, 2, 6, 12, 0))
+	if !c.Paused || day(c.DueAt) != "2026-02-05" || day(due) != "2026-02-09" || !implicit.IsZero() {
+		t.Fatalf("paused clock %+v, projected %s %v", c, day(due), implicit)
+	}
+
+	// Answered on 4 February: a pause of 2 days moves the target by 2 days.
+	c, err = sr.Clock(join(queuedCase, ask, answer), d, paris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PausedDays != 2 || day(c.DueAt) != "2026-02-07" || !c.ImplicitDecisionAt.IsZero() || c.Paused {
+		t.Fatalf("clock after the answer %+v", c)
+	}
+
+	// Closed: still no implicit-decision day.
+	closed := join(queuedCase, on(utc(2026, 2, 3, 9, 0), sr.Withdrawn{MemberID: memberID}, sr.Closed{Reason: sr.CloseWithdrawn}))
+	if c, err = sr.Clock(closed, d, paris); err != nil || !c.Closed || !c.ImplicitDecisionAt.IsZero() {
+		t.Fatalf("closed clock %+v, %v", c, err)
+	}
+
+	// The acknowledgement announces the same: the target, and no implicit-decision day.
+	r := sr.Rehydrate(requestID, nil)
+	if err := r.Submit(submission, attestations, t0, paris); err != nil {
+		t.Fatal(err)
+	}
+	ack := r.Events()[1].(sr.Acknowledged)
+	if ack.DueOn != "2026-02-05" || ack.ImplicitDecisionOn != "" || r.Deadlines() != d {
+		t.Fatalf("acknowledgement %+v, deadlines %+v", ack, r.Deadlines())
+	}
+}
+
 func TestClockMatchesAcknowledgement(t *testing.T) {
 	for _, at := range []time.Time{t0, utc(2026, 1, 31, 23, 30), utc(2026, 3, 28, 23, 30), utc(2026, 10, 24, 22, 30)} {
 		r := sr.Rehydrate(requestID, nil)
@@ -209,6 +265,9 @@ func TestClockEmptyAndInvalid(t *testing.T) {
 		{Silence: sr.SilenceRule{Outcome: sr.Acceptance, Period: sr.Period{Count: 0, Unit: sr.Months}}, HandlingTime: sr.Period{Count: 1, Unit: sr.Days}},
 		{Silence: sr.SilenceRule{Outcome: sr.Acceptance, Period: sr.Period{Count: 2, Unit: "weeks"}}, HandlingTime: sr.Period{Count: 1, Unit: sr.Days}},
 		{Silence: c2s.Deadlines.Silence},
+		{Silence: sr.SilenceRule{Outcome: sr.NoImplicitDecision, Period: sr.Period{Count: 2, Unit: sr.Months}}, HandlingTime: sr.Period{Count: 1, Unit: sr.Days}},
+		{Silence: sr.SilenceRule{Outcome: sr.NoImplicitDecision}},
+		{Silence: sr.SilenceRule{Outcome: ""}, HandlingTime: sr.Period{Count: 1, Unit: sr.Days}},
 	}
 	for _, d := range bad {
 		if _, err := sr.Clock(queuedCase, d, paris); err == nil {

@@ -57,12 +57,16 @@ type Acknowledged struct {
 	ReceivedAt   time.Time `json:"received_at"`
 	HandlingTime Period    `json:"handling_time"`
 	DueOn        string    `json:"due_on"` // handling target, as announced (no pause yet)
-	// Silence is the rule of the catalog version: what silence means and after how long (L231-1, L231-4).
-	Silence            SilenceRule `json:"silence"`
-	ImplicitDecisionOn string      `json:"implicit_decision_on"` // the day silence becomes a decision, as announced
-	TimeZone           string      `json:"time_zone"`            // the calendar of the dates ("Europe/Paris")
+	// Silence is the rule of the catalog version: what silence means and after how long (L231-1, L231-4), or that
+	// it decides nothing (NoImplicitDecision, without period: a document delivered by right, a declaration).
+	Silence SilenceRule `json:"silence"`
+	// ImplicitDecisionOn is the day silence becomes a decision, as announced; empty when the rule gives no implicit
+	// decision (Silence.Outcome NoImplicitDecision).
+	ImplicitDecisionOn string `json:"implicit_decision_on"`
+	TimeZone           string `json:"time_zone"` // the calendar of the dates ("Europe/Paris")
 	// AppealRoutes is the text of the délais et voies de recours (required when silence means rejection) or, for
-	// acceptance, the mention of the right to an attestation (L232-3).
+	// acceptance, the mention of the right to an attestation (L232-3); without implicit decision, the routes
+	// against the express decision that may follow.
 	AppealRoutes string `json:"appeal_routes"`
 }
 

@@ -35,6 +35,18 @@ var (
 		AppealRoutes: "À défaut de réponse dans ce délai, votre demande est acceptée ; vous pouvez demander une attestation.",
 	}
 
+	// attestations is a document delivered by right: silence decides nothing (no period), handling target 5 days.
+	attestations = sr.Service{
+		Code:           "attestations-pro",
+		CatalogVersion: "2026.1",
+		Queue:          "pro-attestations",
+		Deadlines: sr.Deadlines{
+			Silence:      sr.SilenceRule{Outcome: sr.NoImplicitDecision},
+			HandlingTime: sr.Period{Count: 5, Unit: sr.Days},
+		},
+		AppealRoutes: "Recours amiable : vous pouvez contester la décision devant la commission de recours amiable.",
+	}
+
 	submission = sr.Submission{MemberID: memberID, Form: json.RawMessage(`{"household": 2, "resources": 11200}`),
 		CommandID: commandID, Reference: reference}
 

@@ -20,7 +20,9 @@
 // # The legal clock
 //
 // Clock is a pure projection of the events: receipt, the silence rule of the catalog version, pauses while
-// information is awaited, closure. Its calendar rules are documented there.
+// information is awaited, closure. Its calendar rules are documented there. Silence means acceptance or rejection
+// after a period, or nothing at all (NoImplicitDecision: a document delivered by right, a declaration): such a
+// request has a handling target but no implicit-decision day.
 //
 // The package imports only the standard library, google/uuid and domain packages. It takes what it needs from the
 // catalog as plain values (Service), so it does not depend on domain/catalog.
@@ -84,7 +86,8 @@ type Service struct {
 	Queue          string
 	Deadlines      Deadlines
 	// AppealRoutes is the text the acknowledgement carries (R112-5): délais et voies de recours for a silence that
-	// means rejection, the right to an attestation (L232-3) for acceptance.
+	// means rejection, the right to an attestation (L232-3) for acceptance; for a rule without implicit decision,
+	// the routes against the express decision that may follow (optional).
 	AppealRoutes string
 }
 
@@ -177,7 +180,8 @@ func bug(op, format string, args ...any) error {
 }
 
 // Submit records a request received at now, its acknowledgement of receipt and its queue, all at once. The
-// acknowledgement's dates are computed by the calendar of loc (see Clock). Submitting again with the same command
+// acknowledgement's dates are computed by the calendar of loc (see Clock); under a silence rule without implicit
+// decision (NoImplicitDecision) it announces none (an empty ImplicitDecisionOn), only the handling target. Submitting again with the same command
 // id records nothing (a retry); with another one it is ErrAlreadySubmitted. A form that is not a JSON object is
 // ErrFormInvalid; an incomplete Service or Submission is a bug of the caller (internal).
 func (r *ServiceRequest) Submit(s Submission, svc Service, now time.Time, loc *time.Location) error {
@@ -207,12 +211,16 @@ func (r *ServiceRequest) Submit(s Submission, svc Service, now time.Time, loc *t
 		return err
 	}
 	due, implicit := dates(now, 0, svc.Deadlines, loc)
+	implicitOn := "" // no implicit decision (NoImplicitDecision): no day to announce
+	if !implicit.IsZero() {
+		implicitOn = dayOf(implicit, loc).String()
+	}
 	r.record(
 		Submitted{MemberID: s.MemberID, ServiceCode: svc.Code, CatalogVersion: svc.CatalogVersion, Form: form,
 			CommandID: s.CommandID},
 		Acknowledged{Reference: s.Reference, ReceivedAt: now, HandlingTime: svc.Deadlines.HandlingTime,
 			DueOn: dayOf(due, loc).String(), Silence: svc.Deadlines.Silence,
-			ImplicitDecisionOn: dayOf(implicit, loc).String(), TimeZone: loc.String(), AppealRoutes: svc.AppealRoutes},
+			ImplicitDecisionOn: implicitOn, TimeZone: loc.String(), AppealRoutes: svc.AppealRoutes},
 		Queued{Queue: svc.Queue},
 	)
 	return nil

@@ -81,6 +81,27 @@ func TestServiceRequest(t *testing.T) {
 			wantErr: sr.ErrFormInvalid,
 		},
 		{
+			name: "a service without implicit decision is acknowledged without implicit-decision day",
+			when: func(r *sr.ServiceRequest) error { return r.Submit(submission, attestations, t0, paris) },
+			then: []any{
+				sr.Submitted{MemberID: memberID, ServiceCode: attestations.Code, CatalogVersion: "2026.1",
+					Form: json.RawMessage(`{"household":2,"resources":11200}`), CommandID: commandID},
+				sr.Acknowledged{Reference: reference, ReceivedAt: t0, HandlingTime: attestations.Deadlines.HandlingTime,
+					DueOn: "2026-02-05", Silence: sr.SilenceRule{Outcome: sr.NoImplicitDecision}, ImplicitDecisionOn: "",
+					TimeZone: paris.String(), AppealRoutes: attestations.AppealRoutes},
+				sr.Queued{Queue: "pro-attestations"},
+			},
+		},
+		{
+			name: "a rule without implicit decision but with a period is a catalog bug",
+			when: func(r *sr.ServiceRequest) error {
+				svc := attestations
+				svc.Deadlines.Silence.Period = sr.Period{Count: 2, Unit: sr.Months}
+				return r.Submit(submission, svc, t0, paris)
+			},
+			wantErr: failure.Internal,
+		},
+		{
 			name:    "a silence that means rejection needs appeal routes",
 			when:    func(r *sr.ServiceRequest) error { return r.Submit(submission, rejection, t0, paris) },
 			wantErr: failure.Internal,

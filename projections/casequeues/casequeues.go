@@ -1,6 +1,6 @@
 // Package casequeues is the caseworkers' queues (GET /v1/queues, /v1/queues/{queue}/cases, claim-next,
 // /v1/cases/{id}): one row per service request with its queue, status, assignee, receipt, due date (the fund's
-// handling target) and implicit-decision date, and the queries that list a queue by due date, count it, list a
+// handling target) and implicit-decision date (none for a service whose silence decides nothing), and the queries that list a queue by due date, count it, list a
 // caseworker's own cases and pick the next case to claim.
 //
 // The dates are those of servicerequest.Clock, a pure function of the request's events: each row keeps the few
@@ -213,6 +213,7 @@ func (en *entry) refresh() error {
 	if err != nil {
 		return err
 	}
+	// No implicit decision (servicerequest.NoImplicitDecision): ImplicitDecisionAt is zero and the day is "".
 	r.DueOn, r.ImplicitDecisionOn = requestclock.Day(c.DueAt), requestclock.Day(c.ImplicitDecisionAt)
 	r.PausedSince, r.BreachAt = sql.NullTime{}, sql.NullTime{}
 	if c.Closed {

@@ -197,6 +197,59 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 	})
 }
 
+// TestCaseWithoutImplicitDecision: a request whose silence decides nothing (a document delivered by right) has a
+// due date and no implicit-decision date, stored as "" on both dialects; a pause still moves the due date.
+func TestCaseWithoutImplicitDecision(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, attest, at(0, 0)) // received 5 January: due 10 January, no implicit decision
+		b := submit(t, &pos, m2, attest, at(1, 0)) // due 11 January
+		feed(t, db, p, all(a, b)...)
+
+		q := NewQueries(db, fixed(at(3, 0)))
+		got := list(t, q, "pro-attestations", Filter{})
+		if !slices.Equal(ids(got), []uuid.UUID{a.ID, b.ID}) {
+			t.Fatalf("queue = %v", ids(got))
+		}
+		if ca := got[0]; ca.DueOn != "2026-01-10" || ca.ImplicitDecisionOn != "" || ca.SilenceOutcome != "none" ||
+			ca.Status != sr.StatusQueued || ca.Breached {
+			t.Errorf("case A = %+v", ca)
+		}
+		var stored []string
+		if err := db.Reader().SelectContext(ctxT(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
+			Name+" WHERE request_id = ?"), a.ID.String()); err != nil || len(stored) != 1 || stored[0] != "" {
+			t.Fatalf("stored implicit_decision_on = %q, %v", stored, err)
+		}
+
+		// Paused on 7 January: the due date moves a day each day as of the read; still no implicit-decision date.
+		feed(t, db, p, a.Claim(at(1, 1), w1)...)
+		feed(t, db, p, a.AskInformation(at(2, 0), at(40, 0))...)
+		q = NewQueries(db, fixed(at(5, 0))) // 10 January: 3 days of pause so far
+		if ca := get(t, q, a.ID); ca.Status != sr.StatusAwaitingInformation || ca.DueOn != "2026-01-13" ||
+			ca.ImplicitDecisionOn != "" || ca.AwaitingSince == nil || ca.Breached {
+			t.Errorf("paused A = %+v", ca)
+		}
+		// Answered on 12 January: 5 days of pause, as servicerequest.Clock counts them.
+		feed(t, db, p, a.Answer(at(7, 0))...)
+		lc := a.LegalClock()
+		if ca := get(t, q, a.ID); ca.DueOn != "2026-01-15" || ca.DueOn != requestclock.Day(lc.DueAt) ||
+			ca.ImplicitDecisionOn != "" || !lc.ImplicitDecisionAt.IsZero() {
+			t.Errorf("A after the answer = %+v, clock %+v", ca, lc)
+		}
+		// B is past its due date on 12 January: breached, without any implicit-decision date.
+		q = NewQueries(db, fixed(at(7, 0)))
+		if cb := get(t, q, b.ID); !cb.Breached || cb.ImplicitDecisionOn != "" {
+			t.Errorf("B = %+v", cb)
+		}
+		// Closed: still none.
+		feed(t, db, p, a.Decide(at(8, 0), sr.Approved, "")...)
+		if ca := get(t, q, a.ID); ca.Status != sr.StatusClosed || ca.ImplicitDecisionOn != "" || ca.DueOn != "2026-01-15" {
+			t.Errorf("closed A = %+v", ca)
+		}
+	})
+}
+
 func TestCountsAndBreaches(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := setup(t, db)

@@ -52,9 +52,11 @@ type Case struct {
 	ReceivedAt time.Time  `json:"received_at"`
 	// DueOn is the day of the fund's handling target and ImplicitDecisionOn the day silence becomes a decision
 	// (SilenceOutcome), both YYYY-MM-DD in TimeZone and moved by the pauses; while information is awaited
-	// (AwaitingSince set) they are as of the read: the running pause counts up to today.
+	// (AwaitingSince set) they are as of the read: the running pause counts up to today. ImplicitDecisionOn is
+	// empty (omitted) when silence decides nothing (SilenceOutcome "none": a document delivered by right, a
+	// declaration).
 	DueOn              string     `json:"due_on"`
-	ImplicitDecisionOn string     `json:"implicit_decision_on"`
+	ImplicitDecisionOn string     `json:"implicit_decision_on,omitempty"`
 	SilenceOutcome     string     `json:"silence_outcome"`
 	TimeZone           string     `json:"time_zone"`
 	AwaitingSince      *time.Time `json:"awaiting_since,omitempty"`
@@ -309,7 +311,8 @@ func (q *Queries) toCase(r caseRow, now time.Time) (Case, error) {
 	return c, nil
 }
 
-// projected returns the dates of a paused case as of now (servicerequest.LegalClock.Projected).
+// projected returns the dates of a paused case as of now (servicerequest.LegalClock.Projected). A case without
+// implicit decision (ImplicitDecisionOn "") keeps none.
 func projected(r caseRow, now time.Time) (due, implicit string, err error) {
 	loc, err := requestclock.Location(r.TimeZone)
 	if err != nil {
@@ -319,9 +322,11 @@ func projected(r caseRow, now time.Time) (due, implicit string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	implicitAt, err := requestclock.ParseDay(r.ImplicitDecisionOn, loc)
-	if err != nil {
-		return "", "", err
+	var implicitAt time.Time
+	if r.ImplicitDecisionOn != "" {
+		if implicitAt, err = requestclock.ParseDay(r.ImplicitDecisionOn, loc); err != nil {
+			return "", "", err
+		}
 	}
 	lc := sr.LegalClock{DueAt: dueAt, ImplicitDecisionAt: implicitAt, Paused: true, PausedSince: r.PausedSince.Time}
 	d, i := lc.Projected(now)

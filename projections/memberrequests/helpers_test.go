@@ -22,6 +22,7 @@ var (
 	paris  = srtest.Paris
 	c2s    = srtest.C2S
 	cards  = srtest.Cards
+	attest = srtest.Attestations
 	submit = srtest.Submit
 	all    = srtest.All
 	at     = srtest.At

@@ -266,6 +266,7 @@ func (en *entry) refresh() error {
 	if err != nil {
 		return err
 	}
+	// No implicit decision (servicerequest.NoImplicitDecision): ImplicitDecisionAt is zero and the day is "".
 	r.ImplicitDecisionOn, r.PausedSince = requestclock.Day(c.ImplicitDecisionAt), sql.NullTime{}
 	if c.Paused {
 		r.PausedSince = sql.NullTime{Time: c.PausedSince, Valid: true}

@@ -43,6 +43,47 @@ func timeline(t *testing.T, q *Queries, member, id uuid.UUID) []Step {
 	return steps
 }
 
+// TestRequestWithoutImplicitDecision: the member's view of a request whose silence decides nothing (a document
+// delivered by right) shows no implicit-decision date, stored as "" on both dialects, also while paused.
+func TestRequestWithoutImplicitDecision(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		a := submit(t, &pos, m1, attest, at(0, 0))
+		feed(t, db, p, a.Events...)
+		q := NewQueries(db, fixed(at(5, 0)))
+
+		r := get(t, q, m1, a.ID)
+		if r.Status != StatusReceived || r.ServiceCode != attest.Code || r.ImplicitDecisionOn != "" ||
+			r.ImplicitOutcome != "none" || r.TimeZone != "Europe/Paris" || r.Revision != 2 {
+			t.Errorf("submitted = %+v", r)
+		}
+		var stored []string
+		if err := db.Reader().SelectContext(ctxT(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
+			Name+" WHERE request_id = ?"), a.ID.String()); err != nil || len(stored) != 1 || stored[0] != "" {
+			t.Fatalf("stored implicit_decision_on = %q, %v", stored, err)
+		}
+		if got, err := q.List(ctxT(t), m1); err != nil || len(got) != 1 || got[0].ImplicitDecisionOn != "" {
+			t.Fatalf("List = %+v, %v", got, err)
+		}
+
+		// Paused, then answered: still no date.
+		feed(t, db, p, a.Claim(at(1, 0), w1)...)
+		feed(t, db, p, a.AskInformation(at(2, 0), at(40, 0))...)
+		if r := get(t, q, m1, a.ID); r.Status != StatusAwaitingInformation || r.Expected == nil || r.ImplicitDecisionOn != "" {
+			t.Errorf("awaiting = %+v", r)
+		}
+		feed(t, db, p, a.Answer(at(7, 0))...)
+		if r := get(t, q, m1, a.ID); r.Status != StatusInProgress || r.ImplicitDecisionOn != "" {
+			t.Errorf("answered = %+v", r)
+		}
+		feed(t, db, p, a.Decide(at(8, 0), sr.Approved, "")...)
+		if r := get(t, q, m1, a.ID); r.Status != StatusApproved || r.ImplicitDecisionOn != "" || r.ImplicitOutcome != "none" {
+			t.Errorf("decided = %+v", r)
+		}
+	})
+}
+
 func TestMemberFollowsARequest(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := setup(t, db)

@@ -35,7 +35,8 @@ type Request struct {
 	ReceivedAt     time.Time `json:"received_at"`
 	// ImplicitDecisionOn is the day (YYYY-MM-DD in TimeZone) the administration's silence becomes a decision meaning
 	// ImplicitOutcome (acceptance or rejection), moved by the pauses; while information is awaited, as of the read.
-	// Empty once the request is closed: no implicit decision arises from a closed request.
+	// Empty once the request is closed: no implicit decision arises from a closed request. Empty too when
+	// ImplicitOutcome is "none": silence decides nothing on a document delivered by right or a declaration.
 	ImplicitDecisionOn string `json:"implicit_decision_on,omitempty"`
 	ImplicitOutcome    string `json:"implicit_outcome"`
 	TimeZone           string `json:"time_zone"`

@@ -107,8 +107,14 @@ func Location(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// Day formats a calendar day (midnight in its location) as YYYY-MM-DD.
-func Day(t time.Time) string { return t.Format(time.DateOnly) }
+// Day formats a calendar day (midnight in its location) as YYYY-MM-DD, and the zero time (no such day: the
+// implicit-decision day of a rule without implicit decision) as "".
+func Day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
 
 // ParseDay returns midnight of a YYYY-MM-DD day in loc.
 func ParseDay(s string, loc *time.Location) (time.Time, error) {

@@ -46,6 +46,17 @@ var Cards = sr.Service{
 	AppealRoutes: "À défaut de réponse dans ce délai, votre demande est acceptée.",
 }
 
+// Attestations is a document delivered by right, of queue pro-attestations: silence decides nothing (no
+// implicit-decision day), handling target 5 days.
+var Attestations = sr.Service{
+	Code: "attestations-pro", CatalogVersion: "2026.1", Queue: "pro-attestations",
+	Deadlines: sr.Deadlines{
+		Silence:      sr.SilenceRule{Outcome: sr.NoImplicitDecision},
+		HandlingTime: sr.Period{Count: 5, Unit: sr.Days},
+	},
+	AppealRoutes: "Recours amiable : vous pouvez contester la décision devant la commission de recours amiable.",
+}
+
 var registry = func() *event.Registry {
 	r, err := event.NewRegistry(sr.Definitions())
 	if err != nil {

@@ -188,25 +188,22 @@ func (r *reactions) acknowledgement(msg *message.Message) error {
 	}
 	log := r.Logger.With("handler", AcknowledgementHandler, "stream", env.Stream.String(),
 		"event_id", env.EventID.String(), "position", env.Position)
-	_, err = messaging.OnceExternal(msg.Context(), r.DB, AcknowledgementHandler, env.EventID,
-		func(ctx context.Context, key uuid.UUID) error {
+	id, err := messaging.MailOnce(msg.Context(), r.DB, AcknowledgementHandler, env, r.Sender, r.From,
+		"casework: send acknowledgement", func(ctx context.Context) (mail.Message, error) {
 			to, err := r.recipient(ctx, env)
 			if err != nil {
-				return err
+				return mail.Message{}, err
 			}
 			m, err := acknowledgementMessage(ack, r.paris)
 			if err != nil {
-				return err
+				return mail.Message{}, err
 			}
 			m.From, m.To = r.From, to
-			m.MessageID = mail.NewMessageID(key, r.From)
-			m.Date = env.Metadata.OccurredAt // a repeat is then the first copy, byte for byte
-			if err := r.Sender.Send(ctx, m); err != nil {
-				return fmt.Errorf("casework: send acknowledgement: %w", err)
-			}
-			log.Info("casework: acknowledgement mail sent", "message_id", m.MessageID)
-			return nil
+			return m, nil
 		})
+	if id != "" {
+		log.Info("casework: acknowledgement mail sent", "message_id", id)
+	}
 	return err
 }
 

@@ -276,18 +276,9 @@ func (r *reactions) send(ctx context.Context, handler string, env event.Envelope
 		log.Warn("membermail: code expired before its mail could be sent; not sending it")
 		return nil
 	}
-	_, err := messaging.OnceExternal(ctx, r.DB, handler, env.EventID, func(ctx context.Context, key uuid.UUID) error {
-		m, err := build(ctx)
-		if err != nil {
-			return err
-		}
-		m.MessageID = mail.NewMessageID(key, r.From)
-		m.Date = env.Metadata.OccurredAt // a repeat is then the first copy, byte for byte
-		if err := r.Sender.Send(ctx, m); err != nil {
-			return fmt.Errorf("membermail: send: %w", err)
-		}
-		log.Info("membermail: mail sent", "message_id", m.MessageID)
-		return nil
-	})
+	id, err := messaging.MailOnce(ctx, r.DB, handler, env, r.Sender, r.From, "membermail: send", build)
+	if id != "" {
+		log.Info("membermail: mail sent", "message_id", id)
+	}
 	return err
 }

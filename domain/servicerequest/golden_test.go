@@ -2,15 +2,12 @@ package servicerequest_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/event/eventtest"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 )
 
@@ -57,63 +54,6 @@ func goldenValues() map[string]any {
 // gets a new version or name; never edit or delete one. Every definition must have one.
 func TestGolden(t *testing.T) {
 	want := goldenValues()
-	reg, err := event.NewRegistry(sr.Definitions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	covered := map[string]bool{}
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	for _, file := range files {
-		name := filepath.Base(file)
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("golden file %s has no expectation in this test", name)
-			}
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stored struct {
-				Type string          `json:"type"`
-				Data json.RawMessage `json:"data"`
-			}
-			if err := json.Unmarshal(raw, &stored); err != nil {
-				t.Fatal(err)
-			}
-			covered[stored.Type] = true
-			got, err := reg.Decode(stored.Type, 1, stored.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, w) {
-				t.Fatalf("decoded %#v\nwant %#v", got, w)
-			}
-			name, _, data, err := reg.Encode(w)
-			if err != nil || name != stored.Type {
-				t.Fatalf("encode: %s, %v", name, err)
-			}
-			var a, b any
-			if err := json.Unmarshal(data, &a); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(stored.Data, &b); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(a, b) {
-				t.Fatalf("encodes to %s\nstored    %s", data, stored.Data)
-			}
-		})
-	}
-	if len(files) != len(want) {
-		t.Errorf("%d golden files for %d expectations", len(files), len(want))
-	}
-	for _, d := range sr.Definitions() {
-		if !covered[d.Name()] {
-			t.Errorf("no golden payload for %s", d.Name())
-		}
-	}
+	eventtest.CheckDefinitions(t, sr.Definitions(), want)
+	eventtest.ExpectFiles(t, want) // with CheckDefinitions' "no expectation" check: as many files as expectations
 }

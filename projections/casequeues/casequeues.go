@@ -62,26 +62,11 @@ func (p *Projection) Version() int { return p.version }
 // Migrations returns the migrations of the projection's table, split by dialect (collations of the sort keys).
 func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
 
-// row is a case as stored.
+// row is a case as stored: what the listings read, with its clock and the position of its last event.
 type row struct {
-	RequestID          uuid.UUID     `db:"request_id"`
-	Reference          string        `db:"reference"`
-	Queue              string        `db:"queue"`
-	ServiceCode        string        `db:"service_code"`
-	Status             string        `db:"status"`
-	Assignee           uuid.NullUUID `db:"assignee"`
-	ReceivedAt         time.Time     `db:"received_at"`
-	DueOn              string        `db:"due_on"`
-	ImplicitDecisionOn string        `db:"implicit_decision_on"`
-	SilenceOutcome     string        `db:"silence_outcome"`
-	TimeZone           string        `db:"time_zone"`
-	PausedSince        sql.NullTime  `db:"paused_since"`
-	BreachAt           sql.NullTime  `db:"breach_at"`
-	ClosedAt           sql.NullTime  `db:"closed_at"`
-	CloseReason        string        `db:"close_reason"`
-	Clock              string        `db:"clock"`
-	Revision           int64         `db:"revision"`
-	LastPosition       int64         `db:"last_position"`
+	caseRow
+	Clock        string `db:"clock"`
+	LastPosition int64  `db:"last_position"`
 }
 
 var columns = []string{"request_id", "reference", "queue", "service_code", "status", "assignee", "received_at",
@@ -152,7 +137,8 @@ func apply(en *entry, e event.Envelope) error {
 	switch ev := e.Event.(type) {
 	case sr.Submitted:
 		if !en.exists {
-			*r = row{RequestID: e.Stream.ID, ServiceCode: ev.ServiceCode, ReceivedAt: e.Metadata.OccurredAt}
+			*r = row{caseRow: caseRow{RequestID: e.Stream.ID, ServiceCode: ev.ServiceCode,
+				ReceivedAt: e.Metadata.OccurredAt}}
 			en.exists = true
 		}
 	case sr.Acknowledged:

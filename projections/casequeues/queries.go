@@ -110,7 +110,7 @@ func NewQueries(db *sqldb.DB, now func() time.Time) *Queries {
 	return &Queries{db: db.Reader(), now: now}
 }
 
-// caseRow is what the listings read: a row without its clock.
+// caseRow is what the listings read: a row without its clock (row embeds it).
 type caseRow struct {
 	RequestID          uuid.UUID     `db:"request_id"`
 	Reference          string        `db:"reference"`

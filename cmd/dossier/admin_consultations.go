@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +14,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
@@ -46,8 +49,8 @@ var financeColumns = []string{"kind", "nir", "id", "label", "payment_kind", "per
 	"gross_cents", "net_cents", "amount_cents", "paid_on", "due_on"}
 
 // AdminImportFinanceCmd is `dossier admin import-finance FILE.csv`: it records the statements, payments and invoices
-// of the fund's other systems in the members' histories, through the same command as the integration consumer
-// (command.Handler.RecordFinanceFact). It prints a report (counts, then the rejected lines with their number and
+// of the fund's other systems in the members' histories: each line becomes the integration message the consumer of
+// integration.FinanceTopic would receive and goes through the same handler (integration.FinanceHandler). It prints a report (counts, then the rejected lines with their number and
 // reason code, never a NIR) and exits non-zero if any line was rejected. Importing the same file again appends
 // nothing.
 type AdminImportFinanceCmd struct {
@@ -72,8 +75,13 @@ type financeRejection struct {
 func (rep *financeReport) reject(line int, err error) {
 	var fe *failure.Error
 	msg := ""
-	if errors.As(err, &fe) && fe.Err != nil {
-		msg = fe.Err.Error() // a sentinel's own message: never the line's data
+	if errors.As(err, &fe) {
+		for inner := (*failure.Error)(nil); fe.Err != nil && errors.As(fe.Err, &inner); {
+			fe = inner // the innermost: the sentinel, not the handler's wrapping
+		}
+		if fe.Err != nil {
+			msg = fe.Err.Error() // a sentinel's own message: never the line's data
+		}
 	}
 	if field := failure.FieldOf(err); field != "" {
 		msg = field + ": " + msg
@@ -152,11 +160,15 @@ func (noPasswords) Verify(context.Context, string, string) (bool, error) {
 }
 func (noPasswords) VerifyDummy(context.Context, string) error { return nil }
 
-// importFinance reads the file line by line: a line that does not validate, or whose NIR names no open account, is
-// rejected and writes nothing; a valid one goes to RecordFinanceFact (imported, or unchanged when already
-// recorded). A store failure stops the import and is returned with the report so far.
+// importFinance reads the file line by line and turns each line into an integration message (adapters/integration)
+// handled by the consumer's own handler, integration.FinanceHandler: a line that does not validate, or whose NIR
+// names no open account, is rejected and writes nothing; a valid one is recorded by RecordFinanceFact (imported, or
+// unchanged when already recorded) with m's actor and correlation id. A store failure stops the import and is
+// returned with the report so far.
 func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m command.Meta) (financeReport, error) {
 	var rep financeReport
+	rec := &importRecorder{h: h, actor: m.Actor}
+	handle := integration.FinanceHandler(rec)
 	lines := bufio.NewScanner(r)
 	lines.Buffer(make([]byte, 0, 4096), 1<<16)
 	if !lines.Scan() {
@@ -207,44 +219,62 @@ func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m comma
 			}
 			return ""
 		}
-		n, err := nir.Parse(get("nir"))
-		if err != nil {
-			rep.reject(line, failure.Field("nir", err))
-			continue
-		}
+		// The line becomes the message the integration consumer would receive, and goes through the same handler.
 		fact, err := financeFact(get)
-		if err == nil {
-			_, err = consultation.Normalize(fact)
-		}
-		if err != nil {
-			rep.reject(line, err)
+		if err != nil && !errors.Is(err, consultation.ErrUnknownFact) {
+			rep.reject(line, err) // an unreadable number
 			continue
 		}
-		memberID, ok, err := h.MemberByNIR(ctx, n)
+		factJSON, err := json.Marshal(fact)
 		if err != nil {
 			return rep, fmt.Errorf("import line %d: %w", line, err)
 		}
-		if !ok {
-			rep.reject(line, errFinanceMember)
-			continue
+		payload, err := json.Marshal(integration.FinanceMessage{Kind: get("kind"), NIR: get("nir"), Fact: factJSON})
+		if err != nil {
+			return rep, fmt.Errorf("import line %d: %w", line, err)
 		}
-		res, err := h.RecordFinanceFact(ctx, m, memberID, fact)
+		msg := message.NewMessageWithContext(ctx, uuid.NewString(), payload)
+		msg.Metadata.Set(integration.MetaCorrelationID, m.CorrelationID.String())
+		rec.recorded = false
+		err = handle(msg)
 		switch {
-		case failure.KindOf(err) == failure.Invalid || failure.KindOf(err) == failure.Rule || failure.KindOf(err) == failure.NotFound:
+		case errors.Is(err, integration.ErrUnknownMember):
+			rep.reject(line, errFinanceMember)
+		case failure.KindOf(err) == failure.Invalid:
 			rep.reject(line, err)
 		case err != nil:
 			return rep, fmt.Errorf("import line %d: %w", line, err)
-		case res.Position == 0:
+		case !rec.recorded || rec.last.Position == 0:
 			rep.Unchanged++
 		default:
 			rep.Imported++
-			rep.Position = max(rep.Position, res.Position)
+			rep.Position = max(rep.Position, rec.last.Position)
 		}
 	}
 	if err := lines.Err(); err != nil {
 		return rep, fmt.Errorf("read the file: %w", err)
 	}
 	return rep, nil
+}
+
+// importRecorder is the integration handler's FinanceRecorder for an import: the command handler, with the
+// import's actor, keeping the result of the last record for the report.
+type importRecorder struct {
+	h        *command.Handler
+	actor    event.Actor
+	recorded bool
+	last     command.Result
+}
+
+func (r *importRecorder) RecordFinanceFact(ctx context.Context, m command.Meta, memberID uuid.UUID, fact any) (command.Result, error) {
+	m.Actor = r.actor
+	res, err := r.h.RecordFinanceFact(ctx, m, memberID, fact)
+	r.recorded, r.last = err == nil, res
+	return res, err
+}
+
+func (r *importRecorder) MemberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, bool, error) {
+	return r.h.MemberByNIR(ctx, n)
 }
 
 // financeFact builds the fact a line describes.

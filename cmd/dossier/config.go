@@ -35,6 +35,7 @@ type Config struct {
 	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
 	ConsistencyTimeout time.Duration `name:"consistency-timeout" env:"DOSSIER_CONSISTENCY_TIMEOUT" default:"2s" help:"How long a read waits for the read models to reach a position it was given."`
+	DeadlineCheck      time.Duration `name:"deadline-check-interval" env:"DOSSIER_DEADLINE_CHECK_INTERVAL" default:"30s" help:"How often lapsed information deadlines are looked for (and their cases closed)."`
 	ShutdownTimeout    time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
 }
 
@@ -165,6 +166,7 @@ func (c *Config) Validate() error {
 	check(c.RequestTimeout > 0, "request-timeout must be positive")
 	check(c.ConsistencyTimeout > 0 && c.ConsistencyTimeout < c.RequestTimeout, "consistency-timeout must be positive and below request-timeout")
 	check(c.ShutdownTimeout > 0, "shutdown-timeout must be positive")
+	check(c.DeadlineCheck >= 100*time.Millisecond, "deadline-check-interval must be at least 100ms")
 	return errors.Join(errs...)
 }
 

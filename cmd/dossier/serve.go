@@ -208,6 +208,7 @@ func (a *app) wire(ctx context.Context) error {
 		return err
 	}
 	a.scheduler = casework.NewScheduler(casework.SchedulerDeps{DB: a.stores.DB, Logger: a.logger.With("component", "deadlines"),
+		Interval: a.cfg.DeadlineCheck,
 		Lapse: func(ctx context.Context, requestID uuid.UUID) error {
 			// One command id per request: a repeated lapse appends nothing new.
 			_, err := commands.LapseInformationDeadline(ctx, command.Meta{

@@ -42,14 +42,15 @@ type memberEnv struct {
 	smtp *smtptest.Server
 }
 
-func startMemberEnv(t *testing.T) *memberEnv {
+func startMemberEnv(t *testing.T, extraArgs ...string) *memberEnv {
 	t.Helper()
 	smtp, err := smtptest.Start(smtptest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { smtp.Close() })
-	s := startServe(t, "--smtp-url", fmt.Sprintf("smtp://%s?tls=none", smtp.Addr()), "--mail-from", "Mon espace privé <ne-pas-repondre@msa.test>")
+	s := startServe(t, append([]string{"--smtp-url", fmt.Sprintf("smtp://%s?tls=none", smtp.Addr()),
+		"--mail-from", "Mon espace privé <ne-pas-repondre@msa.test>"}, extraArgs...)...)
 	s.waitReady(t)
 	env := &memberEnv{srv: s, smtp: smtp}
 	// The import runs while the server runs: the operator command reaches the server's node.

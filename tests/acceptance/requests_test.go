@@ -288,3 +288,39 @@ func TestConsultations(t *testing.T) {
 	}
 	e.must(t, 201, e.call(t, "POST", "/v1/payment-attestations", alice, map[string]int{"year": 2025}), "payment attestation")
 }
+
+// TestLapsedInformationDeadlineClosesTheCase: when the member does not answer by the deadline, the scheduled
+// reaction closes the case; the member sees it lapsed and it leaves the queue.
+func TestLapsedInformationDeadlineClosesTheCase(t *testing.T) {
+	e := startMemberEnv(t, "--deadline-check-interval", "200ms")
+	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")
+	claire, claireID := e.staffMember(t, "c.dupont", "Claire Dupont", "caseworker")
+	e.must(t, 200, e.call(t, "PUT", "/v1/staff/accounts/"+claireID+"/queues", admin, map[string]any{"queues": []string{"sante-c2s"}}), "assign queue")
+	ack := e.must(t, 201, e.call(t, "POST", "/v1/requests", alice, map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}), "submit")
+	id := ack.str("request_id")
+	e.must(t, 200, e.call(t, "GET", "/v1/cases/"+id, claire, nil, "X-Dossier-Min-Position", ack.header.Get("X-Dossier-Position")), "case visible")
+	e.must(t, 200, e.call(t, "POST", "/v1/cases/"+id+"/claim", claire, nil), "claim")
+	deadline := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	e.must(t, 200, e.call(t, "POST", "/v1/cases/"+id+"/information-requests", claire,
+		map[string]any{"items": []string{"Avis d'imposition 2025"}, "deadline": deadline}), "request information")
+
+	until := time.Now().Add(30 * time.Second)
+	for {
+		r := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+id, alice, nil), "alice's request")
+		if r.str("status") == "lapsed" && r.str("closed_reason") == "lapsed" {
+			break
+		}
+		if time.Now().After(until) {
+			t.Fatalf("the case did not lapse 28 s after its deadline: %s", r.raw)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cases := e.must(t, 200, e.call(t, "GET", "/v1/queues/sante-c2s/cases", claire, nil), "queue")
+	if strings.Contains(string(cases.raw), id) {
+		t.Fatalf("a lapsed case is still in the queue: %s", cases.raw)
+	}
+	if r := e.call(t, "POST", "/v1/requests/"+id+"/information", alice, map[string]string{"what": "trop tard"}); r.status != 422 {
+		t.Fatalf("answering a lapsed request: %d %s", r.status, r.raw)
+	}
+}

@@ -1,12 +1,10 @@
 package casework_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/tests/testlog"
 )
 
 const from = "Mon espace privé <ne-pas-repondre@msa.example>"
@@ -32,28 +31,10 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// logBuffer collects every log line of a test, to check that none holds personal data.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // env is an in-memory event-store node, a log buffer and a real SMTP server; the database is given per start.
 type env struct {
 	events *kurrentdbtest.Env
-	logs   *logBuffer
+	logs   *testlog.Buffer
 	logger *slog.Logger
 	smtp   *smtptest.Server
 	sender *mail.SMTP
@@ -61,7 +42,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	events := kurrentdbtest.StartWith(t, kurrentdbtest.Options{ClientLogger: logger},
 		servicerequest.Definitions(), member.Definitions())

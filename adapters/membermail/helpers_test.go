@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/registration"
+	"github.com/msa-dossier/dossier/tests/testlog"
 )
 
 const from = "Mon espace privé <ne-pas-repondre@msa.example>"
@@ -32,36 +32,18 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// logBuffer collects every log line of a test, to check that none holds personal data or a code.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // env is an in-memory event-store node, the reactions' database and a log buffer.
 type env struct {
 	db     *sqldb.DB
 	events *kurrentdbtest.Env // its store and source know the registration and member events
-	logs   *logBuffer
+	logs   *testlog.Buffer
 	logger *slog.Logger
 	code   membermail.CodeDeriver
 }
 
 func newEnv(t *testing.T, db *sqldb.DB) *env {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	events := kurrentdbtest.StartWith(t, kurrentdbtest.Options{ClientLogger: logger},
 		registration.Definitions(), member.Definitions())

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/tests/testbin"
+	"github.com/msa-dossier/dossier/tests/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -34,25 +34,7 @@ type server struct {
 	base string
 	line string // the start-up line printed on stdout
 	done chan error
-	logs *lockedBuffer // everything the server logged (stderr)
-}
-
-// lockedBuffer collects a child's stderr while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs *testlog.Buffer // everything the server logged (stderr)
 }
 
 func freeAddr(t *testing.T) string {
@@ -78,7 +60,7 @@ func startServe(t *testing.T, args ...string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &testlog.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

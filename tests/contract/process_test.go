@@ -2,7 +2,6 @@ package contract
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/tests/testbin"
+	"github.com/msa-dossier/dossier/tests/testlog"
 )
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -36,34 +36,13 @@ func freeAddr(t testing.TB) string {
 	return addr
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) tail() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	if len(s) > 4000 {
-		s = "…" + s[len(s)-4000:]
-	}
-	return s
-}
-
 // nodeProcess is a `dossier node` child process.
 type nodeProcess struct {
 	cmd    *exec.Cmd
 	addr   string
 	exited chan struct{}
 	err    error // cmd.Wait's result, set before exited is closed
-	output *lockedBuffer
+	output *testlog.Buffer
 }
 
 var listeningLine = regexp.MustCompile(`^kurrentnode listening on (\S+)$`)
@@ -76,7 +55,7 @@ func startNode(t testing.TB, bin string, args ...string) *nodeProcess {
 	if err != nil {
 		t.Fatalf("stdout pipe: %v", err)
 	}
-	p := &nodeProcess{cmd: cmd, exited: make(chan struct{}), output: &lockedBuffer{}}
+	p := &nodeProcess{cmd: cmd, exited: make(chan struct{}), output: &testlog.Buffer{}}
 	cmd.Stderr = p.output
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s node %v: %v", bin, args, err)
@@ -102,10 +81,10 @@ func startNode(t testing.TB, bin string, args ...string) *nodeProcess {
 	case p.addr = <-ready:
 		return p
 	case <-p.exited:
-		t.Fatalf("dossier node %v exited before listening: %v\n%s", args, p.err, p.output.tail())
+		t.Fatalf("dossier node %v exited before listening: %v\n%s", args, p.err, p.output.Tail(4000))
 	case <-time.After(30 * time.Second):
 		p.kill()
-		t.Fatalf("dossier node %v printed no %q line within 30s\n%s", args, "kurrentnode listening on ADDR", p.output.tail())
+		t.Fatalf("dossier node %v printed no %q line within 30s\n%s", args, "kurrentnode listening on ADDR", p.output.Tail(4000))
 	}
 	return nil
 }
@@ -130,11 +109,11 @@ func (p *nodeProcess) stop(t testing.TB, sig os.Signal) {
 	select {
 	case <-p.exited:
 		if p.err != nil {
-			t.Errorf("dossier node after %v: %v, want exit status 0\n%s", sig, p.err, p.output.tail())
+			t.Errorf("dossier node after %v: %v, want exit status 0\n%s", sig, p.err, p.output.Tail(4000))
 		}
 	case <-time.After(15 * time.Second):
 		p.kill()
-		t.Errorf("dossier node still running 15s after %v\n%s", sig, p.output.tail())
+		t.Errorf("dossier node still running 15s after %v\n%s", sig, p.output.Tail(4000))
 	}
 }
 
@@ -437,7 +416,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Error(f)
 	}
 	if t.Failed() {
-		t.Fatalf("node output:\n%s", node.output.tail())
+		t.Fatalf("node output:\n%s", node.output.Tail(4000))
 	}
 	total := ackCount.Load()
 	if total <= beforeLast {
@@ -552,6 +531,6 @@ func TestCrashRecovery(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("node output:\n%s", node.output.tail())
+		t.Logf("node output:\n%s", node.output.Tail(4000))
 	}
 }

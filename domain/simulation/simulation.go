@@ -2,39 +2,51 @@
 // professional income and a status to an itemised estimate of a year's contributions. Nothing is stored (saving an
 // estimate, if a member asks for it, is another package's event).
 //
-// # The simplified model [~]
+// # The simplified model
 //
-// The rates and bases below are approximations for 2026 gathered for illustration, not the fund's scales: every one
-// is marked [~] and must be checked against the MSA's published rates before the estimate is shown as more than
-// indicative. The real computation has options this one ignores (assessment on the average of 3 years or on the
-// previous year, first-year flat bases, deficits, CSG base re-integrating contributions, the collaborator's option
-// for a share of the farm income, departmental ATEXA categories, supplementary pensions). Hence every Result is
-// labelled "Estimation indicative".
+// The figures below were checked in November 2026 against public secondary sources (listed under "Sources"), not
+// against the MSA's own 2026 scales, which were not reachable from here: figures a source confirms for a recent year
+// carry that year; figures no source confirmed are marked [~] and must be checked before the estimate is shown as
+// more than indicative. The real computation has options this one ignores (assessment on the average of 3 years or
+// on the previous year, first-year flat bases, young farmers' exemptions, deficits, the CSG base re-integrating
+// contributions, the collaborator's option for a share of the farm income, departmental ATEXA categories,
+// secondary activity rates, supplementary pensions). Hence every Result is labelled "Estimation indicative".
 //
-// Constants (2026, [~]): PASS (plafond annuel de la sécurité sociale) 48 060 €; SMIC horaire 12,02 €.
+// Constants: PASS (plafond annuel de la sécurité sociale) 48 060 € (2026); SMIC horaire 12,02 € [~].
 //
-// Chef d'exploitation ou d'entreprise agricole, on the professional income R:
+// Chef d'exploitation ou d'entreprise agricole (à titre exclusif ou principal), on the professional income R:
 //
-//	AMEXA maladie-maternité   progressive rate on the whole of R: from 0 % at R = 0 rising linearly to 4 % at
-//	                          40 % PASS, then linearly to 6,5 % at 60 % PASS, 6,5 % above
-//	IJ AMEXA                  0,30 % of max(R, 40 % PASS)
-//	invalidité                1,10 % of max(R, 11,5 % PASS)
-//	AVI                       3,32 % of R, floor 600 SMIC horaires, ceiling 1 PASS
-//	AVA plafonnée             11,55 % of R, floor 600 SMIC horaires, ceiling 1 PASS
-//	AVA déplafonnée           2,24 % of R, floor 600 SMIC horaires
-//	RCO (complémentaire)      4,00 % of R, floor 1 820 SMIC horaires
-//	prestations familiales    progressive rate on the whole of R: 0 % up to 110 % PASS, rising linearly to
-//	                          3,10 % at 140 % PASS, 3,10 % above
-//	ATEXA                     flat 470 € a year
-//	CSG-CRDS                  9,70 % of R (CSG 9,20 % + CRDS 0,50 %)
-//	formation (VIVEA)         0,89 % of R, at least 80 €, at most 500 €
+//	AMEXA maladie-maternité   rate applied to the whole of R (since 2022): 0 % up to 40 % PASS, rising linearly to
+//	                          4 % at 60 % PASS, then to 6,5 % at 110 % PASS, 6,5 % above [S-A]
+//	IJ AMEXA                  flat 250 € a year (from 2025) [S-IJ]
+//	invalidité                1,10 % of max(R, 11,5 % PASS) [~ rate; floor S-A2]
+//	AVI                       3,32 % of R, floor 800 SMIC horaires, ceiling 1 PASS [S-R]
+//	AVA plafonnée             11,55 % of R, floor 600 SMIC horaires, ceiling 1 PASS [S-R]
+//	AVA déplafonnée           2,24 % of R, floor 600 SMIC horaires [S-R]
+//	RCO (complémentaire)      4,00 % of R, floor 1 820 SMIC horaires [S-RCO]
+//	prestations familiales    rate on the whole of R: 0 % up to 110 % PASS, rising linearly to 3,10 % at 140 %
+//	                          PASS, 3,10 % above [S-A]
+//	ATEXA                     flat 470 € a year [~ category D was 464 € in 2020, S-RCO]
+//	CSG-CRDS                  9,70 % of R (CSG 9,20 % + CRDS 0,50 %) [~ base simplified]
+//	formation (VIVEA)         0,89 % of R, at least 80 €, at most 500 € [~]
 //
 // Collaborateur d'exploitation: flat bases, whatever the income (which is validated but not used):
 //
-//	AVI 3,32 % and AVA plafonnée 11,55 % of 400 SMIC horaires; RCO 4,00 % of 1 200 SMIC horaires; ATEXA flat
-//	280 €; formation (VIVEA) flat 80 €. (AMEXA and family benefits are paid by the chef d'exploitation.)
+//	AVI 3,32 % and AVA plafonnée 11,55 % of 400 SMIC horaires [~]; RCO 4,00 % of 1 200 SMIC horaires [S-RCO];
+//	ATEXA flat 280 € [~]; formation (VIVEA) flat 80 € [~]. (AMEXA and family benefits are paid by the chef
+//	d'exploitation.)
 //
-// Cotisant de solidarité: cotisation de solidarité 14,00 % of R; ATEXA flat 60 €; CSG-CRDS 9,70 % of R.
+// Cotisant de solidarité: cotisation de solidarité 16 % of R [S-CS]; ATEXA flat 60 € [~]; CSG-CRDS 9,70 % of R.
+//
+// # Sources
+//
+//	[S-A]   AMEXA and family-benefit scales since the law of 16 August 2022: caracterres.fr "Amexa : des cotisations
+//	        sociales plus modulables"; sorogec.com (2023 table: 0 % < 40 % PASS, 0–4 % to 60 %, 4–6,5 % to 110 %)
+//	[S-A2]  lafranceagricole.fr 2021 (invalidité on a minimum base of 11,5 % PASS; the rate was 1 % then)
+//	[S-IJ]  audrex.fr, arrêté du 22 décembre 2023: IJ AMEXA 200 € (2023), 230 € (2024), 250 € from 2025
+//	[S-R]   previssima.fr (2025: AVI base 800 SMIC, AVA 600 SMIC, ceiling PASS); reussir.fr (rates 3,32 %, 2,24 %)
+//	[S-RCO] acquisitions-entreprises.com (RCO 4 %, minimum 1 820 SMIC; collaborators 1 200 SMIC; ATEXA 2020)
+//	[S-CS]  installer-transmettre-normandie.fr (cotisation de solidarité: 16 % of professional income)
 //
 // # Rounding
 //
@@ -177,7 +189,7 @@ func Estimate(in Input) (Result, error) {
 	return r, nil
 }
 
-// The 2026 constants [~], in cents.
+// The constants (see the package documentation for sources), in cents.
 const (
 	pass        int64 = 4_806_000 // PASS 48 060 €
 	smicHoraire int64 = 1_202     // 12,02 €
@@ -188,11 +200,10 @@ type rate int64
 
 const scale = 100_000
 
-// The 2026 rates [~].
+// The rates (see the package documentation for which are confirmed and which are [~]).
 const (
-	amexaStep1     rate = 4_000  // 4 % at 40 % PASS
-	amexaFull      rate = 6_500  // 6,5 % from 60 % PASS
-	ijAmexaRate    rate = 300    // 0,30 %
+	amexaStep1     rate = 4_000  // 4 % at 60 % PASS
+	amexaFull      rate = 6_500  // 6,5 % from 110 % PASS
 	invaliditeRate rate = 1_100  // 1,10 %
 	aviRate        rate = 3_320  // 3,32 %
 	avaPlafRate    rate = 11_550 // 11,55 %
@@ -201,8 +212,9 @@ const (
 	pfFull         rate = 3_100  // 3,10 % from 140 % PASS
 	csgCrdsRate    rate = 9_700  // 9,20 % + 0,50 %
 	viveaRate      rate = 890    // 0,89 %
-	solidariteRate rate = 14_000 // 14,00 %
+	solidariteRate rate = 16_000 // 16,00 %
 
+	ijAmexaFlat        int64 = 25_000 // 250 €
 	atexaChef          int64 = 47_000 // 470 €
 	atexaCollaborateur int64 = 28_000 // 280 €
 	atexaSolidarite    int64 = 6_000  // 60 €
@@ -210,7 +222,7 @@ const (
 	viveaMax           int64 = 50_000 // 500 €
 )
 
-// The bases [~], in cents.
+// The bases, in cents.
 var (
 	pass40   = pass * 40 / 100   // 19 224 €
 	pass60   = pass * 60 / 100   // 28 836 €
@@ -218,6 +230,7 @@ var (
 	pass140  = pass * 140 / 100  // 67 284 €
 	pass115  = pass * 115 / 1000 // 11,5 % PASS: 5 526,90 €
 	smic600  = 600 * smicHoraire
+	smic800  = 800 * smicHoraire
 	smic400  = 400 * smicHoraire
 	smic1200 = 1200 * smicHoraire
 	smic1820 = 1820 * smicHoraire
@@ -239,9 +252,11 @@ func progressive(base, a, b int64, r0, r1 rate) int64 {
 func amexa(r int64) int64 {
 	switch {
 	case r <= pass40:
-		return progressive(r, 0, pass40, 0, amexaStep1)
+		return 0
 	case r <= pass60:
-		return progressive(r, pass40, pass60, amexaStep1, amexaFull)
+		return progressive(r, pass40, pass60, 0, amexaStep1)
+	case r <= pass110:
+		return progressive(r, pass60, pass110, amexaStep1, amexaFull)
 	}
 	return apply(r, amexaFull)
 }
@@ -261,22 +276,21 @@ func line(code, label string, base int64, formula string, amount int64) Line {
 }
 
 func chef(r int64) []Line {
-	capped := max(min(r, pass), smic600)
+	aviBase := max(min(r, pass), smic800)
+	avaBase := max(min(r, pass), smic600)
 	floor600 := max(r, smic600)
-	ij := max(r, pass40)
 	inv := max(r, pass115)
 	rco := max(r, smic1820)
 	return []Line{
 		line("amexa", "Assurance maladie, maternité (AMEXA)", r,
-			"Taux progressif sur le revenu : de 0 % à 4 % jusqu'à 40 % du PASS, de 4 % à 6,5 % jusqu'à 60 % du PASS, 6,5 % au-delà", amexa(r)),
-		line("ij-amexa", "Indemnités journalières maladie (IJ AMEXA)", ij,
-			"0,30 % du revenu, avec une assiette minimale de 40 % du PASS", apply(ij, ijAmexaRate)),
+			"Taux progressif sur tout le revenu : 0 % jusqu'à 40 % du PASS, de 0 % à 4 % jusqu'à 60 % du PASS, de 4 % à 6,5 % jusqu'à 110 % du PASS, 6,5 % au-delà", amexa(r)),
+		line("ij-amexa", "Indemnités journalières maladie (IJ AMEXA)", 0, "Forfait annuel", ijAmexaFlat),
 		line("invalidite", "Invalidité", inv,
 			"1,10 % du revenu, avec une assiette minimale de 11,5 % du PASS", apply(inv, invaliditeRate)),
-		line("avi", "Retraite de base : assurance vieillesse individuelle (AVI)", capped,
-			"3,32 % du revenu plafonné au PASS, avec une assiette minimale de 600 SMIC horaires", apply(capped, aviRate)),
-		line("ava-plafonnee", "Retraite de base : assurance vieillesse agricole plafonnée (AVA)", capped,
-			"11,55 % du revenu plafonné au PASS, avec une assiette minimale de 600 SMIC horaires", apply(capped, avaPlafRate)),
+		line("avi", "Retraite de base : assurance vieillesse individuelle (AVI)", aviBase,
+			"3,32 % du revenu plafonné au PASS, avec une assiette minimale de 800 SMIC horaires", apply(aviBase, aviRate)),
+		line("ava-plafonnee", "Retraite de base : assurance vieillesse agricole plafonnée (AVA)", avaBase,
+			"11,55 % du revenu plafonné au PASS, avec une assiette minimale de 600 SMIC horaires", apply(avaBase, avaPlafRate)),
 		line("ava-deplafonnee", "Retraite de base : assurance vieillesse agricole déplafonnée (AVA)", floor600,
 			"2,24 % du revenu, avec une assiette minimale de 600 SMIC horaires", apply(floor600, avaDeplafRate)),
 		line("rco", "Retraite complémentaire obligatoire (RCO)", rco,
@@ -306,7 +320,7 @@ func collaborateur() []Line {
 
 func solidarite(r int64) []Line {
 	return []Line{
-		line("cotisation-solidarite", "Cotisation de solidarité", r, "14 % du revenu", apply(r, solidariteRate)),
+		line("cotisation-solidarite", "Cotisation de solidarité", r, "16 % du revenu", apply(r, solidariteRate)),
 		line("atexa", "Accidents du travail et maladies professionnelles (ATEXA)", 0, "Forfait annuel", atexaSolidarite),
 		line("csg-crds", "CSG et CRDS", r, "9,70 % du revenu (CSG 9,20 %, CRDS 0,50 %)", apply(r, csgCrdsRate)),
 	}

@@ -34,9 +34,10 @@ func chefExpected(r float64) map[string]int64 {
 	var amexaRate float64
 	switch {
 	case r <= 0.4*pass:
-		amexaRate = 0.04 * r / (0.4 * pass)
 	case r <= 0.6*pass:
-		amexaRate = 0.04 + 0.025*(r-0.4*pass)/(0.2*pass)
+		amexaRate = 0.04 * (r - 0.4*pass) / (0.2 * pass)
+	case r <= 1.1*pass:
+		amexaRate = 0.04 + 0.025*(r-0.6*pass)/(0.5*pass)
 	default:
 		amexaRate = 0.065
 	}
@@ -51,9 +52,9 @@ func chefExpected(r float64) map[string]int64 {
 	capped := math.Max(math.Min(r, pass), 600*smic)
 	return map[string]int64{
 		"amexa":                  cents(r * amexaRate),
-		"ij-amexa":               cents(0.003 * math.Max(r, 0.4*pass)),
+		"ij-amexa":               25000,
 		"invalidite":             cents(0.011 * math.Max(r, 0.115*pass)),
-		"avi":                    cents(0.0332 * capped),
+		"avi":                    cents(0.0332 * math.Max(math.Min(r, pass), 800*smic)),
 		"ava-plafonnee":          cents(0.1155 * capped),
 		"ava-deplafonnee":        cents(0.0224 * math.Max(r, 600*smic)),
 		"rco":                    cents(0.04 * math.Max(r, 1820*smic)),
@@ -73,16 +74,19 @@ func TestEstimateByHand(t *testing.T) {
 		total int64
 	}{
 		{name: "chef, 30 000 €", in: simulation.Input{IncomeCents: 3_000_000, Status: simulation.ChefExploitation},
-			want: chefExpected(30000), amexa: 195000,
-			// 1950 + 90 + 330 + 996 + 3465 + 672 + 1200 + 0 + 470 + 2910 + 267 = 12 350 €
-			total: 1_235_000},
+			want: chefExpected(30000),
+			// AMEXA: 30 000 lies between 60 % PASS (28 836) and 110 % PASS (52 866): rate 4 % + 2,5 % × 1 164/24 030
+			// = 4,1211 %, 1 236,33 €
+			amexa: 123633,
+			// 1236,33 + 250 + 330 + 996 + 3465 + 672 + 1200 + 0 + 470 + 2910 + 267 = 11 796,33 €
+			total: 1_179_633},
 		{name: "chef, 23 456,78 € (AMEXA between 40 and 60 % PASS)",
 			in:   simulation.Input{IncomeCents: 2_345_678, Status: simulation.ChefExploitation},
-			want: chefExpected(23456.78)},
-		{name: "chef, 5 000 € (floors)", in: simulation.Input{IncomeCents: 500_000, Status: simulation.ChefExploitation},
-			want: chefExpected(5000),
-			// AMEXA 5000 × 4 % × 5000/19224 = 52,02 €
-			amexa: 5202},
+			want: chefExpected(23456.78),
+			// rate 4 % × (23 456,78 − 19 224)/9 612 = 1,7615 %, 413,18 €
+			amexa: 41318},
+		{name: "chef, 5 000 € (floors; no AMEXA below 40 % PASS)", in: simulation.Input{IncomeCents: 500_000, Status: simulation.ChefExploitation},
+			want: chefExpected(5000)},
 		{name: "chef, 0 €", in: simulation.Input{Status: simulation.ChefExploitation}, want: chefExpected(0), amexa: 0},
 		{name: "chef, 60 000 € (family benefits between 110 and 140 % PASS)",
 			in: simulation.Input{IncomeCents: 6_000_000, Status: simulation.ChefExploitation}, want: chefExpected(60000)},
@@ -98,7 +102,7 @@ func TestEstimateByHand(t *testing.T) {
 			}},
 		{name: "cotisant de solidarité", in: simulation.Input{IncomeCents: 812_345, Status: simulation.CotisantSolidarite},
 			want: map[string]int64{
-				"cotisation-solidarite": cents(0.14 * 8123.45), // 1 137,28 €
+				"cotisation-solidarite": cents(0.16 * 8123.45), // 1 299,75 €
 				"atexa":                 6000,
 				"csg-crds":              cents(0.097 * 8123.45), // 787,97 €
 			}},
@@ -232,7 +236,7 @@ func check(t *testing.T, r simulation.Result) {
 // TestMonotoneAcrossBoundaries walks the incomes around each break of the scales cent by cent.
 func TestMonotoneAcrossBoundaries(t *testing.T) {
 	for _, status := range simulation.Statuses() {
-		for _, edge := range []int64{0, 721_200, 552_690, 1_922_400, 2_187_640, 2_883_600, 4_806_000, 5_286_600,
+		for _, edge := range []int64{0, 721_200, 961_600, 552_690, 1_922_400, 2_187_640, 2_883_600, 4_806_000, 5_286_600,
 			6_728_400, 898_876, 5_617_978} {
 			prev := int64(-1)
 			for r := max(0, edge-300); r <= edge+300; r++ {

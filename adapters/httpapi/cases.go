@@ -9,14 +9,16 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 )
 
 // Caseworker queues and case work. Every mutation accepts If-Match with the case's ETag (its stream revision):
-// a case that moved since the caseworker looked at it answers 409 and nothing is recorded.
+// a case that moved since the caseworker looked at it answers 409 and nothing is recorded. Every mutation answers
+// with the case's new ETag (header, and "revision" in the body), so changes chain without reading the case again.
+// What a staff member sees (queues, counts, cases, their own cases) comes from command.QueueAccess, read from their
+// account's stream at each request: a confidential (medical) queue only for the medical service's staff.
 
 // caseRoles may work cases; auditors read only (the commands refuse them).
 var caseRoles = []string{"caseworker", "supervisor"}
@@ -43,7 +45,15 @@ func ifMatch(r *http.Request) (*uint64, error) {
 // etagOf is a case's ETag.
 func etagOf(revision uint64) string { return `"` + strconv.FormatUint(revision, 10) + `"` }
 
-// caseCommand runs a staff command on the case named in the path, with its If-Match.
+// caseChangeBody answers a case mutation: the commit position (read-your-writes) and the case's new revision, the
+// value of the ETag header (in quotes there) to send back as If-Match.
+type caseChangeBody struct {
+	Position string `json:"position"`
+	Revision uint64 `json:"revision"`
+}
+
+// caseCommand runs a staff command on the case named in the path, with its If-Match, and answers with the case's
+// new ETag.
 func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any,
 	run func(m command.Meta, staffID, caseID uuid.UUID, expected *uint64) (command.Result, error)) {
 	id, err := pathID(r, "id")
@@ -59,7 +69,10 @@ func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any,
 	staffID := principalOf(r.Context()).ID
 	s.runCommand(w, r, in, func(m command.Meta) (int, uint64, any, error) {
 		res, err := run(m, staffID, id, expected)
-		return http.StatusOK, res.Position, positionOf(res.Position), err
+		if err == nil {
+			w.Header().Set("ETag", etagOf(res.Revision))
+		}
+		return http.StatusOK, res.Position, caseChangeBody{Position: formatPosition(res.Position), Revision: res.Revision}, err
 	})
 }
 
@@ -124,9 +137,10 @@ func (s *Server) addCaseNote(w http.ResponseWriter, r *http.Request) {
 type claimNextBody struct {
 	RequestID uuid.UUID `json:"request_id"`
 	Position  string    `json:"position"`
+	Revision  uint64    `json:"revision"` // the claimed case's new revision, also its ETag header
 }
 
-// claimNext claims the queue's open case that is due first and not yet claimed.
+// claimNext claims the queue's open case that is due first and not yet claimed, and answers with its ETag.
 func (s *Server) claimNext(w http.ResponseWriter, r *http.Request) {
 	queue := r.PathValue("queue")
 	staffID := principalOf(r.Context()).ID
@@ -136,40 +150,23 @@ func (s *Server) claimNext(w http.ResponseWriter, r *http.Request) {
 			return 0, 0, nil, err
 		}
 		res, err := s.deps.Commands.ClaimNext(r.Context(), m, staffID, queue, candidates)
-		return http.StatusOK, res.Position, claimNextBody{RequestID: res.RequestID, Position: formatPosition(res.Position)}, err
+		if err == nil {
+			w.Header().Set("ETag", etagOf(res.Revision))
+		}
+		return http.StatusOK, res.Position, claimNextBody{RequestID: res.RequestID, Position: formatPosition(res.Position),
+			Revision: res.Revision}, err
 	})
 }
 
-var errOutsideQueues = failure.New(failure.Forbidden, "case.outside_queues", "queue not assigned to the caller")
-
-// visibleQueues are the queues the caller may see: all of them for supervisors and auditors, a caseworker's
-// own otherwise (assigned by an admin).
-func (s *Server) visibleQueues(r *http.Request) ([]string, error) {
-	p := principalOf(r.Context())
-	for _, role := range p.Roles {
-		if role == "supervisor" || role == "auditor" {
-			var all []string
-			for _, q := range catalog.Current().Queues() {
-				all = append(all, q.Code)
-			}
-			return all, nil
-		}
-	}
-	return s.deps.Commands.StaffQueues(r.Context(), p.ID)
-}
-
-// mayReadQueue answers 403 when the caller may not see queue.
-func (s *Server) mayReadQueue(w http.ResponseWriter, r *http.Request, queue string) bool {
-	queues, err := s.visibleQueues(r)
+// queueAccess reads what the caller may see (supervisors and auditors every queue, caseworkers their own; a
+// confidential queue only the medical service), from their account's stream.
+func (s *Server) queueAccess(w http.ResponseWriter, r *http.Request) (command.QueueAccess, bool) {
+	a, err := s.deps.Commands.QueueAccess(r.Context(), principalOf(r.Context()).ID)
 	if err != nil {
 		s.writeError(w, r, err)
-		return false
+		return command.QueueAccess{}, false
 	}
-	if !slices.Contains(queues, queue) {
-		s.writeError(w, r, errOutsideQueues)
-		return false
-	}
-	return true
+	return a, true
 }
 
 type queuesBody struct {
@@ -178,12 +175,11 @@ type queuesBody struct {
 
 // listQueues gives, for each queue the caller sees, its open cases, claimed ones, oldest and breaches.
 func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
-	queues, err := s.visibleQueues(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	access, ok := s.queueAccess(w, r)
+	if !ok {
 		return
 	}
-	stats, err := s.deps.Queues.Counts(r.Context(), queues)
+	stats, err := s.deps.Queues.Counts(r.Context(), access.Queues())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -198,7 +194,12 @@ type casesBody struct {
 // listCases lists a queue's open cases by due date (?assignee=me for "my cases" in it, ?after= to page).
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
 	queue := r.PathValue("queue")
-	if !s.mayReadQueue(w, r, queue) {
+	access, ok := s.queueAccess(w, r)
+	if !ok {
+		return
+	}
+	if err := access.Check(queue); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	f := casequeues.Filter{After: r.URL.Query().Get("after")}
@@ -217,21 +218,32 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, casesBody{Cases: nonNilSlice(cases)})
 }
 
-// myCases lists the caller's own open cases across queues.
+// myCases lists the caller's own open cases across queues, earliest due first; a case the caller may no longer
+// see (a queue or the medical role taken away since they claimed it) is left out.
 func (s *Server) myCases(w http.ResponseWriter, r *http.Request) {
+	access, ok := s.queueAccess(w, r)
+	if !ok {
+		return
+	}
 	cases, err := s.deps.Queues.Mine(r.Context(), principalOf(r.Context()).ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, casesBody{Cases: nonNilSlice(cases)})
+	visible := slices.DeleteFunc(cases, func(c casequeues.Case) bool { return access.CaseCheck(c.Queue) != nil })
+	writeJSON(w, http.StatusOK, casesBody{Cases: nonNilSlice(visible)})
 }
 
-// getCase returns a case of a queue the caller sees, with its ETag for If-Match.
+// getCase returns a case of a queue the caller sees, with its ETag for If-Match (a case of a confidential queue is
+// not found for staff outside the medical service).
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	access, ok := s.queueAccess(w, r)
+	if !ok {
 		return
 	}
 	c, err := s.deps.Queues.Get(r.Context(), id)
@@ -239,7 +251,11 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !s.mayReadQueue(w, r, c.Queue) {
+	if err := access.CaseCheck(c.Queue); err != nil {
+		if failure.KindOf(err) == failure.NotFound {
+			err = casequeues.ErrNotFound // the very answer for a case that does not exist
+		}
+		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", etagOf(c.Revision))

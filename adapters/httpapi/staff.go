@@ -75,7 +75,7 @@ func (s *Server) openMember(w http.ResponseWriter, r *http.Request) {
 }
 
 type rolesRequest struct {
-	Roles []string `json:"roles"`
+	Roles []string `json:"roles"` // caseworker, supervisor, auditor, admin; medical (the medical service) with one of them
 }
 
 // changeStaffRoles replaces a staff member's roles (admins only); the change applies to the next request of
@@ -97,7 +97,8 @@ type queuesRequest struct {
 	Queues []string `json:"queues"` // catalog queue codes; empty removes every queue
 }
 
-// assignStaffQueues sets the queues a caseworker works (admins only).
+// assignStaffQueues sets the queues a caseworker works (admins only); a confidential queue only for a member of the
+// medical service (422 queue.medical_role_required otherwise).
 func (s *Server) assignStaffQueues(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {

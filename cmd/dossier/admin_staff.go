@@ -33,7 +33,8 @@ const (
 	generatedPasswordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 )
 
-// AdminCreateStaffCmd is `dossier admin create-staff --login L --name N --role caseworker [--role admin]`: it opens
+// AdminCreateStaffCmd is `dossier admin create-staff --login L --name N --role caseworker [--role medical]` (also
+// --roles caseworker,medical): it opens
 // a staff account (the way to bootstrap the first administrator) and prints, once, the staff id and the TOTP
 // enrolment (otpauth URL and secret) to hand over to the staff member, who confirms it with a first code when
 // logging in. The password is read from standard input (one line; not echoed on a terminal), or generated with
@@ -44,7 +45,7 @@ type AdminCreateStaffCmd struct {
 	Config           `embed:""`
 	Login            string   `name:"login" required:"" help:"Login: 3 to 64 lower-case letters, digits, '.' or '-'."`
 	Name             string   `name:"name" required:"" help:"The staff member's name, as shown to other staff."`
-	Roles            []string `name:"role" required:"" help:"Role: caseworker, supervisor, auditor or admin (repeat the flag for several)."`
+	Roles            []string `name:"role" aliases:"roles" required:"" help:"Role: caseworker, supervisor, auditor or admin; add medical for a member of the medical service, the only staff who see and work confidential (medical) queues (repeat the flag, or separate with commas, for several)."`
 	GeneratePassword bool     `name:"generate-password" help:"Generate a password (24 random characters, printed once) instead of reading one line from standard input."`
 
 	stdin  io.Reader // nil: os.Stdin (tests set it)

@@ -105,6 +105,12 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 		t.Errorf("the typed password is printed:\n%s", out)
 	}
 
+	// The medical service is a role added to a working one; --roles is accepted too.
+	out, err = run(agentPassword+"\n", "--login", "m.medecin", "--name", "Marc Medecin", "--roles", "medical,caseworker")
+	if err != nil || !strings.Contains(out, "roles:       caseworker, medical\n") {
+		t.Fatalf("medical caseworker: %v\n%s", err, out)
+	}
+
 	// Refusals: nothing printed, the reason in the error.
 	for _, tc := range []struct {
 		stdin string
@@ -115,6 +121,7 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 		{"Lune bleue 7!\n", []string{"--login", "c.agent", "--name", "Carla Agent", "--role", "admin"}, "password refused (staff.password_too_short)"},
 		{"", []string{"--login", "d.agent", "--name", "Denis Agent", "--role", "admin"}, "no password on standard input"},
 		{agentPassword, []string{"--login", "e.agent", "--name", "Eve Agent", "--role", "root"}, "roles refused (staff.role_unknown)"},
+		{agentPassword, []string{"--login", "f.agent", "--name", "Fanny Agent", "--role", "medical"}, "roles refused (staff.roles_empty)"},
 	} {
 		out, err := run(tc.stdin, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
@@ -182,7 +189,7 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 		t.Errorf("agent login: %+v, %v", res, err)
 	}
 	// the refused accounts do not exist
-	for _, l := range []string{"c.agent", "d.agent", "e.agent"} {
+	for _, l := range []string{"c.agent", "d.agent", "e.agent", "f.agent"} {
 		history, err := store.Load(staffCmdCtx(t), staff.LoginStreamFor(keys, l))
 		if err != nil || len(history) != 0 {
 			t.Errorf("%s: %d events, %v", l, len(history), err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/msa-dossier/dossier/domain/catalog"
+	"github.com/msa-dossier/dossier/domain/catalog/catalogtest"
 	"github.com/msa-dossier/dossier/domain/failure"
 )
 
@@ -131,21 +132,25 @@ func checkRequest(t *testing.T, c *catalog.Catalog, s catalog.Service) {
 	}
 }
 
+// TestSamples checks catalogtest's samples against the catalogue: one for every request service and no other, the
+// valid one accepted (and stable through normalisation and JSON), the invalid one refused naming exactly its fields.
 func TestSamples(t *testing.T) {
 	c := catalog.Current()
+	requests := 0
 	for _, s := range c.Services() {
 		if s.Kind != catalog.KindRequest {
-			if _, ok := samples[s.Code]; ok {
+			if _, ok := catalogtest.For(s.Code); ok {
 				t.Errorf("sample for %s, which is not a request", s.Code)
 			}
 			continue
 		}
+		requests++
 		t.Run(s.Code, func(t *testing.T) {
-			sm, ok := samples[s.Code]
+			sm, ok := catalogtest.For(s.Code)
 			if !ok {
 				t.Fatal("no sample")
 			}
-			got, err := c.Validate(s.Code, decode(t, sm.valid))
+			got, err := c.Validate(s.Code, sm.ValidForm())
 			if err != nil {
 				t.Fatalf("valid sample: %v", err)
 			}
@@ -161,7 +166,7 @@ func TestSamples(t *testing.T) {
 				t.Fatalf("through JSON = %v, %v", back, err)
 			}
 
-			_, err = c.Validate(s.Code, decode(t, sm.invalid))
+			_, err = c.Validate(s.Code, sm.InvalidForm())
 			var fe catalog.FieldErrors
 			if !errors.As(err, &fe) {
 				t.Fatalf("invalid sample: %v, want FieldErrors", err)
@@ -177,10 +182,13 @@ func TestSamples(t *testing.T) {
 				}
 				gotErrs[p.Field] = p.Code
 			}
-			if !maps.Equal(gotErrs, sm.wantErrors) {
-				t.Errorf("field errors = %v, want %v", gotErrs, sm.wantErrors)
+			if !maps.Equal(gotErrs, sm.WantErrors) {
+				t.Errorf("field errors = %v, want %v", gotErrs, sm.WantErrors)
 			}
 		})
+	}
+	if n := len(catalogtest.Codes()); n != requests {
+		t.Errorf("%d samples for %d request services", n, requests)
 	}
 }
 
@@ -224,7 +232,8 @@ func TestValidateReportsEveryFieldInFormOrder(t *testing.T) {
 
 func TestValidateRejectsOddNumbers(t *testing.T) {
 	c := catalog.Current()
-	base := decode(t, samples["modulation-appels-cotisations"].valid)
+	sm, _ := catalogtest.For("modulation-appels-cotisations")
+	base := sm.ValidForm()
 	for _, v := range []any{1e300, -0.5, 9007199254740993.0, "12,50", "1e6", "", true, []any{1}} {
 		form := maps.Clone(base)
 		form["estimated_income"] = v
@@ -349,11 +358,11 @@ func FuzzValidate(f *testing.F) {
 	f.Add("prestations-familiales", "iban", "FR76\x00")
 	c := catalog.Current()
 	f.Fuzz(func(t *testing.T, code, field, value string) {
-		sm, ok := samples[code]
+		sm, ok := catalogtest.For(code)
 		if !ok {
 			return
 		}
-		form := decode(t, sm.valid)
+		form := sm.ValidForm()
 		form[field] = value
 		got, err := c.Validate(code, form)
 		if err == nil {

@@ -105,6 +105,11 @@ type Meta struct {
 // nothing), for read-your-writes.
 type Result struct {
 	Position uint64
+	// Revision is, for the commands on one service request (the case commands, the member's submission, withdrawal
+	// and answer, the lapse), the request stream's revision after the command: the case's new ETag, so a caseworker
+	// can chain changes with If-Match without reading the case again. It is the stream's current revision when the
+	// command changed nothing, and the original one for a retried command. Other commands leave it 0.
+	Revision uint64
 }
 
 // command returns the event.Command for one stream of a command. Commands that append to several streams

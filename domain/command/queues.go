@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/domain/staff"
 )
 
@@ -40,7 +42,27 @@ var (
 	// ErrQueueAssignmentForbidden refuses a queue assignment by someone who is not an administrator.
 	ErrQueueAssignmentForbidden = failure.New(failure.Forbidden, "queue.assignment_forbidden",
 		"Seul un administrateur peut affecter un agent à des files de traitement.")
+	// ErrQueueMedicalRoleRequired refuses to assign a confidential queue (medical content) to a staff member who does
+	// not belong to the medical service (staff.RoleMedical).
+	ErrQueueMedicalRoleRequired = failure.New(failure.Invalid, "queue.medical_role_required",
+		"Une file confidentielle (service médical) ne peut être confiée qu'à un agent du service médical "+
+			"(rôle medical).")
+	// ErrQueueMedicalOnly refuses a confidential queue (listing, claim-next) to a staff member outside the medical
+	// service, supervisors and auditors included. Their actions on one of its cases answer servicerequest.not_found
+	// instead: medical secrecy covers even the existence of the case.
+	ErrQueueMedicalOnly = failure.New(failure.Forbidden, "queue.medical_only",
+		"Cette file de traitement est réservée aux agents du service médical.")
+	// ErrAssigneeNotMedical refuses to reassign a confidential case to a staff member outside the medical service.
+	ErrAssigneeNotMedical = failure.New(failure.Invalid, "case.assignee_medical_required",
+		"Ce dossier relève du service médical : il ne peut être confié qu'à un agent du service médical.")
 )
+
+// confidential reports whether queue is confidential (medical content) in the current catalogue; an unknown queue
+// is not.
+func confidential(queue string) bool {
+	q, ok := catalog.Current().Queue(queue)
+	return ok && q.Confidential
+}
 
 // staffMember is what a case command needs to know of a staff member: roles and queues, read from the account's
 // stream (not from a projection: a queue removed a moment ago is already gone).
@@ -52,6 +74,9 @@ type staffMember struct {
 }
 
 func (s staffMember) has(role string) bool { return slices.Contains(s.roles, role) }
+
+// medical reports whether the staff member belongs to the medical service.
+func (s staffMember) medical() bool { return staff.MedicalService(s.roles) }
 
 // actingRole is the role a staff member acts in on cases: supervisor, else caseworker; "" for anyone else
 // (auditors never write, administrators assign queues but do not work cases).
@@ -68,18 +93,33 @@ func (s staffMember) actingRole() event.Role {
 }
 
 // mayWork reports whether the staff member may act on a case of queue: a supervisor on any queue, a caseworker on
-// the queues they belong to. Errors: ErrCaseRoleForbidden, ErrOutsideQueues.
+// the queues they belong to; a confidential queue only for members of the medical service, whatever their role.
+// Errors: ErrCaseRoleForbidden, ErrQueueMedicalOnly, ErrOutsideQueues.
 func (s staffMember) mayWork(queue string) error {
-	switch s.actingRole() {
-	case event.RoleSupervisor:
-		return nil
-	case event.RoleCaseworker:
-		if slices.Contains(s.queues, queue) {
-			return nil
-		}
-		return ErrOutsideQueues
+	role := s.actingRole()
+	if role == "" {
+		return ErrCaseRoleForbidden
 	}
-	return ErrCaseRoleForbidden
+	if confidential(queue) && !s.medical() {
+		return ErrQueueMedicalOnly
+	}
+	if role == event.RoleSupervisor || slices.Contains(s.queues, queue) {
+		return nil
+	}
+	return ErrOutsideQueues
+}
+
+// mayRead reports whether the staff member may see queue and its cases: supervisors and auditors every queue,
+// anyone else the queues they belong to; a confidential queue only members of the medical service. Errors:
+// ErrQueueMedicalOnly, ErrOutsideQueues.
+func (s staffMember) mayRead(queue string) error {
+	if confidential(queue) && !s.medical() {
+		return ErrQueueMedicalOnly
+	}
+	if s.has(staff.RoleSupervisor) || s.has(staff.RoleAuditor) || slices.Contains(s.queues, queue) {
+		return nil
+	}
+	return ErrOutsideQueues
 }
 
 // loadStaffMember reads staff member id's roles and queues.
@@ -125,10 +165,12 @@ func normalizeQueues(queues []string) ([]string, error) {
 // AssignStaffQueues replaces the queues staff member staffID belongs to (QueuesAssigned on staff-<id>; nothing is
 // recorded when they do not change; an empty list removes every queue). It is an administrator's decision: when
 // Meta.Actor.Role is set it must be admin or system (queue.assignment_forbidden otherwise); the HTTP layer also
-// checks the caller's role. Errors: "queues" (queue.unknown), staff.not_found.
+// checks the caller's role. A confidential queue (medical content) is assigned only to a member of the medical
+// service (staff.RoleMedical), read from the account's stream in the same decision. Errors: "queues" (queue.unknown,
+// queue.medical_role_required), staff.not_found.
 //
-// Confidential queues (medical content) take any staff member for now: the staff account has no "medical service"
-// attribute yet.
+// Removing the medical role later leaves the queue in the list but gives no access: every case command and read
+// checks the role again (mayWork, mayRead).
 func (h *Handler) AssignStaffQueues(ctx context.Context, m Meta, staffID uuid.UUID, queues []string) (Result, error) {
 	const op = "command.AssignStaffQueues"
 	if r := m.Actor.Role; r != "" && r != event.RoleAdmin && r != event.RoleSystem {
@@ -143,10 +185,14 @@ func (h *Handler) AssignStaffQueues(ctx context.Context, m Meta, staffID uuid.UU
 	}
 	stream := staff.StreamFor(staffID)
 	cmd := h.command(m, stream)
-	cmd.RetryOnConflict = staffRetries // the decision only depends on the account existing and its current queues
+	cmd.RetryOnConflict = staffRetries // the decision only depends on the account, its roles and its current queues
 	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
-		if !staff.Rehydrate(staffID, history).Exists() {
+		member := staff.Rehydrate(staffID, history)
+		if !member.Exists() {
 			return nil, staff.ErrNotFound
+		}
+		if !member.MedicalService() && slices.ContainsFunc(normalized, confidential) {
+			return nil, failure.Field("queues", ErrQueueMedicalRoleRequired)
 		}
 		if slices.Equal(foldQueues(history), normalized) {
 			return nil, nil
@@ -174,4 +220,59 @@ func (h *Handler) StaffQueues(ctx context.Context, staffID uuid.UUID) ([]string,
 		return []string{}, nil
 	}
 	return s.queues, nil
+}
+
+// QueueAccess is what a staff member may see of the queues, read from their account's stream at one instant (see
+// Handler.QueueAccess).
+type QueueAccess struct {
+	member staffMember
+}
+
+// Queues returns the codes of the queues the staff member may see, in catalogue order: every queue for supervisors
+// and auditors, the queues they belong to for anyone else, and a confidential queue only for members of the medical
+// service.
+func (a QueueAccess) Queues() []string {
+	var out []string
+	for _, q := range catalog.Current().Queues() {
+		if a.member.mayRead(q.Code) == nil {
+			out = append(out, q.Code)
+		}
+	}
+	return out
+}
+
+// Check returns nil when the staff member may see queue and its cases: queue.not_found for a queue the current
+// catalogue does not list, queue.medical_only (Forbidden) for a confidential queue outside the medical service,
+// case.outside_queues (Forbidden) for a queue they do not belong to.
+// A read of one case of a confidential queue should answer servicerequest.not_found instead (CaseCheck).
+func (a QueueAccess) Check(queue string) error {
+	if _, ok := catalog.Current().Queue(queue); !ok {
+		return ErrQueueNotFound
+	}
+	return a.member.mayRead(queue)
+}
+
+// CaseCheck returns nil when the staff member may see a case of queue: servicerequest.not_found for a confidential
+// queue outside the medical service (medical secrecy covers the case's existence), case.outside_queues otherwise.
+func (a QueueAccess) CaseCheck(queue string) error {
+	err := a.member.mayRead(queue)
+	if errors.Is(err, ErrQueueMedicalOnly) {
+		return servicerequest.ErrNotFound
+	}
+	return err
+}
+
+// QueueAccess reads staff member staffID's roles and queues from their account's stream (not a projection: a role
+// or queue removed a moment ago is already gone) and returns what they may see. staff.ErrNotFound if there is no
+// such account.
+func (h *Handler) QueueAccess(ctx context.Context, staffID uuid.UUID) (QueueAccess, error) {
+	const op = "command.QueueAccess"
+	s, err := h.loadStaffMember(ctx, staffID)
+	if err != nil {
+		return QueueAccess{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if !s.exists {
+		return QueueAccess{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	return QueueAccess{member: s}, nil
 }

@@ -63,7 +63,7 @@ func CaseMessages() map[string]string {
 	out := map[string]string{}
 	for _, e := range []*failure.Error{ErrQueueNotFound, ErrQueueUnknown, ErrQueueEmpty,
 		ErrOutsideQueues, ErrCaseRoleForbidden, ErrSupervisorRequired, ErrAssigneeIneligible,
-		ErrQueueAssignmentForbidden} {
+		ErrQueueAssignmentForbidden, ErrQueueMedicalRoleRequired, ErrQueueMedicalOnly, ErrAssigneeNotMedical} {
 		out[e.Code] = e.Err.Error()
 	}
 	for code, msg := range servicerequest.Messages() {
@@ -267,7 +267,8 @@ func acknowledgement(id uuid.UUID, history []event.Envelope) (SubmitResult, erro
 			res.AppealRoutes = e.AppealRoutes
 		}
 		if env.Metadata.CommandID == submission {
-			res.Position = env.Position // the submission's last event: the read-your-writes token
+			// the submission's last event: the read-your-writes token and the request's revision
+			res.Position, res.Revision = env.Position, env.Revision
 		}
 	}
 	return res, nil
@@ -326,15 +327,18 @@ func (h *Handler) onRequestAsMember(ctx context.Context, m Meta, memberID, reque
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Position: commit.Position}, nil
+	return Result{Position: commit.Position, Revision: commit.Revision}, nil
 }
 
 // The staff commands. Each reads the acting staff member's roles and queues from their account stream, then decides
 // on the case: auditors and administrators never act on cases (case.role_forbidden, also when the session acts in
-// the auditor role), caseworkers only on cases of their queues (case.outside_queues), supervisors on any queue.
-// expectedRevision is the case's revision the person saw (If-Match): a case that moved since is a Conflict. Without
-// it the decision is made on the latest revision (and decided again after a lost race). A case that does not exist
-// is servicerequest.not_found.
+// the auditor role), caseworkers only on cases of their queues (case.outside_queues), supervisors on any queue. The
+// cases of a confidential queue (medical content) are worked only by members of the medical service
+// (staff.RoleMedical): to anyone else, supervisors included, such a case is servicerequest.not_found. The role is
+// read at every call, so removing it takes effect at once. expectedRevision is the case's revision the person saw
+// (If-Match): a case that moved since is a Conflict. Without it the decision is made on the latest revision (and
+// decided again after a lost race). A case that does not exist is servicerequest.not_found. Result.Revision is the
+// case's revision after the command: its new ETag.
 
 // ClaimCase gives case requestID to caseworker staffID (nothing recorded when they already hold it). Errors:
 // servicerequest.already_claimed (Conflict: another caseworker holds it), .closed, .not_found, case.*.
@@ -351,8 +355,8 @@ func (h *Handler) ClaimCase(ctx context.Context, m Meta, staffID, requestID uuid
 
 // ClaimNext claims for staffID the first case of candidates (the queue projection's open, unclaimed cases of
 // queue, earliest due first) that is still unclaimed in queue: a case taken meanwhile by someone else, closed or
-// moved is passed over. Errors: queue.not_found, case.outside_queues, case.role_forbidden, queue.empty (NotFound:
-// no candidate could be claimed).
+// moved is passed over. Errors: queue.not_found, case.outside_queues, case.role_forbidden, queue.medical_only (a
+// confidential queue, outside the medical service), queue.empty (NotFound: no candidate could be claimed).
 //
 // A retry with the same Meta.CommandID finds its earlier claim again when that case comes before any other free
 // one in candidates (each candidate's claim has its own command id, derived from Meta.CommandID and the case).
@@ -405,8 +409,9 @@ func (h *Handler) ReleaseCase(ctx context.Context, m Meta, staffID, requestID uu
 }
 
 // ReassignCase gives case requestID to staff member to, by supervisor supervisorID's decision, whoever held it.
-// The new holder must be a supervisor or a caseworker of the case's queue. Errors: case.supervisor_required
-// (Forbidden), case.assignee_ineligible (Invalid), servicerequest.closed, .not_found, .assignee_invalid.
+// The new holder must be a supervisor or a caseworker of the case's queue, and for a confidential queue a member of
+// the medical service. Errors: case.supervisor_required (Forbidden), "to" (case.assignee_ineligible,
+// case.assignee_medical_required: Invalid), servicerequest.closed, .not_found, .assignee_invalid.
 func (h *Handler) ReassignCase(ctx context.Context, m Meta, supervisorID, requestID, to uuid.UUID, expectedRevision *uint64) (Result, error) {
 	const op = "command.ReassignCase"
 	target, err := h.loadStaffMember(ctx, to)
@@ -420,7 +425,10 @@ func (h *Handler) ReassignCase(ctx context.Context, m Meta, supervisorID, reques
 		if to == uuid.Nil {
 			return servicerequest.ErrAssigneeInvalid
 		}
-		if target.mayWork(r.Queue()) != nil {
+		switch err := target.mayWork(r.Queue()); {
+		case errors.Is(err, ErrQueueMedicalOnly):
+			return failure.Field("to", ErrAssigneeNotMedical)
+		case err != nil:
 			return failure.Field("to", ErrAssigneeIneligible)
 		}
 		return r.Reassign(supervisorID, to)
@@ -516,7 +524,7 @@ func (h *Handler) LapseInformationDeadline(ctx context.Context, m Meta, requestI
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", op, err)
 	}
-	return Result{Position: commit.Position}, nil
+	return Result{Position: commit.Position, Revision: commit.Revision}, nil
 }
 
 // caseActor reads staff member staffID and checks they may act on cases at all; it fills in Meta's actor (the
@@ -549,8 +557,8 @@ func (h *Handler) onCase(ctx context.Context, m Meta, staffID, requestID uuid.UU
 	return h.decideCase(ctx, m, s, requestID, expectedRevision, caseRetries, decide)
 }
 
-// decideCase decides on case requestID for staff member s: the case must exist and be of a queue s may work.
-// retries applies only without expectedRevision.
+// decideCase decides on case requestID for staff member s: the case must exist and be of a queue s may work (a
+// case of a confidential queue s may not work does not exist for s). retries applies only without expectedRevision.
 func (h *Handler) decideCase(ctx context.Context, m Meta, s staffMember, requestID uuid.UUID, expectedRevision *uint64,
 	retries int, decide func(r *servicerequest.ServiceRequest, s staffMember, now time.Time) error) (Result, error) {
 	if requestID == uuid.Nil {
@@ -571,6 +579,9 @@ func (h *Handler) decideCase(ctx context.Context, m Meta, s staffMember, request
 			return nil, servicerequest.ErrNotFound
 		}
 		if err := s.mayWork(r.Queue()); err != nil {
+			if errors.Is(err, ErrQueueMedicalOnly) {
+				return nil, servicerequest.ErrNotFound // medical secrecy: not even the case's existence
+			}
 			return nil, err
 		}
 		if err := decide(r, s, now); err != nil {
@@ -581,5 +592,5 @@ func (h *Handler) decideCase(ctx context.Context, m Meta, s staffMember, request
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Position: commit.Position}, nil
+	return Result{Position: commit.Position, Revision: commit.Revision}, nil
 }

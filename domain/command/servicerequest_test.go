@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/domain/catalog"
+	"github.com/msa-dossier/dossier/domain/catalog/catalogtest"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -546,6 +548,7 @@ func TestCaseMessages(t *testing.T) {
 	msgs := command.CaseMessages()
 	for _, code := range []string{"case.outside_queues", "case.role_forbidden", "case.supervisor_required",
 		"case.assignee_ineligible", "queue.empty", "queue.unknown", "queue.not_found", "queue.assignment_forbidden",
+		"queue.medical_role_required", "queue.medical_only", "case.assignee_medical_required",
 		"request.form_invalid", "catalog.unknown_service", "servicerequest.closed",
 		"servicerequest.not_found", "form.required"} {
 		if len(msgs[code]) < 15 {
@@ -554,13 +557,19 @@ func TestCaseMessages(t *testing.T) {
 	}
 }
 
-// caseNoImplicitDecisionForms are the catalogue's valid sample forms (domain/catalog/samples_test.go) of the
-// services whose silence gives no implicit decision.
-var caseNoImplicitDecisionForms = map[string]string{
-	"attestations-pro":          `{"attestation_type":"affiliation-nsa","year":2026,"copies":1}`,
-	"changement-situation":      `{"event_type":"birth-adoption","effective_date":"2026-01-20","persons_concerned":"Léa Martin, née le 20 janvier 2026","sworn_statement":true}`,
-	"declaration-ressources":    `{"year":2025,"activity_income":2150000,"pensions":0,"sworn_statement":true}`,
-	"ressources-trimestrielles": `{"year":2026,"quarter":1,"month_1_income":120000,"month_2_income":118000,"month_3_income":0,"situation_changed":false,"sworn_statement":true}`,
+// caseNoImplicitDecisionServices are the services whose silence gives no implicit decision; their forms are the
+// catalogue's valid samples (catalogtest).
+var caseNoImplicitDecisionServices = []string{"attestations-pro", "changement-situation", "declaration-ressources",
+	"ressources-trimestrielles"}
+
+// caseSampleForm returns the catalogue's valid sample form of service code.
+func caseSampleForm(t *testing.T, code string) map[string]any {
+	t.Helper()
+	sm, ok := catalogtest.For(code)
+	if !ok {
+		t.Fatalf("no catalogue sample for %s", code)
+	}
+	return sm.ValidForm()
 }
 
 // TestCaseSubmitWithoutImplicitDecision: a document delivered by right (attestations-pro) is taken online and
@@ -575,7 +584,7 @@ func TestCaseSubmitWithoutImplicitDecision(t *testing.T) {
 		t.Fatal("the catalogue gives attestations-pro an implicit-decision date")
 	}
 	res, err := f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: "attestations-pro",
-		Form: caseFormOf(t, caseNoImplicitDecisionForms["attestations-pro"])})
+		Form: caseSampleForm(t, "attestations-pro")})
 	if err != nil {
 		t.Fatalf("SubmitRequest: %v", err)
 	}
@@ -610,17 +619,358 @@ func TestCaseSubmitWithoutImplicitDecision(t *testing.T) {
 	}
 
 	// The other services without implicit decision are taken online alike.
-	for code, form := range caseNoImplicitDecisionForms {
-		if code == "attestations-pro" {
-			continue
-		}
+	for _, code := range caseNoImplicitDecisionServices[1:] {
 		if s, err := catalog.Current().Lookup(code); err != nil || s.Silence.Outcome != catalog.SilenceNone {
 			t.Fatalf("%s: %v, silence %+v (want none)", code, err, s.Silence)
 		}
 		res, err := f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: code,
-			Form: caseFormOf(t, form)})
+			Form: caseSampleForm(t, code)})
 		if err != nil || res.ImplicitDecisionAt != nil || res.Outcome != "none" || res.HandlingDueAt.IsZero() {
 			t.Errorf("%s: %+v, %v", code, res, err)
 		}
 	}
+}
+
+// TestCaseResultCarriesTheNewRevision: every case command answers with the case's revision after it (its new ETag),
+// so a caseworker chains changes with If-Match without reading the case again; an older revision is a Conflict.
+func TestCaseResultCarriesTheNewRevision(t *testing.T) {
+	f := newCaseFixture(t)
+	memberID := uuid.New()
+	req := f.submit(t, memberID)
+	if want := *f.revision(t, req.RequestID); req.Revision != want || want != 2 { // Submitted, Acknowledged, Queued
+		t.Fatalf("submission revision %d, want %d", req.Revision, want)
+	}
+	cw := f.caseworker(t, caseQueue)
+	claim, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, &req.Revision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := *f.revision(t, req.RequestID); claim.Revision != want || claim.Revision <= req.Revision {
+		t.Fatalf("claim revision %d, stream at %d", claim.Revision, want)
+	}
+	// A claim by the holder changes nothing and answers the current revision.
+	again, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil)
+	if err != nil || again.Revision != claim.Revision {
+		t.Fatalf("claim again: %+v, %v", again, err)
+	}
+	info, err := f.h.RequestCaseInformation(caseCtx(t), caseMeta(), cw, req.RequestID, []string{"RIB"},
+		f.clock.Now().Add(10*24*time.Hour), &claim.Revision)
+	if err != nil {
+		t.Fatalf("information with the claim's revision: %v", err)
+	}
+	if want := *f.revision(t, req.RequestID); info.Revision != want || info.Revision <= claim.Revision {
+		t.Fatalf("information revision %d, stream at %d", info.Revision, want)
+	}
+	_, err = f.h.AddCaseNote(caseCtx(t), caseMeta(), cw, req.RequestID, "Relance prévue.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The claim's revision is stale now.
+	_, err = f.h.ReleaseCase(caseCtx(t), caseMeta(), cw, req.RequestID, &claim.Revision)
+	if failure.KindOf(err) != failure.Conflict {
+		t.Fatalf("stale revision: %v, want a Conflict", err)
+	}
+	answer, err := f.h.ProvideInformation(caseCtx(t), caseMeta(), memberID, req.RequestID, "RIB envoyé.")
+	if err != nil || answer.Revision != *f.revision(t, req.RequestID) {
+		t.Fatalf("member's answer: %+v, %v", answer, err)
+	}
+	decided, err := f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, true, "", &answer.Revision)
+	if err != nil || decided.Revision != *f.revision(t, req.RequestID) {
+		t.Fatalf("decision: %+v, %v", decided, err)
+	}
+}
+
+// Confidential (medical) queue: sante-invalidite holds pension-invalidite requests.
+const (
+	caseMedicalService = "pension-invalidite"
+	caseMedicalQueue   = "sante-invalidite"
+)
+
+// caseMedicalWorld is a confidential case and the staff around it: a caseworker of the medical service in its
+// queue, a caseworker outside it (in sante-c2s), supervisors and an auditor with and without the medical role.
+type caseMedicalWorld struct {
+	f                                     *caseFixture
+	req                                   uuid.UUID
+	medic, plain, medicSupervisor, superv uuid.UUID
+	medicAuditor                          uuid.UUID
+}
+
+func newCaseMedicalWorld(t *testing.T) *caseMedicalWorld {
+	t.Helper()
+	f := newCaseFixture(t)
+	sample, ok := catalogtest.For(caseMedicalService)
+	if !ok {
+		t.Fatal("no catalogue sample for " + caseMedicalService)
+	}
+	if q, ok := catalog.Current().Queue(caseMedicalQueue); !ok || !q.Confidential {
+		t.Fatalf("queue %s is not confidential in the catalogue", caseMedicalQueue)
+	}
+	res, err := f.h.SubmitRequest(caseCtx(t), caseMeta(), uuid.New(), command.SubmitInput{Service: caseMedicalService, Form: sample.ValidForm()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := servicerequest.Rehydrate(res.RequestID, f.history(t, res.RequestID)).Queue(); q != caseMedicalQueue {
+		t.Fatalf("queued in %s", q)
+	}
+	return &caseMedicalWorld{f: f, req: res.RequestID,
+		medic:           f.staff(t, []string{staff.RoleCaseworker, staff.RoleMedical}, caseMedicalQueue),
+		plain:           f.caseworker(t, caseQueue),
+		medicSupervisor: f.staff(t, []string{staff.RoleSupervisor, staff.RoleMedical}),
+		superv:          f.staff(t, []string{staff.RoleSupervisor}),
+		medicAuditor:    f.staff(t, []string{staff.RoleAuditor, staff.RoleMedical}),
+	}
+}
+
+// eventTypes returns the types of stream's events from revision from on.
+func (w *caseMedicalWorld) eventTypes(t *testing.T, stream event.StreamID, from int) []string {
+	t.Helper()
+	h, err := w.f.env.Store.Load(caseCtx(t), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, env := range h[min(from, len(h)):] {
+		out = append(out, env.Type)
+	}
+	return out
+}
+
+func (w *caseMedicalWorld) claimBy(t *testing.T, who uuid.UUID) {
+	t.Helper()
+	if _, err := w.f.h.ClaimCase(caseCtx(t), caseMeta(), who, w.req, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *caseMedicalWorld) setRoles(t *testing.T, who uuid.UUID, roles ...string) {
+	t.Helper()
+	if _, err := w.f.h.ChangeStaffRoles(caseCtx(t), caseAdminMeta(), who, roles); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCaseConfidentialQueue: given a confidential case (and what happened to it), when a staff member acts, then
+// the error (kind, code, field) and the events appended on the stream under test (the case's unless said).
+func TestCaseConfidentialQueue(t *testing.T) {
+	tests := []struct {
+		name        string
+		given       func(t *testing.T, w *caseMedicalWorld)
+		when        func(w *caseMedicalWorld) error
+		staffStream func(w *caseMedicalWorld) uuid.UUID // the stream under test is this staff member's
+		wantKind    failure.Kind
+		wantCode    string
+		wantField   string
+		then        []string
+	}{
+		{
+			name: "an admin assigns the confidential queue to a caseworker outside the medical service",
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.AssignStaffQueues(caseCtx(t), caseAdminMeta(), w.plain, []string{caseQueue, caseMedicalQueue})
+				return err
+			},
+			staffStream: func(w *caseMedicalWorld) uuid.UUID { return w.plain },
+			wantKind:    failure.Invalid, wantCode: "queue.medical_role_required", wantField: "queues",
+		},
+		{
+			name: "an admin assigns it once the medical role is given",
+			given: func(t *testing.T, w *caseMedicalWorld) {
+				w.setRoles(t, w.plain, staff.RoleCaseworker, staff.RoleMedical)
+			},
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.AssignStaffQueues(caseCtx(t), caseAdminMeta(), w.plain, []string{caseQueue, caseMedicalQueue})
+				return err
+			},
+			staffStream: func(w *caseMedicalWorld) uuid.UUID { return w.plain },
+			then:        []string{staff.TypeQueuesAssigned},
+		},
+		{
+			name: "a caseworker of the medical service claims",
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ClaimCase(caseCtx(t), caseMeta(), w.medic, w.req, nil)
+				return err
+			},
+			then: []string{servicerequest.TypeClaimed},
+		},
+		{
+			name: "a supervisor outside the medical service claims: the case does not exist for them",
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ClaimCase(caseCtx(t), caseMeta(), w.superv, w.req, nil)
+				return err
+			},
+			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",
+		},
+		{
+			name: "a supervisor outside the medical service claims the next case of the queue",
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ClaimNext(caseCtx(t), caseMeta(), w.superv, caseMedicalQueue, []uuid.UUID{w.req})
+				return err
+			},
+			wantKind: failure.Forbidden, wantCode: "queue.medical_only",
+		},
+		{
+			name:  "a supervisor outside the medical service reassigns it",
+			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.superv, w.req, w.superv, nil)
+				return err
+			},
+			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",
+		},
+		{
+			name:  "a supervisor outside the medical service adds a note",
+			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.AddCaseNote(caseCtx(t), caseMeta(), w.superv, w.req, "Vu.")
+				return err
+			},
+			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",
+		},
+		{
+			name:  "a medical supervisor reassigns it to a caseworker outside the medical service",
+			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, w.plain, nil)
+				return err
+			},
+			wantKind: failure.Invalid, wantCode: "case.assignee_medical_required", wantField: "to",
+		},
+		{
+			name:  "a medical supervisor reassigns it to a supervisor outside the medical service",
+			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, w.superv, nil)
+				return err
+			},
+			wantKind: failure.Invalid, wantCode: "case.assignee_medical_required", wantField: "to",
+		},
+		{
+			name: "a medical supervisor reassigns it to a caseworker of the medical service",
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, w.medic, nil)
+				return err
+			},
+			then: []string{servicerequest.TypeReassigned},
+		},
+		{
+			name: "an auditor of the medical service never writes",
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.AddCaseNote(caseCtx(t), caseMeta(), w.medicAuditor, w.req, "Vu.")
+				return err
+			},
+			wantKind: failure.Forbidden, wantCode: "case.role_forbidden",
+		},
+		{
+			name: "the holder loses the medical role: the case is gone for them at once",
+			given: func(t *testing.T, w *caseMedicalWorld) {
+				w.claimBy(t, w.medic)
+				w.setRoles(t, w.medic, staff.RoleCaseworker)
+			},
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.DecideCase(caseCtx(t), caseMeta(), w.medic, w.req, true, "", nil)
+				return err
+			},
+			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",
+		},
+		{
+			name:  "a caseworker who lost the medical role claims the next case of the queue still assigned",
+			given: func(t *testing.T, w *caseMedicalWorld) { w.setRoles(t, w.medic, staff.RoleCaseworker) },
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.ClaimNext(caseCtx(t), caseMeta(), w.medic, caseMedicalQueue, []uuid.UUID{w.req})
+				return err
+			},
+			wantKind: failure.Forbidden, wantCode: "queue.medical_only",
+		},
+		{
+			name:  "an admin re-assigns the queue to a caseworker who lost the medical role",
+			given: func(t *testing.T, w *caseMedicalWorld) { w.setRoles(t, w.medic, staff.RoleCaseworker) },
+			when: func(w *caseMedicalWorld) error {
+				_, err := w.f.h.AssignStaffQueues(caseCtx(t), caseAdminMeta(), w.medic, []string{caseMedicalQueue})
+				return err
+			},
+			staffStream: func(w *caseMedicalWorld) uuid.UUID { return w.medic },
+			wantKind:    failure.Invalid, wantCode: "queue.medical_role_required", wantField: "queues",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newCaseMedicalWorld(t)
+			if tt.given != nil {
+				tt.given(t, w)
+			}
+			stream := servicerequest.StreamID(w.req)
+			if tt.staffStream != nil {
+				stream = staff.StreamFor(tt.staffStream(w))
+			}
+			before := len(w.eventTypes(t, stream, 0))
+			err := tt.when(w)
+			if tt.wantCode == "" && err != nil {
+				t.Fatalf("error %v", err)
+			}
+			if tt.wantCode != "" {
+				caseWant(t, err, tt.wantKind, tt.wantCode)
+				if got := failure.FieldOf(err); got != tt.wantField {
+					t.Fatalf("field %q, want %q", got, tt.wantField)
+				}
+			}
+			if got := w.eventTypes(t, stream, before); !slices.Equal(got, tt.then) {
+				t.Fatalf("appended %v, want %v", got, tt.then)
+			}
+		})
+	}
+}
+
+// TestCaseQueueAccess: what each staff member sees of the queues, read from their account at each call.
+func TestCaseQueueAccess(t *testing.T) {
+	w := newCaseMedicalWorld(t)
+	all := []string{}
+	for _, q := range catalog.Current().Queues() {
+		all = append(all, q.Code)
+	}
+	withoutMedical := slices.DeleteFunc(slices.Clone(all), func(q string) bool { return q == caseMedicalQueue })
+	access := func(id uuid.UUID) command.QueueAccess {
+		t.Helper()
+		a, err := w.f.h.QueueAccess(caseCtx(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		name string
+		who  uuid.UUID
+		want []string
+	}{
+		{"medical supervisor", w.medicSupervisor, all},
+		{"supervisor", w.superv, withoutMedical},
+		{"medical auditor", w.medicAuditor, all},
+		{"medical caseworker", w.medic, []string{caseMedicalQueue}},
+		{"caseworker", w.plain, []string{caseQueue}},
+	} {
+		if got := access(tc.who).Queues(); !slices.Equal(got, tc.want) {
+			t.Errorf("%s sees %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	a := access(w.superv)
+	caseWant(t, a.Check(caseMedicalQueue), failure.Forbidden, "queue.medical_only")
+	caseWant(t, a.CaseCheck(caseMedicalQueue), failure.NotFound, "servicerequest.not_found")
+	caseWant(t, a.Check("nowhere"), failure.NotFound, "queue.not_found")
+	if a.Check(caseQueue) != nil || a.CaseCheck(caseQueue) != nil {
+		t.Error("a supervisor does not see an ordinary queue")
+	}
+	caseWant(t, access(w.plain).Check("retraite"), failure.Forbidden, "case.outside_queues")
+	caseWant(t, access(w.plain).CaseCheck("retraite"), failure.Forbidden, "case.outside_queues")
+	if err := access(w.medic).CaseCheck(caseMedicalQueue); err != nil {
+		t.Errorf("medical caseworker: %v", err)
+	}
+
+	// Removing the role hides the queue at once, though it stays assigned.
+	w.setRoles(t, w.medic, staff.RoleCaseworker)
+	if got := access(w.medic).Queues(); len(got) != 0 {
+		t.Errorf("after losing the medical role: sees %v", got)
+	}
+	if q, err := w.f.h.StaffQueues(caseCtx(t), w.medic); err != nil || !slices.Equal(q, []string{caseMedicalQueue}) {
+		t.Errorf("assigned queues %v, %v", q, err)
+	}
+	_, err := w.f.h.QueueAccess(caseCtx(t), uuid.New())
+	caseWant(t, err, failure.NotFound, "staff.not_found")
 }

@@ -19,13 +19,13 @@ var (
 	// ErrNameInvalid refuses an empty name, one longer than MaxNameLength or one with control characters.
 	ErrNameInvalid = failure.New(failure.Invalid, "staff.name_invalid",
 		"Le nom de l'agent est obligatoire (100 caractères au plus, sans caractère de contrôle).")
-	// ErrRolesEmpty refuses an account without any role.
+	// ErrRolesEmpty refuses an account without a working role (no role at all, or only medical).
 	ErrRolesEmpty = failure.New(failure.Invalid, "staff.roles_empty",
 		"Un agent doit avoir au moins un rôle : conseiller (caseworker), superviseur (supervisor), auditeur (auditor) "+
-			"ou administrateur (admin).")
-	// ErrRoleUnknown refuses a role outside caseworker, supervisor, auditor, admin.
+			"ou administrateur (admin). Le rôle service médical (medical) s'ajoute à l'un d'eux.")
+	// ErrRoleUnknown refuses a role outside caseworker, supervisor, auditor, admin, medical.
 	ErrRoleUnknown = failure.New(failure.Invalid, "staff.role_unknown",
-		"Rôle inconnu. Les rôles possibles sont caseworker, supervisor, auditor et admin.")
+		"Rôle inconnu. Les rôles possibles sont caseworker, supervisor, auditor, admin et medical (service médical).")
 	// ErrPasswordTooShort refuses a staff password shorter than PasswordMinLength (the members' minimum is 12).
 	ErrPasswordTooShort = failure.New(failure.Invalid, "staff.password_too_short",
 		"Le mot de passe d'un agent doit contenir au moins 14 caractères. Une courte phrase facile à retenir fait un "+

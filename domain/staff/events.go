@@ -16,12 +16,16 @@ const (
 	AccessCategory = "memberaccess"
 )
 
-// Roles of staff members.
+// Roles of staff members. The first four are working roles (what the staff member does); RoleMedical is an
+// attribute added to one of them: the staff member belongs to the fund's medical service, the only staff who may be
+// assigned to, see and work the cases of confidential queues (medical content, catalog.Queue.Confidential). It
+// never acts on its own: an account needs a working role.
 const (
 	RoleCaseworker = "caseworker"
 	RoleSupervisor = "supervisor"
 	RoleAuditor    = "auditor"
 	RoleAdmin      = "admin"
+	RoleMedical    = "medical"
 )
 
 // Stable event type names. They are stored with every event: never rename them.

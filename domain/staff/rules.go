@@ -48,13 +48,17 @@ const (
 	LockReasonFailures = "too_many_failures"
 )
 
-// AllRoles lists the staff roles in their canonical order (the order NormalizeRoles returns).
+// AllRoles lists the staff roles in their canonical order (the order NormalizeRoles returns): the working roles,
+// then RoleMedical.
 func AllRoles() []string {
-	return []string{RoleCaseworker, RoleSupervisor, RoleAuditor, RoleAdmin}
+	return []string{RoleCaseworker, RoleSupervisor, RoleAuditor, RoleAdmin, RoleMedical}
 }
 
 // ValidRole reports whether role is a staff role.
 func ValidRole(role string) bool { return slices.Contains(AllRoles(), role) }
+
+// MedicalService reports whether roles include RoleMedical: the staff member belongs to the medical service.
+func MedicalService(roles []string) bool { return slices.Contains(roles, RoleMedical) }
 
 // Keys derives lookup stream ids (adapters/keyedhash.Hasher implements it).
 type Keys interface {
@@ -110,7 +114,8 @@ func NormalizeName(name string) (string, error) {
 }
 
 // NormalizeRoles returns roles lower-cased, without duplicates, in the canonical order of AllRoles: ErrRolesEmpty
-// when there is none, ErrRoleUnknown for a role outside AllRoles.
+// when there is no working role (none at all, or RoleMedical alone, which is an attribute of a working role),
+// ErrRoleUnknown for a role outside AllRoles.
 func NormalizeRoles(roles []string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, r := range roles {
@@ -126,7 +131,7 @@ func NormalizeRoles(roles []string) ([]string, error) {
 			out = append(out, r)
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == 0 || (len(out) == 1 && out[0] == RoleMedical) {
 		return nil, ErrRolesEmpty
 	}
 	return out, nil
@@ -154,7 +159,7 @@ func LockDuration(n int) time.Duration {
 	return min(d, MaxLock)
 }
 
-// NewAccess validates a member-data access record: who (staff id and the role they acted in), which view. what is
+// NewAccess validates a member-data access record: who (staff id and the working role they acted in), which view. what is
 // a short name of the view ("member.profile", "member.directory"): 1 to 64 lower-case letters, digits, '.', '_'
 // or '-'.
 func NewAccess(staffID uuid.UUID, role, what string) (MemberDataOpened, error) {
@@ -167,7 +172,7 @@ func NewAccess(staffID uuid.UUID, role, what string) (MemberDataOpened, error) {
 			return MemberDataOpened{}, ErrAccessInvalid
 		}
 	}
-	if !ValidRole(role) {
+	if !ValidRole(role) || role == RoleMedical { // medical is an attribute, never the role one acts in
 		return MemberDataOpened{}, ErrRoleUnknown
 	}
 	return MemberDataOpened{StaffID: staffID, Role: role, What: what}, nil

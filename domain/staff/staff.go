@@ -1,5 +1,6 @@
 // Package staff is the staff account: caseworkers, supervisors, auditors and administrators of the fund, who log in
-// with a password and a TOTP code (RFC 6238) and whose every read of a member's data is recorded.
+// with a password and a TOTP code (RFC 6238) and whose every read of a member's data is recorded. Some of them
+// belong to the medical service (RoleMedical), the only staff who see and work confidential (medical) cases.
 //
 // # Streams
 //
@@ -124,6 +125,9 @@ func (s *Staff) Name() string { return s.name }
 
 // Roles returns the current roles, in canonical order.
 func (s *Staff) Roles() []string { return slices.Clone(s.roles) }
+
+// MedicalService reports whether the staff member currently belongs to the medical service (RoleMedical).
+func (s *Staff) MedicalService() bool { return MedicalService(s.roles) }
 
 // PasswordHash returns the stored password hash (argon2id PHC string).
 func (s *Staff) PasswordHash() string { return s.passwordHash }

@@ -300,6 +300,24 @@ func TestStaff(t *testing.T) {
 			when:  func(s *Staff) error { return s.ChangeRoles([]string{"admin", "caseworker"}) },
 		},
 		{
+			name:  "medical role added",
+			given: confirmed(),
+			when:  func(s *Staff) error { return s.ChangeRoles([]string{"medical", "caseworker"}) },
+			then:  []any{RolesChanged{Roles: []string{RoleCaseworker, RoleMedical}}},
+		},
+		{
+			name:  "medical role removed",
+			given: concat(confirmed(), []any{RolesChanged{Roles: []string{RoleCaseworker, RoleMedical}}}),
+			when:  func(s *Staff) error { return s.ChangeRoles([]string{"caseworker"}) },
+			then:  []any{RolesChanged{Roles: []string{RoleCaseworker}}},
+		},
+		{
+			name:  "medical role alone",
+			given: confirmed(),
+			when:  func(s *Staff) error { return s.ChangeRoles([]string{"medical"}) },
+			err:   ErrRolesEmpty,
+		},
+		{
 			name:  "roles emptied",
 			given: confirmed(),
 			when:  func(s *Staff) error { return s.ChangeRoles(nil) },
@@ -361,7 +379,7 @@ func TestRehydrateState(t *testing.T) {
 	if !s.Exists() || s.ID() != staffID || s.Login() != "j.dupont" || s.Name() != "Jeanne Dupont" || s.PasswordHash() != hash {
 		t.Errorf("identity: %+v", s)
 	}
-	if !reflect.DeepEqual(s.Roles(), []string{RoleAuditor}) {
+	if !reflect.DeepEqual(s.Roles(), []string{RoleAuditor}) || s.MedicalService() {
 		t.Errorf("roles %v", s.Roles())
 	}
 	if s.TOTPSequence() != 2 || s.TOTPConfirmed() || s.LastStep() != 1000 {
@@ -416,12 +434,23 @@ func TestNormalizeName(t *testing.T) {
 }
 
 func TestNormalizeRoles(t *testing.T) {
-	got, err := NormalizeRoles([]string{"admin", " Caseworker", "auditor", "admin", "supervisor"})
+	got, err := NormalizeRoles([]string{"admin", "Medical", " Caseworker", "auditor", "admin", "supervisor"})
 	if err != nil || !reflect.DeepEqual(got, AllRoles()) {
 		t.Errorf("NormalizeRoles = %v, %v", got, err)
 	}
 	if _, err := NormalizeRoles([]string{}); !errors.Is(err, ErrRolesEmpty) {
 		t.Errorf("empty: %v", err)
+	}
+	// The medical service is an attribute of a working role, never a role on its own.
+	if _, err := NormalizeRoles([]string{"medical", " MEDICAL"}); !errors.Is(err, ErrRolesEmpty) {
+		t.Errorf("medical alone: %v", err)
+	}
+	got, err = NormalizeRoles([]string{"medical", "caseworker"})
+	if err != nil || !reflect.DeepEqual(got, []string{RoleCaseworker, RoleMedical}) || !MedicalService(got) {
+		t.Errorf("caseworker + medical = %v, %v", got, err)
+	}
+	if MedicalService([]string{RoleSupervisor}) {
+		t.Error("a supervisor without the medical role belongs to the medical service")
 	}
 	if _, err := NormalizeRoles([]string{"member"}); !errors.Is(err, ErrRoleUnknown) {
 		t.Errorf("member: %v", err)
@@ -468,6 +497,7 @@ func TestNewAccess(t *testing.T) {
 		{staffID, RoleCaseworker, "Member Profile", ErrAccessInvalid},
 		{staffID, RoleCaseworker, strings.Repeat("a", 65), ErrAccessInvalid},
 		{staffID, "member", "member.profile", ErrRoleUnknown},
+		{staffID, RoleMedical, "member.profile", ErrRoleUnknown}, // an attribute, not a role one acts in
 	} {
 		if _, err := NewAccess(tc.id, tc.role, tc.what); !errors.Is(err, tc.want) {
 			t.Errorf("NewAccess(%v, %q, %q) = %v, want %v", tc.id, tc.role, tc.what, err, tc.want)

@@ -1,6 +1,7 @@
 package acceptance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -99,23 +100,28 @@ func TestServiceRequestStory(t *testing.T) {
 	// Two caseworkers claim at once: exactly one wins, the other gets 409.
 	c := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, claire, nil, "X-Dossier-Min-Position", ack.header.Get("X-Dossier-Position")), "get case")
 	etag := c.header.Get("ETag")
-	statuses := make([]int, 2)
+	claims := make([]response, 2)
 	var wg sync.WaitGroup
 	for i, tok := range []string{claire, paul} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = e.call(t, "POST", "/v1/cases/"+reqID+"/claim", tok, nil, "If-Match", etag).status
+			claims[i] = e.call(t, "POST", "/v1/cases/"+reqID+"/claim", tok, nil, "If-Match", etag)
 		}()
 	}
 	wg.Wait()
-	winner := claire
+	winner, claim := claire, claims[0]
 	switch {
-	case statuses[0] == 200 && statuses[1] == 409:
-	case statuses[0] == 409 && statuses[1] == 200:
-		winner = paul
+	case claims[0].status == 200 && claims[1].status == 409:
+	case claims[0].status == 409 && claims[1].status == 200:
+		winner, claim = paul, claims[1]
 	default:
-		t.Fatalf("concurrent claims answered %v, want one 200 and one 409", statuses)
+		t.Fatalf("concurrent claims answered %d and %d, want one 200 and one 409", claims[0].status, claims[1].status)
+	}
+	// The claim answers with the case's new ETag (header, and revision in the body).
+	claimETag := claim.header.Get("ETag")
+	if claimETag == "" || claimETag == etag || claimETag != fmt.Sprintf("%q", fmt.Sprint(claim.body["revision"])) {
+		t.Fatalf("claim: ETag %q (was %q), body %s", claimETag, etag, claim.raw)
 	}
 	// A caseworker outside the queue cannot act or read.
 	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/notes", outsider, map[string]string{"text": "test"}); r.status != 403 {
@@ -126,9 +132,22 @@ func TestServiceRequestStory(t *testing.T) {
 	}
 
 	// Information requested: the member sees what is expected; the clock stops, then restarts on the answer.
+	// The claim's ETag is good for the next change, without reading the case again.
 	deadline := time.Now().Add(10 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	info := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/information-requests", winner,
-		map[string]any{"items": []string{"Avis d'imposition 2025"}, "deadline": deadline}), "request information")
+		map[string]any{"items": []string{"Avis d'imposition 2025"}, "deadline": deadline}, "If-Match", claimETag), "request information with the claim's ETag")
+	infoETag := info.header.Get("ETag")
+	if infoETag == "" || infoETag == claimETag {
+		t.Fatalf("information request: ETag %q after %q", infoETag, claimETag)
+	}
+	// An old ETag is refused and changes nothing; the new one is the one the case is served with.
+	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/release", winner, nil, "If-Match", claimETag); r.status != 409 {
+		t.Fatalf("release with an old ETag: %d %s", r.status, r.raw)
+	}
+	if got := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, winner, nil, "X-Dossier-Min-Position", info.header.Get("X-Dossier-Position")),
+		"case after the information request").header.Get("ETag"); got != infoETag {
+		t.Fatalf("GET /v1/cases/{id} ETag %q, the information request answered %q", got, infoETag)
+	}
 	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", info.header.Get("X-Dossier-Position")), "alice reads her request")
 	if !strings.Contains(string(mine.raw), "Avis d'imposition 2025") {
 		t.Fatalf("what is expected from the member is not shown: %s", mine.raw)

@@ -14,12 +14,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // CheckResult is one readiness check in the /readyz body.
 type CheckResult struct {
-	Name  string `json:"name"`
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
+	Name     string `json:"name"`
+	OK       bool   `json:"ok"`
+	Advisory bool   `json:"advisory,omitempty"` // reported only: a failure does not make the replica unready
+	Error    string `json:"error,omitempty"`
 }
 
-// readyz runs every check concurrently, each bounded, and answers 503 when one fails.
+// readyz runs every check concurrently, each bounded, and answers 503 when one that is not advisory fails.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -29,16 +30,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = CheckResult{Name: c.Name, OK: true}
+			results[i] = CheckResult{Name: c.Name, OK: true, Advisory: c.Advisory}
 			if err := c.Check(ctx); err != nil {
-				results[i] = CheckResult{Name: c.Name, Error: err.Error()}
+				results[i] = CheckResult{Name: c.Name, Advisory: c.Advisory, Error: err.Error()}
 			}
 		}()
 	}
 	wg.Wait()
 	status, word := http.StatusOK, "ready"
 	for _, res := range results {
-		if !res.OK {
+		if !res.OK && !res.Advisory {
 			status, word = http.StatusServiceUnavailable, "not ready"
 		}
 	}

@@ -49,6 +49,9 @@ func (c *Config) setDefaults() {
 type Check struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Advisory checks are reported in the /readyz body but never make it answer 503: a dependency whose outage
+	// must not take the HTTP API out of the load balancer (an integration broker the members never touch).
+	Advisory bool
 }
 
 // Consistency waits until the read models have applied every event up to a commit position.

@@ -61,6 +61,8 @@ func TestRoutes(t *testing.T) {
 		{name: "healthz", method: "GET", path: "/healthz", wantStatus: 200},
 		{name: "ready when every check passes", ready: []Check{ok}, method: "GET", path: "/readyz", wantStatus: 200},
 		{name: "not ready when one check fails", ready: []Check{ok, failing}, method: "GET", path: "/readyz", wantStatus: 503},
+		{name: "ready when only an advisory check fails", ready: []Check{ok, {Name: "integration", Advisory: true,
+			Check: failing.Check}}, method: "GET", path: "/readyz", wantStatus: 200},
 		{name: "metrics", method: "GET", path: "/metrics", wantStatus: 200},
 		{name: "openapi", method: "GET", path: "/openapi.json", wantStatus: 200},
 		{name: "unknown route", method: "GET", path: "/v1/nothing-here", wantStatus: 404, wantCode: "request.route_not_found"},

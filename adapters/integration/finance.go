@@ -15,17 +15,77 @@
 // becomes the correlation id of the recorded event; otherwise the message UUID is. The message UUID is the
 // causation id.
 //
+// # People without an online account
+//
+// The fund pays people who may open their online account later, and they expect to find their history then. A fact
+// whose NIR names no open account is therefore parked (command.Handler.RecordFinanceFactByNIR) when the person is in
+// the insured-person reference: it is kept on the stream parkedfinance-<keyed hash of the NIR> (the hash has its own
+// purpose, so the stream cannot be linked to the person's other lookup streams without the server key; the event
+// holds the fact and no NIR), idempotent by its content like a recorded fact. When the account opens, the reaction
+// DeliveryHandler moves the parked facts into the member's history through RecordFinanceFact, keeping the reporter
+// as actor, and records on the parked stream that they were delivered, so that they are never delivered twice (see
+// command.Handler.DeliverParkedFinanceFacts, and RecordFinanceFactByNIR for the race with an activation in
+// progress). It reacts to member.Registered rather than to the NIR claim: Registered is the last append of an
+// activation for the member (the account is open, RecordFinanceFact accepts it), and the member's stream gives the
+// NIR from which the server derives the parked stream, whereas the claim stream's id is a hash of another purpose. A NIR that is not even in the insured-person reference is rejected
+// (consultation.not_insured): such a person cannot open an account, so the fact could never be shown, and Dossier
+// does not keep data about people the fund does not declare covered; the rejection is in the log (by message UUID
+// and code) and in the import report, so the fund can send the fact again once its reference is loaded.
+//
 // # Delivery
 //
-// Recording is idempotent (command.Handler.RecordFinanceFact derives the event id from the member and the fact): a
-// redelivered message, or the same fact in a new message, records nothing more. A message that can never be recorded
-// (malformed JSON, unknown kind, invalid fact, unknown member, a fact whose id is recorded with other data) makes
-// FinanceHandler return an error of kind failure.Invalid, with the code of its cause: retrying it cannot succeed, so
-// the consumer must not retry it but acknowledge it (poison it). Consume does so; a watermill Router running
-// FinanceHandler must be configured alike (no retry of Invalid errors, a poison queue). Any other error (the event
-// store out of reach) is transient: the message is delivered again.
+// Recording is idempotent (event ids derive from the member, or the parked stream, and the fact): a redelivered
+// message, or the same fact in a new message, records nothing more. A message that can never be recorded (malformed
+// JSON, unknown kind, invalid fact, unknown member id, a NIR outside the reference, a fact whose id is recorded with
+// other data) makes Finance return OutcomeRejected and an error of kind failure.Invalid, with the code of its cause:
+// retrying it cannot succeed, so the consumer must not retry it but acknowledge it (a message left unacknowledged
+// would block the topic, which is consumed in order). Consumer does so; a watermill Router running FinanceHandler
+// must be configured alike (no retry of Invalid errors, a poison queue). Any other error (the event store out of
+// reach) is transient: the message is nacked and delivered again until it goes through.
 //
-// `dossier admin import-finance` builds one such message per line of its file and passes it to the same handler.
+// `dossier admin import-finance` builds one such message per line of its file and passes it to the same function,
+// so a file and the topic behave alike (parking included).
+//
+// # Transport: PostgreSQL through watermill-sql
+//
+// `dossier serve --integration-url postgres://…` consumes the topic from a PostgreSQL database where the fund's
+// systems publish with watermill-sql (github.com/ThreeDotsLabs/watermill-sql/v4): a Publisher with
+// DefaultPostgreSQLSchema{} and its default table names, that is rows in "watermill_dossier.finance-facts". No
+// other broker is needed: the fund already runs PostgreSQL, and a publisher can insert its message in the same
+// transaction as its own data (a transactional outbox on its side). The choices, from the library's sources:
+//
+//   - Schema: DefaultPostgreSQLSchema, not PostgreSQLQueueSchema. The default schema is a log: messages stay in the
+//     table, each consumer group keeps its own offset, and the subscriber reads only rows whose transaction is
+//     older than every transaction still running (pg_snapshot_xmin), so a message committed late by a slow
+//     publisher is never skipped and the order is the commit order. The queue schema marks or deletes rows on ack,
+//     supports no consumer groups (another consumer of the topic, an audit or a data warehouse, would steal the
+//     messages), and in v4.1.2 its ack query covers every row of the polled batch, including the rows after one
+//     that was not acknowledged: a message past its ack deadline, or a Close in the middle of a batch, would lose
+//     the rest of the batch.
+//   - Offsets: DefaultPostgreSQLOffsetsAdapter, consumer group ConsumerGroup ("dossier"), one row in
+//     "watermill_offsets_dossier.finance-facts". The polling transaction locks that row (SELECT … FOR UPDATE), so
+//     several replicas of Dossier consume one after the other, never the same message in parallel, and the offset
+//     is stored in the same transaction that read the batch.
+//   - Acknowledgement: a batch (postgresBatchSize, 10 messages) is read in one REPEATABLE READ transaction and
+//     handed over one message at a time; the offset of the last acknowledged message is committed at the end of the
+//     batch. A nack makes the subscriber deliver the same message again (after the Consumer's RetryDelay); a message
+//     still unacknowledged after postgresAckDeadline (30s) ends the transaction, keeping the offsets acknowledged so
+//     far, and comes again in the next one. A crash redelivers at most the current batch: harmless, recording is
+//     idempotent.
+//   - Schema creation: the subscriber creates the two tables if they are missing (InitializeSchema, CREATE TABLE IF
+//     NOT EXISTS under an advisory lock), so the database role needs CREATE on its schema, or an operator creates
+//     the tables beforehand with the same DDL. Publishers may initialise them too (AutoInitializeSchema).
+//   - Polling: every PostgresConfig.PollInterval (default 1s) while the topic is idle, at once while it has
+//     messages.
+//
+// Operations: rows are never deleted by the consumer. Once every consumer group's offset has passed them, they may
+// be deleted (by transaction_id below the smallest last_processed_transaction_id of the offsets table). A row
+// whose metadata is not a JSON object of strings cannot be read by the subscriber and stops the topic until it is
+// fixed (watermill publishers always write such objects; the payload column is JSON, so PostgreSQL refuses a
+// non-JSON payload at publication).
+//
+// Metrics: dossier_integration_finance_messages_total{outcome, code} (see Metrics). The consumer's readiness
+// (Consumer.Ready) is the "integration" check of /readyz: subscribed, and the broker answers.
 package integration
 
 import (
@@ -33,8 +93,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
@@ -61,6 +119,7 @@ var (
 		"Le message n'est pas un objet JSON {kind, member_id ou nir, fact}.")
 	ErrMemberRef = failure.New(failure.Invalid, "integration.member_reference",
 		"Le message doit désigner l'adhérent par member_id ou par nir (un seul des deux).")
+	// ErrUnknownMember: a member_id that names no open account (a fact named by NIR is parked instead).
 	ErrUnknownMember = failure.New(failure.Invalid, "integration.member_unknown",
 		"Aucun compte en ligne ouvert pour cet adhérent : l'élément n'est pas enregistré.")
 )
@@ -68,7 +127,7 @@ var (
 // FinanceRecorder is what FinanceHandler needs of the application layer; *command.Handler implements it.
 type FinanceRecorder interface {
 	RecordFinanceFact(ctx context.Context, m command.Meta, memberID uuid.UUID, fact any) (command.Result, error)
-	MemberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, bool, error)
+	RecordFinanceFactByNIR(ctx context.Context, m command.Meta, n nir.NIR, fact any) (command.FinanceFactResult, error)
 }
 
 // FinanceMessage is the payload of a message on FinanceTopic (see the package documentation).
@@ -79,18 +138,43 @@ type FinanceMessage struct {
 	Fact     json.RawMessage `json:"fact"`
 }
 
-// FinanceHandler records the fact a message carries, with actor command.FinanceIntegrationActor (a recorder may
-// substitute its own). Errors of kind Invalid are final (see the package documentation); their messages never quote
-// the message's data.
-func FinanceHandler(cmds FinanceRecorder) message.NoPublishHandlerFunc {
-	return func(msg *message.Message) error {
-		const op = "integration.FinanceHandler"
+// Outcome is what became of a finance message. Outcomes are metric label values: never rename one.
+type Outcome string
+
+// The outcomes.
+const (
+	// OutcomeRecorded: the fact was appended to the member's history.
+	OutcomeRecorded Outcome = "recorded"
+	// OutcomeUnchanged: the member's history already held the fact (a redelivery, a file imported again).
+	OutcomeUnchanged Outcome = "unchanged"
+	// OutcomeParked: the NIR names no open account yet; the fact waits for it (parked now or before).
+	OutcomeParked Outcome = "parked"
+	// OutcomeRejected: the message can never be recorded (an Invalid error): acknowledged, not retried.
+	OutcomeRejected Outcome = "rejected"
+	// OutcomeRetried: a transient failure (the event store out of reach): the message comes again.
+	OutcomeRetried Outcome = "retried"
+)
+
+// FinanceFunc handles one finance message and says what became of it: OutcomeRecorded, OutcomeUnchanged or
+// OutcomeParked with a nil error; OutcomeRejected with an error of kind failure.Invalid (final); OutcomeRetried with
+// any other error (transient).
+type FinanceFunc func(msg *message.Message) (Outcome, error)
+
+// Finance returns the FinanceFunc that records the fact a message carries, with actor
+// command.FinanceIntegrationActor (a recorder may substitute its own). A message naming the member by NIR goes
+// through command.Handler.RecordFinanceFactByNIR: recorded in the history of the account the NIR names, or parked
+// until that account opens when the person is in the insured-person reference, or rejected
+// (consultation.not_insured) when not even there. Errors of kind Invalid are final (see the package
+// documentation); their messages never quote the message's data.
+func Finance(cmds FinanceRecorder) FinanceFunc {
+	return func(msg *message.Message) (Outcome, error) {
+		const op = "integration.Finance"
 		ctx := msg.Context()
 		var body FinanceMessage
 		dec := json.NewDecoder(bytes.NewReader(msg.Payload))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil || dec.More() {
-			return failure.Wrap(op, failure.Internal, ErrMalformed)
+			return OutcomeRejected, failure.Wrap(op, failure.Internal, ErrMalformed)
 		}
 		var (
 			memberID uuid.UUID
@@ -100,17 +184,17 @@ func FinanceHandler(cmds FinanceRecorder) message.NoPublishHandlerFunc {
 		case body.MemberID != "" && body.NIR == "":
 			id, err := uuid.Parse(body.MemberID)
 			if err != nil || id == uuid.Nil {
-				return failure.Wrap(op, failure.Internal, failure.Field("member_id", ErrMemberRef))
+				return OutcomeRejected, failure.Wrap(op, failure.Internal, failure.Field("member_id", ErrMemberRef))
 			}
 			memberID = id
 		case body.NIR != "" && body.MemberID == "":
 			parsed, err := nir.Parse(body.NIR)
 			if err != nil {
-				return invalid(op, failure.Field("nir", err))
+				return OutcomeRejected, invalid(op, failure.Field("nir", err))
 			}
 			n = parsed
 		default:
-			return failure.Wrap(op, failure.Internal, ErrMemberRef)
+			return OutcomeRejected, failure.Wrap(op, failure.Internal, ErrMemberRef)
 		}
 		fact, err := consultation.DecodeFact(body.Kind, body.Fact)
 		if errors.Is(err, consultation.ErrUnknownFact) {
@@ -120,34 +204,42 @@ func FinanceHandler(cmds FinanceRecorder) message.NoPublishHandlerFunc {
 			_, err = consultation.Normalize(fact)
 		}
 		if err != nil {
-			return invalid(op, err)
-		}
-		if memberID == uuid.Nil {
-			id, ok, err := cmds.MemberByNIR(ctx, n)
-			if err != nil {
-				return failure.Wrap(op, failure.Internal, err)
-			}
-			if !ok {
-				return failure.Wrap(op, failure.Internal, ErrUnknownMember)
-			}
-			memberID = id
+			return OutcomeRejected, invalid(op, err)
 		}
 		causation := messageID(msg.UUID)
 		correlation := causation
 		if c, err := uuid.Parse(msg.Metadata.Get(MetaCorrelationID)); err == nil && c != uuid.Nil {
 			correlation = c
 		}
-		_, err = cmds.RecordFinanceFact(ctx, command.Meta{Actor: command.FinanceIntegrationActor,
-			CorrelationID: correlation, CommandID: causation}, memberID, fact)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, member.ErrNotFound):
-			return failure.Wrap(op, failure.Internal, ErrUnknownMember)
-		case failure.KindOf(err) == failure.Invalid || failure.KindOf(err) == failure.Rule:
-			return invalid(op, err)
+		meta := command.Meta{Actor: command.FinanceIntegrationActor, CorrelationID: correlation, CommandID: causation}
+		var res command.FinanceFactResult
+		if memberID != uuid.Nil {
+			res.Result, err = cmds.RecordFinanceFact(ctx, meta, memberID, fact)
+		} else {
+			res, err = cmds.RecordFinanceFactByNIR(ctx, meta, n, fact)
 		}
-		return failure.Wrap(op, failure.Internal, err)
+		switch {
+		case err == nil && res.Parked:
+			return OutcomeParked, nil
+		case err == nil && res.Position == 0:
+			return OutcomeUnchanged, nil
+		case err == nil:
+			return OutcomeRecorded, nil
+		case errors.Is(err, member.ErrNotFound):
+			return OutcomeRejected, failure.Wrap(op, failure.Internal, ErrUnknownMember)
+		case failure.KindOf(err) == failure.Invalid || failure.KindOf(err) == failure.Rule:
+			return OutcomeRejected, invalid(op, err)
+		}
+		return OutcomeRetried, failure.Wrap(op, failure.Internal, err)
+	}
+}
+
+// FinanceHandler is Finance as a watermill handler (for a Router, or a caller that needs no outcome).
+func FinanceHandler(cmds FinanceRecorder) message.NoPublishHandlerFunc {
+	handle := Finance(cmds)
+	return func(msg *message.Message) error {
+		_, err := handle(msg)
+		return err
 	}
 }
 
@@ -165,50 +257,4 @@ func messageID(s string) uuid.UUID {
 		return id
 	}
 	return uuid.NewSHA1(messageIDNamespace, []byte(s))
-}
-
-// RetryDelay is how long Consume waits before a message it nacked is delivered again.
-var RetryDelay = time.Second
-
-// Consume subscribes to FinanceTopic on sub and passes every message to handler, one at a time: it acknowledges
-// the message when handler succeeds or fails with an Invalid error (logged with its code, kind and field, never the
-// message's data), and nacks it otherwise (delivered again after RetryDelay). It returns when ctx ends (nil) or the
-// subscription closes (nil), or the subscription's error.
-func Consume(ctx context.Context, sub message.Subscriber, handler message.NoPublishHandlerFunc, logger *slog.Logger) error {
-	msgs, err := sub.Subscribe(ctx, FinanceTopic)
-	if err != nil {
-		return failure.Wrap("integration.Consume", failure.Unavailable, err)
-	}
-	for {
-		var msg *message.Message
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return nil
-		case msg, ok = <-msgs:
-			if !ok {
-				return nil
-			}
-		}
-		msg.SetContext(ctx)
-		err := handler(msg)
-		switch {
-		case err == nil:
-			msg.Ack()
-		case failure.KindOf(err) == failure.Invalid:
-			logger.Warn("finance fact rejected", "message_uuid", msg.UUID, "code", failure.CodeOf(err),
-				"field", failure.FieldOf(err))
-			msg.Ack()
-		default:
-			logger.Error("finance fact not recorded, will retry", "message_uuid", msg.UUID,
-				"kind", failure.KindOf(err).String(), "code", failure.CodeOf(err))
-			select {
-			case <-ctx.Done():
-				msg.Nack()
-				return nil
-			case <-time.After(RetryDelay):
-			}
-			msg.Nack()
-		}
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,11 +23,18 @@ import (
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/nir"
 )
 
-const testNIR = "185037511504216" // body 1850375115042, key 16
+const (
+	testNIR     = "185037511504216" // body 1850375115042, key 16: has an account
+	insuredNIR  = "292112A00401759" // in the insured-person reference, no account
+	outsideNIR  = "188099935004524" // valid, not in the reference
+	testKeyHex  = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	insuredBody = "292112A004017"
+)
 
 type noHasher struct{}
 
@@ -37,8 +45,9 @@ func (noHasher) Verify(context.Context, string, string) (bool, error) {
 func (noHasher) VerifyDummy(context.Context, string) error { return nil }
 
 type fixture struct {
-	h   *command.Handler
-	env *kurrentdbtest.Env
+	h    *command.Handler
+	env  *kurrentdbtest.Env
+	keys *keyedhash.Hasher
 }
 
 func ctxOf(t *testing.T) context.Context {
@@ -47,10 +56,12 @@ func ctxOf(t *testing.T) context.Context {
 	return ctx
 }
 
+// newFixture is an in-memory event store with a member who has an account (testNIR, written directly: registration
+// is not the subject here) and a person of the insured-person reference without one (insuredNIR).
 func newFixture(t *testing.T) (*fixture, uuid.UUID) {
 	t.Helper()
-	env := kurrentdbtest.Start(t, consultation.Definitions(), member.Definitions())
-	keys, err := keyedhash.FromHex("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+	env := kurrentdbtest.Start(t, consultation.Definitions(), member.Definitions(), insured.Definitions())
+	keys, err := keyedhash.FromHex(testKeyHex)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,27 +69,61 @@ func newFixture(t *testing.T) (*fixture, uuid.UUID) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := &fixture{h: h, env: env, keys: keys}
 	n, err := nir.Parse(testNIR)
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := uuid.New()
 	claim := event.NewStreamID(member.ClaimCategory, keys.StreamFor(member.ClaimCategory, n.Body()))
-	for _, w := range []struct {
-		stream event.StreamID
-		e      any
-	}{
-		{claim, member.Claimed{MemberID: id}},
-		{event.NewStreamID(member.Category, id), member.Registered{RegistrationID: uuid.New(), NIR: n.Body(), Key: 16,
-			LastName: "Dupont", FirstName: "Jean", BirthDate: "1985-03-12", Email: "jean@example.fr", MobilePhone: "+33612345678"}},
-	} {
-		cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
-			Actor: event.Actor{ID: id.String(), Role: event.RoleMember}, OccurredAt: time.Now().UTC()}}
-		if _, err := env.Store.Update(ctxOf(t), w.stream, cmd, func([]event.Envelope) ([]any, error) { return []any{w.e}, nil }); err != nil {
-			t.Fatal(err)
-		}
+	f.write(t, claim, member.Claimed{MemberID: id})
+	f.write(t, event.NewStreamID(member.Category, id), member.Registered{RegistrationID: uuid.New(), NIR: n.Body(), Key: 16,
+		LastName: "Dupont", FirstName: "Jean", BirthDate: "1985-03-12", Email: "jean@example.fr", MobilePhone: "+33612345678"})
+	f.insure(t, insuredNIR, "Le Gall", "Léa", "1992-11-04")
+	return f, id
+}
+
+// write appends one event to stream.
+func (f *fixture) write(t *testing.T, stream event.StreamID, e any) {
+	t.Helper()
+	cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
+		Actor: event.Actor{ID: "test", Role: event.RoleSystem}, OccurredAt: time.Now().UTC()}}
+	if _, err := f.env.Store.Update(ctxOf(t), stream, cmd, func([]event.Envelope) ([]any, error) { return []any{e}, nil }); err != nil {
+		t.Fatal(err)
 	}
-	return &fixture{h: h, env: env}, id
+}
+
+// insure adds a person to the insured-person reference, as `dossier admin import-insured` does.
+func (f *fixture) insure(t *testing.T, nirText, last, first, birth string) {
+	t.Helper()
+	n, err := nir.Parse(nirText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := insured.ParseDate(birth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := insured.NewIdentity(n, last, first, b, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := insured.Decide(nil, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(t, insured.StreamFor(f.keys, n), events[0])
+}
+
+// parked returns the parked stream of a NIR body.
+func (f *fixture) parked(t *testing.T, nirBody string) []event.Envelope {
+	t.Helper()
+	h, err := f.env.Store.Load(ctxOf(t), event.NewStreamID(consultation.ParkedCategory,
+		f.keys.StreamFor(consultation.ParkedCategory, nirBody)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func (f *fixture) history(t *testing.T, id uuid.UUID) []event.Envelope {
@@ -128,8 +173,8 @@ func TestConsumeRecordsOnceAndAcksInvalid(t *testing.T) {
 	pubsub := gochannel.NewGoChannel(gochannel.Config{Persistent: true}, watermill.NopLogger{})
 	t.Cleanup(func() { pubsub.Close() })
 	var calls atomic.Int32
-	handler := integration.FinanceHandler(f.h)
-	counted := func(msg *message.Message) error { calls.Add(1); return handler(msg) }
+	handler := integration.Finance(f.h)
+	counted := func(msg *message.Message) (integration.Outcome, error) { calls.Add(1); return handler(msg) }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -190,8 +235,8 @@ func TestFinanceHandlerErrors(t *testing.T) {
 		code string
 		is   error
 	}{
-		"unknown member by NIR": {factMessage(t, uuid.NewString(), integration.FinanceMessage{Kind: consultation.FactPayment,
-			NIR: "292112A00401759"}, payment), "integration.member_unknown", integration.ErrUnknownMember},
+		"NIR outside the insured-person reference": {factMessage(t, uuid.NewString(), integration.FinanceMessage{Kind: consultation.FactPayment,
+			NIR: outsideNIR}, payment), "consultation.not_insured", consultation.ErrNotInsured},
 		"unknown member by id": {factMessage(t, uuid.NewString(), integration.FinanceMessage{Kind: consultation.FactPayment,
 			MemberID: uuid.NewString()}, payment), "integration.member_unknown", integration.ErrUnknownMember},
 		"malformed": {message.NewMessage(uuid.NewString(), []byte(`not json`)), "integration.malformed_message", integration.ErrMalformed},
@@ -228,5 +273,34 @@ func TestFinanceHandlerErrors(t *testing.T) {
 	}
 	if h := f.history(t, id); len(h) != 1 {
 		t.Errorf("finance history: %+v", h)
+	}
+}
+
+// The outcomes Finance reports, which the consumer counts and the import reports: recorded, unchanged, parked (a
+// person of the reference without an account), parked again (nothing new, still waiting).
+func TestFinanceOutcomes(t *testing.T) {
+	f, id := newFixture(t)
+	handle := integration.Finance(f.h)
+	for i, tc := range []struct {
+		msg  integration.FinanceMessage
+		fact any
+		want integration.Outcome
+	}{
+		{integration.FinanceMessage{Kind: consultation.FactPayment, NIR: testNIR}, payment, integration.OutcomeRecorded},
+		{integration.FinanceMessage{Kind: consultation.FactPayment, MemberID: id.String()}, payment, integration.OutcomeUnchanged},
+		{integration.FinanceMessage{Kind: consultation.FactPayment, NIR: insuredNIR}, payment, integration.OutcomeParked},
+		{integration.FinanceMessage{Kind: consultation.FactPayment, NIR: insuredNIR}, payment, integration.OutcomeParked},
+		{integration.FinanceMessage{Kind: consultation.FactPayment, NIR: outsideNIR}, payment, integration.OutcomeRejected},
+	} {
+		msg := factMessage(t, uuid.NewString(), tc.msg, tc.fact)
+		msg.SetContext(ctxOf(t))
+		got, err := handle(msg)
+		if got != tc.want || (err != nil) != (tc.want == integration.OutcomeRejected) {
+			t.Errorf("message %d: %s, %v; want %s", i, got, err, tc.want)
+		}
+	}
+	if p := f.parked(t, insuredBody); len(p) != 1 || !reflect.DeepEqual(p[0].Event, consultation.FactParked{Payment: &payment}) ||
+		p[0].Metadata.Actor != command.FinanceIntegrationActor {
+		t.Errorf("parked: %+v", p)
 	}
 }

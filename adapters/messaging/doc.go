@@ -6,7 +6,8 @@
 // # Wiring
 //
 //	if err := messaging.Migrate(ctx, db); err != nil { ... }
-//	router, err := messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: db, Logger: logger})
+//	router, err := messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: db, Logger: logger,
+//		Registry: registry, Events: messaging.NewStoreEvents(client, codec)})
 //	err = router.AddHandler(newstreams.Name, newstreams.New(db, dir).Handle)
 //	go router.Run(ctx) // returns once ctx ends or router.Close is called
 //
@@ -49,4 +50,27 @@
 // poison table hold error messages, which may quote personal data: only kinds, codes, operations and locations
 // (Describe). So that operators see where a reaction failed, return classified errors: package sentinels made with
 // failure.New, and causes wrapped with failure.Wrap("members.SendActivationCode", failure.Unavailable, err).
+//
+// # Poison replays
+//
+// Once the cause is fixed, an operator asks for a replay (RequestReplay; `dossier reactions replay ID|--all`): the
+// request is a mark on the poison row, with who asked (an operator id, never a name) and when. The replica that holds
+// the handler's lease serves it between deliveries (every RouterConfig.ReplayInterval): it reads the event back
+// (RouterConfig.Events, normally StoreEvents) and hands it to the same handler through the same Retry and
+// Recoverer. The handler's name, hence its processed-event keys and EffectKey, are the same as at the first
+// delivery, so Once and OnceExternal do each effect exactly once across the delivery and its replays. A replay that
+// succeeds removes the row; one that fails keeps it with its new error and Replays incremented. The checkpoint never
+// moves. Both are logged with the requester.
+//
+// # Retention of processed-event keys
+//
+// A key is needed while its event can be delivered again (until the checkpoint is past it) or replayed (while it is
+// a poison event). The replica running a handler prunes the others once older than RouterConfig.ProcessedRetention
+// (30 days by default), every PruneInterval; see Prune. Keys record their event's position for that (Once reads it
+// from the delivery's context).
+//
+// # Metrics
+//
+// With RouterConfig.Registry set, see Router for the series: checkpoint, lag, active, caught-up, handled events by
+// outcome, poison events, replays and pruned keys, labelled by handler name only.
 package messaging

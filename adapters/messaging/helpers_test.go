@@ -40,6 +40,7 @@ const (
 	notePanic   = "panic"   // a panic quoting personal data
 	noteBroken  = "broken"  // always an Internal error: retried, then poison
 	noteDown    = "down"    // the effect is done, then Unavailable until the recorder is healed
+	noteFixable = "fixable" // the effect is done, then a Rule error (poison at once) until the recorder is fixed
 )
 
 // Personal data that test handlers put in their errors: it must reach neither logs nor the poison table.
@@ -65,6 +66,8 @@ func ctxT(t *testing.T) context.Context {
 // eventLog is a real embedded node with a store to write to it and a source to follow it.
 type eventLog struct {
 	node   *kurrentnode.Node
+	client *kurrentdb.Client
+	codec  *kurrentdb.Codec
 	store  *kurrentdb.Store
 	source *kurrentdb.Source
 	newer  *kurrentdb.Store // writes with a registry that also knows caseArchived
@@ -97,7 +100,7 @@ func startLog(t *testing.T) *eventLog {
 		t.Fatal(err)
 	}
 	codec := kurrentdb.NewCodec(reg)
-	return &eventLog{node: n, store: kurrentdb.NewStore(c, codec), source: kurrentdb.NewSource(c, codec),
+	return &eventLog{node: n, client: c, codec: codec, store: kurrentdb.NewStore(c, codec), source: kurrentdb.NewSource(c, codec),
 		newer: kurrentdb.NewStore(c, kurrentdb.NewCodec(newer))}
 }
 

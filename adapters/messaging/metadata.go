@@ -34,6 +34,7 @@ const (
 	MetaEventMeta     = "event_metadata" // the event's metadata JSON as stored (for RecordOf)
 	MetaLive          = "live"           // "true" once the feed has caught up with the head of the log
 	MetaDelivery      = "delivery"       // 1 for the first delivery of the event to this handler, 2 after a Nack, ...
+	MetaReplay        = "replay"         // "true" when an operator replays a poison event (RequestReplay)
 	// MetaDecodeError is set, with Describe's text, when the event could not be decoded: Envelope then fails.
 	MetaDecodeError = "decode_error"
 )

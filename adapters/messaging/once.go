@@ -14,18 +14,20 @@ import (
 )
 
 // Once runs fn, the database side effect of handler for the event eventID, in a transaction that also records the
-// processed-event key (handler, eventID). If the key is already recorded (the event was redelivered after a Nack, a
-// crash or a restart that came between the effect and the checkpoint), fn does not run and ran is false. If fn fails
+// processed-event key (handler, eventID), with the event's position when ctx is the context of its delivery (see
+// Prune). If the key is already recorded (the event was redelivered after a Nack, a crash or a restart that came
+// between the effect and the checkpoint, or an operator replays it), fn does not run and ran is false. If fn fails
 // the transaction rolls back, key included, so a retry runs fn again.
 //
 // fn must write through tx only (on SQLite the writer's single connection is the transaction's) and must not call
 // remote services: a transaction held open across a network call blocks every other writer. For effects outside
 // the database, use OnceExternal.
 func Once(ctx context.Context, db *sqldb.DB, handler string, eventID uuid.UUID, fn func(tx *sqldb.Tx) error) (ran bool, err error) {
+	position := positionOf(ctx, eventID)
 	err = db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(
-			`INSERT INTO reaction_processed (handler, event_id, processed_at) VALUES (?, ?, ?) ON CONFLICT (handler, event_id) DO NOTHING`),
-			handler, eventID.String(), time.Now().UTC())
+			`INSERT INTO reaction_processed (handler, event_id, processed_at, position) VALUES (?, ?, ?, ?) ON CONFLICT (handler, event_id) DO NOTHING`),
+			handler, eventID.String(), time.Now().UTC(), position)
 		if err != nil {
 			return fmt.Errorf("messaging: record processed event: %w", err)
 		}
@@ -43,6 +45,17 @@ func Once(ctx context.Context, db *sqldb.DB, handler string, eventID uuid.UUID, 
 		return false, err
 	}
 	return ran, nil
+}
+
+// positionOf returns the commit position of the event eventID when ctx is the context of its delivery (a
+// Subscriber's message, or a poison replay): Prune needs it to tell whether the handler's checkpoint is past the
+// event. A key recorded outside a delivery has none (NULL) and is pruned by age alone; see Prune.
+func positionOf(ctx context.Context, eventID uuid.UUID) sql.NullInt64 {
+	d, ok := ctx.Value(deliveryKey{}).(event.Delivery)
+	if !ok || d.Record.EventID != eventID || d.Record.Position == 0 {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(d.Record.Position), Valid: true}
 }
 
 // Processed reports whether handler has recorded the event eventID as processed (by Once or OnceExternal).

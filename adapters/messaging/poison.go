@@ -2,11 +2,13 @@ package messaging
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -25,8 +27,14 @@ type Poison struct {
 	Kind          string // failure kind of the error: invalid, rule, internal, ...
 	Code          string // stable machine code of the error (failure.CodeOf)
 	Error         string // Describe(err)
-	Attempts      int    // handler calls made for this delivery
+	Attempts      int    // handler calls made for the last delivery or replay
 	FailedAt      time.Time
+	// Replays counts the operators' replays that failed again (a replay that succeeds removes the row).
+	Replays int
+	// ReplayRequestedAt is set while a replay is requested and not yet served (see RequestReplay); zero otherwise.
+	ReplayRequestedAt time.Time
+	// ReplayRequestedBy is who asked for that replay: an operator id or ticket reference, never a name or email.
+	ReplayRequestedBy string
 }
 
 var poisonUpsert = sqldb.Upsert{
@@ -76,8 +84,7 @@ func List(ctx context.Context, db *sqldb.DB, opts ListOptions) ([]Poison, error)
 	if limit <= 0 {
 		limit = 100
 	}
-	q := `SELECT handler, event_id, stream, position, event_type, correlation_id, kind, code, error, attempts, failed_at
-		FROM reaction_poison`
+	q := `SELECT ` + poisonColumns + ` FROM reaction_poison`
 	args := []any{}
 	if opts.Handler != "" {
 		q += ` WHERE handler = ?`
@@ -90,23 +97,60 @@ func List(ctx context.Context, db *sqldb.DB, opts ListOptions) ([]Poison, error)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: list poison events: %w", err)
 	}
+	out, err := scanPoison(rows)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: list poison events: %w", err)
+	}
+	return out, nil
+}
+
+// poisonColumns are the columns scanPoison reads, in its order.
+const poisonColumns = `handler, event_id, stream, position, event_type, correlation_id, kind, code, error, attempts,
+	failed_at, replays, replay_requested_at, replay_requested_by`
+
+func scanPoison(rows *sqlx.Rows) ([]Poison, error) {
 	defer rows.Close()
 	var out []Poison
 	for rows.Next() {
 		var (
-			p   Poison
-			pos int64
+			p         Poison
+			pos       int64
+			requested sql.NullTime
 		)
 		if err := rows.Scan(&p.Handler, &p.EventID, &p.Stream, &pos, &p.EventType, &p.CorrelationID, &p.Kind, &p.Code,
-			&p.Error, &p.Attempts, &p.FailedAt); err != nil {
-			return nil, fmt.Errorf("messaging: list poison events: %w", err)
+			&p.Error, &p.Attempts, &p.FailedAt, &p.Replays, &requested, &p.ReplayRequestedBy); err != nil {
+			return nil, err
 		}
 		p.Position = uint64(pos)
 		p.FailedAt = p.FailedAt.UTC()
+		if requested.Valid {
+			p.ReplayRequestedAt = requested.Time.UTC()
+		}
 		out = append(out, p)
 	}
+	return out, rows.Err()
+}
+
+// PoisonCounts returns the number of poison events of each handler that has any.
+func PoisonCounts(ctx context.Context, db *sqldb.DB) (map[string]int, error) {
+	rows, err := db.Reader().QueryxContext(ctx, `SELECT handler, COUNT(*) FROM reaction_poison GROUP BY handler`)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: count poison events: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			h string
+			n int
+		)
+		if err := rows.Scan(&h, &n); err != nil {
+			return nil, fmt.Errorf("messaging: count poison events: %w", err)
+		}
+		out[h] = n
+	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("messaging: list poison events: %w", err)
+		return nil, fmt.Errorf("messaging: count poison events: %w", err)
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -63,9 +64,27 @@ type RouterConfig struct {
 	LeaseRetry time.Duration
 	// CloseTimeout is how long Close waits for handlers in flight (default 15s).
 	CloseTimeout time.Duration
-	// Now is the clock of checkpoint and poison times; nil means time.Now.
+	// Now is the clock of checkpoint, poison, replay and retention times; nil means time.Now.
 	Now func() time.Time
+
+	// Registry, if set, receives the reactions' metrics (see Router): per handler its checkpoint, its lag, its
+	// handled events by outcome, its poison events and replays. Labels are handler names only.
+	Registry prometheus.Registerer
+	// Events reads a poison event back from the event store when an operator asks for its replay (normally
+	// StoreEvents). Without it, replay requests wait.
+	Events EventReader
+	// ReplayInterval is how often the replica running a handler looks for replays operators asked for (default 2s).
+	ReplayInterval time.Duration
+	// ProcessedRetention is how long processed-event keys are kept once the handler's checkpoint is past their
+	// event (default 30 days; negative: never pruned). See Prune.
+	ProcessedRetention time.Duration
+	// PruneInterval is how often the replica running a handler prunes its processed-event keys (default 1h).
+	PruneInterval time.Duration
 }
+
+// DefaultProcessedRetention is the default RouterConfig.ProcessedRetention: past it, a key no delivery can need is
+// dropped; within it, operators can still see that an effect was done (Processed).
+const DefaultProcessedRetention = 30 * 24 * time.Hour
 
 // Validate reports every problem at once.
 func (c RouterConfig) Validate() error {
@@ -93,6 +112,15 @@ func (c *RouterConfig) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.ReplayInterval <= 0 {
+		c.ReplayInterval = 2 * time.Second
+	}
+	if c.ProcessedRetention == 0 {
+		c.ProcessedRetention = DefaultProcessedRetention
+	}
+	if c.PruneInterval <= 0 {
+		c.PruneInterval = time.Hour
+	}
 }
 
 // Router runs the reactions: a watermill router in which each handler has its own Subscriber over the global log
@@ -111,13 +139,43 @@ func (c *RouterConfig) setDefaults() {
 //     would fail at once. A handler that needs a deadline per attempt sets it on the context it is given.
 //  4. Recoverer (watermill): a panic becomes an error (and, through Describe, a poison row naming where it came
 //     from).
+//
+// A handler handles one event at a time: a delivery, or a poison replay an operator asked for (RequestReplay),
+// which the replica holding the handler's lease runs between deliveries, through the same Retry and Recoverer.
+// That replica also prunes the handler's processed-event keys every PruneInterval (Prune).
+//
+// With RouterConfig.Registry, the router exports, labelled by handler name only:
+//
+//	dossier_reaction_position                 checkpoint: commit position of the last event acknowledged
+//	dossier_reaction_lag_seconds              age of the oldest event delivered and not yet acknowledged (0 when
+//	                                          the handler has handled all it received)
+//	dossier_reaction_active                   1 while this replica holds the handler's lease
+//	dossier_reaction_caught_up                1 once the active handler has reached the head of the log
+//	dossier_reaction_handled_total{outcome}   handler calls: ok, retried (failed, tried again), poisoned
+//	dossier_reaction_poison_events            rows in reaction_poison
+//	dossier_reaction_replays_total{outcome}   poison replays run by this replica: ok, failed
+//	dossier_reaction_processed_pruned_total   processed-event keys pruned by this replica
 type Router struct {
-	cfg    RouterConfig
-	logger *slog.Logger
-	wm     *message.Router
+	cfg     RouterConfig
+	logger  *slog.Logger
+	wm      *message.Router
+	metrics *metrics
 
-	mu    sync.Mutex
-	names []string
+	mu       sync.Mutex
+	handlers []*handler
+}
+
+// handler is one handler as the router runs it.
+type handler struct {
+	name string
+	sub  *Subscriber
+	// call runs one delivery's attempts (Retry over Recoverer) and returns the last error: what a delivery and a
+	// replay share, before their own verdicts.
+	call message.HandlerFunc
+	// busy serialises a handler's deliveries and replays: a handler sees one event at a time.
+	busy sync.Mutex
+	// lastPrune is when the handler's keys were last pruned by this replica (read and written by maintain only).
+	lastPrune time.Time
 }
 
 // HandlerOption configures one handler.
@@ -141,7 +199,14 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging: new router: %w", err)
 	}
-	return &Router{cfg: cfg, logger: cfg.Logger, wm: wm}, nil
+	r := &Router{cfg: cfg, logger: cfg.Logger, wm: wm}
+	r.metrics = newMetrics(r)
+	if cfg.Registry != nil {
+		if err := r.metrics.register(cfg.Registry); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // AddHandler adds the handler name, fed by its own Subscriber. Call it before Run.
@@ -156,9 +221,10 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slices.Contains(r.names, name) {
+	if slices.ContainsFunc(r.handlers, func(h *handler) bool { return h.name == name }) {
 		return fmt.Errorf("messaging: handler %q added twice", name)
 	}
+	hd := &handler{name: name}
 	scfg := SubscriberConfig{
 		Handler:    name,
 		Feed:       r.cfg.Feed,
@@ -172,10 +238,12 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 	for _, opt := range opts {
 		opt(&scfg)
 	}
+	scfg.whileLeased = func(ctx context.Context) { r.maintain(ctx, hd) }
 	sub, err := NewSubscriber(scfg)
 	if err != nil {
 		return err
 	}
+	hd.sub = sub
 	var fn message.HandlerFunc = func(msg *message.Message) ([]*message.Message, error) { return nil, h(msg) }
 	retry := middleware.Retry{
 		MaxRetries:          r.cfg.Retry.MaxRetries,
@@ -192,13 +260,17 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 	fn = middleware.Recoverer(fn)
 	fn = r.attempts(name)(fn)
 	fn = retry.Middleware(fn)
+	hd.call = fn
 	fn = r.poison(name)(fn)
 	fn = middleware.CorrelationID(fn)
 	r.wm.AddConsumerHandler(name, AllTopic, sub, func(msg *message.Message) error {
+		hd.busy.Lock()
+		defer hd.busy.Unlock()
 		_, err := fn(msg)
 		return err
 	})
-	r.names = append(r.names, name)
+	r.handlers = append(r.handlers, hd)
+	r.metrics.add(name)
 	return nil
 }
 
@@ -206,7 +278,55 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 func (r *Router) Handlers() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.names)
+	names := make([]string, len(r.handlers))
+	for i, h := range r.handlers {
+		names[i] = h.name
+	}
+	return names
+}
+
+// handlerList returns the handlers added.
+func (r *Router) handlerList() []*handler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.handlers)
+}
+
+// maintain runs beside a handler's subscription while it holds the handler's lease, until ctx ends: it serves the
+// replays operators asked for and prunes the handler's processed-event keys when due.
+func (r *Router) maintain(ctx context.Context, h *handler) {
+	t := time.NewTicker(r.cfg.ReplayInterval)
+	defer t.Stop()
+	for {
+		r.serveReplays(ctx, h)
+		if r.cfg.ProcessedRetention > 0 && r.cfg.Now().Sub(h.lastPrune) >= r.cfg.PruneInterval {
+			r.prune(ctx, h)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// prune removes the handler's processed-event keys that no delivery or replay can need any more.
+func (r *Router) prune(ctx context.Context, h *handler) {
+	res, err := Prune(ctx, r.cfg.DB, PruneOptions{Handler: h.name, OlderThan: r.cfg.ProcessedRetention, Now: r.cfg.Now()})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.logger.Warn("reactions: processed-event keys not pruned; trying again later", "handler", h.name, "error", Describe(err))
+		}
+		return
+	}
+	h.lastPrune = r.cfg.Now()
+	for _, p := range res {
+		r.metrics.pruned.WithLabelValues(h.name).Add(float64(p.Pruned))
+		if p.Pruned > 0 {
+			r.logger.Info("reactions: processed-event keys pruned", "handler", h.name, "pruned", p.Pruned,
+				"older_than", r.cfg.ProcessedRetention.String(), "checkpoint", p.Checkpoint)
+		}
+	}
 }
 
 // Run starts every handler and blocks until the router is closed or ctx ends (which closes it). It returns an
@@ -276,22 +396,27 @@ func (r *Router) poison(handler string) message.HandlerMiddleware {
 			msg.SetContext(ctx)
 			out, err := h(msg)
 			if err == nil {
+				r.metrics.handled(handler, *attempts-1, outcomeOK)
 				return out, nil
 			}
 			if ctx.Err() != nil {
+				r.metrics.handled(handler, *attempts-1, "")
 				return nil, safeError{err} // stopping: not acknowledged, comes again at the next start
 			}
 			if failure.KindOf(err) == failure.Unavailable {
+				r.metrics.handled(handler, *attempts, "")
 				r.logger.Warn("reactions: dependency unavailable; the event will be delivered again",
 					append(eventAttrs(handler, msg), "attempts", *attempts, "error", Describe(err))...)
 				return nil, safeError{err}
 			}
 			p := poisonOf(handler, msg, err, *attempts, r.cfg.Now())
 			if perr := recordPoison(ctx, r.cfg.DB, p); perr != nil {
+				r.metrics.handled(handler, *attempts, "")
 				r.logger.Error("reactions: poison event not recorded; the event will be delivered again",
 					append(eventAttrs(handler, msg), "error", Describe(err), "record_error", perr)...)
 				return nil, safeError{err}
 			}
+			r.metrics.handled(handler, *attempts-1, outcomePoisoned)
 			r.logger.Error("reactions: handler gave up on an event (poison); going on with the next one",
 				append(eventAttrs(handler, msg), "attempts", *attempts, "kind", p.Kind, "code", p.Code, "error", p.Error)...)
 			return nil, nil
@@ -301,6 +426,18 @@ func (r *Router) poison(handler string) message.HandlerMiddleware {
 
 // eventAttrs are the log attributes of a message: identifiers only.
 func eventAttrs(handler string, msg *message.Message) []any {
+	if msg.Metadata.Get(MetaReplay) != "" {
+		return []any{
+			"handler", handler,
+			"stream", msg.Metadata.Get(MetaStream),
+			"revision", msg.Metadata.Get(MetaRevision),
+			"position", msg.Metadata.Get(MetaPosition),
+			"event_type", msg.Metadata.Get(MetaEventType),
+			"event_id", msg.Metadata.Get(MetaEventID),
+			"correlation_id", msg.Metadata.Get(MetaCorrelationID),
+			"replay", true,
+		}
+	}
 	return []any{
 		"handler", handler,
 		"stream", msg.Metadata.Get(MetaStream),

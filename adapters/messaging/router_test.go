@@ -32,6 +32,7 @@ type recorder struct {
 	calls     map[uuid.UUID]int
 	positions []uint64 // position of every call, in call order
 	healed    bool     // noteDown no longer fails
+	fixed     bool     // noteFixable no longer fails
 }
 
 func newRecorder(name string, db *sqldb.DB) *recorder {
@@ -43,7 +44,7 @@ func (r *recorder) handle(ctx context.Context, env event.Envelope) error {
 	r.calls[env.EventID]++
 	n := r.calls[env.EventID]
 	r.positions = append(r.positions, env.Position)
-	healed := r.healed
+	healed, fixed := r.healed, r.fixed
 	r.mu.Unlock()
 
 	var note string
@@ -72,8 +73,16 @@ func (r *recorder) handle(ctx context.Context, env event.Envelope) error {
 		return fmt.Errorf("flaky call %d", n)
 	case note == noteDown && !healed:
 		return failure.Wrap("test.Send", failure.Unavailable, errors.New("smtp down"))
+	case note == noteFixable && !fixed:
+		return fmt.Errorf("after the effect: %w", errCaseClosed)
 	}
 	return nil
+}
+
+func (r *recorder) fix() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fixed = true
 }
 
 func (r *recorder) callsOf(id uuid.UUID) int {

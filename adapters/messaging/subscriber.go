@@ -56,6 +56,11 @@ type SubscriberConfig struct {
 	LeaseRetry time.Duration
 	// Now is the clock of checkpoint times; nil means time.Now.
 	Now func() time.Time
+
+	// whileLeased, set by the Router, runs beside the subscription for as long as it holds the handler's lease (its
+	// context ends when the lease is lost or the subscription stops): the handler's poison replays and pruning run
+	// there, so that only the replica running the handler does them.
+	whileLeased func(ctx context.Context)
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -120,6 +125,31 @@ type Subscriber struct {
 	subscribed bool
 	closing    chan struct{}
 	wg         sync.WaitGroup
+
+	stateMu sync.Mutex
+	state   subscriberState
+}
+
+// subscriberState is what the metrics read of a running subscription.
+type subscriberState struct {
+	active   bool // holds the handler's lease and follows the feed
+	caughtUp bool // has reached the head of the log in the current round
+	// pendingSince is when the store recorded the oldest event delivered and not yet acknowledged (zero: none):
+	// how far behind the head of the log the handler is, in time.
+	pendingSince time.Time
+}
+
+func (s *Subscriber) setState(f func(st *subscriberState)) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	f(&s.state)
+}
+
+// status returns the subscription's state, for metrics.
+func (s *Subscriber) status() subscriberState {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return s.state
 }
 
 var _ message.Subscriber = (*Subscriber)(nil)
@@ -223,7 +253,12 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 	}
 	defer lease.Release()
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var leased sync.WaitGroup
+	defer func() {
+		cancel()
+		leased.Wait()
+		s.setState(func(st *subscriberState) { *st = subscriberState{} })
+	}()
 	go func() {
 		select {
 		case <-lease.Done(): // another replica may take over: stop before it does
@@ -231,6 +266,14 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 		case <-ctx.Done():
 		}
 	}()
+	s.setState(func(st *subscriberState) { *st = subscriberState{active: true} })
+	if s.cfg.whileLeased != nil {
+		leased.Add(1)
+		go func() {
+			defer leased.Done()
+			s.cfg.whileLeased(ctx)
+		}()
+	}
 
 	checkpoint, found, err := Checkpoint(ctx, s.cfg.DB, s.cfg.Handler)
 	if err != nil {
@@ -242,6 +285,7 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 	err = s.cfg.Feed.Run(ctx, checkpoint, func(ctx context.Context, d event.Delivery) error {
 		switch {
 		case d.CaughtUp:
+			s.setState(func(st *subscriberState) { st.caughtUp = true })
 			if skipping {
 				// The head is reached: make the starting point durable, so that a restart does not skip what
 				// comes from now on.
@@ -280,7 +324,17 @@ func (s *Subscriber) acquire(ctx context.Context) (*sqldb.Lease, error) {
 }
 
 // deliver sends d as a message until it is acknowledged, then stores the checkpoint.
-func (s *Subscriber) deliver(ctx context.Context, out chan<- *message.Message, d event.Delivery) error {
+func (s *Subscriber) deliver(ctx context.Context, out chan<- *message.Message, d event.Delivery) (err error) {
+	recorded := d.Record.RecordedAt
+	if recorded.IsZero() {
+		recorded = s.cfg.Now()
+	}
+	s.setState(func(st *subscriberState) { st.pendingSince = recorded })
+	defer func() {
+		if err == nil {
+			s.setState(func(st *subscriberState) { st.pendingSince = time.Time{} })
+		}
+	}()
 	delay := s.cfg.Backoff
 	for delivery := 1; ; delivery++ {
 		msg := newMessage(d, delivery)

@@ -23,6 +23,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/nir"
 )
@@ -38,8 +39,6 @@ var (
 		"La ligne n'est pas du CSV valide ou n'a pas autant de colonnes que l'en-tête.")
 	errFinanceNumber = failure.New(failure.Invalid, "finance_import.number",
 		"Un nombre (jours ou montant en centimes) est illisible.")
-	errFinanceMember = failure.New(failure.NotFound, "finance_import.member_unknown",
-		"Aucun compte en ligne ouvert pour ce NIR : l'élément n'est pas enregistré.")
 )
 
 // financeColumns are the columns a finance file may have; kind, nir and id are required, the others as the kind
@@ -50,9 +49,11 @@ var financeColumns = []string{"kind", "nir", "id", "label", "payment_kind", "per
 
 // AdminImportFinanceCmd is `dossier admin import-finance FILE.csv`: it records the statements, payments and invoices
 // of the fund's other systems in the members' histories: each line becomes the integration message the consumer of
-// integration.FinanceTopic would receive and goes through the same handler (integration.FinanceHandler). It prints a report (counts, then the rejected lines with their number and
-// reason code, never a NIR) and exits non-zero if any line was rejected. Importing the same file again appends
-// nothing.
+// integration.FinanceTopic would receive and goes through the same handler (integration.Finance). A fact whose NIR
+// names no open account yet is parked until the account opens, when the person is in the insured-person reference,
+// and rejected (consultation.not_insured) otherwise. It prints a report (counts, parked lines apart, then the
+// rejected lines with their number and reason code, never a NIR) and exits non-zero if any line was rejected.
+// Importing the same file again appends nothing.
 type AdminImportFinanceCmd struct {
 	Config `embed:""`
 	File   string `arg:"" type:"existingfile" help:"CSV file in UTF-8: a header line naming the columns (kind;nir;id;label;payment_kind;period_start;period_end;days;gross_cents;net_cents;amount_cents;paid_on;due_on, any order, kind, nir and id required), then one fact per line; kind is statement, payment or invoice; amounts in cents, dates YYYY-MM-DD."`
@@ -60,11 +61,12 @@ type AdminImportFinanceCmd struct {
 	stdout io.Writer // nil: os.Stdout (tests set it)
 }
 
-// financeReport says what an import did: counts and line numbers, never a NIR.
+// financeReport says what an import did: counts and line numbers, never a NIR. Parked counts the lines whose fact
+// waits for its person's account (parked by this import or an earlier one).
 type financeReport struct {
-	Lines, Imported, Unchanged int
-	Rejected                   []financeRejection
-	Position                   uint64
+	Lines, Imported, Unchanged, Parked int
+	Rejected                           []financeRejection
+	Position                           uint64
 }
 
 type financeRejection struct {
@@ -123,13 +125,13 @@ func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) er
 	if out == nil {
 		out = os.Stdout
 	}
-	fmt.Fprintf(out, "lines read: %d\nimported:   %d\nunchanged:  %d\nrejected:   %d\n", rep.Lines, rep.Imported,
-		rep.Unchanged, len(rep.Rejected))
+	fmt.Fprintf(out, "lines read: %d\nimported:   %d\nunchanged:  %d\nparked:     %d\nrejected:   %d\n", rep.Lines,
+		rep.Imported, rep.Unchanged, rep.Parked, len(rep.Rejected))
 	for _, r := range rep.Rejected {
 		fmt.Fprintf(out, "  line %d: %s: %s\n", r.Line, r.Code, r.Message)
 	}
 	logger.Info("import finance facts: done", "correlation_id", correlation, "lines", rep.Lines, "imported", rep.Imported,
-		"unchanged", rep.Unchanged, "rejected", len(rep.Rejected))
+		"unchanged", rep.Unchanged, "parked", rep.Parked, "rejected", len(rep.Rejected))
 	if err != nil {
 		return fmt.Errorf("import stopped (running it again is safe): %w", err)
 	}
@@ -140,9 +142,9 @@ func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) er
 }
 
 // financeStore returns a store whose codec knows what the import reads and writes: nirclaim and member streams
-// (to find the member) and memberfinance streams.
+// (to find the member), insured streams (the reference, before parking), memberfinance and parkedfinance streams.
 func financeStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
-	registry, err := event.NewRegistry(member.Definitions(), consultation.Definitions())
+	registry, err := event.NewRegistry(member.Definitions(), insured.Definitions(), consultation.Definitions())
 	if err != nil {
 		return nil, fmt.Errorf("event definitions: %w", err)
 	}
@@ -161,14 +163,14 @@ func (noPasswords) Verify(context.Context, string, string) (bool, error) {
 func (noPasswords) VerifyDummy(context.Context, string) error { return nil }
 
 // importFinance reads the file line by line and turns each line into an integration message (adapters/integration)
-// handled by the consumer's own handler, integration.FinanceHandler: a line that does not validate, or whose NIR
-// names no open account, is rejected and writes nothing; a valid one is recorded by RecordFinanceFact (imported, or
-// unchanged when already recorded) with m's actor and correlation id. A store failure stops the import and is
-// returned with the report so far.
+// handled by the consumer's own function, integration.Finance: a line that does not validate, or whose NIR is not
+// in the insured-person reference, is rejected and writes nothing; a valid one is recorded in the member's history
+// (imported, or unchanged when already recorded), or parked when its NIR has no open account yet, with m's actor
+// and correlation id. A store failure stops the import and is returned with the report so far.
 func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m command.Meta) (financeReport, error) {
 	var rep financeReport
 	rec := &importRecorder{h: h, actor: m.Actor}
-	handle := integration.FinanceHandler(rec)
+	handle := integration.Finance(rec)
 	lines := bufio.NewScanner(r)
 	lines.Buffer(make([]byte, 0, 4096), 1<<16)
 	if !lines.Scan() {
@@ -235,20 +237,20 @@ func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m comma
 		}
 		msg := message.NewMessageWithContext(ctx, uuid.NewString(), payload)
 		msg.Metadata.Set(integration.MetaCorrelationID, m.CorrelationID.String())
-		rec.recorded = false
-		err = handle(msg)
+		rec.position = 0
+		outcome, err := handle(msg)
+		rep.Position = max(rep.Position, rec.position)
 		switch {
-		case errors.Is(err, integration.ErrUnknownMember):
-			rep.reject(line, errFinanceMember)
 		case failure.KindOf(err) == failure.Invalid:
 			rep.reject(line, err)
 		case err != nil:
 			return rep, fmt.Errorf("import line %d: %w", line, err)
-		case !rec.recorded || rec.last.Position == 0:
-			rep.Unchanged++
-		default:
+		case outcome == integration.OutcomeParked:
+			rep.Parked++
+		case outcome == integration.OutcomeRecorded:
 			rep.Imported++
-			rep.Position = max(rep.Position, rec.last.Position)
+		default:
+			rep.Unchanged++
 		}
 	}
 	if err := lines.Err(); err != nil {
@@ -258,23 +260,25 @@ func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m comma
 }
 
 // importRecorder is the integration handler's FinanceRecorder for an import: the command handler, with the
-// import's actor, keeping the result of the last record for the report.
+// import's actor, keeping the position of the last record for the report.
 type importRecorder struct {
 	h        *command.Handler
 	actor    event.Actor
-	recorded bool
-	last     command.Result
+	position uint64
 }
 
 func (r *importRecorder) RecordFinanceFact(ctx context.Context, m command.Meta, memberID uuid.UUID, fact any) (command.Result, error) {
 	m.Actor = r.actor
 	res, err := r.h.RecordFinanceFact(ctx, m, memberID, fact)
-	r.recorded, r.last = err == nil, res
+	r.position = res.Position
 	return res, err
 }
 
-func (r *importRecorder) MemberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, bool, error) {
-	return r.h.MemberByNIR(ctx, n)
+func (r *importRecorder) RecordFinanceFactByNIR(ctx context.Context, m command.Meta, n nir.NIR, fact any) (command.FinanceFactResult, error) {
+	m.Actor = r.actor
+	res, err := r.h.RecordFinanceFactByNIR(ctx, m, n, fact)
+	r.position = res.Position
+	return res, err
 }
 
 // financeFact builds the fact a line describes.

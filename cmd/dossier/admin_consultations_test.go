@@ -16,6 +16,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/domain/member"
 )
 
@@ -59,10 +60,13 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 	}
 	n := mustParseNIR(t, nirParis)
 	claim := event.NewStreamID(member.ClaimCategory, keys.StreamFor(member.ClaimCategory, n.Body()))
+	ajaccio := mustParseNIR(t, nirAjaccio) // in the insured-person reference, without an account
 	for stream, e := range map[event.StreamID]any{
 		claim: member.Claimed{MemberID: memberID},
 		event.NewStreamID(member.Category, memberID): member.Registered{RegistrationID: uuid.New(), NIR: n.Body(), Key: 16,
 			LastName: "Dupont", FirstName: "Jean", BirthDate: "1985-03-12", Email: "jean@example.fr", MobilePhone: "+33612345678"},
+		insured.StreamFor(keys, ajaccio): insured.Recorded{NIR: ajaccio.Body(), Key: ajaccio.Key(), LastName: "Le Gall",
+			FirstName: "Léa", BirthDate: "1992-11-04"},
 	} {
 		if _, err := store.Update(testCtx(t), stream, meta(), func([]event.Envelope) ([]any, error) { return []any{e}, nil }); err != nil {
 			t.Fatal(err)
@@ -76,9 +80,10 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 		"payment;" + nirParis + ";PF-1;Allocations familiales;family_benefits;;;;;;14172;2025-12-05;\n" +
 		"invoice;" + nirParis + ";F-1;Cotisations T1;;;;;;;123456;;2026-04-15\n" +
 		"invoice;" + nirParis + ";F-2;Cotisations T2;;;;;;;-5;;2026-07-15\n" + // line 5: negative amount
-		"payment;" + nirAjaccio + ";PF-9;Allocations;family_benefits;;;;;;100;2025-12-05;\n" + // line 6: no account
+		"payment;" + nirAjaccio + ";PF-9;Allocations;family_benefits;;;;;;100;2025-12-05;\n" + // line 6: no account: parked
 		"refund;" + nirParis + ";R-1;;;;;;;;100;2025-12-05;\n" + // line 7: unknown kind
-		"payment;185037511504217;PF-2;Allocations;family_benefits;;;;;;100;2025-12-05;\n" // line 8: wrong NIR key
+		"payment;185037511504217;PF-2;Allocations;family_benefits;;;;;;100;2025-12-05;\n" + // line 8: wrong NIR key
+		"payment;188099935004524;PF-3;Allocations;family_benefits;;;;;;100;2025-12-05;\n" // line 9: not in the reference
 	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -101,20 +106,24 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 		return out.String(), err
 	}
 	out, err := run()
-	if err == nil || !strings.Contains(out, "imported:   3") || !strings.Contains(out, "rejected:   4") {
+	if err == nil || !strings.Contains(out, "imported:   3") || !strings.Contains(out, "parked:     1") ||
+		!strings.Contains(out, "rejected:   4") {
 		t.Fatalf("first run: %v\n%s", err, out)
 	}
-	for _, want := range []string{"line 5: consultation.amount_invalid", "line 6: finance_import.member_unknown",
-		"line 7: consultation.unknown_fact", "line 8: nir.invalid_key"} {
+	for _, want := range []string{"line 5: consultation.amount_invalid", "line 7: consultation.unknown_fact",
+		"line 8: nir.invalid_key", "line 9: consultation.not_insured"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "18503751150421") || strings.Contains(out, "292112A") {
+	if strings.Contains(out, "line 6") {
+		t.Errorf("the parked line is reported as rejected:\n%s", out)
+	}
+	if strings.Contains(out, "18503751150421") || strings.Contains(out, "292112A") || strings.Contains(out, "18809993500") {
 		t.Errorf("a NIR in the report:\n%s", out)
 	}
 	out, err = run()
-	if !strings.Contains(out, "imported:   0") || !strings.Contains(out, "unchanged:  3") {
+	if !strings.Contains(out, "imported:   0") || !strings.Contains(out, "unchanged:  3") || !strings.Contains(out, "parked:     1") {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
 
@@ -130,5 +139,13 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 	}
 	if h[0].Metadata.Actor != importFinanceActor {
 		t.Errorf("actor %+v", h[0].Metadata.Actor)
+	}
+	parked, err := store.Load(testCtx(t), event.NewStreamID(consultation.ParkedCategory,
+		keys.StreamFor(consultation.ParkedCategory, ajaccio.Body())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parked) != 1 || parked[0].Type != consultation.TypeFactParked || parked[0].Metadata.Actor != importFinanceActor {
+		t.Errorf("parked stream (parked once, whatever the runs): %+v", parked)
 	}
 }

@@ -36,7 +36,12 @@ type Config struct {
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
 	ConsistencyTimeout time.Duration `name:"consistency-timeout" env:"DOSSIER_CONSISTENCY_TIMEOUT" default:"2s" help:"How long a read waits for the read models to reach a position it was given."`
 	DeadlineCheck      time.Duration `name:"deadline-check-interval" env:"DOSSIER_DEADLINE_CHECK_INTERVAL" default:"30s" help:"How often lapsed information deadlines are looked for (and their cases closed)."`
+	ReactionRetention  time.Duration `name:"reactions-processed-retention" env:"DOSSIER_REACTIONS_PROCESSED_RETENTION" default:"720h" help:"How long a reaction's processed-event keys are kept once its checkpoint is past them (pruned hourly; 0 or negative: never pruned)."`
 	ShutdownTimeout    time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
+
+	// The finance-facts consumer (adapters/integration): off unless a broker is named.
+	IntegrationURL  string        `name:"integration-url" env:"DOSSIER_INTEGRATION_URL" help:"PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=…) of the integration broker where the fund's systems publish finance facts with watermill-sql (topic dossier.finance-facts). Empty: no consumer; dossier admin import-finance is the feed. Secret; DOSSIER_INTEGRATION_URL_FILE reads it from a file."`
+	IntegrationPoll time.Duration `name:"integration-poll-interval" env:"DOSSIER_INTEGRATION_POLL_INTERVAL" default:"1s" help:"How often the integration consumer looks for new messages while the topic is idle."`
 }
 
 // DBConfig names the read-model database. Commands that only read it (reactions, projections status) embed
@@ -97,7 +102,8 @@ func (c KeyConfig) keyedHasher() (*keyedhash.Hasher, error) {
 }
 
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
-var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL"}
+var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL",
+	"DOSSIER_INTEGRATION_URL"}
 
 // loadSecretFiles sets NAME from the file named by NAME_FILE, for every secret variable, before flags and
 // environment are parsed. Setting both is an error: which one wins would be a guess.
@@ -160,6 +166,13 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.SMTPURL)
 		check(err == nil && (u.Scheme == "smtp" || u.Scheme == "smtps") && u.Host != "", "smtp-url: want smtp://user:password@host:port?tls=starttls")
 	}
+	if c.IntegrationURL != "" {
+		u, err := url.Parse(c.IntegrationURL)
+		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") && u.Host != "",
+			"integration-url: want postgres://user:password@host:port/db?…")
+	}
+	check(c.IntegrationPoll >= 10*time.Millisecond && c.IntegrationPoll <= time.Hour,
+		"integration-poll-interval must be between 10ms and 1h")
 	check(c.OutboxDir != "", "outbox-dir must be set")
 	check(c.BlobsDir != "", "blobs-dir must be set")
 	check(c.MaxBodyBytes >= 1024, "max-body-bytes %d: at least 1024", c.MaxBodyBytes)
@@ -180,8 +193,12 @@ func (c *Config) Redacted() []any {
 	if c.SMTPURL != "" {
 		mail = "SMTP " + redactURL(c.SMTPURL)
 	}
+	integration := "none (dossier admin import-finance)"
+	if c.IntegrationURL != "" {
+		integration = "PostgreSQL " + redactURL(c.IntegrationURL)
+	}
 	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", c.ReadModelName(), "mail", mail,
-		"outbox", c.OutboxDir, "blobs", c.BlobsDir}
+		"outbox", c.OutboxDir, "blobs", c.BlobsDir, "integration", integration}
 }
 
 // redactURL keeps scheme, host and path, and hides user info and every query value (they may hold passwords).

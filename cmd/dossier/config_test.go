@@ -81,3 +81,38 @@ func fmtPairs(kv []any) string {
 	}
 	return b.String()
 }
+
+// The integration broker: off by default; its URL is a secret (from a file, hidden when printed) and must be a
+// PostgreSQL URL; the poll interval is bounded.
+func TestIntegrationConfig(t *testing.T) {
+	c := parseConfig(t)
+	if c.IntegrationURL != "" || c.IntegrationPoll != time.Second || !strings.Contains(fmtPairs(c.Redacted()), "integration none") {
+		t.Fatalf("defaults: %q %v %q", c.IntegrationURL, c.IntegrationPoll, fmtPairs(c.Redacted()))
+	}
+	path := filepath.Join(t.TempDir(), "broker")
+	os.WriteFile(path, []byte("postgres://dossier:br0ker-pw@broker.internal:5432/integration?sslmode=require\n"), 0o600)
+	t.Setenv("DOSSIER_INTEGRATION_URL_FILE", path)
+	os.Unsetenv("DOSSIER_INTEGRATION_URL")
+	t.Cleanup(func() { os.Unsetenv("DOSSIER_INTEGRATION_URL") })
+	if err := loadSecretFiles(); err != nil {
+		t.Fatal(err)
+	}
+	c = parseConfig(t, "--integration-poll-interval", "250ms")
+	if !strings.Contains(c.IntegrationURL, "br0ker-pw") || c.IntegrationPoll != 250*time.Millisecond {
+		t.Fatalf("from the file and the flag: %q %v", c.IntegrationURL, c.IntegrationPoll)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	printed := fmtPairs(c.Redacted())
+	if strings.Contains(printed, "br0ker-pw") || !strings.Contains(printed, "PostgreSQL postgres://") || !strings.Contains(printed, "@broker.internal:5432/integration") {
+		t.Fatalf("redacted config %q", printed)
+	}
+	c.IntegrationURL, c.IntegrationPoll = "amqp://broker", time.Millisecond
+	err := c.Validate()
+	for _, want := range []string{"integration-url", "integration-poll-interval"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}

@@ -19,7 +19,7 @@ type CLI struct {
 	Node        NodeCmd        `cmd:"" help:"Run the embedded KurrentDB-protocol event-store node alone."`
 	Migrate     MigrateCmd     `cmd:"" help:"Create or upgrade the read-model tables (projections and reactions)."`
 	Projections ProjectionsCmd `cmd:"" help:"Projection status (positions, lag) and rebuilds."`
-	Reactions   ReactionsCmd   `cmd:"" help:"Inspect reactions: checkpoints and poison events."`
+	Reactions   ReactionsCmd   `cmd:"" help:"Inspect and repair reactions: checkpoints, poison events, replays, key retention."`
 	Admin       AdminCmd       `cmd:"" help:"Operator commands (bootstrap, imports)."`
 	Bench       BenchCmd       `cmd:"" help:"Measure and print a table of figures (see BENCHMARKS.md)."`
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
+	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/mail"
@@ -127,6 +128,9 @@ type app struct {
 	// scheduler closes cases whose information deadline lapsed
 	scheduler *casework.Scheduler
 	api       *httpapi.Server
+	// integration consumes the finance facts of --integration-url (nil when none is set), from broker
+	integration *integration.Consumer
+	broker      *integration.Postgres
 }
 
 // newApp opens the stores and wires projections, reactions and the HTTP API.
@@ -180,8 +184,11 @@ func (a *app) wire(ctx context.Context) error {
 	if err := sessions.Migrate(ctx, a.stores.DB); err != nil {
 		return fmt.Errorf("sessions migrations: %w", err)
 	}
+	// Reactions export their metrics on the app's registry; poison replays read events back through the same codec
+	// as the feed. Processed-event keys are pruned after --reactions-processed-retention.
 	a.router, err = messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: a.stores.DB,
-		Logger: a.logger.With("component", "reactions")})
+		Logger: a.logger.With("component", "reactions"), Registry: a.registry,
+		Events: messaging.NewStoreEvents(a.stores.Events, codec), ProcessedRetention: a.reactionRetention()})
 	if err != nil {
 		return err
 	}
@@ -207,6 +214,13 @@ func (a *app) wire(ctx context.Context) error {
 		From: a.cfg.MailFrom, Logger: a.logger.With("component", "casework")}); err != nil {
 		return err
 	}
+	// Facts parked for people without an account (by the consumer or import-finance) reach them at activation.
+	if err := integration.RegisterDelivery(a.router, commands, a.logger.With("component", "integration")); err != nil {
+		return err
+	}
+	if err := a.wireIntegration(commands); err != nil {
+		return err
+	}
 	a.scheduler = casework.NewScheduler(casework.SchedulerDeps{DB: a.stores.DB, Logger: a.logger.With("component", "deadlines"),
 		Interval: a.cfg.DeadlineCheck,
 		Lapse: func(ctx context.Context, requestID uuid.UUID) error {
@@ -229,7 +243,7 @@ func (a *app) wire(ctx context.Context) error {
 		Queues:      casequeues.NewQueries(a.stores.DB, nil),
 		Requests:    memberrequests.NewQueries(a.stores.DB, nil),
 		Finance:     consultations.NewQueries(a.stores.DB),
-		Ready: []httpapi.Check{
+		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
 			{Name: "projections", Check: func(context.Context) error { return a.runner.Ready() }},
@@ -243,7 +257,7 @@ func (a *app) wire(ctx context.Context) error {
 				}
 				return err
 			}},
-		},
+		}, a.integrationChecks()...),
 	})
 	return err
 }
@@ -277,6 +291,15 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 		}
 		return nil
 	})
+	if a.integration != nil {
+		g.Go(func() error {
+			defer a.broker.Close() // after Run: the subscription has ended with gctx
+			if err := a.integration.Run(gctx); err != nil {
+				return fmt.Errorf("integration: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
@@ -317,4 +340,47 @@ func withLevel(base *slog.Logger, level string) *slog.Logger {
 		return base
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// reactionRetention is RouterConfig.ProcessedRetention: the configured retention, negative (never) for 0 or less.
+func (a *app) reactionRetention() time.Duration {
+	if a.cfg.ReactionRetention <= 0 {
+		return -1
+	}
+	return a.cfg.ReactionRetention
+}
+
+// wireIntegration attaches the finance-facts consumer to the broker named by --integration-url, if any (without it,
+// `dossier admin import-finance` is the feed). Its counter goes on the app's registry.
+func (a *app) wireIntegration(commands *command.Handler) error {
+	if a.cfg.IntegrationURL == "" {
+		return nil
+	}
+	logger := a.logger.With("component", "integration")
+	broker, err := integration.OpenPostgres(integration.PostgresConfig{URL: a.cfg.IntegrationURL,
+		PollInterval: a.cfg.IntegrationPoll, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("integration-url: %w", err)
+	}
+	metrics, err := integration.NewMetrics(a.registry)
+	if err == nil {
+		a.integration, err = integration.NewConsumer(integration.ConsumerConfig{Subscriber: broker.Subscriber(),
+			Handle: integration.Finance(commands), Logger: logger, Metrics: metrics, Ping: broker.Ping})
+	}
+	if err != nil {
+		broker.Close()
+		return err
+	}
+	a.broker = broker
+	return nil
+}
+
+// integrationChecks is the consumer's /readyz check ("integration": subscribed, and the broker answers), when it
+// runs. It is advisory: a broker outage delays the finance facts but must not take the members' API out of the load
+// balancer (every replica shares the broker); the consumer retries on its own and logs.
+func (a *app) integrationChecks() []httpapi.Check {
+	if a.integration == nil {
+		return nil
+	}
+	return []httpapi.Check{{Name: "integration", Check: a.integration.Ready, Advisory: true}}
 }

@@ -44,6 +44,10 @@ var (
 	// ErrPaymentMethodInvalid: a method outside PaymentMethods.
 	ErrPaymentMethodInvalid = failure.New(failure.Invalid, "consultation.payment_method_invalid",
 		"Choisissez un moyen de paiement : carte bancaire, prélèvement SEPA ou virement.")
+	// ErrNotInsured: a fact about a NIR that names neither an online account nor a person of the insured-person
+	// reference: it is not kept (such a person cannot open an account, so it could never be shown).
+	ErrNotInsured = failure.New(failure.Rule, "consultation.not_insured",
+		"Ce NIR ne correspond à aucun assuré connu de la caisse : l'élément n'est pas conservé.")
 	// ErrYearInvalid: an attestation year before 2000 or after the current year.
 	ErrYearInvalid = failure.New(failure.Invalid, "consultation.year_invalid",
 		"L'année demandée est invalide : choisissez une année écoulée ou l'année en cours.")
@@ -52,7 +56,7 @@ var (
 var sentinels = []*failure.Error{
 	ErrConflictingRecord, ErrUnknownFact, ErrExternalIDInvalid, ErrAmountInvalid, ErrNetAboveGross, ErrDateInvalid,
 	ErrPeriodInvalid, ErrPaymentKindInvalid, ErrLabelInvalid, ErrInvoiceNotFound, ErrInvoiceAlreadyPaid,
-	ErrPaymentMethodInvalid, ErrYearInvalid,
+	ErrPaymentMethodInvalid, ErrYearInvalid, ErrNotInsured,
 }
 
 // Errors returns every sentinel of the package, for the table of messages.

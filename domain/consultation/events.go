@@ -84,7 +84,8 @@ type PaymentAttestationIssued struct {
 	Kinds         []string  `json:"kinds"`
 }
 
-// Definitions lists the events of the package, for the registry main builds.
+// Definitions lists the events of the package, for the registry main builds: the member's finance history and the
+// parked facts (see ParkedCategory).
 func Definitions() []event.Definition {
 	return []event.Definition{
 		event.Define[DailyAllowanceStatementRecorded](TypeStatementRecorded),
@@ -92,6 +93,8 @@ func Definitions() []event.Definition {
 		event.Define[InvoiceIssued](TypeInvoiceIssued),
 		event.Define[InvoicePaid](TypeInvoicePaid),
 		event.Define[PaymentAttestationIssued](TypeAttestationIssued),
+		event.Define[FactParked](TypeFactParked),
+		event.Define[ParkedFactsDelivered](TypeParkedFactsDelivered),
 	}
 }
 

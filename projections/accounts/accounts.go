@@ -10,6 +10,8 @@
 // What depends on the day of the read is decided when reading, never when applying (the runner may apply the same
 // history at any time): which postal address is in force (the latest whose effective date has come, in France),
 // whether the account is still locked, whether a pending email change has expired. Queries take a clock for that.
+// What the member aggregate decides from the events alone is decided here the same way: the wrong code that uses up
+// the attempts voids the pending email change, and a password reset ends the login lock.
 //
 // The rows hold personal data (the member's own): never log them.
 package accounts
@@ -25,6 +27,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/projections"
@@ -36,7 +39,10 @@ const Name = "accounts"
 
 // Version is the current version of the projection. Bump it when the schema or the folding changes: the runner
 // rebuilds the new version beside the live one and switches readers over once it has caught up.
-const Version = 1
+//
+//   - 2: the wrong code that uses up the attempts voids the pending email change (it no longer shows), and a
+//     password set by a forgotten-password reset ends the login lock, as the member aggregate decides.
+const Version = 2
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -155,6 +161,11 @@ func (acc *account) apply(e event.Envelope) error {
 	switch ev := e.Event.(type) {
 	case member.PasswordSet:
 		acc.row.PasswordChangedAt = at
+		if ev.Reason == member.ReasonReset {
+			// The member aggregate ends the lock when a reset sets the password (whoever reset it proved they hold
+			// the mailbox). A change, made from a session opened before the lock, leaves the lock as it is there too.
+			acc.row.LockedUntil = sql.NullTime{}
+		}
 	case member.LoggedIn:
 		acc.row.PreviousLoginAt, acc.row.LastLoginAt = acc.row.LastLoginAt, at
 	case member.Locked:
@@ -164,6 +175,13 @@ func (acc *account) apply(e event.Envelope) error {
 	case member.EmailChangeRequested:
 		acc.row.PendingEmail = ev.NewEmail
 		acc.row.PendingEmailExpiresAt = sql.NullTime{Time: ev.ExpiresAt.UTC(), Valid: true}
+	case member.EmailChangeRejected:
+		// The wrong code that uses up the attempts voids the request: any later code is refused until a new
+		// request (member.ConfirmEmailChange). The count is decided by the code policy the confirmation command
+		// applies (credential.CurrentCodePolicy), as command.ConfirmEmailChange does with this very event.
+		if credential.CurrentCodePolicy().AttemptsExhausted(ev.Attempt) {
+			acc.row.PendingEmail, acc.row.PendingEmailExpiresAt = "", sql.NullTime{}
+		}
 	case member.EmailChanged:
 		acc.row.Email = ev.Email
 		acc.row.PendingEmail, acc.row.PendingEmailExpiresAt = "", sql.NullTime{}

@@ -426,19 +426,7 @@ func (r *Router) poison(handler string) message.HandlerMiddleware {
 
 // eventAttrs are the log attributes of a message: identifiers only.
 func eventAttrs(handler string, msg *message.Message) []any {
-	if msg.Metadata.Get(MetaReplay) != "" {
-		return []any{
-			"handler", handler,
-			"stream", msg.Metadata.Get(MetaStream),
-			"revision", msg.Metadata.Get(MetaRevision),
-			"position", msg.Metadata.Get(MetaPosition),
-			"event_type", msg.Metadata.Get(MetaEventType),
-			"event_id", msg.Metadata.Get(MetaEventID),
-			"correlation_id", msg.Metadata.Get(MetaCorrelationID),
-			"replay", true,
-		}
-	}
-	return []any{
+	attrs := []any{
 		"handler", handler,
 		"stream", msg.Metadata.Get(MetaStream),
 		"revision", msg.Metadata.Get(MetaRevision),
@@ -446,8 +434,11 @@ func eventAttrs(handler string, msg *message.Message) []any {
 		"event_type", msg.Metadata.Get(MetaEventType),
 		"event_id", msg.Metadata.Get(MetaEventID),
 		"correlation_id", msg.Metadata.Get(MetaCorrelationID),
-		"delivery", msg.Metadata.Get(MetaDelivery),
 	}
+	if msg.Metadata.Get(MetaReplay) != "" {
+		return append(attrs, "replay", true)
+	}
+	return append(attrs, "delivery", msg.Metadata.Get(MetaDelivery))
 }
 
 // safeError is what the router sees (and logs) of a handler's error: its Describe text, while errors.Is and

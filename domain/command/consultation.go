@@ -42,7 +42,6 @@ func (h *Handler) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.U
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", op, err)
 	}
-	kind, externalID, _ := consultation.FactKey(fact)
 	if memberID == uuid.Nil {
 		return Result{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
 	}
@@ -54,21 +53,10 @@ func (h *Handler) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.U
 		return Result{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
 	}
 	stream := event.NewStreamID(consultation.Category, memberID)
-	data, err := json.Marshal(fact)
+	cmd, err := h.factCommand(m, financeFactNamespace, stream, fact)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", op, err)
 	}
-	cmdID := uuid.NewSHA1(financeFactNamespace, []byte(strings.Join(
-		[]string{stream.String(), kind, externalID, string(data)}, "\x1f")))
-	if m.Actor.ID == "" {
-		m.Actor = FinanceIntegrationActor
-	}
-	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.Clock().UTC())
-	cmd.Metadata.CommandID = cmdID
-	if m.CommandID != uuid.Nil {
-		cmd.Metadata.CausationID = m.CommandID
-	}
-	cmd.RetryOnConflict = financeRetries
 	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		f := consultation.Rehydrate(history)
 		_, err := f.Record(fact)
@@ -81,6 +69,30 @@ func (h *Handler) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.U
 		return Result{}, nil
 	}
 	return Result{Position: commit.Position}, nil
+}
+
+// factCommand is the command that records fact on stream: its id derives from the stream, the fact's kind and
+// external id and its whole content (under namespace), so the same fact reported again appends nothing while the
+// same id with other data reaches the aggregate (and its conflict rule). The reporter's command id, when there is
+// one, becomes the causation; the actor defaults to FinanceIntegrationActor.
+func (h *Handler) factCommand(m Meta, namespace uuid.UUID, stream event.StreamID, fact any) (event.Command, error) {
+	kind, externalID, _ := consultation.FactKey(fact)
+	data, err := json.Marshal(fact)
+	if err != nil {
+		return event.Command{}, err
+	}
+	cmdID := uuid.NewSHA1(namespace, []byte(strings.Join(
+		[]string{stream.String(), kind, externalID, string(data)}, "\x1f")))
+	if m.Actor.ID == "" {
+		m.Actor = FinanceIntegrationActor
+	}
+	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.Clock().UTC())
+	cmd.Metadata.CommandID = cmdID
+	if m.CommandID != uuid.Nil {
+		cmd.Metadata.CausationID = m.CommandID
+	}
+	cmd.RetryOnConflict = financeRetries
+	return cmd, nil
 }
 
 // PayInvoice records that member memberID pays invoice invoiceID (an id of consultation.InvoiceIssued) by method

@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -73,22 +72,10 @@ func (h *Handler) RecordFinanceFactByNIR(ctx context.Context, m Meta, n nir.NIR,
 	}
 
 	stream := h.parkedStream(n.Body())
-	kind, externalID, _ := consultation.FactKey(fact)
-	data, err := json.Marshal(fact)
+	cmd, err := h.factCommand(m, parkedFactNamespace, stream, fact)
 	if err != nil {
 		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
 	}
-	cmdID := uuid.NewSHA1(parkedFactNamespace, []byte(strings.Join(
-		[]string{stream.String(), kind, externalID, string(data)}, "\x1f")))
-	if m.Actor.ID == "" {
-		m.Actor = FinanceIntegrationActor
-	}
-	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.Clock().UTC())
-	cmd.Metadata.CommandID = cmdID
-	if m.CommandID != uuid.Nil {
-		cmd.Metadata.CausationID = m.CommandID
-	}
-	cmd.RetryOnConflict = financeRetries
 	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		p := consultation.RehydrateParked(history)
 		_, err := p.Park(fact)

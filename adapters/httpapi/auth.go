@@ -63,27 +63,35 @@ func tokenOf(r *http.Request) string {
 
 // authenticate resolves the request's session, or answers 401.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*principal, bool) {
-	token := tokenOf(r)
-	if token == "" {
-		s.writeError(w, r, errNoSession)
-		return nil, false
-	}
-	sess, err := s.deps.Sessions.Lookup(r.Context(), token)
+	p, err := s.resolve(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return nil, false
+	}
+	return p, true
+}
+
+// resolve returns the caller of the request's session: errNoSession without a token, the session store's error
+// for a token that opens no live session (401) or when the store fails.
+func (s *Server) resolve(r *http.Request) (*principal, error) {
+	token := tokenOf(r)
+	if token == "" {
+		return nil, errNoSession
+	}
+	sess, err := s.deps.Sessions.Lookup(r.Context(), token)
+	if err != nil {
+		return nil, err
 	}
 	p := &principal{Kind: sess.Role, ID: sess.Subject, SessionID: sess.ID, Token: token, ExpiresAt: sess.ExpiresAt}
 	if p.Kind == kindStaff {
 		// Roles are read at every request: an admin's change takes effect at once.
 		roles, err := s.deps.Commands.StaffRoles(r.Context(), p.ID)
 		if err != nil {
-			s.writeError(w, r, err)
-			return nil, false
+			return nil, err
 		}
 		p.Roles = roles
 	}
-	return p, true
+	return p, nil
 }
 
 // member wraps a handler that needs a member session.
@@ -129,6 +137,45 @@ func (s *Server) anySession(next http.HandlerFunc) http.Handler {
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+type sessionErrorKey struct{}
+
+// optionalSession wraps a handler open to anyone (route Auth "member-optional") that acts for a member when the
+// request carries a valid member session. A valid session puts its principal in the context as the other wrappers
+// do; no session, or one that does not resolve (expired, unknown, the session store unreachable), leaves the request
+// anonymous, and the reason waits in the context: the part of the handler that needs the member gets it from
+// optionalMember. So the anonymous part of the operation never fails because of a stale cookie.
+func (s *Server) optionalSession(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tokenOf(r) == "" {
+			next(w, r)
+			return
+		}
+		ctx := r.Context()
+		if p, err := s.resolve(r); err != nil {
+			ctx = context.WithValue(ctx, sessionErrorKey{}, err)
+		} else {
+			ctx = context.WithValue(ctx, principalKey{}, p)
+		}
+		next(w, r.WithContext(ctx))
+	})
+}
+
+// optionalMember returns the member of a request that went through optionalSession, or the error to answer: the
+// session's own (session.invalid, 401; the store's failure, 503), errNotMember for a staff session (403), and
+// without any session missing (401).
+func optionalMember(r *http.Request, missing error) (*principal, error) {
+	if p := principalOf(r.Context()); p != nil {
+		if p.Kind != kindMember {
+			return nil, errNotMember
+		}
+		return p, nil
+	}
+	if err, ok := r.Context().Value(sessionErrorKey{}).(error); ok {
+		return nil, err
+	}
+	return nil, missing
 }
 
 // setSessionCookie hands the token to a browser.

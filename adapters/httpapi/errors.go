@@ -74,6 +74,7 @@ var messages = map[string]string{
 	"session.member_required":         "Cette page est réservée aux adhérents connectés.",
 	"session.staff_required":          "Cette page est réservée aux agents de la caisse.",
 	"staff.role_forbidden":            "Votre rôle ne vous permet pas d'effectuer cette opération.",
+	"simulation.login_required":       "Connectez-vous à votre espace privé pour enregistrer cette estimation. Sans connexion, l'estimation reste disponible mais n'est pas conservée.",
 }
 
 // requestStatus are the codes about the request's form rather than its content.

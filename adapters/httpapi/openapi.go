@@ -56,6 +56,11 @@ func (s *Server) OpenAPI() map[string]any {
 				op["x-staff-roles"] = rt.StaffRoles
 			}
 			op["x-session-kind"] = rt.Auth
+		case "member-optional":
+			// The empty requirement first: anyone may call; a member session, when sent, is used.
+			op["security"] = []map[string][]string{{}, {"sessionCookie": {}}, {"bearer": {}}}
+			op["x-session-kind"] = "member"
+			op["x-session-optional"] = true
 		}
 		responses := map[string]any{}
 		for status, desc := range rt.Responses {

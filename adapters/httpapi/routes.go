@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/msa-dossier/dossier/domain/simulation"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,7 +19,9 @@ type route struct {
 	Responses map[int]string // status → description (errors use the ErrorBody schema)
 	// Consistent reads accept X-Dossier-Min-Position / min_position and wait for the read models.
 	Consistent bool
-	// Auth is who may call: "" (anyone), "member", "staff" (with StaffRoles), "session" (member or staff).
+	// Auth is who may call: "" (anyone), "member", "staff" (with StaffRoles), "session" (member or staff),
+	// "member-optional" (anyone; a member session, when the request has one, lets the handler also act for the
+	// member: the handler is wrapped in optionalSession and asks optionalMember).
 	Auth       string
 	StaffRoles []string
 	// Request and Response are zero values of the body types, for the OpenAPI schemas (nil: no body).
@@ -126,9 +127,15 @@ func (s *Server) routes() []route {
 			Summary: "The catalog of online services: groups, kinds, request forms, queues, handling times, silence rules, appeal routes, documents. Served with an ETag (If-None-Match gives 304).",
 			Handler: http.HandlerFunc(s.serveCatalog), Response: catalogBody{}, Responses: map[int]string{200: "The current catalog.", 304: "Not modified."}},
 		{Method: "POST", Path: "/v1/simulations/nsa-contributions", ID: "simulateNSAContributions", Tag: "services",
-			Summary: "Estimer mes cotisations NSA: an indicative estimate from a declared income and status. Nothing is stored.",
-			Handler: http.HandlerFunc(s.simulateContributions), Request: simulation.Input{}, Response: simulation.Result{},
-			Responses: map[int]string{200: "The estimate, itemised.", 422: "Invalid income or status (each field named)."}},
+			Auth: "member-optional", Idempotent: true,
+			Summary: "Estimer mes cotisations NSA: an indicative estimate from a declared income and status, open to anyone. Nothing is stored unless a connected member sends \"save\": true: the estimate is then kept as shown (lines, total, rates year) among the member's saved estimates, and the answer adds saved_id, saved_at and position. The same Idempotency-Key saves once and returns the estimate it saved.",
+			Handler: s.optionalSession(s.simulateContributions), Request: simulationRequest{}, Response: simulationBody{},
+			Responses: map[int]string{200: "The estimate, itemised; nothing stored.", 201: "The estimate, saved for the member.",
+				401: "Saving without a valid member session.", 403: "Saving with a staff session.", 422: "Invalid income or status (each field named); nothing stored."}},
+		{Method: "GET", Path: "/v1/simulations/nsa-contributions", ID: "listSavedNSAEstimates", Tag: "services", Auth: "member", Consistent: true,
+			Summary: "The NSA contributions estimates the member saved, the most recent first, each as it was shown when saved (rates change every year).",
+			Handler: s.member(s.listSavedEstimates), Response: savedEstimatesBody{},
+			Responses: map[int]string{200: "The saved estimates.", 401: "Not connected."}},
 
 		// Service requests: the member's side.
 		{Method: "POST", Path: "/v1/requests", ID: "submitRequest", Tag: "requests", Auth: "member", Idempotent: true,

@@ -24,6 +24,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/consultations"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
+	"github.com/msa-dossier/dossier/projections/savedestimates"
 )
 
 // Config holds the HTTP limits.
@@ -74,6 +75,7 @@ type Deps struct {
 	Queues    *casequeues.Queries
 	Requests  *memberrequests.Queries
 	Finance   *consultations.Queries
+	Estimates *savedestimates.Queries
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

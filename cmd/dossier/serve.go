@@ -46,6 +46,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/consultations"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
+	"github.com/msa-dossier/dossier/projections/savedestimates"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
 
@@ -58,14 +59,14 @@ type ServeCmd struct {
 // eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
-		servicerequest.Definitions(), consultation.Definitions()}
+		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run. The member directory indexes NIRs
 // under a keyed hash, so it needs the server key.
 func readModels(keys *keyedhash.Hasher) []projections.Projection {
 	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys)),
-		casequeues.New(), memberrequests.New(), consultations.New()}
+		casequeues.New(), memberrequests.New(), consultations.New(), savedestimates.New()}
 }
 
 // directoryHash is the member directory's NIR index: a keyed hash of its own purpose, unlinkable to the other
@@ -243,6 +244,7 @@ func (a *app) wire(ctx context.Context) error {
 		Queues:      casequeues.NewQueries(a.stores.DB, nil),
 		Requests:    memberrequests.NewQueries(a.stores.DB, nil),
 		Finance:     consultations.NewQueries(a.stores.DB),
+		Estimates:   savedestimates.NewQueries(a.stores.DB),
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},

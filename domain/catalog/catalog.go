@@ -18,7 +18,8 @@ type Kind string
 const (
 	// KindRequest opens a case: a form, a queue, an acknowledgement of receipt, a decision.
 	KindRequest Kind = "request"
-	// KindSimulation computes an estimate and stores nothing (Estimer mes cotisations NSA).
+	// KindSimulation computes an estimate and stores nothing unless a member saves the result (Estimer mes
+	// cotisations NSA).
 	KindSimulation Kind = "simulation"
 	// KindConsultation shows facts that come from the fund's other systems (statements, payments, invoices).
 	KindConsultation Kind = "consultation"

@@ -1,6 +1,7 @@
 // Package simulation is "Estimer mes cotisations Non Salariés Agricoles": a pure function from a declared
-// professional income and a status to an itemised estimate of a year's contributions. Nothing is stored (saving an
-// estimate, if a member asks for it, is another package's event).
+// professional income and a status to an itemised estimate of a year's contributions. Estimate stores nothing;
+// only a member who asks to keep an estimate records it, as an EstimateSaved on their own stream (saved.go,
+// command.SaveEstimate).
 //
 // # The simplified model
 //

@@ -16,31 +16,42 @@
 // the last event applied to them, also of events that change nothing shown (notes), so that Case.Revision is the
 // stream's revision: the ETag a staff mutation sends back as If-Match. An event at or below it changes nothing. A
 // closed case keeps its row, out of every listing.
+//
+// Beside the cases, the projection keeps counters of the open cases, in the same transaction: by queue and status,
+// and by queue and the instant the handling target is missed (breach_at, one per due day). Counts reads them instead
+// of counting the queue. Each batch moves them by what its changed rows count for now less what they counted for
+// when the batch read them, so a replayed event, which changes no row, moves nothing; a counter that falls to zero
+// is deleted, so the counters are a function of the cases alone and a rebuild gives the same rows.
 package casequeues
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"fmt"
-	"github.com/msa-dossier/dossier/projections/requestclock"
 	"io/fs"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 )
 
 // Name is the projection's name: its checkpoint, its lease, and the view readers query ("casequeues").
 const Name = "casequeues"
 
 // Version is the current version of the projection. Bump it when the schema or the folding change: the runner
-// rebuilds the new version beside the live one and switches readers over once it has caught up.
-const Version = 1
+// rebuilds the new version beside the live one and switches readers over once it has caught up. Version 2 added
+// the counter tables (migration 00002); until it is live, Counts counts the cases of version 1.
+const Version = 2
 
 //go:embed migrations
 var migrations embed.FS
@@ -93,6 +104,18 @@ func nullUTC(t sql.NullTime) sql.NullTime {
 	return t
 }
 
+// tally is what a case counts for in the counter tables: an open case counts once under its (queue, status) and,
+// when its handling target can be missed (breach_at set), once under its (queue, breach_at).
+type tally struct {
+	open          bool
+	queue, status string
+	breachAt      sql.NullTime
+}
+
+func (r *row) tally() tally {
+	return tally{open: !r.ClosedAt.Valid, queue: r.Queue, status: r.Status, breachAt: nullUTC(r.BreachAt)}
+}
+
 // entry is a case's state while a batch is folded.
 type entry struct {
 	row      row
@@ -100,33 +123,87 @@ type entry struct {
 	awaiting bool
 	exists   bool
 	changed  bool
+	// stored is what the stored row counted for when the batch read it (the zero tally when there was none).
+	stored tally
 }
 
-// Apply folds the batch case by case: each case's row is read once, its new events (above the row's revision) are
-// applied in order, and the row is written back with an upsert guarded by the revision.
+// tables are the tables of a version.
+type tables struct{ cases, statusCounts, breachCounts string }
+
+func tablesOf(version int) tables {
+	prefix := projections.Prefix(Name, version)
+	return tables{cases: prefix, statusCounts: prefix + "_status_counts", breachCounts: prefix + "_breach_counts"}
+}
+
+// loadChunk is the most request ids read by one statement.
+const loadChunk = 500
+
+// Apply folds the batch case by case: the rows of the batch's cases are read at once, each case's new events (above
+// its row's revision) are applied in order, and the changed rows are written back together with an upsert guarded
+// by the revision. The counters move in the same transaction by the difference between what the changed rows count
+// for now and what they counted for when read, so an event applied twice, skipped by the fold, moves nothing.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
-	return projections.StreamFold[*entry]{
-		Keep:  func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
-		Load:  func(s event.StreamID) (*entry, error) { return load(ctx, tx, table, s.ID) },
-		Fold:  apply,
-		Write: func(en *entry) error { return write(ctx, tx, table, en) },
+	t := tablesOf(p.version)
+	keep := func(e event.Envelope) bool { return e.Stream.Category == sr.Category }
+	var ids []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, e := range batch {
+		if keep(e) && !seen[e.Stream.ID] {
+			seen[e.Stream.ID] = true
+			ids = append(ids, e.Stream.ID)
+		}
+	}
+	stored, err := loadAll(ctx, tx, t.cases, ids)
+	if err != nil {
+		return err
+	}
+	var changed []*entry
+	err = projections.StreamFold[*entry]{
+		Keep: keep,
+		Load: func(s event.StreamID) (*entry, error) {
+			if en, ok := stored[s.ID]; ok {
+				return en, nil
+			}
+			return &entry{}, nil
+		},
+		Fold: apply,
+		Write: func(en *entry) error {
+			if en.changed {
+				changed = append(changed, en)
+			}
+			return nil
+		},
 	}.Apply(batch)
+	if err != nil {
+		return err
+	}
+	return write(ctx, tx, t, changed)
 }
 
-func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry, error) {
-	en := &entry{}
-	found, err := projections.GetRow(ctx, tx, &en.row, table, "request_id", id.String())
-	if err != nil {
-		return nil, fmt.Errorf("casequeues: read %s: %w", sr.StreamID(id), err)
-	}
-	if en.exists = found; found {
-		if en.clock, err = requestclock.Unmarshal(en.row.Clock); err != nil {
-			return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(id), err)
+// loadAll reads the stored rows of ids, by id.
+func loadAll(ctx context.Context, tx *sqldb.Tx, table string, ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
+	out := make(map[uuid.UUID]*entry, len(ids))
+	for chunk := range slices.Chunk(ids, loadChunk) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id.String()
 		}
-		en.awaiting = en.row.Status == string(sr.StatusAwaitingInformation)
+		var rows []row
+		if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT * FROM "+table+" WHERE request_id IN (?"+
+			strings.Repeat(", ?", len(chunk)-1)+")"), args...); err != nil {
+			return nil, fmt.Errorf("casequeues: read %d cases: %w", len(chunk), err)
+		}
+		for _, r := range rows {
+			en := &entry{row: r, exists: true, stored: r.tally()}
+			var err error
+			if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
+				return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
+			}
+			en.awaiting = r.Status == string(sr.StatusAwaitingInformation)
+			out[r.RequestID] = en
+		}
 	}
-	return en, nil
+	return out, nil
 }
 
 func apply(en *entry, e event.Envelope) error {
@@ -219,13 +296,144 @@ func (en *entry) refresh() error {
 	return nil
 }
 
-func write(ctx context.Context, tx *sqldb.Tx, table string, en *entry) error {
-	if !en.changed {
+// write stores the changed rows, then moves the counters by what the rows count for now less what they counted for
+// when read.
+func write(ctx context.Context, tx *sqldb.Tx, t tables, changed []*entry) error {
+	if len(changed) == 0 {
 		return nil
 	}
-	if err := projections.GuardedUpsert(table, []string{"request_id"}, columns, "revision").
-		Exec(ctx, tx, en.row.values()...); err != nil {
+	rows := make([][]any, len(changed))
+	for i, en := range changed {
+		rows[i] = en.row.values()
+	}
+	conflict, err := projections.GuardedUpsert(t.cases, []string{"request_id"}, columns, "revision").ConflictClause()
+	if err != nil {
 		return fmt.Errorf("casequeues: %w", err)
 	}
+	n, err := sqldb.BulkInsert(ctx, tx, t.cases, columns, rows, conflict)
+	if err != nil {
+		return fmt.Errorf("casequeues: %w", err)
+	}
+	// Every changed row was read in this transaction and carries a newer revision, so the guard lets each through.
+	// One it stopped would mean the row moved under the batch, and the counters would drift from the rows.
+	if n != int64(len(rows)) {
+		return fmt.Errorf("casequeues: %d of %d changed cases written: a row moved under the batch", n, len(rows))
+	}
+	var d deltas
+	for _, en := range changed {
+		d.add(en.stored, -1)
+		d.add(en.row.tally(), +1)
+	}
+	return d.write(ctx, tx, t)
+}
+
+type statusKey struct{ queue, status string }
+
+// breachKey holds the instant in microseconds, the precision of the stored values, so that equal instants are
+// one key whatever their time.Time form.
+type breachKey struct {
+	queue string
+	at    int64
+}
+
+// deltas are the moves of the counters in a batch.
+type deltas struct {
+	status map[statusKey]int64
+	breach map[breachKey]int64
+}
+
+func (d *deltas) add(c tally, by int64) {
+	if !c.open {
+		return
+	}
+	if d.status == nil {
+		d.status, d.breach = map[statusKey]int64{}, map[breachKey]int64{}
+	}
+	d.status[statusKey{c.queue, c.status}] += by
+	if c.breachAt.Valid {
+		d.breach[breachKey{c.queue, c.breachAt.Time.UnixMicro()}] += by
+	}
+}
+
+// write adds the non-zero deltas to the counters, one row per key in one statement (PostgreSQL refuses to update a
+// row twice in one), in key order, and deletes the counters brought to zero.
+func (d *deltas) write(ctx context.Context, tx *sqldb.Tx, t tables) error {
+	type moves struct {
+		table string
+		key   []string
+		rows  [][]any
+		down  []string // the queues of the counters that went down, maybe to zero
+	}
+	status := moves{table: t.statusCounts, key: []string{"queue", "status"}}
+	for _, k := range sortedKeys(d.status, func(a, b statusKey) int {
+		return cmp.Or(strings.Compare(a.queue, b.queue), strings.Compare(a.status, b.status))
+	}) {
+		if n := d.status[k]; n != 0 {
+			status.rows = append(status.rows, []any{k.queue, k.status, n})
+			status.down = down(status.down, k.queue, n)
+		}
+	}
+	breach := moves{table: t.breachCounts, key: []string{"queue", "breach_at"}}
+	for _, k := range sortedKeys(d.breach, func(a, b breachKey) int {
+		return cmp.Or(strings.Compare(a.queue, b.queue), cmp.Compare(a.at, b.at))
+	}) {
+		if n := d.breach[k]; n != 0 {
+			breach.rows = append(breach.rows, []any{k.queue, time.UnixMicro(k.at).UTC(), n})
+			breach.down = down(breach.down, k.queue, n)
+		}
+	}
+	for _, m := range []moves{status, breach} {
+		if len(m.rows) == 0 {
+			continue
+		}
+		if _, err := sqldb.BulkInsert(ctx, tx, m.table, append(m.key, "n"), m.rows, "ON CONFLICT ("+
+			strings.Join(m.key, ", ")+") DO UPDATE SET n = "+m.table+".n + excluded.n"); err != nil {
+			return fmt.Errorf("casequeues: counters: %w", err)
+		}
+		if len(m.down) > 0 {
+			if err := deleteSpent(ctx, tx, m.table, m.down); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// down adds queue to queues if n is negative and queue is not their last (the keys come sorted by queue).
+func down(queues []string, queue string, n int64) []string {
+	if n >= 0 || (len(queues) > 0 && queues[len(queues)-1] == queue) {
+		return queues
+	}
+	return append(queues, queue)
+}
+
+// deleteSpent deletes the counters of queues in table that fell to zero, and fails if one fell below: the counters
+// no longer match the cases. It reads the queues' counters through the primary key (queue first): a few per queue
+// in the status table, one per due day in the breach table.
+func deleteSpent(ctx context.Context, tx *sqldb.Tx, table string, queues []string) error {
+	args := make([]any, len(queues))
+	for i, q := range queues {
+		args[i] = q
+	}
+	var spent []int64
+	if err := sqlx.SelectContext(ctx, tx, &spent, tx.Rebind("DELETE FROM "+table+" WHERE queue IN (?"+
+		strings.Repeat(", ?", len(queues)-1)+") AND n <= 0 RETURNING n"), args...); err != nil {
+		return fmt.Errorf("casequeues: counters: %w", err)
+	}
+	for _, n := range spent {
+		if n < 0 {
+			return fmt.Errorf("casequeues: counters: %s: a counter fell to %d: the counters no longer match the cases",
+				table, n)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[K comparable](m map[K]int64, compare func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compare)
+	return keys
 }

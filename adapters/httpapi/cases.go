@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 )
 
@@ -234,8 +236,23 @@ func (s *Server) myCases(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, casesBody{Cases: nonNilSlice(visible)})
 }
 
+// caseBody is a case as staff read it: the queue's view (status, dates, assignee, ETag revision), whose request it
+// is, the form the member submitted (labelled with its catalog version) and every step of its life, internal notes
+// included (staff_only).
+type caseBody struct {
+	casequeues.Case
+	MemberID uuid.UUID        `json:"member_id"`
+	Form     casefiles.Form   `json:"form"`
+	Timeline []casefiles.Step `json:"timeline"`
+}
+
+// caseFileView names the opening of a case file in the member's access log (staff.MemberDataOpened.What).
+const caseFileView = "case.file"
+
 // getCase returns a case of a queue the caller sees, with its ETag for If-Match (a case of a confidential queue is
-// not found for staff outside the medical service).
+// not found for staff outside the medical service), its case file and timeline. The case file is the member's
+// personal data: the opening is recorded in the member's access log before it is answered (no record, no data),
+// at every opening. A case file the read model has not built yet answers 503 consistency.not_reached (retry).
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -258,8 +275,27 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	file, err := s.deps.CaseFiles.Get(r.Context(), id)
+	if errors.Is(err, casefiles.ErrNotFound) {
+		err = errNotReached // the queues have the case, the case files not yet: a read a moment later finds it
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, err := meta(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principalOf(r.Context())
+	if _, err := s.deps.Commands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), file.MemberID,
+		caseFileView); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	w.Header().Set("ETag", etagOf(c.Revision))
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, caseBody{Case: c, MemberID: file.MemberID, Form: file.Form, Timeline: nonNilSlice(file.Timeline)})
 }
 
 func nonNilSlice[T any](s []T) []T {

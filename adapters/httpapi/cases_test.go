@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,5 +56,48 @@ func TestMyCasesRoute(t *testing.T) {
 	}
 	if !found {
 		t.Error("GET /v1/cases is not a consistent, documented staff route")
+	}
+}
+
+// TestCaseFileBodiesAreDocumented: the OpenAPI schemas of GET /v1/cases/{id} and GET /v1/requests/{id} list the
+// fields of the embedded case or request (encoding/json promotes them) beside the case file's, and the member's
+// timeline step has no actor.
+func TestCaseFileBodiesAreDocumented(t *testing.T) {
+	s := newTestServer(t, Deps{})
+	rec := do(t, s.Handler(), "GET", "/openapi.json", "", nil)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+				Required   []string                   `json:"required"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for schema, want := range map[string][]string{
+		"CaseBody":    {"request_id", "queue", "status", "assignee_id", "revision", "member_id", "form", "timeline"},
+		"RequestBody": {"id", "reference", "status", "form", "timeline"},
+		"Step":        {"revision", "at", "kind", "actor", "staff_only", "details"},
+		"Form":        {"service_code", "catalog_version", "fields"},
+		"FormField":   {"name", "label", "value"},
+	} {
+		got := doc.Components.Schemas[schema]
+		for _, name := range want {
+			if _, ok := got.Properties[name]; !ok {
+				t.Errorf("schema %s has no %q: %v", schema, name, got.Properties)
+			}
+			if !slices.Contains(got.Required, name) {
+				t.Errorf("schema %s does not require %q: %v", schema, name, got.Required)
+			}
+		}
+	}
+	member := doc.Components.Schemas["MemberStep"]
+	if _, ok := member.Properties["actor"]; ok || len(member.Properties) == 0 {
+		t.Errorf("MemberStep properties: %v", member.Properties)
+	}
+	if v := string(doc.Components.Schemas["FormField"].Properties["value"]); v != "{}" {
+		t.Errorf("FormField.value schema %s, want any JSON value", v)
 	}
 }

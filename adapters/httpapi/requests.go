@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 )
 
@@ -94,13 +96,18 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, requestsBody{Requests: nonNilSlice(list)})
 }
 
-// requestBody is one request with its status timeline.
+// requestBody is one of the member's requests with the form they submitted (labelled with its catalog version) and
+// its timeline: the steps the member is told about, with their own answers, never an internal note or who in the
+// fund did what.
 type requestBody struct {
 	memberrequests.Request
-	Timeline []memberrequests.Step `json:"timeline"`
+	Form     casefiles.Form         `json:"form"`
+	Timeline []casefiles.MemberStep `json:"timeline"`
 }
 
-// getRequest returns one of the caller's requests; another member's is not found.
+// getRequest returns one of the caller's requests; another member's is not found. The form and the timeline come
+// from the case file, filtered for the member there; a case file the read model has not built yet answers 503
+// consistency.not_reached (retry).
 func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -113,10 +120,13 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	steps, err := s.deps.Requests.Timeline(r.Context(), member, id)
+	file, err := s.deps.CaseFiles.ForMember(r.Context(), member, id)
+	if errors.Is(err, casefiles.ErrNotFound) {
+		err = errNotReached // the request is the member's (checked above), its case file is not built yet
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, requestBody{Request: req, Timeline: nonNilSlice(steps)})
+	writeJSON(w, http.StatusOK, requestBody{Request: req, Form: file.Form, Timeline: nonNilSlice(file.Timeline)})
 }

@@ -3,8 +3,6 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/msa-dossier/dossier/projections/casequeues"
-
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -85,6 +83,10 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/me/email/confirmation", ID: "confirmEmailChange", Tag: "account", Auth: "member", Idempotent: true,
 			Summary: "Confirm the new email with the code it received.", Handler: s.member(s.confirmEmailChange),
 			Request: codeRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Email changed.", 422: "Wrong or expired code."}},
+		{Method: "GET", Path: "/v1/me/accesses", ID: "myAccesses", Tag: "account", Auth: "member", Consistent: true,
+			Summary: "Qui a consulté mon dossier: the openings of the member's data by the fund's staff, the newest first (?limit= 1 to 200, 50 by default; ?before= the next_before of the previous page): when, the staff member's role and the purpose, never their name.",
+			Handler: s.member(s.myAccesses), Response: accessesBody{},
+			Responses: map[int]string{200: "One page of the member's access log.", 401: "Not connected.", 403: "Not a member session.", 422: "Invalid limit or cursor."}},
 		{Method: "PUT", Path: "/v1/me/password", ID: "changePassword", Tag: "account", Auth: "member", Idempotent: true,
 			Summary: "Change the password (the current one is required); every other session ends.",
 			Handler: s.member(s.changePassword), Request: passwordChangeRequest{}, Response: positionBody{},
@@ -113,10 +115,14 @@ func (s *Server) routes() []route {
 			Handler: s.staff(staffRoles, s.openMember), Response: accountBody{},
 			Responses: map[int]string{200: "The member.", 401: "Not connected.", 403: "Not staff.", 404: "No such member."}},
 		{Method: "PUT", Path: "/v1/staff/accounts/{id}/roles", ID: "changeStaffRoles", Tag: "staff", Auth: "staff",
-			StaffRoles: adminOnly, Idempotent: true, Summary: "Replace a staff member's roles (administrators only): caseworker, supervisor, auditor, admin, and medical (the medical service, added to one of them). Applies at the staff member's next request.",
+			StaffRoles: adminOnly, Idempotent: true, Summary: "Replace a staff member's roles (administrators only): caseworker, supervisor, auditor, admin, and medical (the medical service, added to one of them). Applies at the staff member's next request. At least one administrator always remains: a change that would remove the last one is refused (staff.last_admin).",
 			Handler: s.staff(adminOnly, s.changeStaffRoles), Request: rolesRequest{}, Response: positionBody{},
-			Responses: map[int]string{200: "Roles changed.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown role."}},
+			Responses: map[int]string{200: "Roles changed.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown role, or the change would leave no administrator (staff.last_admin)."}},
 
+		{Method: "POST", Path: "/v1/staff/accounts/{id}/totp-reset", ID: "resetStaffTOTP", Tag: "staff", Auth: "staff",
+			StaffRoles: adminOnly, Idempotent: true, Summary: "Reset a staff member's second factor, for a lost or replaced phone (administrators only): the old secret stops working, every session of the staff member ends, and the new secret (returned once, Cache-Control: no-store) is confirmed by its first code at the next login. The same Idempotency-Key returns the same secret.",
+			Handler: s.staff(adminOnly, s.resetStaffTOTP), Response: totpResetBody{},
+			Responses: map[int]string{200: "Second factor reset; the new secret is in the body.", 403: "Not an administrator.", 404: "No such staff member."}},
 		{Method: "PUT", Path: "/v1/staff/accounts/{id}/queues", ID: "assignStaffQueues", Tag: "staff", Auth: "staff",
 			StaffRoles: adminOnly, Idempotent: true, Summary: "Set the queues a caseworker works (administrators only). A confidential queue (medical content) only for a member of the medical service (role medical).",
 			Handler: s.staff(adminOnly, s.assignStaffQueues), Request: queuesRequest{}, Response: positionBody{},
@@ -146,8 +152,9 @@ func (s *Server) routes() []route {
 			Summary: "The member's requests with their status, what is expected from them, and the decisions.",
 			Handler: s.member(s.listRequests), Response: requestsBody{}, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/requests/{id}", ID: "getRequest", Tag: "requests", Auth: "member", Consistent: true,
-			Summary: "One of the member's requests, with its status timeline.", Handler: s.member(s.getRequest), Response: requestBody{},
-			Responses: map[int]string{200: "The request.", 404: "No such request among the member's."}},
+			Summary: "One of the member's requests, with the form they submitted (with the labels of its catalog version) and its timeline: the steps the member is told about, with what was asked and their answers; never an internal note or who in the fund acted.",
+			Handler: s.member(s.getRequest), Response: requestBody{},
+			Responses: map[int]string{200: "The request.", 404: "No such request among the member's.", 503: "The case file is not built yet; retry."}},
 		{Method: "POST", Path: "/v1/requests/{id}/withdrawal", ID: "withdrawRequest", Tag: "requests", Auth: "member", Idempotent: true,
 			Summary: "Withdraw a request that is not decided yet.", Handler: s.member(s.withdrawRequest),
 			Request: withdrawalRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Withdrawn.", 404: "No such request.", 422: "Already closed."}},
@@ -188,8 +195,9 @@ func (s *Server) routes() []route {
 			Summary: "My cases: the caller's own open cases across every queue, earliest due first (cases of queues the caller no longer sees are left out).",
 			Handler: s.staff(caseRoles, s.myCases), Response: casesBody{}, Responses: map[int]string{200: "The caller's cases.", 403: "Not a caseworker or supervisor."}},
 		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
-			Summary: "A case, with its ETag (send it back as If-Match on every change).", Handler: s.staff(caseReadRoles, s.getCase), Response: casequeues.Case{},
-			Responses: map[int]string{200: "The case.", 403: "A queue the caller does not belong to.", 404: "No such case (also a confidential case, to staff outside the medical service)."}},
+			Summary: "A case, with its ETag (send it back as If-Match on every change): the queue's view, the member's id, the form they submitted (with the labels of its catalog version) and the timeline of every step with its actor (id and role), internal notes included (staff_only). Opening it is recorded in the member's access log (case.file), at every opening.",
+			Handler: s.staff(caseReadRoles, s.getCase), Response: caseBody{},
+			Responses: map[int]string{200: "The case.", 403: "A queue the caller does not belong to.", 404: "No such case (also a confidential case, to staff outside the medical service).", 503: "The case file is not built yet; retry."}},
 		{Method: "POST", Path: "/v1/cases/{id}/claim", ID: "claimCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Claim a case. Of two caseworkers claiming at once, one wins and the other gets 409.", Handler: s.staff(caseRoles, s.claimCase),
 			Response: caseChangeBody{}, Responses: map[int]string{200: "Claimed; the ETag header is the case's new ETag.", 404: "No such case.", 403: "Outside the caller's queues.", 409: "Claimed by someone else, or changed since (If-Match)."}},

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"time"
@@ -12,11 +13,12 @@ import (
 var (
 	timeType = reflect.TypeOf(time.Time{})
 	uuidType = reflect.TypeOf(uuid.UUID{})
+	rawType  = reflect.TypeOf(json.RawMessage(nil))
 )
 
 // schemaOf returns the JSON Schema of a body type for the OpenAPI document, registering named structs in defs
 // (components.schemas) and referring to them. It follows encoding/json's rules: json tag names, "-" skipped,
-// omitempty/omitzero fields optional, everything else required.
+// embedded structs' fields promoted, omitempty/omitzero fields optional, everything else required.
 func schemaOf(t reflect.Type, defs map[string]any) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -26,6 +28,8 @@ func schemaOf(t reflect.Type, defs map[string]any) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == uuidType:
 		return map[string]any{"type": "string", "format": "uuid"}
+	case t == rawType:
+		return map[string]any{} // any JSON value
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -47,25 +51,10 @@ func schemaOf(t reflect.Type, defs map[string]any) map[string]any {
 			defs[name] = map[string]any{} // placeholder: recursive types terminate
 			props := map[string]any{}
 			var required []string
-			for i := 0; i < t.NumField(); i++ {
-				f := t.Field(i)
-				if !f.IsExported() {
-					continue
-				}
-				tag := f.Tag.Get("json")
-				if tag == "-" {
-					continue
-				}
-				jsonName, opts, _ := strings.Cut(tag, ",")
-				if jsonName == "" {
-					jsonName = f.Name
-				}
-				if f.Anonymous && tag == "" {
-					continue // embedded structs are not used in bodies
-				}
-				props[jsonName] = schemaOf(f.Type, defs)
-				if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
-					required = append(required, jsonName)
+			for _, p := range structProps(t, defs, 0) {
+				props[p.name] = p.schema
+				if p.required {
+					required = append(required, p.name)
 				}
 			}
 			def := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
@@ -77,6 +66,67 @@ func schemaOf(t reflect.Type, defs map[string]any) map[string]any {
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
 	return map[string]any{}
+}
+
+// prop is a property of an object schema, found depth embeddings down.
+type prop struct {
+	name     string
+	schema   map[string]any
+	required bool
+	depth    int
+}
+
+// structProps returns the properties of struct t in field order, with the fields of embedded structs promoted as
+// encoding/json promotes them: a field of a shallower depth hides one of the same name further down.
+func structProps(t reflect.Type, defs map[string]any, depth int) []prop {
+	var all []prop
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		jsonName, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && jsonName == "" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != timeType {
+				promoted := structProps(ft, defs, depth+1)
+				if f.Type.Kind() == reflect.Pointer {
+					for j := range promoted {
+						promoted[j].required = false // absent when the pointer is nil
+					}
+				}
+				all = append(all, promoted...)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if jsonName == "" {
+			jsonName = f.Name
+		}
+		all = append(all, prop{name: jsonName, schema: schemaOf(f.Type, defs), depth: depth,
+			required: !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero")})
+	}
+	shallowest := map[string]int{}
+	for _, p := range all {
+		if d, ok := shallowest[p.name]; !ok || p.depth < d {
+			shallowest[p.name] = p.depth
+		}
+	}
+	var out []prop
+	kept := map[string]bool{}
+	for _, p := range all {
+		if p.depth == shallowest[p.name] && !kept[p.name] {
+			kept[p.name] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func schemaName(t reflect.Type) string {

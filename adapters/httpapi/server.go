@@ -20,8 +20,10 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
+	"github.com/msa-dossier/dossier/projections/memberaccesses"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 	"github.com/msa-dossier/dossier/projections/savedestimates"
@@ -74,8 +76,10 @@ type Deps struct {
 	Directory *memberdirectory.Queries
 	Queues    *casequeues.Queries
 	Requests  *memberrequests.Queries
+	CaseFiles *casefiles.Queries
 	Finance   *consultations.Queries
 	Estimates *savedestimates.Queries
+	Accesses  *memberaccesses.Queries // the member's log of staff openings of their data
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

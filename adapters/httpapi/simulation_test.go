@@ -57,11 +57,22 @@ func newSimulationServer(t *testing.T) *simulationServer {
 	return &simulationServer{Server: newTestServer(t, Deps{Sessions: store, Commands: commands}), env: env, sessions: store}
 }
 
-// login opens a session of kind for subject and returns its token.
+// login opens a session of kind for subject and returns its token. A staff session is also recorded on the staff
+// stream, as a real login records it (StaffSession refuses sessions the stream does not show open).
 func (s *simulationServer) login(t *testing.T, subject uuid.UUID, kind string) string {
 	t.Helper()
 	token, digest := credentials.NewToken()
-	if _, err := s.sessions.Create(context.Background(), digest, uuid.New(), subject, kind); err != nil {
+	id := uuid.New()
+	if kind == kindStaff {
+		cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
+			Actor: event.Actor{ID: subject.String(), Role: event.RoleCaseworker}, OccurredAt: time.Now().UTC()}}
+		if _, err := s.env.Store.Update(context.Background(), staff.StreamFor(subject), cmd, func([]event.Envelope) ([]any, error) {
+			return []any{staff.LoggedIn{SessionID: id, Step: 1}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.sessions.Create(context.Background(), digest, id, subject, kind); err != nil {
 		t.Fatal(err)
 	}
 	return token

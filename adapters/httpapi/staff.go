@@ -111,3 +111,40 @@ func (s *Server) assignStaffQueues(w http.ResponseWriter, r *http.Request) {
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
+
+// totpResetBody is a new second-factor enrolment, shown once to the administrator who hands it over.
+type totpResetBody struct {
+	StaffID    uuid.UUID `json:"staff_id"`
+	Login      string    `json:"login"`
+	TOTPSecret string    `json:"totp_secret"` // base32, to type into an authenticator application
+	TOTPURL    string    `json:"totp_url"`    // otpauth:// key URI, to show as a QR code
+	Message    string    `json:"message"`
+	Position   string    `json:"position"`
+}
+
+const totpResetMessage = "Le second facteur de cet agent est réinitialisé : l'ancien code ne fonctionne plus et ses sessions sont fermées. " +
+	"Remettez-lui ce nouveau secret en personne ; il l'enregistre dans son application d'authentification et le confirme par un premier code à sa prochaine connexion. " +
+	"Ce secret ne sera plus affiché."
+
+// resetStaffTOTP resets a staff member's second factor (admins only): the old secret stops working, every session of
+// that staff member ends (the event ends them for the staff stream; the session table is revoked too), and the new
+// secret is answered once, never cached. The same Idempotency-Key returns the same secret.
+func (s *Server) resetStaffTOTP(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.runCommand(w, r, nil, func(m command.Meta) (int, uint64, any, error) {
+		res, err := s.deps.Commands.ResetStaffTOTP(r.Context(), m, id)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		if _, err := s.deps.Sessions.RevokeAllFor(r.Context(), id, uuid.Nil); err != nil {
+			return 0, 0, nil, err
+		}
+		return http.StatusOK, res.Position, totpResetBody{StaffID: res.StaffID, Login: res.Login, TOTPSecret: res.TOTPSecret,
+			TOTPURL: res.TOTPURL, Message: totpResetMessage, Position: formatPosition(res.Position)}, nil
+	})
+}

@@ -138,6 +138,11 @@ func (db *DB) AcquireLease(ctx context.Context, name string, retry time.Duration
 		if err == nil {
 			return l, nil
 		}
+		if ctx.Err() != nil {
+			// The context ended during the attempt; the driver may then report a broken connection ("driver: bad
+			// connection" from a dial cut short) rather than the context's error. The caller gave up: say so.
+			return nil, fmt.Errorf("sqldb: acquire lease %s: %w (%v)", name, ctx.Err(), err)
+		}
 		if !errors.Is(err, ErrLeaseHeld) {
 			return nil, err
 		}

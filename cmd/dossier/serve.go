@@ -42,8 +42,10 @@ import (
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
+	"github.com/msa-dossier/dossier/projections/memberaccesses"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 	"github.com/msa-dossier/dossier/projections/savedestimates"
@@ -66,7 +68,8 @@ func eventDefinitions() [][]event.Definition {
 // under a keyed hash, so it needs the server key.
 func readModels(keys *keyedhash.Hasher) []projections.Projection {
 	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys)),
-		casequeues.New(), memberrequests.New(), consultations.New(), savedestimates.New()}
+		casequeues.New(), memberrequests.New(), casefiles.New(), consultations.New(), savedestimates.New(),
+		memberaccesses.New()}
 }
 
 // directoryHash is the member directory's NIR index: a keyed hash of its own purpose, unlinkable to the other
@@ -110,7 +113,7 @@ func errorMessages() map[string]string {
 		m[e.Code] = e.Err.Error()
 	}
 	for _, src := range []map[string]string{credential.Messages(), command.Messages(), staff.Messages(),
-		command.CaseMessages(), simulation.Messages(), consultation.Messages()} {
+		command.CaseMessages(), simulation.Messages(), consultation.Messages(), memberaccesses.Messages()} {
 		for k, v := range src {
 			m[k] = v
 		}
@@ -243,8 +246,10 @@ func (a *app) wire(ctx context.Context) error {
 		Directory:   memberdirectory.NewQueries(a.stores.DB, directoryHash(keys), nil),
 		Queues:      casequeues.NewQueries(a.stores.DB, nil),
 		Requests:    memberrequests.NewQueries(a.stores.DB, nil),
+		CaseFiles:   casefiles.NewQueries(a.stores.DB),
 		Finance:     consultations.NewQueries(a.stores.DB),
 		Estimates:   savedestimates.NewQueries(a.stores.DB),
+		Accesses:    memberaccesses.NewQueries(a.stores.DB),
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},

@@ -30,7 +30,9 @@ type LoginResult struct {
 //   - a wrong password: LoginFailed{consecutive failures} and auth.invalid_credentials; the fifth in a row also
 //     records Locked (15 minutes, doubling with each lock in 24 hours, at most 24 hours), and a hundredth failure
 //     within an hour locks too (member.LoginPolicy);
-//   - a right password: LoggedIn{sessionID}, which restarts the count.
+//   - a right password: LoggedIn{sessionID}, which restarts the count; when the stored hash was made with other
+//     argon2id parameters than the hasher's current ones, also PasswordRehashed with a new hash of the password
+//     (see PasswordRehasher).
 //
 // The command id of the member stream derives from Meta.CommandID and sessionID: each attempt (a new session id)
 // is its own fact, and a retry of one attempt returns its recorded outcome.
@@ -62,6 +64,12 @@ func (h *Handler) Login(ctx context.Context, m Meta, nirLogin, password string, 
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("%s: verify password: %w", op, err)
 	}
+	rehash := ""
+	if ok {
+		if rehash, err = h.rehashFor(ctx, password, hash); err != nil {
+			return LoginResult{}, fmt.Errorf("%s: %w", op, err)
+		}
+	}
 	m = withActor(h.withCommandID(m), memberID)
 	stream := event.NewStreamID(member.Category, memberID)
 	cmd := h.commandAt(m, stream, now)
@@ -73,6 +81,9 @@ func (h *Handler) Login(ctx context.Context, m Meta, nirLogin, password string, 
 		var err error
 		if ok {
 			err = mm.LoginSucceeded(sessionID, hash, now)
+			if err == nil {
+				err = mm.RehashPassword(hash, rehash, now)
+			}
 		} else {
 			err = mm.LoginFailed(now, policy)
 		}
@@ -85,6 +96,28 @@ func (h *Handler) Login(ctx context.Context, m Meta, nirLogin, password string, 
 		return LoginResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return LoginResult{Result: Result{Position: commit.Position}, MemberID: memberID}, nil
+}
+
+// PasswordRehasher is implemented by password hashers whose parameters can change (*credentials.Hasher does): a
+// hash made with other parameters than the current ones is replaced after a successful login, when the password is
+// at hand. A hasher without it never rehashes.
+type PasswordRehasher interface {
+	NeedsRehash(encoded string) bool
+}
+
+// rehashFor returns a new hash of password when encoded (which password was just verified against) was made with
+// other parameters than the hasher's current ones, or "" when it needs none. The hash is made before the decision
+// (hashing is slow and stays outside it); the aggregate records it only if encoded is still the stored hash.
+func (h *Handler) rehashFor(ctx context.Context, password, encoded string) (string, error) {
+	r, ok := h.Hasher.(PasswordRehasher)
+	if !ok || !r.NeedsRehash(encoded) {
+		return "", nil
+	}
+	hash, err := h.Hasher.Hash(ctx, password)
+	if err != nil {
+		return "", fmt.Errorf("rehash password: %w", err)
+	}
+	return hash, nil
 }
 
 // loginOutcome is the outcome of a login attempt from the events it recorded.

@@ -106,7 +106,11 @@ func (h *Handler) ConfirmEmailChange(ctx context.Context, m Meta, memberID uuid.
 	}, func(recorded []any) error {
 		for _, e := range recorded {
 			if r, ok := e.(member.EmailChangeRejected); ok {
-				if p.AttemptsExhausted(r.Attempt) {
+				exhausted, recorded := r.Verdict()
+				if !recorded { // recorded before verdicts existed
+					exhausted = p.AttemptsExhausted(r.Attempt)
+				}
+				if exhausted {
 					return credential.ErrCodeAttemptsExhausted
 				}
 				return credential.ErrCodeWrong

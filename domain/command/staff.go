@@ -122,6 +122,12 @@ func (h *Handler) CreateStaff(ctx context.Context, m Meta, in CreateStaffInput) 
 	if err != nil {
 		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
 	}
+	if slices.Contains(roles, staff.RoleAdmin) {
+		// The registry counts the new administrator once the account holds the role (never before it does).
+		if err := h.confirmAdmin(ctx, m, staffID, commit.Revision); err != nil {
+			return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+		}
+	}
 	secret := StaffTOTPSecret(h.Keys, staffID, 1)
 	return CreateStaffResult{
 		Result:     Result{Position: commit.Position},
@@ -141,7 +147,8 @@ type StaffLoginResult struct {
 
 // StaffLogin checks a staff member's login, password and TOTP code and, if all are right, records LoggedIn with
 // sessionID (the id of the server-side session the caller opens on success). The first valid code of an enrolment
-// also records TOTPConfirmed.
+// also records TOTPConfirmed; a stored hash made with other argon2id parameters than the current ones is replaced
+// (PasswordRehashed); an administrator is confirmed on the administrators' registry.
 //
 // Every failure answers staff.ErrInvalidCredentials (auth.invalid_credentials, Unauthenticated), whatever failed:
 // an unknown login (after a dummy password verification, so it takes as long), a wrong password, a wrong or
@@ -173,9 +180,16 @@ func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpC
 	if until, locked := s.LockedUntil(now); locked {
 		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, &staff.LockedError{Until: until})
 	}
-	passwordOK, err := h.Hasher.Verify(ctx, password, s.PasswordHash())
+	verified := s.PasswordHash()
+	passwordOK, err := h.Hasher.Verify(ctx, password, verified)
 	if err != nil {
 		return StaffLoginResult{}, fmt.Errorf("%s: verify password: %w", op, err)
+	}
+	rehash := ""
+	if passwordOK {
+		if rehash, err = h.rehashFor(ctx, password, verified); err != nil {
+			return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	check := func(sequence int, lastStep int64) (int64, error) {
 		secret := StaffTOTPSecret(h.Keys, id, sequence)
@@ -206,6 +220,9 @@ func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpC
 	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		after = staff.Rehydrate(id, history)
 		refusal = after.Authenticate(staff.Attempt{At: now, SessionID: sessionID, PasswordOK: passwordOK, CheckTOTP: check})
+		if refusal == nil {
+			after.RehashPassword(verified, rehash)
+		}
 		events := after.Pending()
 		if refusal != nil && len(events) == 0 {
 			return nil, refusal
@@ -224,6 +241,12 @@ func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpC
 			err = staff.ErrInvalidCredentials
 		}
 		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if after.IsAdmin() {
+		// An administrator from before the registry is counted from their first login on (see staff.Admins).
+		if err := h.confirmAdmin(ctx, m, id, commit.Revision); err != nil {
+			return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	return StaffLoginResult{Result: Result{Position: commit.Position}, StaffID: id, Roles: after.Roles(), Name: after.Name()}, nil
 }
@@ -288,18 +311,205 @@ func (h *Handler) StaffLogout(ctx context.Context, m Meta, staffID, sessionID uu
 
 // ChangeStaffRoles replaces the roles of staff member staffID; nothing is recorded when they do not change. Only an
 // administrator may call it (the HTTP layer checks the caller's role). Errors: "roles" (staff.roles_empty,
-// staff.role_unknown), staff.not_found.
+// staff.role_unknown), staff.not_found, staff.last_admin (Rule) when it would take the role from the last
+// administrator.
+//
+// "At least one administrator" is kept through the administrators' registry (staff.Admins), since the staff stream
+// cannot be appended together with another stream:
+//
+//  1. the target's stream is read at revision r;
+//  2. a removal of RoleAdmin is approved on the registry (AdminRemovalApproved at r), appended with the registry's
+//     expected revision, and refused when no other administrator would be counted; the caller, when an
+//     administrator, is confirmed in the same append (read from their own stream);
+//  3. the roles change is appended on the target's stream with expected revision r, never re-decided: if the stream
+//     moved (a login, another change), everything starts again from 1, so an approval always stands for the very
+//     revision the change lands after;
+//  4. a target who holds RoleAdmin afterwards is confirmed on the registry.
+//
+// Two administrators demoting each other at once both reach step 2; the registry's optimistic append orders them,
+// and the second is decided over the first's approval: refused if nobody else is counted. The registry may count
+// too few administrators (an approval whose change failed, one not confirmed yet), never too many.
 func (h *Handler) ChangeStaffRoles(ctx context.Context, m Meta, staffID uuid.UUID, roles []string) (Result, error) {
 	const op = "command.ChangeStaffRoles"
 	normalized, err := staff.NormalizeRoles(roles)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("roles", err))
 	}
-	res, err := h.onStaff(ctx, m, staffID, func(s *staff.Staff) error { return s.ChangeRoles(normalized) })
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+	if staffID == uuid.Nil {
+		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
 	}
-	return res, nil
+	m = h.withCommandID(m)
+	stream := staff.StreamFor(staffID)
+	keepsAdmin := slices.Contains(normalized, staff.RoleAdmin)
+	for attempt := 0; ; attempt++ {
+		history, err := h.Store.Load(ctx, stream)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: %w", op, err)
+		}
+		current := staff.Rehydrate(staffID, history)
+		if !current.Exists() {
+			return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		}
+		revision := history[len(history)-1].Revision
+		if current.IsAdmin() && !keepsAdmin {
+			if err := h.approveAdminRemoval(ctx, m, staffID, revision); err != nil {
+				return Result{}, fmt.Errorf("%s: %w", op, err)
+			}
+		}
+		cmd := h.command(m, stream)
+		cmd.ExpectedRevision = &revision
+		commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+			s := staff.Rehydrate(staffID, history)
+			if err := s.ChangeRoles(normalized); err != nil {
+				return nil, err
+			}
+			return s.Pending(), nil
+		})
+		if failure.KindOf(err) == failure.Conflict && attempt < staffRetries {
+			continue // the stream moved since r: read it again, and approve again at its new revision
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: %w", op, err)
+		}
+		if keepsAdmin {
+			if err := h.confirmAdmin(ctx, m, staffID, commit.Revision); err != nil {
+				return Result{}, fmt.Errorf("%s: %w", op, err)
+			}
+		}
+		return Result{Position: commit.Position}, nil
+	}
+}
+
+// adminRegistryRetries is how many times a registry decision is taken again over a newer registry: each is a
+// decision over the registry alone (plus reads made before it, which stay right, see staff.Admins), so re-deciding
+// is safe.
+const adminRegistryRetries = 10
+
+// approveAdminRemoval approves, on the administrators' registry, taking RoleAdmin from staffID as decided on
+// revision of their stream (staff.ErrLastAdmin when no other administrator would be counted). The caller of m,
+// when a staff member holding RoleAdmin, is confirmed in the same append: they are an administrator who remains.
+// The command id derives from the revision, so that an attempt started again after a lost race on the staff stream
+// is a new decision, and a retry of the same attempt appends nothing twice.
+func (h *Handler) approveAdminRemoval(ctx context.Context, m Meta, staffID uuid.UUID, revision uint64) error {
+	actor, actorRevision, actorIsAdmin, err := h.adminActor(ctx, m)
+	if err != nil {
+		return err
+	}
+	stream := staff.AdminRegistryStream()
+	cmd := h.command(m, stream)
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, fmt.Appendf(nil, "remove admin %s@%d", staffID, revision))
+	cmd.RetryOnConflict = adminRegistryRetries
+	_, err = h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		a := staff.RehydrateAdmins(history)
+		if actorIsAdmin && actor != staffID {
+			a.Confirm(actor, actorRevision)
+		}
+		if err := a.ApproveRemoval(staffID, revision); err != nil {
+			return nil, err
+		}
+		return a.Pending(), nil
+	})
+	return err
+}
+
+// confirmAdmin records on the administrators' registry that staffID held RoleAdmin at revision of their stream
+// (nothing when the registry counts them already).
+func (h *Handler) confirmAdmin(ctx context.Context, m Meta, staffID uuid.UUID, revision uint64) error {
+	stream := staff.AdminRegistryStream()
+	cmd := h.command(m, stream)
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, fmt.Appendf(nil, "confirm admin %s@%d", staffID, revision))
+	cmd.RetryOnConflict = adminRegistryRetries
+	_, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		a := staff.RehydrateAdmins(history)
+		a.Confirm(staffID, revision)
+		return a.Pending(), nil
+	})
+	return err
+}
+
+// adminActor returns the staff id of m's actor and the revision of their stream at which they hold RoleAdmin, read
+// from that stream (the event role is not enough: an administrator who is also a caseworker acts as a caseworker).
+// ok is false for an actor who is not a staff member holding the role (an operator command, a member).
+func (h *Handler) adminActor(ctx context.Context, m Meta) (id uuid.UUID, revision uint64, ok bool, err error) {
+	id, perr := uuid.Parse(m.Actor.ID)
+	if perr != nil || id == uuid.Nil {
+		return uuid.Nil, 0, false, nil
+	}
+	history, err := h.Store.Load(ctx, staff.StreamFor(id))
+	if err != nil || len(history) == 0 {
+		return uuid.Nil, 0, false, err
+	}
+	if !staff.Rehydrate(id, history).IsAdmin() {
+		return uuid.Nil, 0, false, nil
+	}
+	return id, history[len(history)-1].Revision, true, nil
+}
+
+// StaffAdmins returns the administrators the registry counts (see staff.Admins), sorted.
+func (h *Handler) StaffAdmins(ctx context.Context) ([]uuid.UUID, error) {
+	history, err := h.Store.Load(ctx, staff.AdminRegistryStream())
+	if err != nil {
+		return nil, fmt.Errorf("command.StaffAdmins: %w", err)
+	}
+	return staff.RehydrateAdmins(history).List(), nil
+}
+
+// ResetStaffTOTPResult is a new second-factor enrolment: the secret and its otpauth URL are for the administrator to
+// hand over once (they are not stored; a second call with the same Meta.CommandID returns them again).
+type ResetStaffTOTPResult struct {
+	Result
+	StaffID    uuid.UUID
+	Login      string
+	TOTPURL    string
+	TOTPSecret string
+}
+
+// ResetStaffTOTP resets the second factor of staff member staffID (a lost or replaced phone), by an administrator
+// (the actor of m; the HTTP layer checks the role, the operator command acts as itself): StaffTOTPReset, then
+// StaffTOTPEnrolled of the next sequence. The old secret stops working at once, every session of the staff member
+// ends (StaffSession refuses them from then on; the caller also revokes them in the session table), the login lock
+// ends, and the staff member confirms the new secret with its first code at the next login, as on the first.
+// Errors: staff.not_found.
+func (h *Handler) ResetStaffTOTP(ctx context.Context, m Meta, staffID uuid.UUID) (ResetStaffTOTPResult, error) {
+	const op = "command.ResetStaffTOTP"
+	if staffID == uuid.Nil {
+		return ResetStaffTOTPResult{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	m = h.withCommandID(m)
+	res, err := h.onStaff(ctx, m, staffID, func(s *staff.Staff) error { return s.ResetTOTP() })
+	if err != nil {
+		return ResetStaffTOTPResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	// The sequence this command enrolled, read back (also for a retry, whose decision did not run again).
+	stream := staff.StreamFor(staffID)
+	history, err := h.Store.Load(ctx, stream)
+	if err != nil {
+		return ResetStaffTOTPResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	sequence := 0
+	for _, e := range recordedBy(history, h.command(m, stream).Metadata.CommandID) {
+		if enrolled, ok := e.(staff.TOTPEnrolled); ok {
+			sequence = enrolled.Sequence
+		}
+	}
+	if sequence == 0 {
+		return ResetStaffTOTPResult{}, fmt.Errorf("%s: no enrolment recorded by this command", op)
+	}
+	login := staff.Rehydrate(staffID, history).Login()
+	secret := StaffTOTPSecret(h.Keys, staffID, sequence)
+	return ResetStaffTOTPResult{Result: res, StaffID: staffID, Login: login, TOTPURL: staffTOTPURL(login, secret), TOTPSecret: secret}, nil
+}
+
+// StaffIDForLogin returns the staff id a login names (staff.ErrNotFound if none), for operator commands.
+func (h *Handler) StaffIDForLogin(ctx context.Context, login string) (uuid.UUID, error) {
+	s, err := h.staffByLogin(ctx, login)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("command.StaffIDForLogin: %w", err)
+	}
+	if s == nil {
+		return uuid.Nil, fmt.Errorf("command.StaffIDForLogin: %w", staff.ErrNotFound)
+	}
+	return s.ID(), nil
 }
 
 // onStaff runs one decision on the stream of staff member staffID (staff.ErrNotFound for uuid.Nil), decided again
@@ -370,6 +580,30 @@ func (h *Handler) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, 
 	s := staff.Rehydrate(staffID, history)
 	if !s.Exists() {
 		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	return s.Roles(), nil
+}
+
+// StaffSession returns the current roles of staff member staffID for a request made in session sessionID, read from
+// the account's stream like StaffRoles, once the stream shows the session open: opened by a recorded login, and not
+// ended since by a logout or a reset of the second factor (staff.ErrSessionEnded otherwise, Unauthenticated). So a
+// reset ends the sessions with its event alone, whatever happens to the session table. staff.ErrNotFound if there
+// is no such account.
+func (h *Handler) StaffSession(ctx context.Context, staffID, sessionID uuid.UUID) ([]string, error) {
+	const op = "command.StaffSession"
+	if staffID == uuid.Nil {
+		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	history, err := h.Store.Load(ctx, staff.StreamFor(staffID))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	s := staff.Rehydrate(staffID, history)
+	if !s.Exists() {
+		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+	}
+	if !s.SessionOpen(sessionID) {
+		return nil, fmt.Errorf("%s: %w", op, staff.ErrSessionEnded)
 	}
 	return s.Roles(), nil
 }

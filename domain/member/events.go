@@ -36,6 +36,7 @@ const (
 	TypeResetLocked          = "PasswordResetLocked"
 	TypeResetCompleted       = "PasswordResetCompleted"
 	TypeResetRefused         = "PasswordResetRefused"
+	TypePasswordRehashed     = "MemberPasswordRehashed"
 )
 
 // Registered opens a member account (after a registration's code was verified). Personal data: never logged.
@@ -59,6 +60,13 @@ type PasswordSet struct {
 	// SessionID is the session the member changed the password in (Reason "change"), which stays open while the
 	// HTTP layer ends every other one; absent for "activation" and "reset".
 	SessionID uuid.UUID `json:"session_id,omitzero"`
+}
+
+// PasswordRehashed replaces the stored hash of the same password by one computed with the current argon2id
+// parameters, after a successful login whose hash used older ones (the PHC string carries them). It is not a
+// password change: the password, its policy version and the sessions stay as they are.
+type PasswordRehashed struct {
+	Hash string `json:"hash"`
 }
 
 // LoggedIn records a successful login; SessionID names the server-side session (never its token).
@@ -107,9 +115,22 @@ type EmailChangeRequested struct {
 	PolicyVersion string    `json:"policy_version"`
 }
 
-// EmailChangeRejected records a wrong confirmation code.
+// EmailChangeRejected records a wrong confirmation code. Exhausted is the verdict of the code policy in force when
+// the code was refused: true when this wrong code used up the attempts, so the request is void (any later code is
+// refused until a new request). Events recorded before the verdict was added have no Exhausted (nil); for them the
+// readers (the aggregate, the accounts projection) apply the current policy's maximum to Attempt, as they always
+// did. Recorded verdicts are never decided again: a later change of the maximum applies only to later codes.
 type EmailChangeRejected struct {
-	Attempt int `json:"attempt"`
+	Attempt   int   `json:"attempt"`
+	Exhausted *bool `json:"exhausted,omitempty"`
+}
+
+// Verdict returns the recorded verdict and whether there is one (false for events recorded before it existed).
+func (e EmailChangeRejected) Verdict() (exhausted, recorded bool) {
+	if e.Exhausted == nil {
+		return false, false
+	}
+	return *e.Exhausted, true
 }
 
 // EmailChanged records the confirmed new email address.
@@ -172,5 +193,6 @@ func Definitions() []event.Definition {
 		event.Define[ResetLocked](TypeResetLocked),
 		event.Define[ResetCompleted](TypeResetCompleted),
 		event.Define[ResetRefused](TypeResetRefused),
+		event.Define[PasswordRehashed](TypePasswordRehashed),
 	}
 }

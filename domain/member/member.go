@@ -115,6 +115,9 @@ type Member struct {
 	address        AddressChanged
 	passwordHash   string
 	passwordPolicy string
+	// rehashedFrom holds the earlier hashes of the current password (replaced by PasswordRehashed): a login or a
+	// change verified against one of them was verified against the current password.
+	rehashedFrom map[string]bool
 
 	failures     int         // consecutive wrong passwords since the last success or lock
 	failureTimes []time.Time // failures within the hour before the latest one
@@ -127,6 +130,8 @@ type Member struct {
 	emailChangeAt   time.Time
 	emailChangeOpen bool
 	emailAttempts   int
+	emailVoid       bool // a recorded verdict said the attempts were used up
+	emailNoVerdict  bool // the last wrong code was recorded without a verdict (before verdicts existed)
 
 	pending []any
 }
@@ -151,10 +156,16 @@ func (m *Member) apply(e any, at time.Time) {
 	case Registered:
 		m.registered, m.registrationID, m.identity = true, e.RegistrationID, e
 	case PasswordSet:
-		m.passwordHash, m.passwordPolicy = e.Hash, e.PolicyVersion
+		m.passwordHash, m.passwordPolicy, m.rehashedFrom = e.Hash, e.PolicyVersion, nil
 		if e.Reason == ReasonReset { // whoever reset the password proved they hold the mailbox: the lock ends
 			m.failures, m.lockedUntil = 0, time.Time{}
 		}
+	case PasswordRehashed:
+		if m.rehashedFrom == nil {
+			m.rehashedFrom = map[string]bool{}
+		}
+		m.rehashedFrom[m.passwordHash] = true
+		m.passwordHash = e.Hash
 	case LoggedIn:
 		m.failures, m.lastLogin = 0, at
 	case LoginFailed:
@@ -169,9 +180,12 @@ func (m *Member) apply(e any, at time.Time) {
 		m.identity.MobilePhone = e.MobilePhone
 	case EmailChangeRequested:
 		m.emailSequence, m.emailChange, m.emailChangeAt = e.Sequence, e, at
-		m.emailChangeOpen, m.emailAttempts = true, 0
+		m.emailChangeOpen, m.emailAttempts, m.emailVoid, m.emailNoVerdict = true, 0, false, false
 	case EmailChangeRejected:
 		m.emailAttempts = max(m.emailAttempts, e.Attempt)
+		exhausted, recorded := e.Verdict()
+		m.emailVoid = m.emailVoid || exhausted
+		m.emailNoVerdict = !recorded
 	case EmailChanged:
 		m.identity.Email, m.emailChangeOpen = e.Email, false
 	}
@@ -231,7 +245,7 @@ func (m *Member) LoginSucceeded(sessionID uuid.UUID, verifiedHash string, now ti
 	if err := m.CheckLogin(now); err != nil {
 		return err
 	}
-	if verifiedHash != m.passwordHash {
+	if !m.isCurrentPassword(verifiedHash) {
 		return ErrPasswordChanged
 	}
 	if sessionID == uuid.Nil {
@@ -331,10 +345,11 @@ func (m *Member) EmailChangeAllowedAt(p credential.CodePolicy) time.Time {
 }
 
 // ConfirmEmailChange checks the code of the change waiting: matches(sequence) compares the typed code with the
-// code of that sequence. Right: EmailChanged. Wrong: EmailChangeRejected and credential.ErrCodeWrong, or, for
-// the wrong code that uses up p.MaxAttempts, credential.ErrCodeAttemptsExhausted: the request is void and any
-// later code gets that error until a new request. Expired: credential.ErrCodeExpired, nothing recorded. No
-// request waiting: ErrNoEmailChange.
+// code of that sequence. Right: EmailChanged. Wrong: EmailChangeRejected with p's verdict and credential.ErrCodeWrong,
+// or, for the wrong code that uses up p.MaxAttempts, credential.ErrCodeAttemptsExhausted: the request is void and any
+// later code gets that error until a new request. Whether a request is void is read from the verdicts recorded
+// (p decides only the code being refused); for rejections recorded without one, from p's maximum. Expired:
+// credential.ErrCodeExpired, nothing recorded. No request waiting: ErrNoEmailChange.
 func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Time, p credential.CodePolicy) error {
 	if !m.registered {
 		return ErrNotFound
@@ -343,12 +358,42 @@ func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Ti
 		return ErrNoEmailChange
 	}
 	c := m.emailChange
-	err := p.CheckCode(c.ExpiresAt, m.emailAttempts, now, func() bool { return matches(c.Sequence) },
-		func(attempt int, _ bool) { m.record(now, EmailChangeRejected{Attempt: attempt}) })
-	if err == nil {
-		m.record(now, EmailChanged{Email: c.NewEmail})
+	if m.emailVoid || (m.emailNoVerdict && p.AttemptsExhausted(m.emailAttempts)) {
+		return credential.ErrCodeAttemptsExhausted // checked first: a void request stays void after the expiry
 	}
-	return err
+	if credential.CodeExpired(c.ExpiresAt, now) {
+		return credential.ErrCodeExpired
+	}
+	if matches(c.Sequence) {
+		m.record(now, EmailChanged{Email: c.NewEmail})
+		return nil
+	}
+	n := m.emailAttempts + 1
+	exhausted := p.AttemptsExhausted(n)
+	m.record(now, EmailChangeRejected{Attempt: n, Exhausted: &exhausted})
+	if exhausted {
+		return credential.ErrCodeAttemptsExhausted
+	}
+	return credential.ErrCodeWrong
+}
+
+// RehashPassword records PasswordRehashed with newHash, a hash of the password just verified against verifiedHash,
+// made with the current parameters. Nothing is recorded when verifiedHash is no longer the stored hash (another login
+// rehashed it first, or the password changed meanwhile) or when newHash is empty.
+func (m *Member) RehashPassword(verifiedHash, newHash string, now time.Time) error {
+	if !m.registered {
+		return ErrNotFound
+	}
+	if newHash == "" || verifiedHash != m.passwordHash || newHash == m.passwordHash {
+		return nil
+	}
+	m.record(now, PasswordRehashed{Hash: newHash})
+	return nil
+}
+
+// isCurrentPassword reports whether hash is the stored hash, or an earlier hash of the same password.
+func (m *Member) isCurrentPassword(hash string) bool {
+	return hash != "" && (hash == m.passwordHash || m.rehashedFrom[hash])
 }
 
 // SetPassword records a new password hash checked against policy version policyVersion, for reason
@@ -364,7 +409,7 @@ func (m *Member) SetPassword(hash, policyVersion, reason, verifiedHash string, s
 	}
 	switch reason {
 	case ReasonChange:
-		if verifiedHash != m.passwordHash {
+		if !m.isCurrentPassword(verifiedHash) {
 			return ErrPasswordChanged
 		}
 	case ReasonReset:

@@ -369,7 +369,12 @@ func TestMemberProfile(t *testing.T) {
 }
 
 func TestMemberEmailChange(t *testing.T) {
+	// rejected is a wrong code as recorded before verdicts existed; verdict one with the policy's verdict.
 	rejected := func(n int) member.EmailChangeRejected { return member.EmailChangeRejected{Attempt: n} }
+	verdict := func(n int, exhausted bool) member.EmailChangeRejected {
+		return member.EmailChangeRejected{Attempt: n, Exhausted: &exhausted}
+	}
+	withMax := func(n int) credential.CodePolicy { p := codes; p.MaxAttempts = n; return p }
 	run(t, []row{
 		{
 			name:  "a request sends a code for the first sequence",
@@ -409,18 +414,18 @@ func TestMemberEmailChange(t *testing.T) {
 			name:    "a wrong code is counted",
 			given:   join(registered, emailRequested(1, t0)),
 			when:    func(m *member.Member) error { return m.ConfirmEmailChange(never, t0.Add(time.Minute), codes) },
-			then:    []any{rejected(1)},
+			then:    []any{verdict(1, false)},
 			wantErr: credential.ErrCodeWrong,
 		},
 		{
 			name:    "the fifth wrong code voids the request",
 			given:   join(registered, emailRequested(1, t0), on(t0, rejected(1), rejected(2), rejected(3), rejected(4))),
 			when:    func(m *member.Member) error { return m.ConfirmEmailChange(never, t0.Add(time.Minute), codes) },
-			then:    []any{rejected(5)},
+			then:    []any{verdict(5, true)},
 			wantErr: credential.ErrCodeAttemptsExhausted,
 		},
 		{
-			name:    "a void request takes no code, even the right one",
+			name:    "a void request takes no code, even the right one (rejections without verdict: the current maximum)",
 			given:   join(registered, emailRequested(1, t0), on(t0, rejected(1), rejected(2), rejected(3), rejected(4), rejected(5))),
 			when:    func(m *member.Member) error { return m.ConfirmEmailChange(matching(1), t0.Add(time.Minute), codes) },
 			wantErr: credential.ErrCodeAttemptsExhausted,
@@ -435,8 +440,39 @@ func TestMemberEmailChange(t *testing.T) {
 			name:    "the code of a replaced request is wrong",
 			given:   join(registered, emailRequested(1, t0), emailRequested(2, t0.Add(2*time.Minute))),
 			when:    func(m *member.Member) error { return m.ConfirmEmailChange(matching(1), t0.Add(3*time.Minute), codes) },
-			then:    []any{rejected(1)},
+			then:    []any{verdict(1, false)},
 			wantErr: credential.ErrCodeWrong,
+		},
+		{
+			name:  "a recorded exhaustion stays void under a higher maximum",
+			given: join(registered, emailRequested(1, t0), on(t0, verdict(1, false), verdict(2, false), verdict(3, false), verdict(4, false), verdict(5, true))),
+			when: func(m *member.Member) error {
+				return m.ConfirmEmailChange(matching(1), t0.Add(time.Minute), withMax(10))
+			},
+			wantErr: credential.ErrCodeAttemptsExhausted,
+		},
+		{
+			name:  "recorded verdicts are not decided again under a lower maximum",
+			given: join(registered, emailRequested(1, t0), on(t0, verdict(1, false), verdict(2, false), verdict(3, false), verdict(4, false))),
+			when: func(m *member.Member) error {
+				return m.ConfirmEmailChange(matching(1), t0.Add(time.Minute), withMax(3))
+			},
+			then: []any{member.EmailChanged{Email: "jean@nouveau.fr"}},
+		},
+		{
+			name:    "the next wrong code is decided under the lower maximum",
+			given:   join(registered, emailRequested(1, t0), on(t0, verdict(1, false), verdict(2, false), verdict(3, false), verdict(4, false))),
+			when:    func(m *member.Member) error { return m.ConfirmEmailChange(never, t0.Add(time.Minute), withMax(3)) },
+			then:    []any{verdict(5, true)},
+			wantErr: credential.ErrCodeAttemptsExhausted,
+		},
+		{
+			name:  "rejections without verdict, then one with: the recorded verdict decides",
+			given: join(registered, emailRequested(1, t0), on(t0, rejected(1), rejected(2), rejected(3), verdict(4, false))),
+			when: func(m *member.Member) error {
+				return m.ConfirmEmailChange(matching(1), t0.Add(time.Minute), withMax(3))
+			},
+			then: []any{member.EmailChanged{Email: "jean@nouveau.fr"}},
 		},
 		{
 			name:    "an expired code",
@@ -494,6 +530,67 @@ func TestMemberPassword(t *testing.T) {
 			wantErr: failure.Internal,
 		},
 	})
+}
+
+func TestMemberPasswordRehash(t *testing.T) {
+	rehashed := func(h string) []event.Envelope { return on(t0, member.PasswordRehashed{Hash: h}) }
+	run(t, []row{
+		{
+			name:  "a login rehashes the verified hash",
+			given: registered,
+			when: func(m *member.Member) error {
+				if err := m.LoginSucceeded(session, firstPassword.Hash, t0); err != nil {
+					return err
+				}
+				return m.RehashPassword(firstPassword.Hash, "$argon2id$hash1b", t0)
+			},
+			then: []any{member.LoggedIn{SessionID: session}, member.PasswordRehashed{Hash: "$argon2id$hash1b"}},
+		},
+		{
+			name:  "no new hash, no rehash",
+			given: registered,
+			when:  func(m *member.Member) error { return m.RehashPassword(firstPassword.Hash, "", t0) },
+		},
+		{
+			name:  "a hash rehashed meanwhile by another login is not rehashed again",
+			given: join(registered, rehashed("$argon2id$hash1b")),
+			when: func(m *member.Member) error {
+				if err := m.LoginSucceeded(session, firstPassword.Hash, t0); err != nil {
+					return err // verified against the hash before the rehash: the same password
+				}
+				return m.RehashPassword(firstPassword.Hash, "$argon2id$hash1c", t0)
+			},
+			then: []any{member.LoggedIn{SessionID: session}},
+		},
+		{
+			name:  "a change verified against the hash before a rehash",
+			given: join(registered, rehashed("$argon2id$hash1b")),
+			when: func(m *member.Member) error {
+				return m.SetPassword("$argon2id$hash2", "v2", member.ReasonChange, firstPassword.Hash, session, t0)
+			},
+			then: []any{member.PasswordSet{Hash: "$argon2id$hash2", PolicyVersion: "v2", Reason: "change", SessionID: session}},
+		},
+		{
+			name:    "after a new password, the hashes of the old one no longer verify",
+			given:   join(registered, rehashed("$argon2id$hash1b"), on(t0, member.PasswordSet{Hash: "$argon2id$hash2", PolicyVersion: "v", Reason: "reset"})),
+			when:    func(m *member.Member) error { return m.LoginSucceeded(session, firstPassword.Hash, t0) },
+			wantErr: member.ErrPasswordChanged,
+		},
+		{
+			name:  "a rehash of a password changed meanwhile records nothing",
+			given: join(registered, on(t0, member.PasswordSet{Hash: "$argon2id$hash2", PolicyVersion: "v", Reason: "reset"})),
+			when:  func(m *member.Member) error { return m.RehashPassword(firstPassword.Hash, "$argon2id$hash1b", t0) },
+		},
+		{
+			name:    "no account",
+			when:    func(m *member.Member) error { return m.RehashPassword(firstPassword.Hash, "$argon2id$hash1b", t0) },
+			wantErr: member.ErrNotFound,
+		},
+	})
+	m := member.Rehydrate(join(registered, rehashed("$argon2id$hash1b")))
+	if m.PasswordHash() != "$argon2id$hash1b" {
+		t.Errorf("stored hash after a rehash: %q", m.PasswordHash())
+	}
 }
 
 func TestMemberStateAndString(t *testing.T) {

@@ -40,6 +40,12 @@ var (
 	ErrAccessInvalid = failure.New(failure.Invalid, "staff.access_invalid",
 		"L'enregistrement de la consultation est incomplet (agent, adhérent ou objet consulté manquant).")
 
+	// ErrSessionEnded refuses a staff session the account's stream does not show open: it ended (logout, or a reset
+	// of the second factor by an administrator), or no recorded login opened it.
+	ErrSessionEnded = failure.New(failure.Unauthenticated, "staff.session_ended",
+		"Votre session a pris fin (déconnexion, ou réinitialisation de votre second facteur par un administrateur). "+
+			"Merci de vous reconnecter.")
+
 	// ErrInvalidCredentials is the one answer to a failed staff login, whatever failed (unknown login, password,
 	// TOTP code, replayed code): telling a wrong code from a wrong password would confirm the password to a guesser.
 	// The events say which (LoginFailed.Reason).
@@ -80,7 +86,7 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // sentinels are the errors whose message is meant for people (the reasons of failed logins are not).
 var sentinels = []*failure.Error{
 	ErrLoginInvalid, ErrLoginTaken, ErrNameInvalid, ErrRolesEmpty, ErrRoleUnknown, ErrPasswordTooShort, ErrNotFound,
-	ErrAlreadyCreated, ErrSessionUnknown, ErrAccessInvalid, ErrInvalidCredentials, ErrLocked,
+	ErrAlreadyCreated, ErrSessionUnknown, ErrAccessInvalid, ErrInvalidCredentials, ErrLocked, ErrSessionEnded, ErrLastAdmin,
 }
 
 // Errors returns the errors of the package that reach callers (for documentation and API error catalogues).

@@ -9,11 +9,13 @@ import (
 )
 
 // Stream categories: "staff-<staff id>"; "stafflogin-<keyed hash of the login>" holds one LoginClaimed event
-// (unique logins, login lookup); "memberaccess-<member id>" is the log of staff reads of one member's data.
+// (unique logins, login lookup); "memberaccess-<member id>" is the log of staff reads of one member's data;
+// "staffadmins-<AdminRegistryID>" is the one registry of administrators that keeps at least one of them (see Admins).
 const (
 	Category       = "staff"
 	LoginCategory  = "stafflogin"
 	AccessCategory = "memberaccess"
+	AdminsCategory = "staffadmins"
 )
 
 // Roles of staff members. The first four are working roles (what the staff member does); RoleMedical is an
@@ -42,6 +44,11 @@ const (
 	TypeLoginClaimed     = "StaffLoginClaimed"
 	TypeMemberDataOpened = "MemberDataOpenedByStaff"
 	TypeQueuesAssigned   = "StaffQueuesAssigned"
+	TypeTOTPReset        = "StaffTOTPReset"
+	TypePasswordRehashed = "StaffPasswordRehashed"
+	// The administrators' registry (stream staffadmins-<AdminRegistryID>).
+	TypeAdminConfirmed       = "StaffAdminConfirmed"
+	TypeAdminRemovalApproved = "StaffAdminRemovalApproved"
 )
 
 // Created opens a staff account.
@@ -117,6 +124,22 @@ type QueuesAssigned struct {
 	Queues []string `json:"queues"`
 }
 
+// TOTPReset revokes the staff member's second factor (a lost or replaced phone), by an administrator's decision (the
+// actor of the event). It is always followed by a TOTPEnrolled of the next sequence: the old secret stops working at
+// once and the staff member enrols the new one at their next login, exactly as on the first. Every session opened
+// before it ends, the login lock and the count of failures end too (the administrator checked who asks), and the
+// replay guard starts again: a code of the new secret shares nothing with the old one's.
+type TOTPReset struct {
+	PreviousSequence int `json:"previous_sequence"`
+}
+
+// PasswordRehashed replaces the stored hash of the same password by one computed with the current argon2id
+// parameters, after a successful login whose hash used older ones. It is not a password change: no policy version,
+// no session ended.
+type PasswordRehashed struct {
+	Hash string `json:"hash"`
+}
+
 // Definitions lists the staff events, for the registry main builds.
 func Definitions() []event.Definition {
 	return []event.Definition{
@@ -132,5 +155,9 @@ func Definitions() []event.Definition {
 		event.Define[LoginClaimed](TypeLoginClaimed),
 		event.Define[MemberDataOpened](TypeMemberDataOpened),
 		event.Define[QueuesAssigned](TypeQueuesAssigned),
+		event.Define[TOTPReset](TypeTOTPReset),
+		event.Define[PasswordRehashed](TypePasswordRehashed),
+		event.Define[AdminConfirmed](TypeAdminConfirmed),
+		event.Define[AdminRemovalApproved](TypeAdminRemovalApproved),
 	}
 }

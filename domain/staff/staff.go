@@ -4,11 +4,13 @@
 //
 // # Streams
 //
-//   - "staff-<staff id>": the account (Created, PasswordSet, TOTPEnrolled, TOTPConfirmed, LoggedIn, LoginFailed,
-//     Locked, LoggedOut, RolesChanged), rebuilt by Rehydrate into a Staff;
+//   - "staff-<staff id>": the account (Created, PasswordSet, PasswordRehashed, TOTPEnrolled, TOTPConfirmed,
+//     TOTPReset, LoggedIn, LoginFailed, Locked, LoggedOut, RolesChanged), rebuilt by Rehydrate into a Staff;
 //   - "stafflogin-<keyed hash of the login>": one LoginClaimed, appended on an empty stream only, which makes
 //     logins unique and maps a login to its staff id (ClaimLogin, ClaimedBy);
-//   - "memberaccess-<member id>": MemberDataOpened, one per staff read of that member's data (NewAccess).
+//   - "memberaccess-<member id>": MemberDataOpened, one per staff read of that member's data (NewAccess);
+//   - "staffadmins-<AdminRegistryID>": the administrators' registry (Admins), through which every removal of the
+//     admin role passes, so that at least one administrator always remains.
 //
 // # Second factor
 //
@@ -17,7 +19,9 @@
 // is derived from the server key, the staff id and the enrolment's sequence number (TOTPEnrolled.Sequence), and
 // computed again to check a code. A first valid code confirms the enrolment (TOTPConfirmed). The step of every
 // accepted code is recorded (TOTPConfirmed.Step, LoggedIn.Step) and a code of that step or an earlier one is refused,
-// so a code seen over a shoulder cannot be used again.
+// so a code seen over a shoulder cannot be used again. An administrator resets a lost factor (ResetTOTP: TOTPReset,
+// then TOTPEnrolled of the next sequence): the old secret stops working, every open session ends, and the staff
+// member enrols the new secret at the next login as on the first.
 //
 // # Lock
 //
@@ -78,6 +82,16 @@ func (s *Staff) apply(e any) {
 		s.passwordHash, s.policyVersion = e.Hash, e.PolicyVersion
 	case TOTPEnrolled:
 		s.totpSequence, s.totpConfirmed = e.Sequence, false
+	case TOTPReset:
+		s.totpConfirmed, s.lastStep = false, 0
+		s.failures, s.locks, s.lockedUntil = 0, 0, time.Time{}
+		for id, open := range s.sessions {
+			if open {
+				s.sessions[id] = false
+			}
+		}
+	case PasswordRehashed:
+		s.passwordHash = e.Hash
 	case TOTPConfirmed:
 		if e.Sequence == s.totpSequence {
 			s.totpConfirmed = true
@@ -125,6 +139,13 @@ func (s *Staff) Name() string { return s.name }
 
 // Roles returns the current roles, in canonical order.
 func (s *Staff) Roles() []string { return slices.Clone(s.roles) }
+
+// IsAdmin reports whether the staff member currently holds RoleAdmin.
+func (s *Staff) IsAdmin() bool { return slices.Contains(s.roles, RoleAdmin) }
+
+// SessionOpen reports whether session id was opened by a recorded login of this account and has not ended since
+// (logged out, or ended by a TOTP reset). A session the stream does not know is not open.
+func (s *Staff) SessionOpen(id uuid.UUID) bool { return s.sessions[id] }
 
 // MedicalService reports whether the staff member currently belongs to the medical service (RoleMedical).
 func (s *Staff) MedicalService() bool { return MedicalService(s.roles) }
@@ -271,4 +292,27 @@ func (s *Staff) ChangeRoles(roles []string) error {
 	}
 	s.record(RolesChanged{Roles: r})
 	return nil
+}
+
+// ResetTOTP revokes the current second factor and starts a new enrolment: TOTPReset, then TOTPEnrolled with the
+// next sequence (whose secret the caller hands over once). The old secret stops working, every session opened so far
+// ends, the login lock ends; the first valid code of the new secret confirms it at the next login. ErrNotFound for an
+// account not created.
+func (s *Staff) ResetTOTP() error {
+	if !s.created {
+		return ErrNotFound
+	}
+	s.record(TOTPReset{PreviousSequence: s.totpSequence})
+	s.record(TOTPEnrolled{Sequence: s.totpSequence + 1})
+	return nil
+}
+
+// RehashPassword records PasswordRehashed with newHash, a hash of the password just verified against verifiedHash
+// under the current parameters. Nothing is recorded when verifiedHash is no longer the stored hash (another login
+// rehashed it first, or the password changed meanwhile) or when newHash is empty.
+func (s *Staff) RehashPassword(verifiedHash, newHash string) {
+	if !s.created || newHash == "" || verifiedHash != s.passwordHash || newHash == s.passwordHash {
+		return
+	}
+	s.record(PasswordRehashed{Hash: newHash})
 }

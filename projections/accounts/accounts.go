@@ -11,7 +11,8 @@
 // history at any time): which postal address is in force (the latest whose effective date has come, in France),
 // whether the account is still locked, whether a pending email change has expired. Queries take a clock for that.
 // What the member aggregate decides from the events alone is decided here the same way: the wrong code that uses up
-// the attempts voids the pending email change, and a password reset ends the login lock.
+// the attempts (the verdict recorded in EmailChangeRejected) voids the pending email change, and a password reset
+// ends the login lock. A PasswordRehashed (the same password under new hashing parameters) is no password change.
 //
 // The rows hold personal data (the member's own): never log them.
 package accounts
@@ -42,6 +43,9 @@ const Name = "accounts"
 //
 //   - 2: the wrong code that uses up the attempts voids the pending email change (it no longer shows), and a
 //     password set by a forgotten-password reset ends the login lock, as the member aggregate decides.
+//
+// Reading the verdict recorded in EmailChangeRejected (and falling back to the current policy for events without
+// one) needed no new version: every stored event reads as version 2 read it.
 const Version = 2
 
 //go:embed migrations/*.sql
@@ -177,9 +181,15 @@ func (acc *account) apply(e event.Envelope) error {
 		acc.row.PendingEmailExpiresAt = sql.NullTime{Time: ev.ExpiresAt.UTC(), Valid: true}
 	case member.EmailChangeRejected:
 		// The wrong code that uses up the attempts voids the request: any later code is refused until a new
-		// request (member.ConfirmEmailChange). The count is decided by the code policy the confirmation command
-		// applies (credential.CurrentCodePolicy), as command.ConfirmEmailChange does with this very event.
-		if credential.CurrentCodePolicy().AttemptsExhausted(ev.Attempt) {
+		// request (member.ConfirmEmailChange). The event records that verdict, so a rebuild reads the decision as it
+		// was taken. Events recorded before the verdict existed have none: for them the current code policy
+		// decides from the attempt number, as the aggregate and command.ConfirmEmailChange do (the maximum has been
+		// 5 since the first such event, so they read as they were decided until it changes).
+		exhausted, recorded := ev.Verdict()
+		if !recorded {
+			exhausted = credential.CurrentCodePolicy().AttemptsExhausted(ev.Attempt)
+		}
+		if exhausted {
 			acc.row.PendingEmail, acc.row.PendingEmailExpiresAt = "", sql.NullTime{}
 		}
 	case member.EmailChanged:

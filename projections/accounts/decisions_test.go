@@ -162,3 +162,66 @@ func TestPasswordResetEndsTheLoginLock(t *testing.T) {
 		}
 	})
 }
+
+// The verdict recorded in EmailChangeRejected decides whether the change is void, not the current maximum: a verdict
+// "not exhausted" past today's maximum keeps the change pending, "exhausted" before it voids it. Events recorded
+// before verdicts existed (no exhausted field) fall back to the current policy on their attempt number.
+func TestEmailChangeVerdictIsReadNotDecidedAgain(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		now := start.Add(time.Minute)
+		yes, no := true, false
+		maxAttempts := credential.CurrentCodePolicy().MaxAttempts
+		cases := []struct {
+			name     string
+			rejected member.EmailChangeRejected
+			pending  bool
+		}{
+			{"recorded: not exhausted, past today's maximum", member.EmailChangeRejected{Attempt: maxAttempts + 2, Exhausted: &no}, true},
+			{"recorded: exhausted, before today's maximum", member.EmailChangeRejected{Attempt: 2, Exhausted: &yes}, false},
+			{"no verdict, below the maximum", member.EmailChangeRejected{Attempt: maxAttempts - 1}, true},
+			{"no verdict, at the maximum", member.EmailChangeRejected{Attempt: maxAttempts}, false},
+		}
+		for _, c := range cases {
+			h := projectionstest.NewHistory(member.Category, &pos, start)
+			h.Add(member.TypeRegistered, registered())
+			h.Add(member.TypeEmailChangeRequested, member.EmailChangeRequested{NewEmail: "new@example.org", Sequence: 1,
+				ExpiresAt: now.Add(15 * time.Minute), PolicyVersion: credential.CodePolicyVersion})
+			h.Add(member.TypeEmailChangeRejected, c.rejected)
+			projectionstest.Apply(t, db, p, h.Events...)
+			a, err := NewQueries(db, fixedClock(now)).Get(ctxT(t), h.Stream.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.PendingEmail != nil; got != c.pending {
+				t.Errorf("%s: pending %t, want %t", c.name, got, c.pending)
+			}
+		}
+	})
+}
+
+// A rehash of the password on login is no password change: the date of the last change stays.
+func TestPasswordRehashIsNoPasswordChange(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := setup(t, db)
+		var pos uint64
+		mh := newMemberHistory(t, &pos)
+		at := start.Add(time.Hour)
+		session := uuid.New()
+		if err := mh.do(func(m *member.Member) error { return m.LoginSucceeded(session, "$argon2id$x", at) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := mh.do(func(m *member.Member) error { return m.RehashPassword("$argon2id$x", "$argon2id$y", at) }); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := mh.m.Events()[len(mh.m.Events())-1].(member.PasswordRehashed); !ok {
+			t.Fatalf("no rehash recorded: %#v", mh.m.Events())
+		}
+		a := mh.account(db, p, at)
+		if a.PasswordChangedAt == nil || !a.PasswordChangedAt.Equal(mh.h.Events[1].Metadata.OccurredAt) || a.LastLoginAt == nil || !a.LastLoginAt.Equal(mh.h.Events[2].Metadata.OccurredAt) ||
+			a.Revision != uint64(len(mh.h.Events)-1) {
+			t.Errorf("after a rehash: password changed %v, last login %v, revision %d", a.PasswordChangedAt, a.LastLoginAt, a.Revision)
+		}
+	})
+}

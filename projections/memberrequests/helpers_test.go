@@ -55,7 +55,7 @@ func feed(tb testing.TB, db *sqldb.DB, p projections.Projection, batch ...event.
 func dump(t *testing.T, db *sqldb.DB, version int) []string {
 	t.Helper()
 	table := projections.Prefix(Name, version)
-	rows := projectionstest.Dump(t, db, table, table+"_timeline")
+	rows := projectionstest.Dump(t, db, table)
 	for i, r := range rows {
 		rows[i] = r[len(table):]
 	}

@@ -1,9 +1,13 @@
 // Package memberrequests is the member's view of their service requests (GET /v1/requests and
 // /v1/requests/{id}): for each request its reference, service, status, receipt, the day silence becomes a decision
 // and what it would mean, what is expected from the member (the items asked for and the deadline, while awaited),
-// the decision and why the request was closed; and its status timeline, one row per step of the lifecycle with a
-// French label. Internal notes and the caseworkers' claims, releases and reassignments are staff matters and never
-// show here (the first claim shows as "prise en charge").
+// the decision and why the request was closed. Next is the rule of the member's view: the status after each event,
+// and the French label of the steps the member is told about. Internal notes and the caseworkers' claims, releases
+// and reassignments are staff matters and never show (the first claim shows as "prise en charge").
+//
+// The member's timeline is not kept here: it is the member's part of the case file (projections/casefiles), which
+// labels its steps with Next, so that the staff's and the member's timelines are one set of rows and cannot drift.
+// Version 1 kept a timeline table of its own; version 2 drops it (migration 00002).
 //
 // The implicit-decision day is servicerequest.Clock's, a pure function of the request's events: each row keeps the
 // instants the clock reads and the deadlines of the acknowledgement, and the clock is run again over them at every
@@ -35,13 +39,13 @@ import (
 	"github.com/msa-dossier/dossier/projections"
 )
 
-// Name is the projection's name: its checkpoint, its lease, and the views readers query ("memberrequests",
-// "memberrequests_timeline").
+// Name is the projection's name: its checkpoint, its lease, and the view readers query ("memberrequests").
 const Name = "memberrequests"
 
 // Version is the current version of the projection. Bump it when the schema, the folding or the labels change:
-// the runner rebuilds the new version beside the live one and switches readers over once it has caught up.
-const Version = 1
+// the runner rebuilds the new version beside the live one and switches readers over once it has caught up. Version 2
+// dropped the timeline table (the member's timeline is read from projections/casefiles).
+const Version = 2
 
 //go:embed migrations
 var migrations embed.FS
@@ -66,7 +70,7 @@ const (
 	StatusLapsed Status = "lapsed"
 )
 
-// The labels of the timeline, in French: what the portal shows.
+// The labels of the member's timeline, in French: what the portal shows (see Next).
 const (
 	LabelSubmitted            = "Demande envoyée"
 	LabelAcknowledged         = "Accusé de réception délivré"
@@ -81,8 +85,7 @@ const (
 	LabelClosed               = "Demande clôturée"
 )
 
-// Projection folds service request events into one row per request and its timeline. It is stateless and safe for
-// concurrent use.
+// Projection folds service request events into one row per request. It is stateless and safe for concurrent use.
 type Projection struct {
 	version int
 }
@@ -136,8 +139,6 @@ func (r *row) values() []any {
 		nullUTC(r.ClosedAt), r.Clock, r.Revision, r.LastPosition}
 }
 
-var timelineColumns = []string{"request_id", "revision", "at", "status", "label"}
-
 // utc is t in UTC at the microsecond, the precision PostgreSQL keeps: both dialects then hold the same values.
 func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
@@ -150,16 +151,14 @@ func nullUTC(t sql.NullTime) sql.NullTime {
 
 // entry is a request's state while a batch is folded.
 type entry struct {
-	row      row
-	clock    requestclock.State
-	exists   bool
-	changed  bool
-	timeline [][]any // rows to insert
+	row     row
+	clock   requestclock.State
+	exists  bool
+	changed bool
 }
 
 // Apply folds the batch request by request: each row is read once, the new events (above the row's revision) are
-// applied in order, the row is written back with an upsert guarded by the revision, and the new steps are added to
-// the timeline (keyed by revision, so a replayed step inserts nothing).
+// applied in order, and the row is written back with an upsert guarded by the revision.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
 	table := projections.Prefix(Name, p.version)
 	return projections.StreamFold[*entry]{
@@ -189,66 +188,80 @@ func apply(en *entry, e event.Envelope) error {
 		return nil // applied already: a replay
 	}
 	r := &en.row
-	label := ""
 	switch ev := e.Event.(type) {
 	case sr.Submitted:
 		if !en.exists {
 			*r = row{RequestID: e.Stream.ID, MemberID: ev.MemberID, ServiceCode: ev.ServiceCode,
-				CatalogVersion: ev.CatalogVersion, Status: string(StatusReceived), ReceivedAt: e.Metadata.OccurredAt}
-			en.exists, label = true, LabelSubmitted
+				CatalogVersion: ev.CatalogVersion, ReceivedAt: e.Metadata.OccurredAt}
+			en.exists = true
 		}
 	case sr.Acknowledged:
 		r.Reference, r.SilenceOutcome, r.TimeZone = ev.Reference, string(ev.Silence.Outcome), ev.TimeZone
-		label = LabelAcknowledged
-	case sr.Queued:
-		label = LabelQueued
-	case sr.Claimed, sr.Reassigned:
-		if r.Status == string(StatusReceived) {
-			r.Status, label = string(StatusInProgress), LabelTakenUp
-		}
 	case sr.InformationRequested:
 		items, err := json.Marshal(ev.Items)
 		if err != nil {
 			return fmt.Errorf("memberrequests: %s revision %d: %w", e.Stream, e.Revision, err)
 		}
-		r.Status, r.ExpectedItems = string(StatusAwaitingInformation), string(items)
+		r.ExpectedItems = string(items)
 		r.ExpectedDeadline = sql.NullTime{Time: ev.Deadline, Valid: true}
-		label = LabelInformationRequested
-	case sr.InformationReceived:
-		r.Status, label = string(StatusInProgress), LabelInformationReceived
-		r.ExpectedItems, r.ExpectedDeadline = "", sql.NullTime{}
-	case sr.InformationDeadlineLapsed:
-		r.Status, label = string(StatusLapsed), LabelLapsed
+	case sr.InformationReceived, sr.InformationDeadlineLapsed, sr.Withdrawn:
 		r.ExpectedItems, r.ExpectedDeadline = "", sql.NullTime{}
 	case sr.Decided:
 		r.Decision, r.DecisionReason = string(ev.Decision), ev.Reason
 		r.DecidedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
-		r.Status, label = string(StatusApproved), LabelApproved
-		if ev.Decision == sr.Rejected {
-			r.Status, label = string(StatusRejected), LabelRejected
-		}
-	case sr.Withdrawn:
-		r.Status, label = string(StatusWithdrawn), LabelWithdrawn
-		r.ExpectedItems, r.ExpectedDeadline = "", sql.NullTime{}
 	case sr.Closed:
 		r.ClosedReason, r.ClosedAt = ev.Reason, sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
 		r.ExpectedItems, r.ExpectedDeadline = "", sql.NullTime{}
-		label = LabelClosed
 	}
 	if !en.exists {
 		return fmt.Errorf("memberrequests: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, sr.TypeSubmitted)
 	}
+	status, _ := Next(Status(r.Status), e.Event)
+	r.Status = string(status)
 	en.clock.Add(e)
 	if err := en.refresh(); err != nil {
 		return fmt.Errorf("memberrequests: %s revision %d: %w", e.Stream, e.Revision, err)
 	}
-	if label != "" {
-		en.timeline = append(en.timeline, []any{r.RequestID.String(), int64(e.Revision), utc(e.Metadata.OccurredAt),
-			r.Status, label})
-	}
 	r.Revision, r.LastPosition = int64(e.Revision), int64(e.Position)
 	en.changed = true
 	return nil
+}
+
+// Next returns where a request stands for the member after the service request event ev, from status (empty
+// before the submission), and the French label of the step the member is told about: "" for what the member is
+// not told (a claim once the request is taken up, a release, a reassignment, an internal note). It is the one rule
+// of the member's view: this projection's status and the member's timeline (projections/casefiles) both follow it.
+func Next(status Status, ev any) (Status, string) {
+	switch ev := ev.(type) {
+	case sr.Submitted:
+		if status == "" {
+			return StatusReceived, LabelSubmitted
+		}
+	case sr.Acknowledged:
+		return status, LabelAcknowledged
+	case sr.Queued:
+		return status, LabelQueued
+	case sr.Claimed, sr.Reassigned:
+		if status == StatusReceived {
+			return StatusInProgress, LabelTakenUp
+		}
+	case sr.InformationRequested:
+		return StatusAwaitingInformation, LabelInformationRequested
+	case sr.InformationReceived:
+		return StatusInProgress, LabelInformationReceived
+	case sr.InformationDeadlineLapsed:
+		return StatusLapsed, LabelLapsed
+	case sr.Decided:
+		if ev.Decision == sr.Rejected {
+			return StatusRejected, LabelRejected
+		}
+		return StatusApproved, LabelApproved
+	case sr.Withdrawn:
+		return StatusWithdrawn, LabelWithdrawn
+	case sr.Closed:
+		return status, LabelClosed
+	}
+	return status, ""
 }
 
 // refresh derives the implicit-decision day from servicerequest.Clock.
@@ -281,13 +294,6 @@ func write(ctx context.Context, tx *sqldb.Tx, table string, en *entry) error {
 	if err := projections.GuardedUpsert(table, []string{"request_id"}, columns, "revision").
 		Exec(ctx, tx, en.row.values()...); err != nil {
 		return fmt.Errorf("memberrequests: %w", err)
-	}
-	if len(en.timeline) == 0 {
-		return nil
-	}
-	if _, err := sqldb.BulkInsert(ctx, tx, table+"_timeline", timelineColumns, en.timeline,
-		"ON CONFLICT (request_id, revision) DO NOTHING"); err != nil {
-		return fmt.Errorf("memberrequests: timeline: %w", err)
 	}
 	return nil
 }

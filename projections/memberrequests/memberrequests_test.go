@@ -15,6 +15,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/failure"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
 var (
@@ -32,15 +33,6 @@ func get(t *testing.T, q *Queries, member, id uuid.UUID) Request {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
 	return r
-}
-
-func timeline(t *testing.T, q *Queries, member, id uuid.UUID) []Step {
-	t.Helper()
-	steps, err := q.Timeline(ctxT(t), member, id)
-	if err != nil {
-		t.Fatalf("Timeline(%s): %v", id, err)
-	}
-	return steps
 }
 
 // TestRequestWithoutImplicitDecision: the member's view of a request whose silence decides nothing (a document
@@ -134,20 +126,6 @@ func TestMemberFollowsARequest(t *testing.T) {
 			r.ClosedReason != sr.CloseDecided || r.ClosedAt == nil || r.ImplicitDecisionOn != "" {
 			t.Errorf("decided = %+v (decision %+v)", r, r.Decision)
 		}
-
-		want := []Step{
-			{at(0, 0), StatusReceived, LabelSubmitted},
-			{at(0, 0), StatusReceived, LabelAcknowledged},
-			{at(0, 0), StatusReceived, LabelQueued},
-			{at(1, 0), StatusInProgress, LabelTakenUp},
-			{at(2, 0), StatusAwaitingInformation, LabelInformationRequested},
-			{at(12, 0), StatusInProgress, LabelInformationReceived},
-			{at(20, 0), StatusRejected, LabelRejected},
-			{at(20, 0), StatusRejected, LabelClosed},
-		}
-		if got := timeline(t, q, m1, a.ID); !slices.Equal(got, want) {
-			t.Errorf("timeline:\n got %+v\nwant %+v", got, want)
-		}
 	})
 }
 
@@ -183,15 +161,6 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 		if r := got[0]; r.Status != StatusApproved || r.Decision == nil || r.Decision.Outcome != sr.Approved {
 			t.Errorf("approved = %+v", r)
 		}
-		steps := timeline(t, q, m1, b.ID)
-		if last := steps[len(steps)-2:]; last[0].Label != LabelLapsed || last[0].Status != StatusLapsed ||
-			last[1].Label != LabelClosed {
-			t.Errorf("lapsed timeline ends with %+v", last)
-		}
-		steps = timeline(t, q, m1, a.ID)
-		if last := steps[len(steps)-2:]; last[0].Label != LabelWithdrawn || last[0].Status != StatusWithdrawn {
-			t.Errorf("withdrawn timeline ends with %+v", last)
-		}
 	})
 }
 
@@ -206,9 +175,6 @@ func TestMemberBCannotReadMemberAsRequest(t *testing.T) {
 
 		if _, err := q.Get(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(B, A's request) = %v, want ErrNotFound", err)
-		}
-		if _, err := q.Timeline(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Timeline(B, A's request) = %v, want ErrNotFound", err)
 		}
 		if _, err := q.Get(ctxT(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
@@ -278,6 +244,18 @@ func TestReplaysAndRebuild(t *testing.T) {
 		}
 		if got := dump(t, db, Version+1); !slices.Equal(got, want) {
 			t.Fatalf("rebuilt version:\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// TestTimelineMovedToCaseFiles: since version 2 the member's timeline is the case file's (projections/casefiles):
+// the version's migrations leave no timeline table of its own.
+func TestTimelineMovedToCaseFiles(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		setup(t, db)
+		table := projections.Prefix(Name, Version)
+		if !projectionstest.TableExists(t, db, table) || projectionstest.TableExists(t, db, table+"_timeline") {
+			t.Fatalf("tables of %s: want %s and no %s_timeline", table, table, table)
 		}
 	})
 }

@@ -17,7 +17,7 @@ import (
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 )
 
-// ErrNotFound is returned by Get and Timeline for a request that does not exist (yet) or is not the member's: a
+// ErrNotFound is returned by Get for a request that does not exist (yet) or is not the member's: a
 // member never learns that another member's request exists. Match with errors.Is.
 var ErrNotFound = failure.New(failure.NotFound, "memberrequests.not_found", "Cette demande est introuvable.")
 
@@ -64,14 +64,7 @@ type Decision struct {
 	DecidedAt time.Time   `json:"decided_at"`
 }
 
-// Step is a row of a request's timeline.
-type Step struct {
-	At     time.Time `json:"at"`
-	Status Status    `json:"status"` // the status after the step
-	Label  string    `json:"label"`  // in French
-}
-
-// Queries reads the live version of the member views through their views. On SQLite it uses the read-only pool.
+// Queries reads the live version of the member's requests through its view. On SQLite it uses the read-only pool.
 type Queries struct {
 	db  *sqlx.DB
 	now func() time.Time
@@ -121,25 +114,6 @@ func (q *Queries) Get(ctx context.Context, memberID, requestID uuid.UUID) (Reque
 		return Request{}, fmt.Errorf("memberrequests: get %s: %w", sr.StreamID(requestID), err)
 	}
 	return toRequest(r, q.now())
-}
-
-// Timeline returns the steps of memberID's request requestID, oldest first, or an error wrapping ErrNotFound (also
-// when it is another member's). Every request has at least its submission.
-func (q *Queries) Timeline(ctx context.Context, memberID, requestID uuid.UUID) ([]Step, error) {
-	var steps []Step
-	err := sqlx.SelectContext(ctx, q.db, &steps, q.db.Rebind("SELECT t.at, t.status, t.label FROM "+Name+
-		"_timeline t JOIN "+Name+" r ON r.request_id = t.request_id WHERE r.request_id = ? AND r.member_id = ? "+
-		"ORDER BY t.revision"), requestID.String(), memberID.String())
-	if err != nil {
-		return nil, fmt.Errorf("memberrequests: timeline of %s: %w", sr.StreamID(requestID), err)
-	}
-	if len(steps) == 0 {
-		return nil, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(requestID), ErrNotFound)
-	}
-	for i := range steps {
-		steps[i].At = steps[i].At.UTC()
-	}
-	return steps, nil
 }
 
 func toRequest(r row, now time.Time) (Request, error) {

@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/msa-dossier/dossier/domain/catalog/catalogtest"
@@ -186,5 +187,11 @@ func TestConfidentialQueue(t *testing.T) {
 	c := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+id, chief, nil), "chief reads the case")
 	if c.body["assignee_id"] != medicID || c.str("queue") != queue {
 		t.Fatalf("case for the medical supervisor: %s", c.raw)
+	}
+	// The supervisor's read outside the medical service (404) opened nothing and is not in the member's access log;
+	// the chief's read is.
+	opened := e.readStream(t, "memberaccess-"+c.str("member_id"))
+	if c.str("member_id") == "" || len(opened) != 1 || !strings.Contains(string(opened[0].Data), `"case.file"`) {
+		t.Fatalf("access log after the supervisors' reads: %d events", len(opened))
 	}
 }

@@ -75,13 +75,19 @@ type Request struct {
 	pos    *uint64
 }
 
-// Submit records a new request of member for svc, received at at.
+// Submit records a new request of member for svc, received at at, with the form {"household":2}.
 func Submit(tb testing.TB, pos *uint64, member uuid.UUID, svc sr.Service, at time.Time) *Request {
+	tb.Helper()
+	return SubmitForm(tb, pos, member, svc, at, `{"household":2}`)
+}
+
+// SubmitForm records a new request of member for svc, received at at, with form (a JSON object, compacted).
+func SubmitForm(tb testing.TB, pos *uint64, member uuid.UUID, svc sr.Service, at time.Time, form string) *Request {
 	tb.Helper()
 	r := &Request{tb: tb, ID: uuid.New(), Member: member, pos: pos}
 	ref := sr.DeriveReference(r.ID, at.In(Paris).Year(), 0)
 	r.do(at, event.RoleMember, member, func(a *sr.ServiceRequest) error {
-		return a.Submit(sr.Submission{MemberID: member, Form: json.RawMessage(`{"household":2}`), CommandID: uuid.New(),
+		return a.Submit(sr.Submission{MemberID: member, Form: json.RawMessage(form), CommandID: uuid.New(),
 			Reference: ref}, svc, at, Paris)
 	})
 	return r

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/google/uuid"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/msa-dossier/dossier/adapters/credentials"
+	"github.com/msa-dossier/dossier/adapters/keyedhash"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/staff"
+)
+
+// `dossier admin reset-totp`: the staff member's old secret stops working, the printed one enrols at the next login,
+// and the event names the command as its actor.
+func TestAdminResetTOTPCommand(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "var", "secret.key")
+	eventsDir := filepath.Join(dir, "var", "events")
+	logger := slog.New(slog.DiscardHandler)
+	base := []string{"--events-dir", eventsDir, "--secret-key-path", keyPath, "--sqlite-path", filepath.Join(dir, "var", "dossier.db"),
+		"--outbox-dir", filepath.Join(dir, "var", "outbox"), "--blobs-dir", filepath.Join(dir, "var", "blobs")}
+	parse := func(args ...string) *AdminCmd {
+		t.Helper()
+		var cli struct {
+			Admin AdminCmd `cmd:""`
+		}
+		p, err := kong.New(&cli)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Parse(append(args, base...)); err != nil {
+			t.Fatal(err)
+		}
+		return &cli.Admin
+	}
+	const password = "Trois pommes vertes au jardin"
+	create := parse("admin", "create-staff", "--login", "c.dupont", "--name", "Claire Dupont", "--role", "caseworker")
+	var out bytes.Buffer
+	create.CreateStaff.stdout, create.CreateStaff.stdin = &out, strings.NewReader(password+"\n")
+	if err := create.CreateStaff.Run(staffCmdCtx(t), logger); err != nil {
+		t.Fatalf("create-staff: %v\n%s", err, out.String())
+	}
+	oldSecret := staffCmdField(t, out.String(), "TOTP secret")
+	staffID := uuid.MustParse(staffCmdField(t, out.String(), "staff id"))
+
+	reset := parse("admin", "reset-totp", "--login", "C.Dupont")
+	out.Reset()
+	reset.ResetTOTP.stdout = &out
+	if err := reset.ResetTOTP.Run(staffCmdCtx(t), logger); err != nil {
+		t.Fatalf("reset-totp: %v\n%s", err, out.String())
+	}
+	newSecret := staffCmdField(t, out.String(), "TOTP secret")
+	if newSecret == oldSecret || staffCmdField(t, out.String(), "login") != "c.dupont" ||
+		staffCmdField(t, out.String(), "staff id") != staffID.String() || !strings.Contains(out.String(), "will not be shown again") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	if key, err := otp.NewKeyFromURL(staffCmdField(t, out.String(), "TOTP URL")); err != nil || key.Secret() != newSecret {
+		t.Errorf("TOTP URL: %v", err)
+	}
+	unknown := parse("admin", "reset-totp", "--login", "personne")
+	unknown.ResetTOTP.stdout = &bytes.Buffer{}
+	if err := unknown.ResetTOTP.Run(staffCmdCtx(t), logger); err == nil || !strings.Contains(err.Error(), "staff.not_found") {
+		t.Errorf("unknown login: %v", err)
+	}
+
+	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	client, err := kurrentdb.Connect(staffCmdCtx(t), node.ConnectionString(), kurrentdb.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	store, err := staffStore(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := credentials.NewHasher(credentials.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(secret string) error {
+		code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.StaffLogin(staffCmdCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, "c.dupont", password, code, uuid.New())
+		return err
+	}
+	if err := login(oldSecret); failure.CodeOf(err) != "auth.invalid_credentials" {
+		t.Errorf("login with the old secret: %v", err)
+	}
+	if err := login(newSecret); err != nil {
+		t.Errorf("login with the new secret: %v", err)
+	}
+	history, err := store.Load(staffCmdCtx(t), staff.StreamFor(staffID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, env := range history {
+		if _, ok := env.Event.(staff.TOTPReset); ok {
+			found = env.Metadata.Actor == resetTOTPActor
+		}
+	}
+	if !found {
+		t.Error("no TOTP reset recorded by the command")
+	}
+}

@@ -1,0 +1,58 @@
+package staff
+
+// What a member reads in their own access log ("qui a consulté mon dossier"): the service, never the person. The
+// fund answers for its staff: the log tells the member when, in which capacity and for what their data was opened;
+// the name of the agent is given, when there is cause, on a request handled by the data protection officer, who
+// reads the staff id from the event. This follows what the Court of Justice held of the GDPR's right of access:
+// the dates and purposes of the consultations are due, the identity of the employees who carried them out under the
+// controller's authority is not, unless the member needs it to exercise their rights (CJEU, 22 June 2023, C-579/21,
+// Pankki S). Showing names would also expose agents to pressure over their work.
+
+// Views of a member's data recorded in MemberDataOpened.What.
+const (
+	// ViewMemberAccount is a staff read of the member's account: identity, contact details, status.
+	ViewMemberAccount = "member.account"
+	// ViewMemberProfile is an older name of the same view.
+	ViewMemberProfile = "member.profile"
+	// ViewMemberDirectory is a member shown in a directory search.
+	ViewMemberDirectory = "member.directory"
+	// ViewCaseFile is a staff read of one of the member's service requests (its form and timeline). Its label says
+	// nothing of the request's queue: that a request is medical is itself covered by medical secrecy.
+	ViewCaseFile = "case.file"
+)
+
+// accessPurposes are the French labels of the views, as the member reads them.
+var accessPurposes = map[string]string{
+	ViewMemberAccount:   "Consultation de votre compte (identité, coordonnées, situation du compte)",
+	ViewMemberProfile:   "Consultation de votre compte (identité, coordonnées, situation du compte)",
+	ViewMemberDirectory: "Recherche de votre compte dans l'annuaire des adhérents",
+	ViewCaseFile:        "Consultation d'une de vos demandes (formulaire et suivi)",
+}
+
+// defaultAccessPurpose labels a view this version does not name yet (one added by a later route).
+const defaultAccessPurpose = "Consultation de votre dossier par un agent de la caisse"
+
+// AccessPurposeLabel returns the French label of a view (MemberDataOpened.What), with a general one for views it
+// does not know.
+func AccessPurposeLabel(what string) string {
+	if l, ok := accessPurposes[what]; ok {
+		return l
+	}
+	return defaultAccessPurpose
+}
+
+// roleLabels are the French names of the working roles, as the member reads them: the service, not the person.
+var roleLabels = map[string]string{
+	RoleCaseworker: "Conseiller de la caisse",
+	RoleSupervisor: "Responsable d'équipe de la caisse",
+	RoleAuditor:    "Contrôle interne de la caisse",
+	RoleAdmin:      "Administration de l'espace privé",
+}
+
+// AccessRoleLabel returns the French name of the role a staff member acted in (MemberDataOpened.Role).
+func AccessRoleLabel(role string) string {
+	if l, ok := roleLabels[role]; ok {
+		return l
+	}
+	return "Agent de la caisse"
+}

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"io/fs"
+	"slices"
+	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
@@ -63,6 +66,80 @@ func (f StreamFold[S]) Apply(batch []event.Envelope) error {
 		}
 	}
 	return nil
+}
+
+// BatchFold folds a batch into one state per stream, like StreamFold, for a projection that writes its rows back
+// in bulk: the states of every stream the batch touches are read at once (LoadAll, typically with SelectIn), and
+// Apply returns the states Fold changed, in the order their streams first came, for the caller to write together.
+type BatchFold[S any] struct {
+	// Keep selects the events to fold; the others are skipped.
+	Keep func(event.Envelope) bool
+	// LoadAll reads the stored states of ids (stream ids), by id; an id it does not return starts from New().
+	LoadAll func(ids []uuid.UUID) (map[uuid.UUID]S, error)
+	New     func() S
+	// Fold folds an event into its stream's state; it skips an event the state holds already (a replay).
+	Fold func(S, event.Envelope) error
+	// Changed reports whether a state must be written back.
+	Changed func(S) bool
+}
+
+// Apply folds the kept events of batch in order and returns the changed states. It stops at the first error.
+func (f BatchFold[S]) Apply(batch []event.Envelope) ([]S, error) {
+	var ids []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, e := range batch {
+		if f.Keep(e) && !seen[e.Stream.ID] {
+			seen[e.Stream.ID] = true
+			ids = append(ids, e.Stream.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	stored, err := f.LoadAll(ids)
+	if err != nil {
+		return nil, err
+	}
+	var changed []S
+	err = StreamFold[S]{
+		Keep: f.Keep,
+		Load: func(s event.StreamID) (S, error) {
+			if st, ok := stored[s.ID]; ok {
+				return st, nil
+			}
+			return f.New(), nil
+		},
+		Fold: f.Fold,
+		Write: func(st S) error {
+			if f.Changed(st) {
+				changed = append(changed, st)
+			}
+			return nil
+		},
+	}.Apply(batch)
+	return changed, err
+}
+
+// selectInChunk is the most ids SelectIn binds in one statement.
+const selectInChunk = 500
+
+// SelectIn runs query, whose last condition is "<column> IN" and ends there (SelectIn appends the list), for ids in
+// chunks, and returns every row, inside tx.
+func SelectIn[R any](ctx context.Context, tx *sqldb.Tx, query string, ids []uuid.UUID) ([]R, error) {
+	var out []R
+	for chunk := range slices.Chunk(ids, selectInChunk) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id.String()
+		}
+		var rows []R
+		q := query + " (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
+		if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
 }
 
 // GetRow reads into dest the row of table whose key column equals value, inside tx; found is false, with no error,

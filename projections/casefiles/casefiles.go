@@ -22,12 +22,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -170,43 +167,17 @@ type entry struct {
 	steps   [][]any // step rows to insert
 }
 
-// loadChunk is the most request ids read by one statement.
-const loadChunk = 500
-
 // Apply folds the batch request by request: the rows of the batch's requests are read at once, each request's new
 // events (above its row's revision) are applied in order, the changed rows are written back with an upsert guarded
 // by the revision, and the new steps are inserted (keyed by revision, so a replayed step inserts nothing).
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
 	table := projections.Prefix(Name, p.version)
-	keep := func(e event.Envelope) bool { return e.Stream.Category == sr.Category }
-	var ids []uuid.UUID
-	seen := map[uuid.UUID]bool{}
-	for _, e := range batch {
-		if keep(e) && !seen[e.Stream.ID] {
-			seen[e.Stream.ID] = true
-			ids = append(ids, e.Stream.ID)
-		}
-	}
-	stored, err := loadAll(ctx, tx, table, ids)
-	if err != nil {
-		return err
-	}
-	var changed []*entry
-	err = projections.StreamFold[*entry]{
-		Keep: keep,
-		Load: func(s event.StreamID) (*entry, error) {
-			if en, ok := stored[s.ID]; ok {
-				return en, nil
-			}
-			return &entry{}, nil
-		},
-		Fold: apply,
-		Write: func(en *entry) error {
-			if en.changed {
-				changed = append(changed, en)
-			}
-			return nil
-		},
+	changed, err := projections.BatchFold[*entry]{
+		Keep:    func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
+		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) { return loadAll(ctx, tx, table, ids) },
+		New:     func() *entry { return &entry{} },
+		Fold:    apply,
+		Changed: func(en *entry) bool { return en.changed },
 	}.Apply(batch)
 	if err != nil {
 		return err
@@ -216,20 +187,13 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 
 // loadAll reads the stored rows of ids, by id.
 func loadAll(ctx context.Context, tx *sqldb.Tx, table string, ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
-	out := make(map[uuid.UUID]*entry, len(ids))
-	for chunk := range slices.Chunk(ids, loadChunk) {
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id.String()
-		}
-		var rows []row
-		if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT * FROM "+table+" WHERE request_id IN (?"+
-			strings.Repeat(", ?", len(chunk)-1)+")"), args...); err != nil {
-			return nil, fmt.Errorf("casefiles: read %d case files: %w", len(chunk), err)
-		}
-		for _, r := range rows {
-			out[r.RequestID] = &entry{row: r, exists: true}
-		}
+	rows, err := projections.SelectIn[row](ctx, tx, "SELECT * FROM "+table+" WHERE request_id IN", ids)
+	if err != nil {
+		return nil, fmt.Errorf("casefiles: read %d case files: %w", len(ids), err)
+	}
+	out := make(map[uuid.UUID]*entry, len(rows))
+	for _, r := range rows {
+		out[r.RequestID] = &entry{row: r, exists: true}
 	}
 	return out, nil
 }

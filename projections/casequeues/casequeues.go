@@ -135,44 +135,18 @@ func tablesOf(version int) tables {
 	return tables{cases: prefix, statusCounts: prefix + "_status_counts", breachCounts: prefix + "_breach_counts"}
 }
 
-// loadChunk is the most request ids read by one statement.
-const loadChunk = 500
-
 // Apply folds the batch case by case: the rows of the batch's cases are read at once, each case's new events (above
 // its row's revision) are applied in order, and the changed rows are written back together with an upsert guarded
 // by the revision. The counters move in the same transaction by the difference between what the changed rows count
 // for now and what they counted for when read, so an event applied twice, skipped by the fold, moves nothing.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
 	t := tablesOf(p.version)
-	keep := func(e event.Envelope) bool { return e.Stream.Category == sr.Category }
-	var ids []uuid.UUID
-	seen := map[uuid.UUID]bool{}
-	for _, e := range batch {
-		if keep(e) && !seen[e.Stream.ID] {
-			seen[e.Stream.ID] = true
-			ids = append(ids, e.Stream.ID)
-		}
-	}
-	stored, err := loadAll(ctx, tx, t.cases, ids)
-	if err != nil {
-		return err
-	}
-	var changed []*entry
-	err = projections.StreamFold[*entry]{
-		Keep: keep,
-		Load: func(s event.StreamID) (*entry, error) {
-			if en, ok := stored[s.ID]; ok {
-				return en, nil
-			}
-			return &entry{}, nil
-		},
-		Fold: apply,
-		Write: func(en *entry) error {
-			if en.changed {
-				changed = append(changed, en)
-			}
-			return nil
-		},
+	changed, err := projections.BatchFold[*entry]{
+		Keep:    func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
+		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) { return loadAll(ctx, tx, t.cases, ids) },
+		New:     func() *entry { return &entry{} },
+		Fold:    apply,
+		Changed: func(en *entry) bool { return en.changed },
 	}.Apply(batch)
 	if err != nil {
 		return err
@@ -182,26 +156,18 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 
 // loadAll reads the stored rows of ids, by id.
 func loadAll(ctx context.Context, tx *sqldb.Tx, table string, ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
-	out := make(map[uuid.UUID]*entry, len(ids))
-	for chunk := range slices.Chunk(ids, loadChunk) {
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id.String()
+	rows, err := projections.SelectIn[row](ctx, tx, "SELECT * FROM "+table+" WHERE request_id IN", ids)
+	if err != nil {
+		return nil, fmt.Errorf("casequeues: read %d cases: %w", len(ids), err)
+	}
+	out := make(map[uuid.UUID]*entry, len(rows))
+	for _, r := range rows {
+		en := &entry{row: r, exists: true, stored: r.tally()}
+		if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
+			return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
 		}
-		var rows []row
-		if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT * FROM "+table+" WHERE request_id IN (?"+
-			strings.Repeat(", ?", len(chunk)-1)+")"), args...); err != nil {
-			return nil, fmt.Errorf("casequeues: read %d cases: %w", len(chunk), err)
-		}
-		for _, r := range rows {
-			en := &entry{row: r, exists: true, stored: r.tally()}
-			var err error
-			if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
-				return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
-			}
-			en.awaiting = r.Status == string(sr.StatusAwaitingInformation)
-			out[r.RequestID] = en
-		}
+		en.awaiting = r.Status == string(sr.StatusAwaitingInformation)
+		out[r.RequestID] = en
 	}
 	return out, nil
 }

@@ -63,27 +63,11 @@ func (c *AdminCreateStaffCmd) Run(ctx context.Context, logger *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	keys, err := c.keyedHasher()
-	if err != nil {
-		return err
-	}
-	hasher, err := credentials.NewHasher(credentials.Config{})
-	if err != nil {
-		return err
-	}
-	st, err := openStores(ctx, &c.Config, logger)
+	h, st, err := staffCommands(ctx, &c.Config, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	store, err := staffStore(st.Events)
-	if err != nil {
-		return err
-	}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
-	if err != nil {
-		return err
-	}
 	correlation := uuid.New()
 	logger.Info("create staff account", "correlation_id", correlation, "event_store", st.EventStoreName)
 	res, err := h.CreateStaff(ctx, command.Meta{Actor: createStaffActor, CorrelationID: correlation, CommandID: uuid.New()},
@@ -171,6 +155,32 @@ func generatePassword(login, name string) (string, error) {
 
 // staffStore returns a store over client whose codec knows the staff events (create-staff touches only staff and
 // stafflogin streams).
+// staffCommands opens the stores and returns a command handler for staff accounts (key, argon2id, TOTP), for the
+// admin commands; the caller closes the stores.
+func staffCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*command.Handler, *stores, error) {
+	keys, err := cfg.keyedHasher()
+	if err != nil {
+		return nil, nil, err
+	}
+	hasher, err := credentials.NewHasher(credentials.Config{})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStores(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := staffStore(st.Events)
+	if err == nil {
+		var h *command.Handler
+		if h, err = command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)}); err == nil {
+			return h, st, nil
+		}
+	}
+	st.Close()
+	return nil, nil, err
+}
+
 func staffStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
 	registry, err := event.NewRegistry(staff.Definitions())
 	if err != nil {

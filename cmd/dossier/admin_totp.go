@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -39,27 +38,11 @@ func (c *AdminResetTOTPCmd) Run(ctx context.Context, logger *slog.Logger) error 
 	if out == nil {
 		out = os.Stdout
 	}
-	keys, err := c.keyedHasher()
-	if err != nil {
-		return err
-	}
-	hasher, err := credentials.NewHasher(credentials.Config{})
-	if err != nil {
-		return err
-	}
-	st, err := openStores(ctx, &c.Config, logger)
+	h, st, err := staffCommands(ctx, &c.Config, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	store, err := staffStore(st.Events)
-	if err != nil {
-		return err
-	}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
-	if err != nil {
-		return err
-	}
 	id, err := h.StaffIDForLogin(ctx, c.Login)
 	if err != nil {
 		return fmt.Errorf("login refused (%s): %w", failure.CodeOf(err), err)

@@ -133,7 +133,12 @@ func TestParkedFactsReachTheAccountWhenItOpens(t *testing.T) {
 		if len(got) != 1 || got[0].Event != any(payment) || got[0].Metadata.Actor != command.FinanceIntegrationActor {
 			t.Fatalf("Léa's history: %+v", got)
 		}
-		parked := f.parked(t, insuredBody)
+		// The facts are recorded in her history before they are marked delivered on the parked stream: wait for both.
+		var parked []event.Envelope
+		eventually(t, "the parked fact marked delivered", func() bool {
+			parked = f.parked(t, insuredBody)
+			return len(parked) >= 2
+		})
 		want := consultation.ParkedFactsDelivered{MemberID: lea,
 			Delivered: []consultation.FactRef{{Kind: consultation.FactPayment, ID: payment.PaymentID}}}
 		if len(parked) != 2 || !reflect.DeepEqual(parked[1].Event, want) ||

@@ -60,8 +60,9 @@ func (w *worker) lagLocked(now time.Time) time.Duration {
 }
 
 // Ready reports whether the read models can serve: nil when the runner runs, no projection has stopped, every
-// projection this replica runs has caught up with the log since it took it over, and the checkpoints of the others
-// can be read. Otherwise the error says what is wrong, for every projection at once (for /readyz).
+// projection this replica runs has caught up with the log since it took it over, and every other one is held by
+// another replica (its lease is taken) whose checkpoints can be read. A projection this replica is about to take
+// over (its lease free) is not ready: it will be once caught up. Otherwise the error says what is wrong, for every projection at once (for /readyz).
 func (r *Runner) Ready() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -80,6 +81,8 @@ func (r *Runner) Ready() error {
 			errs = append(errs, fmt.Errorf("%s: starting", w.name))
 		case w.role == RoleActive && !w.caughtUp:
 			errs = append(errs, fmt.Errorf("%s: catching up (position %d)", w.name, w.position))
+		case w.role == RoleStandby && !w.heldElsewhere:
+			errs = append(errs, fmt.Errorf("%s: taking over", w.name))
 		case w.role == RoleStandby && r.pollErr != nil:
 			errs = append(errs, fmt.Errorf("%s: cannot follow the checkpoint: %w", w.name, r.pollErr))
 		case w.role == RoleStandby && w.liveVersion == 0:

@@ -37,16 +37,17 @@ type worker struct {
 	version int
 	logger  *slog.Logger
 
-	role         Role
-	state        State  // this version's state, as last known
-	position     uint64 // this version's checkpoint, as last known
-	liveVersion  int    // the version readers see (0: none yet)
-	livePosition uint64 // its checkpoint
-	caughtUp     bool   // reached the head of the log in the current session
-	applied      int64  // events applied by this process
-	lastRecorded time.Time
-	pendingSince time.Time // recorded-at of the oldest event received but not committed yet
-	err          error     // why the projection stopped
+	role          Role
+	state         State  // this version's state, as last known
+	position      uint64 // this version's checkpoint, as last known
+	liveVersion   int    // the version readers see (0: none yet)
+	livePosition  uint64 // its checkpoint
+	caughtUp      bool   // reached the head of the log in the current session
+	heldElsewhere bool   // standing by because another holder has the lease (not merely before the first attempt)
+	applied       int64  // events applied by this process
+	lastRecorded  time.Time
+	pendingSince  time.Time // recorded-at of the oldest event received but not committed yet
+	err           error     // why the projection stopped
 }
 
 // session options.
@@ -78,7 +79,15 @@ func (w *worker) run(ctx context.Context) error {
 	delay := w.r.opts.RetryDelay
 	for {
 		w.setRole(RoleStandby)
-		lease, err := w.r.db.AcquireLease(ctx, leaseName(w.name, w.version), w.r.opts.LeaseRetry)
+		// Try once first: only a lease held by someone else makes this replica a follower that may count as ready
+		// (Runner.Ready); a worker that is about to take the lease is not ready yet, and would flip to "catching up"
+		// a moment after saying it was.
+		lease, err := w.r.db.TryAcquireLease(ctx, leaseName(w.name, w.version))
+		if errors.Is(err, sqldb.ErrLeaseHeld) {
+			w.setHeldElsewhere(true)
+			lease, err = w.r.db.AcquireLease(ctx, leaseName(w.name, w.version), w.r.opts.LeaseRetry)
+		}
+		w.setHeldElsewhere(false)
 		if err != nil {
 			if ctx.Err() != nil {
 				w.setRole(RoleStopped)
@@ -152,6 +161,15 @@ func (w *worker) setRole(role Role) {
 			w.caughtUp = false
 			w.pendingSince = time.Time{}
 		}
+		w.r.notifyLocked()
+	}
+}
+
+func (w *worker) setHeldElsewhere(held bool) {
+	w.r.mu.Lock()
+	defer w.r.mu.Unlock()
+	if w.heldElsewhere != held {
+		w.heldElsewhere = held
 		w.r.notifyLocked()
 	}
 }

@@ -78,6 +78,9 @@ func startServe(t *testing.T, args ...string) *server {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-s.done
+		if t.Failed() {
+			t.Logf("dossier serve's log:\n%s", stderr.String())
+		}
 	})
 	select {
 	case s.line = <-lines:

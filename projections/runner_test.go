@@ -234,7 +234,10 @@ func TestStandbyFollowsThenTakesOverWhenTheHolderDies(t *testing.T) {
 		a := projectionstest.StartRunner(t, dbA, e.source, streamactivity.New())
 		a.Wait(t, first.Position)
 		b := projectionstest.StartRunner(t, dbB, e.source, streamactivity.New())
-		projectionstest.Eventually(t, "b standing by", func() bool { return b.Status()[0].Role == projections.RoleStandby })
+		// b stands by once it has found the lease taken (before that it is about to take over, and not ready).
+		projectionstest.Eventually(t, "b standing by", func() bool {
+			return b.Status()[0].Role == projections.RoleStandby && b.Ready() == nil
+		})
 
 		// The standby replica answers read-your-writes from the checkpoint the holder commits.
 		s := newStream("testcase")

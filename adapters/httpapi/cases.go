@@ -252,7 +252,7 @@ const caseFileView = "case.file"
 // getCase returns a case of a queue the caller sees, with its ETag for If-Match (a case of a confidential queue is
 // not found for staff outside the medical service), its case file and timeline. The case file is the member's
 // personal data: the opening is recorded in the member's access log before it is answered (no record, no data),
-// at every opening. A case file the read model has not built yet answers 503 consistency.not_reached (retry).
+// at every opening, with the request's reference (what the member knows it by). A case file the read model has not built yet answers 503 consistency.not_reached (retry).
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	}
 	p := principalOf(r.Context())
 	if _, err := s.deps.Commands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), file.MemberID,
-		caseFileView); err != nil {
+		caseFileView, c.Reference); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -67,7 +67,7 @@ func (s *Server) openMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r.Context())
-	if _, err := s.deps.Commands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), id, "member.account"); err != nil {
+	if _, err := s.deps.Commands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), id, "member.account", ""); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

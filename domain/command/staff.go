@@ -535,15 +535,16 @@ func (h *Handler) onStaff(ctx context.Context, m Meta, staffID uuid.UUID, decide
 }
 
 // RecordMemberDataOpened records that staff member staffID, acting as role, opened view what ("member.profile",
-// "member.directory") of member memberID's data: MemberDataOpened on memberaccess-<member id>. Call it on every
+// "member.directory") of member memberID's data: MemberDataOpened on memberaccess-<member id>. subject names which
+// item of the view, as the member knows it (a request's reference for "case.file"), or is empty. Call it on every
 // staff read of a member's data, before answering. The log only grows, so a lost race is decided again. Errors:
 // staff.access_invalid, staff.role_unknown (Invalid).
 //
-// One request that records several views of the same member gets one event per view: the command id derives from
-// Meta.CommandID, the member and what.
-func (h *Handler) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid.UUID, role string, memberID uuid.UUID, what string) (Result, error) {
+// One request that records several views of the same member gets one event per view and subject: the command id
+// derives from Meta.CommandID, the member, what and subject.
+func (h *Handler) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid.UUID, role string, memberID uuid.UUID, what, subject string) (Result, error) {
 	const op = "command.RecordMemberDataOpened"
-	opened, err := staff.NewAccess(staffID, role, what)
+	opened, err := staff.NewAccess(staffID, role, what, subject)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -555,7 +556,11 @@ func (h *Handler) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uu
 		m.Actor = event.Actor{ID: staffID.String(), Role: event.Role(role)}
 	}
 	cmd := h.command(m, stream)
-	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, []byte("opened "+what))
+	name := "opened " + what
+	if subject != "" { // the ids of openings without a subject stay what they were
+		name += " " + subject
+	}
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, []byte(name))
 	cmd.RetryOnConflict = staffAccessRetries
 	commit, err := h.Store.Update(ctx, stream, cmd, func([]event.Envelope) ([]any, error) {
 		return []any{opened}, nil

@@ -584,24 +584,34 @@ func TestStaffRecordMemberDataOpened(t *testing.T) {
 	staffID, memberID := uuid.New(), uuid.New()
 	stream := staff.AccessStreamFor(memberID)
 	m := command.Meta{Actor: event.Actor{ID: staffID.String(), Role: event.RoleCaseworker}, CorrelationID: uuid.New(), CommandID: uuid.New()}
-	r, err := f.h.RecordMemberDataOpened(staffCtx(t), m, staffID, "caseworker", memberID, "member.profile")
+	r, err := f.h.RecordMemberDataOpened(staffCtx(t), m, staffID, "caseworker", memberID, "member.profile", "")
 	if err != nil || r.Position == 0 {
 		t.Fatalf("RecordMemberDataOpened: %+v, %v", r, err)
 	}
 	// the same request again (same command id, same view): nothing new; another view: recorded
-	if _, err := f.h.RecordMemberDataOpened(staffCtx(t), m, staffID, "caseworker", memberID, "member.profile"); err != nil {
+	if _, err := f.h.RecordMemberDataOpened(staffCtx(t), m, staffID, "caseworker", memberID, "member.profile", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.h.RecordMemberDataOpened(staffCtx(t), m, staffID, "caseworker", memberID, "member.directory"); err != nil {
+	if _, err := f.h.RecordMemberDataOpened(staffCtx(t), m, staffID, "caseworker", memberID, "member.directory", ""); err != nil {
 		t.Fatal(err)
+	}
+	// two case files of the member in one request: one event each, with its reference; once again: nothing new
+	for range 2 {
+		for _, ref := range []string{"MSA-2026-7KQ2-M9XD-3F0A", "MSA-2026-QCEC-G7FP-JY2M"} {
+			if _, err := f.h.RecordMemberDataOpened(staffCtx(t), m, staffID, "caseworker", memberID, staff.ViewCaseFile, ref); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	history := f.events(t, stream)
-	if len(history) != 2 {
-		t.Fatalf("%d events, want 2", len(history))
+	if len(history) != 4 {
+		t.Fatalf("%d events, want 4", len(history))
 	}
 	if history[0].Event != (staff.MemberDataOpened{StaffID: staffID, Role: "caseworker", What: "member.profile"}) ||
-		history[1].Event != (staff.MemberDataOpened{StaffID: staffID, Role: "caseworker", What: "member.directory"}) {
-		t.Errorf("events %#v %#v", history[0].Event, history[1].Event)
+		history[1].Event != (staff.MemberDataOpened{StaffID: staffID, Role: "caseworker", What: "member.directory"}) ||
+		history[2].Event != (staff.MemberDataOpened{StaffID: staffID, Role: "caseworker", What: staff.ViewCaseFile, Subject: "MSA-2026-7KQ2-M9XD-3F0A"}) ||
+		history[3].Event != (staff.MemberDataOpened{StaffID: staffID, Role: "caseworker", What: staff.ViewCaseFile, Subject: "MSA-2026-QCEC-G7FP-JY2M"}) {
+		t.Errorf("events %#v %#v %#v %#v", history[0].Event, history[1].Event, history[2].Event, history[3].Event)
 	}
 	if md := history[0].Metadata; md.Actor != m.Actor || md.CorrelationID != m.CorrelationID || !md.OccurredAt.Equal(f.clock.Now()) {
 		t.Errorf("metadata %+v", md)
@@ -616,7 +626,7 @@ func TestStaffRecordMemberDataOpened(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			auditor := uuid.New()
-			_, err := f.h.RecordMemberDataOpened(staffCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, auditor, "auditor", memberID, "member.history")
+			_, err := f.h.RecordMemberDataOpened(staffCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, auditor, "auditor", memberID, "member.history", "")
 			errs <- err
 		}()
 	}
@@ -628,8 +638,8 @@ func TestStaffRecordMemberDataOpened(t *testing.T) {
 		}
 	}
 	history = f.events(t, stream)
-	if len(history) != 2+readers {
-		t.Errorf("%d events, want %d", len(history), 2+readers)
+	if len(history) != 4+readers {
+		t.Errorf("%d events, want %d", len(history), 4+readers)
 	}
 	// without an actor in Meta, the actor is the staff member in the role given
 	if last := history[len(history)-1]; last.Metadata.Actor.Role != event.RoleAuditor || last.Metadata.Actor.ID != last.Event.(staff.MemberDataOpened).StaffID.String() {
@@ -637,15 +647,16 @@ func TestStaffRecordMemberDataOpened(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		staffID, memberID uuid.UUID
-		role, what, code  string
+		staffID, memberID         uuid.UUID
+		role, what, subject, code string
 	}{
-		{uuid.Nil, memberID, "caseworker", "member.profile", "staff.access_invalid"},
-		{staffID, uuid.Nil, "caseworker", "member.profile", "staff.access_invalid"},
-		{staffID, memberID, "caseworker", "", "staff.access_invalid"},
-		{staffID, memberID, "member", "member.profile", "staff.role_unknown"},
+		{uuid.Nil, memberID, "caseworker", "member.profile", "", "staff.access_invalid"},
+		{staffID, uuid.Nil, "caseworker", "member.profile", "", "staff.access_invalid"},
+		{staffID, memberID, "caseworker", "", "", "staff.access_invalid"},
+		{staffID, memberID, "caseworker", staff.ViewCaseFile, "MSA 2026 <script>", "staff.access_invalid"},
+		{staffID, memberID, "member", "member.profile", "", "staff.role_unknown"},
 	} {
-		_, err := f.h.RecordMemberDataOpened(staffCtx(t), m, tc.staffID, tc.role, tc.memberID, tc.what)
+		_, err := f.h.RecordMemberDataOpened(staffCtx(t), m, tc.staffID, tc.role, tc.memberID, tc.what, tc.subject)
 		staffWantCode(t, err, failure.Invalid, tc.code)
 	}
 }

@@ -41,6 +41,16 @@ func AccessPurposeLabel(what string) string {
 	return defaultAccessPurpose
 }
 
+// AccessPurposeLabelOf returns the French label of an opening of view what about subject
+// (MemberDataOpened.Subject): for a case file with its reference, "Consultation de votre demande MSA-2026-… (formulaire
+// et suivi)", so the member knows which of their requests was read; otherwise AccessPurposeLabel(what).
+func AccessPurposeLabelOf(what, subject string) string {
+	if what == ViewCaseFile && subject != "" {
+		return "Consultation de votre demande " + subject + " (formulaire et suivi)"
+	}
+	return AccessPurposeLabel(what)
+}
+
 // roleLabels are the French names of the working roles, as the member reads them: the service, not the person.
 var roleLabels = map[string]string{
 	RoleCaseworker: "Conseiller de la caisse",

@@ -111,10 +111,14 @@ type LoginClaimed struct {
 
 // MemberDataOpened records that a staff member opened a member's data (stream memberaccess-<member id>), so
 // members and auditors can ask who looked at a file. What names the view ("member.profile", "member.directory").
+// Subject, when set, names which item of the view was opened, as the member knows it: the reference of the request
+// ("MSA-2026-7KQ2-M9XD-3F0A") for ViewCaseFile. It was added later: events without it (every opening before, and
+// views of the whole account) are still valid.
 type MemberDataOpened struct {
 	StaffID uuid.UUID `json:"staff_id"`
 	Role    string    `json:"role"`
 	What    string    `json:"what"`
+	Subject string    `json:"subject,omitempty"`
 }
 
 // QueuesAssigned replaces the caseworker queues (catalog queue codes, sorted, without duplicates) a staff member

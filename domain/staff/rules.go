@@ -159,11 +159,16 @@ func LockDuration(n int) time.Duration {
 	return min(d, MaxLock)
 }
 
-// NewAccess validates a member-data access record: who (staff id and the working role they acted in), which view. what is
-// a short name of the view ("member.profile", "member.directory"): 1 to 64 lower-case letters, digits, '.', '_'
-// or '-'.
-func NewAccess(staffID uuid.UUID, role, what string) (MemberDataOpened, error) {
-	if staffID == uuid.Nil || len(what) == 0 || len(what) > 64 {
+// MaxAccessSubjectLength bounds MemberDataOpened.Subject.
+const MaxAccessSubjectLength = 64
+
+// NewAccess validates a member-data access record: who (staff id and the working role they acted in), which view,
+// and which item of it. what is a short name of the view ("member.profile", "member.directory"): 1 to 64 lower-case
+// letters, digits, '.', '_' or '-'. subject is empty (the view is the whole of it, the account) or the item's
+// reference as the member knows it ("MSA-2026-7KQ2-M9XD-3F0A" for a case file): 1 to MaxAccessSubjectLength ASCII
+// letters, digits, '.', '_' or '-'. It is shown to the member, so nothing else gets in: no spaces, no markup.
+func NewAccess(staffID uuid.UUID, role, what, subject string) (MemberDataOpened, error) {
+	if staffID == uuid.Nil || len(what) == 0 || len(what) > 64 || len(subject) > MaxAccessSubjectLength {
 		return MemberDataOpened{}, ErrAccessInvalid
 	}
 	for i := 0; i < len(what); i++ {
@@ -172,10 +177,16 @@ func NewAccess(staffID uuid.UUID, role, what string) (MemberDataOpened, error) {
 			return MemberDataOpened{}, ErrAccessInvalid
 		}
 	}
+	for i := 0; i < len(subject); i++ {
+		c := subject[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return MemberDataOpened{}, ErrAccessInvalid
+		}
+	}
 	if !ValidRole(role) || role == RoleMedical { // medical is an attribute, never the role one acts in
 		return MemberDataOpened{}, ErrRoleUnknown
 	}
-	return MemberDataOpened{StaffID: staffID, Role: role, What: what}, nil
+	return MemberDataOpened{StaffID: staffID, Role: role, What: what, Subject: subject}, nil
 }
 
 // ClaimLogin decides the login-claim stream's append: LoginClaimed for staffID on an empty stream, ErrLoginTaken

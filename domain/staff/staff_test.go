@@ -483,24 +483,43 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestNewAccess(t *testing.T) {
-	got, err := NewAccess(staffID, RoleCaseworker, "member.profile")
+	got, err := NewAccess(staffID, RoleCaseworker, "member.profile", "")
 	if err != nil || got != (MemberDataOpened{StaffID: staffID, Role: RoleCaseworker, What: "member.profile"}) {
 		t.Errorf("NewAccess = %+v, %v", got, err)
 	}
 	for _, tc := range []struct {
-		id         uuid.UUID
-		role, what string
-		want       error
+		id                  uuid.UUID
+		role, what, subject string
+		want                error
 	}{
-		{uuid.Nil, RoleCaseworker, "member.profile", ErrAccessInvalid},
-		{staffID, RoleCaseworker, "", ErrAccessInvalid},
-		{staffID, RoleCaseworker, "Member Profile", ErrAccessInvalid},
-		{staffID, RoleCaseworker, strings.Repeat("a", 65), ErrAccessInvalid},
-		{staffID, "member", "member.profile", ErrRoleUnknown},
-		{staffID, RoleMedical, "member.profile", ErrRoleUnknown}, // an attribute, not a role one acts in
+		{uuid.Nil, RoleCaseworker, "member.profile", "", ErrAccessInvalid},
+		{staffID, RoleCaseworker, "", "", ErrAccessInvalid},
+		{staffID, RoleCaseworker, "Member Profile", "", ErrAccessInvalid},
+		{staffID, RoleCaseworker, strings.Repeat("a", 65), "", ErrAccessInvalid},
+		{staffID, "member", "member.profile", "", ErrRoleUnknown},
+		{staffID, RoleMedical, "member.profile", "", ErrRoleUnknown}, // an attribute, not a role one acts in
 	} {
-		if _, err := NewAccess(tc.id, tc.role, tc.what); !errors.Is(err, tc.want) {
-			t.Errorf("NewAccess(%v, %q, %q) = %v, want %v", tc.id, tc.role, tc.what, err, tc.want)
+		if _, err := NewAccess(tc.id, tc.role, tc.what, tc.subject); !errors.Is(err, tc.want) {
+			t.Errorf("NewAccess(%v, %q, %q, %q) = %v, want %v", tc.id, tc.role, tc.what, tc.subject, err, tc.want)
+		}
+	}
+}
+
+// The subject of an opening (which request) is optional, bounded and made of reference characters only: the member
+// reads it.
+func TestNewAccessSubject(t *testing.T) {
+	for _, subject := range []string{"MSA-2026-7KQ2-M9XD-3F0A", "a", "ref_1.2-x", strings.Repeat("A", MaxAccessSubjectLength)} {
+		got, err := NewAccess(staffID, RoleAuditor, ViewCaseFile, subject)
+		if err != nil || got != (MemberDataOpened{StaffID: staffID, Role: RoleAuditor, What: ViewCaseFile, Subject: subject}) {
+			t.Errorf("NewAccess(subject %q) = %+v, %v", subject, got, err)
+		}
+	}
+	for _, subject := range []string{
+		strings.Repeat("A", MaxAccessSubjectLength+1),
+		"MSA 2026", " MSA-2026-7KQ2-M9XD-3F0A", "MSA-2026\n", "<b>MSA</b>", "MSA-2026-é", "MSA/2026", "a\x00b",
+	} {
+		if _, err := NewAccess(staffID, RoleCaseworker, ViewCaseFile, subject); !errors.Is(err, ErrAccessInvalid) {
+			t.Errorf("NewAccess(subject %q) = %v, want %v", subject, err, ErrAccessInvalid)
 		}
 	}
 }

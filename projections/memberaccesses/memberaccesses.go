@@ -1,5 +1,5 @@
 // Package memberaccesses is the member's view of the staff openings of their data ("qui a consulté mon dossier",
-// GET /v1/me/accesses): when, in which role, and which view, the newest first.
+// GET /v1/me/accesses): when, in which role, which view and, for a case file, which request, the newest first.
 //
 // It folds the memberaccess streams only (staff.MemberDataOpened, recorded before any staff read of a member's data
 // is answered), one row per event, keyed by the event's place in its stream (member, revision): rows are only
@@ -25,8 +25,10 @@ import (
 // Name is the projection's name: its checkpoint, its lease, and the view readers query ("memberaccesses").
 const Name = "memberaccesses"
 
-// Version is the current version of the projection. Bump it when the schema or the folding changes.
-const Version = 1
+// Version is the current version of the projection. Bump it when the schema or the folding changes. Version 2 keeps
+// the subject of an opening (the request's reference): a new version rebuilds from the log, so a row an older
+// replica wrote without it during a rolling deploy does not stay without it.
+const Version = 2
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -48,7 +50,7 @@ func (p *Projection) Version() int { return p.version }
 // Migrations returns the migrations of the projection's table (one text for both dialects).
 func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
 
-var columns = []string{"member_id", "revision", "opened_at", "role", "what"}
+var columns = []string{"member_id", "revision", "opened_at", "role", "what", "subject"}
 
 // Apply inserts a row per opening of the batch; a row already there (the same event) is left as it is. The time of
 // the opening is the event's business time, kept to the microsecond as PostgreSQL keeps it, so both dialects give the
@@ -65,7 +67,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 			continue
 		}
 		if err := insert.Exec(ctx, tx, e.Stream.ID.String(), int64(e.Revision),
-			e.Metadata.OccurredAt.UTC().Truncate(time.Microsecond), v.Role, v.What); err != nil {
+			e.Metadata.OccurredAt.UTC().Truncate(time.Microsecond), v.Role, v.What, v.Subject); err != nil {
 			return fmt.Errorf("memberaccesses: %s at %s@%d: %w", e.Type, e.Stream, e.Revision, err)
 		}
 	}

@@ -38,15 +38,20 @@ func dump(t *testing.T, db *sqldb.DB) []string {
 }
 
 // openings returns one member's access stream with n openings by two staff members, in turn a caseworker opening
-// the account and an auditor opening a view this version has no label for.
+// the account, an auditor opening a view this version has no label for, and the caseworker opening a case file
+// (with the request's reference as subject).
 func openings(pos *uint64, n int) *projectionstest.History {
 	h := projectionstest.NewHistory(staff.AccessCategory, pos, start)
 	caseworker, auditor := uuid.New(), uuid.New()
 	for i := range n {
-		if i%2 == 0 {
+		switch i % 3 {
+		case 0:
 			h.Add(staff.TypeMemberDataOpened, staff.MemberDataOpened{StaffID: caseworker, Role: staff.RoleCaseworker, What: staff.ViewMemberAccount})
-		} else {
+		case 1:
 			h.Add(staff.TypeMemberDataOpened, staff.MemberDataOpened{StaffID: auditor, Role: staff.RoleAuditor, What: "future.view"})
+		default:
+			h.Add(staff.TypeMemberDataOpened, staff.MemberDataOpened{StaffID: caseworker, Role: staff.RoleCaseworker, What: staff.ViewCaseFile,
+				Subject: "MSA-2026-7KQ2-M9XD-3F0A"})
 		}
 	}
 	return h
@@ -71,13 +76,21 @@ func TestNewestFirstOwnOnlyAndPaged(t *testing.T) {
 		for i, a := range all.Accesses {
 			e := alice.Events[4-i] // newest first
 			want := e.Event.(staff.MemberDataOpened)
-			if !a.OpenedAt.Equal(e.Metadata.OccurredAt) || a.Role != want.Role || a.Purpose != want.What ||
-				a.RoleLabel != staff.AccessRoleLabel(want.Role) || a.PurposeLabel != staff.AccessPurposeLabel(want.What) {
+			if !a.OpenedAt.Equal(e.Metadata.OccurredAt) || a.Role != want.Role || a.Purpose != want.What || a.Subject != want.Subject ||
+				a.RoleLabel != staff.AccessRoleLabel(want.Role) || a.PurposeLabel != staff.AccessPurposeLabelOf(want.What, want.Subject) {
 				t.Errorf("access %d: %+v, want %+v at %s", i, a, want, e.Metadata.OccurredAt)
 			}
 		}
-		if all.Accesses[0].PurposeLabel == "" || all.Accesses[1].PurposeLabel != "Consultation de votre dossier par un agent de la caisse" {
-			t.Errorf("labels: %+v", all.Accesses[:2])
+		// newest first: 4 a future view, 3 the account (no subject), 2 a case file with its reference
+		if all.Accesses[0].PurposeLabel != "Consultation de votre dossier par un agent de la caisse" ||
+			all.Accesses[1].PurposeLabel == "" || all.Accesses[1].Subject != "" ||
+			all.Accesses[2].Subject != "MSA-2026-7KQ2-M9XD-3F0A" ||
+			all.Accesses[2].PurposeLabel != "Consultation de votre demande MSA-2026-7KQ2-M9XD-3F0A (formulaire et suivi)" {
+			t.Errorf("labels: %+v", all.Accesses[:3])
+		}
+		// No subject, no "subject" key: the openings of the whole account read as they did.
+		if raw, _ := json.Marshal(all.Accesses[1]); strings.Contains(string(raw), "subject") {
+			t.Errorf("empty subject encoded: %s", raw)
 		}
 		// Never who: no staff id in what the member reads.
 		raw, _ := json.Marshal(all)
@@ -165,6 +178,9 @@ func TestRebuildGivesTheSameRows(t *testing.T) {
 		if len(incremental) != 7 {
 			t.Fatalf("rows %v", incremental)
 		}
+		if !slices.ContainsFunc(incremental, func(row string) bool { return strings.Contains(row, "MSA-2026-7KQ2-M9XD-3F0A") }) {
+			t.Fatalf("no subject in the rows %v", incremental)
+		}
 		if _, err := db.ExecContext(ctxT(t), "DELETE FROM "+projections.Prefix(Name, Version)); err != nil {
 			t.Fatal(err)
 		}
@@ -195,9 +211,9 @@ func TestThroughTheRunner(t *testing.T) {
 		}
 		member, caseworker := uuid.New(), uuid.New()
 		var last command.Result
-		for _, what := range []string{staff.ViewMemberAccount, staff.ViewCaseFile} {
+		for _, o := range []struct{ what, subject string }{{staff.ViewMemberAccount, ""}, {staff.ViewCaseFile, "MSA-2026-7KQ2-M9XD-3F0A"}} {
 			m := command.Meta{Actor: event.Actor{ID: caseworker.String(), Role: event.RoleCaseworker}, CommandID: uuid.New()}
-			if last, err = h.RecordMemberDataOpened(ctx, m, caseworker, staff.RoleCaseworker, member, what); err != nil {
+			if last, err = h.RecordMemberDataOpened(ctx, m, caseworker, staff.RoleCaseworker, member, o.what, o.subject); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -205,6 +221,7 @@ func TestThroughTheRunner(t *testing.T) {
 		runner.Wait(t, last.Position)
 		page, err := NewQueries(db).List(ctx, member, Query{})
 		if err != nil || len(page.Accesses) != 2 || page.Accesses[0].Purpose != staff.ViewCaseFile || page.Accesses[1].Purpose != staff.ViewMemberAccount ||
+			page.Accesses[0].Subject != "MSA-2026-7KQ2-M9XD-3F0A" || page.Accesses[1].Subject != "" ||
 			!page.Accesses[0].OpenedAt.Equal(start) || page.Accesses[0].RoleLabel != "Conseiller de la caisse" {
 			t.Fatalf("log through the runner: %+v, %v", page, err)
 		}

@@ -30,12 +30,14 @@ func Messages() map[string]string {
 }
 
 // Access is one opening of the member's data by a staff member, as the member reads it: when, in which capacity
-// (the role, and its French name), for what (the view, and its French label). Never who.
+// (the role, and its French name), for what (the view, which item of it when the event names one: the reference of
+// the request for a case file, and its French label, "Consultation de votre demande MSA-2026-…"). Never who.
 type Access struct {
 	OpenedAt     time.Time `json:"opened_at"`
 	Role         string    `json:"role"`
 	RoleLabel    string    `json:"role_label"`
 	Purpose      string    `json:"purpose"`
+	Subject      string    `json:"subject,omitempty"`
 	PurposeLabel string    `json:"purpose_label"`
 }
 
@@ -81,9 +83,10 @@ func (q *Queries) List(ctx context.Context, memberID uuid.UUID, in Query) (Page,
 		OpenedAt time.Time `db:"opened_at"`
 		Role     string    `db:"role"`
 		What     string    `db:"what"`
+		Subject  string    `db:"subject"`
 	}
 	// One row more than the page, to know whether an older page exists.
-	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT revision, opened_at, role, what FROM "+Name+
+	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT revision, opened_at, role, what, subject FROM "+Name+
 		" WHERE "+where+" ORDER BY revision DESC LIMIT ?"), append(args, limit+1)...); err != nil {
 		return Page{}, fmt.Errorf("memberaccesses: list: %w", err)
 	}
@@ -95,7 +98,7 @@ func (q *Queries) List(ctx context.Context, memberID uuid.UUID, in Query) (Page,
 			break
 		}
 		page.Accesses = append(page.Accesses, Access{OpenedAt: r.OpenedAt.UTC(), Role: r.Role,
-			RoleLabel: staff.AccessRoleLabel(r.Role), Purpose: r.What, PurposeLabel: staff.AccessPurposeLabel(r.What)})
+			RoleLabel: staff.AccessRoleLabel(r.Role), Purpose: r.What, Subject: r.Subject, PurposeLabel: staff.AccessPurposeLabelOf(r.What, r.Subject)})
 	}
 	return page, nil
 }

@@ -133,7 +133,7 @@ func TestMemberSeesWhoOpenedTheirFile(t *testing.T) {
 	entry := log.body["accesses"].([]any)[0].(map[string]any)
 	openedAt, err := time.Parse(time.RFC3339Nano, entry["opened_at"].(string))
 	if err != nil || openedAt.Before(before) || openedAt.After(time.Now().Add(time.Second)) || entry["role"] != "caseworker" ||
-		entry["purpose"] != "member.account" || entry["role_label"] == "" || entry["purpose_label"] == "" {
+		entry["purpose"] != "member.account" || entry["role_label"] == "" || entry["purpose_label"] == "" || entry["subject"] != nil {
 		t.Fatalf("alice's log: %s", log.raw)
 	}
 	for _, who := range []string{cwID, "Claire", "Dupont", "c.dupont"} {

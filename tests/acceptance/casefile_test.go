@@ -52,7 +52,8 @@ func formField(t *testing.T, r response, name string) map[string]any {
 // catalog labels it, adds a note and asks for information → the member answers → the caseworker reads the answer
 // and the note in the timeline, with who did what → the member reads their form, what was asked and their answer,
 // but no note and no staff identity → another member, and a caseworker outside the queue, read nothing → every
-// staff opening of the case file, and only those, is in the member's access log.
+// staff opening of the case file, and only those, is in the member's access log, with the request's reference, which
+// the member reads in their own log.
 func TestCaseFileStory(t *testing.T) {
 	const service, queue = "accident-travail-non-salarie", "pro-atexa"
 	e := startMemberEnv(t)
@@ -193,16 +194,41 @@ func TestCaseFileStory(t *testing.T) {
 			StaffID string `json:"staff_id"`
 			Role    string `json:"role"`
 			What    string `json:"what"`
+			Subject string `json:"subject"`
 		}
 		if err := json.Unmarshal(ev.Data, &opened); err != nil {
 			t.Fatal(err)
 		}
-		if ev.EventType != "MemberDataOpenedByStaff" || opened.What != "case.file" {
+		if ev.EventType != "MemberDataOpenedByStaff" || opened.What != "case.file" || opened.Subject == "" ||
+			opened.Subject != ack.str("reference") || opened.Subject != c.str("reference") {
 			t.Fatalf("access log event %s %s", ev.EventType, ev.Data)
 		}
 		openers = append(openers, opened.StaffID+" "+opened.Role)
 	}
 	if want := []string{claireID + " caseworker", claireID + " caseworker", auditorID + " auditor"}; !slices.Equal(openers, want) {
 		t.Fatalf("access log of alice: %v, want %v", openers, want)
+	}
+	// Alice reads which of her requests was opened: its reference, in the label too; still never who.
+	var log response
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		log = e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", alice, nil), "alice's log")
+		if list, _ := log.body["accesses"].([]any); len(list) == len(openers) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the openings never reached alice's log: %s", log.raw)
+		}
+	}
+	for _, a := range log.body["accesses"].([]any) {
+		entry := a.(map[string]any)
+		if entry["purpose"] != "case.file" || entry["subject"] != ack.str("reference") ||
+			entry["purpose_label"] != "Consultation de votre demande "+ack.str("reference")+" (formulaire et suivi)" {
+			t.Fatalf("alice's log: %s", log.raw)
+		}
+	}
+	for _, who := range []string{claireID, auditorID, "Claire", "Victor", queue} {
+		if strings.Contains(string(log.raw), who) {
+			t.Fatalf("alice's log shows %q: %s", who, log.raw)
+		}
 	}
 }

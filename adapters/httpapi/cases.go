@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
@@ -190,7 +192,90 @@ func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
 }
 
 type casesBody struct {
-	Cases []casequeues.Case `json:"cases"`
+	Cases []staffCase `json:"cases"`
+}
+
+// staffCase is a case as staff read it in queues and case views: the queue's view with its assignee's name.
+type staffCase struct {
+	casequeues.Case
+	// AssigneeName is the display name of assignee_id (null: unclaimed, or an account the staff directory has not
+	// reached yet). Staff routes only: a member never reads a staff name or id.
+	AssigneeName *string `json:"assignee_name"`
+}
+
+// staffStep is a timeline step as staff read it, with its actor's name when a staff member acted.
+type staffStep struct {
+	casefiles.Step
+	// ActorName is the display name of a staff actor (absent for members, system reactions, unknown accounts).
+	ActorName string `json:"actor_name,omitempty"`
+}
+
+// isStaffRole reports whether an actor acting in role is a staff member (their id a staff account's).
+func isStaffRole(role event.Role) bool {
+	switch role {
+	case event.RoleCaseworker, event.RoleSupervisor, event.RoleAuditor, event.RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// staffNames reads the names of the staff ids of one response in one query (no query per row). Without a staff
+// directory (Deps.StaffNames nil) it names nobody.
+func (s *Server) staffNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	if s.deps.StaffNames == nil || len(ids) == 0 {
+		return map[uuid.UUID]string{}, nil
+	}
+	return s.deps.StaffNames.Names(ctx, ids)
+}
+
+// namedCases names the assignees of cases, and the staff actors of steps, in one lookup.
+func (s *Server) namedCases(ctx context.Context, cases []casequeues.Case, steps []casefiles.Step) ([]staffCase, []staffStep, error) {
+	var ids []uuid.UUID
+	for _, c := range cases {
+		if c.Assignee != nil {
+			ids = append(ids, *c.Assignee)
+		}
+	}
+	for _, st := range steps {
+		if isStaffRole(st.Actor.Role) {
+			if id, err := uuid.Parse(st.Actor.ID); err == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	names, err := s.staffNames(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	outCases := make([]staffCase, len(cases))
+	for i, c := range cases {
+		outCases[i] = staffCase{Case: c}
+		if c.Assignee != nil {
+			if n, ok := names[*c.Assignee]; ok {
+				outCases[i].AssigneeName = &n
+			}
+		}
+	}
+	outSteps := make([]staffStep, len(steps))
+	for i, st := range steps {
+		outSteps[i] = staffStep{Step: st}
+		if isStaffRole(st.Actor.Role) {
+			if id, err := uuid.Parse(st.Actor.ID); err == nil {
+				outSteps[i].ActorName = names[id]
+			}
+		}
+	}
+	return outCases, outSteps, nil
+}
+
+// writeCases answers a listing of cases with their assignees' names.
+func (s *Server) writeCases(w http.ResponseWriter, r *http.Request, cases []casequeues.Case) {
+	named, _, err := s.namedCases(r.Context(), cases, nil)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, casesBody{Cases: named})
 }
 
 // listCases lists a queue's open cases by due date (?assignee=me for "my cases" in it, ?after= to page).
@@ -217,7 +302,7 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, casesBody{Cases: nonNilSlice(cases)})
+	s.writeCases(w, r, cases)
 }
 
 // myCases lists the caller's own open cases across queues, earliest due first; a case the caller may no longer
@@ -233,17 +318,17 @@ func (s *Server) myCases(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	visible := slices.DeleteFunc(cases, func(c casequeues.Case) bool { return access.CaseCheck(c.Queue) != nil })
-	writeJSON(w, http.StatusOK, casesBody{Cases: nonNilSlice(visible)})
+	s.writeCases(w, r, visible)
 }
 
-// caseBody is a case as staff read it: the queue's view (status, dates, assignee, ETag revision), whose request it
-// is, the form the member submitted (labelled with its catalog version) and every step of its life, internal notes
-// included (staff_only).
+// caseBody is a case as staff read it: the queue's view (status, dates, assignee and their name, ETag revision),
+// whose request it is, the form the member submitted (labelled with its catalog version) and every step of its life,
+// internal notes included (staff_only), with the names of the staff who acted.
 type caseBody struct {
-	casequeues.Case
-	MemberID uuid.UUID        `json:"member_id"`
-	Form     casefiles.Form   `json:"form"`
-	Timeline []casefiles.Step `json:"timeline"`
+	staffCase
+	MemberID uuid.UUID      `json:"member_id"`
+	Form     casefiles.Form `json:"form"`
+	Timeline []staffStep    `json:"timeline"`
 }
 
 // caseFileView names the opening of a case file in the member's access log (staff.MemberDataOpened.What).
@@ -283,6 +368,11 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	named, steps, err := s.namedCases(r.Context(), []casequeues.Case{c}, file.Timeline)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	m, err := meta(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -295,7 +385,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", etagOf(c.Revision))
-	writeJSON(w, http.StatusOK, caseBody{Case: c, MemberID: file.MemberID, Form: file.Form, Timeline: nonNilSlice(file.Timeline)})
+	writeJSON(w, http.StatusOK, caseBody{staffCase: named[0], MemberID: file.MemberID, Form: file.Form, Timeline: steps})
 }
 
 func nonNilSlice[T any](s []T) []T {

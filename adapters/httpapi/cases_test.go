@@ -60,8 +60,8 @@ func TestMyCasesRoute(t *testing.T) {
 }
 
 // TestCaseFileBodiesAreDocumented: the OpenAPI schemas of GET /v1/cases/{id} and GET /v1/requests/{id} list the
-// fields of the embedded case or request (encoding/json promotes them) beside the case file's, and the member's
-// timeline step has no actor.
+// fields of the embedded case or request (encoding/json promotes them) beside the case file's, staff views name the
+// assignee and the actors, and the member's views have no staff actor, id or name.
 func TestCaseFileBodiesAreDocumented(t *testing.T) {
 	s := newTestServer(t, Deps{})
 	rec := do(t, s.Handler(), "GET", "/openapi.json", "", nil)
@@ -77,9 +77,10 @@ func TestCaseFileBodiesAreDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	for schema, want := range map[string][]string{
-		"CaseBody":    {"request_id", "queue", "status", "assignee_id", "revision", "member_id", "form", "timeline"},
+		"CaseBody":    {"request_id", "queue", "status", "assignee_id", "assignee_name", "revision", "member_id", "form", "timeline"},
+		"StaffCase":   {"request_id", "queue", "status", "assignee_id", "assignee_name", "revision"},
 		"RequestBody": {"id", "reference", "status", "form", "timeline"},
-		"Step":        {"revision", "at", "kind", "actor", "staff_only", "details"},
+		"StaffStep":   {"revision", "at", "kind", "actor", "staff_only", "details"},
 		"Form":        {"service_code", "catalog_version", "fields"},
 		"FormField":   {"name", "label", "value"},
 	} {
@@ -93,9 +94,20 @@ func TestCaseFileBodiesAreDocumented(t *testing.T) {
 			}
 		}
 	}
-	member := doc.Components.Schemas["MemberStep"]
-	if _, ok := member.Properties["actor"]; ok || len(member.Properties) == 0 {
-		t.Errorf("MemberStep properties: %v", member.Properties)
+	if _, ok := doc.Components.Schemas["StaffStep"].Properties["actor_name"]; !ok {
+		t.Errorf("StaffStep has no actor_name: %v", doc.Components.Schemas["StaffStep"].Properties)
+	}
+	// The member's views carry no staff id or name.
+	for _, schema := range []string{"MemberStep", "RequestBody"} {
+		props := doc.Components.Schemas[schema].Properties
+		if len(props) == 0 {
+			t.Errorf("%s has no properties", schema)
+		}
+		for _, staffField := range []string{"actor", "actor_name", "assignee_id", "assignee_name"} {
+			if _, ok := props[staffField]; ok {
+				t.Errorf("%s has %q: %v", schema, staffField, props)
+			}
+		}
 	}
 	if v := string(doc.Components.Schemas["FormField"].Properties["value"]); v != "{}" {
 		t.Errorf("FormField.value schema %s, want any JSON value", v)

@@ -27,6 +27,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 	"github.com/msa-dossier/dossier/projections/savedestimates"
+	"github.com/msa-dossier/dossier/projections/staffdirectory"
 )
 
 // Config holds the HTTP limits.
@@ -80,6 +81,9 @@ type Deps struct {
 	Finance   *consultations.Queries
 	Estimates *savedestimates.Queries
 	Accesses  *memberaccesses.Queries // the member's log of staff openings of their data
+	// StaffNames names the staff ids of case views (assignees, timeline actors), on staff routes only; nil: ids
+	// without names.
+	StaffNames *staffdirectory.Queries
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

@@ -49,6 +49,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 	"github.com/msa-dossier/dossier/projections/savedestimates"
+	"github.com/msa-dossier/dossier/projections/staffdirectory"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
 
@@ -69,7 +70,7 @@ func eventDefinitions() [][]event.Definition {
 func readModels(keys *keyedhash.Hasher) []projections.Projection {
 	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys)),
 		casequeues.New(), memberrequests.New(), casefiles.New(), consultations.New(), savedestimates.New(),
-		memberaccesses.New()}
+		memberaccesses.New(), staffdirectory.New()}
 }
 
 // directoryHash is the member directory's NIR index: a keyed hash of its own purpose, unlinkable to the other
@@ -250,6 +251,7 @@ func (a *app) wire(ctx context.Context) error {
 		Finance:     consultations.NewQueries(a.stores.DB),
 		Estimates:   savedestimates.NewQueries(a.stores.DB),
 		Accesses:    memberaccesses.NewQueries(a.stores.DB),
+		StaffNames:  staffdirectory.NewQueries(a.stores.DB),
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},

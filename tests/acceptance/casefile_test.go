@@ -232,3 +232,61 @@ func TestCaseFileStory(t *testing.T) {
 		}
 	}
 }
+
+// TestStaffNamesInCaseViews: a caseworker claims a case → a supervisor reads the caseworker's name next to their id
+// in the queue's listing, in the case and on the claim step of its timeline; the caseworker reads it in their own
+// cases → the member's request shows neither the caseworker's id nor their name.
+func TestStaffNamesInCaseViews(t *testing.T) {
+	const service, queue = "accident-travail-non-salarie", "pro-atexa"
+	e := startMemberEnv(t)
+	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")
+	claire, claireID := e.staffMember(t, "c.dupont", "Claire Dupont", "caseworker")
+	supervisor, _ := e.staffMember(t, "s.bernard", "Sophie Bernard", "supervisor")
+	e.must(t, 200, e.call(t, "PUT", "/v1/staff/accounts/"+claireID+"/queues", admin, map[string]any{"queues": []string{queue}}), "assign claire")
+
+	ack := e.must(t, 201, e.call(t, "POST", "/v1/requests", alice, map[string]any{"service": service, "form": sampleForm(t, service)}), "submit")
+	id := ack.str("request_id")
+	e.must(t, 200, e.call(t, "GET", "/v1/cases/"+id, claire, nil, "X-Dossier-Min-Position", ack.header.Get("X-Dossier-Position")), "claire reads the case")
+	claim := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+id+"/claim", claire, nil), "claim")
+	pos := claim.header.Get("X-Dossier-Position")
+
+	caseIn := func(r response) map[string]any {
+		t.Helper()
+		for _, c := range r.body["cases"].([]any) {
+			if m := c.(map[string]any); m["request_id"] == id {
+				return m
+			}
+		}
+		t.Fatalf("case %s not listed: %s", id, r.raw)
+		return nil
+	}
+	listed := caseIn(e.must(t, 200, e.call(t, "GET", "/v1/queues/"+queue+"/cases", supervisor, nil, "X-Dossier-Min-Position", pos), "supervisor lists the queue"))
+	if listed["assignee_id"] != claireID || listed["assignee_name"] != "Claire Dupont" {
+		t.Fatalf("listed case: %v", listed)
+	}
+	if mine := caseIn(e.must(t, 200, e.call(t, "GET", "/v1/cases", claire, nil, "X-Dossier-Min-Position", pos), "claire's cases")); mine["assignee_name"] != "Claire Dupont" {
+		t.Fatalf("claire's case: %v", mine)
+	}
+
+	c := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+id, supervisor, nil, "X-Dossier-Min-Position", pos), "supervisor reads the case")
+	if c.str("assignee_id") != claireID || c.str("assignee_name") != "Claire Dupont" {
+		t.Fatalf("case: %s", c.raw)
+	}
+	steps := timelineOf(t, c)
+	claimed := stepOf(t, steps, "claimed")
+	if actor := claimed["actor"].(map[string]any); actor["id"] != claireID || claimed["actor_name"] != "Claire Dupont" {
+		t.Fatalf("claim step: %v", claimed)
+	}
+	if submitted := stepOf(t, steps, "submitted"); submitted["actor_name"] != nil {
+		t.Fatalf("a member's step carries a staff name: %v", submitted)
+	}
+
+	// The member reads their request: no staff id, no staff name.
+	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+id, alice, nil, "X-Dossier-Min-Position", pos), "alice reads her request")
+	for _, secret := range []string{claireID, "Claire Dupont", "Dupont", "assignee", "actor_name"} {
+		if strings.Contains(string(mine.raw), secret) {
+			t.Fatalf("alice's request shows %q: %s", secret, mine.raw)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/failure"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
 var (
@@ -419,31 +420,11 @@ func TestReplaysAndRebuild(t *testing.T) {
 			t.Fatalf("dump = %d rows, want 9:\n%s", len(want), strings.Join(want, "\n"))
 		}
 
-		// Event by event, then everything again, then out of order and in duplicate: the same rows.
-		p := setup(t, db)
-		for _, e := range evs {
-			feed(t, db, p, e)
-		}
-		feed(t, db, p, evs...)
-		reversed := slices.Clone(evs)
-		slices.Reverse(reversed)
-		feed(t, db, p, reversed...)
-		feed(t, db, p, evs[3], evs[0], evs[3], evs[len(evs)-1], evs[1])
-		if got := dump(t, db, Version); !slices.Equal(got, want) {
-			t.Fatalf("after replays:\n got %q\nwant %q", got, want)
-		}
-
-		// A new version, built beside the live one from the whole log in batches, holds the same rows.
-		v2 := &Projection{version: Version + 1}
-		if err := projections.Setup(ctxT(t), db, v2); err != nil {
-			t.Fatal(err)
-		}
-		for batch := range slices.Chunk(evs, 7) {
-			feed(t, db, v2, batch...)
-		}
-		if got := dump(t, db, Version+1); !slices.Equal(got, want) {
-			t.Fatalf("rebuilt version:\n got %q\nwant %q", got, want)
-		}
+		// Event by event, then everything again, then out of order and in duplicate; and a new version built beside
+		// the live one from the whole log in batches: the same rows.
+		projectionstest.ReplaysAndRebuild(t, db, setup(t, db), &Projection{version: Version + 1}, evs, want,
+			func(p projections.Projection, batch ...event.Envelope) { feed(t, db, p.(*Projection), batch...) },
+			func(version int) []string { return dump(t, db, version) })
 	})
 }
 

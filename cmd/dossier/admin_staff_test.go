@@ -147,32 +147,7 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 	})
 
 	// The accounts log in with what was printed.
-	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	client, err := kurrentdb.Connect(staffCmdCtx(t), node.ConnectionString(), kurrentdb.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	store, err := staffStore(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := credentials.NewHasher(credentials.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := staffHandlerOn(t, eventsDir, keyPath, logger)
 	login := func(login, password, secret string) (command.StaffLoginResult, error) {
 		code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
@@ -190,7 +165,7 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 	}
 	// the refused accounts do not exist
 	for _, l := range []string{"c.agent", "d.agent", "e.agent", "f.agent"} {
-		history, err := store.Load(staffCmdCtx(t), staff.LoginStreamFor(keys, l))
+		history, err := h.Store.Load(staffCmdCtx(t), staff.LoginStreamFor(h.Keys, l))
 		if err != nil || len(history) != 0 {
 			t.Errorf("%s: %d events, %v", l, len(history), err)
 		}
@@ -215,4 +190,38 @@ func TestAdminCreateStaffGeneratePassword(t *testing.T) {
 		}
 		seen[pw] = true
 	}
+}
+
+// staffHandlerOn opens the node's data directory eventsDir (the admin command has stopped with it) and returns a
+// command handler for staff accounts under the key in keyPath, to check what an admin command recorded; all is
+// closed when the test ends.
+func staffHandlerOn(t *testing.T, eventsDir, keyPath string, logger *slog.Logger) *command.Handler {
+	t.Helper()
+	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	client, err := kurrentdb.Connect(staffCmdCtx(t), node.ConnectionString(), kurrentdb.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	store, err := staffStore(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := credentials.NewHasher(credentials.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -13,10 +13,6 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/msa-dossier/dossier/adapters/credentials"
-	"github.com/msa-dossier/dossier/adapters/keyedhash"
-	"github.com/msa-dossier/dossier/adapters/kurrentdb"
-	"github.com/msa-dossier/dossier/adapters/kurrentnode"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
@@ -75,32 +71,7 @@ func TestAdminResetTOTPCommand(t *testing.T) {
 		t.Errorf("unknown login: %v", err)
 	}
 
-	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	client, err := kurrentdb.Connect(staffCmdCtx(t), node.ConnectionString(), kurrentdb.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	store, err := staffStore(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := credentials.NewHasher(credentials.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := staffHandlerOn(t, eventsDir, keyPath, logger)
 	login := func(secret string) error {
 		code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
@@ -115,7 +86,7 @@ func TestAdminResetTOTPCommand(t *testing.T) {
 	if err := login(newSecret); err != nil {
 		t.Errorf("login with the new secret: %v", err)
 	}
-	history, err := store.Load(staffCmdCtx(t), staff.StreamFor(staffID))
+	history, err := h.Store.Load(staffCmdCtx(t), staff.StreamFor(staffID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -285,37 +284,6 @@ func build(version string, groups []Group, queues []Queue, services []Service) *
 	sum := sha256.Sum256(c.canonical)
 	c.etag = `"` + hex.EncodeToString(sum[:16]) + `"`
 	return c
-}
-
-// versions holds every published catalogue version, by version string. Entries are never removed or edited: a
-// decision names the version whose rule it applied.
-var versions = map[string]func() *Catalog{
-	Version2026_1: sync.OnceValue(v2026_1),
-}
-
-// CurrentVersion is the version that new requests are validated against.
-const CurrentVersion = Version2026_1
-
-// Current returns the catalogue that new requests are validated against.
-func Current() *Catalog { return versions[CurrentVersion]() }
-
-// Load returns the published catalogue of that version, or ErrUnknownVersion.
-func Load(version string) (*Catalog, error) {
-	f, ok := versions[version]
-	if !ok {
-		return nil, ErrUnknownVersion
-	}
-	return f(), nil
-}
-
-// Versions returns every published version, sorted.
-func Versions() []string {
-	out := make([]string, 0, len(versions))
-	for v := range versions {
-		out = append(out, v)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Version returns the catalogue's version string, such as "2026.1".

@@ -1,8 +1,8 @@
 package catalog
 
 // Version2026_1 is the first published catalogue: the 22 services of the member guide "Mon espace privé" (seed),
-// with the forms, queues and rules of domain-notes.md §1.3, §1.5 and §6. Never edit it once published: copy it
-// into a new version.
+// with the forms, queues and rules of domain-notes.md §1.3, §1.5 and §6. It is the base every later version
+// changes (see deltas); never edit it: its golden file (testdata/catalog-2026.1.json) pins it.
 const Version2026_1 = "2026.1"
 
 // The group codes of the services page.
@@ -131,7 +131,8 @@ const (
 	basisOutsideProcedure  = "CRPA L231-4 (demande ne s'inscrivant pas dans une procédure prévue par un texte : le silence vaut rejet)"
 )
 
-func v2026_1() *Catalog {
+// v2026_1 returns the data of the base version, fresh at each call.
+func v2026_1() content {
 	groups := []Group{
 		{GroupProAttestations, "Attestations / Exploitation", SpacePro, spaceProLabel},
 		{GroupProCotisations, "Cotisations", SpacePro, spaceProLabel},
@@ -567,5 +568,5 @@ func v2026_1() *Catalog {
 			Description: "Vos paiements (date, prestation, période, montant, statut) et, à la demande, une attestation de paiement établie à une date donnée.",
 		},
 	}
-	return build(Version2026_1, groups, queues, services)
+	return content{groups: groups, queues: queues, services: services}
 }

@@ -25,7 +25,8 @@ import (
 	"github.com/msa-dossier/dossier/domain/nir"
 )
 
-// The people of the test files: the valid NIRs of domain-notes §7.2.
+// The people of the test files: synthetic valid NIRs (key = 97 − body mod 97, 2A/2B read as 19/18; keys computed
+// independently of the code).
 const (
 	nirParis    = "185037511504216" // male, March 1985
 	nirAjaccio  = "292112A00401759" // female, November 1992

@@ -12,6 +12,7 @@
 // pinned by a golden file (testdata/catalog-<version>.json), a change is a new Delta with CurrentVersion pointing
 // to it, and the ETag changes with the content.
 //
-// Rules the notes mark as interpretations ([~] in domain-notes.md) are kept as data and marked [~] in comments and
-// with SilenceRule.Uncertain, so that a lawyer can review them without reading code.
+// Rules that are our interpretation rather than a text we could cite (the decree listing a silence exception, a
+// handling time the fund publishes nowhere) are kept as data and marked [~] in comments and with
+// SilenceRule.Uncertain, so that a lawyer can review them without reading code.
 package catalog

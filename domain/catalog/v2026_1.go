@@ -1,7 +1,8 @@
 package catalog
 
 // Version2026_1 is the first published catalogue: the 22 services of the member guide "Mon espace privé" (seed),
-// with the forms, queues and rules of domain-notes.md §1.3, §1.5 and §6. It is the base every later version
+// with their forms, queues and rules (CRPA L112-3, R112-5, L231-1 and L231-4 for acknowledgements and silence; the
+// fund's published handling times where it publishes them; [~] where we interpret). It is the base every later version
 // changes (see deltas); never edit it: its golden file (testdata/catalog-2026.1.json) pins it.
 const Version2026_1 = "2026.1"
 

@@ -26,7 +26,7 @@ import (
 
 // Every top-level name here starts with "member": other command tests share the package.
 
-// The people of these tests: valid NIRs of domain-notes §7.2.
+// The people of these tests: synthetic valid NIRs (keys computed independently; see domain/nir's tests).
 const (
 	memberNIRParis   = "185037511504216" // male, March 1985
 	memberNIRAjaccio = "292112A00401759" // female, November 1992

@@ -76,7 +76,7 @@ func TestMemberRegisterInputNormalize(t *testing.T) {
 	if !errors.Is(err, nir.ErrKey) || failure.FieldOf(err) != "key" {
 		t.Fatalf("err = %v (field %q)", err, failure.FieldOf(err))
 	}
-	// The Corsica key trap of domain-notes §7.2: 2A read as 20 gives 32, which is wrong.
+	// The Corsica key trap: the key of 292112A004017 is computed with 2A read as 19 (59); read as 20 it gives 32.
 	_, err = command.RegisterInput{NIR: "292112A004017", Key: "32", LastName: "Le Gall", FirstName: "Léa", BirthDate: "1992-11-04",
 		Email: "l@example.fr", TermsAccepted: true}.Normalize(memberToday)
 	if !errors.Is(err, nir.ErrKey) {

@@ -24,7 +24,8 @@ import (
 	"github.com/msa-dossier/dossier/tests/testbin"
 )
 
-// Synthetic insured people (domain-notes §7.2 examples; keys computed independently).
+// Synthetic insured people. A NIR's key is 97 − (the 13-character body mod 97), with 2A/2B read as 19/18 (INSEE;
+// the public example 2 55 08 14 168 025 has key 38); the keys below were computed independently of the code.
 const (
 	aliceNIR, aliceKey = "1850375115042", "16" // male, March 1985
 	bobNIR, bobKey     = "2921119004017", "59" // female, Nov 1992 (Corrèze twin of the Ajaccio example)

@@ -13,7 +13,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/failure"
 )
 
-// seed lists the services of the member guide, by group label, in its order (seed-mon-espace-prive.txt).
+// seed lists the services of the member guide, by group label, in its order (the guide given to the project, its services page).
 var seed = []struct{ group, label string }{
 	{"Attestations / Exploitation", "Demander mes attestations professionnelles"},
 	{"Attestations / Exploitation", "Demander un changement de situation professionnelle"},

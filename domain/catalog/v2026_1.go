@@ -32,7 +32,7 @@ const (
 		"la commission médicale de recours amiable (CMRA) dans un délai de 2 mois à compter de la notification." // [~]
 	appealRSA = "RSA : le droit est décidé par le conseil départemental ; un recours administratif préalable est " +
 		"adressé au président du conseil départemental dans un délai de 2 mois, avant tout recours devant le " +
-		"tribunal administratif." // [~] CASF L262-47, not in the notes
+		"tribunal administratif." // [~] CASF L262-47, our reading
 )
 
 func i64(v int64) *int64 { return &v }
@@ -206,7 +206,7 @@ func v2026_1() content {
 			},
 			Queue: "pro-affiliation", TargetHandlingDays: 30,
 			// Several NSA affiliation requests are silence = acceptance by the decree of 5 Jan 2016 [S20]; which
-			// ones exactly is not in the notes [~].
+			// ones exactly is not in a public source we could cite [~].
 			Silence:      acceptance(2, basisDefaultAcceptance+" ; décret du 5 janvier 2016 (affiliation NSA)", true),
 			AppealRoutes: []string{appealCRA, appealCourt},
 			Documents: []SupportingDocument{
@@ -276,7 +276,7 @@ func v2026_1() content {
 			Description: "Vos factures et leur règlement en ligne (carte ou prélèvement SEPA) ; un paiement n'est jamais enregistré deux fois.",
 		},
 		{
-			// [~] interpretation of the notes: delegated accounts (tiers déclarants) allowed to deposit files.
+			// [~] our interpretation: delegated accounts (tiers déclarants) allowed to deposit files.
 			Code: "comptes-televersement", Label: "Gérer mes comptes de téléversement", Group: GroupProFactures,
 			Kind:        KindRequest,
 			Description: "Autoriser un tiers déclarant à déposer des fichiers déclaratifs pour votre exploitation ou votre entreprise, ou retirer cette autorisation.",
@@ -369,7 +369,7 @@ func v2026_1() content {
 			},
 		},
 		{
-			// [~] content not verified in the notes.
+			// [~] content not verified against a public source.
 			Code: "memo-sante-enfant", Label: "Consulter le « Mémo Santé Enfant »", Group: GroupPersoSante,
 			Kind:        KindConsultation,
 			Description: "Examens de santé obligatoires et calendrier des vaccinations de chacun de vos enfants, selon son âge.",

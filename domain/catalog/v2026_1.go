@@ -205,8 +205,9 @@ func v2026_1() content {
 				sworn(),
 			},
 			Queue: "pro-affiliation", TargetHandlingDays: 30,
-			// Several NSA affiliation requests are silence = acceptance by the decree of 5 Jan 2016 (DREETS Normandie, "Le principe silence vaut acceptation"); which
-			// ones exactly is not in a public source we could cite [~].
+			// Several NSA affiliation requests are silence = acceptance by the decree of 5 Jan 2016 (DREETS
+			// Normandie, "Le principe silence vaut acceptation"); which ones exactly is not in a public source we
+			// could cite [~].
 			Silence:      acceptance(2, basisDefaultAcceptance+" ; décret du 5 janvier 2016 (affiliation NSA)", true),
 			AppealRoutes: []string{appealCRA, appealCourt},
 			Documents: []SupportingDocument{

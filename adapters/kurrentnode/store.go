@@ -513,7 +513,7 @@ func (s *store) lastRevOf(stream string) int64 {
 	return -1
 }
 
-// matches applies KurrentDB's expected-revision rules (protocol notes §7.1).
+// matches applies KurrentDB's expected-revision rules (docs/kurrentdb-semantics.md §7.1).
 func (s *store) matches(e expectation, cur int64, softDeleted, hasMeta bool) bool {
 	switch e.kind {
 	case expectAny:
@@ -528,7 +528,7 @@ func (s *store) matches(e expectation, cur int64, softDeleted, hasMeta bool) boo
 }
 
 // idempotent recognises a retried append (same event ids, per stream) and answers it with the original
-// result; a partial match is a wrong expected version, as in KurrentDB (§7.2).
+// result; a partial match is a wrong expected version, as in KurrentDB (docs/kurrentdb-semantics.md §7.2).
 func (s *store) idempotent(st *streamState, cur int64, softDeleted bool, r *writeReq) (writeResult, bool) {
 	// When the expectation alone would pass (Any, StreamExists, or NoStream on a soft-deleted stream), a first
 	// event that is not already there makes this a plain new append.

@@ -2,8 +2,8 @@
 // official client (github.com/EventStore/EventStore-Client-Go/v4/esdb), that every store Dossier talks to must pass
 // — the embedded node on disk and in memory, and a real KurrentDB.
 //
-// Expected values come from KurrentDB's documented semantics (shared/reference/kurrentdb-protocol.md, cited as
-// "doc §x.y" in failure messages), never from one implementation's output. Every check creates its own streams,
+// Expected values come from KurrentDB's documented semantics (docs/kurrentdb-semantics.md, cited as "doc §x.y" in
+// failure messages and comments), never from one implementation's output. Every check creates its own streams,
 // named "<category>-<uuid>", so the suite can run against a store that other clients use at the same time.
 //
 // Run it from a test per store, as watermill's pubsub tests.Features does:

@@ -2,41 +2,24 @@ package httpapi
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/adapters/keyedhash"
-	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
-	"github.com/msa-dossier/dossier/adapters/sessions"
-	"github.com/msa-dossier/dossier/adapters/sqldb"
-	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/catalog/catalogtest"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
-	"github.com/msa-dossier/dossier/domain/staff"
 )
 
-// TestCaseMutationsHonourIfMatch: every case mutation, the internal note included, refuses a stale If-Match with
-// 409 and records nothing, and goes through with the case's current ETag, answering the new one.
+// TestCaseMutationsHonourIfMatch: case mutations (a claim, an information request, and the internal note on an
+// unclaimed and on a claimed case) refuse a stale If-Match with 409 and record nothing, and go through with the
+// case's current ETag, answering the new one.
 func TestCaseMutationsHonourIfMatch(t *testing.T) {
-	db := sqldbtest.NewTarget(t, sqldb.SQLite).Open(t)
+	s := newSimulationServer(t) // its event store knows the service requests
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := sessions.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	env := kurrentdbtest.Start(t, servicerequest.Definitions(), staff.Definitions())
-	keys, err := keyedhash.FromHex("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := sessions.New(db, sessions.Policy{}, nil)
-	s := &simulationServer{Server: newTestServer(t, withCommands(t, Deps{Sessions: store}, env.Store, keys, noPasswords{}, nil)),
-		env: env, sessions: store}
 	cmds := s.deps
 
 	const service, queue = "complementaire-sante-solidaire", "sante-c2s"
@@ -58,7 +41,7 @@ func TestCaseMutationsHonourIfMatch(t *testing.T) {
 	base := "/v1/cases/" + req.RequestID.String()
 	revision := func() uint64 {
 		t.Helper()
-		h, err := env.Store.Load(ctx, servicerequest.StreamID(req.RequestID))
+		h, err := s.env.Store.Load(ctx, servicerequest.StreamID(req.RequestID))
 		if err != nil || len(h) == 0 {
 			t.Fatalf("case stream: %d events, %v", len(h), err)
 		}
@@ -89,6 +72,6 @@ func TestCaseMutationsHonourIfMatch(t *testing.T) {
 		if got, want := rec.Header().Get("ETag"), etagOf(revision()); got != want || revision() <= before {
 			t.Fatalf("POST %s: ETag %s, case at %s (was %d)", step.path, got, want, before)
 		}
-		stale = `"` + strconv.FormatUint(before, 10) + `"`
+		stale = etagOf(before)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/domain/simulation"
 	"github.com/msa-dossier/dossier/domain/staff"
 )
@@ -43,7 +44,7 @@ func newSimulationServer(t *testing.T) *simulationServer {
 	if err := sessions.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	env := kurrentdbtest.Start(t, simulation.Definitions(), staff.Definitions())
+	env := kurrentdbtest.Start(t, simulation.Definitions(), staff.Definitions(), servicerequest.Definitions())
 	keys, err := keyedhash.FromHex("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 	if err != nil {
 		t.Fatal(err)

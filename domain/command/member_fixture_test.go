@@ -100,7 +100,7 @@ func memberCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// newMemberFixture starts an in-memory node and a Handler over it with a real keyed hash under a random key,
+// newMemberFixture starts an in-memory node and the handlers over it with a real keyed hash under a random key,
 // argon2id at the OWASP minimum (for speed) and the real insured-person reference.
 func newMemberFixture(t *testing.T) *memberFixture {
 	t.Helper()

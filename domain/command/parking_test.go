@@ -67,7 +67,7 @@ type parkingFixture struct {
 	keys  *keyedhash.Hasher
 }
 
-// newParkingFixture is an in-memory node, a Handler with the real insured-person reference and password hashing
+// newParkingFixture is an in-memory node, the handlers with the real insured-person reference and password hashing
 // (at the OWASP minimum, for speed), and Jean Dupont in the reference, without an account.
 func newParkingFixture(t *testing.T) *parkingFixture {
 	t.Helper()

@@ -574,17 +574,9 @@ func (h *Staff) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid
 // StaffRoles returns the current roles of staff member staffID, read from the account's stream (not a projection:
 // a role removed a moment ago is already gone). staff.ErrNotFound if there is no such account.
 func (h *Staff) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, error) {
-	const op = "command.StaffRoles"
-	if staffID == uuid.Nil {
-		return nil, failure.Op(op, staff.ErrNotFound)
-	}
-	history, err := h.store.Load(ctx, staff.StreamFor(staffID))
+	s, err := h.existingStaff(ctx, staffID)
 	if err != nil {
-		return nil, failure.Op(op, err)
-	}
-	s := staff.Rehydrate(staffID, history)
-	if !s.Exists() {
-		return nil, failure.Op(op, staff.ErrNotFound)
+		return nil, failure.Op("command.StaffRoles", err)
 	}
 	return s.Roles(), nil
 }
@@ -596,21 +588,30 @@ func (h *Staff) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, er
 // is no such account.
 func (h *Staff) StaffSession(ctx context.Context, staffID, sessionID uuid.UUID) ([]string, error) {
 	const op = "command.StaffSession"
-	if staffID == uuid.Nil {
-		return nil, failure.Op(op, staff.ErrNotFound)
-	}
-	history, err := h.store.Load(ctx, staff.StreamFor(staffID))
+	s, err := h.existingStaff(ctx, staffID)
 	if err != nil {
 		return nil, failure.Op(op, err)
-	}
-	s := staff.Rehydrate(staffID, history)
-	if !s.Exists() {
-		return nil, failure.Op(op, staff.ErrNotFound)
 	}
 	if !s.SessionOpen(sessionID) {
 		return nil, failure.Op(op, staff.ErrSessionEnded)
 	}
 	return s.Roles(), nil
+}
+
+// existingStaff rehydrates the account of staff member staffID: staff.ErrNotFound when there is none.
+func (h *Staff) existingStaff(ctx context.Context, staffID uuid.UUID) (*staff.Staff, error) {
+	if staffID == uuid.Nil {
+		return nil, staff.ErrNotFound
+	}
+	history, err := h.store.Load(ctx, staff.StreamFor(staffID))
+	if err != nil {
+		return nil, err
+	}
+	s := staff.Rehydrate(staffID, history)
+	if !s.Exists() {
+		return nil, staff.ErrNotFound
+	}
+	return s, nil
 }
 
 // StaffTOTPSecret returns the TOTP secret of enrolment sequence of staff member staffID, in unpadded base32: the

@@ -67,7 +67,7 @@ func staffCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// newStaffFixture starts an in-memory node and a Handler over it with the real keyed hash, argon2id (at the OWASP
+// newStaffFixture starts an in-memory node and the handlers over it with the real keyed hash, argon2id (at the OWASP
 // minimum, for speed) and TOTP.
 func newStaffFixture(t *testing.T) *staffFixture {
 	t.Helper()

@@ -13,9 +13,9 @@ import (
 	"github.com/msa-dossier/dossier/domain/servicerequest"
 )
 
-// TestCaseMutationsHonourIfMatch: case mutations (a claim, an information request, and the internal note on an
-// unclaimed and on a claimed case) refuse a stale If-Match with 409 and record nothing, and go through with the
-// case's current ETag, answering the new one.
+// TestCaseMutationsHonourIfMatch: case mutations (a claim, an information request, and the internal note before and
+// after it) refuse a stale If-Match with 409 and record nothing, and go through with the case's current ETag,
+// answering the new one.
 func TestCaseMutationsHonourIfMatch(t *testing.T) {
 	s := newSimulationServer(t) // its event store knows the service requests
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

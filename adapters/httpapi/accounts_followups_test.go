@@ -44,13 +44,9 @@ func newAccountsServer(t *testing.T) *accountsServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	commands, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: noPasswords{}, TOTP: credentials.NewTOTP(nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := sessions.New(db, sessions.Policy{}, nil)
-	srv := newTestServer(t, Deps{Sessions: store, Commands: commands, Accesses: memberaccesses.NewQueries(db),
-		Messages: memberaccesses.Messages()})
+	srv := newTestServer(t, withCommands(t, Deps{Sessions: store, Accesses: memberaccesses.NewQueries(db),
+		Messages: memberaccesses.Messages()}, env.Store, keys, noPasswords{}, credentials.NewTOTP(nil)))
 	return &accountsServer{&simulationServer{Server: srv, env: env, sessions: store}}
 }
 
@@ -135,7 +131,7 @@ func TestStaffSessionEndedByTheStreamAlone(t *testing.T) {
 	s := newAccountsServer(t)
 	admin, _ := s.account(t, "a.martin", staff.RoleAdmin)
 	cw, cwToken := s.account(t, "c.dupont", staff.RoleCaseworker)
-	if _, err := s.deps.Commands.ResetStaffTOTP(context.Background(), command.Meta{Actor: event.Actor{ID: admin.String(), Role: event.RoleAdmin}}, cw); err != nil {
+	if _, err := s.deps.StaffCommands.ResetStaffTOTP(context.Background(), command.Meta{Actor: event.Actor{ID: admin.String(), Role: event.RoleAdmin}}, cw); err != nil {
 		t.Fatal(err)
 	}
 	rec := do(t, s.Handler(), "GET", "/v1/session", "", bearer(cwToken))
@@ -152,7 +148,7 @@ func TestLastAdminRoute(t *testing.T) {
 	if rec.Code != 422 || errorCode(t, rec) != "staff.last_admin" || rec.Header().Get(PositionHeader) != "" {
 		t.Fatalf("last admin steps down: %d %s", rec.Code, rec.Body)
 	}
-	if roles, err := s.deps.Commands.StaffRoles(context.Background(), admin); err != nil || len(roles) != 2 {
+	if roles, err := s.deps.StaffCommands.StaffRoles(context.Background(), admin); err != nil || len(roles) != 2 {
 		t.Errorf("roles after the refusal: %v, %v", roles, err)
 	}
 	other, _ := s.account(t, "b.durand", staff.RoleAdmin)

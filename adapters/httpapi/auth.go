@@ -87,7 +87,7 @@ func (s *Server) resolve(r *http.Request) (*principal, error) {
 		// Roles are read at every request: an admin's change takes effect at once. The staff stream must also show
 		// the session open: a reset of the second factor ends every session with its event alone, even should the
 		// session table not have been updated.
-		roles, err := s.deps.Commands.StaffSession(r.Context(), p.ID, p.SessionID)
+		roles, err := s.deps.StaffCommands.StaffSession(r.Context(), p.ID, p.SessionID)
 		if err != nil {
 			return nil, err
 		}

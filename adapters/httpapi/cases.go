@@ -57,9 +57,9 @@ type caseChangeBody struct {
 }
 
 // caseCommand runs a staff command on the case named in the path, with its If-Match, and answers with the case's
-// new ETag.
-func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any,
-	run func(m command.Meta, staffID, caseID uuid.UUID, expected *uint64) (command.Result, error)) {
+// new ETag. action builds the command from the decoded body in (nil: no body): every case mutation takes this one
+// path, so each honours If-Match the same way (a stale ETag is a 409, nothing recorded).
+func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any, action func() command.CaseAction) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -72,7 +72,7 @@ func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any,
 	}
 	staffID := principalOf(r.Context()).ID
 	s.runCommand(w, r, in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := run(m, staffID, id, expected)
+		res, err := s.deps.CaseCommands.Act(r.Context(), m, staffID, id, expected, action())
 		if err == nil {
 			w.Header().Set("ETag", etagOf(res.Revision))
 		}
@@ -81,15 +81,11 @@ func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any,
 }
 
 func (s *Server) claimCase(w http.ResponseWriter, r *http.Request) {
-	s.caseCommand(w, r, nil, func(m command.Meta, staffID, id uuid.UUID, exp *uint64) (command.Result, error) {
-		return s.deps.Commands.ClaimCase(r.Context(), m, staffID, id, exp)
-	})
+	s.caseCommand(w, r, nil, func() command.CaseAction { return command.ClaimCase{} })
 }
 
 func (s *Server) releaseCase(w http.ResponseWriter, r *http.Request) {
-	s.caseCommand(w, r, nil, func(m command.Meta, staffID, id uuid.UUID, exp *uint64) (command.Result, error) {
-		return s.deps.Commands.ReleaseCase(r.Context(), m, staffID, id, exp)
-	})
+	s.caseCommand(w, r, nil, func() command.CaseAction { return command.ReleaseCase{} })
 }
 
 type assignmentRequest struct {
@@ -98,9 +94,7 @@ type assignmentRequest struct {
 
 func (s *Server) reassignCase(w http.ResponseWriter, r *http.Request) {
 	var in assignmentRequest
-	s.caseCommand(w, r, &in, func(m command.Meta, staffID, id uuid.UUID, exp *uint64) (command.Result, error) {
-		return s.deps.Commands.ReassignCase(r.Context(), m, staffID, id, in.To, exp)
-	})
+	s.caseCommand(w, r, &in, func() command.CaseAction { return command.ReassignCase{To: in.To} })
 }
 
 type informationRequest struct {
@@ -110,8 +104,8 @@ type informationRequest struct {
 
 func (s *Server) requestCaseInformation(w http.ResponseWriter, r *http.Request) {
 	var in informationRequest
-	s.caseCommand(w, r, &in, func(m command.Meta, staffID, id uuid.UUID, exp *uint64) (command.Result, error) {
-		return s.deps.Commands.RequestCaseInformation(r.Context(), m, staffID, id, in.Items, in.Deadline, exp)
+	s.caseCommand(w, r, &in, func() command.CaseAction {
+		return command.RequestCaseInformation{Items: in.Items, Deadline: in.Deadline}
 	})
 }
 
@@ -122,8 +116,8 @@ type decisionRequest struct {
 
 func (s *Server) decideCase(w http.ResponseWriter, r *http.Request) {
 	var in decisionRequest
-	s.caseCommand(w, r, &in, func(m command.Meta, staffID, id uuid.UUID, exp *uint64) (command.Result, error) {
-		return s.deps.Commands.DecideCase(r.Context(), m, staffID, id, in.Approved, in.Reason, exp)
+	s.caseCommand(w, r, &in, func() command.CaseAction {
+		return command.DecideCase{Approved: in.Approved, Reason: in.Reason}
 	})
 }
 
@@ -133,9 +127,7 @@ type noteRequest struct {
 
 func (s *Server) addCaseNote(w http.ResponseWriter, r *http.Request) {
 	var in noteRequest
-	s.caseCommand(w, r, &in, func(m command.Meta, staffID, id uuid.UUID, _ *uint64) (command.Result, error) {
-		return s.deps.Commands.AddCaseNote(r.Context(), m, staffID, id, in.Text)
-	})
+	s.caseCommand(w, r, &in, func() command.CaseAction { return command.AddCaseNote{Text: in.Text} })
 }
 
 type claimNextBody struct {
@@ -153,7 +145,7 @@ func (s *Server) claimNext(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return 0, 0, nil, err
 		}
-		res, err := s.deps.Commands.ClaimNext(r.Context(), m, staffID, queue, candidates)
+		res, err := s.deps.CaseCommands.ClaimNext(r.Context(), m, staffID, queue, candidates)
 		if err == nil {
 			w.Header().Set("ETag", etagOf(res.Revision))
 		}
@@ -165,7 +157,7 @@ func (s *Server) claimNext(w http.ResponseWriter, r *http.Request) {
 // queueAccess reads what the caller may see (supervisors and auditors every queue, caseworkers their own; a
 // confidential queue only the medical service), from their account's stream.
 func (s *Server) queueAccess(w http.ResponseWriter, r *http.Request) (command.QueueAccess, bool) {
-	a, err := s.deps.Commands.QueueAccess(r.Context(), principalOf(r.Context()).ID)
+	a, err := s.deps.CaseCommands.QueueAccess(r.Context(), principalOf(r.Context()).ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return command.QueueAccess{}, false
@@ -379,7 +371,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r.Context())
-	if _, err := s.deps.Commands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), file.MemberID,
+	if _, err := s.deps.StaffCommands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), file.MemberID,
 		caseFileView, c.Reference); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -99,7 +99,7 @@ func (s *Server) simulateContributions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	saved, err := s.deps.Commands.SaveEstimate(r.Context(), m, p.ID, input)
+	saved, err := s.deps.EstimateCommands.SaveEstimate(r.Context(), m, p.ID, input)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

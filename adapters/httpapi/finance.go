@@ -70,7 +70,7 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 	member := principalOf(r.Context()).ID
 	invoice := r.PathValue("id")
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.PayInvoice(r.Context(), m, member, invoice, in.Method)
+		res, err := s.deps.FinanceCommands.PayInvoice(r.Context(), m, member, invoice, in.Method)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
@@ -91,7 +91,7 @@ func (s *Server) requestPaymentAttestation(w http.ResponseWriter, r *http.Reques
 	var in attestationRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.RequestPaymentAttestation(r.Context(), m, member, in.Year)
+		res, err := s.deps.FinanceCommands.RequestPaymentAttestation(r.Context(), m, member, in.Year)
 		return http.StatusCreated, res.Position, attestationBody{AttestationID: res.AttestationID, Year: in.Year,
 			IssuedAt: time.Now().UTC(), Position: formatPosition(res.Position)}, err
 	})

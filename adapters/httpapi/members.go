@@ -62,7 +62,7 @@ const registrationMessage = "Votre demande d'inscription est enregistrée. Si le
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	var in registrationRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.Register(r.Context(), m, command.RegisterInput{
+		res, err := s.deps.MemberCommands.Register(r.Context(), m, command.RegisterInput{
 			NIR: in.NIR, Key: in.Key, LastName: in.LastName, FirstName: in.FirstName, BirthDate: in.BirthDate,
 			Email: in.Email, MobilePhone: in.MobilePhone, TermsAccepted: in.TermsAccepted,
 		})
@@ -80,7 +80,7 @@ func (s *Server) resendCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.runCommand(w, r, nil, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ResendActivationCode(r.Context(), m, id)
+		res, err := s.deps.MemberCommands.ResendActivationCode(r.Context(), m, id)
 		return http.StatusAccepted, res.Position, messageBody{Message: resendMessage, Position: formatPosition(res.Position)}, err
 	})
 }
@@ -98,7 +98,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 	}
 	var in activationRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.Activate(r.Context(), m, id, in.Code, in.Password)
+		res, err := s.deps.MemberCommands.Activate(r.Context(), m, id, in.Code, in.Password)
 		return http.StatusCreated, res.Position, activationBody{MemberID: res.MemberID.String(),
 			Message:  "Votre compte est activé. Vous pouvez vous connecter avec votre numéro de sécurité sociale et votre mot de passe.",
 			Position: formatPosition(res.Position)}, err
@@ -125,7 +125,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
 		return s.openSession(w, r, kindMember, func(sessionID uuid.UUID) (loggedIn, error) {
-			res, err := s.deps.Commands.Login(r.Context(), m, in.NIR, in.Password, sessionID)
+			res, err := s.deps.MemberCommands.Login(r.Context(), m, in.NIR, in.Password, sessionID)
 			return loggedIn{subject: res.MemberID, position: res.Position}, err
 		})
 	})
@@ -179,9 +179,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		var res command.Result
 		var err error
 		if p.Kind == kindMember {
-			res, err = s.deps.Commands.Logout(r.Context(), m, p.ID, p.SessionID, "logout")
+			res, err = s.deps.MemberCommands.Logout(r.Context(), m, p.ID, p.SessionID, "logout")
 		} else {
-			res, err = s.deps.Commands.StaffLogout(r.Context(), m, p.ID, p.SessionID)
+			res, err = s.deps.StaffCommands.StaffLogout(r.Context(), m, p.ID, p.SessionID)
 		}
 		if err != nil {
 			return 0, 0, nil, err
@@ -207,7 +207,7 @@ func (s *Server) changeAddress(w http.ResponseWriter, r *http.Request) {
 	var in addressRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ChangeAddress(r.Context(), m, member, command.AddressInput{Line1: in.Line1, Line2: in.Line2,
+		res, err := s.deps.MemberCommands.ChangeAddress(r.Context(), m, member, command.AddressInput{Line1: in.Line1, Line2: in.Line2,
 			PostalCode: in.PostalCode, City: in.City, Country: in.Country, EffectiveFrom: in.EffectiveFrom})
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
@@ -221,7 +221,7 @@ func (s *Server) changePhone(w http.ResponseWriter, r *http.Request) {
 	var in phoneRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ChangePhone(r.Context(), m, member, in.MobilePhone)
+		res, err := s.deps.MemberCommands.ChangePhone(r.Context(), m, member, in.MobilePhone)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
@@ -234,7 +234,7 @@ func (s *Server) requestEmailChange(w http.ResponseWriter, r *http.Request) {
 	var in emailRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.RequestEmailChange(r.Context(), m, member, in.Email)
+		res, err := s.deps.MemberCommands.RequestEmailChange(r.Context(), m, member, in.Email)
 		return http.StatusAccepted, res.Position, messageBody{
 			Message:  "Un code de confirmation vient d'être envoyé à votre nouvelle adresse email. Votre adresse ne changera qu'une fois ce code saisi.",
 			Position: formatPosition(res.Position)}, err
@@ -249,7 +249,7 @@ func (s *Server) confirmEmailChange(w http.ResponseWriter, r *http.Request) {
 	var in codeRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ConfirmEmailChange(r.Context(), m, member, in.Code)
+		res, err := s.deps.MemberCommands.ConfirmEmailChange(r.Context(), m, member, in.Code)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
@@ -264,7 +264,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	var in passwordChangeRequest
 	p := principalOf(r.Context())
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ChangePassword(r.Context(), m, p.ID, in.CurrentPassword, in.NewPassword, p.SessionID)
+		res, err := s.deps.MemberCommands.ChangePassword(r.Context(), m, p.ID, in.CurrentPassword, in.NewPassword, p.SessionID)
 		if err != nil {
 			return 0, 0, nil, err
 		}
@@ -285,7 +285,7 @@ const resetMessage = "Si ces informations correspondent à un compte, un code de
 func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 	var in resetRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.RequestPasswordReset(r.Context(), m, in.NIR, in.Email)
+		res, err := s.deps.MemberCommands.RequestPasswordReset(r.Context(), m, in.NIR, in.Email)
 		return http.StatusAccepted, res.Position, resetAccepted{ResetID: res.ResetID.String(), Message: resetMessage,
 			Position: formatPosition(res.Position)}, err
 	})
@@ -300,7 +300,7 @@ func (s *Server) completePasswordReset(w http.ResponseWriter, r *http.Request) {
 	}
 	var in activationRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.CompletePasswordReset(r.Context(), m, id, in.Code, in.Password)
+		res, err := s.deps.MemberCommands.CompletePasswordReset(r.Context(), m, id, in.Code, in.Password)
 		if err != nil {
 			return 0, 0, nil, err
 		}

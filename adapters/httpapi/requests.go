@@ -39,7 +39,7 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) {
 	var in submitRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.SubmitRequest(r.Context(), m, member, command.SubmitInput{Service: in.Service, Form: in.Form})
+		res, err := s.deps.CaseCommands.SubmitRequest(r.Context(), m, member, command.SubmitInput{Service: in.Service, Form: in.Form})
 		return http.StatusCreated, res.Position, acknowledgementBody{RequestID: res.RequestID, Reference: res.Reference,
 			ReceivedAt: res.ReceivedAt, HandlingDueAt: res.HandlingDueAt, ImplicitDecisionAt: res.ImplicitDecisionAt,
 			ImplicitDecision: res.Outcome, AppealRoutes: res.AppealRoutes, Position: formatPosition(res.Position)}, err
@@ -59,7 +59,7 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
 	var in withdrawalRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.WithdrawRequest(r.Context(), m, member, id, in.Reason)
+		res, err := s.deps.CaseCommands.WithdrawRequest(r.Context(), m, member, id, in.Reason)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
@@ -77,7 +77,7 @@ func (s *Server) provideInformation(w http.ResponseWriter, r *http.Request) {
 	var in informationAnswer
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ProvideInformation(r.Context(), m, member, id, in.What)
+		res, err := s.deps.CaseCommands.ProvideInformation(r.Context(), m, member, id, in.What)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }

@@ -71,7 +71,6 @@ type Deps struct {
 	Consistency Consistency
 	// Messages maps the domain's stable error codes to their French sentences (nir, credential, command…).
 	Messages  map[string]string
-	Commands  *command.Handler
 	Sessions  *sessions.Store
 	Accounts  *accounts.Queries
 	Directory *memberdirectory.Queries
@@ -84,6 +83,12 @@ type Deps struct {
 	// StaffNames names the staff ids of case views (assignees, timeline actors), on staff routes only; nil: ids
 	// without names.
 	StaffNames *staffdirectory.Queries
+	// The command handlers, one per aggregate, each built with only its ports.
+	MemberCommands   *command.Members
+	StaffCommands    *command.Staff
+	CaseCommands     *command.Cases
+	FinanceCommands  *command.Finance
+	EstimateCommands *command.Estimates
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

@@ -16,8 +16,8 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
-	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/domain/simulation"
 	"github.com/msa-dossier/dossier/domain/staff"
 )
@@ -44,17 +44,14 @@ func newSimulationServer(t *testing.T) *simulationServer {
 	if err := sessions.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	env := kurrentdbtest.Start(t, simulation.Definitions(), staff.Definitions())
+	env := kurrentdbtest.Start(t, simulation.Definitions(), staff.Definitions(), servicerequest.Definitions())
 	keys, err := keyedhash.FromHex("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 	if err != nil {
 		t.Fatal(err)
 	}
-	commands, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: noPasswords{}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := sessions.New(db, sessions.Policy{}, nil)
-	return &simulationServer{Server: newTestServer(t, Deps{Sessions: store, Commands: commands}), env: env, sessions: store}
+	return &simulationServer{Server: newTestServer(t, withCommands(t, Deps{Sessions: store}, env.Store, keys, noPasswords{}, nil)),
+		env: env, sessions: store}
 }
 
 // login opens a session of kind for subject and returns its token. A staff session is also recorded on the staff

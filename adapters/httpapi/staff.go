@@ -24,7 +24,7 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request) {
 	var in staffLoginRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
 		return s.openSession(w, r, kindStaff, func(sessionID uuid.UUID) (loggedIn, error) {
-			res, err := s.deps.Commands.StaffLogin(r.Context(), m, in.Login, in.Password, in.TOTP, sessionID)
+			res, err := s.deps.StaffCommands.StaffLogin(r.Context(), m, in.Login, in.Password, in.TOTP, sessionID)
 			return loggedIn{subject: res.StaffID, position: res.Position, roles: res.Roles}, err
 		})
 	})
@@ -67,7 +67,7 @@ func (s *Server) openMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r.Context())
-	if _, err := s.deps.Commands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), id, "member.account", ""); err != nil {
+	if _, err := s.deps.StaffCommands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), id, "member.account", ""); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -88,7 +88,7 @@ func (s *Server) changeStaffRoles(w http.ResponseWriter, r *http.Request) {
 	}
 	var in rolesRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ChangeStaffRoles(r.Context(), m, id, in.Roles)
+		res, err := s.deps.StaffCommands.ChangeStaffRoles(r.Context(), m, id, in.Roles)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
@@ -107,7 +107,7 @@ func (s *Server) assignStaffQueues(w http.ResponseWriter, r *http.Request) {
 	}
 	var in queuesRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.AssignStaffQueues(r.Context(), m, id, in.Queues)
+		res, err := s.deps.StaffCommands.AssignStaffQueues(r.Context(), m, id, in.Queues)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
@@ -137,7 +137,7 @@ func (s *Server) resetStaffTOTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.runCommand(w, r, nil, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.Commands.ResetStaffTOTP(r.Context(), m, id)
+		res, err := s.deps.StaffCommands.ResetStaffTOTP(r.Context(), m, id)
 		if err != nil {
 			return 0, 0, nil, err
 		}

@@ -17,7 +17,7 @@ import (
 // identity (checkpoint, poison rows, lease, effect keys). Never rename it.
 const DeliveryHandler = "finance.parked-delivery"
 
-// ParkedDeliverer delivers the facts parked for a member's NIR; *command.Handler implements it.
+// ParkedDeliverer delivers the facts parked for a member's NIR; *command.Finance implements it.
 type ParkedDeliverer interface {
 	DeliverParkedFinanceFacts(ctx context.Context, m command.Meta, memberID uuid.UUID) (command.ParkedDelivery, error)
 }

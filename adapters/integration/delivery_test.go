@@ -24,7 +24,7 @@ import (
 )
 
 // startDelivery runs a router with the delivery reaction alone on db until the test ends or stop is called.
-func startDelivery(t *testing.T, env *kurrentdbtest.Env, db *sqldb.DB, h *command.Handler) (stop func()) {
+func startDelivery(t *testing.T, env *kurrentdbtest.Env, db *sqldb.DB, h *command.Finance) (stop func()) {
 	t.Helper()
 	if err := messaging.Migrate(ctxOf(t), db); err != nil {
 		t.Fatal(err)
@@ -92,8 +92,12 @@ func TestParkedFactsReachTheAccountWhenItOpens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: hasher,
-			Insured: insured.NewReference(env.Store, keys)})
+		rt := command.Runtime{Store: env.Store}
+		h, err := command.NewFinance(rt, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members, err := command.NewMembers(rt, keys, hasher, insured.NewReference(env.Store, keys))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +111,7 @@ func TestParkedFactsReachTheAccountWhenItOpens(t *testing.T) {
 			t.Fatalf("finance message: %s, %v", outcome, err)
 		}
 
-		reg, err := h.Register(ctxOf(t), command.Meta{Actor: event.Actor{ID: "anonymous", Role: event.RoleMember}},
+		reg, err := members.Register(ctxOf(t), command.Meta{Actor: event.Actor{ID: "anonymous", Role: event.RoleMember}},
 			command.RegisterInput{NIR: "292112A004017", Key: "59", LastName: "Le Gall", FirstName: "Léa",
 				BirthDate: "1992-11-04", Email: "lea@example.fr", TermsAccepted: true})
 		if err != nil {
@@ -123,7 +127,7 @@ func TestParkedFactsReachTheAccountWhenItOpens(t *testing.T) {
 				seq = c.Sequence
 			}
 		}
-		opened, err := h.Activate(ctxOf(t), command.Meta{}, reg.RegistrationID,
+		opened, err := members.Activate(ctxOf(t), command.Meta{}, reg.RegistrationID,
 			command.ActivationCode(keys, reg.RegistrationID, seq), "Trois pommes vertes au jardin")
 		if err != nil {
 			t.Fatal(err)

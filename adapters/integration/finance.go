@@ -18,13 +18,13 @@
 // # People without an online account
 //
 // The fund pays people who may open their online account later, and they expect to find their history then. A fact
-// whose NIR names no open account is therefore parked (command.Handler.RecordFinanceFactByNIR) when the person is in
+// whose NIR names no open account is therefore parked (command.Finance.RecordFinanceFactByNIR) when the person is in
 // the insured-person reference: it is kept on the stream parkedfinance-<keyed hash of the NIR> (the hash has its own
 // purpose, so the stream cannot be linked to the person's other lookup streams without the server key; the event
 // holds the fact and no NIR), idempotent by its content like a recorded fact. When the account opens, the reaction
 // DeliveryHandler moves the parked facts into the member's history through RecordFinanceFact, keeping the reporter
 // as actor, and records on the parked stream that they were delivered, so that they are never delivered twice (see
-// command.Handler.DeliverParkedFinanceFacts, and RecordFinanceFactByNIR for the race with an activation in
+// command.Finance.DeliverParkedFinanceFacts, and RecordFinanceFactByNIR for the race with an activation in
 // progress). It reacts to member.Registered rather than to the NIR claim: Registered is the last append of an
 // activation for the member (the account is open, RecordFinanceFact accepts it), and the member's stream gives the
 // NIR from which the server derives the parked stream, whereas the claim stream's id is a hash of another purpose. A NIR that is not even in the insured-person reference is rejected
@@ -124,7 +124,7 @@ var (
 		"Aucun compte en ligne ouvert pour cet adhérent : l'élément n'est pas enregistré.")
 )
 
-// FinanceRecorder is what FinanceHandler needs of the application layer; *command.Handler implements it.
+// FinanceRecorder is what FinanceHandler needs of the application layer; *command.Finance implements it.
 type FinanceRecorder interface {
 	RecordFinanceFact(ctx context.Context, m command.Meta, memberID uuid.UUID, fact any) (command.Result, error)
 	RecordFinanceFactByNIR(ctx context.Context, m command.Meta, n nir.NIR, fact any) (command.FinanceFactResult, error)
@@ -162,7 +162,7 @@ type FinanceFunc func(msg *message.Message) (Outcome, error)
 
 // Finance returns the FinanceFunc that records the fact a message carries, with actor
 // command.FinanceIntegrationActor (a recorder may substitute its own). A message naming the member by NIR goes
-// through command.Handler.RecordFinanceFactByNIR: recorded in the history of the account the NIR names, or parked
+// through command.Finance.RecordFinanceFactByNIR: recorded in the history of the account the NIR names, or parked
 // until that account opens when the person is in the insured-person reference, or rejected
 // (consultation.not_insured) when not even there. Errors of kind Invalid are final (see the package
 // documentation); their messages never quote the message's data.

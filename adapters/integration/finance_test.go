@@ -36,16 +36,8 @@ const (
 	insuredBody = "292112A004017"
 )
 
-type noHasher struct{}
-
-func (noHasher) Hash(context.Context, string) (string, error) { return "", errors.New("unused") }
-func (noHasher) Verify(context.Context, string, string) (bool, error) {
-	return false, errors.New("unused")
-}
-func (noHasher) VerifyDummy(context.Context, string) error { return nil }
-
 type fixture struct {
-	h    *command.Handler
+	h    *command.Finance
 	env  *kurrentdbtest.Env
 	keys *keyedhash.Hasher
 }
@@ -65,7 +57,7 @@ func newFixture(t *testing.T) (*fixture, uuid.UUID) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: noHasher{}})
+	h, err := command.NewFinance(command.Runtime{Store: env.Store}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

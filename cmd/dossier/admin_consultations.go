@@ -111,7 +111,7 @@ func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: noPasswords{}})
+	h, err := command.NewFinance(command.Runtime{Store: store}, keys)
 	if err != nil {
 		return err
 	}
@@ -151,23 +151,12 @@ func financeStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
 	return kurrentdb.NewStore(client, kurrentdb.NewCodec(registry)), nil
 }
 
-// noPasswords is the PasswordHasher of a Handler that runs no password command.
-type noPasswords struct{}
-
-func (noPasswords) Hash(context.Context, string) (string, error) {
-	return "", errors.New("no password hashing here")
-}
-func (noPasswords) Verify(context.Context, string, string) (bool, error) {
-	return false, errors.New("no password hashing here")
-}
-func (noPasswords) VerifyDummy(context.Context, string) error { return nil }
-
 // importFinance reads the file line by line and turns each line into an integration message (adapters/integration)
 // handled by the consumer's own function, integration.Finance: a line that does not validate, or whose NIR is not
 // in the insured-person reference, is rejected and writes nothing; a valid one is recorded in the member's history
 // (imported, or unchanged when already recorded), or parked when its NIR has no open account yet, with m's actor
 // and correlation id. A store failure stops the import and is returned with the report so far.
-func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m command.Meta) (financeReport, error) {
+func importFinance(ctx context.Context, h *command.Finance, r io.Reader, m command.Meta) (financeReport, error) {
 	var rep financeReport
 	rec := &importRecorder{h: h, actor: m.Actor}
 	handle := integration.Finance(rec)
@@ -262,7 +251,7 @@ func importFinance(ctx context.Context, h *command.Handler, r io.Reader, m comma
 // importRecorder is the integration handler's FinanceRecorder for an import: the command handler, with the
 // import's actor, keeping the position of the last record for the report.
 type importRecorder struct {
-	h        *command.Handler
+	h        *command.Finance
 	actor    event.Actor
 	position uint64
 }

@@ -155,9 +155,10 @@ func generatePassword(login, name string) (string, error) {
 
 // staffStore returns a store over client whose codec knows the staff events (create-staff touches only staff and
 // stafflogin streams).
-// staffCommands opens the stores and returns a command handler for staff accounts (key, argon2id, TOTP), for the
-// admin commands; the caller closes the stores.
-func staffCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*command.Handler, *stores, error) {
+// staffCommands opens the stores and returns the staff command handler (key, argon2id; no TOTP validator: the admin
+// commands create accounts and reset second factors, they log nobody in), for the admin commands; the caller closes
+// the stores.
+func staffCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*command.Staff, *stores, error) {
 	keys, err := cfg.keyedHasher()
 	if err != nil {
 		return nil, nil, err
@@ -172,8 +173,8 @@ func staffCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*comm
 	}
 	store, err := staffStore(st.Events)
 	if err == nil {
-		var h *command.Handler
-		if h, err = command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)}); err == nil {
+		var h *command.Staff
+		if h, err = command.NewStaff(command.Runtime{Store: store}, keys, hasher, nil); err == nil {
 			return h, st, nil
 		}
 	}

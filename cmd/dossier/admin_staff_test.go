@@ -192,10 +192,17 @@ func TestAdminCreateStaffGeneratePassword(t *testing.T) {
 	}
 }
 
+// staffOn is the staff command handler over a node's data directory, with its store and key for direct reads.
+type staffOn struct {
+	*command.Staff
+	Store command.EventStore
+	Keys  command.Keys
+}
+
 // staffHandlerOn opens the node's data directory eventsDir (the admin command has stopped with it) and returns a
 // command handler for staff accounts under the key in keyPath, to check what an admin command recorded; all is
 // closed when the test ends.
-func staffHandlerOn(t *testing.T, eventsDir, keyPath string, logger *slog.Logger) *command.Handler {
+func staffHandlerOn(t *testing.T, eventsDir, keyPath string, logger *slog.Logger) staffOn {
 	t.Helper()
 	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: logger})
 	if err != nil {
@@ -219,9 +226,9 @@ func staffHandlerOn(t *testing.T, eventsDir, keyPath string, logger *slog.Logger
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil)})
+	h, err := command.NewStaff(command.Runtime{Store: store}, keys, hasher, credentials.NewTOTP(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return staffOn{Staff: h, Store: store, Keys: keys}
 }

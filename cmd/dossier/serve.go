@@ -172,8 +172,7 @@ func (a *app) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	commands, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher,
-		Insured: insured.NewReference(store, keys), TOTP: credentials.NewTOTP(rand.Reader)})
+	cmds, err := newCommands(store, keys, hasher)
 	if err != nil {
 		return err
 	}
@@ -220,17 +219,17 @@ func (a *app) wire(ctx context.Context) error {
 		return err
 	}
 	// Facts parked for people without an account (by the consumer or import-finance) reach them at activation.
-	if err := integration.RegisterDelivery(a.router, commands, a.logger.With("component", "integration")); err != nil {
+	if err := integration.RegisterDelivery(a.router, cmds.finance, a.logger.With("component", "integration")); err != nil {
 		return err
 	}
-	if err := a.wireIntegration(commands); err != nil {
+	if err := a.wireIntegration(cmds.finance); err != nil {
 		return err
 	}
 	a.scheduler = casework.NewScheduler(casework.SchedulerDeps{DB: a.stores.DB, Logger: a.logger.With("component", "deadlines"),
 		Interval: a.cfg.DeadlineCheck,
 		Lapse: func(ctx context.Context, requestID uuid.UUID) error {
 			// One command id per request: a repeated lapse appends nothing new.
-			_, err := commands.LapseInformationDeadline(ctx, command.Meta{
+			_, err := cmds.cases.LapseInformationDeadline(ctx, command.Meta{
 				CommandID: uuid.NewSHA1(requestID, []byte("lapse")), CorrelationID: requestID}, requestID)
 			return err
 		}})
@@ -241,7 +240,6 @@ func (a *app) wire(ctx context.Context) error {
 		Registry:    a.registry,
 		Consistency: a.runner,
 		Messages:    errorMessages(),
-		Commands:    commands,
 		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
 		Accounts:    accounts.NewQueries(a.stores.DB, nil),
 		Directory:   memberdirectory.NewQueries(a.stores.DB, directoryHash(keys), nil),
@@ -252,6 +250,12 @@ func (a *app) wire(ctx context.Context) error {
 		Estimates:   savedestimates.NewQueries(a.stores.DB),
 		Accesses:    memberaccesses.NewQueries(a.stores.DB),
 		StaffNames:  staffdirectory.NewQueries(a.stores.DB),
+		// The command handlers, each with only its ports.
+		MemberCommands:   cmds.members,
+		StaffCommands:    cmds.staff,
+		CaseCommands:     cmds.cases,
+		FinanceCommands:  cmds.finance,
+		EstimateCommands: cmds.estimates,
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
@@ -351,6 +355,41 @@ func withLevel(base *slog.Logger, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
+// commands are the command handlers serve runs, one per aggregate, each built with only the ports it takes.
+type commands struct {
+	members   *command.Members
+	staff     *command.Staff
+	cases     *command.Cases
+	finance   *command.Finance
+	estimates *command.Estimates
+}
+
+// newCommands builds the handlers over store, with the server key and the password hasher where they are needed,
+// the insured-person reference for registrations and the TOTP validator for staff logins.
+func newCommands(store command.EventStore, keys *keyedhash.Hasher, hasher command.PasswordHasher) (commands, error) {
+	rt := command.Runtime{Store: store}
+	var (
+		c   commands
+		err error
+	)
+	if c.members, err = command.NewMembers(rt, keys, hasher, insured.NewReference(store, keys)); err != nil {
+		return commands{}, err
+	}
+	if c.staff, err = command.NewStaff(rt, keys, hasher, credentials.NewTOTP(rand.Reader)); err != nil {
+		return commands{}, err
+	}
+	if c.cases, err = command.NewCases(rt); err != nil {
+		return commands{}, err
+	}
+	if c.finance, err = command.NewFinance(rt, keys); err != nil {
+		return commands{}, err
+	}
+	if c.estimates, err = command.NewEstimates(rt); err != nil {
+		return commands{}, err
+	}
+	return c, nil
+}
+
 // reactionRetention is RouterConfig.ProcessedRetention: the configured retention, negative (never) for 0 or less.
 func (a *app) reactionRetention() time.Duration {
 	if a.cfg.ReactionRetention <= 0 {
@@ -361,7 +400,7 @@ func (a *app) reactionRetention() time.Duration {
 
 // wireIntegration attaches the finance-facts consumer to the broker named by --integration-url, if any (without it,
 // `dossier admin import-finance` is the feed). Its counter goes on the app's registry.
-func (a *app) wireIntegration(commands *command.Handler) error {
+func (a *app) wireIntegration(finance *command.Finance) error {
 	if a.cfg.IntegrationURL == "" {
 		return nil
 	}
@@ -374,7 +413,7 @@ func (a *app) wireIntegration(commands *command.Handler) error {
 	metrics, err := integration.NewMetrics(a.registry)
 	if err == nil {
 		a.integration, err = integration.NewConsumer(integration.ConsumerConfig{Subscriber: broker.Subscriber(),
-			Handle: integration.Finance(commands), Logger: logger, Metrics: metrics, Ping: broker.Ping})
+			Handle: integration.Finance(finance), Logger: logger, Metrics: metrics, Ping: broker.Ping})
 	}
 	if err != nil {
 		broker.Close()

@@ -246,7 +246,7 @@ func TestStaffRolesChangeStartsAgainAfterALostRace(t *testing.T) {
 			t.Errorf("racing login: %v", err)
 		}
 	}}
-	h, err := command.New(command.Deps{Store: race, Keys: f.keys, Hasher: f.hasher, TOTP: credentials.NewTOTP(nil), Clock: f.clock.Now})
+	h, err := newHandlers(testDeps{Store: race, Keys: f.keys, Hasher: f.hasher, TOTP: credentials.NewTOTP(nil), Clock: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestMemberAndStaffLoginRehashOldParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := command.New(command.Deps{Store: mf.store, Keys: mf.keys, Hasher: hasher, Clock: mf.clock.Now})
+	h, err := newHandlers(testDeps{Store: mf.store, Keys: mf.keys, Hasher: hasher, Clock: mf.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,7 @@ func TestMemberAndStaffLoginRehashOldParameters(t *testing.T) {
 	// Staff: the same on the staff stream.
 	sf := newStaffFixture(t) // hashes with m=7 MiB, t=5
 	cw := sf.create(t, "c.dupont", "caseworker")
-	sh, err := command.New(command.Deps{Store: sf.store, Keys: sf.keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil), Clock: sf.clock.Now})
+	sh, err := newHandlers(testDeps{Store: sf.store, Keys: sf.keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil), Clock: sf.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -38,25 +37,25 @@ type ActivateResult struct {
 // The member id derives from the registration id and each stream's command id from Meta.CommandID, so a retried
 // activation (after a lost answer, or a failure between the appends) completes what is missing and writes nothing
 // twice. A refused registration has no code: every code is wrong there, counted and locked the same way.
-func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID, code, password string) (ActivateResult, error) {
+func (h *Members) Activate(ctx context.Context, m Meta, registrationID uuid.UUID, code, password string) (ActivateResult, error) {
 	const op = "command.Activate"
 	typed, err := credential.NormalizeCode(code)
 	if err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, fieldForCode(err))
+		return ActivateResult{}, failure.Op(op, fieldForCode(err))
 	}
 	if registrationID == uuid.Nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, registration.ErrNotFound)
+		return ActivateResult{}, failure.Op(op, registration.ErrNotFound)
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	memberID := memberIDFor(registrationID)
 	m = withActor(h.withCommandID(m), memberID)
 	stream := event.NewStreamID(registration.Category, registrationID)
 	cmd := h.commandAt(m, stream, now)
 	cmd.RetryOnConflict = memberRetries
 
-	history, err := h.Store.Load(ctx, stream)
+	history, err := h.store.Load(ctx, stream)
 	if err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, err)
+		return ActivateResult{}, failure.Op(op, err)
 	}
 	if recorded := recordedBy(history, cmd.Metadata.CommandID); len(recorded) > 0 { // a retry of this very call
 		for _, e := range recorded {
@@ -64,32 +63,32 @@ func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 				return ActivateResult{Result: Result{Position: history[len(history)-1].Position}, MemberID: memberID}, nil
 			}
 		}
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, fieldForCode(codeOutcome(registration.ErrLocked, recorded)))
+		return ActivateResult{}, failure.Op(op, fieldForCode(codeOutcome(registration.ErrLocked, recorded)))
 	}
 	r := registration.Rehydrate(history)
 	if err := r.Activatable(); err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, err)
+		return ActivateResult{}, failure.Op(op, err)
 	}
 	a := r.Applicant()
 	if err := credential.CheckPassword(password, a.NIR, a.LastName, a.FirstName, a.Email); err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, failure.Field("password", err))
+		return ActivateResult{}, failure.Op(op, failure.Field("password", err))
 	}
 
-	codeOf := func(seq int) string { return ActivationCode(h.Keys, registrationID, seq) }
-	if err := verifyCode(ctx, h, stream, cmd, registration.Rehydrate, codeOf, typed, now,
+	codeOf := func(seq int) string { return ActivationCode(h.keys, registrationID, seq) }
+	if err := verifyCode(ctx, &h.core, stream, cmd, registration.Rehydrate, codeOf, typed, now,
 		registration.ErrLocked); err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, err)
+		return ActivateResult{}, failure.Op(op, err)
 	}
 
-	hash, err := h.Hasher.Hash(ctx, password)
+	hash, err := h.hasher.Hash(ctx, password)
 	if err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: hash password: %w", op, err)
+		return ActivateResult{}, failure.Opf(op, "hash password: %w", err)
 	}
 	n, err := nir.ParseLogin(a.NIR)
 	if err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: stored NIR: %w", op, err)
+		return ActivateResult{}, failure.Opf(op, "stored NIR: %w", err)
 	}
-	claim := h.claimStream(n)
+	claim := claimStream(h.keys, n)
 	claimCmd := h.commandAt(m, claim, now)
 	claimCmd.RetryOnConflict = 1 // a lost race for a new claim stream is decided again: the winner's claim shows
 	if _, err := h.decideOn(ctx, claim, claimCmd, func(history []event.Envelope) ([]any, error) {
@@ -100,7 +99,7 @@ func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 		if errors.Is(err, member.ErrNIRClaimed) {
 			err = registration.ErrAlreadyRegistered
 		}
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, err)
+		return ActivateResult{}, failure.Op(op, err)
 	}
 
 	account := event.NewStreamID(member.Category, memberID)
@@ -120,7 +119,7 @@ func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 		}, hash, credential.PasswordPolicyVersion, now)
 		return mm.Events(), err
 	}, nil); err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, err)
+		return ActivateResult{}, failure.Op(op, err)
 	}
 
 	commit, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
@@ -129,7 +128,7 @@ func (h *Handler) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 		return r.Events(), err
 	}, nil)
 	if err != nil {
-		return ActivateResult{}, fmt.Errorf("%s: %w", op, err)
+		return ActivateResult{}, failure.Op(op, err)
 	}
 	return ActivateResult{Result: Result{Position: commit.Position}, MemberID: memberID}, nil
 }

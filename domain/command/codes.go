@@ -91,11 +91,11 @@ type codeVerifier interface {
 // code of a sequence) under the current code policy: a wrong code is recorded (with the lock it may bring), then
 // refused. A retry of cmd answers what its recorded events stand for: locked for a lock, a wrong code, or success.
 // Code errors name the "code" field.
-func verifyCode[A codeVerifier](ctx context.Context, h *Handler, stream event.StreamID, cmd event.Command,
+func verifyCode[A codeVerifier](ctx context.Context, c *core, stream event.StreamID, cmd event.Command,
 	rehydrate func([]event.Envelope) A, code func(sequence int) string, typed string, now time.Time, locked error) error {
 	p := credential.CurrentCodePolicy()
 	matches := codeMatcher(code, typed)
-	_, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	_, err := c.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		a := rehydrate(history)
 		err := a.VerifyCode(matches, now, p)
 		return a.Events(), err

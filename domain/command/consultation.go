@@ -3,13 +3,13 @@ package command
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/nir"
 )
@@ -36,34 +36,34 @@ const financeRetries = 3
 //
 // Result.Position is 0 when nothing was appended (the fact was already recorded). Errors: member.not_found for a
 // member without an open account; the consultation validation sentinels, wrapped with their field.
-func (h *Handler) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.UUID, fact any) (Result, error) {
+func (h *Finance) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.UUID, fact any) (Result, error) {
 	const op = "command.RecordFinanceFact"
 	fact, err := consultation.Normalize(fact)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	if memberID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+		return Result{}, failure.Op(op, member.ErrNotFound)
 	}
 	mm, err := h.loadMember(ctx, memberID)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	if !mm.Registered() {
-		return Result{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+		return Result{}, failure.Op(op, member.ErrNotFound)
 	}
 	stream := event.NewStreamID(consultation.Category, memberID)
 	cmd, err := h.factCommand(m, financeFactNamespace, stream, fact)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		f := consultation.Rehydrate(history)
 		_, err := f.Record(fact)
 		return f.Events(), err
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	if commit.Appended == 0 {
 		return Result{}, nil
@@ -75,7 +75,7 @@ func (h *Handler) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.U
 // external id and its whole content (under namespace), so the same fact reported again appends nothing while the
 // same id with other data reaches the aggregate (and its conflict rule). The reporter's command id, when there is
 // one, becomes the causation; the actor defaults to FinanceIntegrationActor.
-func (h *Handler) factCommand(m Meta, namespace uuid.UUID, stream event.StreamID, fact any) (event.Command, error) {
+func (h *Finance) factCommand(m Meta, namespace uuid.UUID, stream event.StreamID, fact any) (event.Command, error) {
 	kind, externalID, _ := consultation.FactKey(fact)
 	data, err := json.Marshal(fact)
 	if err != nil {
@@ -86,7 +86,7 @@ func (h *Handler) factCommand(m Meta, namespace uuid.UUID, stream event.StreamID
 	if m.Actor.ID == "" {
 		m.Actor = FinanceIntegrationActor
 	}
-	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.Clock().UTC())
+	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.clock().UTC())
 	cmd.Metadata.CommandID = cmdID
 	if m.CommandID != uuid.Nil {
 		cmd.Metadata.CausationID = m.CommandID
@@ -100,12 +100,12 @@ func (h *Handler) factCommand(m Meta, namespace uuid.UUID, stream event.StreamID
 // a retry returns the original commit and appends nothing; another payment of a paid invoice is
 // consultation.ErrInvoiceAlreadyPaid (Rule). An invoice the member does not have is consultation.ErrInvoiceNotFound
 // (NotFound), also when it is another member's.
-func (h *Handler) PayInvoice(ctx context.Context, m Meta, memberID uuid.UUID, invoiceID, method string) (Result, error) {
+func (h *Finance) PayInvoice(ctx context.Context, m Meta, memberID uuid.UUID, invoiceID, method string) (Result, error) {
 	const op = "command.PayInvoice"
 	if memberID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, consultation.ErrInvoiceNotFound)
+		return Result{}, failure.Op(op, consultation.ErrInvoiceNotFound)
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	m = withActor(h.withCommandID(m), memberID)
 	stream := event.NewStreamID(consultation.Category, memberID)
 	cmd := h.commandAt(m, stream, now)
@@ -117,7 +117,7 @@ func (h *Handler) PayInvoice(ctx context.Context, m Meta, memberID uuid.UUID, in
 		return f.Events(), err
 	}, nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }
@@ -131,12 +131,12 @@ type AttestationResult struct {
 // RequestPaymentAttestation records that member memberID asks for the attestation of the payments of year (from
 // 2000 to the current year: consultation.ErrYearInvalid otherwise). The attestation id derives from Meta.CommandID:
 // a retry returns the same attestation and appends nothing. The document is produced later, from the event.
-func (h *Handler) RequestPaymentAttestation(ctx context.Context, m Meta, memberID uuid.UUID, year int) (AttestationResult, error) {
+func (h *Finance) RequestPaymentAttestation(ctx context.Context, m Meta, memberID uuid.UUID, year int) (AttestationResult, error) {
 	const op = "command.RequestPaymentAttestation"
 	if memberID == uuid.Nil {
-		return AttestationResult{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+		return AttestationResult{}, failure.Op(op, member.ErrNotFound)
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	m = withActor(h.withCommandID(m), memberID)
 	stream := event.NewStreamID(consultation.Category, memberID)
 	cmd := h.commandAt(m, stream, now)
@@ -148,7 +148,7 @@ func (h *Handler) RequestPaymentAttestation(ctx context.Context, m Meta, memberI
 		return f.Events(), err
 	}, nil)
 	if err != nil {
-		return AttestationResult{}, fmt.Errorf("%s: %w", op, err)
+		return AttestationResult{}, failure.Op(op, err)
 	}
 	return AttestationResult{Result: Result{Position: commit.Position}, AttestationID: id}, nil
 }
@@ -156,8 +156,8 @@ func (h *Handler) RequestPaymentAttestation(ctx context.Context, m Meta, memberI
 // MemberByNIR returns the member whose open account a NIR names (through its nirclaim stream), or false when there
 // is none: no account, or an activation that was interrupted. It is how an import from the fund's files, which
 // know people by NIR, finds the member.
-func (h *Handler) MemberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, bool, error) {
-	id, mm, err := h.memberByNIR(ctx, n)
+func (h *Finance) MemberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, bool, error) {
+	id, mm, err := h.memberByNIR(ctx, h.keys, n)
 	if err != nil || mm == nil {
 		return uuid.Nil, false, err
 	}

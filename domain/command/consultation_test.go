@@ -21,7 +21,7 @@ import (
 // Every top-level name here starts with "finance": other command tests share the package.
 
 type financeFixture struct {
-	h   *command.Handler
+	h   handlers
 	env *kurrentdbtest.Env
 	now time.Time
 }
@@ -34,7 +34,7 @@ func newFinanceFixture(t *testing.T) *financeFixture {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, time.March, 10, 13, 0, 0, 0, time.UTC)
-	h, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: caseHasher{}, Clock: func() time.Time { return now }})
+	h, err := newHandlers(testDeps{Store: env.Store, Keys: keys, Hasher: caseHasher{}, Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

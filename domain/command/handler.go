@@ -1,12 +1,13 @@
-// Package command is the application layer: one method of Handler per command the HTTP layer (or an operator
-// command) runs, one file per command or small family of commands. A command validates its input, loads the
-// streams it needs through the EventStore port, lets the aggregate decide, and appends the new events with the
-// expected revision; it returns the commit position of its events, the token the caller passes back to read its
-// own writes.
+// Package command is the application layer: one handler type per aggregate or small family of them (Members,
+// Staff, Cases, Finance, Estimates), each built with only the ports its commands use, and one method per command
+// the HTTP layer (or an operator command) runs, one file per command or small family of commands. A command
+// validates its input, loads the streams it needs through the EventStore port, lets the aggregate decide, and
+// appends the new events with the expected revision; it returns the commit position of its events, the token the
+// caller passes back to read its own writes.
 //
-// Rules: no remote call inside an Update closure; time and ids come from the Handler's Clock and NewID; errors
+// Rules: no remote call inside an Update closure; time and ids come from the Runtime's Clock and NewID; errors
 // are failure sentinels (stable code, French message) wrapped with failure.Field when they are about an input
-// field; nothing here logs personal data.
+// field, and with failure.Op naming the command; nothing here logs personal data.
 package command
 
 import (
@@ -57,39 +58,132 @@ type TOTPValidator interface {
 	Validate(secret, code string, now time.Time, lastStep int64) (int64, error)
 }
 
-// Deps are the Handler's ports.
-type Deps struct {
-	Store   EventStore
-	Keys    Keys
-	Hasher  PasswordHasher
-	Insured InsuredReference
-	TOTP    TOTPValidator
-	Clock   func() time.Time // nil: time.Now
-	NewID   func() uuid.UUID // nil: uuid.New
-	// TermsVersion is the version of the conditions of use a registration accepts.
-	TermsVersion string
+// Runtime is what every handler shares: the event store and the sources of business time and of ids.
+type Runtime struct {
+	Store EventStore
+	Clock func() time.Time // nil: time.Now
+	NewID func() uuid.UUID // nil: uuid.New
 }
 
-// Handler runs the commands.
-type Handler struct {
-	Deps
+// core is the plumbing every handler embeds: the store, the clock, the ids, and the building of event.Commands.
+type core struct {
+	store EventStore
+	clock func() time.Time
+	newID func() uuid.UUID
 }
 
-// New returns a Handler; Store, Keys and Hasher are required.
-func New(d Deps) (*Handler, error) {
-	if d.Store == nil || d.Keys == nil || d.Hasher == nil {
-		return nil, errors.New("command: Store, Keys and Hasher are required")
+// newCore checks rt (a Store is required) and fills in the defaults.
+func newCore(rt Runtime) (core, error) {
+	if rt.Store == nil {
+		return core{}, errors.New("command: a Store is required")
 	}
-	if d.Clock == nil {
-		d.Clock = time.Now
+	c := core{store: rt.Store, clock: rt.Clock, newID: rt.NewID}
+	if c.clock == nil {
+		c.clock = time.Now
 	}
-	if d.NewID == nil {
-		d.NewID = uuid.New
+	if c.newID == nil {
+		c.newID = uuid.New
 	}
-	if d.TermsVersion == "" {
-		d.TermsVersion = "2026-11"
+	return c, nil
+}
+
+// TermsVersion is the version of the conditions of use a registration accepts.
+const TermsVersion = "2026-11"
+
+// Members runs the commands of a member's account: registration, activation, login and logout, profile, password
+// and its reset. Its ports: the store, the server key (lookup streams, one-time codes), the password hasher and the
+// insured-person reference (for Register only).
+type Members struct {
+	core
+	keys    Keys
+	hasher  PasswordHasher
+	insured InsuredReference
+}
+
+// NewMembers returns the member commands; Store, keys and hasher are required. Without an insured-person reference
+// (nil), Register fails and every other command works.
+func NewMembers(rt Runtime, keys Keys, hasher PasswordHasher, insured InsuredReference) (*Members, error) {
+	c, err := newCore(rt)
+	if err != nil {
+		return nil, err
 	}
-	return &Handler{Deps: d}, nil
+	if keys == nil || hasher == nil {
+		return nil, errors.New("command: the member commands need Keys and a PasswordHasher")
+	}
+	return &Members{core: c, keys: keys, hasher: hasher, insured: insured}, nil
+}
+
+// Staff runs the commands of staff accounts: creation, login and logout, roles, the reset of the second factor,
+// queue membership, and the log of staff openings of a member's data. Its ports: the store, the server key (login
+// streams, TOTP secrets), the password hasher and the TOTP validator (for StaffLogin only).
+type Staff struct {
+	core
+	keys   Keys
+	hasher PasswordHasher
+	totp   TOTPValidator
+}
+
+// NewStaff returns the staff commands; Store, keys and hasher are required. Without a TOTP validator (nil),
+// StaffLogin fails and every other command works.
+func NewStaff(rt Runtime, keys Keys, hasher PasswordHasher, totp TOTPValidator) (*Staff, error) {
+	c, err := newCore(rt)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil || hasher == nil {
+		return nil, errors.New("command: the staff commands need Keys and a PasswordHasher")
+	}
+	return &Staff{core: c, keys: keys, hasher: hasher, totp: totp}, nil
+}
+
+// Cases runs the commands on service requests: the member's submission, withdrawal and answer, the staff's work on
+// cases (Act, ClaimNext), the lapse of an information deadline, and what a staff member may see of the queues.
+// Its only port is the store.
+type Cases struct {
+	core
+}
+
+// NewCases returns the case commands; Store is required.
+func NewCases(rt Runtime) (*Cases, error) {
+	c, err := newCore(rt)
+	if err != nil {
+		return nil, err
+	}
+	return &Cases{core: c}, nil
+}
+
+// Finance runs the commands of a member's finance history: facts reported by the fund's other systems (parked
+// until the account opens when need be), invoice payments and payment attestations. Its ports: the store and the
+// server key (the lookup streams of NIRs).
+type Finance struct {
+	core
+	keys Keys
+}
+
+// NewFinance returns the finance commands; Store and keys are required.
+func NewFinance(rt Runtime, keys Keys) (*Finance, error) {
+	c, err := newCore(rt)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil {
+		return nil, errors.New("command: the finance commands need Keys")
+	}
+	return &Finance{core: c, keys: keys}, nil
+}
+
+// Estimates runs the commands of a member's saved estimates. Its only port is the store.
+type Estimates struct {
+	core
+}
+
+// NewEstimates returns the estimate commands; Store is required.
+func NewEstimates(rt Runtime) (*Estimates, error) {
+	c, err := newCore(rt)
+	if err != nil {
+		return nil, err
+	}
+	return &Estimates{core: c}, nil
 }
 
 // Meta is who runs a command and under which ids; the HTTP layer fills it from the session and the request.
@@ -114,10 +208,10 @@ type Result struct {
 
 // command returns the event.Command for one stream of a command. Commands that append to several streams
 // derive one command id per stream (uuid.NewSHA1(CommandID, stream)) so each append is idempotent on its own.
-func (h *Handler) command(m Meta, stream event.StreamID) event.Command {
+func (c *core) command(m Meta, stream event.StreamID) event.Command {
 	id := m.CommandID
 	if id == uuid.Nil {
-		id = h.NewID()
+		id = c.newID()
 	}
 	corr := m.CorrelationID
 	if corr == uuid.Nil {
@@ -128,6 +222,6 @@ func (h *Handler) command(m Meta, stream event.StreamID) event.Command {
 		CausationID:   id,
 		CommandID:     uuid.NewSHA1(id, []byte(stream.String())),
 		Actor:         m.Actor,
-		OccurredAt:    h.Clock().UTC(),
+		OccurredAt:    c.clock().UTC(),
 	}}
 }

@@ -36,38 +36,38 @@ type LoginResult struct {
 //
 // The command id of the member stream derives from Meta.CommandID and sessionID: each attempt (a new session id)
 // is its own fact, and a retry of one attempt returns its recorded outcome.
-func (h *Handler) Login(ctx context.Context, m Meta, nirLogin, password string, sessionID uuid.UUID) (LoginResult, error) {
+func (h *Members) Login(ctx context.Context, m Meta, nirLogin, password string, sessionID uuid.UUID) (LoginResult, error) {
 	const op = "command.Login"
 	n, err := nir.ParseLogin(nirLogin)
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("%s: %w", op, failure.Field("nir", err))
+		return LoginResult{}, failure.Op(op, failure.Field("nir", err))
 	}
 	if sessionID == uuid.Nil {
-		return LoginResult{}, fmt.Errorf("%s: no session id", op)
+		return LoginResult{}, failure.Opf(op, "no session id")
 	}
-	now := h.Clock().UTC()
-	memberID, mm, err := h.memberByNIR(ctx, n)
+	now := h.clock().UTC()
+	memberID, mm, err := h.memberByNIR(ctx, h.keys, n)
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("%s: %w", op, err)
+		return LoginResult{}, failure.Op(op, err)
 	}
 	if mm == nil {
-		if err := h.Hasher.VerifyDummy(ctx, password); err != nil {
-			return LoginResult{}, fmt.Errorf("%s: %w", op, err)
+		if err := h.hasher.VerifyDummy(ctx, password); err != nil {
+			return LoginResult{}, failure.Op(op, err)
 		}
-		return LoginResult{}, fmt.Errorf("%s: %w", op, member.ErrInvalidCredentials)
+		return LoginResult{}, failure.Op(op, member.ErrInvalidCredentials)
 	}
 	if err := mm.CheckLogin(now); err != nil {
-		return LoginResult{}, fmt.Errorf("%s: %w", op, lockedError(mm, err))
+		return LoginResult{}, failure.Op(op, lockedError(mm, err))
 	}
 	hash := mm.PasswordHash()
-	ok, err := h.Hasher.Verify(ctx, password, hash)
+	ok, err := h.hasher.Verify(ctx, password, hash)
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("%s: verify password: %w", op, err)
+		return LoginResult{}, failure.Opf(op, "verify password: %w", err)
 	}
 	rehash := ""
 	if ok {
-		if rehash, err = h.rehashFor(ctx, password, hash); err != nil {
-			return LoginResult{}, fmt.Errorf("%s: %w", op, err)
+		if rehash, err = rehashFor(ctx, h.hasher, password, hash); err != nil {
+			return LoginResult{}, failure.Op(op, err)
 		}
 	}
 	m = withActor(h.withCommandID(m), memberID)
@@ -93,7 +93,7 @@ func (h *Handler) Login(ctx context.Context, m Meta, nirLogin, password string, 
 		if errors.Is(err, member.ErrPasswordChanged) || errors.Is(err, member.ErrNotFound) {
 			err = member.ErrInvalidCredentials // verified against a password that is no longer the account's
 		}
-		return LoginResult{}, fmt.Errorf("%s: %w", op, err)
+		return LoginResult{}, failure.Op(op, err)
 	}
 	return LoginResult{Result: Result{Position: commit.Position}, MemberID: memberID}, nil
 }
@@ -108,12 +108,12 @@ type PasswordRehasher interface {
 // rehashFor returns a new hash of password when encoded (which password was just verified against) was made with
 // other parameters than the hasher's current ones, or "" when it needs none. The hash is made before the decision
 // (hashing is slow and stays outside it); the aggregate records it only if encoded is still the stored hash.
-func (h *Handler) rehashFor(ctx context.Context, password, encoded string) (string, error) {
-	r, ok := h.Hasher.(PasswordRehasher)
+func rehashFor(ctx context.Context, hasher PasswordHasher, password, encoded string) (string, error) {
+	r, ok := hasher.(PasswordRehasher)
 	if !ok || !r.NeedsRehash(encoded) {
 		return "", nil
 	}
-	hash, err := h.Hasher.Hash(ctx, password)
+	hash, err := hasher.Hash(ctx, password)
 	if err != nil {
 		return "", fmt.Errorf("rehash password: %w", err)
 	}
@@ -140,8 +140,8 @@ func lockedError(mm *member.Member, err error) error {
 
 // memberByNIR returns the open account a NIR names, or a nil member when there is none (no claim, or a claim
 // whose account stream holds no registration: an interrupted activation).
-func (h *Handler) memberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, *member.Member, error) {
-	claim, err := h.Store.Load(ctx, h.claimStream(n))
+func (c *core) memberByNIR(ctx context.Context, keys Keys, n nir.NIR) (uuid.UUID, *member.Member, error) {
+	claim, err := c.store.Load(ctx, claimStream(keys, n))
 	if err != nil {
 		return uuid.Nil, nil, err
 	}
@@ -149,7 +149,7 @@ func (h *Handler) memberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, *membe
 	if !ok {
 		return uuid.Nil, nil, nil
 	}
-	mm, err := h.loadMember(ctx, id)
+	mm, err := c.loadMember(ctx, id)
 	if err != nil || !mm.Registered() {
 		return uuid.Nil, nil, err
 	}
@@ -157,8 +157,8 @@ func (h *Handler) memberByNIR(ctx context.Context, n nir.NIR) (uuid.UUID, *membe
 }
 
 // loadMember rehydrates member-<id>.
-func (h *Handler) loadMember(ctx context.Context, id uuid.UUID) (*member.Member, error) {
-	history, err := h.Store.Load(ctx, event.NewStreamID(member.Category, id))
+func (c *core) loadMember(ctx context.Context, id uuid.UUID) (*member.Member, error) {
+	history, err := c.store.Load(ctx, event.NewStreamID(member.Category, id))
 	if err != nil {
 		return nil, err
 	}
@@ -168,17 +168,17 @@ func (h *Handler) loadMember(ctx context.Context, id uuid.UUID) (*member.Member,
 // Logout records the end of session sessionID of member memberID (LoggedOut{sessionID, reason}); reason is
 // "logout" when empty, otherwise a short lower-case word ("password_changed", "password_reset", "expired").
 // Errors: member.not_found (NotFound) for an unknown member or one without an open account.
-func (h *Handler) Logout(ctx context.Context, m Meta, memberID, sessionID uuid.UUID, reason string) (Result, error) {
+func (h *Members) Logout(ctx context.Context, m Meta, memberID, sessionID uuid.UUID, reason string) (Result, error) {
 	const op = "command.Logout"
 	if !validReason(reason) {
-		return Result{}, fmt.Errorf("%s: invalid logout reason", op)
+		return Result{}, failure.Opf(op, "invalid logout reason")
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	commit, err := h.onMember(ctx, m, memberID, now, func(mm *member.Member) error {
 		return mm.Logout(sessionID, reason, now)
 	}, nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }
@@ -199,7 +199,7 @@ func validReason(s string) bool {
 // onMember runs one decision of an open account's own command on member-<memberID>: the actor defaults to the
 // member, the decision is retried over a newer history after a lost race, and an unknown member is
 // member.ErrNotFound (the member aggregate refuses a stream without an open account).
-func (h *Handler) onMember(ctx context.Context, m Meta, memberID uuid.UUID, now time.Time,
+func (h *Members) onMember(ctx context.Context, m Meta, memberID uuid.UUID, now time.Time,
 	decide func(*member.Member) error, replay func(recorded []any) error) (event.Commit, error) {
 	if memberID == uuid.Nil {
 		return event.Commit{}, member.ErrNotFound

@@ -85,7 +85,7 @@ func (s *memberFailingStore) Update(ctx context.Context, stream event.StreamID, 
 }
 
 type memberFixture struct {
-	h       *command.Handler
+	h       handlers
 	env     *kurrentdbtest.Env
 	store   *kurrentdb.Store
 	failing *memberFailingStore
@@ -100,7 +100,7 @@ func memberCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// newMemberFixture starts an in-memory node and a Handler over it with a real keyed hash under a random key,
+// newMemberFixture starts an in-memory node and the handlers over it with a real keyed hash under a random key,
 // argon2id at the OWASP minimum (for speed) and the real insured-person reference.
 func newMemberFixture(t *testing.T) *memberFixture {
 	t.Helper()
@@ -123,8 +123,8 @@ func newMemberFixture(t *testing.T) *memberFixture {
 	}
 	clock := &memberClock{now: time.Date(2026, time.November, 25, 9, 30, 0, 0, time.UTC)}
 	failing := &memberFailingStore{EventStore: store}
-	h, err := command.New(command.Deps{Store: failing, Keys: keys, Hasher: hasher,
-		Insured: insured.NewReference(store, keys), Clock: clock.Now, TermsVersion: "2026-11"})
+	h, err := newHandlers(testDeps{Store: failing, Keys: keys, Hasher: hasher,
+		Insured: insured.NewReference(store, keys), Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

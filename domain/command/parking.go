@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -45,58 +44,58 @@ type FinanceFactResult struct {
 //
 // Result.Position is 0 when nothing was appended. Errors: the consultation validation sentinels (Invalid, with their
 // field), consultation.ErrConflictingRecord and ErrNotInsured (Rule), the store's.
-func (h *Handler) RecordFinanceFactByNIR(ctx context.Context, m Meta, n nir.NIR, fact any) (FinanceFactResult, error) {
+func (h *Finance) RecordFinanceFactByNIR(ctx context.Context, m Meta, n nir.NIR, fact any) (FinanceFactResult, error) {
 	const op = "command.RecordFinanceFactByNIR"
 	fact, err := consultation.Normalize(fact)
 	if err != nil {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+		return FinanceFactResult{}, failure.Op(op, err)
 	}
 	if n.IsZero() {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, consultation.ErrNotInsured)
+		return FinanceFactResult{}, failure.Op(op, consultation.ErrNotInsured)
 	}
-	if id, mm, err := h.memberByNIR(ctx, n); err != nil {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+	if id, mm, err := h.memberByNIR(ctx, h.keys, n); err != nil {
+		return FinanceFactResult{}, failure.Op(op, err)
 	} else if mm != nil {
 		res, err := h.RecordFinanceFact(ctx, m, id, fact)
 		if err != nil {
-			return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+			return FinanceFactResult{}, failure.Op(op, err)
 		}
 		return FinanceFactResult{Result: res, MemberID: id}, nil
 	}
-	person, err := h.Store.Load(ctx, insured.StreamFor(h.Keys, n))
+	person, err := h.store.Load(ctx, insured.StreamFor(h.keys, n))
 	if err != nil {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+		return FinanceFactResult{}, failure.Op(op, err)
 	}
 	if !insured.Rehydrate(person).Known() {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, consultation.ErrNotInsured)
+		return FinanceFactResult{}, failure.Op(op, consultation.ErrNotInsured)
 	}
 
 	stream := h.parkedStream(n.Body())
 	cmd, err := h.factCommand(m, parkedFactNamespace, stream, fact)
 	if err != nil {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+		return FinanceFactResult{}, failure.Op(op, err)
 	}
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		p := consultation.RehydrateParked(history)
 		_, err := p.Park(fact)
 		return p.Events(), err
 	})
 	if err != nil {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+		return FinanceFactResult{}, failure.Op(op, err)
 	}
 
 	// The account may have opened between the look-up above and the park: its Registered event may then have been
 	// handled before the fact was parked. Looking again after the park closes that window: either the account is
 	// seen now, and the fact is delivered here, or it opens later, and its reaction finds the fact.
-	id, mm, err := h.memberByNIR(ctx, n)
+	id, mm, err := h.memberByNIR(ctx, h.keys, n)
 	if err != nil {
-		return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+		return FinanceFactResult{}, failure.Op(op, err)
 	}
 	if mm != nil {
 		res, err := h.DeliverParkedFinanceFacts(ctx, Meta{Actor: m.Actor, CorrelationID: cmd.Metadata.CorrelationID,
 			CommandID: cmd.Metadata.CausationID}, id)
 		if err != nil {
-			return FinanceFactResult{}, fmt.Errorf("%s: %w", op, err)
+			return FinanceFactResult{}, failure.Op(op, err)
 		}
 		return FinanceFactResult{Result: res.Result, MemberID: id}, nil
 	}
@@ -126,26 +125,26 @@ type ParkedDelivery struct {
 // m names who delivers (the reaction, or the report whose park found the account open); Meta.CommandID, when set,
 // is the causation of the delivery record. Errors: member.not_found for an account not (yet) open; the store's,
 // after which a retry resumes where this call stopped.
-func (h *Handler) DeliverParkedFinanceFacts(ctx context.Context, m Meta, memberID uuid.UUID) (ParkedDelivery, error) {
+func (h *Finance) DeliverParkedFinanceFacts(ctx context.Context, m Meta, memberID uuid.UUID) (ParkedDelivery, error) {
 	const op = "command.DeliverParkedFinanceFacts"
 	if memberID == uuid.Nil {
-		return ParkedDelivery{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+		return ParkedDelivery{}, failure.Op(op, member.ErrNotFound)
 	}
 	mm, err := h.loadMember(ctx, memberID)
 	if err != nil {
-		return ParkedDelivery{}, fmt.Errorf("%s: %w", op, err)
+		return ParkedDelivery{}, failure.Op(op, err)
 	}
 	if !mm.Registered() {
-		return ParkedDelivery{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+		return ParkedDelivery{}, failure.Op(op, member.ErrNotFound)
 	}
 	n, err := nir.ParseLogin(mm.Identity().NIR)
 	if err != nil {
-		return ParkedDelivery{}, fmt.Errorf("%s: stored NIR: %w", op, err)
+		return ParkedDelivery{}, failure.Opf(op, "stored NIR: %w", err)
 	}
 	stream := h.parkedStream(n.Body())
-	history, err := h.Store.Load(ctx, stream)
+	history, err := h.store.Load(ctx, stream)
 	if err != nil {
-		return ParkedDelivery{}, fmt.Errorf("%s: %w", op, err)
+		return ParkedDelivery{}, failure.Op(op, err)
 	}
 	waiting := consultation.RehydrateParked(history).Waiting()
 	if len(waiting) == 0 {
@@ -170,19 +169,19 @@ func (h *Handler) DeliverParkedFinanceFacts(ctx context.Context, m Meta, memberI
 			refused = append(refused, consultation.RefusedFact{Kind: w.Ref.Kind, ID: w.Ref.ID, Code: failure.CodeOf(err)})
 			keys = append(keys, "r", w.Ref.Kind, w.Ref.ID)
 		default:
-			return ParkedDelivery{}, fmt.Errorf("%s: %w", op, err)
+			return ParkedDelivery{}, failure.Op(op, err)
 		}
 	}
 
 	m = h.withCommandID(m)
 	cmdID := uuid.NewSHA1(parkedDeliveryNamespace, []byte(stream.String()+"\x1f"+memberID.String()+"\x1f"+
 		strings.Join(keys, "\x1f")))
-	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.Clock().UTC())
+	cmd := h.commandAt(Meta{Actor: m.Actor, CorrelationID: m.CorrelationID, CommandID: cmdID}, stream, h.clock().UTC())
 	cmd.Metadata.CommandID = cmdID
 	cmd.Metadata.CausationID = m.CommandID
 	cmd.RetryOnConflict = financeRetries
 	var marked consultation.ParkedFactsDelivered
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		p := consultation.RehydrateParked(history)
 		p.MarkDelivered(memberID, delivered, refused)
 		events := p.Events()
@@ -193,7 +192,7 @@ func (h *Handler) DeliverParkedFinanceFacts(ctx context.Context, m Meta, memberI
 		return events, nil
 	})
 	if err != nil {
-		return ParkedDelivery{}, fmt.Errorf("%s: %w", op, err)
+		return ParkedDelivery{}, failure.Op(op, err)
 	}
 	if commit.Appended == 0 { // a concurrent delivery marked them first: the same facts, so nothing is lost
 		return ParkedDelivery{Result: Result{Position: out.Position}}, nil
@@ -204,6 +203,6 @@ func (h *Handler) DeliverParkedFinanceFacts(ctx context.Context, m Meta, memberI
 }
 
 // parkedStream is the stream of the facts parked for the NIR whose body is nirBody.
-func (h *Handler) parkedStream(nirBody string) event.StreamID {
-	return event.NewStreamID(consultation.ParkedCategory, h.Keys.StreamFor(consultation.ParkedCategory, nirBody))
+func (h *Finance) parkedStream(nirBody string) event.StreamID {
+	return event.NewStreamID(consultation.ParkedCategory, h.keys.StreamFor(consultation.ParkedCategory, nirBody))
 }

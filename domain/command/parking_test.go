@@ -61,13 +61,13 @@ func (s *parkingStore) Update(ctx context.Context, stream event.StreamID, cmd ev
 }
 
 type parkingFixture struct {
-	h     *command.Handler
+	h     handlers
 	env   *kurrentdbtest.Env
 	store *parkingStore
 	keys  *keyedhash.Hasher
 }
 
-// newParkingFixture is an in-memory node, a Handler with the real insured-person reference and password hashing
+// newParkingFixture is an in-memory node, the handlers with the real insured-person reference and password hashing
 // (at the OWASP minimum, for speed), and Jean Dupont in the reference, without an account.
 func newParkingFixture(t *testing.T) *parkingFixture {
 	t.Helper()
@@ -83,8 +83,8 @@ func newParkingFixture(t *testing.T) *parkingFixture {
 		t.Fatal(err)
 	}
 	store := &parkingStore{EventStore: env.Store}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher,
-		Insured: insured.NewReference(env.Store, keys), TermsVersion: "2026-11"})
+	h, err := newHandlers(testDeps{Store: store, Keys: keys, Hasher: hasher,
+		Insured: insured.NewReference(env.Store, keys)})
 	if err != nil {
 		t.Fatal(err)
 	}

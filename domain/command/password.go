@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -19,40 +18,40 @@ import (
 // It answers "current_password": auth.invalid_credentials (Unauthenticated); during a lock, *member.LockedError
 // (auth.locked, Forbidden). Right: PasswordSet{reason "change", session sessionID}. The HTTP layer ends every
 // other session of the member; this command only records. Errors also: member.not_found (NotFound).
-func (h *Handler) ChangePassword(ctx context.Context, m Meta, memberID uuid.UUID, current, next string, sessionID uuid.UUID) (Result, error) {
+func (h *Members) ChangePassword(ctx context.Context, m Meta, memberID uuid.UUID, current, next string, sessionID uuid.UUID) (Result, error) {
 	const op = "command.ChangePassword"
 	if memberID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, member.ErrNotFound)
+		return Result{}, failure.Op(op, member.ErrNotFound)
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	m = withActor(h.withCommandID(m), memberID)
 	stream := event.NewStreamID(member.Category, memberID)
 	cmdID := h.command(m, stream).Metadata.CommandID
-	history, err := h.Store.Load(ctx, stream)
+	history, err := h.store.Load(ctx, stream)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	if recorded := recordedBy(history, cmdID); len(recorded) > 0 { // a retry of this very call
 		if err := passwordChangeOutcome(recorded); err != nil {
-			return Result{}, fmt.Errorf("%s: %w", op, err)
+			return Result{}, failure.Op(op, err)
 		}
 		return Result{Position: history[len(history)-1].Position}, nil
 	}
 	mm := member.Rehydrate(history)
 	if err := mm.CheckLogin(now); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, lockedError(mm, err))
+		return Result{}, failure.Op(op, lockedError(mm, err))
 	}
 	id := mm.Identity()
 	if err := credential.CheckPassword(next, id.NIR, id.LastName, id.FirstName, id.Email); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("new_password", err))
+		return Result{}, failure.Op(op, failure.Field("new_password", err))
 	}
 	if next == current {
-		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("new_password", member.ErrPasswordUnchanged))
+		return Result{}, failure.Op(op, failure.Field("new_password", member.ErrPasswordUnchanged))
 	}
 	hash := mm.PasswordHash()
-	ok, err := h.Hasher.Verify(ctx, current, hash)
+	ok, err := h.hasher.Verify(ctx, current, hash)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: verify password: %w", op, err)
+		return Result{}, failure.Opf(op, "verify password: %w", err)
 	}
 	if !ok {
 		policy := member.CurrentLoginPolicy()
@@ -62,17 +61,17 @@ func (h *Handler) ChangePassword(ctx context.Context, m Meta, memberID uuid.UUID
 		if err == nil {
 			err = member.ErrInvalidCredentials
 		}
-		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("current_password", err))
+		return Result{}, failure.Op(op, failure.Field("current_password", err))
 	}
-	newHash, err := h.Hasher.Hash(ctx, next)
+	newHash, err := h.hasher.Hash(ctx, next)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: hash password: %w", op, err)
+		return Result{}, failure.Opf(op, "hash password: %w", err)
 	}
 	commit, err := h.onMember(ctx, m, memberID, now, func(mm *member.Member) error {
 		return mm.SetPassword(newHash, credential.PasswordPolicyVersion, member.ReasonChange, hash, sessionID, now)
 	}, passwordChangeOutcome)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -24,18 +23,18 @@ type AddressInput struct {
 // address.city_invalid), "country" (address.country_invalid: ISO 3166-1 alpha-2, FR by default),
 // "effective_from" (address.effective_from_invalid, address.effective_from_too_early: more than a year ago), all
 // Invalid; member.not_found (NotFound).
-func (h *Handler) ChangeAddress(ctx context.Context, m Meta, memberID uuid.UUID, in AddressInput) (Result, error) {
+func (h *Members) ChangeAddress(ctx context.Context, m Meta, memberID uuid.UUID, in AddressInput) (Result, error) {
 	const op = "command.ChangeAddress"
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	a, err := member.NewAddress(in.Line1, in.Line2, in.PostalCode, in.City, in.Country, in.EffectiveFrom, now)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	commit, err := h.onMember(ctx, m, memberID, now, func(mm *member.Member) error {
 		return mm.ChangeAddress(a, now)
 	}, nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }
@@ -43,18 +42,18 @@ func (h *Handler) ChangeAddress(ctx context.Context, m Meta, memberID uuid.UUID,
 // ChangePhone records the member's new mobile phone, or its removal when mobilePhone is empty (PhoneChanged;
 // nothing when it is the current one). Errors: "mobile_phone": phone.invalid (Invalid: a French mobile, see
 // member.NormalizeMobilePhone); member.not_found.
-func (h *Handler) ChangePhone(ctx context.Context, m Meta, memberID uuid.UUID, mobilePhone string) (Result, error) {
+func (h *Members) ChangePhone(ctx context.Context, m Meta, memberID uuid.UUID, mobilePhone string) (Result, error) {
 	const op = "command.ChangePhone"
 	phone, err := member.NormalizeMobilePhone(mobilePhone)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("mobile_phone", err))
+		return Result{}, failure.Op(op, failure.Field("mobile_phone", err))
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	commit, err := h.onMember(ctx, m, memberID, now, func(mm *member.Member) error {
 		return mm.ChangePhone(phone, now)
 	}, nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }
@@ -64,13 +63,13 @@ func (h *Handler) ChangePhone(ctx context.Context, m Meta, memberID uuid.UUID, m
 // ConfirmEmailChange gets the code. A new request replaces the one waiting, with fresh attempts, but not within
 // a minute of it. Errors: "email": email.required, email.invalid (Invalid), email.unchanged (Rule);
 // code.resend_too_soon (Rule, a *WaitError); member.not_found.
-func (h *Handler) RequestEmailChange(ctx context.Context, m Meta, memberID uuid.UUID, newEmail string) (Result, error) {
+func (h *Members) RequestEmailChange(ctx context.Context, m Meta, memberID uuid.UUID, newEmail string) (Result, error) {
 	const op = "command.RequestEmailChange"
 	email, err := member.NormalizeEmail(newEmail)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("email", err))
+		return Result{}, failure.Op(op, failure.Field("email", err))
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	p := credential.CurrentCodePolicy()
 	commit, err := h.onMember(ctx, m, memberID, now, func(mm *member.Member) error {
 		err := mm.RequestEmailChange(email, now, p)
@@ -83,7 +82,7 @@ func (h *Handler) RequestEmailChange(ctx context.Context, m Meta, memberID uuid.
 		return err
 	}, nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }
@@ -92,15 +91,15 @@ func (h *Handler) RequestEmailChange(ctx context.Context, m Meta, memberID uuid.
 // account's. Errors: "code": code.malformed (Invalid), code.wrong (Rule; EmailChangeRejected recorded),
 // code.expired (Rule); code.attempts_exhausted (Rule) for the fifth wrong code and any code after it (the request
 // is void: ask again); email_change.none (Rule) when no change waits; member.not_found.
-func (h *Handler) ConfirmEmailChange(ctx context.Context, m Meta, memberID uuid.UUID, code string) (Result, error) {
+func (h *Members) ConfirmEmailChange(ctx context.Context, m Meta, memberID uuid.UUID, code string) (Result, error) {
 	const op = "command.ConfirmEmailChange"
 	typed, err := credential.NormalizeCode(code)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, fieldForCode(err))
+		return Result{}, failure.Op(op, fieldForCode(err))
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	p := credential.CurrentCodePolicy()
-	matches := codeMatcher(func(seq int) string { return EmailChangeCode(h.Keys, memberID, seq) }, typed)
+	matches := codeMatcher(func(seq int) string { return EmailChangeCode(h.keys, memberID, seq) }, typed)
 	commit, err := h.onMember(ctx, m, memberID, now, func(mm *member.Member) error {
 		return mm.ConfirmEmailChange(matches, now, p)
 	}, func(recorded []any) error {
@@ -119,7 +118,7 @@ func (h *Handler) ConfirmEmailChange(ctx context.Context, m Meta, memberID uuid.
 		return nil
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, fieldForCode(err))
+		return Result{}, failure.Op(op, fieldForCode(err))
 	}
 	return Result{Position: commit.Position}, nil
 }

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -123,11 +122,11 @@ func (s staffMember) mayRead(queue string) error {
 }
 
 // loadStaffMember reads staff member id's roles and queues.
-func (h *Handler) loadStaffMember(ctx context.Context, id uuid.UUID) (staffMember, error) {
+func (c *core) loadStaffMember(ctx context.Context, id uuid.UUID) (staffMember, error) {
 	if id == uuid.Nil {
 		return staffMember{id: id}, nil
 	}
-	history, err := h.Store.Load(ctx, staff.StreamFor(id))
+	history, err := c.store.Load(ctx, staff.StreamFor(id))
 	if err != nil {
 		return staffMember{}, err
 	}
@@ -171,22 +170,22 @@ func normalizeQueues(queues []string) ([]string, error) {
 //
 // Removing the medical role later leaves the queue in the list but gives no access: every case command and read
 // checks the role again (mayWork, mayRead).
-func (h *Handler) AssignStaffQueues(ctx context.Context, m Meta, staffID uuid.UUID, queues []string) (Result, error) {
+func (h *Staff) AssignStaffQueues(ctx context.Context, m Meta, staffID uuid.UUID, queues []string) (Result, error) {
 	const op = "command.AssignStaffQueues"
 	if r := m.Actor.Role; r != "" && r != event.RoleAdmin && r != event.RoleSystem {
-		return Result{}, fmt.Errorf("%s: %w", op, ErrQueueAssignmentForbidden)
+		return Result{}, failure.Op(op, ErrQueueAssignmentForbidden)
 	}
 	normalized, err := normalizeQueues(queues)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	if staffID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return Result{}, failure.Op(op, staff.ErrNotFound)
 	}
 	stream := staff.StreamFor(staffID)
 	cmd := h.command(m, stream)
 	cmd.RetryOnConflict = staffRetries // the decision only depends on the account, its roles and its current queues
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		member := staff.Rehydrate(staffID, history)
 		if !member.Exists() {
 			return nil, staff.ErrNotFound
@@ -200,21 +199,21 @@ func (h *Handler) AssignStaffQueues(ctx context.Context, m Meta, staffID uuid.UU
 		return []any{staff.QueuesAssigned{Queues: normalized}}, nil
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }
 
 // StaffQueues returns the queues staff member staffID belongs to (sorted; empty when none was assigned), read from
 // the account's stream. staff.ErrNotFound if there is no such account.
-func (h *Handler) StaffQueues(ctx context.Context, staffID uuid.UUID) ([]string, error) {
+func (h *Staff) StaffQueues(ctx context.Context, staffID uuid.UUID) ([]string, error) {
 	const op = "command.StaffQueues"
 	s, err := h.loadStaffMember(ctx, staffID)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, failure.Op(op, err)
 	}
 	if !s.exists {
-		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return nil, failure.Op(op, staff.ErrNotFound)
 	}
 	if s.queues == nil {
 		return []string{}, nil
@@ -223,7 +222,7 @@ func (h *Handler) StaffQueues(ctx context.Context, staffID uuid.UUID) ([]string,
 }
 
 // QueueAccess is what a staff member may see of the queues, read from their account's stream at one instant (see
-// Handler.QueueAccess).
+// Cases.QueueAccess).
 type QueueAccess struct {
 	member staffMember
 }
@@ -265,14 +264,14 @@ func (a QueueAccess) CaseCheck(queue string) error {
 // QueueAccess reads staff member staffID's roles and queues from their account's stream (not a projection: a role
 // or queue removed a moment ago is already gone) and returns what they may see. staff.ErrNotFound if there is no
 // such account.
-func (h *Handler) QueueAccess(ctx context.Context, staffID uuid.UUID) (QueueAccess, error) {
+func (h *Cases) QueueAccess(ctx context.Context, staffID uuid.UUID) (QueueAccess, error) {
 	const op = "command.QueueAccess"
 	s, err := h.loadStaffMember(ctx, staffID)
 	if err != nil {
-		return QueueAccess{}, fmt.Errorf("%s: %w", op, err)
+		return QueueAccess{}, failure.Op(op, err)
 	}
 	if !s.exists {
-		return QueueAccess{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return QueueAccess{}, failure.Op(op, staff.ErrNotFound)
 	}
 	return QueueAccess{member: s}, nil
 }

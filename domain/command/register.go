@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,29 +35,29 @@ type RegisterResult struct {
 //
 // The registration id derives from Meta.CommandID: a retry with the same command id returns the same registration
 // and appends nothing.
-func (h *Handler) Register(ctx context.Context, m Meta, in RegisterInput) (RegisterResult, error) {
+func (h *Members) Register(ctx context.Context, m Meta, in RegisterInput) (RegisterResult, error) {
 	const op = "command.Register"
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	applicant, n, birth, err := in.applicant(now)
 	if err != nil {
-		return RegisterResult{}, fmt.Errorf("%s: %w", op, err)
+		return RegisterResult{}, failure.Op(op, err)
 	}
-	applicant.TermsVersion = h.TermsVersion
-	if h.Insured == nil {
-		return RegisterResult{}, fmt.Errorf("%s: no insured-person reference configured", op)
+	applicant.TermsVersion = TermsVersion
+	if h.insured == nil {
+		return RegisterResult{}, failure.Opf(op, "no insured-person reference configured")
 	}
 	m = h.withCommandID(m)
 	id := registrationIDFor(m.CommandID)
 	m = withActor(m, id)
 
 	// Both checks always run, so a refused registration costs the same reads as an accepted one.
-	insured, err := h.Insured.Match(ctx, n, applicant.LastName, applicant.FirstName, birth)
+	insured, err := h.insured.Match(ctx, n, applicant.LastName, applicant.FirstName, birth)
 	if err != nil {
-		return RegisterResult{}, fmt.Errorf("%s: insured reference: %w", op, err)
+		return RegisterResult{}, failure.Opf(op, "insured reference: %w", err)
 	}
-	claim, err := h.Store.Load(ctx, h.claimStream(n))
+	claim, err := h.store.Load(ctx, claimStream(h.keys, n))
 	if err != nil {
-		return RegisterResult{}, fmt.Errorf("%s: %w", op, err)
+		return RegisterResult{}, failure.Op(op, err)
 	}
 	_, claimed := member.RehydrateClaim(claim).Member()
 	refusal := ""
@@ -77,7 +76,7 @@ func (h *Handler) Register(ctx context.Context, m Meta, in RegisterInput) (Regis
 		return r.Events(), err
 	}, nil)
 	if err != nil {
-		return RegisterResult{}, fmt.Errorf("%s: %w", op, err)
+		return RegisterResult{}, failure.Op(op, err)
 	}
 	return RegisterResult{Result: Result{Position: commit.Position}, RegistrationID: id}, nil
 }
@@ -87,12 +86,12 @@ func (h *Handler) Register(ctx context.Context, m Meta, in RegisterInput) (Regis
 // registration.completed, code.resend_too_soon (Rule; a *WaitError: RetryAt gives when a new code may be asked).
 // A refused registration answers like a success and issues nothing. Position is always 0: a resend changes
 // nothing the portal reads, and the position of a real resend would tell it from a refused one.
-func (h *Handler) ResendActivationCode(ctx context.Context, m Meta, registrationID uuid.UUID) (Result, error) {
+func (h *Members) ResendActivationCode(ctx context.Context, m Meta, registrationID uuid.UUID) (Result, error) {
 	const op = "command.ResendActivationCode"
 	if registrationID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, registration.ErrNotFound)
+		return Result{}, failure.Op(op, registration.ErrNotFound)
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	p := credential.CurrentCodePolicy()
 	m = withActor(h.withCommandID(m), registrationID)
 	stream := event.NewStreamID(registration.Category, registrationID)
@@ -106,14 +105,14 @@ func (h *Handler) ResendActivationCode(ctx context.Context, m Meta, registration
 		}
 		return r.Events(), err
 	}, nil); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{}, nil
 }
 
 // claimStream is the nirclaim stream of a NIR: named by a keyed hash, never by the NIR.
-func (h *Handler) claimStream(n nir.NIR) event.StreamID {
-	return event.NewStreamID(member.ClaimCategory, h.Keys.StreamFor(member.ClaimCategory, n.Body()))
+func claimStream(keys Keys, n nir.NIR) event.StreamID {
+	return event.NewStreamID(member.ClaimCategory, keys.StreamFor(member.ClaimCategory, n.Body()))
 }
 
 // WaitError is a refusal that lifts at Until (a new code asked for too soon); errors.Is and failure.CodeOf see Err.
@@ -144,10 +143,10 @@ func RetryAt(err error) (time.Time, bool) {
 // The plumbing the member commands share.
 
 // withCommandID fixes the command id once for a command that writes several streams, so that each stream's
-// derived command id (see Handler.command) is the same on a retry of this call.
-func (h *Handler) withCommandID(m Meta) Meta {
+// derived command id (see core.command) is the same on a retry of this call.
+func (c *core) withCommandID(m Meta) Meta {
 	if m.CommandID == uuid.Nil {
-		m.CommandID = h.NewID()
+		m.CommandID = c.newID()
 	}
 	return m
 }
@@ -162,10 +161,10 @@ func withActor(m Meta, id uuid.UUID) Meta {
 	return m
 }
 
-// commandAt is Handler.command with the business time the decision used, so that rehydrated events carry the
+// commandAt is core.command with the business time the decision used, so that rehydrated events carry the
 // same instant as the one decided on.
-func (h *Handler) commandAt(m Meta, stream event.StreamID, now time.Time) event.Command {
-	cmd := h.command(m, stream)
+func (c *core) commandAt(m Meta, stream event.StreamID, now time.Time) event.Command {
+	cmd := c.command(m, stream)
 	cmd.Metadata.OccurredAt = now
 	return cmd
 }
@@ -175,13 +174,13 @@ func (h *Handler) commandAt(m Meta, stream event.StreamID, now time.Time) event.
 // is returned once they are stored; with no events, the outcome is returned as it is. When the store finds the
 // command's events already there (a retry with the same command id), decide does not run: replay, if not nil,
 // gives the outcome from the events that command recorded; otherwise the retry succeeds.
-func (h *Handler) decideOn(ctx context.Context, stream event.StreamID, cmd event.Command,
+func (c *core) decideOn(ctx context.Context, stream event.StreamID, cmd event.Command,
 	decide func(history []event.Envelope) ([]any, error), replay func(recorded []any) error) (event.Commit, error) {
 	var (
 		decided bool
 		outcome error
 	)
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := c.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		decided = true
 		events, err := decide(history)
 		outcome = err
@@ -198,7 +197,7 @@ func (h *Handler) decideOn(ctx context.Context, stream event.StreamID, cmd event
 	case replay == nil:
 		return commit, nil
 	}
-	history, err := h.Store.Load(ctx, stream)
+	history, err := c.store.Load(ctx, stream)
 	if err != nil {
 		return event.Commit{}, err
 	}

@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -28,23 +27,23 @@ type ResetResult struct {
 //
 // The procedure id derives from Meta.CommandID: a retry returns the same procedure. The endpoint must be
 // throttled: each call may send a mail to a member.
-func (h *Handler) RequestPasswordReset(ctx context.Context, m Meta, nirLogin, email string) (ResetResult, error) {
+func (h *Members) RequestPasswordReset(ctx context.Context, m Meta, nirLogin, email string) (ResetResult, error) {
 	const op = "command.RequestPasswordReset"
 	n, err := nir.ParseLogin(nirLogin)
 	if err != nil {
-		return ResetResult{}, fmt.Errorf("%s: %w", op, failure.Field("nir", err))
+		return ResetResult{}, failure.Op(op, failure.Field("nir", err))
 	}
 	email, err = member.NormalizeEmail(email)
 	if err != nil {
-		return ResetResult{}, fmt.Errorf("%s: %w", op, failure.Field("email", err))
+		return ResetResult{}, failure.Op(op, failure.Field("email", err))
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	m = h.withCommandID(m)
 	id := resetIDFor(m.CommandID)
 	m = withActor(m, id)
-	memberID, mm, err := h.memberByNIR(ctx, n)
+	memberID, mm, err := h.memberByNIR(ctx, h.keys, n)
 	if err != nil {
-		return ResetResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetResult{}, failure.Op(op, err)
 	}
 	reason := ""
 	switch {
@@ -52,7 +51,7 @@ func (h *Handler) RequestPasswordReset(ctx context.Context, m Meta, nirLogin, em
 		reason = member.ResetRefusedUnknownAccount
 		// Read a member stream anyway (one that does not exist), as the known case does.
 		if _, err := h.loadMember(ctx, memberIDFor(id)); err != nil {
-			return ResetResult{}, fmt.Errorf("%s: %w", op, err)
+			return ResetResult{}, failure.Op(op, err)
 		}
 	case !strings.EqualFold(mm.Email(), email):
 		reason = member.ResetRefusedEmailMismatch
@@ -69,7 +68,7 @@ func (h *Handler) RequestPasswordReset(ctx context.Context, m Meta, nirLogin, em
 		return r.Events(), err
 	}, nil)
 	if err != nil {
-		return ResetResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetResult{}, failure.Op(op, err)
 	}
 	return ResetResult{Result: Result{Position: commit.Position}, ResetID: id}, nil
 }
@@ -93,23 +92,23 @@ type ResetCompletedResult struct {
 //
 // The HTTP layer ends every session of the member. A retry with the same Meta.CommandID completes what is
 // missing and writes nothing twice.
-func (h *Handler) CompletePasswordReset(ctx context.Context, m Meta, resetID uuid.UUID, code, password string) (ResetCompletedResult, error) {
+func (h *Members) CompletePasswordReset(ctx context.Context, m Meta, resetID uuid.UUID, code, password string) (ResetCompletedResult, error) {
 	const op = "command.CompletePasswordReset"
 	typed, err := credential.NormalizeCode(code)
 	if err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, fieldForCode(err))
+		return ResetCompletedResult{}, failure.Op(op, fieldForCode(err))
 	}
 	if resetID == uuid.Nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, member.ErrResetNotFound)
+		return ResetCompletedResult{}, failure.Op(op, member.ErrResetNotFound)
 	}
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	m = h.withCommandID(m)
 	stream := event.NewStreamID(member.PasswordResetCategory, resetID)
 	cmd := h.commandAt(withActor(m, resetID), stream, now)
 	cmd.RetryOnConflict = memberRetries
-	history, err := h.Store.Load(ctx, stream)
+	history, err := h.store.Load(ctx, stream)
 	if err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetCompletedResult{}, failure.Op(op, err)
 	}
 	rs := member.RehydrateReset(history)
 	if recorded := recordedBy(history, cmd.Metadata.CommandID); len(recorded) > 0 { // a retry of this very call
@@ -118,36 +117,36 @@ func (h *Handler) CompletePasswordReset(ctx context.Context, m Meta, resetID uui
 				return ResetCompletedResult{Result: Result{Position: history[len(history)-1].Position}, MemberID: rs.Member()}, nil
 			}
 		}
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op,
+		return ResetCompletedResult{}, failure.Opf(op, "%w",
 			fieldForCode(codeOutcome(credential.ErrCodeAttemptsExhausted, recorded)))
 	}
 
-	codeOf := func(seq int) string { return ResetCode(h.Keys, resetID, seq) }
-	if err := verifyCode(ctx, h, stream, cmd, member.RehydrateReset, codeOf, typed, now,
+	codeOf := func(seq int) string { return ResetCode(h.keys, resetID, seq) }
+	if err := verifyCode(ctx, &h.core, stream, cmd, member.RehydrateReset, codeOf, typed, now,
 		credential.ErrCodeAttemptsExhausted); err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetCompletedResult{}, failure.Op(op, err)
 	}
 
 	memberID := rs.Member()
 	mm, err := h.loadMember(ctx, memberID)
 	if err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetCompletedResult{}, failure.Op(op, err)
 	}
 	if !mm.Registered() {
-		return ResetCompletedResult{}, fmt.Errorf("%s: procedure names member %s without an account", op, memberID)
+		return ResetCompletedResult{}, failure.Opf(op, "procedure names member %s without an account", memberID)
 	}
 	id := mm.Identity()
 	if err := credential.CheckPassword(password, id.NIR, id.LastName, id.FirstName, id.Email); err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, failure.Field("password", err))
+		return ResetCompletedResult{}, failure.Op(op, failure.Field("password", err))
 	}
-	hash, err := h.Hasher.Hash(ctx, password)
+	hash, err := h.hasher.Hash(ctx, password)
 	if err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: hash password: %w", op, err)
+		return ResetCompletedResult{}, failure.Opf(op, "hash password: %w", err)
 	}
 	if _, err := h.onMember(ctx, m, memberID, now, func(mm *member.Member) error {
 		return mm.SetPassword(hash, credential.PasswordPolicyVersion, member.ReasonReset, "", uuid.Nil, now)
 	}, nil); err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetCompletedResult{}, failure.Op(op, err)
 	}
 	commit, err := h.decideOn(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		r := member.RehydrateReset(history)
@@ -155,7 +154,7 @@ func (h *Handler) CompletePasswordReset(ctx context.Context, m Meta, resetID uui
 		return r.Events(), err
 	}, nil)
 	if err != nil {
-		return ResetCompletedResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetCompletedResult{}, failure.Op(op, err)
 	}
 	return ResetCompletedResult{Result: Result{Position: commit.Position}, MemberID: memberID}, nil
 }

@@ -67,7 +67,7 @@ func (caseHasher) Verify(context.Context, string, string) (bool, error) {
 func (caseHasher) VerifyDummy(context.Context, string) error { return nil }
 
 type caseFixture struct {
-	h     *command.Handler
+	h     handlers
 	env   *kurrentdbtest.Env
 	clock *caseClock
 }
@@ -80,7 +80,7 @@ func newCaseFixture(t *testing.T) *caseFixture {
 		t.Fatal(err)
 	}
 	clock := &caseClock{now: time.Date(2026, time.March, 10, 13, 0, 0, 0, time.UTC)}
-	h, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: caseHasher{}, Clock: clock.Now})
+	h, err := newHandlers(testDeps{Store: env.Store, Keys: keys, Hasher: caseHasher{}, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestCaseConcurrentClaims(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[i] = f.h.ClaimCase(caseCtx(t), caseMeta(), who, req.RequestID, rev)
+					_, errs[i] = f.h.Act(caseCtx(t), caseMeta(), who, req.RequestID, rev, command.ClaimCase{})
 				}()
 			}
 			wg.Wait()
@@ -339,20 +339,20 @@ func TestCaseQueueAndRoleRules(t *testing.T) {
 	f := newCaseFixture(t)
 	req := f.submit(t, uuid.New())
 	outsider := f.caseworker(t, "retraite")
-	_, err := f.h.ClaimCase(caseCtx(t), caseMeta(), outsider, req.RequestID, nil)
+	_, err := f.h.Act(caseCtx(t), caseMeta(), outsider, req.RequestID, nil, command.ClaimCase{})
 	caseWant(t, err, failure.Forbidden, "case.outside_queues")
 
 	auditor := f.staff(t, []string{staff.RoleAuditor}, caseQueue)
-	_, err = f.h.ClaimCase(caseCtx(t), caseMeta(), auditor, req.RequestID, nil)
+	_, err = f.h.Act(caseCtx(t), caseMeta(), auditor, req.RequestID, nil, command.ClaimCase{})
 	caseWant(t, err, failure.Forbidden, "case.role_forbidden")
-	_, err = f.h.AddCaseNote(caseCtx(t), caseMeta(), auditor, req.RequestID, "Vu.")
+	_, err = f.h.Act(caseCtx(t), caseMeta(), auditor, req.RequestID, nil, command.AddCaseNote{Text: "Vu."})
 	caseWant(t, err, failure.Forbidden, "case.role_forbidden")
 
 	// A caseworker of the queue acting in an auditor session does not write either.
 	insider := f.caseworker(t, caseQueue)
 	m := caseMeta()
 	m.Actor = event.Actor{ID: insider.String(), Role: event.RoleAuditor}
-	_, err = f.h.ClaimCase(caseCtx(t), m, insider, req.RequestID, nil)
+	_, err = f.h.Act(caseCtx(t), m, insider, req.RequestID, nil, command.ClaimCase{})
 	caseWant(t, err, failure.Forbidden, "case.role_forbidden")
 	if n := f.countStreams(t, servicerequest.Category+"-"); n != 3 {
 		t.Fatalf("%d request events, want 3", n)
@@ -360,25 +360,25 @@ func TestCaseQueueAndRoleRules(t *testing.T) {
 
 	// A supervisor works any queue and reassigns; a caseworker may not reassign.
 	supervisor := f.staff(t, []string{staff.RoleSupervisor})
-	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), supervisor, req.RequestID, nil); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), supervisor, req.RequestID, nil, command.ClaimCase{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.h.ReassignCase(caseCtx(t), caseMeta(), insider, req.RequestID, insider, nil)
+	_, err = f.h.Act(caseCtx(t), caseMeta(), insider, req.RequestID, nil, command.ReassignCase{To: insider})
 	caseWant(t, err, failure.Forbidden, "case.supervisor_required")
-	_, err = f.h.ReassignCase(caseCtx(t), caseMeta(), supervisor, req.RequestID, outsider, nil)
+	_, err = f.h.Act(caseCtx(t), caseMeta(), supervisor, req.RequestID, nil, command.ReassignCase{To: outsider})
 	caseWant(t, err, failure.Invalid, "case.assignee_ineligible")
-	if _, err := f.h.ReassignCase(caseCtx(t), caseMeta(), supervisor, req.RequestID, insider, f.revision(t, req.RequestID)); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), supervisor, req.RequestID, f.revision(t, req.RequestID), command.ReassignCase{To: insider}); err != nil {
 		t.Fatal(err)
 	}
 	if got := servicerequest.Rehydrate(req.RequestID, f.history(t, req.RequestID)).Assignee(); got != insider {
 		t.Fatalf("assignee %s", got)
 	}
 	// A stale If-Match is a Conflict.
-	_, err = f.h.ReleaseCase(caseCtx(t), caseMeta(), insider, req.RequestID, new(uint64))
+	_, err = f.h.Act(caseCtx(t), caseMeta(), insider, req.RequestID, new(uint64), command.ReleaseCase{})
 	if failure.KindOf(err) != failure.Conflict {
 		t.Fatalf("stale release: %v", err)
 	}
-	if _, err := f.h.ReleaseCase(caseCtx(t), caseMeta(), insider, req.RequestID, nil); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), insider, req.RequestID, nil, command.ReleaseCase{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -388,14 +388,14 @@ func TestCaseInformationStopsAndRestartsTheClock(t *testing.T) {
 	memberID := uuid.New()
 	req := f.submit(t, memberID)
 	cw := f.caseworker(t, caseQueue)
-	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.ClaimCase{}); err != nil {
 		t.Fatal(err)
 	}
 	before := f.legalClock(t, req.RequestID)
 	f.clock.Advance(24 * time.Hour) // 11 March
 	deadline := f.clock.Now().Add(30 * 24 * time.Hour)
-	if _, err := f.h.RequestCaseInformation(caseCtx(t), caseMeta(), cw, req.RequestID, []string{"Avis d'imposition 2025"}, deadline,
-		f.revision(t, req.RequestID)); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, f.revision(t, req.RequestID),
+		command.RequestCaseInformation{Items: []string{"Avis d'imposition 2025"}, Deadline: deadline}); err != nil {
 		t.Fatal(err)
 	}
 	if c := f.legalClock(t, req.RequestID); !c.Paused {
@@ -421,12 +421,12 @@ func TestCaseDecision(t *testing.T) {
 	f := newCaseFixture(t)
 	req := f.submit(t, uuid.New())
 	cw := f.caseworker(t, caseQueue)
-	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.ClaimCase{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, false, " ", nil)
+	_, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.DecideCase{Approved: false, Reason: " "})
 	caseWant(t, err, failure.Invalid, "servicerequest.reason_required")
-	if _, err := f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, true, "", f.revision(t, req.RequestID)); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, f.revision(t, req.RequestID), command.DecideCase{Approved: true, Reason: ""}); err != nil {
 		t.Fatal(err)
 	}
 	d, ok := servicerequest.Rehydrate(req.RequestID, f.history(t, req.RequestID)).Decision()
@@ -434,10 +434,10 @@ func TestCaseDecision(t *testing.T) {
 		d.Caseworker != cw {
 		t.Fatalf("decision %+v", d)
 	}
-	_, err = f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, false, "Ressources trop élevées.", nil)
+	_, err = f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.DecideCase{Approved: false, Reason: "Ressources trop élevées."})
 	caseWant(t, err, failure.Rule, "servicerequest.closed")
 	// Notes are still accepted on a closed case.
-	if _, err := f.h.AddCaseNote(caseCtx(t), caseMeta(), cw, req.RequestID, "Dossier archivé."); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.AddCaseNote{Text: "Dossier archivé."}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -446,11 +446,11 @@ func TestCaseInformationDeadlineLapses(t *testing.T) {
 	f := newCaseFixture(t)
 	req := f.submit(t, uuid.New())
 	cw := f.caseworker(t, caseQueue)
-	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.ClaimCase{}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := f.clock.Now().Add(15 * 24 * time.Hour)
-	if _, err := f.h.RequestCaseInformation(caseCtx(t), caseMeta(), cw, req.RequestID, []string{"RIB"}, deadline, nil); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.RequestCaseInformation{Items: []string{"RIB"}, Deadline: deadline}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(24 * time.Hour)
@@ -498,7 +498,7 @@ func TestCaseClaimNext(t *testing.T) {
 	f := newCaseFixture(t)
 	first, second := f.submit(t, uuid.New()), f.submit(t, uuid.New())
 	a, b := f.caseworker(t, caseQueue), f.caseworker(t, caseQueue)
-	if _, err := f.h.ClaimCase(caseCtx(t), caseMeta(), a, first.RequestID, nil); err != nil {
+	if _, err := f.h.Act(caseCtx(t), caseMeta(), a, first.RequestID, nil, command.ClaimCase{}); err != nil {
 		t.Fatal(err)
 	}
 	candidates := []uuid.UUID{first.RequestID, uuid.New(), second.RequestID}
@@ -641,7 +641,7 @@ func TestCaseResultCarriesTheNewRevision(t *testing.T) {
 		t.Fatalf("submission revision %d, want %d", req.Revision, want)
 	}
 	cw := f.caseworker(t, caseQueue)
-	claim, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, &req.Revision)
+	claim, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, &req.Revision, command.ClaimCase{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,24 +649,24 @@ func TestCaseResultCarriesTheNewRevision(t *testing.T) {
 		t.Fatalf("claim revision %d, stream at %d", claim.Revision, want)
 	}
 	// A claim by the holder changes nothing and answers the current revision.
-	again, err := f.h.ClaimCase(caseCtx(t), caseMeta(), cw, req.RequestID, nil)
+	again, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.ClaimCase{})
 	if err != nil || again.Revision != claim.Revision {
 		t.Fatalf("claim again: %+v, %v", again, err)
 	}
-	info, err := f.h.RequestCaseInformation(caseCtx(t), caseMeta(), cw, req.RequestID, []string{"RIB"},
-		f.clock.Now().Add(10*24*time.Hour), &claim.Revision)
+	info, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, &claim.Revision,
+		command.RequestCaseInformation{Items: []string{"RIB"}, Deadline: f.clock.Now().Add(10 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatalf("information with the claim's revision: %v", err)
 	}
 	if want := *f.revision(t, req.RequestID); info.Revision != want || info.Revision <= claim.Revision {
 		t.Fatalf("information revision %d, stream at %d", info.Revision, want)
 	}
-	_, err = f.h.AddCaseNote(caseCtx(t), caseMeta(), cw, req.RequestID, "Relance prévue.")
+	_, err = f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.AddCaseNote{Text: "Relance prévue."})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The claim's revision is stale now.
-	_, err = f.h.ReleaseCase(caseCtx(t), caseMeta(), cw, req.RequestID, &claim.Revision)
+	_, err = f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, &claim.Revision, command.ReleaseCase{})
 	if failure.KindOf(err) != failure.Conflict {
 		t.Fatalf("stale revision: %v, want a Conflict", err)
 	}
@@ -674,9 +674,35 @@ func TestCaseResultCarriesTheNewRevision(t *testing.T) {
 	if err != nil || answer.Revision != *f.revision(t, req.RequestID) {
 		t.Fatalf("member's answer: %+v, %v", answer, err)
 	}
-	decided, err := f.h.DecideCase(caseCtx(t), caseMeta(), cw, req.RequestID, true, "", &answer.Revision)
+	decided, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, &answer.Revision, command.DecideCase{Approved: true, Reason: ""})
 	if err != nil || decided.Revision != *f.revision(t, req.RequestID) {
 		t.Fatalf("decision: %+v, %v", decided, err)
+	}
+}
+
+// TestCaseNoteHonoursIfMatch: a note, like every other case command, is refused (Conflict, nothing recorded) when
+// the case moved since the revision the staff member saw, and recorded with the current one.
+func TestCaseNoteHonoursIfMatch(t *testing.T) {
+	f := newCaseFixture(t)
+	req := f.submit(t, uuid.New())
+	cw := f.caseworker(t, caseQueue)
+	claim, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, &req.Revision, command.ClaimCase{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, &req.Revision, command.AddCaseNote{Text: "Vu."})
+	if failure.KindOf(err) != failure.Conflict {
+		t.Fatalf("note with a stale revision: %v, want a Conflict", err)
+	}
+	if got := *f.revision(t, req.RequestID); got != claim.Revision {
+		t.Fatalf("stale note recorded: stream at %d, want %d", got, claim.Revision)
+	}
+	note, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, &claim.Revision, command.AddCaseNote{Text: "Vu."})
+	if err != nil {
+		t.Fatalf("note with the current revision: %v", err)
+	}
+	if want := *f.revision(t, req.RequestID); note.Revision != want || note.Revision <= claim.Revision {
+		t.Fatalf("note revision %d, stream at %d", note.Revision, want)
 	}
 }
 
@@ -737,7 +763,7 @@ func (w *caseMedicalWorld) eventTypes(t *testing.T, stream event.StreamID, from 
 
 func (w *caseMedicalWorld) claimBy(t *testing.T, who uuid.UUID) {
 	t.Helper()
-	if _, err := w.f.h.ClaimCase(caseCtx(t), caseMeta(), who, w.req, nil); err != nil {
+	if _, err := w.f.h.Act(caseCtx(t), caseMeta(), who, w.req, nil, command.ClaimCase{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -786,7 +812,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 		{
 			name: "a caseworker of the medical service claims",
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.ClaimCase(caseCtx(t), caseMeta(), w.medic, w.req, nil)
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.medic, w.req, nil, command.ClaimCase{})
 				return err
 			},
 			then: []string{servicerequest.TypeClaimed},
@@ -794,7 +820,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 		{
 			name: "a supervisor outside the medical service claims: the case does not exist for them",
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.ClaimCase(caseCtx(t), caseMeta(), w.superv, w.req, nil)
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.superv, w.req, nil, command.ClaimCase{})
 				return err
 			},
 			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",
@@ -811,7 +837,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 			name:  "a supervisor outside the medical service reassigns it",
 			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.superv, w.req, w.superv, nil)
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.superv, w.req, nil, command.ReassignCase{To: w.superv})
 				return err
 			},
 			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",
@@ -820,7 +846,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 			name:  "a supervisor outside the medical service adds a note",
 			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.AddCaseNote(caseCtx(t), caseMeta(), w.superv, w.req, "Vu.")
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.superv, w.req, nil, command.AddCaseNote{Text: "Vu."})
 				return err
 			},
 			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",
@@ -829,7 +855,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 			name:  "a medical supervisor reassigns it to a caseworker outside the medical service",
 			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, w.plain, nil)
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, nil, command.ReassignCase{To: w.plain})
 				return err
 			},
 			wantKind: failure.Invalid, wantCode: "case.assignee_medical_required", wantField: "to",
@@ -838,7 +864,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 			name:  "a medical supervisor reassigns it to a supervisor outside the medical service",
 			given: func(t *testing.T, w *caseMedicalWorld) { w.claimBy(t, w.medic) },
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, w.superv, nil)
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, nil, command.ReassignCase{To: w.superv})
 				return err
 			},
 			wantKind: failure.Invalid, wantCode: "case.assignee_medical_required", wantField: "to",
@@ -846,7 +872,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 		{
 			name: "a medical supervisor reassigns it to a caseworker of the medical service",
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.ReassignCase(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, w.medic, nil)
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.medicSupervisor, w.req, nil, command.ReassignCase{To: w.medic})
 				return err
 			},
 			then: []string{servicerequest.TypeReassigned},
@@ -854,7 +880,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 		{
 			name: "an auditor of the medical service never writes",
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.AddCaseNote(caseCtx(t), caseMeta(), w.medicAuditor, w.req, "Vu.")
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.medicAuditor, w.req, nil, command.AddCaseNote{Text: "Vu."})
 				return err
 			},
 			wantKind: failure.Forbidden, wantCode: "case.role_forbidden",
@@ -866,7 +892,7 @@ func TestCaseConfidentialQueue(t *testing.T) {
 				w.setRoles(t, w.medic, staff.RoleCaseworker)
 			},
 			when: func(w *caseMedicalWorld) error {
-				_, err := w.f.h.DecideCase(caseCtx(t), caseMeta(), w.medic, w.req, true, "", nil)
+				_, err := w.f.h.Act(caseCtx(t), caseMeta(), w.medic, w.req, nil, command.DecideCase{Approved: true, Reason: ""})
 				return err
 			},
 			wantKind: failure.NotFound, wantCode: "servicerequest.not_found",

@@ -22,7 +22,7 @@ import (
 // Every top-level name here starts with "estimate": other command tests share the package.
 
 type estimateFixture struct {
-	h   *command.Handler
+	h   handlers
 	env *kurrentdbtest.Env
 	now time.Time
 }
@@ -35,7 +35,7 @@ func newEstimateFixture(t *testing.T) *estimateFixture {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, time.November, 20, 9, 30, 0, 0, time.UTC)
-	h, err := command.New(command.Deps{Store: env.Store, Keys: keys, Hasher: caseHasher{}, Clock: func() time.Time { return now }})
+	h, err := newHandlers(testDeps{Store: env.Store, Keys: keys, Hasher: caseHasher{}, Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,59 +60,59 @@ type CreateStaffResult struct {
 //
 // A retry with the same Meta.CommandID returns the same account and secret. Should the process stop between the
 // two appends, only that retry completes the account: a new command finds the login taken.
-func (h *Handler) CreateStaff(ctx context.Context, m Meta, in CreateStaffInput) (CreateStaffResult, error) {
+func (h *Staff) CreateStaff(ctx context.Context, m Meta, in CreateStaffInput) (CreateStaffResult, error) {
 	const op = "command.CreateStaff"
 	login, err := staff.CanonicalLogin(in.Login)
 	if err != nil {
-		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("login", err))
+		return CreateStaffResult{}, failure.Op(op, failure.Field("login", err))
 	}
 	name, err := staff.NormalizeName(in.Name)
 	if err != nil {
-		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("name", err))
+		return CreateStaffResult{}, failure.Op(op, failure.Field("name", err))
 	}
 	roles, err := staff.NormalizeRoles(in.Roles)
 	if err != nil {
-		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("roles", err))
+		return CreateStaffResult{}, failure.Op(op, failure.Field("roles", err))
 	}
 	if err := staff.CheckPassword(in.Password, login, name); err != nil {
-		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("password", err))
+		return CreateStaffResult{}, failure.Op(op, failure.Field("password", err))
 	}
 	if m.CommandID == uuid.Nil {
-		m.CommandID = h.NewID() // one id for both streams, so a retry of this call is recognised on each
+		m.CommandID = h.newID() // one id for both streams, so a retry of this call is recognised on each
 	}
-	claimStream := staff.LoginStreamFor(h.Keys, login)
+	claimStream := staff.LoginStreamFor(h.keys, login)
 	claimCmd := h.command(m, claimStream)
 	claimCmd.RetryOnConflict = 1 // a lost race is decided again, and then answers staff.login_taken
 
 	// Refuse a taken login before the slow hash; recognise a retry of this very command.
-	claim, err := h.Store.Load(ctx, claimStream)
+	claim, err := h.store.Load(ctx, claimStream)
 	if err != nil {
-		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+		return CreateStaffResult{}, failure.Op(op, err)
 	}
 	staffID := uuid.Nil
 	if owner, ok := staff.ClaimedBy(claim); ok {
 		if claim[0].Metadata.CommandID != claimCmd.Metadata.CommandID {
-			return CreateStaffResult{}, fmt.Errorf("%s: %w", op, failure.Field("login", staff.ErrLoginTaken))
+			return CreateStaffResult{}, failure.Op(op, failure.Field("login", staff.ErrLoginTaken))
 		}
 		staffID = owner
 	}
 	if staffID == uuid.Nil {
-		staffID = h.NewID()
+		staffID = h.newID()
 	}
-	hash, err := h.Hasher.Hash(ctx, in.Password)
+	hash, err := h.hasher.Hash(ctx, in.Password)
 	if err != nil {
-		return CreateStaffResult{}, fmt.Errorf("%s: hash password: %w", op, err)
+		return CreateStaffResult{}, failure.Opf(op, "hash password: %w", err)
 	}
-	if _, err := h.Store.Update(ctx, claimStream, claimCmd, func(history []event.Envelope) ([]any, error) {
+	if _, err := h.store.Update(ctx, claimStream, claimCmd, func(history []event.Envelope) ([]any, error) {
 		return staff.ClaimLogin(history, staffID)
 	}); err != nil {
 		if errors.Is(err, staff.ErrLoginTaken) {
 			err = failure.Field("login", err)
 		}
-		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+		return CreateStaffResult{}, failure.Op(op, err)
 	}
 	stream := staff.StreamFor(staffID)
-	commit, err := h.Store.Update(ctx, stream, h.command(m, stream), func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, h.command(m, stream), func(history []event.Envelope) ([]any, error) {
 		s := staff.Rehydrate(staffID, history)
 		if err := s.Create(staff.Account{Login: login, Name: name, Roles: roles, PasswordHash: hash}); err != nil {
 			return nil, err
@@ -120,15 +120,15 @@ func (h *Handler) CreateStaff(ctx context.Context, m Meta, in CreateStaffInput) 
 		return s.Pending(), nil
 	})
 	if err != nil {
-		return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+		return CreateStaffResult{}, failure.Op(op, err)
 	}
 	if slices.Contains(roles, staff.RoleAdmin) {
 		// The registry counts the new administrator once the account holds the role (never before it does).
 		if err := h.confirmAdmin(ctx, m, staffID, commit.Revision); err != nil {
-			return CreateStaffResult{}, fmt.Errorf("%s: %w", op, err)
+			return CreateStaffResult{}, failure.Op(op, err)
 		}
 	}
-	secret := StaffTOTPSecret(h.Keys, staffID, 1)
+	secret := StaffTOTPSecret(h.keys, staffID, 1)
 	return CreateStaffResult{
 		Result:     Result{Position: commit.Position},
 		StaffID:    staffID,
@@ -157,43 +157,43 @@ type StaffLoginResult struct {
 // (staff.locked, Unauthenticated; errors.As gives the end of the lock) without checking anything.
 //
 // Each call is its own fact: its command id derives from sessionID, so pass a fresh session id per attempt.
-func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpCode string, sessionID uuid.UUID) (StaffLoginResult, error) {
+func (h *Staff) StaffLogin(ctx context.Context, m Meta, login, password, totpCode string, sessionID uuid.UUID) (StaffLoginResult, error) {
 	const op = "command.StaffLogin"
-	if h.TOTP == nil {
-		return StaffLoginResult{}, fmt.Errorf("%s: no TOTP validator configured", op)
+	if h.totp == nil {
+		return StaffLoginResult{}, failure.Opf(op, "no TOTP validator configured")
 	}
 	if sessionID == uuid.Nil {
-		return StaffLoginResult{}, fmt.Errorf("%s: no session id", op)
+		return StaffLoginResult{}, failure.Opf(op, "no session id")
 	}
 	s, err := h.staffByLogin(ctx, login)
 	if err != nil {
-		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+		return StaffLoginResult{}, failure.Op(op, err)
 	}
 	if s == nil {
-		if err := h.Hasher.VerifyDummy(ctx, password); err != nil {
-			return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+		if err := h.hasher.VerifyDummy(ctx, password); err != nil {
+			return StaffLoginResult{}, failure.Op(op, err)
 		}
-		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, staff.ErrInvalidCredentials)
+		return StaffLoginResult{}, failure.Op(op, staff.ErrInvalidCredentials)
 	}
 	id := s.ID()
-	now := h.Clock().UTC()
+	now := h.clock().UTC()
 	if until, locked := s.LockedUntil(now); locked {
-		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, &staff.LockedError{Until: until})
+		return StaffLoginResult{}, failure.Op(op, &staff.LockedError{Until: until})
 	}
 	verified := s.PasswordHash()
-	passwordOK, err := h.Hasher.Verify(ctx, password, verified)
+	passwordOK, err := h.hasher.Verify(ctx, password, verified)
 	if err != nil {
-		return StaffLoginResult{}, fmt.Errorf("%s: verify password: %w", op, err)
+		return StaffLoginResult{}, failure.Opf(op, "verify password: %w", err)
 	}
 	rehash := ""
 	if passwordOK {
-		if rehash, err = h.rehashFor(ctx, password, verified); err != nil {
-			return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+		if rehash, err = rehashFor(ctx, h.hasher, password, verified); err != nil {
+			return StaffLoginResult{}, failure.Op(op, err)
 		}
 	}
 	check := func(sequence int, lastStep int64) (int64, error) {
-		secret := StaffTOTPSecret(h.Keys, id, sequence)
-		step, err := h.TOTP.Validate(secret, totpCode, now, lastStep)
+		secret := StaffTOTPSecret(h.keys, id, sequence)
+		step, err := h.totp.Validate(secret, totpCode, now, lastStep)
 		switch {
 		case err == nil:
 			return step, nil
@@ -201,7 +201,7 @@ func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpC
 			return 0, err
 		}
 		// Refused: a code that is right at now once the last step is forgotten was used already.
-		if _, again := h.TOTP.Validate(secret, totpCode, now, 0); again == nil {
+		if _, again := h.totp.Validate(secret, totpCode, now, 0); again == nil {
 			return 0, staff.ErrTOTPReplayed
 		}
 		return 0, staff.ErrTOTPInvalid
@@ -217,7 +217,7 @@ func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpC
 		after   *staff.Staff
 		refusal error
 	)
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		after = staff.Rehydrate(id, history)
 		refusal = after.Authenticate(staff.Attempt{At: now, SessionID: sessionID, PasswordOK: passwordOK, CheckTOTP: check})
 		if refusal == nil {
@@ -232,7 +232,7 @@ func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpC
 	switch {
 	case err == nil && after == nil:
 		// The store found this command's events already there: a second call with the same session id.
-		return StaffLoginResult{}, fmt.Errorf("%s: session %s was already used for a login attempt", op, sessionID)
+		return StaffLoginResult{}, failure.Opf(op, "session %s was already used for a login attempt", sessionID)
 	case err == nil && refusal != nil:
 		err = refusal
 	}
@@ -240,12 +240,12 @@ func (h *Handler) StaffLogin(ctx context.Context, m Meta, login, password, totpC
 		if isLoginFailure(err) {
 			err = staff.ErrInvalidCredentials
 		}
-		return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+		return StaffLoginResult{}, failure.Op(op, err)
 	}
 	if after.IsAdmin() {
 		// An administrator from before the registry is counted from their first login on (see staff.Admins).
 		if err := h.confirmAdmin(ctx, m, id, commit.Revision); err != nil {
-			return StaffLoginResult{}, fmt.Errorf("%s: %w", op, err)
+			return StaffLoginResult{}, failure.Op(op, err)
 		}
 	}
 	return StaffLoginResult{Result: Result{Position: commit.Position}, StaffID: id, Roles: after.Roles(), Name: after.Name()}, nil
@@ -263,12 +263,12 @@ func isLoginFailure(err error) bool {
 
 // staffByLogin returns the account a login names, or nil when the login is malformed, unclaimed, or claimed by an
 // account whose stream is missing (an interrupted CreateStaff).
-func (h *Handler) staffByLogin(ctx context.Context, login string) (*staff.Staff, error) {
+func (h *Staff) staffByLogin(ctx context.Context, login string) (*staff.Staff, error) {
 	canonical, err := staff.CanonicalLogin(login)
 	if err != nil {
 		return nil, nil
 	}
-	claim, err := h.Store.Load(ctx, staff.LoginStreamFor(h.Keys, canonical))
+	claim, err := h.store.Load(ctx, staff.LoginStreamFor(h.keys, canonical))
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (h *Handler) staffByLogin(ctx context.Context, login string) (*staff.Staff,
 	if !ok {
 		return nil, nil
 	}
-	history, err := h.Store.Load(ctx, staff.StreamFor(id))
+	history, err := h.store.Load(ctx, staff.StreamFor(id))
 	if err != nil {
 		return nil, err
 	}
@@ -300,11 +300,11 @@ func staffActorRole(roles []string) event.Role {
 
 // StaffLogout records the end of session sessionID of staff member staffID (nothing if it already ended).
 // Errors: staff.not_found (NotFound), staff.session_unknown (NotFound: a session this staff member never opened).
-func (h *Handler) StaffLogout(ctx context.Context, m Meta, staffID, sessionID uuid.UUID) (Result, error) {
+func (h *Staff) StaffLogout(ctx context.Context, m Meta, staffID, sessionID uuid.UUID) (Result, error) {
 	const op = "command.StaffLogout"
 	res, err := h.onStaff(ctx, m, staffID, func(s *staff.Staff) error { return s.LogOut(sessionID) })
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return res, nil
 }
@@ -329,36 +329,36 @@ func (h *Handler) StaffLogout(ctx context.Context, m Meta, staffID, sessionID uu
 // Two administrators demoting each other at once both reach step 2; the registry's optimistic append orders them,
 // and the second is decided over the first's approval: refused if nobody else is counted. The registry may count
 // too few administrators (an approval whose change failed, one not confirmed yet), never too many.
-func (h *Handler) ChangeStaffRoles(ctx context.Context, m Meta, staffID uuid.UUID, roles []string) (Result, error) {
+func (h *Staff) ChangeStaffRoles(ctx context.Context, m Meta, staffID uuid.UUID, roles []string) (Result, error) {
 	const op = "command.ChangeStaffRoles"
 	normalized, err := staff.NormalizeRoles(roles)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, failure.Field("roles", err))
+		return Result{}, failure.Op(op, failure.Field("roles", err))
 	}
 	if staffID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return Result{}, failure.Op(op, staff.ErrNotFound)
 	}
 	m = h.withCommandID(m)
 	stream := staff.StreamFor(staffID)
 	keepsAdmin := slices.Contains(normalized, staff.RoleAdmin)
 	for attempt := 0; ; attempt++ {
-		history, err := h.Store.Load(ctx, stream)
+		history, err := h.store.Load(ctx, stream)
 		if err != nil {
-			return Result{}, fmt.Errorf("%s: %w", op, err)
+			return Result{}, failure.Op(op, err)
 		}
 		current := staff.Rehydrate(staffID, history)
 		if !current.Exists() {
-			return Result{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+			return Result{}, failure.Op(op, staff.ErrNotFound)
 		}
 		revision := history[len(history)-1].Revision
 		if current.IsAdmin() && !keepsAdmin {
 			if err := h.approveAdminRemoval(ctx, m, staffID, revision); err != nil {
-				return Result{}, fmt.Errorf("%s: %w", op, err)
+				return Result{}, failure.Op(op, err)
 			}
 		}
 		cmd := h.command(m, stream)
 		cmd.ExpectedRevision = &revision
-		commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 			s := staff.Rehydrate(staffID, history)
 			if err := s.ChangeRoles(normalized); err != nil {
 				return nil, err
@@ -369,11 +369,11 @@ func (h *Handler) ChangeStaffRoles(ctx context.Context, m Meta, staffID uuid.UUI
 			continue // the stream moved since r: read it again, and approve again at its new revision
 		}
 		if err != nil {
-			return Result{}, fmt.Errorf("%s: %w", op, err)
+			return Result{}, failure.Op(op, err)
 		}
 		if keepsAdmin {
 			if err := h.confirmAdmin(ctx, m, staffID, commit.Revision); err != nil {
-				return Result{}, fmt.Errorf("%s: %w", op, err)
+				return Result{}, failure.Op(op, err)
 			}
 		}
 		return Result{Position: commit.Position}, nil
@@ -390,7 +390,7 @@ const adminRegistryRetries = 10
 // when a staff member holding RoleAdmin, is confirmed in the same append: they are an administrator who remains.
 // The command id derives from the revision, so that an attempt started again after a lost race on the staff stream
 // is a new decision, and a retry of the same attempt appends nothing twice.
-func (h *Handler) approveAdminRemoval(ctx context.Context, m Meta, staffID uuid.UUID, revision uint64) error {
+func (h *Staff) approveAdminRemoval(ctx context.Context, m Meta, staffID uuid.UUID, revision uint64) error {
 	actor, actorRevision, actorIsAdmin, err := h.adminActor(ctx, m)
 	if err != nil {
 		return err
@@ -399,7 +399,7 @@ func (h *Handler) approveAdminRemoval(ctx context.Context, m Meta, staffID uuid.
 	cmd := h.command(m, stream)
 	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, fmt.Appendf(nil, "remove admin %s@%d", staffID, revision))
 	cmd.RetryOnConflict = adminRegistryRetries
-	_, err = h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	_, err = h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		a := staff.RehydrateAdmins(history)
 		if actorIsAdmin && actor != staffID {
 			a.Confirm(actor, actorRevision)
@@ -414,12 +414,12 @@ func (h *Handler) approveAdminRemoval(ctx context.Context, m Meta, staffID uuid.
 
 // confirmAdmin records on the administrators' registry that staffID held RoleAdmin at revision of their stream
 // (nothing when the registry counts them already).
-func (h *Handler) confirmAdmin(ctx context.Context, m Meta, staffID uuid.UUID, revision uint64) error {
+func (h *Staff) confirmAdmin(ctx context.Context, m Meta, staffID uuid.UUID, revision uint64) error {
 	stream := staff.AdminRegistryStream()
 	cmd := h.command(m, stream)
 	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, fmt.Appendf(nil, "confirm admin %s@%d", staffID, revision))
 	cmd.RetryOnConflict = adminRegistryRetries
-	_, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	_, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		a := staff.RehydrateAdmins(history)
 		a.Confirm(staffID, revision)
 		return a.Pending(), nil
@@ -430,12 +430,12 @@ func (h *Handler) confirmAdmin(ctx context.Context, m Meta, staffID uuid.UUID, r
 // adminActor returns the staff id of m's actor and the revision of their stream at which they hold RoleAdmin, read
 // from that stream (the event role is not enough: an administrator who is also a caseworker acts as a caseworker).
 // ok is false for an actor who is not a staff member holding the role (an operator command, a member).
-func (h *Handler) adminActor(ctx context.Context, m Meta) (id uuid.UUID, revision uint64, ok bool, err error) {
+func (h *Staff) adminActor(ctx context.Context, m Meta) (id uuid.UUID, revision uint64, ok bool, err error) {
 	id, perr := uuid.Parse(m.Actor.ID)
 	if perr != nil || id == uuid.Nil {
 		return uuid.Nil, 0, false, nil
 	}
-	history, err := h.Store.Load(ctx, staff.StreamFor(id))
+	history, err := h.store.Load(ctx, staff.StreamFor(id))
 	if err != nil || len(history) == 0 {
 		return uuid.Nil, 0, false, err
 	}
@@ -446,10 +446,10 @@ func (h *Handler) adminActor(ctx context.Context, m Meta) (id uuid.UUID, revisio
 }
 
 // StaffAdmins returns the administrators the registry counts (see staff.Admins), sorted.
-func (h *Handler) StaffAdmins(ctx context.Context) ([]uuid.UUID, error) {
-	history, err := h.Store.Load(ctx, staff.AdminRegistryStream())
+func (h *Staff) StaffAdmins(ctx context.Context) ([]uuid.UUID, error) {
+	history, err := h.store.Load(ctx, staff.AdminRegistryStream())
 	if err != nil {
-		return nil, fmt.Errorf("command.StaffAdmins: %w", err)
+		return nil, failure.Op("command.StaffAdmins", err)
 	}
 	return staff.RehydrateAdmins(history).List(), nil
 }
@@ -470,21 +470,21 @@ type ResetStaffTOTPResult struct {
 // ends (StaffSession refuses them from then on; the caller also revokes them in the session table), the login lock
 // ends, and the staff member confirms the new secret with its first code at the next login, as on the first.
 // Errors: staff.not_found.
-func (h *Handler) ResetStaffTOTP(ctx context.Context, m Meta, staffID uuid.UUID) (ResetStaffTOTPResult, error) {
+func (h *Staff) ResetStaffTOTP(ctx context.Context, m Meta, staffID uuid.UUID) (ResetStaffTOTPResult, error) {
 	const op = "command.ResetStaffTOTP"
 	if staffID == uuid.Nil {
-		return ResetStaffTOTPResult{}, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return ResetStaffTOTPResult{}, failure.Op(op, staff.ErrNotFound)
 	}
 	m = h.withCommandID(m)
 	res, err := h.onStaff(ctx, m, staffID, func(s *staff.Staff) error { return s.ResetTOTP() })
 	if err != nil {
-		return ResetStaffTOTPResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetStaffTOTPResult{}, failure.Op(op, err)
 	}
 	// The sequence this command enrolled, read back (also for a retry, whose decision did not run again).
 	stream := staff.StreamFor(staffID)
-	history, err := h.Store.Load(ctx, stream)
+	history, err := h.store.Load(ctx, stream)
 	if err != nil {
-		return ResetStaffTOTPResult{}, fmt.Errorf("%s: %w", op, err)
+		return ResetStaffTOTPResult{}, failure.Op(op, err)
 	}
 	sequence := 0
 	for _, e := range recordedBy(history, h.command(m, stream).Metadata.CommandID) {
@@ -493,35 +493,35 @@ func (h *Handler) ResetStaffTOTP(ctx context.Context, m Meta, staffID uuid.UUID)
 		}
 	}
 	if sequence == 0 {
-		return ResetStaffTOTPResult{}, fmt.Errorf("%s: no enrolment recorded by this command", op)
+		return ResetStaffTOTPResult{}, failure.Opf(op, "no enrolment recorded by this command")
 	}
 	login := staff.Rehydrate(staffID, history).Login()
-	secret := StaffTOTPSecret(h.Keys, staffID, sequence)
+	secret := StaffTOTPSecret(h.keys, staffID, sequence)
 	return ResetStaffTOTPResult{Result: res, StaffID: staffID, Login: login, TOTPURL: staffTOTPURL(login, secret), TOTPSecret: secret}, nil
 }
 
 // StaffIDForLogin returns the staff id a login names (staff.ErrNotFound if none), for operator commands.
-func (h *Handler) StaffIDForLogin(ctx context.Context, login string) (uuid.UUID, error) {
+func (h *Staff) StaffIDForLogin(ctx context.Context, login string) (uuid.UUID, error) {
 	s, err := h.staffByLogin(ctx, login)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("command.StaffIDForLogin: %w", err)
+		return uuid.Nil, failure.Op("command.StaffIDForLogin", err)
 	}
 	if s == nil {
-		return uuid.Nil, fmt.Errorf("command.StaffIDForLogin: %w", staff.ErrNotFound)
+		return uuid.Nil, failure.Op("command.StaffIDForLogin", staff.ErrNotFound)
 	}
 	return s.ID(), nil
 }
 
 // onStaff runs one decision on the stream of staff member staffID (staff.ErrNotFound for uuid.Nil), decided again
 // over a newer history after a lost race.
-func (h *Handler) onStaff(ctx context.Context, m Meta, staffID uuid.UUID, decide func(*staff.Staff) error) (Result, error) {
+func (h *Staff) onStaff(ctx context.Context, m Meta, staffID uuid.UUID, decide func(*staff.Staff) error) (Result, error) {
 	if staffID == uuid.Nil {
 		return Result{}, staff.ErrNotFound
 	}
 	stream := staff.StreamFor(staffID)
 	cmd := h.command(m, stream)
 	cmd.RetryOnConflict = staffRetries
-	commit, err := h.Store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		s := staff.Rehydrate(staffID, history)
 		if err := decide(s); err != nil {
 			return nil, err
@@ -542,14 +542,14 @@ func (h *Handler) onStaff(ctx context.Context, m Meta, staffID uuid.UUID, decide
 //
 // One request that records several views of the same member gets one event per view and subject: the command id
 // derives from Meta.CommandID, the member, what and subject.
-func (h *Handler) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid.UUID, role string, memberID uuid.UUID, what, subject string) (Result, error) {
+func (h *Staff) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid.UUID, role string, memberID uuid.UUID, what, subject string) (Result, error) {
 	const op = "command.RecordMemberDataOpened"
 	opened, err := staff.NewAccess(staffID, role, what, subject)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	if memberID == uuid.Nil {
-		return Result{}, fmt.Errorf("%s: %w", op, staff.ErrAccessInvalid)
+		return Result{}, failure.Op(op, staff.ErrAccessInvalid)
 	}
 	stream := staff.AccessStreamFor(memberID)
 	if m.Actor.ID == "" {
@@ -562,29 +562,21 @@ func (h *Handler) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uu
 	}
 	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, []byte(name))
 	cmd.RetryOnConflict = staffAccessRetries
-	commit, err := h.Store.Update(ctx, stream, cmd, func([]event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func([]event.Envelope) ([]any, error) {
 		return []any{opened}, nil
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
+		return Result{}, failure.Op(op, err)
 	}
 	return Result{Position: commit.Position}, nil
 }
 
 // StaffRoles returns the current roles of staff member staffID, read from the account's stream (not a projection:
 // a role removed a moment ago is already gone). staff.ErrNotFound if there is no such account.
-func (h *Handler) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, error) {
-	const op = "command.StaffRoles"
-	if staffID == uuid.Nil {
-		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
-	}
-	history, err := h.Store.Load(ctx, staff.StreamFor(staffID))
+func (h *Staff) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, error) {
+	s, err := h.existingStaff(ctx, staffID)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	s := staff.Rehydrate(staffID, history)
-	if !s.Exists() {
-		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return nil, failure.Op("command.StaffRoles", err)
 	}
 	return s.Roles(), nil
 }
@@ -594,23 +586,32 @@ func (h *Handler) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, 
 // ended since by a logout or a reset of the second factor (staff.ErrSessionEnded otherwise, Unauthenticated). So a
 // reset ends the sessions with its event alone, whatever happens to the session table. staff.ErrNotFound if there
 // is no such account.
-func (h *Handler) StaffSession(ctx context.Context, staffID, sessionID uuid.UUID) ([]string, error) {
+func (h *Staff) StaffSession(ctx context.Context, staffID, sessionID uuid.UUID) ([]string, error) {
 	const op = "command.StaffSession"
-	if staffID == uuid.Nil {
-		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
-	}
-	history, err := h.Store.Load(ctx, staff.StreamFor(staffID))
+	s, err := h.existingStaff(ctx, staffID)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, failure.Op(op, err)
+	}
+	if !s.SessionOpen(sessionID) {
+		return nil, failure.Op(op, staff.ErrSessionEnded)
+	}
+	return s.Roles(), nil
+}
+
+// existingStaff rehydrates the account of staff member staffID: staff.ErrNotFound when there is none.
+func (h *Staff) existingStaff(ctx context.Context, staffID uuid.UUID) (*staff.Staff, error) {
+	if staffID == uuid.Nil {
+		return nil, staff.ErrNotFound
+	}
+	history, err := h.store.Load(ctx, staff.StreamFor(staffID))
+	if err != nil {
+		return nil, err
 	}
 	s := staff.Rehydrate(staffID, history)
 	if !s.Exists() {
-		return nil, fmt.Errorf("%s: %w", op, staff.ErrNotFound)
+		return nil, staff.ErrNotFound
 	}
-	if !s.SessionOpen(sessionID) {
-		return nil, fmt.Errorf("%s: %w", op, staff.ErrSessionEnded)
-	}
-	return s.Roles(), nil
+	return s, nil
 }
 
 // StaffTOTPSecret returns the TOTP secret of enrolment sequence of staff member staffID, in unpadded base32: the

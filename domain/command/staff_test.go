@@ -53,7 +53,7 @@ func (c *staffClock) Set(t time.Time) {
 }
 
 type staffFixture struct {
-	h      *command.Handler
+	h      handlers
 	env    *kurrentdbtest.Env
 	store  *kurrentdb.Store
 	keys   *keyedhash.Hasher
@@ -67,7 +67,7 @@ func staffCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// newStaffFixture starts an in-memory node and a Handler over it with the real keyed hash, argon2id (at the OWASP
+// newStaffFixture starts an in-memory node and the handlers over it with the real keyed hash, argon2id (at the OWASP
 // minimum, for speed) and TOTP.
 func newStaffFixture(t *testing.T) *staffFixture {
 	t.Helper()
@@ -82,7 +82,7 @@ func newStaffFixture(t *testing.T) *staffFixture {
 		t.Fatal(err)
 	}
 	clock := &staffClock{now: time.Date(2026, time.November, 25, 9, 30, 10, 0, time.UTC)}
-	h, err := command.New(command.Deps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil), Clock: clock.Now})
+	h, err := newHandlers(testDeps{Store: store, Keys: keys, Hasher: hasher, TOTP: credentials.NewTOTP(nil), Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,7 @@ func TestThroughTheRunner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := command.New(command.Deps{Store: es.Store, Keys: keys, Hasher: hasher, Clock: func() time.Time { return start }})
+		h, err := command.NewStaff(command.Runtime{Store: es.Store, Clock: func() time.Time { return start }}, keys, hasher, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

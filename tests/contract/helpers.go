@@ -16,8 +16,10 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// opTimeout bounds every unary call and every wait for a subscription message.
-const opTimeout = 10 * time.Second
+// opTimeout bounds every unary call and every wait for a subscription message. It only bounds failures (every wait
+// ends as soon as what is awaited arrives), so it is generous: a 16 MiB append under the race detector on a busy
+// 2-core machine was seen to take more than 10 s.
+const opTimeout = 30 * time.Second
 
 // suite is the state shared by the checks that run on one store.
 type suite struct {

@@ -27,22 +27,22 @@ var importInsuredActor = event.Actor{ID: "admin/import-insured", Role: event.Rol
 // --kurrentdb-url at the running node.
 type AdminImportInsuredCmd struct {
 	Config `embed:""`
-	File   string `arg:"" type:"existingfile" help:"CSV file in UTF-8: a header line nir;nom;prenom;date_naissance, then one person per line: NIR with its key, last name, first name, birth date YYYY-MM-DD. Columns separated by ';' or ','."`
+	File   string `arg:"" help:"CSV file in UTF-8: a header line nir;nom;prenom;date_naissance, then one person per line: NIR with its key, last name, first name, birth date YYYY-MM-DD. Columns separated by ';' or ','."`
 
 	stdout io.Writer // where the report goes; nil: os.Stdout (tests set it)
 }
 
 // Run imports the file.
 func (c *AdminImportInsuredCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	keys, err := c.keyedHasher()
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(c.File)
+	f, err := openCSV(c.File)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
 	st, err := openStores(ctx, &c.Config, logger)
 	if err != nil {
 		return err

@@ -348,10 +348,18 @@ func (c *ServeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	logger.Info("dossier serving", append([]any{"url", "http://" + lis.Addr().String()}, c.Redacted()...)...)
 	fmt.Printf("Dossier listens on http://%s — events: %s — read models: %s\n",
 		lis.Addr(), a.stores.EventStoreName, c.ReadModelName())
+	logNextSteps(logger, lis.Addr().String())
 	start := time.Now()
 	err = a.run(ctx, lis)
 	logger.Info("dossier stopped", "uptime", time.Since(start).Round(time.Second).String())
 	return err
+}
+
+// logNextSteps logs where a newcomer looks once the server runs: the API's OpenAPI document, and the README's first
+// steps (sample people to import, a staff account, a TOTP code, the first requests).
+func logNextSteps(logger *slog.Logger, addr string) {
+	logger.Info("next: the API is described at openapi; to try it, follow first_steps",
+		"openapi", "http://"+addr+"/openapi.json", "first_steps", "README.md, First steps on the embedded default")
 }
 
 // withLevel returns a logger at the configured level, writing where the base logger writes (stderr).

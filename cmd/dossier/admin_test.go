@@ -54,3 +54,26 @@ func TestImportOfAMissingFileIsOneClearLine(t *testing.T) {
 		t.Errorf("a directory: %v", err)
 	}
 }
+
+// The README's sample of insured people (docs/samples/insured.csv) imports without a rejected line.
+func TestSampleInsuredFileImports(t *testing.T) {
+	dir := t.TempDir()
+	var cli struct {
+		Admin AdminCmd `cmd:""`
+	}
+	p, err := kong.New(&cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Parse([]string{"admin", "import-insured", "--events-dir", filepath.Join(dir, "var", "events"),
+		"--secret-key-path", filepath.Join(dir, "var", "secret.key"), "--sqlite-path", filepath.Join(dir, "var", "dossier.db"),
+		filepath.Join("..", "..", "docs", "samples", "insured.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cli.Admin.ImportInsured.stdout = &out
+	if err := cli.Admin.ImportInsured.Run(testCtx(t), slog.New(slog.DiscardHandler)); err != nil ||
+		!strings.Contains(out.String(), "imported:   4") || !strings.Contains(out.String(), "rejected:   0") {
+		t.Fatalf("sample import: %v\n%s", err, out.String())
+	}
+}

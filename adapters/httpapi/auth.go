@@ -96,7 +96,7 @@ func (s *Server) resolve(r *http.Request) (*principal, error) {
 	return p, nil
 }
 
-// member wraps a handler that needs a member session.
+// member wraps a handler that needs a member session (route Auth "member"; mount applies it).
 func (s *Server) member(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(w, r)
@@ -111,7 +111,8 @@ func (s *Server) member(next http.HandlerFunc) http.Handler {
 	})
 }
 
-// staff wraps a handler that needs a staff session holding one of roles.
+// staff wraps a handler that needs a staff session holding one of roles (route Auth "staff" with its StaffRoles;
+// mount applies it).
 func (s *Server) staff(roles []string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(w, r)
@@ -130,7 +131,7 @@ func (s *Server) staff(roles []string, next http.HandlerFunc) http.Handler {
 	})
 }
 
-// anySession wraps a handler that accepts a member or a staff session.
+// anySession wraps a handler that accepts a member or a staff session (route Auth "session"; mount applies it).
 func (s *Server) anySession(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(w, r)

@@ -1,222 +1,278 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// route is one served operation and what the OpenAPI document says about it.
+// route is one served operation and what the OpenAPI document says about it. The metadata is also what guards it:
+// mount wraps Handler in the session check Auth and StaffRoles declare, the Throttle and the consistency wait, so the
+// rules a route documents are the rules it enforces, stated once.
 type route struct {
-	Method    string
-	Path      string // net/http pattern syntax: /v1/things/{id}
-	ID        string // OpenAPI operationId
-	Tag       string
-	Summary   string
-	Handler   http.Handler
+	Method  string
+	Path    string // net/http pattern syntax: /v1/things/{id}
+	ID      string // OpenAPI operationId
+	Tag     string
+	Summary string
+	// Handler is the bare operation. A handler behind a session finds its caller with principalOf(r.Context()); a
+	// "member-optional" one asks optionalMember.
+	Handler   http.HandlerFunc
 	Responses map[int]string // status → description (errors use the ErrorBody schema)
 	// Consistent reads accept X-Dossier-Min-Position / min_position and wait for the read models.
 	Consistent bool
-	// Auth is who may call: "" (anyone), "member", "staff" (with StaffRoles), "session" (member or staff),
+	// Auth is who may call: "" (anyone), "member", "staff" (with one of StaffRoles), "session" (member or staff),
 	// "member-optional" (anyone; a member session, when the request has one, lets the handler also act for the
-	// member: the handler is wrapped in optionalSession and asks optionalMember).
+	// member through optionalMember).
 	Auth       string
 	StaffRoles []string
+	// Throttle, when set, limits the route per client address and overall (the endpoints open to anyone).
+	Throttle *throttle
 	// Request and Response are zero values of the body types, for the OpenAPI schemas (nil: no body).
 	Request, Response any
 	// Idempotent commands accept an Idempotency-Key header.
 	Idempotent bool
 }
 
+// The values of route.Auth.
+const (
+	authNone           = ""
+	authMember         = "member"
+	authStaff          = "staff"
+	authSession        = "session"
+	authMemberOptional = "member-optional"
+)
+
+// mount returns the handler the mux serves for rt: its Handler behind its throttle, then the session check its
+// Auth and StaffRoles declare, then the consistency wait of a Consistent read (outermost, as before: a read waits,
+// then checks the session). Metadata that cannot be enforced as written is an error: an unknown Auth, a staff route
+// without roles (nobody could call it), roles on a route that is not a staff one (they would be documented and not
+// checked).
+func (s *Server) mount(rt route) (http.Handler, error) {
+	if rt.Handler == nil {
+		return nil, fmt.Errorf("route %s %s: no handler", rt.Method, rt.Path)
+	}
+	if rt.Auth != authStaff && len(rt.StaffRoles) > 0 {
+		return nil, fmt.Errorf("route %s %s: staff roles on a route whose auth is %q", rt.Method, rt.Path, rt.Auth)
+	}
+	next := rt.Handler
+	if rt.Throttle != nil {
+		next = rt.Throttle.wrap(s, next)
+	}
+	var h http.Handler
+	switch rt.Auth {
+	case authNone:
+		h = next
+	case authMember:
+		h = s.member(next)
+	case authStaff:
+		if len(rt.StaffRoles) == 0 {
+			return nil, fmt.Errorf("route %s %s: a staff route without staff roles", rt.Method, rt.Path)
+		}
+		h = s.staff(rt.StaffRoles, next)
+	case authSession:
+		h = s.anySession(next)
+	case authMemberOptional:
+		h = s.optionalSession(next)
+	default:
+		return nil, fmt.Errorf("route %s %s: unknown auth %q", rt.Method, rt.Path, rt.Auth)
+	}
+	if rt.Consistent {
+		h = s.consistent(h)
+	}
+	return h, nil
+}
+
 // routes is the one list of every route Dossier serves.
 func (s *Server) routes() []route {
 	return []route{
 		{Method: "GET", Path: "/healthz", ID: "healthz", Tag: "operations", Summary: "Liveness: the process serves HTTP.",
-			Handler: http.HandlerFunc(s.healthz), Responses: map[int]string{200: "Alive."}},
+			Handler: s.healthz, Responses: map[int]string{200: "Alive."}},
 		{Method: "GET", Path: "/readyz", ID: "readyz", Tag: "operations",
 			Summary: "Readiness: event store and database reachable, projections caught up.",
-			Handler: http.HandlerFunc(s.readyz), Responses: map[int]string{200: "Ready.", 503: "Not ready; the body lists each check."}},
+			Handler: s.readyz, Responses: map[int]string{200: "Ready.", 503: "Not ready; the body lists each check."}},
 		{Method: "GET", Path: "/metrics", ID: "metrics", Tag: "operations", Summary: "Prometheus metrics.",
-			Handler:   promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{ErrorLog: nil}),
+			Handler:   promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{ErrorLog: nil}).ServeHTTP,
 			Responses: map[int]string{200: "Metrics in the Prometheus text format."}},
 		{Method: "GET", Path: "/openapi.json", ID: "openapi", Tag: "operations", Summary: "This API's OpenAPI 3.1 document.",
-			Handler: http.HandlerFunc(s.openapi), Responses: map[int]string{200: "The OpenAPI document."}},
+			Handler: s.openapi, Responses: map[int]string{200: "The OpenAPI document."}},
 
 		// Member space: registration and activation.
 		{Method: "POST", Path: "/v1/registrations", ID: "register", Tag: "registration", Idempotent: true,
 			Summary: "Register with the NIR, its key, identity, email and optional mobile phone; an activation code is emailed at once. The answer is the same whether or not the NIR is known (no enumeration). Throttled.",
-			Handler: s.registrations.wrap(s, s.register), Request: registrationRequest{}, Response: registrationAccepted{},
+			Handler: s.register, Throttle: s.registrations, Request: registrationRequest{}, Response: registrationAccepted{},
 			Responses: map[int]string{202: "Registration recorded.", 400: "Malformed request.", 422: "Invalid field.", 429: "Too many requests."}},
 		{Method: "POST", Path: "/v1/registrations/{id}/code", ID: "resendActivationCode", Tag: "registration", Idempotent: true,
 			Summary: "Send a new activation code (after a cooldown); the previous one stops working.",
-			Handler: s.codes.wrap(s, s.resendCode), Response: messageBody{},
+			Handler: s.resendCode, Throttle: s.codes, Response: messageBody{},
 			Responses: map[int]string{202: "A new code was sent if the registration is in progress.", 422: "Too soon, or the registration is over."}},
 		{Method: "POST", Path: "/v1/registrations/{id}/activation", ID: "activate", Tag: "registration", Idempotent: true,
 			Summary: "Activate the account with the emailed code and choose the password. Five wrong codes lock the registration.",
-			Handler: s.codes.wrap(s, s.activate), Request: activationRequest{}, Response: activationBody{},
+			Handler: s.activate, Throttle: s.codes, Request: activationRequest{}, Response: activationBody{},
 			Responses: map[int]string{201: "Account opened.", 422: "Wrong or expired code, weak password, locked registration."}},
 
 		// Sessions.
 		{Method: "POST", Path: "/v1/sessions", ID: "login", Tag: "session", Summary: "Log in with the NIR (13 characters) and the password. Sets the session cookie and returns the same token for a Bearer header. Throttled; repeated failures lock the account for a while.",
-			Handler: s.logins.wrap(s, s.login), Request: loginRequest{}, Response: sessionBody{},
+			Handler: s.login, Throttle: s.logins, Request: loginRequest{}, Response: sessionBody{},
 			Responses: map[int]string{201: "Logged in.", 401: "Wrong NIR or password.", 403: "Account temporarily locked.", 429: "Too many requests."}},
 		{Method: "GET", Path: "/v1/session", ID: "currentSession", Tag: "session", Auth: "session",
 			Summary: "Who is connected, and until when (idle and absolute expiry).",
-			Handler: s.anySession(s.currentSession), Response: sessionBody{}, Responses: map[int]string{200: "The session.", 401: "Not connected."}},
+			Handler: s.currentSession, Response: sessionBody{}, Responses: map[int]string{200: "The session.", 401: "Not connected."}},
 		{Method: "DELETE", Path: "/v1/session", ID: "logout", Tag: "session", Auth: "session", Summary: "Log out: the session ends.",
-			Handler: s.anySession(s.logout), Response: positionBody{}, Responses: map[int]string{200: "Logged out.", 401: "Not connected."}},
+			Handler: s.logout, Response: positionBody{}, Responses: map[int]string{200: "Logged out.", 401: "Not connected."}},
 
 		// The member's own account.
 		{Method: "GET", Path: "/v1/me", ID: "me", Tag: "account", Auth: "member", Consistent: true,
 			Summary: "The connected member's account: identity, contact details, address, status, last login.",
-			Handler: s.member(s.me), Response: accountBody{}, Responses: map[int]string{200: "The account.", 401: "Not connected."}},
+			Handler: s.me, Response: accountBody{}, Responses: map[int]string{200: "The account.", 401: "Not connected."}},
 		{Method: "PUT", Path: "/v1/me/address", ID: "changeAddress", Tag: "account", Auth: "member", Idempotent: true,
-			Summary: "Change the postal address, from a given date.", Handler: s.member(s.changeAddress),
+			Summary: "Change the postal address, from a given date.", Handler: s.changeAddress,
 			Request: addressRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Recorded.", 422: "Invalid field."}},
 		{Method: "PUT", Path: "/v1/me/phone", ID: "changePhone", Tag: "account", Auth: "member", Idempotent: true,
-			Summary: "Change (or remove, with an empty value) the mobile phone.", Handler: s.member(s.changePhone),
+			Summary: "Change (or remove, with an empty value) the mobile phone.", Handler: s.changePhone,
 			Request: phoneRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Recorded.", 422: "Invalid phone number."}},
 		{Method: "PUT", Path: "/v1/me/email", ID: "requestEmailChange", Tag: "account", Auth: "member", Idempotent: true,
 			Summary: "Ask to change the email: a code is sent to the new address; nothing changes until it is confirmed.",
-			Handler: s.member(s.requestEmailChange), Request: emailRequest{}, Response: messageBody{},
+			Handler: s.requestEmailChange, Request: emailRequest{}, Response: messageBody{},
 			Responses: map[int]string{202: "Code sent.", 422: "Invalid email."}},
 		{Method: "POST", Path: "/v1/me/email/confirmation", ID: "confirmEmailChange", Tag: "account", Auth: "member", Idempotent: true,
-			Summary: "Confirm the new email with the code it received.", Handler: s.member(s.confirmEmailChange),
+			Summary: "Confirm the new email with the code it received.", Handler: s.confirmEmailChange,
 			Request: codeRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Email changed.", 422: "Wrong or expired code."}},
 		{Method: "GET", Path: "/v1/me/accesses", ID: "myAccesses", Tag: "account", Auth: "member", Consistent: true,
 			Summary: "Qui a consulté mon dossier: the openings of the member's data by the fund's staff, the newest first (?limit= 1 to 200, 50 by default; ?before= the next_before of the previous page): when, the staff member's role and the purpose, never their name.",
-			Handler: s.member(s.myAccesses), Response: accessesBody{},
+			Handler: s.myAccesses, Response: accessesBody{},
 			Responses: map[int]string{200: "One page of the member's access log.", 401: "Not connected.", 403: "Not a member session.", 422: "Invalid limit or cursor."}},
 		{Method: "PUT", Path: "/v1/me/password", ID: "changePassword", Tag: "account", Auth: "member", Idempotent: true,
 			Summary: "Change the password (the current one is required); every other session ends.",
-			Handler: s.member(s.changePassword), Request: passwordChangeRequest{}, Response: positionBody{},
+			Handler: s.changePassword, Request: passwordChangeRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Password changed.", 401: "Wrong current password.", 422: "Weak password."}},
 
 		// Forgotten password.
 		{Method: "POST", Path: "/v1/password-resets", ID: "requestPasswordReset", Tag: "password-reset", Idempotent: true,
 			Summary: "Forgotten password: with the NIR and the account's email, a code is sent to that email. Same answer whatever the data (no enumeration). Throttled.",
-			Handler: s.resets.wrap(s, s.requestPasswordReset), Request: resetRequest{}, Response: resetAccepted{},
+			Handler: s.requestPasswordReset, Throttle: s.resets, Request: resetRequest{}, Response: resetAccepted{},
 			Responses: map[int]string{202: "Recorded.", 429: "Too many requests."}},
 		{Method: "POST", Path: "/v1/password-resets/{id}/completion", ID: "completePasswordReset", Tag: "password-reset", Idempotent: true,
 			Summary: "Set a new password with the emailed code; every session of the member ends.",
-			Handler: s.codes.wrap(s, s.completePasswordReset), Request: activationRequest{}, Response: messageBody{},
+			Handler: s.completePasswordReset, Throttle: s.codes, Request: activationRequest{}, Response: messageBody{},
 			Responses: map[int]string{200: "Password changed.", 422: "Wrong or expired code, weak password."}},
 
 		// Staff.
 		{Method: "POST", Path: "/v1/staff/sessions", ID: "staffLogin", Tag: "staff", Summary: "Staff login: login, password and TOTP code. Throttled.",
-			Handler: s.logins.wrap(s, s.staffLogin), Request: staffLoginRequest{}, Response: sessionBody{},
+			Handler: s.staffLogin, Throttle: s.logins, Request: staffLoginRequest{}, Response: sessionBody{},
 			Responses: map[int]string{201: "Logged in.", 401: "Wrong login, password or code.", 403: "Account temporarily locked."}},
 		{Method: "GET", Path: "/v1/staff/members", ID: "searchMembers", Tag: "staff", Auth: "staff", StaffRoles: staffRoles, Consistent: true,
 			Summary: "Member directory: search by NIR (13 or 15 characters, exact) or by name words (prefixes, accents and case ignored), query parameter q.",
-			Handler: s.staff(staffRoles, s.searchMembers), Response: directoryBody{},
+			Handler: s.searchMembers, Response: directoryBody{},
 			Responses: map[int]string{200: "Matching members (at most 50).", 401: "Not connected.", 403: "Not staff."}},
 		{Method: "GET", Path: "/v1/staff/members/{id}", ID: "openMember", Tag: "staff", Auth: "staff", StaffRoles: staffRoles, Consistent: true,
 			Summary: "A member's data. Every opening is recorded (who, what, when) in the member's access log.",
-			Handler: s.staff(staffRoles, s.openMember), Response: accountBody{},
+			Handler: s.openMember, Response: accountBody{},
 			Responses: map[int]string{200: "The member.", 401: "Not connected.", 403: "Not staff.", 404: "No such member."}},
 		{Method: "PUT", Path: "/v1/staff/accounts/{id}/roles", ID: "changeStaffRoles", Tag: "staff", Auth: "staff",
 			StaffRoles: adminOnly, Idempotent: true, Summary: "Replace a staff member's roles (administrators only): caseworker, supervisor, auditor, admin, and medical (the medical service, added to one of them). Applies at the staff member's next request. At least one administrator always remains: a change that would remove the last one is refused (staff.last_admin).",
-			Handler: s.staff(adminOnly, s.changeStaffRoles), Request: rolesRequest{}, Response: positionBody{},
+			Handler: s.changeStaffRoles, Request: rolesRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Roles changed.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown role, or the change would leave no administrator (staff.last_admin)."}},
 
 		{Method: "POST", Path: "/v1/staff/accounts/{id}/totp-reset", ID: "resetStaffTOTP", Tag: "staff", Auth: "staff",
 			StaffRoles: adminOnly, Idempotent: true, Summary: "Reset a staff member's second factor, for a lost or replaced phone (administrators only): the old secret stops working, every session of the staff member ends, and the new secret (returned once, Cache-Control: no-store) is confirmed by its first code at the next login. The same Idempotency-Key returns the same secret.",
-			Handler: s.staff(adminOnly, s.resetStaffTOTP), Response: totpResetBody{},
+			Handler: s.resetStaffTOTP, Response: totpResetBody{},
 			Responses: map[int]string{200: "Second factor reset; the new secret is in the body.", 403: "Not an administrator.", 404: "No such staff member."}},
 		{Method: "PUT", Path: "/v1/staff/accounts/{id}/queues", ID: "assignStaffQueues", Tag: "staff", Auth: "staff",
 			StaffRoles: adminOnly, Idempotent: true, Summary: "Set the queues a caseworker works (administrators only). A confidential queue (medical content) only for a member of the medical service (role medical).",
-			Handler: s.staff(adminOnly, s.assignStaffQueues), Request: queuesRequest{}, Response: positionBody{},
+			Handler: s.assignStaffQueues, Request: queuesRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Queues set.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown queue, or a confidential queue for someone outside the medical service."}},
 
 		// Services.
 		{Method: "GET", Path: "/v1/catalog", ID: "catalog", Tag: "services",
 			Summary: "The catalog of online services: groups, kinds, request forms, queues, handling times, silence rules, appeal routes, documents. Served with an ETag (If-None-Match gives 304).",
-			Handler: http.HandlerFunc(s.serveCatalog), Response: catalogBody{}, Responses: map[int]string{200: "The current catalog.", 304: "Not modified."}},
+			Handler: s.serveCatalog, Response: catalogBody{}, Responses: map[int]string{200: "The current catalog.", 304: "Not modified."}},
 		{Method: "POST", Path: "/v1/simulations/nsa-contributions", ID: "simulateNSAContributions", Tag: "services",
 			Auth: "member-optional", Idempotent: true,
 			Summary: "Estimer mes cotisations NSA: an indicative estimate from a declared income and status, open to anyone. Nothing is stored unless a connected member sends \"save\": true: the estimate is then kept as shown (lines, total, rates year) among the member's saved estimates, and the answer adds saved_id, saved_at and position. The same Idempotency-Key saves once and returns the estimate it saved.",
-			Handler: s.optionalSession(s.simulateContributions), Request: simulationRequest{}, Response: simulationBody{},
+			Handler: s.simulateContributions, Request: simulationRequest{}, Response: simulationBody{},
 			Responses: map[int]string{200: "The estimate, itemised; nothing stored.", 201: "The estimate, saved for the member.",
 				401: "Saving without a valid member session.", 403: "Saving with a staff session.", 422: "Invalid income or status (each field named); nothing stored."}},
 		{Method: "GET", Path: "/v1/simulations/nsa-contributions", ID: "listSavedNSAEstimates", Tag: "services", Auth: "member", Consistent: true,
 			Summary: "The NSA contributions estimates the member saved, the most recent first, each as it was shown when saved (rates change every year).",
-			Handler: s.member(s.listSavedEstimates), Response: savedEstimatesBody{},
+			Handler: s.listSavedEstimates, Response: savedEstimatesBody{},
 			Responses: map[int]string{200: "The saved estimates.", 401: "Not connected."}},
 
 		// Service requests: the member's side.
 		{Method: "POST", Path: "/v1/requests", ID: "submitRequest", Tag: "requests", Auth: "member", Idempotent: true,
 			Summary: "File a service request (a catalog service code and its form). Answers at once with the acknowledgement of receipt: reference, date received, handling time, the day silence becomes a decision and what it means (no such day for a document delivered by right or a declaration), appeal routes; also sent by email. The same Idempotency-Key returns the same request.",
-			Handler: s.member(s.submitRequest), Request: submitRequest{}, Response: acknowledgementBody{},
+			Handler: s.submitRequest, Request: submitRequest{}, Response: acknowledgementBody{},
 			Responses: map[int]string{201: "Request recorded and acknowledged.", 422: "Unknown service or invalid form (each field named)."}},
 		{Method: "GET", Path: "/v1/requests", ID: "listRequests", Tag: "requests", Auth: "member", Consistent: true,
 			Summary: "The member's requests with their status, what is expected from them, and the decisions.",
-			Handler: s.member(s.listRequests), Response: requestsBody{}, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
+			Handler: s.listRequests, Response: requestsBody{}, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/requests/{id}", ID: "getRequest", Tag: "requests", Auth: "member", Consistent: true,
 			Summary: "One of the member's requests, with the form they submitted (with the labels of its catalog version) and its timeline: the steps the member is told about, with what was asked and their answers; never an internal note or who in the fund acted.",
-			Handler: s.member(s.getRequest), Response: requestBody{},
+			Handler: s.getRequest, Response: requestBody{},
 			Responses: map[int]string{200: "The request.", 404: "No such request among the member's.", 503: "The case file is not built yet; retry."}},
 		{Method: "POST", Path: "/v1/requests/{id}/withdrawal", ID: "withdrawRequest", Tag: "requests", Auth: "member", Idempotent: true,
-			Summary: "Withdraw a request that is not decided yet.", Handler: s.member(s.withdrawRequest),
+			Summary: "Withdraw a request that is not decided yet.", Handler: s.withdrawRequest,
 			Request: withdrawalRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Withdrawn.", 404: "No such request.", 422: "Already closed."}},
 		{Method: "POST", Path: "/v1/requests/{id}/information", ID: "provideInformation", Tag: "requests", Auth: "member", Idempotent: true,
-			Summary: "Answer the fund's request for information (the legal clock starts again).", Handler: s.member(s.provideInformation),
+			Summary: "Answer the fund's request for information (the legal clock starts again).", Handler: s.provideInformation,
 			Request: informationAnswer{}, Response: positionBody{}, Responses: map[int]string{200: "Answer recorded.", 404: "No such request.", 422: "Nothing awaited, or too late."}},
 
 		// Consultations: statements, payments and invoices recorded by the fund's other systems.
 		{Method: "GET", Path: "/v1/daily-allowance-statements", ID: "listDailyAllowanceStatements", Tag: "consultations", Auth: "member", Consistent: true,
 			Summary: "Consulter mes décomptes d'indemnités journalières: the member's daily-allowance statements.",
-			Handler: s.member(s.listStatements), Response: statementsBody{}, Responses: map[int]string{200: "The statements.", 401: "Not connected."}},
+			Handler: s.listStatements, Response: statementsBody{}, Responses: map[int]string{200: "The statements.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/payments", ID: "listPayments", Tag: "consultations", Auth: "member", Consistent: true,
 			Summary: "Suivre mes paiements: the payments made to the member, and the payment attestations issued.",
-			Handler: s.member(s.listPayments), Response: paymentsBody{}, Responses: map[int]string{200: "The payments.", 401: "Not connected."}},
+			Handler: s.listPayments, Response: paymentsBody{}, Responses: map[int]string{200: "The payments.", 401: "Not connected."}},
 		{Method: "POST", Path: "/v1/payment-attestations", ID: "requestPaymentAttestation", Tag: "consultations", Auth: "member", Idempotent: true,
 			Summary: "Demander une attestation de paiement for a year: its issue is recorded (the document follows).",
-			Handler: s.member(s.requestPaymentAttestation), Request: attestationRequest{}, Response: attestationBody{},
+			Handler: s.requestPaymentAttestation, Request: attestationRequest{}, Response: attestationBody{},
 			Responses: map[int]string{201: "Attestation issued.", 422: "Invalid year."}},
 		{Method: "GET", Path: "/v1/invoices", ID: "listInvoices", Tag: "consultations", Auth: "member", Consistent: true,
 			Summary: "Régler mes factures: the member's invoices, paid or not.",
-			Handler: s.member(s.listInvoices), Response: invoicesBody{}, Responses: map[int]string{200: "The invoices.", 401: "Not connected."}},
+			Handler: s.listInvoices, Response: invoicesBody{}, Responses: map[int]string{200: "The invoices.", 401: "Not connected."}},
 		{Method: "POST", Path: "/v1/invoices/{id}/payment", ID: "payInvoice", Tag: "consultations", Auth: "member", Idempotent: true,
 			Summary: "Pay one of the member's invoices in full. The same Idempotency-Key pays once; paying a paid invoice is refused.",
-			Handler: s.member(s.payInvoice), Request: invoicePaymentRequest{}, Response: positionBody{},
+			Handler: s.payInvoice, Request: invoicePaymentRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Paid.", 404: "No such invoice among the member's.", 422: "Already paid, or an unknown payment method."}},
 
 		// Caseworker queues and case work.
 		{Method: "GET", Path: "/v1/queues", ID: "listQueues", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
 			Summary: "The queues the caller sees (supervisors and auditors every queue, caseworkers their own; a confidential queue only the medical service's staff), with open cases, claimed ones, the oldest and the breaches of the handling target.",
-			Handler: s.staff(caseReadRoles, s.listQueues), Response: queuesBody{}, Responses: map[int]string{200: "The queues.", 403: "Not a caseworker, supervisor or auditor."}},
+			Handler: s.listQueues, Response: queuesBody{}, Responses: map[int]string{200: "The queues.", 403: "Not a caseworker, supervisor or auditor."}},
 		{Method: "GET", Path: "/v1/queues/{queue}/cases", ID: "listCases", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
 			Summary: "A queue's open cases, earliest due first, with status, assignee, age, due date and breach flag (?assignee=me, ?limit=, ?after= cursor).",
-			Handler: s.staff(caseReadRoles, s.listCases), Response: casesBody{}, Responses: map[int]string{200: "The cases.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "No such queue."}},
+			Handler: s.listCases, Response: casesBody{}, Responses: map[int]string{200: "The cases.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "No such queue."}},
 		{Method: "POST", Path: "/v1/queues/{queue}/claim-next", ID: "claimNext", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
-			Summary: "Claim the queue's unclaimed case that is due first. Answers with the case's new ETag (header, and revision in the body).", Handler: s.staff(caseRoles, s.claimNext), Response: claimNextBody{},
+			Summary: "Claim the queue's unclaimed case that is due first. Answers with the case's new ETag (header, and revision in the body).", Handler: s.claimNext, Response: claimNextBody{},
 			Responses: map[int]string{200: "Claimed; the ETag header is the case's new ETag.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "Nothing to claim, or no such queue."}},
 		{Method: "GET", Path: "/v1/cases", ID: "myCases", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Consistent: true,
 			Summary: "My cases: the caller's own open cases across every queue, earliest due first (cases of queues the caller no longer sees are left out).",
-			Handler: s.staff(caseRoles, s.myCases), Response: casesBody{}, Responses: map[int]string{200: "The caller's cases.", 403: "Not a caseworker or supervisor."}},
+			Handler: s.myCases, Response: casesBody{}, Responses: map[int]string{200: "The caller's cases.", 403: "Not a caseworker or supervisor."}},
 		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
 			Summary: "A case, with its ETag (send it back as If-Match on every change): the queue's view, the member's id, the form they submitted (with the labels of its catalog version) and the timeline of every step with its actor (id and role), internal notes included (staff_only). Opening it is recorded in the member's access log (case.file), at every opening.",
-			Handler: s.staff(caseReadRoles, s.getCase), Response: caseBody{},
+			Handler: s.getCase, Response: caseBody{},
 			Responses: map[int]string{200: "The case.", 403: "A queue the caller does not belong to.", 404: "No such case (also a confidential case, to staff outside the medical service).", 503: "The case file is not built yet; retry."}},
 		{Method: "POST", Path: "/v1/cases/{id}/claim", ID: "claimCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
-			Summary: "Claim a case. Of two caseworkers claiming at once, one wins and the other gets 409.", Handler: s.staff(caseRoles, s.claimCase),
+			Summary: "Claim a case. Of two caseworkers claiming at once, one wins and the other gets 409.", Handler: s.claimCase,
 			Response: caseChangeBody{}, Responses: map[int]string{200: "Claimed; the ETag header is the case's new ETag.", 404: "No such case.", 403: "Outside the caller's queues.", 409: "Claimed by someone else, or changed since (If-Match)."}},
 		{Method: "POST", Path: "/v1/cases/{id}/release", ID: "releaseCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
-			Summary: "Give a claimed case back to its queue.", Handler: s.staff(caseRoles, s.releaseCase), Response: caseChangeBody{},
+			Summary: "Give a claimed case back to its queue.", Handler: s.releaseCase, Response: caseChangeBody{},
 			Responses: map[int]string{200: "Released; the ETag header is the case's new ETag.", 404: "No such case.", 409: "Changed since (If-Match).", 422: "Not the caller's case."}},
 		{Method: "POST", Path: "/v1/cases/{id}/assignment", ID: "reassignCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
-			Summary: "Reassign a case to another caseworker (supervisors).", Handler: s.staff(caseRoles, s.reassignCase),
+			Summary: "Reassign a case to another caseworker (supervisors).", Handler: s.reassignCase,
 			Request: assignmentRequest{}, Response: caseChangeBody{}, Responses: map[int]string{200: "Reassigned; the ETag header is the case's new ETag.", 403: "Not a supervisor.", 404: "No such case.", 422: "The new holder may not work the case (outside its queue, or outside the medical service for a confidential case).", 409: "Changed since (If-Match)."}},
 		{Method: "POST", Path: "/v1/cases/{id}/information-requests", ID: "requestCaseInformation", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Ask the member for information by a deadline: the legal clock stops until they answer; past the deadline the case closes.",
-			Handler: s.staff(caseRoles, s.requestCaseInformation), Request: informationRequest{}, Response: caseChangeBody{},
+			Handler: s.requestCaseInformation, Request: informationRequest{}, Response: caseChangeBody{},
 			Responses: map[int]string{200: "Requested; the ETag header is the case's new ETag.", 404: "No such case.", 409: "Changed since (If-Match).", 422: "Not the caller's case, or information already awaited."}},
 		{Method: "POST", Path: "/v1/cases/{id}/decision", ID: "decideCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Decide (approve, or reject with a reason); the decision records the catalog version and rule applied, and closes the case.",
-			Handler: s.staff(caseRoles, s.decideCase), Request: decisionRequest{}, Response: caseChangeBody{},
+			Handler: s.decideCase, Request: decisionRequest{}, Response: caseChangeBody{},
 			Responses: map[int]string{200: "Decided; the ETag header is the case's new ETag.", 404: "No such case.", 409: "Changed since (If-Match).", 422: "Closed, not the caller's, or a rejection without reason."}},
 		{Method: "POST", Path: "/v1/cases/{id}/notes", ID: "addCaseNote", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
-			Summary: "Add an internal note (staff only, never shown to the member).", Handler: s.staff(caseRoles, s.addCaseNote),
+			Summary: "Add an internal note (staff only, never shown to the member).", Handler: s.addCaseNote,
 			Request: noteRequest{}, Response: caseChangeBody{}, Responses: map[int]string{200: "Noted; the ETag header is the case's new ETag.", 404: "No such case.", 403: "Outside the caller's queues."}},
 	}
 }

@@ -1,7 +1,9 @@
 // Package httpapi is Dossier's HTTP interface for the portal, the staff console and operators.
 //
 // Every route is declared once, in routes.go, with what the OpenAPI document says about it: the mux and
-// /openapi.json are both built from that table, so a route cannot be served undocumented. Handlers decode,
+// /openapi.json are both built from that table, so a route cannot be served undocumented, and the mux wraps each
+// handler in the session check, throttle and consistency wait its metadata declares, so a route cannot enforce
+// other rules than it documents. Handlers decode,
 // validate, call the application layer and answer; errors become {code, message} with a stable machine code
 // and a French sentence (errors.go). Commands answer with the commit position of their events in the
 // X-Dossier-Position header; a read may send it back (X-Dossier-Min-Position header or min_position query
@@ -134,9 +136,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.table = s.routes()
 	mux := http.NewServeMux()
 	for _, rt := range s.table {
-		h := rt.Handler
-		if rt.Consistent {
-			h = s.consistent(h)
+		h, err := s.mount(rt)
+		if err != nil {
+			return nil, err
 		}
 		mux.Handle(rt.Method+" "+rt.Path, h)
 	}

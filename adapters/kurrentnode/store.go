@@ -702,17 +702,6 @@ func (s *store) allPage(from uint64, backwards bool, limit int, maxBytes uint64)
 	return spans
 }
 
-// lastPosition returns the position of the last visible record, or 0.
-func (s *store) lastPosition() uint64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	n := sort.Search(len(s.all), func(i int) bool { return s.all[i] >= s.visible })
-	if n == 0 {
-		return 0
-	}
-	return s.all[n-1]
-}
-
 // readSpans reads records; spans that are contiguous in the log are read with one call.
 func (s *store) readSpans(spans []span) ([]record, error) {
 	recs := make([]record, 0, len(spans))

@@ -8,10 +8,11 @@
 //	if err := messaging.Migrate(ctx, db); err != nil { ... }
 //	router, err := messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: db, Logger: logger,
 //		Registry: registry, Events: messaging.NewStoreEvents(client, codec)})
-//	err = router.AddHandler(newstreams.Name, newstreams.New(db, dir).Handle)
+//	err = router.AddHandler("mail.activation-code", reaction.Handle, messaging.SkipHistory())
 //	go router.Run(ctx) // returns once ctx ends or router.Close is called
 //
-// source is a *kurrentdb.Source (any Feed will do), db the read-model database (*sqldb.DB).
+// source is a *kurrentdb.Source (any Feed will do), db the read-model database (*sqldb.DB). A reaction package adds
+// its handlers itself (membermail.Register, casework.Register), with the names it exports.
 //
 // # Handler names are identities
 //

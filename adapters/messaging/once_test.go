@@ -92,7 +92,7 @@ func TestOnceExternalIsAtLeastOnceThenDeduplicated(t *testing.T) {
 
 func TestEffectKeyAndCommandMetadata(t *testing.T) {
 	id := uuid.New()
-	if messaging.EffectKey("a", id) != messaging.EffectKey("a", id) {
+	if first, again := messaging.EffectKey("a", id), messaging.EffectKey("a", id); first != again {
 		t.Error("EffectKey is not deterministic")
 	}
 	if messaging.EffectKey("a", id) == messaging.EffectKey("b", id) || messaging.EffectKey("a", id) == messaging.EffectKey("a", uuid.New()) {

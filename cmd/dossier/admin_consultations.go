@@ -56,7 +56,7 @@ var financeColumns = []string{"kind", "nir", "id", "label", "payment_kind", "per
 // Importing the same file again appends nothing.
 type AdminImportFinanceCmd struct {
 	Config `embed:""`
-	File   string `arg:"" type:"existingfile" help:"CSV file in UTF-8: a header line naming the columns (kind;nir;id;label;payment_kind;period_start;period_end;days;gross_cents;net_cents;amount_cents;paid_on;due_on, any order, kind, nir and id required), then one fact per line; kind is statement, payment or invoice; amounts in cents, dates YYYY-MM-DD."`
+	File   string `arg:"" help:"CSV file in UTF-8: a header line naming the columns (kind;nir;id;label;payment_kind;period_start;period_end;days;gross_cents;net_cents;amount_cents;paid_on;due_on, any order, kind, nir and id required), then one fact per line; kind is statement, payment or invoice; amounts in cents, dates YYYY-MM-DD."`
 
 	stdout io.Writer // nil: os.Stdout (tests set it)
 }
@@ -93,15 +93,15 @@ func (rep *financeReport) reject(line int, err error) {
 
 // Run imports the file.
 func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	keys, err := c.keyedHasher()
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(c.File)
+	f, err := openCSV(c.File)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
 	st, err := openStores(ctx, &c.Config, logger)
 	if err != nil {
 		return err

@@ -96,8 +96,7 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := p.Parse([]string{"admin", "import-finance", "--events-dir", eventsDir, "--secret-key-path", keyPath,
-			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox"),
-			"--blobs-dir", filepath.Join(dir, "var", "blobs"), file}); err != nil {
+			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox"), file}); err != nil {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer

@@ -23,26 +23,26 @@ var importInsuredActor = event.Actor{ID: "admin/import-insured", Role: event.Rol
 // lines with their line number and reason code, never a NIR or a name) and exits non-zero if any line was rejected
 // or the import stopped. Importing the same file again appends nothing.
 //
-// With the embedded event store, stop `dossier serve` first (the node's data directory is locked) or point
-// --kurrentdb-url at the running node.
+// With the embedded event store, while `dossier serve` runs, the command talks to the server's node. A sample file
+// of fictitious people is docs/samples/insured.csv.
 type AdminImportInsuredCmd struct {
 	Config `embed:""`
-	File   string `arg:"" type:"existingfile" help:"CSV file in UTF-8: a header line nir;nom;prenom;date_naissance, then one person per line: NIR with its key, last name, first name, birth date YYYY-MM-DD. Columns separated by ';' or ','."`
+	File   string `arg:"" help:"CSV file in UTF-8: a header line nir;nom;prenom;date_naissance, then one person per line: NIR with its key, last name, first name, birth date YYYY-MM-DD. Columns separated by ';' or ','."`
 
 	stdout io.Writer // where the report goes; nil: os.Stdout (tests set it)
 }
 
 // Run imports the file.
 func (c *AdminImportInsuredCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	keys, err := c.keyedHasher()
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(c.File)
+	f, err := openCSV(c.File)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	keys, err := c.keyedHasher()
+	if err != nil {
+		return err
+	}
 	st, err := openStores(ctx, &c.Config, logger)
 	if err != nil {
 		return err

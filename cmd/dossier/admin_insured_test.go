@@ -294,8 +294,7 @@ func TestAdminImportInsuredCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := []string{"admin", "import-insured", "--events-dir", eventsDir, "--secret-key-path", keyPath,
-			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox"),
-			"--blobs-dir", filepath.Join(dir, "var", "blobs")}
+			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox")}
 		if _, err := p.Parse(append(base, args...)); err != nil {
 			t.Fatal(err)
 		}

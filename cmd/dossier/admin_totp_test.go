@@ -26,7 +26,7 @@ func TestAdminResetTOTPCommand(t *testing.T) {
 	eventsDir := filepath.Join(dir, "var", "events")
 	logger := slog.New(slog.DiscardHandler)
 	base := []string{"--events-dir", eventsDir, "--secret-key-path", keyPath, "--sqlite-path", filepath.Join(dir, "var", "dossier.db"),
-		"--outbox-dir", filepath.Join(dir, "var", "outbox"), "--blobs-dir", filepath.Join(dir, "var", "blobs")}
+		"--outbox-dir", filepath.Join(dir, "var", "outbox")}
 	parse := func(args ...string) *AdminCmd {
 		t.Helper()
 		var cli struct {

@@ -29,7 +29,6 @@ type Config struct {
 	KeyConfig    `embed:""`
 	SMTPURL      string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
 	MailFrom     string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
-	BlobsDir     string `name:"blobs-dir" env:"DOSSIER_BLOBS_DIR" default:"./var/blobs" help:"Directory for files (documents)."`
 	LogLevel     string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 
 	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
@@ -174,7 +173,6 @@ func (c *Config) Validate() error {
 	check(c.IntegrationPoll >= 10*time.Millisecond && c.IntegrationPoll <= time.Hour,
 		"integration-poll-interval must be between 10ms and 1h")
 	check(c.OutboxDir != "", "outbox-dir must be set")
-	check(c.BlobsDir != "", "blobs-dir must be set")
 	check(c.MaxBodyBytes >= 1024, "max-body-bytes %d: at least 1024", c.MaxBodyBytes)
 	check(c.RequestTimeout > 0, "request-timeout must be positive")
 	check(c.ConsistencyTimeout > 0 && c.ConsistencyTimeout < c.RequestTimeout, "consistency-timeout must be positive and below request-timeout")
@@ -198,7 +196,7 @@ func (c *Config) Redacted() []any {
 		integration = "PostgreSQL " + redactURL(c.IntegrationURL)
 	}
 	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", c.ReadModelName(), "mail", mail,
-		"outbox", c.OutboxDir, "blobs", c.BlobsDir, "integration", integration}
+		"outbox", c.OutboxDir, "integration", integration}
 }
 
 // redactURL keeps scheme, host and path, and hides user info and every query value (they may hold passwords).

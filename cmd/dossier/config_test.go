@@ -29,7 +29,7 @@ func TestDefaultsAreTheEmbeddedMode(t *testing.T) {
 		t.Fatalf("defaults invalid: %v", err)
 	}
 	if !c.Embedded() || c.EventsDir != "./var/events" || c.SQLitePath != "./var/dossier.db" ||
-		c.OutboxDir != "./var/outbox" || c.BlobsDir != "./var/blobs" || c.HTTPAddr != "127.0.0.1:8080" {
+		c.OutboxDir != "./var/outbox" || c.HTTPAddr != "127.0.0.1:8080" {
 		t.Fatalf("defaults %+v", c)
 	}
 }

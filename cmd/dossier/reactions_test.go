@@ -249,7 +249,7 @@ func TestReactionsReplayAndPruneCommands(t *testing.T) {
 func TestServeExportsReactionMetrics(t *testing.T) {
 	dir := t.TempDir()
 	cfg := parseConfig(t, "--events-dir", filepath.Join(dir, "events"), "--sqlite-path", filepath.Join(dir, "dossier.db"),
-		"--outbox-dir", filepath.Join(dir, "outbox"), "--blobs-dir", filepath.Join(dir, "blobs"),
+		"--outbox-dir", filepath.Join(dir, "outbox"),
 		"--secret-key-path", filepath.Join(dir, "secret.key"))
 	a, err := newApp(testCtx(t), &cfg, testLogger())
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,8 +27,8 @@ import (
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
-	"github.com/msa-dossier/dossier/adapters/messaging/newstreams"
 	"github.com/msa-dossier/dossier/adapters/sessions"
+	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/credential"
@@ -196,13 +196,6 @@ func (a *app) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	notices := filepath.Join(a.cfg.OutboxDir, "new-streams")
-	if err := os.MkdirAll(notices, 0o700); err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if err := a.router.AddHandler(newstreams.Name, newstreams.New(a.stores.DB, notices).Handle); err != nil {
-		return err
-	}
 	sender, err := mailSender(a.cfg, a.logger.With("component", "mail"))
 	if err != nil {
 		return err
@@ -260,19 +253,38 @@ func (a *app) wire(ctx context.Context) error {
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
 			{Name: "projections", Check: func(context.Context) error { return a.runner.Ready() }},
-			{Name: "reactions", Check: func(ctx context.Context) error {
-				ok, err := membermail.Started(ctx, a.stores.DB)
-				if err == nil && ok {
-					ok, err = casework.Started(ctx, a.stores.DB)
-				}
-				if err == nil && !ok {
-					err = errors.New("mail reactions have not reached the head of the log yet")
-				}
-				return err
-			}},
+			{Name: "reactions", Check: reactionsStarted(a.stores.DB, headStartedReactions()...)},
 		}, a.integrationChecks()...),
 	})
 	return err
+}
+
+// headStartedReactions are the reactions that start at the head of the log (messaging.SkipHistory): until one has
+// stored its first checkpoint, an event appended now could be missed (a code or an acknowledgement never mailed), so
+// /readyz waits for them. The reactions that start from the beginning of the log miss nothing and are not waited for.
+func headStartedReactions() []string {
+	return append(membermail.Handlers(), casework.AcknowledgementHandler)
+}
+
+// reactionsStarted is the "reactions" readiness check: every handler named has fixed its starting point (it has a
+// checkpoint). The error names the handlers that have not, so an operator knows which reaction is behind.
+func reactionsStarted(db *sqldb.DB, handlers ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		var behind []string
+		for _, name := range handlers {
+			_, found, err := messaging.Checkpoint(ctx, db, name)
+			if err != nil {
+				return err
+			}
+			if !found {
+				behind = append(behind, name)
+			}
+		}
+		if len(behind) > 0 {
+			return fmt.Errorf("reactions not started at the head of the log yet: %s", strings.Join(behind, ", "))
+		}
+		return nil
+	}
 }
 
 // run serves until ctx ends or a part fails, then shuts everything down in order: HTTP first (requests in
@@ -340,10 +352,18 @@ func (c *ServeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	logger.Info("dossier serving", append([]any{"url", "http://" + lis.Addr().String()}, c.Redacted()...)...)
 	fmt.Printf("Dossier listens on http://%s — events: %s — read models: %s\n",
 		lis.Addr(), a.stores.EventStoreName, c.ReadModelName())
+	logNextSteps(logger, lis.Addr().String())
 	start := time.Now()
 	err = a.run(ctx, lis)
 	logger.Info("dossier stopped", "uptime", time.Since(start).Round(time.Second).String())
 	return err
+}
+
+// logNextSteps logs where a newcomer looks once the server runs: the API's OpenAPI document, and the README's first
+// steps (sample people to import, a staff account, a TOTP code, the first requests).
+func logNextSteps(logger *slog.Logger, addr string) {
+	logger.Info("next: the API is described at openapi; to try it, follow first_steps",
+		"openapi", "http://"+addr+"/openapi.json", "first_steps", "README.md, First steps on the embedded default")
 }
 
 // withLevel returns a logger at the configured level, writing where the base logger writes (stderr).

@@ -15,11 +15,7 @@ import (
 )
 
 // The service request builders live in domain/servicerequest/servicerequesttest.
-type request = srtest.Request
-
 var (
-	t0     = srtest.T0
-	paris  = srtest.Paris
 	c2s    = srtest.C2S
 	cards  = srtest.Cards
 	attest = srtest.Attestations

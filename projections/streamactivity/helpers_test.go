@@ -19,9 +19,8 @@ import (
 
 // The sample events of projectionstest: the projection reads only their envelopes.
 type (
-	opened  = projectionstest.Opened
-	noted   = projectionstest.Noted
-	unknown = projectionstest.Unknown
+	opened = projectionstest.Opened
+	noted  = projectionstest.Noted
 )
 
 // env is an in-memory event-store node with a store to write to and a source for runners.

@@ -49,8 +49,7 @@ func newAccountsServer(t *testing.T) *accountsServer {
 		t.Fatal(err)
 	}
 	store := sessions.New(db, sessions.Policy{}, nil)
-	srv := newTestServer(t, Deps{Sessions: store, Commands: commands, Accesses: memberaccesses.NewQueries(db),
-		Messages: memberaccesses.Messages()})
+	srv := newTestServer(t, Deps{Sessions: store, Commands: commands, Accesses: memberaccesses.NewQueries(db)})
 	return &accountsServer{&simulationServer{Server: srv, env: env, sessions: store}}
 }
 

@@ -85,6 +85,6 @@ func (t *throttle) wrap(s *Server, next http.HandlerFunc) http.HandlerFunc {
 }
 
 func writeTooMany(w http.ResponseWriter, r *http.Request, s *Server) {
-	const code = "request.too_many"
-	writeJSON(w, http.StatusTooManyRequests, ErrorBody{Code: code, Message: s.messageFor(code, failure.Unavailable)})
+	code := errTooMany.Code
+	writeJSON(w, http.StatusTooManyRequests, ErrorBody{Code: code, Message: s.messageFor(r, code, errTooMany.Kind)})
 }

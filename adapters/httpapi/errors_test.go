@@ -49,6 +49,21 @@ func TestErrorsAnswerTheSentenceOfTheirCode(t *testing.T) {
 	}
 }
 
+// TestCodeWithoutSentence: should a code without a sentence slip past domain/messages' test, the answer keeps the
+// code and says the kind's sentence (and the server logs it).
+func TestCodeWithoutSentence(t *testing.T) {
+	s := newTestServer(t, Deps{})
+	rec := httptest.NewRecorder()
+	s.writeError(rec, httptest.NewRequest("POST", "/v1/anything", nil), failure.New(failure.Rule, "test.no_sentence", "x"))
+	var b ErrorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := messages.FR("rule"); rec.Code != 422 || b.Code != "test.no_sentence" || b.Message != want || want == "" {
+		t.Fatalf("%d %+v", rec.Code, b)
+	}
+}
+
 // TestDecisionReasonTooLongSaysTheMaximum: a too-long decision reason is not answered as a missing one.
 func TestDecisionReasonTooLongSaysTheMaximum(t *testing.T) {
 	tooLong, _ := messages.FR("servicerequest.reason_too_long")

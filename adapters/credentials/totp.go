@@ -32,12 +32,10 @@ const (
 // a guesser learns nothing from the difference, which is there for the audit events.
 var (
 	// ErrTOTPInvalid is a code that matches none of the accepted steps (or is not six digits, spaces aside).
-	ErrTOTPInvalid = failure.New(failure.Unauthenticated, "totp.invalid",
-		"Ce code de vérification est incorrect ou a expiré. Saisissez le code affiché par votre application.")
+	ErrTOTPInvalid = failure.New(failure.Unauthenticated, "totp.invalid", "TOTP code wrong or expired")
 	// ErrTOTPReplayed is a correct code of a step already used (or older than one used): RFC 6238 §5.2 forbids
 	// accepting the same code twice, which would let a code seen over a shoulder be used again.
-	ErrTOTPReplayed = failure.New(failure.Unauthenticated, "totp.replayed",
-		"Ce code de vérification a déjà été utilisé. Attendez le code suivant de votre application.")
+	ErrTOTPReplayed = failure.New(failure.Unauthenticated, "totp.replayed", "TOTP code already used")
 )
 
 // TOTP enrols and checks time-based one-time passwords (RFC 6238) with github.com/pquerna/otp. It keeps no state:

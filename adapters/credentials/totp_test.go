@@ -13,6 +13,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 )
 
 // The RFC 6238 appendix B seeds: ASCII "1234567890" repeated to the hash's block of key bytes.
@@ -229,7 +230,7 @@ func TestTOTPStep(t *testing.T) {
 			t.Errorf("TOTPStep(%d) = %d, want %d", tt.unix, got, tt.step)
 		}
 	}
-	if !strings.Contains(ErrTOTPInvalid.Err.Error(), "incorrect") {
-		t.Errorf("ErrTOTPInvalid message %q", ErrTOTPInvalid.Err.Error())
+	if m, _ := messages.FR(ErrTOTPInvalid.Code); !strings.Contains(m, "incorrect") {
+		t.Errorf("ErrTOTPInvalid message %q", m)
 	}
 }

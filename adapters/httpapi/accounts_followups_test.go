@@ -45,8 +45,7 @@ func newAccountsServer(t *testing.T) *accountsServer {
 		t.Fatal(err)
 	}
 	store := sessions.New(db, sessions.Policy{}, nil)
-	srv := newTestServer(t, withCommands(t, Deps{Sessions: store, Accesses: memberaccesses.NewQueries(db),
-		Messages: memberaccesses.Messages()}, env.Store, keys, noPasswords{}, credentials.NewTOTP(nil)))
+	srv := newTestServer(t, withCommands(t, Deps{Sessions: store, Accesses: memberaccesses.NewQueries(db)}, env.Store, keys, noPasswords{}, credentials.NewTOTP(nil)))
 	return &accountsServer{&simulationServer{Server: srv, env: env, sessions: store}}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 	"github.com/msa-dossier/dossier/domain/staff"
 )
 
@@ -46,37 +47,6 @@ func statusOf(k failure.Kind) int {
 	}
 }
 
-// messages holds the French sentence of the HTTP layer's own codes and of each kind. The domain's codes come
-// with their sentences through Deps.Messages; a code without a sentence falls back to its kind's.
-var messages = map[string]string{
-	"invalid":                         "La demande est incomplète ou mal formée.",
-	"not_found":                       "L'élément demandé est introuvable.",
-	"conflict":                        "Cet élément a été modifié entre-temps. Rechargez la page puis recommencez.",
-	"forbidden":                       "Vous n'avez pas accès à cet élément.",
-	"rule":                            "Cette opération n'est pas possible dans la situation actuelle.",
-	"unauthenticated":                 "Votre session a expiré ou vous n'êtes pas connecté. Merci de vous identifier.",
-	"unavailable":                     "Le service est momentanément indisponible. Merci de réessayer dans quelques instants.",
-	"internal":                        "Une erreur technique est survenue. Merci de réessayer plus tard.",
-	"request.body_too_large":          "Le contenu envoyé est trop volumineux.",
-	"request.malformed_json":          "Le contenu envoyé n'est pas un JSON valide ou contient des champs inconnus.",
-	"request.json_required":           "Le contenu doit être envoyé au format JSON (Content-Type: application/json).",
-	"request.invalid_id":              "L'identifiant indiqué dans l'adresse n'est pas valide.",
-	"request.invalid_idempotency_key": "La clé d'idempotence doit être un UUID.",
-	"request.invalid_if_match":        "L'en-tête If-Match doit reprendre l'ETag du dossier.",
-	"request.method_not_allowed":      "Cette opération n'est pas permise sur cette adresse.",
-	"request.route_not_found":         "Cette adresse n'existe pas.",
-	"request.too_many":                "Trop de demandes en peu de temps. Merci de patienter avant de réessayer.",
-	"consistency.not_reached":         "Vos dernières modifications sont encore en cours d'enregistrement. Merci de réessayer dans un instant.",
-	"consistency.invalid_position":    "Le jeton de cohérence fourni est invalide.",
-	"session.required":                "Vous devez être connecté pour accéder à cette page.",
-	"session.invalid":                 "Votre session a expiré ou n'est plus valide. Merci de vous reconnecter.",
-	"session.malformed_token":         "Votre session a expiré ou n'est plus valide. Merci de vous reconnecter.",
-	"session.member_required":         "Cette page est réservée aux adhérents connectés.",
-	"session.staff_required":          "Cette page est réservée aux agents de la caisse.",
-	"staff.role_forbidden":            "Votre rôle ne vous permet pas d'effectuer cette opération.",
-	"simulation.login_required":       "Connectez-vous à votre espace privé pour enregistrer cette estimation. Sans connexion, l'estimation reste disponible mais n'est pas conservée.",
-}
-
 // requestStatus are the codes about the request's form rather than its content.
 var requestStatus = map[string]int{
 	"request.malformed_json":          http.StatusBadRequest,
@@ -88,15 +58,15 @@ var requestStatus = map[string]int{
 	"consistency.invalid_position":    http.StatusBadRequest,
 }
 
-// messageFor returns the French sentence for a code: the HTTP layer's own, then the domain's, then the kind's.
-func (s *Server) messageFor(code string, k failure.Kind) string {
-	if m, ok := messages[code]; ok {
+// messageFor returns the French sentence of a code (domain/messages). A code without one is a bug that
+// domain/messages' tests catch; should one slip through, it is logged and answered with its kind's sentence.
+func (s *Server) messageFor(r *http.Request, code string, k failure.Kind) string {
+	if m, ok := messages.FR(code); ok {
 		return m
 	}
-	if m, ok := s.deps.Messages[code]; ok {
-		return m
-	}
-	return messages[k.String()]
+	s.deps.Logger.ErrorContext(r.Context(), "no French message for an error code", "code", code, "route", r.Pattern)
+	m, _ := messages.FR(k.String())
+	return m
 }
 
 // writeJSON writes v as JSON with status.
@@ -125,7 +95,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if s, ok := requestStatus[code]; ok {
 		status = s // the request itself is malformed, not its content
 	}
-	body := ErrorBody{Code: code, Message: s.messageFor(code, kind), Field: failure.FieldOf(err)}
+	body := ErrorBody{Code: code, Message: s.messageFor(r, code, kind), Field: failure.FieldOf(err)}
 	var fe catalog.FieldErrors
 	if errors.As(err, &fe) {
 		body.Fields = fe.Problems()

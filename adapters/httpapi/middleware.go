@@ -121,9 +121,16 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		const code = "request.method_not_allowed"
-		writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Code: code, Message: s.messageFor(code, failure.Invalid)})
+		code := errMethodNotAllowed.Code
+		writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Code: code, Message: s.messageFor(r, code, errMethodNotAllowed.Kind)})
 		return
 	}
-	s.writeError(w, r, failure.New(failure.NotFound, "request.route_not_found", "no such route"))
+	s.writeError(w, r, errRouteNotFound)
 }
+
+var (
+	// errMethodNotAllowed answers a known path asked with another method (405, with Allow).
+	errMethodNotAllowed = failure.New(failure.Invalid, "request.method_not_allowed", "method not allowed")
+	// errRouteNotFound answers an unknown path.
+	errRouteNotFound = failure.New(failure.NotFound, "request.route_not_found", "no such route")
+)

@@ -71,8 +71,7 @@ type Deps struct {
 	Registry    *prometheus.Registry // /metrics serves it; HTTP metrics are registered on it
 	Ready       []Check
 	Consistency Consistency
-	// Messages maps the domain's stable error codes to their French sentences (nir, credential, command…).
-	Messages  map[string]string
+	// The French sentence of each error code comes from domain/messages, not from Deps.
 	Sessions  *sessions.Store
 	Accounts  *accounts.Queries
 	Directory *memberdirectory.Queries

@@ -86,5 +86,5 @@ func (t *throttle) wrap(s *Server, next http.HandlerFunc) http.HandlerFunc {
 
 func writeTooMany(w http.ResponseWriter, r *http.Request, s *Server) {
 	code := errTooMany.Code
-	writeJSON(w, http.StatusTooManyRequests, ErrorBody{Code: code, Message: s.messageFor(code, failure.Unavailable)})
+	writeJSON(w, http.StatusTooManyRequests, ErrorBody{Code: code, Message: s.messageFor(r, code, errTooMany.Kind)})
 }

@@ -116,12 +116,12 @@ var messageIDNamespace = uuid.MustParse("5d2e8a41-7c3b-5f0e-a9d6-2b4c8e1f3a70")
 // Errors of a message that can never be recorded (all Invalid: acknowledge, do not retry).
 var (
 	ErrMalformed = failure.New(failure.Invalid, "integration.malformed_message",
-		"Le message n'est pas un objet JSON {kind, member_id ou nir, fact}.")
+		"message is not a JSON object {kind, member_id or nir, fact}")
 	ErrMemberRef = failure.New(failure.Invalid, "integration.member_reference",
-		"Le message doit désigner l'adhérent par member_id ou par nir (un seul des deux).")
+		"message must name the member by member_id or by nir (exactly one)")
 	// ErrUnknownMember: a member_id that names no open account (a fact named by NIR is parked instead).
 	ErrUnknownMember = failure.New(failure.Invalid, "integration.member_unknown",
-		"Aucun compte en ligne ouvert pour cet adhérent : l'élément n'est pas enregistré.")
+		"no open online account for this member: fact not recorded")
 )
 
 // FinanceRecorder is what FinanceHandler needs of the application layer; *command.Finance implements it.

@@ -25,6 +25,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/messages"
 	"github.com/msa-dossier/dossier/domain/nir"
 )
 
@@ -34,11 +35,11 @@ var importFinanceActor = event.Actor{ID: "admin/import-finance", Role: event.Rol
 // Errors of a finance import file as a whole (nothing imported) or of one line (reported, the rest goes on).
 var (
 	errFinanceHeader = failure.New(failure.Invalid, "finance_import.header",
-		"La ligne d'en-tête doit nommer au moins les colonnes kind, nir et id (séparées par « ; » ou « , »).")
+		"header must name at least the columns kind, nir and id (separated by ';' or ',')")
 	errFinanceLine = failure.New(failure.Invalid, "finance_import.malformed_line",
-		"La ligne n'est pas du CSV valide ou n'a pas autant de colonnes que l'en-tête.")
+		"line is not valid CSV or has not as many columns as the header")
 	errFinanceNumber = failure.New(failure.Invalid, "finance_import.number",
-		"Un nombre (jours ou montant en centimes) est illisible.")
+		"unreadable number (days or amount in cents)")
 )
 
 // financeColumns are the columns a finance file may have; kind, nir and id are required, the others as the kind
@@ -75,20 +76,12 @@ type financeRejection struct {
 }
 
 func (rep *financeReport) reject(line int, err error) {
-	var fe *failure.Error
-	msg := ""
-	if errors.As(err, &fe) {
-		for inner := (*failure.Error)(nil); fe.Err != nil && errors.As(fe.Err, &inner); {
-			fe = inner // the innermost: the sentinel, not the handler's wrapping
-		}
-		if fe.Err != nil {
-			msg = fe.Err.Error() // a sentinel's own message: never the line's data
-		}
-	}
+	code := failure.CodeOf(err)
+	msg, _ := messages.FR(code) // the code's sentence: never the line's data
 	if field := failure.FieldOf(err); field != "" {
 		msg = field + ": " + msg
 	}
-	rep.Rejected = append(rep.Rejected, financeRejection{Line: line, Code: failure.CodeOf(err), Message: msg})
+	rep.Rejected = append(rep.Rejected, financeRejection{Line: line, Code: code, Message: msg})
 }
 
 // Run imports the file.

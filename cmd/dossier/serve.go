@@ -31,11 +31,9 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
-	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/domain/member"
-	"github.com/msa-dossier/dossier/domain/nir"
 	"github.com/msa-dossier/dossier/domain/registration"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/domain/simulation"
@@ -105,21 +103,6 @@ func mailSender(cfg *Config, logger *slog.Logger) (mail.Sender, error) {
 	}
 	sc.From, sc.Logger = cfg.MailFrom, logger
 	return mail.NewSMTP(sc)
-}
-
-// errorMessages gathers the French sentences of every domain error code, for the HTTP layer.
-func errorMessages() map[string]string {
-	m := map[string]string{}
-	for _, e := range nir.Errors() {
-		m[e.Code] = e.Err.Error()
-	}
-	for _, src := range []map[string]string{credential.Messages(), command.Messages(), staff.Messages(),
-		command.CaseMessages(), simulation.Messages(), consultation.Messages(), memberaccesses.Messages()} {
-		for k, v := range src {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // app is everything `serve` runs, wired: tests build it the same way the binary does.
@@ -232,7 +215,6 @@ func (a *app) wire(ctx context.Context) error {
 		Logger:      a.logger.With("component", "http"),
 		Registry:    a.registry,
 		Consistency: a.runner,
-		Messages:    errorMessages(),
 		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
 		Accounts:    accounts.NewQueries(a.stores.DB, nil),
 		Directory:   memberdirectory.NewQueries(a.stores.DB, directoryHash(keys), nil),

@@ -11,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/catalog/catalogtest"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 )
 
 // seed lists the services of the member guide, by group label, in its order (the guide given to the project, its services page).
@@ -177,7 +178,7 @@ func TestSamples(t *testing.T) {
 			}
 			gotErrs := map[string]string{}
 			for _, p := range fe.Problems() {
-				if p.Message == "" || catalog.Messages()[p.Code] != p.Message {
+				if m, _ := messages.FR(p.Code); p.Message == "" || m != p.Message {
 					t.Errorf("%s: message %q", p.Field, p.Message)
 				}
 				gotErrs[p.Field] = p.Code
@@ -339,12 +340,14 @@ func TestDecisionDate(t *testing.T) {
 }
 
 func TestMessages(t *testing.T) {
-	msgs := catalog.Messages()
-	if len(msgs) != len(catalog.Errors()) {
-		t.Fatal("duplicate codes")
-	}
-	for code, m := range msgs {
-		if m == "" || !(strings.HasPrefix(code, "form.") || strings.HasPrefix(code, "catalog.") || code == "request.form_invalid") {
+	seen := map[string]bool{}
+	for _, e := range catalog.Errors() {
+		code := e.Code
+		if seen[code] {
+			t.Fatal("duplicate codes")
+		}
+		seen[code] = true
+		if m, _ := messages.FR(code); m == "" || !(strings.HasPrefix(code, "form.") || strings.HasPrefix(code, "catalog.") || code == "request.form_invalid") {
 			t.Errorf("%s: %q", code, m)
 		}
 	}
@@ -376,7 +379,7 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("%v", err)
 		}
 		for _, p := range fe.Problems() {
-			if catalog.Messages()[p.Code] == "" {
+			if m, _ := messages.FR(p.Code); m == "" {
 				t.Fatalf("code %q", p.Code)
 			}
 		}

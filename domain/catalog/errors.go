@@ -1,13 +1,13 @@
 package catalog
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 )
 
-// The errors of the catalogue. Each has a stable code and, as its message, the French sentence for the member.
+// The errors of the catalogue. Each has a stable code; its French sentence is in domain/messages.
 //
 // ErrUnknownService is failure.Invalid, not NotFound: the service code arrives in the body of a request
 // (POST /v1/requests, the acknowledgement builder, a decision) and names a choice the client should have taken from
@@ -15,46 +15,33 @@ import (
 // describes it better than 404 (NotFound), which the HTTP layer keeps for routes and resources named by the path.
 var (
 	// ErrUnknownService is a service code that the catalogue version does not list.
-	ErrUnknownService = failure.New(failure.Invalid, "catalog.unknown_service",
-		"Ce service n'existe pas dans le catalogue des services en ligne.")
+	ErrUnknownService = failure.New(failure.Invalid, "catalog.unknown_service", "no such service in the catalogue")
 	// ErrNotARequest is a form sent to a service that does not open a case (a consultation, a simulation, a page
 	// of information).
-	ErrNotARequest = failure.New(failure.Invalid, "catalog.not_a_request",
-		"Ce service ne permet pas de déposer une demande en ligne.")
+	ErrNotARequest = failure.New(failure.Invalid, "catalog.not_a_request", "service does not take requests")
 	// ErrUnknownVersion is a catalogue version that was never published.
-	ErrUnknownVersion = failure.New(failure.NotFound, "catalog.unknown_version",
-		"Cette version du catalogue des services est inconnue.")
+	ErrUnknownVersion = failure.New(failure.NotFound, "catalog.unknown_version", "unknown catalogue version")
 	// ErrFormInvalid heads every FieldErrors: the form has at least one field in error.
-	ErrFormInvalid = failure.New(failure.Invalid, "request.form_invalid",
-		"Le formulaire comporte des erreurs. Corrigez les champs signalés puis validez à nouveau.")
+	ErrFormInvalid = failure.New(failure.Invalid, "request.form_invalid", "form has fields in error")
 )
 
 // The errors about one field of a form, each returned wrapped with failure.Field inside a FieldErrors.
 var (
-	ErrRequired     = failure.New(failure.Invalid, "form.required", "Ce champ est obligatoire.")
-	ErrUnknownField = failure.New(failure.Invalid, "form.unknown_field",
-		"Ce champ ne fait pas partie du formulaire de ce service.")
-	ErrInvalidText = failure.New(failure.Invalid, "form.invalid_text",
-		"Saisissez un texte, sans caractère de contrôle.")
-	ErrTooLong       = failure.New(failure.Invalid, "form.too_long", "Le texte saisi est trop long.")
-	ErrInvalidFormat = failure.New(failure.Invalid, "form.invalid_format",
-		"La valeur saisie n'a pas le format attendu.")
-	ErrInvalidDate = failure.New(failure.Invalid, "form.invalid_date",
-		"Saisissez une date valide sous la forme AAAA-MM-JJ (par exemple 2026-03-15).")
-	ErrDateOutOfRange = failure.New(failure.Invalid, "form.date_out_of_range",
-		"Cette date est en dehors de la période acceptée pour ce champ.")
-	ErrInvalidAmount = failure.New(failure.Invalid, "form.invalid_amount",
-		"Saisissez un montant en centimes d'euro, sous la forme d'un nombre entier.")
-	ErrInvalidInteger = failure.New(failure.Invalid, "form.invalid_integer", "Saisissez un nombre entier.")
-	ErrBelowMinimum   = failure.New(failure.Invalid, "form.below_minimum",
-		"La valeur saisie est inférieure au minimum accepté.")
-	ErrAboveMaximum = failure.New(failure.Invalid, "form.above_maximum",
-		"La valeur saisie est supérieure au maximum accepté.")
-	ErrNotInChoices = failure.New(failure.Invalid, "form.not_in_choices",
-		"Choisissez l'une des réponses proposées.")
-	ErrInvalidBoolean = failure.New(failure.Invalid, "form.invalid_boolean", "Répondez par oui ou par non.")
-	ErrMustBeTrue     = failure.New(failure.Invalid, "form.must_be_true",
-		"Vous devez cocher cette case pour envoyer votre demande.")
+	ErrRequired       = failure.New(failure.Invalid, "form.required", "field required")
+	ErrUnknownField   = failure.New(failure.Invalid, "form.unknown_field", "field not in the service's form")
+	ErrInvalidText    = failure.New(failure.Invalid, "form.invalid_text", "text with control characters")
+	ErrTooLong        = failure.New(failure.Invalid, "form.too_long", "text too long")
+	ErrInvalidFormat  = failure.New(failure.Invalid, "form.invalid_format", "value does not match the expected format")
+	ErrInvalidDate    = failure.New(failure.Invalid, "form.invalid_date", "invalid date (want YYYY-MM-DD)")
+	ErrDateOutOfRange = failure.New(failure.Invalid, "form.date_out_of_range", "date outside the accepted period")
+	ErrInvalidAmount  = failure.New(failure.Invalid, "form.invalid_amount",
+		"invalid amount (want an integer number of cents)")
+	ErrInvalidInteger = failure.New(failure.Invalid, "form.invalid_integer", "invalid integer")
+	ErrBelowMinimum   = failure.New(failure.Invalid, "form.below_minimum", "value below the minimum")
+	ErrAboveMaximum   = failure.New(failure.Invalid, "form.above_maximum", "value above the maximum")
+	ErrNotInChoices   = failure.New(failure.Invalid, "form.not_in_choices", "value not among the choices")
+	ErrInvalidBoolean = failure.New(failure.Invalid, "form.invalid_boolean", "invalid boolean")
+	ErrMustBeTrue     = failure.New(failure.Invalid, "form.must_be_true", "box must be checked")
 )
 
 var sentinels = []*failure.Error{
@@ -69,15 +56,6 @@ func Errors() []*failure.Error {
 	out := make([]*failure.Error, len(sentinels))
 	copy(out, sentinels)
 	return out
-}
-
-// Messages returns the French sentence of every error of the package, by stable code, for the HTTP layer's table.
-func Messages() map[string]string {
-	m := make(map[string]string, len(sentinels))
-	for _, e := range sentinels {
-		m[e.Code] = e.Err.Error()
-	}
-	return m
 }
 
 // FieldErrors is every problem found in a form, one failure.Field error per field in error (at most one per
@@ -114,15 +92,12 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
-// Problems returns each field in error with its code and French message.
+// Problems returns each field in error with its code and French message (domain/messages).
 func (e FieldErrors) Problems() []Problem {
 	out := make([]Problem, 0, len(e))
 	for _, err := range e {
 		p := Problem{Field: failure.FieldOf(err), Code: failure.CodeOf(err)}
-		var fe *failure.Error
-		if errors.As(err, &fe) && fe.Err != nil {
-			p.Message = fe.Err.Error()
-		}
+		p.Message, _ = messages.FR(p.Code)
 		out = append(out, p)
 	}
 	return out

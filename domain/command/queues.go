@@ -15,45 +15,40 @@ import (
 	"github.com/msa-dossier/dossier/domain/staff"
 )
 
-// The errors of queue membership and of staff access to cases. Each has a stable code and, as its message, the
-// French sentence for the staff member. CaseMessages lists them with those of servicerequest.go.
+// The errors of queue membership and of staff access to cases. Each has a stable code; the French sentence for the
+// staff member is in domain/messages.
 var (
 	// ErrQueueUnknown is a queue code the current catalogue does not list.
-	ErrQueueUnknown = failure.New(failure.Invalid, "queue.unknown",
-		"Cette file de traitement n'existe pas dans le catalogue des services.")
+	ErrQueueUnknown = failure.New(failure.Invalid, "queue.unknown", "queue not in the catalogue")
 	// ErrQueueEmpty is a claim-next on a queue with no case left to take.
-	ErrQueueEmpty = failure.New(failure.NotFound, "queue.empty",
-		"Aucun dossier n'est disponible dans cette file pour le moment.")
+	ErrQueueEmpty = failure.New(failure.NotFound, "queue.empty", "no case available in this queue")
 	// ErrOutsideQueues refuses a caseworker's action on a case of a queue they do not belong to.
 	ErrOutsideQueues = failure.New(failure.Forbidden, "case.outside_queues",
-		"Ce dossier appartient à une file de traitement dont vous ne faites pas partie.")
+		"case belongs to a queue the caller is not in")
 	// ErrCaseRoleForbidden refuses a case action to a staff member who is neither caseworker nor supervisor (an
 	// auditor, who never writes; an administrator) or whose account does not exist.
-	ErrCaseRoleForbidden = failure.New(failure.Forbidden, "case.role_forbidden",
-		"Votre rôle ne vous permet pas d'agir sur les dossiers.")
+	ErrCaseRoleForbidden = failure.New(failure.Forbidden, "case.role_forbidden", "role may not act on cases")
 	// ErrSupervisorRequired refuses a reassignment by someone who is not a supervisor.
 	ErrSupervisorRequired = failure.New(failure.Forbidden, "case.supervisor_required",
-		"Seul un superviseur peut confier un dossier à un autre conseiller.")
+		"reassignment needs a supervisor")
 	// ErrAssigneeIneligible refuses a reassignment to a staff member who may not work the case (no such account, not
 	// a caseworker or supervisor, or a caseworker outside the case's queue).
 	ErrAssigneeIneligible = failure.New(failure.Invalid, "case.assignee_ineligible",
-		"Ce dossier ne peut être confié qu'à un conseiller de sa file de traitement ou à un superviseur.")
+		"assignee is neither in the case's queue nor a supervisor")
 	// ErrQueueAssignmentForbidden refuses a queue assignment by someone who is not an administrator.
 	ErrQueueAssignmentForbidden = failure.New(failure.Forbidden, "queue.assignment_forbidden",
-		"Seul un administrateur peut affecter un agent à des files de traitement.")
+		"queue assignment needs an administrator")
 	// ErrQueueMedicalRoleRequired refuses to assign a confidential queue (medical content) to a staff member who does
 	// not belong to the medical service (staff.RoleMedical).
 	ErrQueueMedicalRoleRequired = failure.New(failure.Invalid, "queue.medical_role_required",
-		"Une file confidentielle (service médical) ne peut être confiée qu'à un agent du service médical "+
-			"(rôle medical).")
+		"confidential queue needs the medical role")
 	// ErrQueueMedicalOnly refuses a confidential queue (listing, claim-next) to a staff member outside the medical
 	// service, supervisors and auditors included. Their actions on one of its cases answer servicerequest.not_found
 	// instead: medical secrecy covers even the existence of the case.
-	ErrQueueMedicalOnly = failure.New(failure.Forbidden, "queue.medical_only",
-		"Cette file de traitement est réservée aux agents du service médical.")
+	ErrQueueMedicalOnly = failure.New(failure.Forbidden, "queue.medical_only", "queue reserved to the medical service")
 	// ErrAssigneeNotMedical refuses to reassign a confidential case to a staff member outside the medical service.
 	ErrAssigneeNotMedical = failure.New(failure.Invalid, "case.assignee_medical_required",
-		"Ce dossier relève du service médical : il ne peut être confié qu'à un agent du service médical.")
+		"confidential case needs an assignee with the medical role")
 )
 
 // confidential reports whether queue is confidential (medical content) in the current catalogue; an unknown queue

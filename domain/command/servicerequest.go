@@ -21,7 +21,7 @@ import (
 // catalogue's catalog.Errors).
 var (
 	// ErrQueueNotFound is a queue named by a path that the current catalogue does not list.
-	ErrQueueNotFound = failure.New(failure.NotFound, "queue.not_found", "Cette file de traitement est introuvable.")
+	ErrQueueNotFound = failure.New(failure.NotFound, "queue.not_found", "queue not found")
 )
 
 // requestNamespace derives a request id from (command id, member id), so that a retried submission (same
@@ -54,25 +54,6 @@ var caseLocation = func() *time.Location {
 	}
 	return loc
 }()
-
-// CaseMessages returns the French sentence of every error code the service request and queue commands may return,
-// by code, for the HTTP layer's table: the codes of this file and queues.go, of domain/servicerequest and of
-// domain/catalog (form.*, request.form_invalid, catalog.*).
-func CaseMessages() map[string]string {
-	out := map[string]string{}
-	for _, e := range []*failure.Error{ErrQueueNotFound, ErrQueueUnknown, ErrQueueEmpty,
-		ErrOutsideQueues, ErrCaseRoleForbidden, ErrSupervisorRequired, ErrAssigneeIneligible,
-		ErrQueueAssignmentForbidden, ErrQueueMedicalRoleRequired, ErrQueueMedicalOnly, ErrAssigneeNotMedical} {
-		out[e.Code] = e.Err.Error()
-	}
-	for code, msg := range servicerequest.Messages() {
-		out[code] = msg
-	}
-	for code, msg := range catalog.Messages() {
-		out[code] = msg
-	}
-	return out
-}
 
 // SubmitInput is a member's request: a service code of the catalogue and its form, as decoded from JSON.
 type SubmitInput struct {

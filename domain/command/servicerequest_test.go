@@ -20,6 +20,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/messages"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/domain/staff"
 )
@@ -545,13 +546,12 @@ func TestCaseStaffQueues(t *testing.T) {
 }
 
 func TestCaseMessages(t *testing.T) {
-	msgs := command.CaseMessages()
 	for _, code := range []string{"case.outside_queues", "case.role_forbidden", "case.supervisor_required",
 		"case.assignee_ineligible", "queue.empty", "queue.unknown", "queue.not_found", "queue.assignment_forbidden",
 		"queue.medical_role_required", "queue.medical_only", "case.assignee_medical_required",
 		"request.form_invalid", "catalog.unknown_service", "servicerequest.closed",
 		"servicerequest.not_found", "form.required"} {
-		if len(msgs[code]) < 15 {
+		if msg, _ := messages.FR(code); len(msg) < 15 {
 			t.Errorf("no message for %s", code)
 		}
 	}

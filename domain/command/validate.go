@@ -130,18 +130,3 @@ func parseNIRWithKey(body, key string) (nir.NIR, string, error) {
 	}
 	return full, "", nil
 }
-
-// Messages returns the French sentence of every error code the member commands add (registration.*, member.*,
-// auth.*, email*, phone.*, address.*, birth_date.*, terms.*, password.unchanged, password_reset.*), by code, for
-// the table of messages of the HTTP layer. The codes of domain/nir (nir.Errors) and domain/credential
-// (credential.Messages) are not repeated here.
-func Messages() map[string]string {
-	out := map[string]string{}
-	for _, list := range [][]*failure.Error{registration.Errors(), registration.FormErrors(), member.Errors(),
-		member.ContactErrors()} {
-		for _, e := range list {
-			out[e.Code] = e.Err.Error()
-		}
-	}
-	return out
-}

@@ -2,55 +2,48 @@ package consultation
 
 import "github.com/msa-dossier/dossier/domain/failure"
 
-// The errors of finance decisions, each with a stable code and, as message, the French sentence for the member or
-// the operator.
+// The errors of finance decisions, each with a stable code; domain/messages holds the French sentence for the
+// member or the operator.
 var (
 	// ErrConflictingRecord: a fact whose external id is already recorded with other data (facts are never
 	// overwritten; a correction needs a new id).
 	ErrConflictingRecord = failure.New(failure.Rule, "consultation.conflicting_record",
-		"Un élément portant cet identifiant est déjà enregistré avec d'autres données.")
+		"a record with this id already holds other data")
 	// ErrUnknownFact: a value that is not a statement, a payment or an invoice was given to record.
 	ErrUnknownFact = failure.New(failure.Invalid, "consultation.unknown_fact",
-		"Ce type d'élément est inconnu : seuls les décomptes, paiements et factures sont acceptés.")
+		"unknown fact kind (want statement, payment or invoice)")
 	// ErrExternalIDInvalid: an empty external id, over 64 characters, or with characters other than letters,
 	// digits and . _ : -.
 	ErrExternalIDInvalid = failure.New(failure.Invalid, "consultation.external_id_invalid",
-		"L'identifiant est vide, trop long ou contient des caractères non autorisés.")
+		"external id empty, too long or with forbidden characters")
 	// ErrAmountInvalid: an amount that is not positive (or beyond any plausible amount).
-	ErrAmountInvalid = failure.New(failure.Invalid, "consultation.amount_invalid",
-		"Le montant doit être positif.")
+	ErrAmountInvalid = failure.New(failure.Invalid, "consultation.amount_invalid", "amount not positive")
 	// ErrNetAboveGross: a statement whose net amount exceeds its gross amount.
-	ErrNetAboveGross = failure.New(failure.Invalid, "consultation.net_above_gross",
-		"Le montant net ne peut pas dépasser le montant brut.")
+	ErrNetAboveGross = failure.New(failure.Invalid, "consultation.net_above_gross", "net amount above gross amount")
 	// ErrDateInvalid: a date that is not a calendar date YYYY-MM-DD.
-	ErrDateInvalid = failure.New(failure.Invalid, "consultation.date_invalid",
-		"La date est invalide : elle doit être au format AAAA-MM-JJ.")
+	ErrDateInvalid = failure.New(failure.Invalid, "consultation.date_invalid", "invalid date (want YYYY-MM-DD)")
 	// ErrPeriodInvalid: a statement period that ends before it starts or lasts over a year, or a number of days
 	// outside 1 to the period's length.
 	ErrPeriodInvalid = failure.New(failure.Invalid, "consultation.period_invalid",
-		"La période indemnisée est invalide : vérifiez ses dates et le nombre de jours.")
+		"invalid compensated period or number of days")
 	// ErrPaymentKindInvalid: a payment kind outside Kinds.
-	ErrPaymentKindInvalid = failure.New(failure.Invalid, "consultation.payment_kind_invalid",
-		"La nature du paiement est inconnue.")
+	ErrPaymentKindInvalid = failure.New(failure.Invalid, "consultation.payment_kind_invalid", "unknown payment kind")
 	// ErrLabelInvalid: an empty label, or one over 200 characters or holding control characters.
 	ErrLabelInvalid = failure.New(failure.Invalid, "consultation.label_invalid",
-		"Le libellé est vide ou trop long (200 caractères au plus).")
+		"label empty, too long or with control characters")
 	// ErrInvoiceNotFound: no invoice of the member has this id.
-	ErrInvoiceNotFound = failure.New(failure.NotFound, "consultation.invoice_not_found",
-		"Cette facture est introuvable.")
+	ErrInvoiceNotFound = failure.New(failure.NotFound, "consultation.invoice_not_found", "invoice not found")
 	// ErrInvoiceAlreadyPaid: the invoice is paid already (by another payment than the one retried).
-	ErrInvoiceAlreadyPaid = failure.New(failure.Rule, "consultation.invoice_already_paid",
-		"Cette facture est déjà réglée.")
+	ErrInvoiceAlreadyPaid = failure.New(failure.Rule, "consultation.invoice_already_paid", "invoice already paid")
 	// ErrPaymentMethodInvalid: a method outside PaymentMethods.
 	ErrPaymentMethodInvalid = failure.New(failure.Invalid, "consultation.payment_method_invalid",
-		"Choisissez un moyen de paiement : carte bancaire, prélèvement SEPA ou virement.")
+		"unknown payment method")
 	// ErrNotInsured: a fact about a NIR that names neither an online account nor a person of the insured-person
 	// reference: it is not kept (such a person cannot open an account, so it could never be shown).
 	ErrNotInsured = failure.New(failure.Rule, "consultation.not_insured",
-		"Ce NIR ne correspond à aucun assuré connu de la caisse : l'élément n'est pas conservé.")
+		"NIR of no known insured person: fact not kept")
 	// ErrYearInvalid: an attestation year before 2000 or after the current year.
-	ErrYearInvalid = failure.New(failure.Invalid, "consultation.year_invalid",
-		"L'année demandée est invalide : choisissez une année écoulée ou l'année en cours.")
+	ErrYearInvalid = failure.New(failure.Invalid, "consultation.year_invalid", "attestation year out of range")
 )
 
 var sentinels = []*failure.Error{
@@ -59,18 +52,9 @@ var sentinels = []*failure.Error{
 	ErrPaymentMethodInvalid, ErrYearInvalid, ErrNotInsured,
 }
 
-// Errors returns every sentinel of the package, for the table of messages.
+// Errors returns every sentinel of the package.
 func Errors() []*failure.Error {
 	out := make([]*failure.Error, len(sentinels))
 	copy(out, sentinels)
 	return out
-}
-
-// Messages returns the French sentence of every error of Errors, by stable code, for the HTTP layer's table.
-func Messages() map[string]string {
-	m := make(map[string]string, len(sentinels))
-	for _, e := range sentinels {
-		m[e.Code] = e.Err.Error()
-	}
-	return m
 }

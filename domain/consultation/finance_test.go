@@ -11,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 )
 
 var now = time.Date(2026, time.March, 10, 13, 0, 0, 0, time.UTC)
@@ -104,12 +105,13 @@ func record(fact any) func(*consultation.Finance) error {
 }
 
 func TestMessagesAndKinds(t *testing.T) {
-	msgs := consultation.Messages()
-	if len(msgs) != len(consultation.Errors()) {
-		t.Fatalf("%d messages for %d errors", len(msgs), len(consultation.Errors()))
-	}
+	seen := map[string]bool{}
 	for _, e := range consultation.Errors() {
-		if msgs[e.Code] == "" || failure.KindOf(e) == failure.Internal {
+		if seen[e.Code] {
+			t.Fatalf("%s: a code is used twice", e.Code)
+		}
+		seen[e.Code] = true
+		if m, _ := messages.FR(e.Code); m == "" || failure.KindOf(e) == failure.Internal {
 			t.Errorf("%s: no message or no kind", e.Code)
 		}
 	}

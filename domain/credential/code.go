@@ -19,24 +19,18 @@ const CodePolicyVersion = "2026-11-code1"
 // guesses per request (a 5 in 20 million chance for an attacker who exhausts them).
 const CodeLength = 8
 
-// The code errors, with a stable code and the French sentence for the member (see the password errors).
+// The code errors, each with a stable code (the French sentences are in domain/messages).
 var (
 	// ErrCodeMalformed refuses input that is not CodeLength digits (spaces and dashes aside).
-	ErrCodeMalformed = failure.New(failure.Invalid, "code.malformed",
-		"Le code doit comporter 8 chiffres. Recopiez-le tel qu'il figure dans le courriel reçu.")
+	ErrCodeMalformed = failure.New(failure.Invalid, "code.malformed", "code is not 8 digits")
 	// ErrCodeWrong is a well-formed code that does not match.
-	ErrCodeWrong = failure.New(failure.Rule, "code.wrong",
-		"Ce code est incorrect. Vérifiez le dernier code reçu par courriel et réessayez.")
+	ErrCodeWrong = failure.New(failure.Rule, "code.wrong", "wrong code")
 	// ErrCodeExpired is a code used after its expiry.
-	ErrCodeExpired = failure.New(failure.Rule, "code.expired",
-		"Ce code a expiré : il n'est valable que 15 minutes. Demandez un nouveau code.")
+	ErrCodeExpired = failure.New(failure.Rule, "code.expired", "code expired")
 	// ErrCodeAttemptsExhausted is any code entered after MaxAttempts wrong ones.
-	ErrCodeAttemptsExhausted = failure.New(failure.Rule, "code.attempts_exhausted",
-		"Par sécurité, la saisie du code est bloquée après 5 essais incorrects. Recommencez la démarche depuis le "+
-			"début pour recevoir un nouveau code.")
+	ErrCodeAttemptsExhausted = failure.New(failure.Rule, "code.attempts_exhausted", "too many wrong codes")
 	// ErrCodeResendTooSoon is a request for a new code within ResendCooldown of the previous one.
-	ErrCodeResendTooSoon = failure.New(failure.Rule, "code.resend_too_soon",
-		"Un code vient de vous être envoyé. Patientez une minute avant d'en demander un nouveau.")
+	ErrCodeResendTooSoon = failure.New(failure.Rule, "code.resend_too_soon", "code resent too soon")
 )
 
 // CodePolicy is the rule for one-time codes sent by email, as data. Expiry and attempts are decided from what the

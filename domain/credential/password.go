@@ -13,35 +13,25 @@ import (
 // change to the rules or to the embedded lists needs a new version (a test compares the lists' digest).
 const PasswordPolicyVersion = "2026-11-pw1"
 
-// The password errors. Each has a stable code for API clients and, as its message, the French sentence shown to
-// the member: it says what to do, not only what is wrong. All are of kind failure.Invalid (a field of the request
-// cannot be accepted as it is).
+// The password errors. Each has a stable code for API clients; the French sentence shown to the member, in
+// domain/messages, says what to do, not only what is wrong. All are of kind failure.Invalid (a field of the
+// request cannot be accepted as it is).
 var (
 	// ErrPasswordInvalidCharacter refuses invalid UTF-8 and control characters (tabulation, line feed, NUL, ...).
 	ErrPasswordInvalidCharacter = failure.New(failure.Invalid, "password.invalid_character",
-		"Votre mot de passe contient un caractère invisible qui n'est pas accepté (tabulation, retour à la ligne ou "+
-			"caractère de contrôle). Saisissez-le de nouveau au clavier.")
+		"password holds a control character")
 	// ErrPasswordTooShort refuses fewer than MinLength characters.
-	ErrPasswordTooShort = failure.New(failure.Invalid, "password.too_short",
-		"Votre mot de passe doit contenir au moins 12 caractères. Espaces, lettres accentuées et signes sont "+
-			"acceptés : une courte phrase facile à retenir fait un bon mot de passe.")
+	ErrPasswordTooShort = failure.New(failure.Invalid, "password.too_short", "password too short")
 	// ErrPasswordTooLong refuses more than MaxLength characters.
-	ErrPasswordTooLong = failure.New(failure.Invalid, "password.too_long",
-		"Votre mot de passe ne doit pas dépasser 128 caractères.")
+	ErrPasswordTooLong = failure.New(failure.Invalid, "password.too_long", "password too long")
 	// ErrPasswordDigitsOnly refuses a password made only of digits that is too short to reach MinBits.
-	ErrPasswordDigitsOnly = failure.New(failure.Invalid, "password.digits_only",
-		"Un mot de passe composé uniquement de chiffres doit en compter au moins 16. Si vous y mêlez des lettres, "+
-			"des espaces ou d'autres signes, 12 caractères suffisent.")
+	ErrPasswordDigitsOnly = failure.New(failure.Invalid, "password.digits_only", "digits-only password too short")
 	// ErrPasswordTooCommon refuses a listed common password, a listed word padded with digits or signs, a short
 	// pattern repeated, or a plain sequence.
-	ErrPasswordTooCommon = failure.New(failure.Invalid, "password.too_common",
-		"Ce mot de passe est trop facile à deviner : il fait partie des mots de passe les plus utilisés ou suit un "+
-			"schéma trop simple (suite, répétition, mot courant complété de chiffres). Choisissez-en un autre, par "+
-			"exemple une phrase de plusieurs mots.")
+	ErrPasswordTooCommon = failure.New(failure.Invalid, "password.too_common", "password too easy to guess")
 	// ErrPasswordPersonalData refuses a password that contains the member's NIR, name or email address.
 	ErrPasswordPersonalData = failure.New(failure.Invalid, "password.contains_personal_data",
-		"Votre mot de passe ne doit pas contenir votre numéro de sécurité sociale, votre nom, votre prénom ni votre "+
-			"adresse électronique.")
+		"password contains personal data")
 )
 
 // PasswordPolicy is the password rules as data. The zero value is not usable: start from CurrentPasswordPolicy.
@@ -214,18 +204,4 @@ func isSequence(s string) bool {
 		}
 	}
 	return true
-}
-
-// Messages returns the French sentence of every error of this package, by stable code, for the table of messages
-// of the HTTP layer.
-func Messages() map[string]string {
-	m := make(map[string]string)
-	for _, e := range []*failure.Error{
-		ErrPasswordInvalidCharacter, ErrPasswordTooShort, ErrPasswordTooLong, ErrPasswordDigitsOnly,
-		ErrPasswordTooCommon, ErrPasswordPersonalData,
-		ErrCodeMalformed, ErrCodeWrong, ErrCodeExpired, ErrCodeAttemptsExhausted, ErrCodeResendTooSoon,
-	} {
-		m[e.Code] = e.Err.Error()
-	}
-	return m
 }

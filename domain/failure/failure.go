@@ -11,6 +11,9 @@
 //	return fmt.Errorf("register member: %w", ErrAlreadyRegistered)
 //	errors.Is(err, failure.Conflict) // true
 //	failure.CodeOf(err)              // "member.already_registered"
+//
+// The message given to New is English, for logs and operators. The sentence a person reads is looked up by code in
+// domain/messages; a test there fails for a code declared with New that has no sentence.
 package failure
 
 import (

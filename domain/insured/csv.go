@@ -16,19 +16,13 @@ import (
 
 // Errors about an import file as a whole (nothing is imported) or one of its lines (reported, the rest goes on).
 var (
-	ErrEmptyFile = failure.New(failure.Invalid, "insured.empty_file", "Le fichier est vide : il doit commencer par une ligne d'en-tête.")
-	ErrSeparator = failure.New(failure.Invalid, "insured.no_separator",
-		"La ligne d'en-tête ne contient ni « ; » ni « , » : les colonnes doivent être séparées par l'un ou l'autre.")
-	ErrNoHeader = failure.New(failure.Invalid, "insured.no_header",
-		"La première ligne contient des données : le fichier doit commencer par la ligne d'en-tête nir;nom;prenom;date_naissance.")
-	ErrHeader = failure.New(failure.Invalid, "insured.unknown_header",
-		"La ligne d'en-tête doit nommer, dans cet ordre, les colonnes nir;nom;prenom;date_naissance.")
-	ErrColumns = failure.New(failure.Invalid, "insured.column_count",
-		"La ligne doit avoir 4 colonnes : NIR avec sa clé, nom, prénom, date de naissance.")
-	ErrMalformedLine = failure.New(failure.Invalid, "insured.malformed_line",
-		"La ligne n'est pas du CSV valide (guillemet mal placé ou non fermé).")
-	ErrDuplicate = failure.New(failure.Invalid, "insured.duplicate_in_file",
-		"Ce NIR figure déjà sur une ligne précédente du fichier : seule la première est prise en compte.")
+	ErrEmptyFile     = failure.New(failure.Invalid, "insured.empty_file", "empty file")
+	ErrSeparator     = failure.New(failure.Invalid, "insured.no_separator", "header has neither ';' nor ','")
+	ErrNoHeader      = failure.New(failure.Invalid, "insured.no_header", "first line is not the header")
+	ErrHeader        = failure.New(failure.Invalid, "insured.unknown_header", "header is not nir;nom;prenom;date_naissance")
+	ErrColumns       = failure.New(failure.Invalid, "insured.column_count", "line has not 4 columns")
+	ErrMalformedLine = failure.New(failure.Invalid, "insured.malformed_line", "line is not valid CSV")
+	ErrDuplicate     = failure.New(failure.Invalid, "insured.duplicate_in_file", "NIR already on an earlier line")
 )
 
 // headerNames are the accepted names of the four columns, in order, compared after FoldName and without

@@ -8,25 +8,20 @@ import (
 	"github.com/msa-dossier/dossier/domain/nir"
 )
 
-// Errors about one person's data (a line of an import). Each has a stable code and a French message; an import
-// reports the code with the line number. A NIR that does not parse is reported with the nir package's codes
-// (nir.invalid_key, …), and a birth date inconsistent with the NIR with nir.birth_year_mismatch or
-// nir.birth_month_mismatch.
+// Errors about one person's data (a line of an import). Each has a stable code (its French sentence in
+// domain/messages); an import reports the code with the line number. A NIR that does not parse is reported with the
+// nir package's codes (nir.invalid_key, …), and a birth date inconsistent with the NIR with nir.birth_year_mismatch
+// or nir.birth_month_mismatch.
 var (
-	ErrLastNameMissing = failure.New(failure.Invalid, "insured.last_name_missing", "Le nom est obligatoire.")
-	ErrLastNameInvalid = failure.New(failure.Invalid, "insured.last_name_invalid",
-		"Le nom doit contenir des lettres, sans caractère de contrôle, et au plus 100 caractères.")
-	ErrFirstNameMissing = failure.New(failure.Invalid, "insured.first_name_missing", "Le prénom est obligatoire.")
-	ErrFirstNameInvalid = failure.New(failure.Invalid, "insured.first_name_invalid",
-		"Le prénom doit contenir des lettres, sans caractère de contrôle, et au plus 100 caractères.")
-	ErrBirthDateFormat = failure.New(failure.Invalid, "insured.birth_date_format",
-		"La date de naissance doit être une date valide au format AAAA-MM-JJ.")
-	ErrBirthDateFuture = failure.New(failure.Invalid, "insured.birth_date_in_future",
-		"La date de naissance ne peut pas être dans le futur.")
-	ErrBirthDateImplausible = failure.New(failure.Invalid, "insured.birth_date_implausible",
-		"La date de naissance est trop ancienne pour être vraisemblable.")
-	ErrEncoding = failure.New(failure.Invalid, "insured.invalid_encoding",
-		"Le texte n'est pas encodé en UTF-8.")
+	ErrLastNameMissing  = failure.New(failure.Invalid, "insured.last_name_missing", "last name missing")
+	ErrLastNameInvalid  = failure.New(failure.Invalid, "insured.last_name_invalid", "invalid last name")
+	ErrFirstNameMissing = failure.New(failure.Invalid, "insured.first_name_missing", "first name missing")
+	ErrFirstNameInvalid = failure.New(failure.Invalid, "insured.first_name_invalid", "invalid first name")
+	ErrBirthDateFormat  = failure.New(failure.Invalid, "insured.birth_date_format",
+		"invalid birth date (want YYYY-MM-DD)")
+	ErrBirthDateFuture      = failure.New(failure.Invalid, "insured.birth_date_in_future", "birth date in the future")
+	ErrBirthDateImplausible = failure.New(failure.Invalid, "insured.birth_date_implausible", "implausible birth date")
+	ErrEncoding             = failure.New(failure.Invalid, "insured.invalid_encoding", "text is not UTF-8")
 )
 
 // maxAge bounds a plausible birth date: no one covered by the fund was born more than this many years ago.

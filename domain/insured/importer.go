@@ -13,6 +13,7 @@ import (
 
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 )
 
 // Loader reads a stream's decoded history (adapters/kurrentdb.Store implements it). A stream that does not exist
@@ -137,12 +138,9 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, by event.Actor, cor
 }
 
 func (rep *Report) reject(line int, err error) {
-	var fe *failure.Error
-	msg := ""
-	if errors.As(err, &fe) && fe.Err != nil {
-		msg = fe.Err.Error() // a sentinel's own message: it never holds the line's data
-	}
-	rep.Rejected = append(rep.Rejected, Rejection{Line: line, Code: failure.CodeOf(err), Message: msg})
+	code := failure.CodeOf(err)
+	msg, _ := messages.FR(code) // the code's sentence: it never holds the line's data
+	rep.Rejected = append(rep.Rejected, Rejection{Line: line, Code: code, Message: msg})
 }
 
 // apply brings one stream to id, deciding again if another writer got there first.

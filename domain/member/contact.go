@@ -10,34 +10,28 @@ import (
 	"github.com/msa-dossier/dossier/domain/failure"
 )
 
-// The errors of contact details. Each is failure.Invalid with a stable code and, as message, the French sentence
-// for the member.
+// The errors of contact details. Each is failure.Invalid with a stable code; its French sentence for the member is
+// in domain/messages.
 var (
-	ErrEmailRequired = failure.New(failure.Invalid, "email.required", "Saisissez votre adresse électronique.")
-	ErrEmailInvalid  = failure.New(failure.Invalid, "email.invalid",
-		"Cette adresse électronique n'est pas valide. Saisissez-la sous la forme nom@exemple.fr, sans espace ni accent.")
-	ErrPhoneInvalid = failure.New(failure.Invalid, "phone.invalid",
-		"Saisissez un numéro de téléphone portable français, par exemple 06 12 34 56 78 ou +33 6 12 34 56 78.")
-	ErrAddressLine1Required = failure.New(failure.Invalid, "address.line1_required",
-		"Saisissez la première ligne de votre adresse (numéro et voie, ou lieu-dit).")
-	ErrAddressLineInvalid = failure.New(failure.Invalid, "address.line_invalid",
-		"Une ligne d'adresse ne peut dépasser 100 caractères ni contenir de caractère de contrôle.")
-	ErrPostalCodeInvalid = failure.New(failure.Invalid, "address.postal_code_invalid",
-		"Le code postal doit comporter 5 chiffres (par exemple 75015).")
+	ErrEmailRequired        = failure.New(failure.Invalid, "email.required", "email required")
+	ErrEmailInvalid         = failure.New(failure.Invalid, "email.invalid", "invalid email")
+	ErrPhoneInvalid         = failure.New(failure.Invalid, "phone.invalid", "invalid French mobile phone number")
+	ErrAddressLine1Required = failure.New(failure.Invalid, "address.line1_required", "first address line required")
+	ErrAddressLineInvalid   = failure.New(failure.Invalid, "address.line_invalid",
+		"address line too long or with control characters")
+	ErrPostalCodeInvalid        = failure.New(failure.Invalid, "address.postal_code_invalid", "postal code is not 5 digits")
 	ErrForeignPostalCodeInvalid = failure.New(failure.Invalid, "address.foreign_postal_code_invalid",
-		"Le code postal ne peut contenir que des lettres, des chiffres, des espaces et des tirets (10 caractères au plus).")
-	ErrCityRequired = failure.New(failure.Invalid, "address.city_required", "Saisissez la commune.")
-	ErrCityInvalid  = failure.New(failure.Invalid, "address.city_invalid",
-		"Le nom de la commune ne peut dépasser 100 caractères ni contenir de caractère de contrôle.")
-	ErrCountryInvalid = failure.New(failure.Invalid, "address.country_invalid",
-		"Le pays doit être indiqué par son code à deux lettres (FR pour la France, BE pour la Belgique, …).")
+		"invalid foreign postal code")
+	ErrCityRequired         = failure.New(failure.Invalid, "address.city_required", "city required")
+	ErrCityInvalid          = failure.New(failure.Invalid, "address.city_invalid", "city too long or with control characters")
+	ErrCountryInvalid       = failure.New(failure.Invalid, "address.country_invalid", "country is not a two-letter code")
 	ErrEffectiveFromInvalid = failure.New(failure.Invalid, "address.effective_from_invalid",
-		"Saisissez la date à partir de laquelle l'adresse s'applique sous la forme AAAA-MM-JJ.")
+		"invalid effective date (want YYYY-MM-DD)")
 	ErrEffectiveFromTooEarly = failure.New(failure.Invalid, "address.effective_from_too_early",
-		"La date de changement d'adresse ne peut pas remonter à plus d'un an.")
+		"effective date more than a year ago")
 )
 
-// ContactErrors returns the sentinels of contact details, for the table of messages.
+// ContactErrors returns the sentinels of contact details.
 func ContactErrors() []*failure.Error {
 	return []*failure.Error{ErrEmailRequired, ErrEmailInvalid, ErrPhoneInvalid, ErrAddressLine1Required,
 		ErrAddressLineInvalid, ErrPostalCodeInvalid, ErrForeignPostalCodeInvalid, ErrCityRequired, ErrCityInvalid,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/messages"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -177,7 +178,7 @@ func TestMemberErrorsHaveCodesAndFrenchMessages(t *testing.T) {
 			t.Errorf("missing or duplicate code %q", e.Code)
 		}
 		seen[e.Code] = true
-		if msg := e.Err.Error(); len(msg) < 15 || !strings.ContainsAny(msg[len(msg)-1:], ".»") {
+		if msg, _ := messages.FR(e.Code); len(msg) < 15 || !strings.ContainsAny(msg[len(msg)-1:], ".»") {
 			t.Errorf("%s: message %q is not a sentence", e.Code, msg)
 		}
 		if e.Kind == failure.Internal {

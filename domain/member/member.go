@@ -32,39 +32,31 @@ const (
 	LogoutByMember = "logout"
 )
 
-// The errors of member decisions, with a stable code and, as message, the French sentence for the person.
+// The errors of member decisions, each with a stable code; the French sentences are in domain/messages.
 var (
 	// ErrNotFound: no member has this id, or the stream holds no registered account.
-	ErrNotFound = failure.New(failure.NotFound, "member.not_found", "Ce compte est introuvable.")
+	ErrNotFound = failure.New(failure.NotFound, "member.not_found", "member not found")
 	// ErrInvalidCredentials: unknown NIR or wrong password (the two are never told apart).
-	ErrInvalidCredentials = failure.New(failure.Unauthenticated, "auth.invalid_credentials",
-		"Identifiant ou mot de passe incorrect.")
+	ErrInvalidCredentials = failure.New(failure.Unauthenticated, "auth.invalid_credentials", "invalid credentials")
 	// ErrAccountLocked: logins are suspended after repeated failures; see LockedUntil for the end of the lock.
-	ErrAccountLocked = failure.New(failure.Forbidden, "auth.locked",
-		"Par sécurité, votre compte est temporairement bloqué après plusieurs mots de passe incorrects. "+
-			"Réessayez plus tard, ou utilisez « mot de passe oublié ».")
+	ErrAccountLocked = failure.New(failure.Forbidden, "auth.locked", "account locked after repeated failures")
 	// ErrEmailUnchanged: the new email address is the current one.
-	ErrEmailUnchanged = failure.New(failure.Rule, "email.unchanged",
-		"Cette adresse électronique est déjà celle de votre compte.")
+	ErrEmailUnchanged = failure.New(failure.Rule, "email.unchanged", "email unchanged")
 	// ErrNoEmailChange: a confirmation code but no change of email waiting for one.
-	ErrNoEmailChange = failure.New(failure.Rule, "email_change.none",
-		"Aucun changement d'adresse électronique n'attend de confirmation. Indiquez d'abord votre nouvelle adresse.")
+	ErrNoEmailChange = failure.New(failure.Rule, "email_change.none", "no email change awaiting confirmation")
 	// ErrAlreadyExists: Register on an account opened by another registration (a bug: member ids derive from
 	// registration ids).
-	ErrAlreadyExists = failure.New(failure.Conflict, "member.already_exists", "Ce compte existe déjà.")
+	ErrAlreadyExists = failure.New(failure.Conflict, "member.already_exists", "member already exists")
 	// ErrNIRClaimed: the NIR already belongs to another member.
-	ErrNIRClaimed = failure.New(failure.Conflict, "member.nir_claimed",
-		"Un espace privé est déjà ouvert avec ce numéro de sécurité sociale.")
+	ErrNIRClaimed = failure.New(failure.Conflict, "member.nir_claimed", "NIR already claimed by another member")
 	// ErrPasswordUnchanged: a password change to the current password.
-	ErrPasswordUnchanged = failure.New(failure.Invalid, "password.unchanged",
-		"Le nouveau mot de passe doit être différent de l'actuel.")
+	ErrPasswordUnchanged = failure.New(failure.Invalid, "password.unchanged", "new password equals the current one")
 	// ErrPasswordChanged: the password changed between its verification and the decision (a concurrent change);
 	// the caller may start again.
-	ErrPasswordChanged = failure.New(failure.Conflict, "member.password_changed",
-		"Votre mot de passe vient d'être modifié. Recommencez.")
+	ErrPasswordChanged = failure.New(failure.Conflict, "member.password_changed", "password changed concurrently")
 )
 
-// Errors returns every sentinel of the package, for the table of messages.
+// Errors returns every sentinel of the package.
 func Errors() []*failure.Error {
 	return []*failure.Error{ErrNotFound, ErrInvalidCredentials, ErrAccountLocked, ErrEmailUnchanged, ErrNoEmailChange,
 		ErrAlreadyExists, ErrNIRClaimed, ErrPasswordUnchanged, ErrPasswordChanged, ErrResetNotFound, ErrResetCompleted}

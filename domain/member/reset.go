@@ -21,11 +21,9 @@ const (
 // The errors of the forgotten-password procedure (with the credential.ErrCode* errors).
 var (
 	// ErrResetNotFound: no procedure has this id.
-	ErrResetNotFound = failure.New(failure.NotFound, "password_reset.not_found",
-		"Cette demande de nouveau mot de passe est introuvable. Faites une nouvelle demande.")
+	ErrResetNotFound = failure.New(failure.NotFound, "password_reset.not_found", "password reset not found")
 	// ErrResetCompleted: the procedure already set a new password.
-	ErrResetCompleted = failure.New(failure.Rule, "password_reset.completed",
-		"Votre nouveau mot de passe a déjà été enregistré : connectez-vous avec lui, ou faites une nouvelle demande.")
+	ErrResetCompleted = failure.New(failure.Rule, "password_reset.completed", "password reset already completed")
 )
 
 // Reset is the state of a passwordreset stream: one forgotten-password procedure. A refused procedure (no

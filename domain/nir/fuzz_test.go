@@ -28,7 +28,7 @@ func FuzzParse(f *testing.F) {
 				if !n.IsZero() {
 					t.Fatalf("error %v with a non-zero NIR", err)
 				}
-				if failure.KindOf(err) != failure.Invalid || !strings.HasPrefix(failure.CodeOf(err), "nir.") || nir.Message(err) == "" {
+				if failure.KindOf(err) != failure.Invalid || !strings.HasPrefix(failure.CodeOf(err), "nir.") || !hasMessage(err) {
 					t.Fatalf("error %v: kind %v code %q", err, failure.KindOf(err), failure.CodeOf(err))
 				}
 				continue

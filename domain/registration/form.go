@@ -10,31 +10,20 @@ import (
 )
 
 // The errors of the registration form (besides the nir package's and the contact errors of domain/member). Each
-// is failure.Invalid with a stable code and, as message, the French sentence for the person.
+// is failure.Invalid with a stable code; its French sentence is in domain/messages.
 var (
-	ErrKeyRequired = failure.New(failure.Invalid, "registration.key_required",
-		"Saisissez la clé de votre numéro de sécurité sociale : les 2 chiffres qui suivent les 13 premiers caractères.")
-	ErrLastNameRequired = failure.New(failure.Invalid, "registration.last_name_required",
-		"Saisissez votre nom de famille.")
-	ErrLastNameInvalid = failure.New(failure.Invalid, "registration.last_name_invalid",
-		"Votre nom ne peut contenir que des lettres (accentuées ou non), des espaces, des traits d'union et des "+
-			"apostrophes, 100 caractères au plus.")
-	ErrFirstNameRequired = failure.New(failure.Invalid, "registration.first_name_required",
-		"Saisissez votre prénom.")
-	ErrFirstNameInvalid = failure.New(failure.Invalid, "registration.first_name_invalid",
-		"Votre prénom ne peut contenir que des lettres (accentuées ou non), des espaces, des traits d'union et des "+
-			"apostrophes, 100 caractères au plus.")
-	ErrBirthDateInvalid = failure.New(failure.Invalid, "birth_date.invalid",
-		"Saisissez votre date de naissance sous la forme AAAA-MM-JJ (par exemple 1985-03-12).")
-	ErrBirthDateFuture = failure.New(failure.Invalid, "birth_date.in_future",
-		"La date de naissance ne peut pas être dans le futur.")
-	ErrBirthDateTooOld = failure.New(failure.Invalid, "birth_date.too_old",
-		"La date de naissance ne peut pas être antérieure au 1er janvier 1900.")
-	ErrTermsNotAccepted = failure.New(failure.Invalid, "terms.not_accepted",
-		"Pour créer votre espace privé, vous devez accepter les conditions générales d'utilisation.")
+	ErrKeyRequired       = failure.New(failure.Invalid, "registration.key_required", "NIR key required")
+	ErrLastNameRequired  = failure.New(failure.Invalid, "registration.last_name_required", "last name required")
+	ErrLastNameInvalid   = failure.New(failure.Invalid, "registration.last_name_invalid", "invalid last name")
+	ErrFirstNameRequired = failure.New(failure.Invalid, "registration.first_name_required", "first name required")
+	ErrFirstNameInvalid  = failure.New(failure.Invalid, "registration.first_name_invalid", "invalid first name")
+	ErrBirthDateInvalid  = failure.New(failure.Invalid, "birth_date.invalid", "invalid birth date (want YYYY-MM-DD)")
+	ErrBirthDateFuture   = failure.New(failure.Invalid, "birth_date.in_future", "birth date in the future")
+	ErrBirthDateTooOld   = failure.New(failure.Invalid, "birth_date.too_old", "birth date before 1900")
+	ErrTermsNotAccepted  = failure.New(failure.Invalid, "terms.not_accepted", "terms of use not accepted")
 )
 
-// FormErrors returns the sentinels of the form, for the table of messages.
+// FormErrors returns the sentinels of the form.
 func FormErrors() []*failure.Error {
 	return []*failure.Error{ErrKeyRequired, ErrLastNameRequired, ErrLastNameInvalid, ErrFirstNameRequired,
 		ErrFirstNameInvalid, ErrBirthDateInvalid, ErrBirthDateFuture, ErrBirthDateTooOld, ErrTermsNotAccepted}

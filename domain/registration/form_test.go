@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 	"github.com/msa-dossier/dossier/domain/registration"
 )
 
@@ -81,7 +82,7 @@ func TestFormErrorsHaveCodesAndFrenchMessages(t *testing.T) {
 			t.Errorf("missing or duplicate code %q", e.Code)
 		}
 		seen[e.Code] = true
-		if msg := e.Err.Error(); len(msg) < 15 || !strings.HasSuffix(msg, ".") {
+		if msg, _ := messages.FR(e.Code); len(msg) < 15 || !strings.HasSuffix(msg, ".") {
 			t.Errorf("%s: message %q is not a sentence", e.Code, msg)
 		}
 		if e.Kind == failure.Internal {

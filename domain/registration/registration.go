@@ -31,29 +31,22 @@ const (
 	ChannelEmail             = "email"
 )
 
-// The errors of registration decisions, with a stable code and, as message, the French sentence for the person.
+// The errors of registration decisions, each with a stable code; the French sentences are in domain/messages.
 var (
 	// ErrNotFound: no registration has this id.
-	ErrNotFound = failure.New(failure.NotFound, "registration.not_found",
-		"Cette inscription est introuvable. Recommencez votre inscription depuis le début.")
+	ErrNotFound = failure.New(failure.NotFound, "registration.not_found", "registration not found")
 	// ErrLocked: too many wrong codes; the registration accepts nothing any more.
-	ErrLocked = failure.New(failure.Rule, "registration.locked",
-		"Par sécurité, cette inscription est bloquée après 5 codes incorrects. Recommencez votre inscription pour "+
-			"recevoir un nouveau code.")
+	ErrLocked = failure.New(failure.Rule, "registration.locked", "registration locked after too many wrong codes")
 	// ErrCompleted: the registration already opened its account.
-	ErrCompleted = failure.New(failure.Rule, "registration.completed",
-		"Cette inscription est déjà terminée : connectez-vous avec votre numéro de sécurité sociale et votre mot de passe.")
+	ErrCompleted = failure.New(failure.Rule, "registration.completed", "registration already completed")
 	// ErrAlreadyRegistered: the NIR got an account between the form and the activation (two registrations of the
 	// same person; the first activated wins).
-	ErrAlreadyRegistered = failure.New(failure.Rule, "registration.already_registered",
-		"Un espace privé est déjà ouvert avec ce numéro de sécurité sociale. Connectez-vous, ou utilisez « mot de "+
-			"passe oublié ».")
+	ErrAlreadyRegistered = failure.New(failure.Rule, "registration.already_registered", "NIR already registered")
 	// ErrAlreadyStarted: Start on a registration that already holds a form (a bug: registration ids are fresh).
-	ErrAlreadyStarted = failure.New(failure.Conflict, "registration.already_started",
-		"Cette inscription a déjà été enregistrée.")
+	ErrAlreadyStarted = failure.New(failure.Conflict, "registration.already_started", "registration already started")
 )
 
-// Errors returns every sentinel of the package, for the table of messages.
+// Errors returns every sentinel of the package.
 func Errors() []*failure.Error {
 	return []*failure.Error{ErrNotFound, ErrLocked, ErrCompleted, ErrAlreadyRegistered, ErrAlreadyStarted}
 }

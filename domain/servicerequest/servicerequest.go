@@ -387,7 +387,7 @@ func (r *ServiceRequest) LapseInformationDeadline(now time.Time) error {
 
 // Decide records the express decision d of d.Caseworker and closes the case. A rejection needs its reasons.
 // Errors: ErrNotFound, ErrClosed, ErrNotClaimed, ErrNotYours, ErrAwaitingInformation, ErrDecisionInvalid,
-// ErrReasonRequired.
+// ErrReasonRequired, ErrReasonTooLong.
 func (r *ServiceRequest) Decide(d Decided) error {
 	if err := r.open(); err != nil {
 		return err
@@ -407,7 +407,7 @@ func (r *ServiceRequest) Decide(d Decided) error {
 	case d.Decision == Rejected && d.Reason == "":
 		return failure.Field("reason", ErrReasonRequired)
 	case utf8.RuneCountInString(d.Reason) > MaxReasonLength:
-		return failure.Field("reason", ErrReasonRequired)
+		return failure.Field("reason", ErrReasonTooLong)
 	}
 	r.record(d, Closed{Reason: CloseDecided})
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 )
 
@@ -410,6 +411,27 @@ func TestServiceRequest(t *testing.T) {
 			wantErr: sr.ErrReasonRequired,
 		},
 		{
+			name:  "reasons longer than MaxReasonLength",
+			given: claimedCase,
+			when: func(r *sr.ServiceRequest) error {
+				d := rejected
+				d.Reason = strings.Repeat("é", sr.MaxReasonLength+1)
+				return r.Decide(d)
+			},
+			wantErr: sr.ErrReasonTooLong,
+		},
+		{
+			name:  "reasons of exactly MaxReasonLength",
+			given: claimedCase,
+			when: func(r *sr.ServiceRequest) error {
+				d := rejected
+				d.Reason = strings.Repeat("é", sr.MaxReasonLength)
+				return r.Decide(d)
+			},
+			then: []any{func() sr.Decided { d := rejected; d.Reason = strings.Repeat("é", sr.MaxReasonLength); return d }(),
+				sr.Closed{Reason: sr.CloseDecided}},
+		},
+		{
 			name:  "an unknown decision",
 			given: claimedCase,
 			when: func(r *sr.ServiceRequest) error {
@@ -644,22 +666,45 @@ func TestFieldOfRefusals(t *testing.T) {
 }
 
 func TestMessages(t *testing.T) {
-	m := sr.Messages()
-	if len(m) != len(sr.Errors()) {
-		t.Fatalf("%d messages for %d errors: a code is used twice", len(m), len(sr.Errors()))
-	}
+	seen := map[string]bool{}
 	for _, e := range sr.Errors() {
-		if !strings.HasPrefix(e.Code, "servicerequest.") || m[e.Code] == "" || e.Kind == failure.Internal {
-			t.Errorf("%s: kind %s, message %q", e.Code, e.Kind, m[e.Code])
+		if seen[e.Code] {
+			t.Fatalf("%s: a code is used twice", e.Code)
+		}
+		seen[e.Code] = true
+		m, _ := messages.FR(e.Code)
+		if !strings.HasPrefix(e.Code, "servicerequest.") || m == "" || e.Kind == failure.Internal {
+			t.Errorf("%s: kind %s, message %q", e.Code, e.Kind, m)
 		}
 	}
 	for _, code := range []string{"servicerequest.closed", "servicerequest.not_claimed", "servicerequest.already_claimed",
-		"servicerequest.not_yours", "servicerequest.awaiting_information"} {
-		if m[code] == "" {
+		"servicerequest.not_yours", "servicerequest.awaiting_information", "servicerequest.reason_too_long"} {
+		if m, _ := messages.FR(code); m == "" {
 			t.Errorf("no message for %s", code)
 		}
 	}
 	if failure.KindOf(sr.ErrAlreadyClaimed) != failure.Conflict || failure.KindOf(sr.ErrNotYours) != failure.Forbidden {
 		t.Fatal("kinds of claim errors")
+	}
+}
+
+// TestDecisionReasonTooLong: reasons over MaxReasonLength have their own code, about the reason field, and a
+// sentence that gives the maximum; they are not answered as missing reasons.
+func TestDecisionReasonTooLong(t *testing.T) {
+	for _, decision := range []sr.Decision{sr.Approved, sr.Rejected} {
+		r := sr.Rehydrate(requestID, claimedCase)
+		err := r.Decide(sr.Decided{Caseworker: worker, Decision: decision, Reason: strings.Repeat("a", sr.MaxReasonLength+1),
+			CatalogVersion: "2026.1", RuleApplied: "c2s.resources"})
+		if !errors.Is(err, sr.ErrReasonTooLong) || errors.Is(err, sr.ErrReasonRequired) ||
+			failure.CodeOf(err) != "servicerequest.reason_too_long" || failure.FieldOf(err) != "reason" ||
+			failure.KindOf(err) != failure.Invalid {
+			t.Fatalf("%s: err = %v (code %q, field %q)", decision, err, failure.CodeOf(err), failure.FieldOf(err))
+		}
+		if m, _ := messages.FR(failure.CodeOf(err)); !strings.Contains(m, "4 000 caractères") {
+			t.Errorf("message %q does not give the maximum", m)
+		}
+		if len(r.Events()) != 0 {
+			t.Errorf("%s: events recorded", decision)
+		}
 	}
 }

@@ -92,29 +92,12 @@ const (
 
 // The errors of the simulation, each about one field of Input, returned inside a catalog.FieldErrors.
 var (
-	ErrIncomeNegative = failure.New(failure.Invalid, "simulation.income_negative",
-		"Le revenu professionnel ne peut pas être négatif. En cas de déficit, saisissez 0.")
-	ErrIncomeTooHigh = failure.New(failure.Invalid, "simulation.income_too_high",
-		"Le revenu professionnel saisi dépasse le montant maximal accepté par le simulateur (10 millions d'euros).")
-	ErrStatusRequired = failure.New(failure.Invalid, "simulation.status_required",
-		"Choisissez votre statut : chef d'exploitation, collaborateur ou cotisant de solidarité.")
-	ErrStatusUnknown = failure.New(failure.Invalid, "simulation.status_unknown",
-		"Statut inconnu. Choisissez chef d'exploitation, collaborateur ou cotisant de solidarité.")
+	ErrIncomeNegative = failure.New(failure.Invalid, "simulation.income_negative", "negative income")
+	ErrIncomeTooHigh  = failure.New(failure.Invalid, "simulation.income_too_high",
+		"income above the simulator's maximum")
+	ErrStatusRequired = failure.New(failure.Invalid, "simulation.status_required", "status required")
+	ErrStatusUnknown  = failure.New(failure.Invalid, "simulation.status_unknown", "unknown status")
 )
-
-var sentinels = []*failure.Error{ErrIncomeNegative, ErrIncomeTooHigh, ErrStatusRequired, ErrStatusUnknown}
-
-// Errors returns every error of the package.
-func Errors() []*failure.Error { return append([]*failure.Error(nil), sentinels...) }
-
-// Messages returns the French sentence of every error of the package, by code.
-func Messages() map[string]string {
-	m := make(map[string]string, len(sentinels))
-	for _, e := range sentinels {
-		m[e.Code] = e.Err.Error()
-	}
-	return m
-}
 
 // Input is what the member declares.
 type Input struct {

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/messages"
 	"github.com/msa-dossier/dossier/domain/simulation"
 )
 
@@ -158,7 +160,7 @@ func TestEstimateRefusesBadInput(t *testing.T) {
 		}
 		got := map[string]string{}
 		for _, p := range fe.Problems() {
-			if p.Message == "" || simulation.Messages()[p.Code] != p.Message {
+			if m, _ := messages.FR(p.Code); p.Message == "" || m != p.Message || !strings.HasPrefix(p.Code, "simulation.") {
 				t.Errorf("%s: message %q", p.Code, p.Message)
 			}
 			got[p.Field] = p.Code

@@ -18,9 +18,7 @@ func AdminRegistryStream() event.StreamID { return event.NewStreamID(AdminsCateg
 
 // ErrLastAdmin refuses a change that would leave no administrator: nobody could then manage staff accounts (roles,
 // queues, second factors) without an operator at the server.
-var ErrLastAdmin = failure.New(failure.Rule, "staff.last_admin",
-	"Cette modification retirerait le dernier administrateur : il doit toujours en rester au moins un. "+
-		"Donnez d'abord le rôle administrateur à un autre agent.")
+var ErrLastAdmin = failure.New(failure.Rule, "staff.last_admin", "change would remove the last administrator")
 
 // AdminConfirmed says that staff member StaffID held RoleAdmin at revision Revision of their staff stream: it was read
 // there before this event was appended (after a creation, a promotion, a login, or of the administrator acting).

@@ -7,54 +7,40 @@ import (
 	"github.com/msa-dossier/dossier/domain/failure"
 )
 
-// The errors of staff accounts. Each has a stable code and, as its message, the French sentence shown to the staff
-// member or the administrator.
+// The errors of staff accounts. Each has a stable code; domain/messages holds the French sentence shown to the
+// staff member or the administrator.
 var (
 	// ErrLoginInvalid refuses a login that is not 3 to 64 lower-case letters, digits, '.' or '-'.
-	ErrLoginInvalid = failure.New(failure.Invalid, "staff.login_invalid",
-		"L'identifiant doit comporter de 3 à 64 caractères : lettres minuscules sans accent, chiffres, points ou tirets.")
+	ErrLoginInvalid = failure.New(failure.Invalid, "staff.login_invalid", "invalid staff login")
 	// ErrLoginTaken refuses a login already given to another staff member.
-	ErrLoginTaken = failure.New(failure.Conflict, "staff.login_taken",
-		"Cet identifiant est déjà attribué à un autre agent. Choisissez-en un autre.")
+	ErrLoginTaken = failure.New(failure.Conflict, "staff.login_taken", "staff login taken")
 	// ErrNameInvalid refuses an empty name, one longer than MaxNameLength or one with control characters.
-	ErrNameInvalid = failure.New(failure.Invalid, "staff.name_invalid",
-		"Le nom de l'agent est obligatoire (100 caractères au plus, sans caractère de contrôle).")
+	ErrNameInvalid = failure.New(failure.Invalid, "staff.name_invalid", "invalid staff name")
 	// ErrRolesEmpty refuses an account without a working role (no role at all, or only medical).
-	ErrRolesEmpty = failure.New(failure.Invalid, "staff.roles_empty",
-		"Un agent doit avoir au moins un rôle : conseiller (caseworker), superviseur (supervisor), auditeur (auditor) "+
-			"ou administrateur (admin). Le rôle service médical (medical) s'ajoute à l'un d'eux.")
+	ErrRolesEmpty = failure.New(failure.Invalid, "staff.roles_empty", "no working role")
 	// ErrRoleUnknown refuses a role outside caseworker, supervisor, auditor, admin, medical.
-	ErrRoleUnknown = failure.New(failure.Invalid, "staff.role_unknown",
-		"Rôle inconnu. Les rôles possibles sont caseworker, supervisor, auditor, admin et medical (service médical).")
+	ErrRoleUnknown = failure.New(failure.Invalid, "staff.role_unknown", "unknown role")
 	// ErrPasswordTooShort refuses a staff password shorter than PasswordMinLength (the members' minimum is 12).
-	ErrPasswordTooShort = failure.New(failure.Invalid, "staff.password_too_short",
-		"Le mot de passe d'un agent doit contenir au moins 14 caractères. Une courte phrase facile à retenir fait un "+
-			"bon mot de passe.")
+	ErrPasswordTooShort = failure.New(failure.Invalid, "staff.password_too_short", "staff password too short")
 	// ErrNotFound is a staff id that names no staff account.
-	ErrNotFound = failure.New(failure.NotFound, "staff.not_found", "Ce compte d'agent est introuvable.")
+	ErrNotFound = failure.New(failure.NotFound, "staff.not_found", "staff member not found")
 	// ErrAlreadyCreated refuses to create an account twice on the same stream.
-	ErrAlreadyCreated = failure.New(failure.Conflict, "staff.already_created", "Ce compte d'agent existe déjà.")
+	ErrAlreadyCreated = failure.New(failure.Conflict, "staff.already_created", "staff account already created")
 	// ErrSessionUnknown is a logout for a session this staff member never opened.
-	ErrSessionUnknown = failure.New(failure.NotFound, "staff.session_unknown", "Cette session est inconnue.")
+	ErrSessionUnknown = failure.New(failure.NotFound, "staff.session_unknown", "unknown session")
 	// ErrAccessInvalid refuses a member-data access record without staff id, member id or a valid view name.
-	ErrAccessInvalid = failure.New(failure.Invalid, "staff.access_invalid",
-		"L'enregistrement de la consultation est incomplet (agent, adhérent ou objet consulté manquant).")
+	ErrAccessInvalid = failure.New(failure.Invalid, "staff.access_invalid", "incomplete member-data access record")
 
 	// ErrSessionEnded refuses a staff session the account's stream does not show open: it ended (logout, or a reset
 	// of the second factor by an administrator), or no recorded login opened it.
-	ErrSessionEnded = failure.New(failure.Unauthenticated, "staff.session_ended",
-		"Votre session a pris fin (déconnexion, ou réinitialisation de votre second facteur par un administrateur). "+
-			"Merci de vous reconnecter.")
+	ErrSessionEnded = failure.New(failure.Unauthenticated, "staff.session_ended", "session ended")
 
 	// ErrInvalidCredentials is the one answer to a failed staff login, whatever failed (unknown login, password,
 	// TOTP code, replayed code): telling a wrong code from a wrong password would confirm the password to a guesser.
 	// The events say which (LoginFailed.Reason).
-	ErrInvalidCredentials = failure.New(failure.Unauthenticated, "auth.invalid_credentials",
-		"Identifiant, mot de passe ou code de vérification incorrect.")
+	ErrInvalidCredentials = failure.New(failure.Unauthenticated, "auth.invalid_credentials", "invalid credentials")
 	// ErrLocked refuses a login while the account is locked after repeated failures; see LockedError for the end.
-	ErrLocked = failure.New(failure.Unauthenticated, "staff.locked",
-		"Trop de tentatives de connexion incorrectes : votre compte est bloqué temporairement. Réessayez plus tard "+
-			"ou contactez un administrateur.")
+	ErrLocked = failure.New(failure.Unauthenticated, "staff.locked", "account locked after repeated failures")
 )
 
 // The reasons a login attempt failed, returned by Staff.Authenticate (and recorded in LoginFailed.Reason). The
@@ -83,7 +69,7 @@ func (e *LockedError) Error() string {
 // Unwrap returns ErrLocked.
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
-// sentinels are the errors whose message is meant for people (the reasons of failed logins are not).
+// sentinels are the errors that reach people (the reasons of failed logins do not).
 var sentinels = []*failure.Error{
 	ErrLoginInvalid, ErrLoginTaken, ErrNameInvalid, ErrRolesEmpty, ErrRoleUnknown, ErrPasswordTooShort, ErrNotFound,
 	ErrAlreadyCreated, ErrSessionUnknown, ErrAccessInvalid, ErrInvalidCredentials, ErrLocked, ErrSessionEnded, ErrLastAdmin,
@@ -94,13 +80,4 @@ func Errors() []*failure.Error {
 	out := make([]*failure.Error, len(sentinels))
 	copy(out, sentinels)
 	return out
-}
-
-// Messages returns the French sentence of every error of Errors, by stable code, for the HTTP layer's table.
-func Messages() map[string]string {
-	m := make(map[string]string, len(sentinels))
-	for _, e := range sentinels {
-		m[e.Code] = e.Err.Error()
-	}
-	return m
 }

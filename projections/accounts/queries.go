@@ -15,7 +15,7 @@ import (
 )
 
 // ErrNotFound is returned by Get for a member the projection has not seen (yet).
-var ErrNotFound = failure.New(failure.NotFound, "account.not_found", "Ce compte est introuvable.")
+var ErrNotFound = failure.New(failure.NotFound, "account.not_found", "account not found")
 
 // Status is what the account allows now.
 type Status string

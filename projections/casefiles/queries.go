@@ -23,7 +23,7 @@ import (
 
 // ErrNotFound is returned for a case file that does not exist (yet) or, to a member, is another member's: a member
 // never learns that another member's request exists. Match with errors.Is.
-var ErrNotFound = failure.New(failure.NotFound, "casefiles.not_found", "Ce dossier est introuvable.")
+var ErrNotFound = failure.New(failure.NotFound, "casefiles.not_found", "case file not found")
 
 // File is a case file as staff read it: whose it is, what they submitted, and every step.
 type File struct {

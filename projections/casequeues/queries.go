@@ -23,10 +23,9 @@ import (
 // Errors of the queries. Match with errors.Is.
 var (
 	// ErrNotFound is returned by Get for a request the queues do not know (yet).
-	ErrNotFound = failure.New(failure.NotFound, "casequeues.not_found", "Ce dossier est introuvable.")
+	ErrNotFound = failure.New(failure.NotFound, "casequeues.not_found", "case not found")
 	// ErrInvalidCursor is returned by List for an After that no listing returned.
-	ErrInvalidCursor = failure.New(failure.Invalid, "casequeues.invalid_cursor",
-		"La position de pagination est invalide : reprenez la liste depuis le début.")
+	ErrInvalidCursor = failure.New(failure.Invalid, "casequeues.invalid_cursor", "invalid pagination cursor")
 )
 
 // Listing limits.

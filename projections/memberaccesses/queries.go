@@ -20,14 +20,7 @@ const (
 )
 
 // ErrInvalidPage refuses a limit outside 1..MaxLimit, or a cursor that is not one this package gave.
-var ErrInvalidPage = failure.New(failure.Invalid, "memberaccesses.invalid_page",
-	"La page demandée de l'historique des consultations n'est pas valide : indiquez de 1 à 200 consultations "+
-		"par page et reprenez le repère next_before d'une page précédente.")
-
-// Messages returns the French sentence of the package's errors, by stable code, for the HTTP layer's table.
-func Messages() map[string]string {
-	return map[string]string{ErrInvalidPage.Code: ErrInvalidPage.Err.Error()}
-}
+var ErrInvalidPage = failure.New(failure.Invalid, "memberaccesses.invalid_page", "invalid page of accesses")
 
 // Access is one opening of the member's data by a staff member, as the member reads it: when, in which capacity
 // (the role, and its French name), for what (the view, which item of it when the event names one: the reference of

@@ -21,12 +21,12 @@ import (
 // Errors of the queries. Match with errors.Is.
 var (
 	// ErrNotFound is returned by Get for a member the directory does not know (yet).
-	ErrNotFound = failure.New(failure.NotFound, "memberdirectory.not_found", "Aucun adhérent ne correspond à cet identifiant.")
+	ErrNotFound = failure.New(failure.NotFound, "memberdirectory.not_found", "no member with this id")
 	// ErrInvalidQuery is returned by Search for a query that is neither a name nor a whole NIR: empty, or digits
 	// that are not 13 or 15 characters long. A NIR of the right length that does not validate comes back with the
 	// domain/nir error instead (wrong key, impossible month, ...), which says what is wrong.
 	ErrInvalidQuery = failure.New(failure.Invalid, "memberdirectory.invalid_query",
-		"Saisissez un nom, ou un numéro de sécurité sociale complet (13 caractères, ou 15 avec la clé).")
+		"query is neither a name nor a whole NIR")
 )
 
 // Search limits.

@@ -19,7 +19,7 @@ import (
 
 // ErrNotFound is returned by Get for a request that does not exist (yet) or is not the member's: a
 // member never learns that another member's request exists. Match with errors.Is.
-var ErrNotFound = failure.New(failure.NotFound, "memberrequests.not_found", "Cette demande est introuvable.")
+var ErrNotFound = failure.New(failure.NotFound, "memberrequests.not_found", "request not found")
 
 // MaxList is the most requests List returns, newest first.
 const MaxList = 500

@@ -270,7 +270,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/cases/{id}/decision", ID: "decideCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Decide (approve, or reject with a reason); the decision records the catalog version and rule applied, and closes the case.",
 			Handler: s.decideCase, Request: decisionRequest{}, Response: caseChangeBody{},
-			Responses: map[int]string{200: "Decided; the ETag header is the case's new ETag.", 404: "No such case.", 409: "Changed since (If-Match).", 422: "Closed, not the caller's, or a rejection without reason."}},
+			Responses: map[int]string{200: "Decided; the ETag header is the case's new ETag.", 404: "No such case.", 409: "Changed since (If-Match).", 422: "Closed, not the caller's, a rejection without reason, or a reason over 4,000 characters."}},
 		{Method: "POST", Path: "/v1/cases/{id}/notes", ID: "addCaseNote", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Add an internal note (staff only, never shown to the member).", Handler: s.addCaseNote,
 			Request: noteRequest{}, Response: caseChangeBody{}, Responses: map[int]string{200: "Noted; the ETag header is the case's new ETag.", 404: "No such case.", 403: "Outside the caller's queues.", 409: "Changed since (If-Match)."}},

@@ -134,7 +134,7 @@ func (a RequestCaseInformation) decider(context.Context, *core) (caseDecision, e
 // and closes the case. The decision records the catalogue version the request was submitted under and the rule
 // applied: that version's rules for the request's service, named "<service code>" (the catalogue has no finer
 // decision rules yet). Errors: servicerequest.closed (Rule), .awaiting_information, .reason_required,
-// .not_claimed, .not_yours, .not_found, case.*.
+// .reason_too_long, .not_claimed, .not_yours, .not_found, case.*.
 type DecideCase struct {
 	Approved bool
 	Reason   string

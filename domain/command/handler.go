@@ -6,8 +6,9 @@
 // caller passes back to read its own writes.
 //
 // Rules: no remote call inside an Update closure; time and ids come from the Runtime's Clock and NewID; errors
-// are failure sentinels (stable code, French message) wrapped with failure.Field when they are about an input
-// field, and with failure.Op naming the command; nothing here logs personal data.
+// are failure sentinels (a stable code and English text; the French sentence people see is in domain/messages),
+// wrapped with failure.Field when they are about an input field, and with failure.Op naming the command; nothing
+// here logs personal data.
 package command
 
 import (

@@ -118,11 +118,11 @@ func (r *row) tally() tally {
 
 // entry is a case's state while a batch is folded.
 type entry struct {
-	row      row
-	clock    requestclock.State
-	awaiting bool
-	exists   bool
-	changed  bool
+	row     row
+	clock   requestclock.State
+	state   sr.State // the case as the domain folds it, loaded from the row's fields
+	exists  bool
+	changed bool
 	// stored is what the stored row counted for when the batch read it (the zero tally when there was none).
 	stored tally
 }
@@ -166,7 +166,7 @@ func loadAll(ctx context.Context, tx *sqldb.Tx, table string, ids []uuid.UUID) (
 		if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
 			return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
 		}
-		en.awaiting = r.Status == string(sr.StatusAwaitingInformation)
+		en.state = r.state()
 		out[r.RequestID] = en
 	}
 	return out, nil
@@ -176,36 +176,26 @@ func apply(en *entry, e event.Envelope) error {
 	if en.exists && int64(e.Revision) <= en.row.Revision {
 		return nil // applied already: a replay
 	}
-	r := &en.row
-	switch ev := e.Event.(type) {
-	case sr.Submitted:
-		if !en.exists {
-			*r = row{caseRow: caseRow{RequestID: e.Stream.ID, ServiceCode: ev.ServiceCode,
-				ReceivedAt: e.Metadata.OccurredAt}}
-			en.exists = true
-		}
-	case sr.Acknowledged:
-		r.Reference, r.SilenceOutcome, r.TimeZone = ev.Reference, string(ev.Silence.Outcome), ev.TimeZone
-	case sr.Queued:
-		r.Queue = ev.Queue
-	case sr.Claimed:
-		r.Assignee = uuid.NullUUID{UUID: ev.Caseworker, Valid: true}
-	case sr.Released:
-		r.Assignee = uuid.NullUUID{}
-	case sr.Reassigned:
-		r.Assignee = uuid.NullUUID{UUID: ev.To, Valid: true}
-	case sr.InformationRequested:
-		en.awaiting = true
-	case sr.InformationReceived, sr.InformationDeadlineLapsed:
-		en.awaiting = false
-	case sr.Closed:
-		en.awaiting = false
-		r.ClosedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
-		r.CloseReason = ev.Reason
-	}
-	if !en.exists {
+	// What the event does to the case is the domain's fold; this projection only decides what its row shows.
+	before := en.state
+	after, _ := before.Apply(e.Event)
+	if !after.Submitted {
 		return fmt.Errorf("casequeues: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, sr.TypeSubmitted)
 	}
+	r := &en.row
+	if !en.exists {
+		*r = row{caseRow: caseRow{RequestID: e.Stream.ID, ReceivedAt: e.Metadata.OccurredAt}}
+		en.exists = true
+	}
+	r.ServiceCode, r.Reference, r.Queue = after.ServiceCode, after.Reference, after.Queue
+	r.SilenceOutcome, r.TimeZone = string(after.Deadlines.Silence.Outcome), after.TimeZone
+	r.Assignee = uuid.NullUUID{UUID: after.Assignee, Valid: after.Assignee != uuid.Nil}
+	if after.Closed && !before.Closed {
+		r.ClosedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
+	}
+	r.CloseReason = after.CloseReason
+	r.Status = string(after.Status())
+	en.state = after
 	en.clock.Add(e)
 	if err := en.refresh(); err != nil {
 		return fmt.Errorf("casequeues: %s revision %d: %w", e.Stream, e.Revision, err)
@@ -215,21 +205,21 @@ func apply(en *entry, e event.Envelope) error {
 	return nil
 }
 
-// refresh derives the status and the dates from the state, as the aggregate and servicerequest.Clock do.
+// state loads the stored fields of a case into the domain's state: what its fold reads to move the row.
+func (r *row) state() sr.State {
+	s := sr.State{Submitted: true, ServiceCode: r.ServiceCode, Reference: r.Reference, TimeZone: r.TimeZone,
+		Queue: r.Queue, Awaiting: r.Status == string(sr.StatusAwaitingInformation), Closed: r.ClosedAt.Valid,
+		CloseReason: r.CloseReason}
+	s.Deadlines.Silence.Outcome = sr.Outcome(r.SilenceOutcome)
+	if r.Assignee.Valid {
+		s.Assignee, s.TakenUp = r.Assignee.UUID, true
+	}
+	return s
+}
+
+// refresh derives the dates from the clock's state with servicerequest.Clock.
 func (en *entry) refresh() error {
 	r := &en.row
-	switch {
-	case r.ClosedAt.Valid:
-		r.Status = string(sr.StatusClosed)
-	case en.awaiting:
-		r.Status = string(sr.StatusAwaitingInformation)
-	case r.Assignee.Valid:
-		r.Status = string(sr.StatusClaimed)
-	case r.Queue != "":
-		r.Status = string(sr.StatusQueued)
-	default:
-		r.Status = string(sr.StatusNone) // submitted, not queued yet (the rest of the command is in the next batch)
-	}
 	text, err := en.clock.Marshal()
 	if err != nil {
 		return err

@@ -19,15 +19,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
-	"github.com/msa-dossier/dossier/projections/accounts"
-	"github.com/msa-dossier/dossier/projections/casefiles"
-	"github.com/msa-dossier/dossier/projections/casequeues"
-	"github.com/msa-dossier/dossier/projections/consultations"
-	"github.com/msa-dossier/dossier/projections/memberaccesses"
-	"github.com/msa-dossier/dossier/projections/memberdirectory"
-	"github.com/msa-dossier/dossier/projections/memberrequests"
-	"github.com/msa-dossier/dossier/projections/savedestimates"
-	"github.com/msa-dossier/dossier/projections/staffdirectory"
+	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
 // Config holds the HTTP limits.
@@ -70,20 +62,12 @@ type Deps struct {
 	Ready       []Check
 	Consistency Consistency
 	// Messages maps the domain's stable error codes to their French sentences (nir, credential, command…).
-	Messages  map[string]string
-	Commands  *command.Handler
-	Sessions  *sessions.Store
-	Accounts  *accounts.Queries
-	Directory *memberdirectory.Queries
-	Queues    *casequeues.Queries
-	Requests  *memberrequests.Queries
-	CaseFiles *casefiles.Queries
-	Finance   *consultations.Queries
-	Estimates *savedestimates.Queries
-	Accesses  *memberaccesses.Queries // the member's log of staff openings of their data
-	// StaffNames names the staff ids of case views (assignees, timeline actors), on staff routes only; nil: ids
-	// without names.
-	StaffNames *staffdirectory.Queries
+	Messages map[string]string
+	Commands *command.Handler
+	Sessions *sessions.Store
+	// Queries are the read models' queries (s.deps.Queues, s.deps.Accounts…), built with their projections by
+	// readmodels.New: a new read model is wired there, not here.
+	readmodels.Queries
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

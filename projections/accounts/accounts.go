@@ -22,7 +22,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,23 +50,16 @@ const Version = 2
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds member events into one account row per member plus its postal addresses. It is stateless and
 // safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // row is an account as stored.
 type row struct {
@@ -122,7 +114,7 @@ type addressChange struct {
 // in order (those at or below the row's revision are skipped) and writes it back with an upsert guarded by the
 // revision.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	return projections.StreamFold[*account]{
 		Keep:  func(e event.Envelope) bool { return e.Stream.Category == member.Category },
 		Load:  func(s event.StreamID) (*account, error) { return load(ctx, tx, table, s.ID) },

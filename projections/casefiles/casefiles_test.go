@@ -48,7 +48,7 @@ func worked(t *testing.T, pos *uint64) *srRequest {
 
 func get(t *testing.T, q *Queries, id uuid.UUID) File {
 	t.Helper()
-	f, err := q.Get(ctxT(t), id)
+	f, err := q.Get(projectionstest.Ctx(t), id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -57,7 +57,7 @@ func get(t *testing.T, q *Queries, id uuid.UUID) File {
 
 func readAsMember(t *testing.T, q *Queries, member, id uuid.UUID) MemberFile {
 	t.Helper()
-	f, err := q.ForMember(ctxT(t), member, id)
+	f, err := q.ForMember(projectionstest.Ctx(t), member, id)
 	if err != nil {
 		t.Fatalf("ForMember(%s): %v", id, err)
 	}
@@ -68,10 +68,10 @@ func readAsMember(t *testing.T, q *Queries, member, id uuid.UUID) MemberFile {
 // with who caused it, what it said, and whether the member is told about it.
 func TestStaffReadTheWholeFile(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := worked(t, &pos)
-		feed(t, db, p, a.Events...)
+		projectionstest.Apply(t, db, p, a.Events...)
 		q := NewQueries(db)
 
 		f := get(t, q, a.ID)
@@ -173,7 +173,7 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 			t.Errorf("closed: %+v", d(11))
 		}
 
-		if _, err := q.Get(ctxT(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
 	})
@@ -183,10 +183,10 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 // statuses of memberrequests.Next and their own answer; never a note, a staff id, a queue or a rule.
 func TestMemberReadsTheirPart(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := worked(t, &pos)
-		feed(t, db, p, a.Events...)
+		projectionstest.Apply(t, db, p, a.Events...)
 		q := NewQueries(db)
 
 		f := readAsMember(t, q, m1, a.ID)
@@ -253,7 +253,7 @@ func TestMemberReadsTheirPart(t *testing.T) {
 // TestWithdrawnAndLapsed: the member's timeline ends with the withdrawal, or with the lapse, then the closure.
 func TestWithdrawnAndLapsed(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
 		a.Withdraw(at(1, 0))
@@ -261,7 +261,7 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 		b.Claim(at(2, 1), w1)
 		b.AskInformation(at(2, 2), at(10, 0))
 		b.Lapse(at(10, 1))
-		feed(t, db, p, all(a, b)...)
+		projectionstest.Apply(t, db, p, all(a, b)...)
 		q := NewQueries(db)
 
 		steps := readAsMember(t, q, m1, b.ID).Timeline
@@ -286,17 +286,17 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 // TestMemberBCannotReadMemberAsFile: another member's case file is not found, like one that does not exist.
 func TestMemberBCannotReadMemberAsFile(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
 		b := submit(t, &pos, m2, c2s, at(0, 1))
-		feed(t, db, p, all(a, b)...)
+		projectionstest.Apply(t, db, p, all(a, b)...)
 		q := NewQueries(db)
 
-		if _, err := q.ForMember(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.ForMember(projectionstest.Ctx(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("ForMember(B, A's request) = %v, want ErrNotFound", err)
 		}
-		if _, err := q.ForMember(ctxT(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
+		if _, err := q.ForMember(projectionstest.Ctx(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
 			t.Errorf("ForMember(unknown) = %v, want ErrNotFound", err)
 		}
 		if f := readAsMember(t, q, m2, b.ID); len(f.Timeline) != 3 {
@@ -387,7 +387,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 		evs := story(t)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		feed(t, clean, setup(t, clean), evs...)
+		projectionstest.Apply(t, clean, projectionstest.Setup(t, clean, New()), evs...)
 		want := dump(t, clean, Version)
 		if len(want) < len(evs) {
 			t.Fatalf("%d rows for %d events", len(want), len(evs))
@@ -395,8 +395,8 @@ func TestReplaysAndRebuild(t *testing.T) {
 
 		// Event by event, then everything again, then out of order and in duplicate; and a new version built beside
 		// the live one from the whole log in batches: the same rows.
-		projectionstest.ReplaysAndRebuild(t, db, setup(t, db), &Projection{version: Version + 1}, evs, want,
-			func(p projections.Projection, batch ...event.Envelope) { feed(t, db, p, batch...) },
+		projectionstest.ReplaysAndRebuild(t, db, projectionstest.Setup(t, db, New()), &Projection{Meta: meta.At(Version + 1)}, evs, want,
+			func(p projections.Projection, batch ...event.Envelope) { projectionstest.Apply(t, db, p, batch...) },
 			func(version int) []string { return dump(t, db, version) })
 	})
 }
@@ -404,11 +404,11 @@ func TestReplaysAndRebuild(t *testing.T) {
 // TestEventBeforeSubmission: a request stream that does not begin with its submission stops the projection.
 func TestEventBeforeSubmission(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
 		claim := a.Claim(at(1, 0), w1)
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, claim) })
 		if err == nil || !strings.Contains(err.Error(), "before "+sr.TypeSubmitted) {
 			t.Fatalf("a claim before the submission: %v", err)
 		}

@@ -30,7 +30,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -56,22 +55,15 @@ const Version = 2
 //go:embed migrations
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds service request events into one row per case. It is stateless and safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's table, split by dialect (collations of the sort keys).
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // row is a case as stored: what the listings read, with its clock and the position of its last event.
 type row struct {
@@ -140,10 +132,12 @@ func tablesOf(version int) tables {
 // by the revision. The counters move in the same transaction by the difference between what the changed rows count
 // for now and what they counted for when read, so an event applied twice, skipped by the fold, moves nothing.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	t := tablesOf(p.version)
+	t := tablesOf(p.Version())
 	changed, err := projections.BatchFold[*entry]{
-		Keep:    func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
-		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) { return loadAll(ctx, tx, t.cases, ids) },
+		Keep: func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
+		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
+			return projections.LoadByID(ctx, tx, t.cases, "request_id", ids, loadEntry)
+		},
 		New:     func() *entry { return &entry{} },
 		Fold:    apply,
 		Changed: func(en *entry) bool { return en.changed },
@@ -154,22 +148,14 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 	return write(ctx, tx, t, changed)
 }
 
-// loadAll reads the stored rows of ids, by id.
-func loadAll(ctx context.Context, tx *sqldb.Tx, table string, ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
-	rows, err := projections.SelectIn[row](ctx, tx, "SELECT * FROM "+table+" WHERE request_id IN", ids)
-	if err != nil {
-		return nil, fmt.Errorf("casequeues: read %d cases: %w", len(ids), err)
+// loadEntry turns a stored row into the state of its case.
+func loadEntry(r row) (uuid.UUID, *entry, error) {
+	en := &entry{row: r, exists: true, stored: r.tally(), state: r.state()}
+	var err error
+	if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
+		return uuid.Nil, nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
 	}
-	out := make(map[uuid.UUID]*entry, len(rows))
-	for _, r := range rows {
-		en := &entry{row: r, exists: true, stored: r.tally()}
-		if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
-			return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
-		}
-		en.state = r.state()
-		out[r.RequestID] = en
-	}
-	return out, nil
+	return r.RequestID, en, nil
 }
 
 func apply(en *entry, e event.Envelope) error {

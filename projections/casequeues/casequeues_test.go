@@ -29,7 +29,7 @@ func fixed(t time.Time) func() time.Time { return func() time.Time { return t } 
 
 func get(t *testing.T, q *Queries, id uuid.UUID) Case {
 	t.Helper()
-	c, err := q.Get(ctxT(t), id)
+	c, err := q.Get(projectionstest.Ctx(t), id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -38,7 +38,7 @@ func get(t *testing.T, q *Queries, id uuid.UUID) Case {
 
 func list(t *testing.T, q *Queries, queue string, f Filter) []Case {
 	t.Helper()
-	cs, err := q.List(ctxT(t), queue, f)
+	cs, err := q.List(projectionstest.Ctx(t), queue, f)
 	if err != nil {
 		t.Fatalf("List(%s): %v", queue, err)
 	}
@@ -47,7 +47,7 @@ func list(t *testing.T, q *Queries, queue string, f Filter) []Case {
 
 func mine(t *testing.T, q *Queries, staff uuid.UUID) []uuid.UUID {
 	t.Helper()
-	cs, err := q.Mine(ctxT(t), staff)
+	cs, err := q.Mine(projectionstest.Ctx(t), staff)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func mine(t *testing.T, q *Queries, staff uuid.UUID) []uuid.UUID {
 
 func next(t *testing.T, q *Queries, queue string) []uuid.UUID {
 	t.Helper()
-	got, err := q.NextCandidates(ctxT(t), queue, 10)
+	got, err := q.NextCandidates(projectionstest.Ctx(t), queue, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func next(t *testing.T, q *Queries, queue string) []uuid.UUID {
 
 func TestQueueLifecycle(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		q := NewQueries(db, fixed(at(4, 0)))
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
@@ -149,7 +149,7 @@ func TestQueueLifecycle(t *testing.T) {
 				t.Errorf("closed case = %+v, want reason %s", cc, reason)
 			}
 		}
-		if _, err := q.Get(ctxT(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
 	})
@@ -157,7 +157,7 @@ func TestQueueLifecycle(t *testing.T) {
 
 func TestPausesMoveTheDueDate(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0)) // received 5 January: due 4 February, implicit decision 5 March
 		a.Claim(at(1, 0), w1)
@@ -203,7 +203,7 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 // due date and no implicit-decision date, stored as "" on both dialects; a pause still moves the due date.
 func TestCaseWithoutImplicitDecision(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, attest, at(0, 0)) // received 5 January: due 10 January, no implicit decision
 		b := submit(t, &pos, m2, attest, at(1, 0)) // due 11 January
@@ -219,7 +219,7 @@ func TestCaseWithoutImplicitDecision(t *testing.T) {
 			t.Errorf("case A = %+v", ca)
 		}
 		var stored []string
-		if err := db.Reader().SelectContext(ctxT(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
+		if err := db.Reader().SelectContext(projectionstest.Ctx(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
 			Name+" WHERE request_id = ?"), a.ID.String()); err != nil || len(stored) != 1 || stored[0] != "" {
 			t.Fatalf("stored implicit_decision_on = %q, %v", stored, err)
 		}
@@ -254,7 +254,7 @@ func TestCaseWithoutImplicitDecision(t *testing.T) {
 
 func TestCountsAndBreaches(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))  // due 4 February
 		b := submit(t, &pos, m1, c2s, at(1, 0))  // due 5 February
@@ -273,7 +273,7 @@ func TestCountsAndBreaches(t *testing.T) {
 
 		counts := func(now time.Time) []QueueStats {
 			t.Helper()
-			got, err := NewQueries(db, fixed(now)).Counts(ctxT(t), []string{"sante-c2s", "sante-cartes", "retraite"})
+			got, err := NewQueries(db, fixed(now)).Counts(projectionstest.Ctx(t), []string{"sante-c2s", "sante-cartes", "retraite"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,7 +325,7 @@ func TestCountsAndBreaches(t *testing.T) {
 
 func TestListPages(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		var rs []*request
 		for i := range 11 {
@@ -367,7 +367,7 @@ func TestListPages(t *testing.T) {
 		if got := list(t, q, "sante-c2s", Filter{}); len(got) != 11 {
 			t.Errorf("default page = %d cases", len(got))
 		}
-		if _, err := q.List(ctxT(t), "sante-c2s", Filter{After: "nope"}); !errors.Is(err, ErrInvalidCursor) {
+		if _, err := q.List(projectionstest.Ctx(t), "sante-c2s", Filter{After: "nope"}); !errors.Is(err, ErrInvalidCursor) {
 			t.Errorf("List(bad cursor) = %v, want ErrInvalidCursor", err)
 		}
 	})
@@ -412,7 +412,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 		evs := story(t)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		feed(t, clean, setup(t, clean), evs...)
+		feed(t, clean, projectionstest.Setup(t, clean, New()), evs...)
 		want := dump(t, clean, Version)
 		// 5 cases; A (claimed) and E (queued) open in sante-c2s: 2 status counters, and 2 breach counters (their
 		// due days differ).
@@ -422,7 +422,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 
 		// Event by event, then everything again, then out of order and in duplicate; and a new version built beside
 		// the live one from the whole log in batches: the same rows.
-		projectionstest.ReplaysAndRebuild(t, db, setup(t, db), &Projection{version: Version + 1}, evs, want,
+		projectionstest.ReplaysAndRebuild(t, db, projectionstest.Setup(t, db, New()), &Projection{Meta: meta.At(Version + 1)}, evs, want,
 			func(p projections.Projection, batch ...event.Envelope) { feed(t, db, p.(*Projection), batch...) },
 			func(version int) []string { return dump(t, db, version) })
 	})
@@ -431,11 +431,11 @@ func TestReplaysAndRebuild(t *testing.T) {
 // An event of a service request stream before its Submitted is a bug upstream: the projection stops loudly.
 func TestEventBeforeSubmittedStops(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
 		claim := a.Claim(at(1, 0), w1)
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, claim) })
 		if err == nil {
 			t.Fatal("Apply(claim without submission) = nil, want an error")
 		}

@@ -3,6 +3,7 @@ package casequeues
 import (
 	"errors"
 	"fmt"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -24,11 +25,11 @@ var allQueues = []string{"sante-c2s", "sante-cartes", "pro-attestations", "retra
 func counts(t *testing.T, db *sqldb.DB, now time.Time, queues ...string) []QueueStats {
 	t.Helper()
 	q := NewQueries(db, fixed(now))
-	got, err := q.Counts(ctxT(t), queues)
+	got, err := q.Counts(projectionstest.Ctx(t), queues)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scanned, err := q.scanCounts(ctxT(t), queues)
+	scanned, err := q.scanCounts(projectionstest.Ctx(t), queues)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,15 +43,15 @@ func counts(t *testing.T, db *sqldb.DB, now time.Time, queues ...string) []Queue
 // (the second time changes nothing).
 func TestCountsFollowTheCases(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		now := time.Date(2026, 2, 5, 12, 0, 0, 0, paris) // A is late (due 4 February), the others are not
 		step := func(name string, evs []event.Envelope, want ...QueueStats) {
 			t.Helper()
 			feed(t, db, p, evs...)
-			before := dump(t, db, p.version)
+			before := dump(t, db, p.Version())
 			feed(t, db, p, evs...)
-			if after := dump(t, db, p.version); !slices.Equal(after, before) {
+			if after := dump(t, db, p.Version()); !slices.Equal(after, before) {
 				t.Fatalf("%s: applying the same events again changed the tables:\n got %q\nwant %q", name, after, before)
 			}
 			if got := counts(t, db, now, "sante-c2s", "sante-cartes"); !slices.Equal(got, want) {
@@ -90,9 +91,9 @@ func TestCountsFollowTheCases(t *testing.T) {
 		step("B decided", b.Decide(at(28, 0), sr.Rejected, "Hors plafond"), c2(0, 0, 0, time.Time{}, 0), cd(0, 0, 0, 0))
 
 		// Every case closed: no counter is left, not even at zero.
-		tt := tablesOf(p.version)
+		tt := tablesOf(p.Version())
 		var n int
-		if err := db.Reader().GetContext(ctxT(t), &n, "SELECT (SELECT COUNT(*) FROM "+tt.statusCounts+
+		if err := db.Reader().GetContext(projectionstest.Ctx(t), &n, "SELECT (SELECT COUNT(*) FROM "+tt.statusCounts+
 			") + (SELECT COUNT(*) FROM "+tt.breachCounts+")"); err != nil || n != 0 {
 			t.Fatalf("counters left once every case is closed: %d, %v", n, err)
 		}
@@ -111,7 +112,7 @@ func TestCountersMatchTheCases(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 0))
 				evs := randomHistory(t, rng, 60, 200)
 				db := sqldbtest.NewTarget(t, tg.Dialect).Open(t)
-				p := setup(t, db)
+				p := projectionstest.Setup(t, db, New())
 				end := evs[len(evs)-1].Metadata.OccurredAt
 				for i := 0; i < len(evs); {
 					n := 1 + rng.IntN(25)
@@ -119,8 +120,8 @@ func TestCountersMatchTheCases(t *testing.T) {
 					switch rng.IntN(6) {
 					case 0: // rolled back (as after a crash or a fenced commit), then applied again
 						errBoom := errors.New("boom")
-						err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error {
-							if err := p.Apply(ctxT(t), tx, batch); err != nil {
+						err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error {
+							if err := p.Apply(projectionstest.Ctx(t), tx, batch); err != nil {
 								return err
 							}
 							return errBoom
@@ -151,14 +152,14 @@ func TestCountersMatchTheCases(t *testing.T) {
 				}
 				t.Logf("%d events; at the end: %+v", len(evs), counts(t, db, end, allQueues...))
 				// A new version built beside the live one, in other batches, holds the same rows.
-				rebuilt := &Projection{version: Version + 1}
-				if err := projections.Setup(ctxT(t), db, rebuilt); err != nil {
+				rebuilt := &Projection{Meta: meta.At(Version + 1)}
+				if err := projections.Setup(projectionstest.Ctx(t), db, rebuilt); err != nil {
 					t.Fatal(err)
 				}
 				for batch := range slices.Chunk(evs, 1+rng.IntN(200)) {
 					feed(t, db, rebuilt, batch...)
 				}
-				if got, want := dump(t, db, rebuilt.version), dump(t, db, p.version); !slices.Equal(got, want) {
+				if got, want := dump(t, db, rebuilt.Version()), dump(t, db, p.Version()); !slices.Equal(got, want) {
 					t.Fatalf("rebuild:\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 				}
 			})
@@ -224,15 +225,15 @@ func randomHistory(t *testing.T, rng *rand.Rand, n, steps int) []event.Envelope 
 // A counter that no longer matches the cases stops the projection loudly instead of going below zero.
 func TestDriftedCountersStop(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
 		feed(t, db, p, a.Events...)
-		if _, err := db.ExecContext(ctxT(t), "DELETE FROM "+tablesOf(p.version).statusCounts); err != nil {
+		if _, err := db.ExecContext(projectionstest.Ctx(t), "DELETE FROM "+tablesOf(p.Version()).statusCounts); err != nil {
 			t.Fatal(err)
 		}
 		claim := a.Claim(at(1, 0), w1)
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, claim) })
 		if err == nil || !strings.Contains(err.Error(), "no longer match") {
 			t.Fatalf("Apply over a drifted counter = %v, want an error", err)
 		}
@@ -243,7 +244,7 @@ func TestDriftedCountersStop(t *testing.T) {
 // the cases.
 func TestCountsWithoutCounters(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		feed(t, db, p, story(t)...)
 		now := at(60, 0)
 		want := counts(t, db, now, allQueues...)
@@ -251,7 +252,7 @@ func TestCountsWithoutCounters(t *testing.T) {
 			t.Fatalf("figures %+v: want open cases and breaches", want)
 		}
 		for _, v := range []string{statusCountsView, breachCountsView} {
-			if _, err := db.ExecContext(ctxT(t), "DROP VIEW "+v); err != nil {
+			if _, err := db.ExecContext(projectionstest.Ctx(t), "DROP VIEW "+v); err != nil {
 				t.Fatal(err)
 			}
 		}

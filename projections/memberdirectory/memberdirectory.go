@@ -22,7 +22,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +44,8 @@ const Version = 1
 //go:embed migrations
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // NIRHash returns the keyed hash of a canonical 13-character NIR body, as stored in the directory's lookup column.
 // It must be deterministic and keyed (an HMAC under the server key), and the same for the projection and its
 // queries.
@@ -53,8 +54,8 @@ type NIRHash func(nirBody string) string
 // Projection folds member events into one directory row per member and its search words. It is stateless and safe
 // for concurrent use.
 type Projection struct {
-	version int
-	hash    NIRHash
+	projections.Meta
+	hash NIRHash
 }
 
 // New returns the projection at its current Version. nirHash computes the lookup column (see NIRHash); New panics
@@ -63,18 +64,8 @@ func New(nirHash NIRHash) *Projection {
 	if nirHash == nil {
 		panic("memberdirectory: New needs a NIR hash function")
 	}
-	return &Projection{version: Version, hash: nirHash}
+	return &Projection{Meta: meta, hash: nirHash}
 }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables, split by dialect: PostgreSQL compares the folded
-// columns with COLLATE "C", the byte order SQLite uses, so sorting and prefix ranges agree on both.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
 
 // row is a directory entry as stored.
 type row struct {
@@ -119,7 +110,7 @@ type entry struct {
 // revision) are applied in order, and the row is written back with an upsert guarded by the revision. Events that
 // change nothing the directory shows (logins, password and address changes) are passed over without a write.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	return projections.StreamFold[*entry]{
 		Keep:  shown,
 		Load:  func(s event.StreamID) (*entry, error) { return load(ctx, tx, table, s.ID) },

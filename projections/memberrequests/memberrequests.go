@@ -28,7 +28,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/msa-dossier/dossier/projections/requestclock"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +48,8 @@ const Version = 2
 
 //go:embed migrations
 var migrations embed.FS
+
+var meta = projections.NewMeta(Name, Version, migrations)
 
 // Status is where a request stands, as the member is told. Its values are stored: never rename them.
 type Status string
@@ -87,20 +88,11 @@ const (
 
 // Projection folds service request events into one row per request. It is stateless and safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // row is a request as stored.
 type row struct {
@@ -161,7 +153,7 @@ type entry struct {
 // Apply folds the batch request by request: each row is read once, the new events (above the row's revision) are
 // applied in order, and the row is written back with an upsert guarded by the revision.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	return projections.StreamFold[*entry]{
 		Keep:  func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
 		Load:  func(s event.StreamID) (*entry, error) { return load(ctx, tx, table, s.ID) },

@@ -28,7 +28,7 @@ func fixed(t time.Time) func() time.Time { return func() time.Time { return t } 
 
 func get(t *testing.T, q *Queries, member, id uuid.UUID) Request {
 	t.Helper()
-	r, err := q.Get(ctxT(t), member, id)
+	r, err := q.Get(projectionstest.Ctx(t), member, id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -39,10 +39,10 @@ func get(t *testing.T, q *Queries, member, id uuid.UUID) Request {
 // delivered by right) shows no implicit-decision date, stored as "" on both dialects, also while paused.
 func TestRequestWithoutImplicitDecision(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, attest, at(0, 0))
-		feed(t, db, p, a.Events...)
+		projectionstest.Apply(t, db, p, a.Events...)
 		q := NewQueries(db, fixed(at(5, 0)))
 
 		r := get(t, q, m1, a.ID)
@@ -51,25 +51,25 @@ func TestRequestWithoutImplicitDecision(t *testing.T) {
 			t.Errorf("submitted = %+v", r)
 		}
 		var stored []string
-		if err := db.Reader().SelectContext(ctxT(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
+		if err := db.Reader().SelectContext(projectionstest.Ctx(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
 			Name+" WHERE request_id = ?"), a.ID.String()); err != nil || len(stored) != 1 || stored[0] != "" {
 			t.Fatalf("stored implicit_decision_on = %q, %v", stored, err)
 		}
-		if got, err := q.List(ctxT(t), m1); err != nil || len(got) != 1 || got[0].ImplicitDecisionOn != "" {
+		if got, err := q.List(projectionstest.Ctx(t), m1); err != nil || len(got) != 1 || got[0].ImplicitDecisionOn != "" {
 			t.Fatalf("List = %+v, %v", got, err)
 		}
 
 		// Paused, then answered: still no date.
-		feed(t, db, p, a.Claim(at(1, 0), w1)...)
-		feed(t, db, p, a.AskInformation(at(2, 0), at(40, 0))...)
+		projectionstest.Apply(t, db, p, a.Claim(at(1, 0), w1)...)
+		projectionstest.Apply(t, db, p, a.AskInformation(at(2, 0), at(40, 0))...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusAwaitingInformation || r.Expected == nil || r.ImplicitDecisionOn != "" {
 			t.Errorf("awaiting = %+v", r)
 		}
-		feed(t, db, p, a.Answer(at(7, 0))...)
+		projectionstest.Apply(t, db, p, a.Answer(at(7, 0))...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusInProgress || r.ImplicitDecisionOn != "" {
 			t.Errorf("answered = %+v", r)
 		}
-		feed(t, db, p, a.Decide(at(8, 0), sr.Approved, "")...)
+		projectionstest.Apply(t, db, p, a.Decide(at(8, 0), sr.Approved, "")...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusApproved || r.ImplicitDecisionOn != "" || r.ImplicitOutcome != "none" {
 			t.Errorf("decided = %+v", r)
 		}
@@ -78,10 +78,10 @@ func TestRequestWithoutImplicitDecision(t *testing.T) {
 
 func TestMemberFollowsARequest(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0)) // received 5 January: implicit acceptance on 5 March
-		feed(t, db, p, a.Events...)
+		projectionstest.Apply(t, db, p, a.Events...)
 		q := NewQueries(db, fixed(at(5, 0)))
 
 		r := get(t, q, m1, a.ID)
@@ -93,18 +93,18 @@ func TestMemberFollowsARequest(t *testing.T) {
 		}
 
 		// Claimed, released, claimed again, reassigned, noted: for the member, one step ("prise en charge").
-		feed(t, db, p, a.Claim(at(1, 0), w1)...)
-		feed(t, db, p, a.Release(at(1, 1), w1)...)
-		feed(t, db, p, a.Claim(at(1, 2), w2)...)
-		feed(t, db, p, a.Reassign(at(1, 3), supervisor, w1)...)
-		feed(t, db, p, a.Note(at(1, 4), w1)...)
+		projectionstest.Apply(t, db, p, a.Claim(at(1, 0), w1)...)
+		projectionstest.Apply(t, db, p, a.Release(at(1, 1), w1)...)
+		projectionstest.Apply(t, db, p, a.Claim(at(1, 2), w2)...)
+		projectionstest.Apply(t, db, p, a.Reassign(at(1, 3), supervisor, w1)...)
+		projectionstest.Apply(t, db, p, a.Note(at(1, 4), w1)...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusInProgress || r.Revision != uint64(len(a.Events)-1) {
 			t.Errorf("in progress = %+v", r)
 		}
 
 		// Information asked for on 7 January, by 20 February: the member sees what and by when; the clock stops.
 		deadline := at(46, 0)
-		feed(t, db, p, a.AskInformation(at(2, 0), deadline)...)
+		projectionstest.Apply(t, db, p, a.AskInformation(at(2, 0), deadline)...)
 		r = get(t, q, m1, a.ID) // read on 10 January: 3 days of pause so far
 		if r.Status != StatusAwaitingInformation || r.Expected == nil ||
 			!slices.Equal(r.Expected.Items, []string{"Avis d'imposition 2025"}) || !r.Expected.Deadline.Equal(deadline) ||
@@ -112,14 +112,14 @@ func TestMemberFollowsARequest(t *testing.T) {
 			t.Errorf("awaiting = %+v (expected %+v)", r, r.Expected)
 		}
 		// Answered on 17 January: 10 days of pause, as servicerequest.Clock counts them.
-		feed(t, db, p, a.Answer(at(12, 0))...)
+		projectionstest.Apply(t, db, p, a.Answer(at(12, 0))...)
 		r = get(t, q, m1, a.ID)
 		if lc := a.LegalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != "2026-03-15" ||
 			r.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
 			t.Errorf("answered = %+v", r)
 		}
 
-		feed(t, db, p, a.Decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")...)
+		projectionstest.Apply(t, db, p, a.Decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")...)
 		r = get(t, q, m1, a.ID)
 		if r.Status != StatusRejected || r.Decision == nil || r.Decision.Outcome != sr.Rejected ||
 			r.Decision.Reason != "Ressources supérieures au plafond" || !r.Decision.DecidedAt.Equal(at(20, 0)) ||
@@ -131,7 +131,7 @@ func TestMemberFollowsARequest(t *testing.T) {
 
 func TestWithdrawnAndLapsed(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
 		a.Withdraw(at(1, 0))
@@ -142,10 +142,10 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 		c := submit(t, &pos, m1, c2s, at(3, 0))
 		c.Claim(at(3, 1), w1)
 		c.Decide(at(4, 0), sr.Approved, "")
-		feed(t, db, p, all(a, b, c)...)
+		projectionstest.Apply(t, db, p, all(a, b, c)...)
 		q := NewQueries(db, fixed(at(11, 0)))
 
-		got, err := q.List(ctxT(t), m1)
+		got, err := q.List(projectionstest.Ctx(t), m1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,21 +166,21 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 
 func TestMemberBCannotReadMemberAsRequest(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := submit(t, &pos, m1, c2s, at(0, 0))
 		b := submit(t, &pos, m2, c2s, at(0, 1))
-		feed(t, db, p, all(a, b)...)
+		projectionstest.Apply(t, db, p, all(a, b)...)
 		q := NewQueries(db, fixed(at(1, 0)))
 
-		if _, err := q.Get(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(B, A's request) = %v, want ErrNotFound", err)
 		}
-		if _, err := q.Get(ctxT(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
 		for member, want := range map[uuid.UUID][]uuid.UUID{m1: {a.ID}, m2: {b.ID}, uuid.New(): nil} {
-			got, err := q.List(ctxT(t), member)
+			got, err := q.List(projectionstest.Ctx(t), member)
 			if err != nil || !slices.Equal(ids(got), want) {
 				t.Errorf("List(%s) = %v, %v; want %v", member, ids(got), err, want)
 			}
@@ -219,13 +219,13 @@ func TestReplaysAndRebuild(t *testing.T) {
 		evs := story(t)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		feed(t, clean, setup(t, clean), evs...)
+		projectionstest.Apply(t, clean, projectionstest.Setup(t, clean, New()), evs...)
 		want := dump(t, clean, Version)
 
 		// Event by event, then everything again, then out of order and in duplicate; and a new version built beside
 		// the live one from the whole log in batches: the same rows.
-		projectionstest.ReplaysAndRebuild(t, db, setup(t, db), &Projection{version: Version + 1}, evs, want,
-			func(p projections.Projection, batch ...event.Envelope) { feed(t, db, p, batch...) },
+		projectionstest.ReplaysAndRebuild(t, db, projectionstest.Setup(t, db, New()), &Projection{Meta: meta.At(Version + 1)}, evs, want,
+			func(p projections.Projection, batch ...event.Envelope) { projectionstest.Apply(t, db, p, batch...) },
 			func(version int) []string { return dump(t, db, version) })
 	})
 }
@@ -234,7 +234,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 // the version's migrations leave no timeline table of its own.
 func TestTimelineMovedToCaseFiles(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		setup(t, db)
+		projectionstest.Setup(t, db, New())
 		table := projections.Prefix(Name, Version)
 		if !projectionstest.TableExists(t, db, table) || projectionstest.TableExists(t, db, table+"_timeline") {
 			t.Fatalf("tables of %s: want %s and no %s_timeline", table, table, table)

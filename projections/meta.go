@@ -1,6 +1,10 @@
 package projections
 
-import "io/fs"
+import (
+	"io/fs"
+
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+)
 
 // Meta is what identifies a projection version: its name, its version and its migrations. A projection embeds it
 // and gets Name, Version and Migrations of the Projection interface; it writes only Apply (and its queries):
@@ -25,7 +29,7 @@ type Meta struct {
 // fsys (the package's embedded files: NNNNN_name.sql at its root, or split into sqlite/ and postgres/). It panics
 // if that directory cannot be opened: the embedded directory is part of the binary.
 func NewMeta(name string, version int, fsys fs.FS) Meta {
-	return Meta{name: name, version: version, migrations: EmbeddedMigrations(fsys)}
+	return Meta{name: name, version: version, migrations: sqldb.EmbeddedMigrations(fsys)}
 }
 
 // At returns the same projection at version v.

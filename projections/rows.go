@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 
@@ -15,16 +14,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
 )
-
-// EmbeddedMigrations returns the "migrations" directory of fsys (a projection's embedded files), for
-// Projection.Migrations. It panics if the directory cannot be opened: the embedded directory is part of the binary.
-func EmbeddedMigrations(fsys fs.FS) fs.FS {
-	sub, err := fs.Sub(fsys, "migrations")
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
 
 // StreamFold folds a batch into one state per stream, for a projection that keeps a row per stream and reads it
 // before changing it; a Projection's Apply runs it over its batch.

@@ -3,6 +3,7 @@ package casefiles
 import (
 	"encoding/json"
 	"errors"
+	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
 	"slices"
 	"strings"
 	"testing"
@@ -32,17 +33,17 @@ const c2sForm = `{"household_situation":"couple","household_size":3,"housing":"t
 
 // worked is a C2S request of m1 that goes through every kind of staff step and an answer from the member, then is
 // rejected: revisions 0 to 11.
-func worked(t *testing.T, pos *uint64) *srRequest {
+func worked(t *testing.T, pos *uint64) *srtest.Request {
 	t.Helper()
-	a := submitForm(t, pos, m1, c2s, at(0, 0), c2sForm)
-	a.Claim(at(1, 0), w1)
-	a.Release(at(1, 1), w1)
-	a.Claim(at(1, 2), w2)
-	a.Reassign(at(1, 3), supervisor, w1)
-	a.Note(at(1, 4), w1)
-	a.AskInformation(at(2, 0), at(46, 0))
-	a.Answer(at(12, 0))
-	a.Decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")
+	a := srtest.SubmitForm(t, pos, m1, srtest.C2S, srtest.At(0, 0), c2sForm)
+	a.Claim(srtest.At(1, 0), w1)
+	a.Release(srtest.At(1, 1), w1)
+	a.Claim(srtest.At(1, 2), w2)
+	a.Reassign(srtest.At(1, 3), supervisor, w1)
+	a.Note(srtest.At(1, 4), w1)
+	a.AskInformation(srtest.At(2, 0), srtest.At(46, 0))
+	a.Answer(srtest.At(12, 0))
+	a.Decide(srtest.At(20, 0), sr.Rejected, "Ressources supérieures au plafond")
 	return a
 }
 
@@ -80,11 +81,11 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 		}
 
 		// The form: the catalog's fields in its order, with its labels; the option's label beside a choice's code.
-		svc, err := catalog.Current().Lookup(c2s.Code)
+		svc, err := catalog.Current().Lookup(srtest.C2S.Code)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Form.ServiceCode != c2s.Code || f.Form.CatalogVersion != "2026.1" || f.Form.ServiceLabel != svc.Label {
+		if f.Form.ServiceCode != srtest.C2S.Code || f.Form.CatalogVersion != "2026.1" || f.Form.ServiceLabel != svc.Label {
 			t.Errorf("form = %+v", f.Form)
 		}
 		var names []string
@@ -138,14 +139,14 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 
 		d := func(i int) Details { return f.Timeline[i].Details }
 		ack := sr.Rehydrate(a.ID, a.Events)
-		if d(0).ServiceCode != c2s.Code || d(0).CatalogVersion != "2026.1" {
+		if d(0).ServiceCode != srtest.C2S.Code || d(0).CatalogVersion != "2026.1" {
 			t.Errorf("submitted: %+v", d(0))
 		}
 		if d(1).Reference != ack.Reference() || d(1).ImplicitDecisionOn != "2026-03-05" || d(1).ImplicitOutcome != "acceptance" ||
 			d(1).DueOn == "" || d(1).TimeZone != "Europe/Paris" || d(1).AppealRoutes == "" {
 			t.Errorf("acknowledged: %+v", d(1))
 		}
-		if d(2).Queue != c2s.Queue {
+		if d(2).Queue != srtest.C2S.Queue {
 			t.Errorf("queued: %+v", d(2))
 		}
 		if d(3).Caseworker == nil || *d(3).Caseworker != w1 || d(4).Caseworker == nil || *d(4).Caseworker != w1 {
@@ -159,7 +160,7 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 			t.Errorf("note: %+v", n)
 		}
 		if r := d(8); r.Caseworker == nil || *r.Caseworker != w1 || !slices.Equal(r.Items, []string{"Avis d'imposition 2025"}) ||
-			r.Deadline == nil || !r.Deadline.Equal(at(46, 0)) {
+			r.Deadline == nil || !r.Deadline.Equal(srtest.At(46, 0)) {
 			t.Errorf("information requested: %+v", r)
 		}
 		if d(9).Answer != "Avis d'imposition déposé" {
@@ -196,14 +197,14 @@ func TestMemberReadsTheirPart(t *testing.T) {
 			label  string
 		}
 		want := []summary{
-			{at(0, 0).String(), mr.StatusReceived, mr.LabelSubmitted},
-			{at(0, 0).String(), mr.StatusReceived, mr.LabelAcknowledged},
-			{at(0, 0).String(), mr.StatusReceived, mr.LabelQueued},
-			{at(1, 0).String(), mr.StatusInProgress, mr.LabelTakenUp},
-			{at(2, 0).String(), mr.StatusAwaitingInformation, mr.LabelInformationRequested},
-			{at(12, 0).String(), mr.StatusInProgress, mr.LabelInformationReceived},
-			{at(20, 0).String(), mr.StatusRejected, mr.LabelRejected},
-			{at(20, 0).String(), mr.StatusRejected, mr.LabelClosed},
+			{srtest.At(0, 0).String(), mr.StatusReceived, mr.LabelSubmitted},
+			{srtest.At(0, 0).String(), mr.StatusReceived, mr.LabelAcknowledged},
+			{srtest.At(0, 0).String(), mr.StatusReceived, mr.LabelQueued},
+			{srtest.At(1, 0).String(), mr.StatusInProgress, mr.LabelTakenUp},
+			{srtest.At(2, 0).String(), mr.StatusAwaitingInformation, mr.LabelInformationRequested},
+			{srtest.At(12, 0).String(), mr.StatusInProgress, mr.LabelInformationReceived},
+			{srtest.At(20, 0).String(), mr.StatusRejected, mr.LabelRejected},
+			{srtest.At(20, 0).String(), mr.StatusRejected, mr.LabelClosed},
 		}
 		var got []summary
 		for _, s := range f.Timeline {
@@ -224,7 +225,7 @@ func TestMemberReadsTheirPart(t *testing.T) {
 		if f.Timeline[0].Details != nil || f.Timeline[2].Details != nil || f.Timeline[3].Details != nil {
 			t.Errorf("submitted, queued or taken up say more than their label: %+v", f.Timeline[:4])
 		}
-		if r := d(4); !slices.Equal(r.Items, []string{"Avis d'imposition 2025"}) || r.Deadline == nil || !r.Deadline.Equal(at(46, 0)) {
+		if r := d(4); !slices.Equal(r.Items, []string{"Avis d'imposition 2025"}) || r.Deadline == nil || !r.Deadline.Equal(srtest.At(46, 0)) {
 			t.Errorf("information requested: %+v", r)
 		}
 		if d(5).Answer != "Avis d'imposition déposé" {
@@ -241,7 +242,7 @@ func TestMemberReadsTheirPart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, secret := range []string{w1.String(), w2.String(), supervisor.String(), "Appelé", c2s.Queue, "c2s.eligibility",
+		for _, secret := range []string{w1.String(), w2.String(), supervisor.String(), "Appelé", srtest.C2S.Queue, "c2s.eligibility",
 			"caseworker", "supervisor", "note", "actor"} {
 			if strings.Contains(string(body), secret) {
 				t.Errorf("the member's file shows %q: %s", secret, body)
@@ -255,18 +256,18 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		a.Withdraw(at(1, 0))
-		b := submit(t, &pos, m1, cards, at(2, 0))
-		b.Claim(at(2, 1), w1)
-		b.AskInformation(at(2, 2), at(10, 0))
-		b.Lapse(at(10, 1))
-		projectionstest.Apply(t, db, p, all(a, b)...)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		a.Withdraw(srtest.At(1, 0))
+		b := srtest.Submit(t, &pos, m1, srtest.Cards, srtest.At(2, 0))
+		b.Claim(srtest.At(2, 1), w1)
+		b.AskInformation(srtest.At(2, 2), srtest.At(10, 0))
+		b.Lapse(srtest.At(10, 1))
+		projectionstest.Apply(t, db, p, srtest.All(a, b)...)
 		q := NewQueries(db)
 
 		steps := readAsMember(t, q, m1, b.ID).Timeline
 		if last := steps[len(steps)-2:]; last[0].Label != mr.LabelLapsed || last[0].Status != mr.StatusLapsed ||
-			last[0].Details == nil || !last[0].Details.Deadline.Equal(at(10, 0)) || last[1].Label != mr.LabelClosed ||
+			last[0].Details == nil || !last[0].Details.Deadline.Equal(srtest.At(10, 0)) || last[1].Label != mr.LabelClosed ||
 			last[1].Details == nil || last[1].Details.CloseReason != sr.CloseLapsed {
 			t.Errorf("lapsed timeline ends with %+v", last)
 		}
@@ -288,9 +289,9 @@ func TestMemberBCannotReadMemberAsFile(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		b := submit(t, &pos, m2, c2s, at(0, 1))
-		projectionstest.Apply(t, db, p, all(a, b)...)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(0, 1))
+		projectionstest.Apply(t, db, p, srtest.All(a, b)...)
 		q := NewQueries(db)
 
 		if _, err := q.ForMember(projectionstest.Ctx(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
@@ -337,7 +338,7 @@ func TestEveryEventIsAStep(t *testing.T) {
 // values, named by their names, in name order.
 func TestFormOfAnUnknownVersion(t *testing.T) {
 	for _, r := range []row{
-		{ServiceCode: c2s.Code, CatalogVersion: "1999.1", Form: `{"b":true,"a":"x"}`},
+		{ServiceCode: srtest.C2S.Code, CatalogVersion: "1999.1", Form: `{"b":true,"a":"x"}`},
 		{ServiceCode: "no-such-service", CatalogVersion: "2026.1", Form: `{"b":true,"a":"x"}`},
 	} {
 		f, err := labelled(r)
@@ -350,7 +351,7 @@ func TestFormOfAnUnknownVersion(t *testing.T) {
 		}
 	}
 	// A field of the service that its version does not list comes after the listed ones.
-	f, err := labelled(row{ServiceCode: c2s.Code, CatalogVersion: "2026.1", Form: `{"zz":1,"housing":"owner"}`})
+	f, err := labelled(row{ServiceCode: srtest.C2S.Code, CatalogVersion: "2026.1", Form: `{"zz":1,"housing":"owner"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,20 +365,20 @@ func TestFormOfAnUnknownVersion(t *testing.T) {
 func story(t *testing.T) []event.Envelope {
 	var pos uint64
 	a := worked(t, &pos)
-	b := submit(t, &pos, m2, c2s, at(1, 0))
-	c := submit(t, &pos, m1, cards, at(1, 1))
-	d := submit(t, &pos, m2, c2s, at(2, 0))
-	b.Reassign(at(2, 2), supervisor, w2)
-	b.Note(at(3, 1), w2)
-	b.Release(at(3, 2), w2)
-	c.Claim(at(3, 3), w1)
-	c.Decide(at(4, 0), sr.Approved, "")
-	c.Note(at(4, 1), w1)
-	d.Withdraw(at(9, 1))
-	b.Claim(at(10, 0), w1)
-	b.AskInformation(at(10, 1), at(12, 0))
-	b.Lapse(at(12, 1))
-	return all(a, b, c, d)
+	b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(1, 0))
+	c := srtest.Submit(t, &pos, m1, srtest.Cards, srtest.At(1, 1))
+	d := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(2, 0))
+	b.Reassign(srtest.At(2, 2), supervisor, w2)
+	b.Note(srtest.At(3, 1), w2)
+	b.Release(srtest.At(3, 2), w2)
+	c.Claim(srtest.At(3, 3), w1)
+	c.Decide(srtest.At(4, 0), sr.Approved, "")
+	c.Note(srtest.At(4, 1), w1)
+	d.Withdraw(srtest.At(9, 1))
+	b.Claim(srtest.At(10, 0), w1)
+	b.AskInformation(srtest.At(10, 1), srtest.At(12, 0))
+	b.Lapse(srtest.At(12, 1))
+	return srtest.All(a, b, c, d)
 }
 
 // TestReplaysAndRebuild: events applied twice, in any order of batches, leave the rows a single pass gives; a new
@@ -406,8 +407,8 @@ func TestEventBeforeSubmission(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		claim := a.Claim(at(1, 0), w1)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		claim := a.Claim(srtest.At(1, 0), w1)
 		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, claim) })
 		if err == nil || !strings.Contains(err.Error(), "before "+sr.TypeSubmitted) {
 			t.Fatalf("a claim before the submission: %v", err)

@@ -32,7 +32,7 @@ func BenchmarkQueueList100k(b *testing.B) {
 		start := time.Now()
 		workers := fill(b, db, 100_000)
 		b.Logf("%s: 140,000 cases folded in %s", d, time.Since(start).Round(time.Millisecond))
-		q := NewQueries(db, fixed(t0.AddDate(0, 0, 60)))
+		q := NewQueries(db, fixed(srtest.T0.AddDate(0, 0, 60)))
 		queues := []string{"sante-c2s", "sante-cartes", "retraite"}
 		want, err := q.scanCounts(projectionstest.Ctx(b), queues)
 		if err != nil {
@@ -155,12 +155,12 @@ func generate(b *testing.B, n int, emit func([]event.Envelope)) []uuid.UUID {
 	const span = 90 * 24 * time.Hour
 	for i := range total {
 		// i * span overflows a Duration beyond about 1,000 cases: scale in float.
-		received := t0.Add(time.Duration(float64(span) * float64(i) / float64(total)))
-		svc := c2s
+		received := srtest.T0.Add(time.Duration(float64(span) * float64(i) / float64(total)))
+		svc := srtest.C2S
 		if i%7 == 5 {
-			svc = cards
+			svc = srtest.Cards
 		}
-		r := submit(b, &pos, uuid.New(), svc, received)
+		r := srtest.Submit(b, &pos, uuid.New(), svc, received)
 		switch {
 		case i%7 == 6:
 			r.Withdraw(received.Add(time.Hour))

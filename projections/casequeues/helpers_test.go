@@ -10,22 +10,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
-	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
 	"github.com/msa-dossier/dossier/projections/projectionstest"
-)
-
-// The service request builders live in domain/servicerequest/servicerequesttest.
-type request = srtest.Request
-
-var (
-	t0     = srtest.T0
-	paris  = srtest.Paris
-	c2s    = srtest.C2S
-	cards  = srtest.Cards
-	attest = srtest.Attestations
-	submit = srtest.Submit
-	all    = srtest.All
-	at     = srtest.At
 )
 
 // feed applies batch to p in one transaction, as the runner does, then checks that the counters are what counting

@@ -6,22 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
-	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
 	"github.com/msa-dossier/dossier/projections/projectionstest"
-)
-
-// The service request builders live in domain/servicerequest/servicerequesttest.
-type request = srtest.Request
-
-var (
-	t0     = srtest.T0
-	paris  = srtest.Paris
-	c2s    = srtest.C2S
-	cards  = srtest.Cards
-	attest = srtest.Attestations
-	submit = srtest.Submit
-	all    = srtest.All
-	at     = srtest.At
 )
 
 // dump returns every row of a version's tables as sorted text, without the version in the table names.

@@ -27,7 +27,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"github.com/msa-dossier/dossier/projections/requestclock"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +35,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/event"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 )
 
 // Name is the projection's name: its checkpoint, its lease, and the view readers query ("memberrequests").

@@ -12,7 +12,8 @@
 // Whether a case has missed its handling target (the breach flag) depends on the time of the read: the row keeps the
 // instant the target is missed (breach_at) and the queries compare it with their injected clock.
 //
-// It folds the events of the service request streams only ("servicerequest-<id>"). Rows keep the stream revision of
+// It folds the events of the service request streams only ("servicerequest-<id>"), through the domain's fold
+// (servicerequest.State): the row's status, queue, assignee and closure are the State's. Rows keep the stream revision of
 // the last event applied to them, also of events that change nothing shown (notes), so that Case.Revision is the
 // stream's revision: the ETag a staff mutation sends back as If-Match. An event at or below it changes nothing. A
 // closed case keeps its row, out of every listing.

@@ -1,8 +1,9 @@
 // Package memberrequests is the member's view of their service requests (GET /v1/requests and
 // /v1/requests/{id}): for each request its reference, service, status, receipt, the day silence becomes a decision
 // and what it would mean, what is expected from the member (the items asked for and the deadline, while awaited),
-// the decision and why the request was closed. Next is the rule of the member's view: the status after each event,
-// and the French label of the steps the member is told about. Internal notes and the caseworkers' claims, releases
+// the decision and why the request was closed. Next is the rule of the member's view: the status after each event
+// (StatusOf the domain's servicerequest.State, the one fold of the case), and the French label of the steps the
+// member is told about. Internal notes and the caseworkers' claims, releases
 // and reassignments are staff matters and never show (the first claim shows as "prise en charge").
 //
 // The member's timeline is not kept here: it is the member's part of the case file (projections/casefiles), which

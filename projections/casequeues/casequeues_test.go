@@ -387,24 +387,7 @@ func compare(a, b string) int {
 // story is a history with every kind of event, across two queues.
 func story(t *testing.T) []event.Envelope {
 	var pos uint64
-	a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
-	b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(1, 0))
-	c := srtest.Submit(t, &pos, m1, srtest.Cards, srtest.At(1, 1))
-	d := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(2, 0))
-	a.Claim(srtest.At(2, 1), w1)
-	b.Reassign(srtest.At(2, 2), supervisor, w2)
-	a.AskInformation(srtest.At(3, 0), srtest.At(20, 0))
-	b.Note(srtest.At(3, 1), w2)
-	b.Release(srtest.At(3, 2), w2)
-	c.Claim(srtest.At(3, 3), w1)
-	c.Decide(srtest.At(4, 0), sr.Rejected, "Ressources supérieures au plafond")
-	c.Note(srtest.At(4, 1), w1)
-	a.Answer(srtest.At(9, 0))
-	d.Withdraw(srtest.At(9, 1))
-	b.Claim(srtest.At(10, 0), w1)
-	b.AskInformation(srtest.At(10, 1), srtest.At(12, 0))
-	b.Lapse(srtest.At(12, 1))
-	e := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(13, 0))
+	a, b, c, d, e := srtest.Story(t, &pos, m1, m2, w1, w2, supervisor)
 	return srtest.All(a, b, c, d, e)
 }
 

@@ -261,3 +261,28 @@ func indexedColumns(t *testing.T, db *sqldb.DB, table string) []string {
 	}
 	return cols
 }
+
+// TestResetEndsTheLock: a password set by a forgotten-password reset ends the lock in the directory, as the member
+// aggregate decides (member.State); a password change leaves it, and moves nothing the directory shows.
+func TestResetEndsTheLock(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		hash := nirHash(t)
+		p := projectionstest.Setup(t, db, New(hash))
+		var pos uint64
+		h := person(&pos, "Dupont", "Marie", "1850375115042", 16)
+		until := start.Add(time.Hour)
+		h.Add(member.TypeLocked, member.Locked{Until: until, Reason: "too_many_failures"})
+		h.Add(member.TypePasswordSet, member.PasswordSet{Hash: "x", PolicyVersion: "p", Reason: member.ReasonChange})
+		projectionstest.Apply(t, db, p, h.Events...)
+		q := NewQueries(db, hash, func() time.Time { return start.Add(30 * time.Minute) })
+		if e, err := q.Get(projectionstest.Ctx(t), h.Stream.ID); err != nil || e.Status != StatusLocked || e.Revision != 1 {
+			t.Fatalf("after a change: %+v, %v", e, err)
+		}
+		h.Add(member.TypePasswordSet, member.PasswordSet{Hash: "y", PolicyVersion: "p", Reason: member.ReasonReset})
+		projectionstest.Apply(t, db, p, h.Events...)
+		if e, err := q.Get(projectionstest.Ctx(t), h.Stream.ID); err != nil || e.Status != StatusActive ||
+			e.LockedUntil != nil || e.Revision != 3 {
+			t.Fatalf("after a reset: %+v, %v", e, err)
+		}
+	})
+}

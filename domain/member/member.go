@@ -144,12 +144,15 @@ type State struct {
 }
 
 // Rehydrate folds a member stream's history into its state. Events of other types are ignored.
-func Rehydrate(history []event.Envelope) *Member {
-	m := &Member{}
+func Rehydrate(history []event.Envelope) *Member { return &Member{state: Fold(history)} }
+
+// Fold returns the state a member stream's history leaves, from the zero state. Events of other types are ignored.
+func Fold(history []event.Envelope) State {
+	var s State
 	for _, env := range history {
-		m.apply(env.Event, env.Metadata.OccurredAt)
+		s, _ = s.Apply(env.Event, env.Metadata.OccurredAt)
 	}
-	return m
+	return s
 }
 
 // window bounds the memory of failures and locks kept in the state (the longest window a policy may use).

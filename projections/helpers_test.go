@@ -1,16 +1,9 @@
 package projections_test
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 
-	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/google/uuid"
-
-	"github.com/msa-dossier/dossier/adapters/kurrentdb"
-	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/projections"
@@ -25,41 +18,10 @@ type (
 	unknown = projectionstest.Unknown
 )
 
-// env is an in-memory event-store node with a store to write to and a source for runners.
-type env struct {
-	store  *kurrentdb.Store // writes known and unknown events
-	source *kurrentdb.Source
-}
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	es := kurrentdbtest.StartWith(t, kurrentdbtest.Options{ClientLogger: projectionstest.Logger()}, projectionstest.Known)
-	writer := kurrentdbtest.NewCodec(t, projectionstest.Known, projectionstest.Unknowns)
-	return &env{store: kurrentdb.NewStore(es.Client, writer), source: es.Source}
-}
-
-// append appends events to stream and returns where they landed.
-func (e *env) append(t *testing.T, stream event.StreamID, events ...any) event.Commit {
-	t.Helper()
-	c, err := e.store.Append(ctxT(t), stream, esdb.Any{}, projectionstest.Meta(), events...)
-	if err != nil {
-		t.Fatalf("append: %v", err)
-	}
-	return c
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func newStream(category string) event.StreamID { return event.NewStreamID(category, uuid.New()) }
-
 // activity reads a stream's row through the streamactivity queries; ok is false when it has none.
 func activity(t *testing.T, db *sqldb.DB, s event.StreamID) (streamactivity.Activity, bool) {
 	t.Helper()
-	a, err := streamactivity.NewQueries(db).Get(ctxT(t), s)
+	a, err := streamactivity.NewQueries(db).Get(projectionstest.Ctx(t), s)
 	if errors.Is(err, streamactivity.ErrNotFound) {
 		return a, false
 	}

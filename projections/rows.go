@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io/fs"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -14,16 +14,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
 )
-
-// EmbeddedMigrations returns the "migrations" directory of fsys (a projection's embedded files), for
-// Projection.Migrations. It panics if the directory cannot be opened: the embedded directory is part of the binary.
-func EmbeddedMigrations(fsys fs.FS) fs.FS {
-	sub, err := fs.Sub(fsys, "migrations")
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
 
 // StreamFold folds a batch into one state per stream, for a projection that keeps a row per stream and reads it
 // before changing it; a Projection's Apply runs it over its batch.
@@ -118,6 +108,25 @@ func (f BatchFold[S]) Apply(batch []event.Envelope) ([]S, error) {
 		},
 	}.Apply(batch)
 	return changed, err
+}
+
+// LoadByID reads the rows of table whose key column is one of ids (with SelectIn, inside tx) and turns each into a
+// state with load, which returns the row's id too: the LoadAll of a BatchFold over a table keyed by stream id.
+func LoadByID[R, S any](ctx context.Context, tx *sqldb.Tx, table, key string, ids []uuid.UUID,
+	load func(R) (uuid.UUID, S, error)) (map[uuid.UUID]S, error) {
+	rows, err := SelectIn[R](ctx, tx, "SELECT * FROM "+table+" WHERE "+key+" IN", ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %d rows of %s: %w", len(ids), table, err)
+	}
+	out := make(map[uuid.UUID]S, len(rows))
+	for _, r := range rows {
+		id, st, err := load(r)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = st
+	}
+	return out, nil
 }
 
 // selectInChunk is the most ids SelectIn binds in one statement.

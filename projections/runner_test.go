@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest/storetest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,12 +23,12 @@ import (
 
 func TestCheckpointCommitsWithTheRowsOrNotAtAll(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		s := newStream("testcase")
-		e.append(t, s, opened{Queue: "q"})
-		last := e.append(t, s, noted{Text: "n"})
+		e := storetest.New(t)
+		s := storetest.NewStream("testcase")
+		e.Append(t, s, opened{Queue: "q"})
+		last := e.Append(t, s, noted{Text: "n"})
 
-		r, err := projections.NewRunner(db, e.source,
+		r, err := projections.NewRunner(db, e.Source,
 			projections.Options{Logger: projectionstest.Logger(), RetryDelay: time.Second}, streamactivity.New())
 		if err != nil {
 			t.Fatal(err)
@@ -63,13 +64,13 @@ func TestCheckpointCommitsWithTheRowsOrNotAtAll(t *testing.T) {
 
 func TestUndecodableEventStopsTheProjectionLoudly(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		good, bad, later := newStream("testcase"), newStream("testcase"), newStream("testcase")
-		first := e.append(t, good, opened{Queue: "q"})
-		poison := e.append(t, bad, unknown{X: 1})
-		after := e.append(t, later, opened{Queue: "q"})
+		e := storetest.New(t)
+		good, bad, later := storetest.NewStream("testcase"), storetest.NewStream("testcase"), storetest.NewStream("testcase")
+		first := e.Append(t, good, opened{Queue: "q"})
+		poison := e.Append(t, bad, unknown{X: 1})
+		after := e.Append(t, later, opened{Queue: "q"})
 
-		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		run := projectionstest.StartRunner(t, db, e.Source, streamactivity.New())
 		err := run.Ended(t)
 		if !errors.Is(err, projections.ErrUndecodable) || !errors.Is(err, event.ErrUnknownType) {
 			t.Fatalf("Run = %v, want ErrUndecodable wrapping ErrUnknownType", err)
@@ -94,14 +95,14 @@ func TestUndecodableEventStopsTheProjectionLoudly(t *testing.T) {
 		if err := run.Ready(); err == nil {
 			t.Error("Ready = nil after a stop")
 		}
-		ctx, cancel := context.WithTimeout(ctxT(t), 5*time.Second)
+		ctx, cancel := context.WithTimeout(projectionstest.Ctx(t), 5*time.Second)
 		defer cancel()
 		if err := run.WaitFor(ctx, after.Position); !errors.Is(err, projections.ErrStopped) || !errors.Is(err, failure.Unavailable) {
 			t.Errorf("WaitFor = %v, want ErrStopped (Unavailable)", err)
 		}
 
 		// A restart stops at the same event again: nothing is ever skipped.
-		again := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		again := projectionstest.StartRunner(t, db, e.Source, streamactivity.New())
 		if err := again.Ended(t); !errors.Is(err, projections.ErrUndecodable) {
 			t.Fatalf("restart: Run = %v", err)
 		}
@@ -131,13 +132,13 @@ func (f failing) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope
 
 func TestApplyErrorStopsTheProjectionLoudly(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		good, bad := newStream("testcase"), newStream("testcase")
-		first := e.append(t, good, opened{Queue: "q"})
+		e := storetest.New(t)
+		good, bad := storetest.NewStream("testcase"), storetest.NewStream("testcase")
+		first := e.Append(t, good, opened{Queue: "q"})
 
-		run := projectionstest.StartRunner(t, db, e.source, failing{streamactivity.New(), bad.String()})
+		run := projectionstest.StartRunner(t, db, e.Source, failing{streamactivity.New(), bad.String()})
 		run.Wait(t, first.Position)
-		e.append(t, bad, opened{Queue: "q"})
+		e.Append(t, bad, opened{Queue: "q"})
 		err := run.Ended(t)
 		if !errors.Is(err, projections.ErrApply) || !errors.Is(err, errBoom) {
 			t.Fatalf("Run = %v, want ErrApply wrapping the projection's error", err)
@@ -153,26 +154,26 @@ func TestApplyErrorStopsTheProjectionLoudly(t *testing.T) {
 
 func TestWaitFor(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		first := e.append(t, newStream("testcase"), opened{Queue: "q"})
-		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		e := storetest.New(t)
+		first := e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"})
+		run := projectionstest.StartRunner(t, db, e.Source, streamactivity.New())
 
-		if err := run.WaitFor(ctxT(t), 0); err != nil {
+		if err := run.WaitFor(projectionstest.Ctx(t), 0); err != nil {
 			t.Fatalf("WaitFor(0) = %v", err)
 		}
 		run.Wait(t, first.Position)
 
 		// A position not reached yet: WaitFor returns when an event at or past it is committed.
 		returned := make(chan error, 1)
-		go func() { returned <- run.WaitFor(ctxT(t), first.Position+1) }()
+		go func() { returned <- run.WaitFor(projectionstest.Ctx(t), first.Position+1) }()
 		select {
 		case err := <-returned:
 			t.Fatalf("WaitFor(next) returned %v before anything was appended", err)
 		case <-time.After(200 * time.Millisecond):
 		}
-		s := newStream("testcase")
+		s := storetest.NewStream("testcase")
 		appended := time.Now()
-		second := e.append(t, s, opened{Queue: "q"})
+		second := e.Append(t, s, opened{Queue: "q"})
 		select {
 		case err := <-returned:
 			if err != nil {
@@ -189,7 +190,7 @@ func TestWaitFor(t *testing.T) {
 		}
 
 		// Positions already passed return at once.
-		ctx, cancel := context.WithTimeout(ctxT(t), 50*time.Millisecond)
+		ctx, cancel := context.WithTimeout(projectionstest.Ctx(t), 50*time.Millisecond)
 		defer cancel()
 		if err := run.WaitFor(ctx, first.Position); err != nil {
 			t.Errorf("WaitFor(an older position) = %v", err)
@@ -202,7 +203,7 @@ func TestWaitFor(t *testing.T) {
 		}
 
 		// A position never reached: the caller's deadline ends the wait.
-		ctx, cancel = context.WithTimeout(ctxT(t), 100*time.Millisecond)
+		ctx, cancel = context.WithTimeout(projectionstest.Ctx(t), 100*time.Millisecond)
 		defer cancel()
 		if err := run.WaitFor(ctx, second.Position+1_000_000); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("WaitFor(unreached) = %v, want DeadlineExceeded", err)
@@ -219,7 +220,7 @@ func TestWaitFor(t *testing.T) {
 		if err := run.Stop(t); err != nil {
 			t.Errorf("Run ended with %v on cancellation, want nil", err)
 		}
-		if err := run.WaitFor(ctxT(t), second.Position+1); !errors.Is(err, projections.ErrStopped) {
+		if err := run.WaitFor(projectionstest.Ctx(t), second.Position+1); !errors.Is(err, projections.ErrStopped) {
 			t.Errorf("WaitFor after the runner stopped = %v, want ErrStopped", err)
 		}
 	})
@@ -227,21 +228,21 @@ func TestWaitFor(t *testing.T) {
 
 func TestStandbyFollowsThenTakesOverWhenTheHolderDies(t *testing.T) {
 	sqldbtest.EachTarget(t, func(t *testing.T, tg sqldbtest.Target) {
-		e := newEnv(t)
-		first := e.append(t, newStream("testcase"), opened{Queue: "q"})
+		e := storetest.New(t)
+		first := e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"})
 		dbA, dbB := tg.Open(t), tg.Open(t)
 
-		a := projectionstest.StartRunner(t, dbA, e.source, streamactivity.New())
+		a := projectionstest.StartRunner(t, dbA, e.Source, streamactivity.New())
 		a.Wait(t, first.Position)
-		b := projectionstest.StartRunner(t, dbB, e.source, streamactivity.New())
+		b := projectionstest.StartRunner(t, dbB, e.Source, streamactivity.New())
 		// b stands by once it has found the lease taken (before that it is about to take over, and not ready).
 		projectionstest.Eventually(t, "b standing by", func() bool {
 			return b.Status()[0].Role == projections.RoleStandby && b.Ready() == nil
 		})
 
 		// The standby replica answers read-your-writes from the checkpoint the holder commits.
-		s := newStream("testcase")
-		second := e.append(t, s, opened{Queue: "q"})
+		s := storetest.NewStream("testcase")
+		second := e.Append(t, s, opened{Queue: "q"})
 		b.Wait(t, second.Position)
 		if _, ok := activity(t, dbB, s); !ok {
 			t.Fatal("standby's WaitFor returned before the rows were visible")
@@ -264,8 +265,8 @@ func TestStandbyFollowsThenTakesOverWhenTheHolderDies(t *testing.T) {
 			t.Errorf("takeover took %v", d)
 		}
 		t.Logf("takeover after %v", time.Since(died).Round(time.Millisecond))
-		s3 := newStream("testcase")
-		third := e.append(t, s3, opened{Queue: "q"})
+		s3 := storetest.NewStream("testcase")
+		third := e.Append(t, s3, opened{Queue: "q"})
 		b.Wait(t, third.Position)
 		if a, ok := activity(t, dbB, s3); !ok || a.EventCount != 1 {
 			t.Fatalf("after the takeover: %+v", a)
@@ -278,11 +279,11 @@ func TestStandbyFollowsThenTakesOverWhenTheHolderDies(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		e.append(t, newStream("testcase"), opened{Queue: "q"})
-		last := e.append(t, newStream("testcase"), opened{Queue: "q"}, noted{Text: "n"})
+		e := storetest.New(t)
+		e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"})
+		last := e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"}, noted{Text: "n"})
 		reg := prometheus.NewRegistry()
-		r, err := projections.NewRunner(db, e.source, projections.Options{Logger: projectionstest.Logger(), Registry: reg},
+		r, err := projections.NewRunner(db, e.Source, projections.Options{Logger: projectionstest.Logger(), Registry: reg},
 			streamactivity.New())
 		if err != nil {
 			t.Fatal(err)
@@ -324,7 +325,7 @@ func TestMetrics(t *testing.T) {
 		for name := range want {
 			t.Errorf("metric %s missing", name)
 		}
-		if _, err := projections.NewRunner(db, e.source, projections.Options{Registry: reg}, streamactivity.New()); err == nil {
+		if _, err := projections.NewRunner(db, e.Source, projections.Options{Registry: reg}, streamactivity.New()); err == nil {
 			t.Error("a second runner registered the same metrics without error")
 		}
 	})
@@ -340,14 +341,14 @@ func labels(m *dto.Metric) string {
 
 func TestRebuild(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		s := newStream("testcase")
-		e.append(t, s, opened{Queue: "q"}, noted{Text: "1"})
-		last := e.append(t, newStream("testcase"), opened{Queue: "q"})
+		e := storetest.New(t)
+		s := storetest.NewStream("testcase")
+		e.Append(t, s, opened{Queue: "q"}, noted{Text: "1"})
+		last := e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"})
 
-		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		run := projectionstest.StartRunner(t, db, e.Source, streamactivity.New())
 		run.Wait(t, last.Position)
-		if _, err := projections.Rebuild(ctxT(t), db, e.source, streamactivity.New(), projections.RebuildOptions{}); !errors.Is(err, projections.ErrRunning) {
+		if _, err := projections.Rebuild(projectionstest.Ctx(t), db, e.Source, streamactivity.New(), projections.RebuildOptions{}); !errors.Is(err, projections.ErrRunning) {
 			t.Fatalf("Rebuild while a runner runs = %v, want ErrRunning", err)
 		}
 		if err := run.Stop(t); err != nil {
@@ -357,7 +358,7 @@ func TestRebuild(t *testing.T) {
 
 		var calls int
 		var seen projections.Progress
-		p, err := projections.Rebuild(ctxT(t), db, e.source, streamactivity.New(), projections.RebuildOptions{
+		p, err := projections.Rebuild(projectionstest.Ctx(t), db, e.Source, streamactivity.New(), projections.RebuildOptions{
 			Logger: projectionstest.Logger(), MaxBatch: 2,
 			Progress: func(p projections.Progress) { calls++; seen = p },
 		})
@@ -380,13 +381,13 @@ func TestRebuild(t *testing.T) {
 
 func TestRunnerRejectsBadProjections(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
+		e := storetest.New(t)
 		for name, ps := range map[string][]projections.Projection{
 			"duplicate": {streamactivity.New(), streamactivity.New()},
 			"nil":       {nil},
 			"bad name":  {named{streamactivity.New(), "Stream-Activity"}},
 		} {
-			if _, err := projections.NewRunner(db, e.source, projections.Options{}, ps...); !errors.Is(err, projections.ErrInvalidProjection) {
+			if _, err := projections.NewRunner(db, e.Source, projections.Options{}, ps...); !errors.Is(err, projections.ErrInvalidProjection) {
 				t.Errorf("%s: NewRunner = %v, want ErrInvalidProjection", name, err)
 			}
 		}
@@ -402,22 +403,22 @@ func (n named) Name() string { return n.name }
 
 func TestMovedCheckpointFencesTheBatchOut(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		s := newStream("testcase")
-		first := e.append(t, s, opened{Queue: "q"})
-		second := e.append(t, s, noted{Text: "n"})
-		run := projectionstest.StartRunner(t, db, e.source, streamactivity.New())
+		e := storetest.New(t)
+		s := storetest.NewStream("testcase")
+		first := e.Append(t, s, opened{Queue: "q"})
+		second := e.Append(t, s, noted{Text: "n"})
+		run := projectionstest.StartRunner(t, db, e.Source, streamactivity.New())
 		run.Wait(t, second.Position)
 		projectionstest.Eventually(t, "caught up", func() bool { return run.Status()[0].CaughtUp })
 
 		// Another runner (one that took the lease while this one did not notice) has moved the checkpoint: back to
 		// the first event, as if it had applied only that one.
-		if _, err := db.ExecContext(ctxT(t), db.Rebind(
+		if _, err := db.ExecContext(projectionstest.Ctx(t), db.Rebind(
 			"UPDATE projection_checkpoints SET position = ? WHERE name = ? AND version = ?"),
 			int64(first.Position), streamactivity.Name, streamactivity.Version); err != nil {
 			t.Fatal(err)
 		}
-		third := e.append(t, s, noted{Text: "m"})
+		third := e.Append(t, s, noted{Text: "m"})
 		run.Wait(t, third.Position)
 
 		// The batch of the third event was refused (its checkpoint update found the row moved) and rolled back; the

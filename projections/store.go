@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -67,11 +66,7 @@ func ReadCheckpoints(ctx context.Context, q sqlx.QueryerContext) ([]Checkpoint, 
 }
 
 func migrateRuntime(ctx context.Context, db *sqldb.DB) error {
-	sub, err := fs.Sub(runtimeMigrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("projections: runtime migrations: %w", err)
-	}
-	if _, err := db.Migrate(ctx, RuntimeOwner, sub); err != nil {
+	if err := sqldb.NewMigrations(RuntimeOwner, runtimeMigrations).Apply(ctx, db); err != nil {
 		return fmt.Errorf("projections: migrate runtime: %w", err)
 	}
 	return nil

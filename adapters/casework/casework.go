@@ -67,6 +67,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/depcheck"
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
@@ -119,17 +120,7 @@ type Deps struct {
 
 // Validate reports every missing dependency at once.
 func (d Deps) Validate() error {
-	var errs []error
-	if d.DB == nil {
-		errs = append(errs, errors.New("casework: DB is required"))
-	}
-	if d.Store == nil {
-		errs = append(errs, errors.New("casework: Store is required"))
-	}
-	if d.Sender == nil {
-		errs = append(errs, errors.New("casework: Sender is required"))
-	}
-	return errors.Join(errs...)
+	return depcheck.New("casework:").Require("DB", d.DB).Require("Store", d.Store).Require("Sender", d.Sender).Err()
 }
 
 // Register adds the acknowledgement mail reaction (starting at the head of the log on its first start) and the

@@ -24,24 +24,16 @@ const deadlineTable = "casework_information_deadline"
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations returns the goose migrations of the casework tables (casework_information_deadline), written in SQL
-// both dialects accept.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the build
-	}
-	return sub
-}
+// migrations are the goose migrations of the casework tables (casework_information_deadline), written in SQL both
+// dialects accept.
+var migrations = sqldb.NewMigrations(Owner, migrationFiles)
+
+// Migrations returns the goose migrations of the casework tables.
+func Migrations() fs.FS { return migrations.FS }
 
 // Migrate creates or upgrades the casework tables. Run it, with messaging.Migrate, before starting the router and
 // the Scheduler; it is safe from several replicas at once.
-func Migrate(ctx context.Context, db *sqldb.DB) error {
-	if _, err := db.Migrate(ctx, Owner, Migrations()); err != nil {
-		return fmt.Errorf("casework: migrate: %w", err)
-	}
-	return nil
-}
+func Migrate(ctx context.Context, db *sqldb.DB) error { return migrations.Apply(ctx, db) }
 
 // dbTime is how times go into the table: UTC (PostgreSQL's TIMESTAMP drops the offset) and to the microsecond
 // (its precision), so that both dialects hold the same value.

@@ -3,12 +3,12 @@ package casework
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/depcheck"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -59,26 +59,15 @@ type SchedulerDeps struct {
 
 // Validate reports every problem at once.
 func (d SchedulerDeps) Validate() error {
-	var errs []error
-	if d.DB == nil {
-		errs = append(errs, errors.New("casework: scheduler DB is required"))
-	}
-	if d.Lapse == nil {
-		errs = append(errs, errors.New("casework: scheduler Lapse is required"))
-	}
+	c := depcheck.New("casework: scheduler").Require("DB", d.DB).Require("Lapse", d.Lapse)
 	for _, v := range []struct {
 		name string
 		d    time.Duration
 	}{{"Interval", d.Interval}, {"LapseTimeout", d.LapseTimeout}, {"MaxRetryDelay", d.MaxRetryDelay},
 		{"LeaseRetry", d.LeaseRetry}} {
-		if v.d < 0 {
-			errs = append(errs, fmt.Errorf("casework: scheduler %s must not be negative", v.name))
-		}
+		c.Problem(v.d < 0, "%s must not be negative", v.name)
 	}
-	if d.Batch < 0 {
-		errs = append(errs, errors.New("casework: scheduler Batch must not be negative"))
-	}
-	return errors.Join(errs...)
+	return c.Problem(d.Batch < 0, "Batch must not be negative").Err()
 }
 
 func (d SchedulerDeps) withDefaults() SchedulerDeps {

@@ -20,6 +20,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/memberaccesses"
+	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
 // accountsServer is a server with real sessions and the access-log read model (SQLite), and real commands over an
@@ -45,7 +46,8 @@ func newAccountsServer(t *testing.T) *accountsServer {
 		t.Fatal(err)
 	}
 	store := sessions.New(db, sessions.Policy{}, nil)
-	srv := newTestServer(t, withCommands(t, Deps{Sessions: store, Accesses: memberaccesses.NewQueries(db)}, env.Store, keys, noPasswords{}, credentials.NewTOTP(nil)))
+	srv := newTestServer(t, withCommands(t, Deps{Sessions: store, Queries: readmodels.Queries{Accesses: memberaccesses.NewQueries(db)}},
+		env.Store, keys, noPasswords{}, credentials.NewTOTP(nil)))
 	return &accountsServer{&simulationServer{Server: srv, env: env, sessions: store}}
 }
 

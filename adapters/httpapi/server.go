@@ -21,15 +21,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
-	"github.com/msa-dossier/dossier/projections/accounts"
-	"github.com/msa-dossier/dossier/projections/casefiles"
-	"github.com/msa-dossier/dossier/projections/casequeues"
-	"github.com/msa-dossier/dossier/projections/consultations"
-	"github.com/msa-dossier/dossier/projections/memberaccesses"
-	"github.com/msa-dossier/dossier/projections/memberdirectory"
-	"github.com/msa-dossier/dossier/projections/memberrequests"
-	"github.com/msa-dossier/dossier/projections/savedestimates"
-	"github.com/msa-dossier/dossier/projections/staffdirectory"
+	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
 // Config holds the HTTP limits.
@@ -72,18 +64,10 @@ type Deps struct {
 	Ready       []Check
 	Consistency Consistency
 	// The French sentence of each error code comes from domain/messages, not from Deps.
-	Sessions  *sessions.Store
-	Accounts  *accounts.Queries
-	Directory *memberdirectory.Queries
-	Queues    *casequeues.Queries
-	Requests  *memberrequests.Queries
-	CaseFiles *casefiles.Queries
-	Finance   *consultations.Queries
-	Estimates *savedestimates.Queries
-	Accesses  *memberaccesses.Queries // the member's log of staff openings of their data
-	// StaffNames names the staff ids of case views (assignees, timeline actors), on staff routes only; nil: ids
-	// without names.
-	StaffNames *staffdirectory.Queries
+	Sessions *sessions.Store
+	// Queries are the read models' queries (s.deps.Queues, s.deps.Accounts…), built with their projections by
+	// readmodels.New: a new read model is wired there, not here.
+	readmodels.Queries
 	// The command handlers, one per aggregate, each built with only its ports.
 	MemberCommands   *command.Members
 	StaffCommands    *command.Staff

@@ -10,6 +10,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/msa-dossier/dossier/adapters/depcheck"
 	"github.com/msa-dossier/dossier/domain/failure"
 )
 
@@ -73,14 +74,8 @@ type Consumer struct {
 
 // NewConsumer checks cfg and returns a Consumer; Run starts it.
 func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
-	var errs []error
-	if cfg.Subscriber == nil {
-		errs = append(errs, errors.New("integration: consumer needs a Subscriber"))
-	}
-	if cfg.Handle == nil {
-		errs = append(errs, errors.New("integration: consumer needs a Handle func"))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := depcheck.New("integration: consumer").Require("Subscriber", cfg.Subscriber).
+		Require("Handle", cfg.Handle).Err(); err != nil {
 		return nil, err
 	}
 	if cfg.Logger == nil {

@@ -42,7 +42,6 @@ package membermail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -51,6 +50,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/depcheck"
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
@@ -115,20 +115,8 @@ type Deps struct {
 
 // Validate reports every missing dependency at once.
 func (d Deps) Validate() error {
-	var errs []error
-	if d.DB == nil {
-		errs = append(errs, errors.New("membermail: DB is required"))
-	}
-	if d.Store == nil {
-		errs = append(errs, errors.New("membermail: Store is required"))
-	}
-	if d.Sender == nil {
-		errs = append(errs, errors.New("membermail: Sender is required"))
-	}
-	if d.Code == nil {
-		errs = append(errs, errors.New("membermail: Code is required"))
-	}
-	return errors.Join(errs...)
+	return depcheck.New("membermail:").Require("DB", d.DB).Require("Store", d.Store).Require("Sender", d.Sender).
+		Require("Code", d.Code).Err()
 }
 
 // Register adds the three mail reactions to router, each starting at the head of the log on its first start (see

@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/msa-dossier/dossier/adapters/depcheck"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -88,17 +89,8 @@ const DefaultProcessedRetention = 30 * 24 * time.Hour
 
 // Validate reports every problem at once.
 func (c RouterConfig) Validate() error {
-	var errs []error
-	if c.Feed == nil {
-		errs = append(errs, errors.New("messaging: router needs a Feed"))
-	}
-	if c.DB == nil {
-		errs = append(errs, errors.New("messaging: router needs a DB"))
-	}
-	if c.Retry.MaxRetries < 0 {
-		errs = append(errs, errors.New("messaging: Retry.MaxRetries must not be negative"))
-	}
-	return errors.Join(errs...)
+	return depcheck.New("messaging: router").Require("Feed", c.Feed).Require("DB", c.DB).
+		Problem(c.Retry.MaxRetries < 0, "Retry.MaxRetries must not be negative").Err()
 }
 
 func (c *RouterConfig) setDefaults() {

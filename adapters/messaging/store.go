@@ -19,24 +19,16 @@ const Owner = "reactions"
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations returns the goose migrations of the reactions' tables (reaction_checkpoint, reaction_processed,
+// migrations are the goose migrations of the reactions' tables (reaction_checkpoint, reaction_processed,
 // reaction_poison), written in SQL both dialects accept.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is part of the build
-	}
-	return sub
-}
+var migrations = sqldb.NewMigrations(Owner, migrationFiles)
+
+// Migrations returns the goose migrations of the reactions' tables.
+func Migrations() fs.FS { return migrations.FS }
 
 // Migrate creates or upgrades the reactions' tables. Run it before starting a Router (dossier serve and dossier
 // migrate do); it is safe from several replicas at once.
-func Migrate(ctx context.Context, db *sqldb.DB) error {
-	if _, err := db.Migrate(ctx, Owner, Migrations()); err != nil {
-		return fmt.Errorf("messaging: migrate: %w", err)
-	}
-	return nil
-}
+func Migrate(ctx context.Context, db *sqldb.DB) error { return migrations.Apply(ctx, db) }
 
 // handlerName is what a handler name may look like: it also names the handler's lease ("reaction.<name>").
 var handlerName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,99}$`)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/msa-dossier/dossier/adapters/depcheck"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
 )
@@ -86,17 +87,8 @@ func (c *SubscriberConfig) setDefaults() {
 
 // Validate reports every problem at once.
 func (c SubscriberConfig) Validate() error {
-	var errs []error
-	if err := checkName(c.Handler); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Feed == nil {
-		errs = append(errs, errors.New("messaging: subscriber needs a Feed"))
-	}
-	if c.DB == nil {
-		errs = append(errs, errors.New("messaging: subscriber needs a DB"))
-	}
-	return errors.Join(errs...)
+	return new(depcheck.Check).Add(checkName(c.Handler)).Add(depcheck.New("messaging: subscriber").
+		Require("Feed", c.Feed).Require("DB", c.DB).Err()).Err()
 }
 
 // ackGrace is how long a subscription that is stopping still waits for the message in flight to be acknowledged,

@@ -16,7 +16,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +30,8 @@ const Owner = "sessions"
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
+
+var migrations = sqldb.NewMigrations(Owner, migrationFiles)
 
 // ErrInvalid is any token that does not open a live session: unknown, expired, revoked or malformed. The
 // caller cannot tell which (and must not: it would help someone guessing tokens).
@@ -82,14 +83,7 @@ func New(db *sqldb.DB, policy Policy, now func() time.Time) *Store {
 }
 
 // Migrate creates or upgrades the sessions table.
-func Migrate(ctx context.Context, db *sqldb.DB) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
-	_, err = db.Migrate(ctx, Owner, sub)
-	return err
-}
+func Migrate(ctx context.Context, db *sqldb.DB) error { return migrations.Apply(ctx, db) }
 
 // Create stores a session opened now for subject, under the token's digest.
 func (s *Store) Create(ctx context.Context, digest [32]byte, id, subject uuid.UUID, role string) (Session, error) {

@@ -39,16 +39,8 @@ import (
 	"github.com/msa-dossier/dossier/domain/simulation"
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
-	"github.com/msa-dossier/dossier/projections/accounts"
-	"github.com/msa-dossier/dossier/projections/casefiles"
-	"github.com/msa-dossier/dossier/projections/casequeues"
-	"github.com/msa-dossier/dossier/projections/consultations"
-	"github.com/msa-dossier/dossier/projections/memberaccesses"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
-	"github.com/msa-dossier/dossier/projections/memberrequests"
-	"github.com/msa-dossier/dossier/projections/savedestimates"
-	"github.com/msa-dossier/dossier/projections/staffdirectory"
-	"github.com/msa-dossier/dossier/projections/streamactivity"
+	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
 // ServeCmd runs Dossier: HTTP API, projections, reactions, and the embedded event-store node unless a
@@ -63,12 +55,10 @@ func eventDefinitions() [][]event.Definition {
 		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions()}
 }
 
-// readModels lists every projection `serve`, `migrate` and `projections` run. The member directory indexes NIRs
-// under a keyed hash, so it needs the server key.
+// readModels lists every projection `serve`, `migrate` and `projections` run (readmodels.New, the one list). The
+// member directory indexes NIRs under a keyed hash, so it needs the server key.
 func readModels(keys *keyedhash.Hasher) []projections.Projection {
-	return []projections.Projection{streamactivity.New(), accounts.New(), memberdirectory.New(directoryHash(keys)),
-		casequeues.New(), memberrequests.New(), casefiles.New(), consultations.New(), savedestimates.New(),
-		memberaccesses.New(), staffdirectory.New()}
+	return readmodels.Projections(directoryHash(keys))
 }
 
 // directoryHash is the member directory's NIR index: a keyed hash of its own purpose, unlinkable to the other
@@ -159,9 +149,10 @@ func (a *app) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	models, queries := readmodels.New(a.stores.DB, directoryHash(keys))
 	a.runner, err = projections.NewRunner(a.stores.DB, source, projections.Options{
 		Logger: a.logger.With("component", "projections"), Registry: a.registry,
-	}, readModels(keys)...)
+	}, models...)
 	if err != nil {
 		return err
 	}
@@ -216,15 +207,7 @@ func (a *app) wire(ctx context.Context) error {
 		Registry:    a.registry,
 		Consistency: a.runner,
 		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
-		Accounts:    accounts.NewQueries(a.stores.DB, nil),
-		Directory:   memberdirectory.NewQueries(a.stores.DB, directoryHash(keys), nil),
-		Queues:      casequeues.NewQueries(a.stores.DB, nil),
-		Requests:    memberrequests.NewQueries(a.stores.DB, nil),
-		CaseFiles:   casefiles.NewQueries(a.stores.DB),
-		Finance:     consultations.NewQueries(a.stores.DB),
-		Estimates:   savedestimates.NewQueries(a.stores.DB),
-		Accesses:    memberaccesses.NewQueries(a.stores.DB),
-		StaffNames:  staffdirectory.NewQueries(a.stores.DB),
+		Queries:     queries,
 		// The command handlers, each with only its ports.
 		MemberCommands:   cmds.members,
 		StaffCommands:    cmds.staff,

@@ -99,42 +99,52 @@ func (p LoginPolicy) lockFor(previous int) time.Duration {
 	return min(d, p.LockMax)
 }
 
-// Member is the state of one member stream.
+// Member is one member stream: its folded State and the events its decisions recorded.
 type Member struct {
-	registered     bool
-	registrationID uuid.UUID
-	identity       Registered // identity as registered, contact details as of the last change
-	address        AddressChanged
+	state   State
+	pending []any
+}
+
+// State is a member's account as its events left it: the one fold of the member events. The aggregate decides on
+// it, and the accounts projection loads its stored fields into one, applies the event and writes back, so that the
+// rules (a reset ends the lock, a rejection that uses up the attempts voids the email change, a confirmed change
+// closes it) are stated here only. Apply returns the next state and never changes its receiver. The credentials'
+// state (hashes, failures) is unexported: only the aggregate reads it.
+type State struct {
+	Registered     bool
+	RegistrationID uuid.UUID
+	Identity       Registered // identity as registered, contact details as of the last change
+	Address        AddressChanged
+	LockedUntil    time.Time
+	LastLogin      time.Time
+
+	EmailChange     EmailChangeRequested // the last email change requested
+	EmailChangeAt   time.Time
+	EmailChangeOpen bool
+	EmailAttempts   int
+	EmailVoid       bool // a recorded verdict said the attempts were used up
+	EmailNoVerdict  bool // the last wrong code was recorded without a verdict (before verdicts existed)
+
 	passwordHash   string
 	passwordPolicy string
 	// rehashedFrom holds the earlier hashes of the current password (replaced by PasswordRehashed): a login or a
 	// change verified against one of them was verified against the current password.
 	rehashedFrom map[string]bool
-
 	failures     int         // consecutive wrong passwords since the last success or lock
 	failureTimes []time.Time // failures within the hour before the latest one
-	lockedUntil  time.Time
 	lockTimes    []time.Time // locks within LockWindow before the latest one (window of the current policy)
-	lastLogin    time.Time
-
-	emailSequence   int // of the last email change requested
-	emailChange     EmailChangeRequested
-	emailChangeAt   time.Time
-	emailChangeOpen bool
-	emailAttempts   int
-	emailVoid       bool // a recorded verdict said the attempts were used up
-	emailNoVerdict  bool // the last wrong code was recorded without a verdict (before verdicts existed)
-
-	pending []any
 }
 
 // Rehydrate folds a member stream's history into its state. Events of other types are ignored.
-func Rehydrate(history []event.Envelope) *Member {
-	m := &Member{}
+func Rehydrate(history []event.Envelope) *Member { return &Member{state: Fold(history)} }
+
+// Fold returns the state a member stream's history leaves, from the zero state. Events of other types are ignored.
+func Fold(history []event.Envelope) State {
+	var s State
 	for _, env := range history {
-		m.apply(env.Event, env.Metadata.OccurredAt)
+		s, _ = s.Apply(env.Event, env.Metadata.OccurredAt)
 	}
-	return m
+	return s
 }
 
 // window bounds the memory of failures and locks kept in the state (the longest window a policy may use).
@@ -143,44 +153,63 @@ const (
 	lockMemory    = 24 * time.Hour
 )
 
-func (m *Member) apply(e any, at time.Time) {
+func (m *Member) apply(e any, at time.Time) { m.state, _ = m.state.Apply(e, at) }
+
+// State returns the member's folded state.
+func (m *Member) State() State { return m.state }
+
+// Apply returns the state after the event e (a value of one of the package's event types) that occurred at at, and
+// whether e is one of them; an event of another type leaves the state as it is (a tolerant reader).
+func (s State) Apply(e any, at time.Time) (State, bool) {
 	switch e := e.(type) {
 	case Registered:
-		m.registered, m.registrationID, m.identity = true, e.RegistrationID, e
+		s.Registered, s.RegistrationID, s.Identity = true, e.RegistrationID, e
 	case PasswordSet:
-		m.passwordHash, m.passwordPolicy, m.rehashedFrom = e.Hash, e.PolicyVersion, nil
+		s.passwordHash, s.passwordPolicy, s.rehashedFrom = e.Hash, e.PolicyVersion, nil
 		if e.Reason == ReasonReset { // whoever reset the password proved they hold the mailbox: the lock ends
-			m.failures, m.lockedUntil = 0, time.Time{}
+			s.failures, s.LockedUntil = 0, time.Time{}
 		}
 	case PasswordRehashed:
-		if m.rehashedFrom == nil {
-			m.rehashedFrom = map[string]bool{}
+		from := make(map[string]bool, len(s.rehashedFrom)+1) // a copy: the receiver's map stays as it was
+		for h := range s.rehashedFrom {
+			from[h] = true
 		}
-		m.rehashedFrom[m.passwordHash] = true
-		m.passwordHash = e.Hash
+		from[s.passwordHash] = true
+		s.rehashedFrom, s.passwordHash = from, e.Hash
 	case LoggedIn:
-		m.failures, m.lastLogin = 0, at
+		s.failures, s.LastLogin = 0, at
 	case LoginFailed:
-		m.failures = e.Failures
-		m.failureTimes = append(since(m.failureTimes, at.Add(-failureMemory)), at)
+		s.failures = e.Failures
+		s.failureTimes = append(since(s.failureTimes, at.Add(-failureMemory)), at)
 	case Locked:
-		m.failures, m.lockedUntil = 0, e.Until
-		m.lockTimes = append(since(m.lockTimes, at.Add(-lockMemory)), at)
+		s.failures, s.LockedUntil = 0, e.Until
+		s.lockTimes = append(since(s.lockTimes, at.Add(-lockMemory)), at)
 	case AddressChanged:
-		m.address = e
+		s.Address = e
 	case PhoneChanged:
-		m.identity.MobilePhone = e.MobilePhone
+		s.Identity.MobilePhone = e.MobilePhone
 	case EmailChangeRequested:
-		m.emailSequence, m.emailChange, m.emailChangeAt = e.Sequence, e, at
-		m.emailChangeOpen, m.emailAttempts, m.emailVoid, m.emailNoVerdict = true, 0, false, false
+		s.EmailChange, s.EmailChangeAt = e, at
+		s.EmailChangeOpen, s.EmailAttempts, s.EmailVoid, s.EmailNoVerdict = true, 0, false, false
 	case EmailChangeRejected:
-		m.emailAttempts = max(m.emailAttempts, e.Attempt)
+		s.EmailAttempts = max(s.EmailAttempts, e.Attempt)
 		exhausted, recorded := e.Verdict()
-		m.emailVoid = m.emailVoid || exhausted
-		m.emailNoVerdict = !recorded
+		s.EmailVoid = s.EmailVoid || exhausted
+		s.EmailNoVerdict = !recorded
 	case EmailChanged:
-		m.identity.Email, m.emailChangeOpen = e.Email, false
+		s.Identity.Email, s.EmailChangeOpen = e.Email, false
+	case LoggedOut:
+		// Sessions are not the stream's state: nothing changes.
+	default:
+		return s, false // also the events of the reset and claim streams (Reset.apply folds the reset's)
 	}
+	return s, true
+}
+
+// EmailChangeVoid reports whether the open email change can no longer be confirmed because its attempts are used
+// up: by the verdicts recorded, or, for a rejection recorded without one, by p's maximum.
+func (s State) EmailChangeVoid(p credential.CodePolicy) bool {
+	return s.EmailVoid || (s.EmailNoVerdict && p.AttemptsExhausted(s.EmailAttempts))
 }
 
 // since returns the times of ts after from (ts is in order).
@@ -206,8 +235,8 @@ func (m *Member) Events() []any { return m.pending }
 // Registering again from the same registration records nothing (a retried activation); from another one it is
 // ErrAlreadyExists.
 func (m *Member) Register(r Registered, hash, policyVersion string, now time.Time) error {
-	if m.registered {
-		if m.registrationID == r.RegistrationID {
+	if m.state.Registered {
+		if m.state.RegistrationID == r.RegistrationID {
 			return nil
 		}
 		return ErrAlreadyExists
@@ -222,10 +251,10 @@ func (m *Member) Register(r Registered, hash, policyVersion string, now time.Tim
 // CheckLogin says whether a login may be attempted at now: ErrNotFound for an account that is not registered,
 // ErrAccountLocked during a lock (LockedUntil tells until when).
 func (m *Member) CheckLogin(now time.Time) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
-	if m.lockedUntil.After(now) {
+	if m.state.LockedUntil.After(now) {
 		return ErrAccountLocked
 	}
 	return nil
@@ -253,14 +282,14 @@ func (m *Member) LoginFailed(now time.Time, p LoginPolicy) error {
 	if err := m.CheckLogin(now); err != nil {
 		return err
 	}
-	n := m.failures + 1
+	n := m.state.failures + 1
 	m.record(now, LoginFailed{Failures: n})
 	if n >= p.MaxConsecutiveFailures {
-		previous := len(since(m.lockTimes, now.Add(-p.LockWindow)))
+		previous := len(since(m.state.lockTimes, now.Add(-p.LockWindow)))
 		m.record(now, Locked{Until: now.Add(p.lockFor(previous)), Reason: LockTooManyFailures})
 		return ErrInvalidCredentials
 	}
-	if hour := since(m.failureTimes, now.Add(-time.Hour)); len(hour) >= p.MaxFailuresPerHour {
+	if hour := since(m.state.failureTimes, now.Add(-time.Hour)); len(hour) >= p.MaxFailuresPerHour {
 		m.record(now, Locked{Until: hour[0].Add(time.Hour), Reason: LockHourlyLimit})
 	}
 	return ErrInvalidCredentials
@@ -268,7 +297,7 @@ func (m *Member) LoginFailed(now time.Time, p LoginPolicy) error {
 
 // Logout records the end of session sessionID, for reason (LogoutByMember, "password_changed", ...).
 func (m *Member) Logout(sessionID uuid.UUID, reason string, now time.Time) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
 	if reason == "" {
@@ -281,13 +310,13 @@ func (m *Member) Logout(sessionID uuid.UUID, reason string, now time.Time) error
 // ChangeAddress records a new postal address (validated by the caller); the same address with the same date
 // records nothing.
 func (m *Member) ChangeAddress(a AddressChanged, now time.Time) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
 	if a.Line1 == "" || a.City == "" || a.Country == "" || a.EffectiveFrom == "" {
 		return failure.Errorf(failure.Internal, "member.ChangeAddress: address not validated")
 	}
-	if a == m.address {
+	if a == m.state.Address {
 		return nil
 	}
 	m.record(now, a)
@@ -297,10 +326,10 @@ func (m *Member) ChangeAddress(a AddressChanged, now time.Time) error {
 // ChangePhone records a new mobile phone (E.164, validated by the caller) or its removal (""); the current phone
 // records nothing.
 func (m *Member) ChangePhone(phone string, now time.Time) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
-	if phone == m.identity.MobilePhone {
+	if phone == m.state.Identity.MobilePhone {
 		return nil
 	}
 	m.record(now, PhoneChanged{MobilePhone: phone})
@@ -312,28 +341,28 @@ func (m *Member) ChangePhone(phone string, now time.Time) error {
 // the one waiting (with a fresh count of wrong codes), but not within p.ResendCooldown of it
 // (credential.ErrCodeResendTooSoon). The current address is ErrEmailUnchanged.
 func (m *Member) RequestEmailChange(newEmail string, now time.Time, p credential.CodePolicy) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
-	if strings.EqualFold(newEmail, m.identity.Email) {
+	if strings.EqualFold(newEmail, m.state.Identity.Email) {
 		return ErrEmailUnchanged
 	}
-	if m.emailChangeOpen {
-		if err := p.CanResend(m.emailChangeAt, now); err != nil {
+	if m.state.EmailChangeOpen {
+		if err := p.CanResend(m.state.EmailChangeAt, now); err != nil {
 			return err
 		}
 	}
-	m.record(now, EmailChangeRequested{NewEmail: newEmail, Sequence: m.emailSequence + 1,
+	m.record(now, EmailChangeRequested{NewEmail: newEmail, Sequence: m.state.EmailChange.Sequence + 1,
 		ExpiresAt: p.ExpiresAt(now), PolicyVersion: p.Version})
 	return nil
 }
 
 // EmailChangeAllowedAt is the first instant at which a new email change may be requested.
 func (m *Member) EmailChangeAllowedAt(p credential.CodePolicy) time.Time {
-	if !m.emailChangeOpen {
+	if !m.state.EmailChangeOpen {
 		return time.Time{}
 	}
-	return p.ResendAllowedAt(m.emailChangeAt)
+	return p.ResendAllowedAt(m.state.EmailChangeAt)
 }
 
 // ConfirmEmailChange checks the code of the change waiting: matches(sequence) compares the typed code with the
@@ -343,14 +372,14 @@ func (m *Member) EmailChangeAllowedAt(p credential.CodePolicy) time.Time {
 // (p decides only the code being refused); for rejections recorded without one, from p's maximum. Expired:
 // credential.ErrCodeExpired, nothing recorded. No request waiting: ErrNoEmailChange.
 func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Time, p credential.CodePolicy) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
-	if !m.emailChangeOpen {
+	if !m.state.EmailChangeOpen {
 		return ErrNoEmailChange
 	}
-	c := m.emailChange
-	if m.emailVoid || (m.emailNoVerdict && p.AttemptsExhausted(m.emailAttempts)) {
+	c := m.state.EmailChange
+	if m.state.EmailChangeVoid(p) {
 		return credential.ErrCodeAttemptsExhausted // checked first: a void request stays void after the expiry
 	}
 	if credential.CodeExpired(c.ExpiresAt, now) {
@@ -360,7 +389,7 @@ func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Ti
 		m.record(now, EmailChanged{Email: c.NewEmail})
 		return nil
 	}
-	n := m.emailAttempts + 1
+	n := m.state.EmailAttempts + 1
 	exhausted := p.AttemptsExhausted(n)
 	m.record(now, EmailChangeRejected{Attempt: n, Exhausted: &exhausted})
 	if exhausted {
@@ -373,10 +402,10 @@ func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Ti
 // made with the current parameters. Nothing is recorded when verifiedHash is no longer the stored hash (another login
 // rehashed it first, or the password changed meanwhile) or when newHash is empty.
 func (m *Member) RehashPassword(verifiedHash, newHash string, now time.Time) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
-	if newHash == "" || verifiedHash != m.passwordHash || newHash == m.passwordHash {
+	if newHash == "" || verifiedHash != m.state.passwordHash || newHash == m.state.passwordHash {
 		return nil
 	}
 	m.record(now, PasswordRehashed{Hash: newHash})
@@ -385,7 +414,7 @@ func (m *Member) RehashPassword(verifiedHash, newHash string, now time.Time) err
 
 // isCurrentPassword reports whether hash is the stored hash, or an earlier hash of the same password.
 func (m *Member) isCurrentPassword(hash string) bool {
-	return hash != "" && (hash == m.passwordHash || m.rehashedFrom[hash])
+	return hash != "" && (hash == m.state.passwordHash || m.state.rehashedFrom[hash])
 }
 
 // SetPassword records a new password hash checked against policy version policyVersion, for reason
@@ -393,7 +422,7 @@ func (m *Member) isCurrentPassword(hash string) bool {
 // verifiedHash is the hash the current password was verified against: it must still be the account's
 // (ErrPasswordChanged otherwise); a reset passes "".
 func (m *Member) SetPassword(hash, policyVersion, reason, verifiedHash string, sessionID uuid.UUID, now time.Time) error {
-	if !m.registered {
+	if !m.state.Registered {
 		return ErrNotFound
 	}
 	if hash == "" || policyVersion == "" {
@@ -413,35 +442,35 @@ func (m *Member) SetPassword(hash, policyVersion, reason, verifiedHash string, s
 }
 
 // Registered reports whether the stream holds an open account.
-func (m *Member) Registered() bool { return m.registered }
+func (m *Member) Registered() bool { return m.state.Registered }
 
 // Identity returns the identity as registered with the current email and phone. Personal data: never log it.
-func (m *Member) Identity() Registered { return m.identity }
+func (m *Member) Identity() Registered { return m.state.Identity }
 
 // Email is the current email address. Personal data.
-func (m *Member) Email() string { return m.identity.Email }
+func (m *Member) Email() string { return m.state.Identity.Email }
 
 // Address is the current postal address (zero if none was given). Personal data.
-func (m *Member) Address() AddressChanged { return m.address }
+func (m *Member) Address() AddressChanged { return m.state.Address }
 
 // PasswordHash is the current password's PHC string.
-func (m *Member) PasswordHash() string { return m.passwordHash }
+func (m *Member) PasswordHash() string { return m.state.passwordHash }
 
 // Failures is the number of consecutive wrong passwords since the last success or lock.
-func (m *Member) Failures() int { return m.failures }
+func (m *Member) Failures() int { return m.state.failures }
 
 // LockedUntil is the end of the current or last lock (zero if never locked).
-func (m *Member) LockedUntil() time.Time { return m.lockedUntil }
+func (m *Member) LockedUntil() time.Time { return m.state.LockedUntil }
 
 // PendingEmail returns the email change waiting for its code, if any: the new address and the code's sequence.
 func (m *Member) PendingEmail() (email string, sequence int, ok bool) {
-	return m.emailChange.NewEmail, m.emailChange.Sequence, m.emailChangeOpen
+	return m.state.EmailChange.NewEmail, m.state.EmailChange.Sequence, m.state.EmailChangeOpen
 }
 
 // String describes the state without personal data.
 func (m *Member) String() string {
 	return fmt.Sprintf("member{registered=%t failures=%d locked_until=%s email_change=%t}",
-		m.registered, m.failures, m.lockedUntil.Format(time.RFC3339), m.emailChangeOpen)
+		m.state.Registered, m.state.failures, m.state.LockedUntil.Format(time.RFC3339), m.state.EmailChangeOpen)
 }
 
 // LockedError is ErrAccountLocked with the end of the lock, so that the HTTP layer can send Retry-After:

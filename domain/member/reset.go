@@ -51,7 +51,8 @@ func RehydrateReset(history []event.Envelope) *Reset {
 	return r
 }
 
-func (r *Reset) apply(e any, at time.Time) {
+// apply folds one event of the reset stream and reports whether it is one.
+func (r *Reset) apply(e any, at time.Time) bool {
 	switch e := e.(type) {
 	case ResetRequested:
 		r.started, r.memberID, r.sequence, r.expiresAt, r.startedAt = true, e.MemberID, e.Sequence, e.ExpiresAt, at
@@ -63,7 +64,10 @@ func (r *Reset) apply(e any, at time.Time) {
 		r.locked = true
 	case ResetCompleted:
 		r.completed = true
+	default:
+		return false
 	}
+	return true
 }
 
 func (r *Reset) record(at time.Time, events ...any) {

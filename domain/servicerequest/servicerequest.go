@@ -102,24 +102,8 @@ type Submission struct {
 // ServiceRequest is one request as its events left it. Behaviour methods validate, then record events: the
 // recorded events are applied at once and returned by Events, for the command layer to append.
 type ServiceRequest struct {
-	id             uuid.UUID
-	submitted      bool
-	member         uuid.UUID
-	service        string
-	catalogVersion string
-	commandID      uuid.UUID
-	reference      string
-	deadlines      Deadlines
-	queue          string
-	assignee       uuid.UUID // uuid.Nil when unclaimed
-	awaiting       bool
-	items          []string
-	deadline       time.Time // of the information awaited
-	decided        bool
-	decision       Decided
-	closed         bool
-	closeReason    string
-	notes          int
+	id    uuid.UUID
+	state State
 
 	pending []any
 }
@@ -127,42 +111,11 @@ type ServiceRequest struct {
 // Rehydrate rebuilds the request id from its stream's history (empty for a request not submitted yet). Events of
 // unknown types are ignored (a tolerant reader).
 func Rehydrate(id uuid.UUID, history []event.Envelope) *ServiceRequest {
-	r := &ServiceRequest{id: id}
-	for _, env := range history {
-		r.apply(env.Event)
-	}
-	return r
+	return &ServiceRequest{id: id, state: Fold(history)}
 }
 
-// apply mutates the state by one event; it never fails.
-func (r *ServiceRequest) apply(e any) {
-	switch e := e.(type) {
-	case Submitted:
-		r.submitted, r.member, r.service, r.catalogVersion, r.commandID = true, e.MemberID, e.ServiceCode,
-			e.CatalogVersion, e.CommandID
-	case Acknowledged:
-		r.reference = e.Reference
-		r.deadlines = Deadlines{Silence: e.Silence, HandlingTime: e.HandlingTime}
-	case Queued:
-		r.queue = e.Queue
-	case Claimed:
-		r.assignee = e.Caseworker
-	case Released:
-		r.assignee = uuid.Nil
-	case Reassigned:
-		r.assignee = e.To
-	case InformationRequested:
-		r.awaiting, r.items, r.deadline = true, append([]string(nil), e.Items...), e.Deadline
-	case InformationReceived, InformationDeadlineLapsed:
-		r.awaiting = false
-	case Decided:
-		r.decided, r.decision = true, e
-	case Closed:
-		r.closed, r.closeReason, r.awaiting = true, e.Reason, false
-	case NoteAdded:
-		r.notes++
-	}
-}
+// apply moves the state by one event (State.Apply, the one fold of the events); it never fails.
+func (r *ServiceRequest) apply(e any) { r.state, _ = r.state.Apply(e) }
 
 func (r *ServiceRequest) record(events ...any) {
 	for _, e := range events {
@@ -185,8 +138,8 @@ func bug(op, format string, args ...any) error {
 // id records nothing (a retry); with another one it is ErrAlreadySubmitted. A form that is not a JSON object is
 // ErrFormInvalid; an incomplete Service or Submission is a bug of the caller (internal).
 func (r *ServiceRequest) Submit(s Submission, svc Service, now time.Time, loc *time.Location) error {
-	if r.submitted {
-		if s.CommandID != uuid.Nil && s.CommandID == r.commandID {
+	if r.state.Submitted {
+		if s.CommandID != uuid.Nil && s.CommandID == r.state.CommandID {
 			return nil
 		}
 		return ErrAlreadySubmitted
@@ -242,9 +195,9 @@ func compactObject(form json.RawMessage) (json.RawMessage, error) {
 // open reports whether the case still takes decisions: ErrNotFound before Submit, ErrClosed after Closed.
 func (r *ServiceRequest) open() error {
 	switch {
-	case !r.submitted:
+	case !r.state.Submitted:
 		return ErrNotFound
-	case r.closed:
+	case r.state.Closed:
 		return ErrClosed
 	}
 	return nil
@@ -254,9 +207,9 @@ func (r *ServiceRequest) open() error {
 // does.
 func (r *ServiceRequest) holder(caseworker uuid.UUID) error {
 	switch {
-	case r.assignee == uuid.Nil:
+	case r.state.Assignee == uuid.Nil:
 		return ErrNotClaimed
-	case r.assignee != caseworker:
+	case r.state.Assignee != caseworker:
 		return ErrNotYours
 	}
 	return nil
@@ -271,9 +224,9 @@ func (r *ServiceRequest) Claim(caseworker uuid.UUID) error {
 	switch {
 	case caseworker == uuid.Nil:
 		return bug("Claim", "no caseworker")
-	case r.assignee == caseworker:
+	case r.state.Assignee == caseworker:
 		return nil
-	case r.assignee != uuid.Nil:
+	case r.state.Assignee != uuid.Nil:
 		return ErrAlreadyClaimed
 	}
 	r.record(Claimed{Caseworker: caseworker})
@@ -303,10 +256,10 @@ func (r *ServiceRequest) Reassign(supervisor, to uuid.UUID) error {
 		return bug("Reassign", "no supervisor")
 	case to == uuid.Nil:
 		return ErrAssigneeInvalid
-	case to == r.assignee:
+	case to == r.state.Assignee:
 		return nil
 	}
-	r.record(Reassigned{Supervisor: supervisor, From: r.assignee, To: to})
+	r.record(Reassigned{Supervisor: supervisor, From: r.state.Assignee, To: to})
 	return nil
 }
 
@@ -320,7 +273,7 @@ func (r *ServiceRequest) RequestInformation(caseworker uuid.UUID, items []string
 	if err := r.holder(caseworker); err != nil {
 		return err
 	}
-	if r.awaiting {
+	if r.state.Awaiting {
 		return ErrAwaitingInformation
 	}
 	if len(items) == 0 || len(items) > MaxItems {
@@ -344,16 +297,16 @@ func (r *ServiceRequest) RequestInformation(caseworker uuid.UUID, items []string
 // Errors: ErrNotFound, ErrClosed, ErrNotAwaitingInformation, ErrInformationLate (now after the deadline: the
 // request lapses), ErrInformationAnswerInvalid.
 func (r *ServiceRequest) ReceiveInformation(member uuid.UUID, what string, now time.Time) error {
-	if !r.submitted || member != r.member {
+	if !r.state.Submitted || member != r.state.MemberID {
 		return ErrNotFound
 	}
 	if err := r.open(); err != nil {
 		return err
 	}
-	if !r.awaiting {
+	if !r.state.Awaiting {
 		return ErrNotAwaitingInformation
 	}
-	if now.After(r.deadline) {
+	if now.After(r.state.Deadline) {
 		return ErrInformationLate
 	}
 	what = strings.TrimSpace(what)
@@ -369,19 +322,19 @@ func (r *ServiceRequest) ReceiveInformation(member uuid.UUID, what string, now t
 // nothing. Errors: ErrNotFound, ErrClosed (closed otherwise), ErrNotAwaitingInformation (the member answered),
 // ErrDeadlineNotReached (a later request for information is awaited): the reaction treats these as done.
 func (r *ServiceRequest) LapseInformationDeadline(now time.Time) error {
-	if r.submitted && r.closed && r.closeReason == CloseLapsed {
+	if r.state.Submitted && r.state.Closed && r.state.CloseReason == CloseLapsed {
 		return nil
 	}
 	if err := r.open(); err != nil {
 		return err
 	}
-	if !r.awaiting {
+	if !r.state.Awaiting {
 		return ErrNotAwaitingInformation
 	}
-	if now.Before(r.deadline) {
+	if now.Before(r.state.Deadline) {
 		return ErrDeadlineNotReached
 	}
-	r.record(InformationDeadlineLapsed{Deadline: r.deadline}, Closed{Reason: CloseLapsed})
+	r.record(InformationDeadlineLapsed{Deadline: r.state.Deadline}, Closed{Reason: CloseLapsed})
 	return nil
 }
 
@@ -395,7 +348,7 @@ func (r *ServiceRequest) Decide(d Decided) error {
 	if err := r.holder(d.Caseworker); err != nil {
 		return err
 	}
-	if r.awaiting {
+	if r.state.Awaiting {
 		return ErrAwaitingInformation
 	}
 	d.Reason = strings.TrimSpace(d.Reason)
@@ -416,7 +369,7 @@ func (r *ServiceRequest) Decide(d Decided) error {
 // Withdraw records that the member withdrew the request (reason is optional free text, bounded by the HTTP layer's
 // body limit), and closes it. Another member gets ErrNotFound; a decided or otherwise closed case is ErrClosed.
 func (r *ServiceRequest) Withdraw(member uuid.UUID, reason string) error {
-	if !r.submitted || member != r.member {
+	if !r.state.Submitted || member != r.state.MemberID {
 		return ErrNotFound
 	}
 	if err := r.open(); err != nil {
@@ -428,7 +381,7 @@ func (r *ServiceRequest) Withdraw(member uuid.UUID, reason string) error {
 
 // AddNote records an internal note by a staff member, also on a closed case. Errors: ErrNotFound, ErrNoteInvalid.
 func (r *ServiceRequest) AddNote(author uuid.UUID, text string) error {
-	if !r.submitted {
+	if !r.state.Submitted {
 		return ErrNotFound
 	}
 	if author == uuid.Nil {
@@ -446,57 +399,56 @@ func (r *ServiceRequest) AddNote(author uuid.UUID, text string) error {
 func (r *ServiceRequest) ID() uuid.UUID { return r.id }
 
 // Submitted reports whether the request exists.
-func (r *ServiceRequest) Submitted() bool { return r.submitted }
+func (r *ServiceRequest) Submitted() bool { return r.state.Submitted }
 
 // MemberID returns the member who submitted the request.
-func (r *ServiceRequest) MemberID() uuid.UUID { return r.member }
+func (r *ServiceRequest) MemberID() uuid.UUID { return r.state.MemberID }
 
 // Service returns the service code and the catalog version the request was submitted under.
-func (r *ServiceRequest) Service() (code, catalogVersion string) { return r.service, r.catalogVersion }
+func (r *ServiceRequest) Service() (code, catalogVersion string) {
+	return r.state.ServiceCode, r.state.CatalogVersion
+}
 
 // Reference returns the acknowledgement's reference.
-func (r *ServiceRequest) Reference() string { return r.reference }
+func (r *ServiceRequest) Reference() string { return r.state.Reference }
 
 // Deadlines returns the deadlines the acknowledgement recorded: the ones to give Clock.
-func (r *ServiceRequest) Deadlines() Deadlines { return r.deadlines }
+func (r *ServiceRequest) Deadlines() Deadlines { return r.state.Deadlines }
 
 // Queue returns the request's queue.
-func (r *ServiceRequest) Queue() string { return r.queue }
+func (r *ServiceRequest) Queue() string { return r.state.Queue }
 
 // Assignee returns the caseworker who holds the case, or uuid.Nil.
-func (r *ServiceRequest) Assignee() uuid.UUID { return r.assignee }
+func (r *ServiceRequest) Assignee() uuid.UUID { return r.state.Assignee }
 
 // Awaiting returns the items awaited from the member and the deadline, and whether any are.
 func (r *ServiceRequest) Awaiting() (items []string, deadline time.Time, ok bool) {
-	if !r.awaiting {
+	if !r.state.Awaiting {
 		return nil, time.Time{}, false
 	}
-	return append([]string(nil), r.items...), r.deadline, true
+	return append([]string(nil), r.state.Items...), r.state.Deadline, true
 }
 
 // Decision returns the express decision, if any.
-func (r *ServiceRequest) Decision() (Decided, bool) { return r.decision, r.decided }
+func (r *ServiceRequest) Decision() (Decided, bool) { return r.state.Decision, r.state.Decided }
 
 // Closed returns why the case was closed, and whether it is.
-func (r *ServiceRequest) Closed() (reason string, ok bool) { return r.closeReason, r.closed }
+func (r *ServiceRequest) Closed() (reason string, ok bool) {
+	return r.state.CloseReason, r.state.Closed
+}
 
-// Status returns where the request stands.
-func (r *ServiceRequest) Status() Status {
-	switch {
-	case !r.submitted:
-		return StatusNone
-	case r.closed:
-		return StatusClosed
-	case r.awaiting:
-		return StatusAwaitingInformation
-	case r.assignee != uuid.Nil:
-		return StatusClaimed
-	}
-	return StatusQueued
+// Status returns where the request stands (State.Status).
+func (r *ServiceRequest) Status() Status { return r.state.Status() }
+
+// State returns the request's folded state.
+func (r *ServiceRequest) State() State {
+	s := r.state
+	s.Items = append([]string(nil), s.Items...)
+	return s
 }
 
 // String describes the state without personal data (no form, answers or notes).
 func (r *ServiceRequest) String() string {
 	return fmt.Sprintf("servicerequest{id=%s status=%s service=%s queue=%s assignee=%s notes=%d}",
-		r.id, r.Status(), r.service, r.queue, r.assignee, r.notes)
+		r.id, r.Status(), r.state.ServiceCode, r.state.Queue, r.state.Assignee, r.state.Notes)
 }

@@ -22,7 +22,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,23 +50,16 @@ const Version = 2
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds member events into one account row per member plus its postal addresses. It is stateless and
 // safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // row is an account as stored.
 type row struct {
@@ -107,7 +99,8 @@ var addressColumns = []string{"member_id", "effective_from", "line1", "line2", "
 // account is a member's state while a batch is folded.
 type account struct {
 	row     row
-	exists  bool // the row is in the table, or a Registered event of this batch created it
+	state   member.State // the account as the domain folds it, loaded from the row's fields
+	exists  bool         // the row is in the table, or a Registered event of this batch created it
 	changed bool
 	// addresses are the address changes of the batch, in order.
 	addresses []addressChange
@@ -122,7 +115,7 @@ type addressChange struct {
 // in order (those at or below the row's revision are skipped) and writes it back with an upsert guarded by the
 // revision.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	return projections.StreamFold[*account]{
 		Keep:  func(e event.Envelope) bool { return e.Stream.Category == member.Category },
 		Load:  func(s event.StreamID) (*account, error) { return load(ctx, tx, table, s.ID) },
@@ -138,8 +131,21 @@ func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*accou
 	if err != nil {
 		return nil, fmt.Errorf("accounts: read member-%s: %w", id, err)
 	}
-	acc.exists = found
+	if acc.exists = found; found {
+		acc.state = acc.row.state()
+	}
 	return acc, nil
+}
+
+// state loads the stored fields of an account into the domain's state: what its fold reads to move the row.
+func (r *row) state() member.State {
+	s := member.State{Registered: true, LastLogin: r.LastLoginAt.Time, LockedUntil: r.LockedUntil.Time}
+	s.Identity.Email, s.Identity.MobilePhone = r.Email, r.MobilePhone
+	if r.PendingEmail != "" {
+		s.EmailChangeOpen = true
+		s.EmailChange.NewEmail, s.EmailChange.ExpiresAt = r.PendingEmail, r.PendingEmailExpiresAt.Time
+	}
+	return s
 }
 
 // apply folds one event of the member's stream, unless the row holds it already (a replay). Events that change
@@ -162,39 +168,26 @@ func (acc *account) apply(e event.Envelope) error {
 		// a row to invent. No personal data in the message: stream, revision and type only.
 		return fmt.Errorf("accounts: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, member.TypeRegistered)
 	}
+	// What the event does to the account is the domain's fold; this projection only decides what its row shows.
+	after, _ := acc.state.Apply(e.Event, e.Metadata.OccurredAt)
+	acc.state = after
+	acc.row.Email, acc.row.MobilePhone = after.Identity.Email, after.Identity.MobilePhone
+	acc.row.LockedUntil = sql.NullTime{}
+	if !after.LockedUntil.IsZero() {
+		acc.row.LockedUntil = sql.NullTime{Time: after.LockedUntil.UTC(), Valid: true}
+	}
+	// A change whose attempts are used up is void (member.State.EmailChangeVoid): for rejections recorded before
+	// verdicts existed, the current code policy decides from the attempt number, as the aggregate does.
+	acc.row.PendingEmail, acc.row.PendingEmailExpiresAt = "", sql.NullTime{}
+	if after.EmailChangeOpen && !after.EmailChangeVoid(credential.CurrentCodePolicy()) {
+		acc.row.PendingEmail = after.EmailChange.NewEmail
+		acc.row.PendingEmailExpiresAt = sql.NullTime{Time: after.EmailChange.ExpiresAt.UTC(), Valid: true}
+	}
 	switch ev := e.Event.(type) {
 	case member.PasswordSet:
 		acc.row.PasswordChangedAt = at
-		if ev.Reason == member.ReasonReset {
-			// The member aggregate ends the lock when a reset sets the password (whoever reset it proved they hold
-			// the mailbox). A change, made from a session opened before the lock, leaves the lock as it is there too.
-			acc.row.LockedUntil = sql.NullTime{}
-		}
 	case member.LoggedIn:
 		acc.row.PreviousLoginAt, acc.row.LastLoginAt = acc.row.LastLoginAt, at
-	case member.Locked:
-		acc.row.LockedUntil = sql.NullTime{Time: ev.Until.UTC(), Valid: true}
-	case member.PhoneChanged:
-		acc.row.MobilePhone = ev.MobilePhone
-	case member.EmailChangeRequested:
-		acc.row.PendingEmail = ev.NewEmail
-		acc.row.PendingEmailExpiresAt = sql.NullTime{Time: ev.ExpiresAt.UTC(), Valid: true}
-	case member.EmailChangeRejected:
-		// The wrong code that uses up the attempts voids the request: any later code is refused until a new
-		// request (member.ConfirmEmailChange). The event records that verdict, so a rebuild reads the decision as it
-		// was taken. Events recorded before the verdict existed have none: for them the current code policy
-		// decides from the attempt number, as the aggregate and command.ConfirmEmailChange do (the maximum has been
-		// 5 since the first such event, so they read as they were decided until it changes).
-		exhausted, recorded := ev.Verdict()
-		if !recorded {
-			exhausted = credential.CurrentCodePolicy().AttemptsExhausted(ev.Attempt)
-		}
-		if exhausted {
-			acc.row.PendingEmail, acc.row.PendingEmailExpiresAt = "", sql.NullTime{}
-		}
-	case member.EmailChanged:
-		acc.row.Email = ev.Email
-		acc.row.PendingEmail, acc.row.PendingEmailExpiresAt = "", sql.NullTime{}
 	case member.AddressChanged:
 		if _, err := time.Parse(time.DateOnly, ev.EffectiveFrom); err != nil {
 			return fmt.Errorf("accounts: %s revision %d: effective date is not YYYY-MM-DD", e.Stream, e.Revision)

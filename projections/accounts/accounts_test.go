@@ -22,7 +22,7 @@ var start = time.Date(2025, 5, 28, 8, 0, 0, 0, time.UTC)
 
 func TestAccountFollowsTheMemberStream(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		h := projectionstest.NewHistory(member.Category, &pos, start)
 		reg := registered()
@@ -38,7 +38,7 @@ func TestAccountFollowsTheMemberStream(t *testing.T) {
 		projectionstest.Apply(t, db, p, h.Events...)
 
 		q := NewQueries(db, fixedClock(start.Add(10*time.Minute)))
-		got, err := q.Get(ctxT(t), h.Stream.ID)
+		got, err := q.Get(projectionstest.Ctx(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func TestAccountFollowsTheMemberStream(t *testing.T) {
 		assertAccount(t, got, want)
 
 		// The code was not confirmed in time: the pending change no longer shows.
-		late, err := NewQueries(db, fixedClock(expires)).Get(ctxT(t), h.Stream.ID)
+		late, err := NewQueries(db, fixedClock(expires)).Get(projectionstest.Ctx(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,14 +64,14 @@ func TestAccountFollowsTheMemberStream(t *testing.T) {
 		// Confirmed: the new address is the account's, nothing pending.
 		changed := h.Add(member.TypeEmailChanged, member.EmailChanged{Email: "new@example.org"})
 		projectionstest.Apply(t, db, p, changed)
-		got, err = q.Get(ctxT(t), h.Stream.ID)
+		got, err = q.Get(projectionstest.Ctx(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want.Email, want.PendingEmail, want.Revision, want.Position = "new@example.org", nil, changed.Revision, changed.Position
 		assertAccount(t, got, want)
 
-		if _, err := q.Get(ctxT(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) ||
+		if _, err := q.Get(projectionstest.Ctx(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) ||
 			failure.CodeOf(err) != "account.not_found" {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
@@ -105,7 +105,7 @@ func assertAccount(t *testing.T, got, want Account) {
 
 func TestSameEventTwiceChangesNothing(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		h := projectionstest.NewHistory(member.Category, &pos, start)
 		h.Add(member.TypeRegistered, registered())
@@ -122,7 +122,7 @@ func TestSameEventTwiceChangesNothing(t *testing.T) {
 
 		// One clean pass, for reference.
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		pc := setup(t, clean)
+		pc := projectionstest.Setup(t, clean, New())
 		projectionstest.Apply(t, clean, pc, evs...)
 		want := dump(t, clean)
 		if len(want) != 3 { // the account and two addresses: May's and the corrected move
@@ -156,14 +156,14 @@ func TestSameEventTwiceChangesNothing(t *testing.T) {
 
 func TestAddressIsScheduledThenInForce(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		h := projectionstest.NewHistory(member.Category, &pos, start)
 		h.Add(member.TypeRegistered, registered())
 		projectionstest.Apply(t, db, p, h.Events...)
 		get := func(now time.Time) Account {
 			t.Helper()
-			a, err := NewQueries(db, fixedClock(now)).Get(ctxT(t), h.Stream.ID)
+			a, err := NewQueries(db, fixedClock(now)).Get(projectionstest.Ctx(t), h.Stream.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +207,7 @@ func TestAddressIsScheduledThenInForce(t *testing.T) {
 
 func TestLockedUntilATime(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		h := projectionstest.NewHistory(member.Category, &pos, start)
 		h.Add(member.TypeRegistered, registered())
@@ -216,14 +216,14 @@ func TestLockedUntilATime(t *testing.T) {
 		h.Add(member.TypeLocked, member.Locked{Until: until, Reason: "too_many_failures"})
 		projectionstest.Apply(t, db, p, h.Events...)
 
-		a, err := NewQueries(db, fixedClock(start.Add(30*time.Minute))).Get(ctxT(t), h.Stream.ID)
+		a, err := NewQueries(db, fixedClock(start.Add(30*time.Minute))).Get(projectionstest.Ctx(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if a.Status != StatusLocked || a.LockedUntil == nil || !a.LockedUntil.Equal(until) {
 			t.Errorf("during the lock: status %q until %v, want locked until %v", a.Status, a.LockedUntil, until)
 		}
-		a, err = NewQueries(db, fixedClock(until)).Get(ctxT(t), h.Stream.ID)
+		a, err = NewQueries(db, fixedClock(until)).Get(projectionstest.Ctx(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestLockedUntilATime(t *testing.T) {
 
 func TestOnlyMemberStreamsCount(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		reg := projectionstest.NewHistory(registration.Category, &pos, start)
 		reg.Add(registration.TypeStarted, registration.Started{NIR: "292112A004017", Key: 59, LastName: "X",
@@ -255,7 +255,7 @@ func TestOnlyMemberStreamsCount(t *testing.T) {
 		// A member stream that does not open with Registered is a bug: the projection stops loudly.
 		m := projectionstest.NewHistory(member.Category, &pos, start)
 		bad := m.Add(member.TypePhoneChanged, member.PhoneChanged{MobilePhone: "+33611111111"})
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, []event.Envelope{bad}) })
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, []event.Envelope{bad}) })
 		if err == nil {
 			t.Fatal("an event before Registered was applied")
 		}

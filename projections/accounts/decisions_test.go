@@ -54,7 +54,7 @@ func (mh *memberHistory) do(decide func(m *member.Member) error) error {
 func (mh *memberHistory) account(db *sqldb.DB, p *Projection, now time.Time) Account {
 	mh.t.Helper()
 	projectionstest.Apply(mh.t, db, p, mh.h.Events...)
-	a, err := NewQueries(db, fixedClock(now)).Get(ctxT(mh.t), mh.h.Stream.ID)
+	a, err := NewQueries(db, fixedClock(now)).Get(projectionstest.Ctx(mh.t), mh.h.Stream.ID)
 	if err != nil {
 		mh.t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func (mh *memberHistory) account(db *sqldb.DB, p *Projection, now time.Time) Acc
 // then on, and the account no longer shows the change as pending.
 func TestEmailChangeVoidedByTooManyWrongCodes(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		mh := newMemberHistory(t, &pos)
 		policy := credential.CurrentCodePolicy()
@@ -114,7 +114,7 @@ func TestEmailChangeVoidedByTooManyWrongCodes(t *testing.T) {
 // opened before the lock does not.
 func TestPasswordResetEndsTheLoginLock(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		policy := member.CurrentLoginPolicy()
 		lock := func(mh *memberHistory, at time.Time) {
@@ -168,7 +168,7 @@ func TestPasswordResetEndsTheLoginLock(t *testing.T) {
 // before verdicts existed (no exhausted field) fall back to the current policy on their attempt number.
 func TestEmailChangeVerdictIsReadNotDecidedAgain(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		now := start.Add(time.Minute)
 		yes, no := true, false
@@ -190,7 +190,7 @@ func TestEmailChangeVerdictIsReadNotDecidedAgain(t *testing.T) {
 				ExpiresAt: now.Add(15 * time.Minute), PolicyVersion: credential.CodePolicyVersion})
 			h.Add(member.TypeEmailChangeRejected, c.rejected)
 			projectionstest.Apply(t, db, p, h.Events...)
-			a, err := NewQueries(db, fixedClock(now)).Get(ctxT(t), h.Stream.ID)
+			a, err := NewQueries(db, fixedClock(now)).Get(projectionstest.Ctx(t), h.Stream.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +204,7 @@ func TestEmailChangeVerdictIsReadNotDecidedAgain(t *testing.T) {
 // A rehash of the password on login is no password change: the date of the last change stays.
 func TestPasswordRehashIsNoPasswordChange(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		mh := newMemberHistory(t, &pos)
 		at := start.Add(time.Hour)

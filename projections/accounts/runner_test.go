@@ -23,7 +23,7 @@ import (
 // the contract's types and reach the rows; other aggregates' events pass by.
 func TestThroughTheRunner(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := ctxT(t)
+		ctx := projectionstest.Ctx(t)
 		es := kurrentdbtest.Start(t, member.Definitions(), registration.Definitions(), staff.Definitions())
 		appendTo := func(stream event.StreamID, at time.Time, events ...any) event.Commit {
 			t.Helper()

@@ -21,7 +21,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,6 +43,8 @@ const Version = 1
 
 //go:embed migrations
 var migrations embed.FS
+
+var meta = projections.NewMeta(Name, Version, migrations)
 
 // Kind is what a step of the timeline records. Its values are stored: never rename them. A step of an event type
 // this version does not know yet has the event's type name as its kind, no details, and is for staff only.
@@ -117,20 +118,11 @@ type Details struct {
 // Projection folds service request events into one case file per request and its timeline. It is stateless and
 // safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // row is a case file as stored.
 type row struct {
@@ -171,10 +163,14 @@ type entry struct {
 // events (above its row's revision) are applied in order, the changed rows are written back with an upsert guarded
 // by the revision, and the new steps are inserted (keyed by revision, so a replayed step inserts nothing).
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	changed, err := projections.BatchFold[*entry]{
-		Keep:    func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
-		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) { return loadAll(ctx, tx, table, ids) },
+		Keep: func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
+		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
+			return projections.LoadByID(ctx, tx, table, "request_id", ids, func(r row) (uuid.UUID, *entry, error) {
+				return r.RequestID, &entry{row: r, exists: true}, nil
+			})
+		},
 		New:     func() *entry { return &entry{} },
 		Fold:    apply,
 		Changed: func(en *entry) bool { return en.changed },
@@ -183,19 +179,6 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 		return err
 	}
 	return write(ctx, tx, table, changed)
-}
-
-// loadAll reads the stored rows of ids, by id.
-func loadAll(ctx context.Context, tx *sqldb.Tx, table string, ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
-	rows, err := projections.SelectIn[row](ctx, tx, "SELECT * FROM "+table+" WHERE request_id IN", ids)
-	if err != nil {
-		return nil, fmt.Errorf("casefiles: read %d case files: %w", len(ids), err)
-	}
-	out := make(map[uuid.UUID]*entry, len(rows))
-	for _, r := range rows {
-		out[r.RequestID] = &entry{row: r, exists: true}
-	}
-	return out, nil
 }
 
 func apply(en *entry, e event.Envelope) error {

@@ -3,6 +3,7 @@ package casefiles
 import (
 	"encoding/json"
 	"errors"
+	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
 	"slices"
 	"strings"
 	"testing"
@@ -32,23 +33,23 @@ const c2sForm = `{"household_situation":"couple","household_size":3,"housing":"t
 
 // worked is a C2S request of m1 that goes through every kind of staff step and an answer from the member, then is
 // rejected: revisions 0 to 11.
-func worked(t *testing.T, pos *uint64) *srRequest {
+func worked(t *testing.T, pos *uint64) *srtest.Request {
 	t.Helper()
-	a := submitForm(t, pos, m1, c2s, at(0, 0), c2sForm)
-	a.Claim(at(1, 0), w1)
-	a.Release(at(1, 1), w1)
-	a.Claim(at(1, 2), w2)
-	a.Reassign(at(1, 3), supervisor, w1)
-	a.Note(at(1, 4), w1)
-	a.AskInformation(at(2, 0), at(46, 0))
-	a.Answer(at(12, 0))
-	a.Decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")
+	a := srtest.SubmitForm(t, pos, m1, srtest.C2S, srtest.At(0, 0), c2sForm)
+	a.Claim(srtest.At(1, 0), w1)
+	a.Release(srtest.At(1, 1), w1)
+	a.Claim(srtest.At(1, 2), w2)
+	a.Reassign(srtest.At(1, 3), supervisor, w1)
+	a.Note(srtest.At(1, 4), w1)
+	a.AskInformation(srtest.At(2, 0), srtest.At(46, 0))
+	a.Answer(srtest.At(12, 0))
+	a.Decide(srtest.At(20, 0), sr.Rejected, "Ressources supérieures au plafond")
 	return a
 }
 
 func get(t *testing.T, q *Queries, id uuid.UUID) File {
 	t.Helper()
-	f, err := q.Get(ctxT(t), id)
+	f, err := q.Get(projectionstest.Ctx(t), id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -57,7 +58,7 @@ func get(t *testing.T, q *Queries, id uuid.UUID) File {
 
 func readAsMember(t *testing.T, q *Queries, member, id uuid.UUID) MemberFile {
 	t.Helper()
-	f, err := q.ForMember(ctxT(t), member, id)
+	f, err := q.ForMember(projectionstest.Ctx(t), member, id)
 	if err != nil {
 		t.Fatalf("ForMember(%s): %v", id, err)
 	}
@@ -68,10 +69,10 @@ func readAsMember(t *testing.T, q *Queries, member, id uuid.UUID) MemberFile {
 // with who caused it, what it said, and whether the member is told about it.
 func TestStaffReadTheWholeFile(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := worked(t, &pos)
-		feed(t, db, p, a.Events...)
+		projectionstest.Apply(t, db, p, a.Events...)
 		q := NewQueries(db)
 
 		f := get(t, q, a.ID)
@@ -80,11 +81,11 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 		}
 
 		// The form: the catalog's fields in its order, with its labels; the option's label beside a choice's code.
-		svc, err := catalog.Current().Lookup(c2s.Code)
+		svc, err := catalog.Current().Lookup(srtest.C2S.Code)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Form.ServiceCode != c2s.Code || f.Form.CatalogVersion != "2026.1" || f.Form.ServiceLabel != svc.Label {
+		if f.Form.ServiceCode != srtest.C2S.Code || f.Form.CatalogVersion != "2026.1" || f.Form.ServiceLabel != svc.Label {
 			t.Errorf("form = %+v", f.Form)
 		}
 		var names []string
@@ -138,14 +139,14 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 
 		d := func(i int) Details { return f.Timeline[i].Details }
 		ack := sr.Rehydrate(a.ID, a.Events)
-		if d(0).ServiceCode != c2s.Code || d(0).CatalogVersion != "2026.1" {
+		if d(0).ServiceCode != srtest.C2S.Code || d(0).CatalogVersion != "2026.1" {
 			t.Errorf("submitted: %+v", d(0))
 		}
 		if d(1).Reference != ack.Reference() || d(1).ImplicitDecisionOn != "2026-03-05" || d(1).ImplicitOutcome != "acceptance" ||
 			d(1).DueOn == "" || d(1).TimeZone != "Europe/Paris" || d(1).AppealRoutes == "" {
 			t.Errorf("acknowledged: %+v", d(1))
 		}
-		if d(2).Queue != c2s.Queue {
+		if d(2).Queue != srtest.C2S.Queue {
 			t.Errorf("queued: %+v", d(2))
 		}
 		if d(3).Caseworker == nil || *d(3).Caseworker != w1 || d(4).Caseworker == nil || *d(4).Caseworker != w1 {
@@ -159,7 +160,7 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 			t.Errorf("note: %+v", n)
 		}
 		if r := d(8); r.Caseworker == nil || *r.Caseworker != w1 || !slices.Equal(r.Items, []string{"Avis d'imposition 2025"}) ||
-			r.Deadline == nil || !r.Deadline.Equal(at(46, 0)) {
+			r.Deadline == nil || !r.Deadline.Equal(srtest.At(46, 0)) {
 			t.Errorf("information requested: %+v", r)
 		}
 		if d(9).Answer != "Avis d'imposition déposé" {
@@ -173,7 +174,7 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 			t.Errorf("closed: %+v", d(11))
 		}
 
-		if _, err := q.Get(ctxT(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
 	})
@@ -183,10 +184,10 @@ func TestStaffReadTheWholeFile(t *testing.T) {
 // statuses of memberrequests.Next and their own answer; never a note, a staff id, a queue or a rule.
 func TestMemberReadsTheirPart(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		a := worked(t, &pos)
-		feed(t, db, p, a.Events...)
+		projectionstest.Apply(t, db, p, a.Events...)
 		q := NewQueries(db)
 
 		f := readAsMember(t, q, m1, a.ID)
@@ -196,14 +197,14 @@ func TestMemberReadsTheirPart(t *testing.T) {
 			label  string
 		}
 		want := []summary{
-			{at(0, 0).String(), mr.StatusReceived, mr.LabelSubmitted},
-			{at(0, 0).String(), mr.StatusReceived, mr.LabelAcknowledged},
-			{at(0, 0).String(), mr.StatusReceived, mr.LabelQueued},
-			{at(1, 0).String(), mr.StatusInProgress, mr.LabelTakenUp},
-			{at(2, 0).String(), mr.StatusAwaitingInformation, mr.LabelInformationRequested},
-			{at(12, 0).String(), mr.StatusInProgress, mr.LabelInformationReceived},
-			{at(20, 0).String(), mr.StatusRejected, mr.LabelRejected},
-			{at(20, 0).String(), mr.StatusRejected, mr.LabelClosed},
+			{srtest.At(0, 0).String(), mr.StatusReceived, mr.LabelSubmitted},
+			{srtest.At(0, 0).String(), mr.StatusReceived, mr.LabelAcknowledged},
+			{srtest.At(0, 0).String(), mr.StatusReceived, mr.LabelQueued},
+			{srtest.At(1, 0).String(), mr.StatusInProgress, mr.LabelTakenUp},
+			{srtest.At(2, 0).String(), mr.StatusAwaitingInformation, mr.LabelInformationRequested},
+			{srtest.At(12, 0).String(), mr.StatusInProgress, mr.LabelInformationReceived},
+			{srtest.At(20, 0).String(), mr.StatusRejected, mr.LabelRejected},
+			{srtest.At(20, 0).String(), mr.StatusRejected, mr.LabelClosed},
 		}
 		var got []summary
 		for _, s := range f.Timeline {
@@ -224,7 +225,7 @@ func TestMemberReadsTheirPart(t *testing.T) {
 		if f.Timeline[0].Details != nil || f.Timeline[2].Details != nil || f.Timeline[3].Details != nil {
 			t.Errorf("submitted, queued or taken up say more than their label: %+v", f.Timeline[:4])
 		}
-		if r := d(4); !slices.Equal(r.Items, []string{"Avis d'imposition 2025"}) || r.Deadline == nil || !r.Deadline.Equal(at(46, 0)) {
+		if r := d(4); !slices.Equal(r.Items, []string{"Avis d'imposition 2025"}) || r.Deadline == nil || !r.Deadline.Equal(srtest.At(46, 0)) {
 			t.Errorf("information requested: %+v", r)
 		}
 		if d(5).Answer != "Avis d'imposition déposé" {
@@ -241,7 +242,7 @@ func TestMemberReadsTheirPart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, secret := range []string{w1.String(), w2.String(), supervisor.String(), "Appelé", c2s.Queue, "c2s.eligibility",
+		for _, secret := range []string{w1.String(), w2.String(), supervisor.String(), "Appelé", srtest.C2S.Queue, "c2s.eligibility",
 			"caseworker", "supervisor", "note", "actor"} {
 			if strings.Contains(string(body), secret) {
 				t.Errorf("the member's file shows %q: %s", secret, body)
@@ -253,20 +254,20 @@ func TestMemberReadsTheirPart(t *testing.T) {
 // TestWithdrawnAndLapsed: the member's timeline ends with the withdrawal, or with the lapse, then the closure.
 func TestWithdrawnAndLapsed(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		a.Withdraw(at(1, 0))
-		b := submit(t, &pos, m1, cards, at(2, 0))
-		b.Claim(at(2, 1), w1)
-		b.AskInformation(at(2, 2), at(10, 0))
-		b.Lapse(at(10, 1))
-		feed(t, db, p, all(a, b)...)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		a.Withdraw(srtest.At(1, 0))
+		b := srtest.Submit(t, &pos, m1, srtest.Cards, srtest.At(2, 0))
+		b.Claim(srtest.At(2, 1), w1)
+		b.AskInformation(srtest.At(2, 2), srtest.At(10, 0))
+		b.Lapse(srtest.At(10, 1))
+		projectionstest.Apply(t, db, p, srtest.All(a, b)...)
 		q := NewQueries(db)
 
 		steps := readAsMember(t, q, m1, b.ID).Timeline
 		if last := steps[len(steps)-2:]; last[0].Label != mr.LabelLapsed || last[0].Status != mr.StatusLapsed ||
-			last[0].Details == nil || !last[0].Details.Deadline.Equal(at(10, 0)) || last[1].Label != mr.LabelClosed ||
+			last[0].Details == nil || !last[0].Details.Deadline.Equal(srtest.At(10, 0)) || last[1].Label != mr.LabelClosed ||
 			last[1].Details == nil || last[1].Details.CloseReason != sr.CloseLapsed {
 			t.Errorf("lapsed timeline ends with %+v", last)
 		}
@@ -286,17 +287,17 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 // TestMemberBCannotReadMemberAsFile: another member's case file is not found, like one that does not exist.
 func TestMemberBCannotReadMemberAsFile(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		b := submit(t, &pos, m2, c2s, at(0, 1))
-		feed(t, db, p, all(a, b)...)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(0, 1))
+		projectionstest.Apply(t, db, p, srtest.All(a, b)...)
 		q := NewQueries(db)
 
-		if _, err := q.ForMember(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.ForMember(projectionstest.Ctx(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("ForMember(B, A's request) = %v, want ErrNotFound", err)
 		}
-		if _, err := q.ForMember(ctxT(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
+		if _, err := q.ForMember(projectionstest.Ctx(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
 			t.Errorf("ForMember(unknown) = %v, want ErrNotFound", err)
 		}
 		if f := readAsMember(t, q, m2, b.ID); len(f.Timeline) != 3 {
@@ -337,7 +338,7 @@ func TestEveryEventIsAStep(t *testing.T) {
 // values, named by their names, in name order.
 func TestFormOfAnUnknownVersion(t *testing.T) {
 	for _, r := range []row{
-		{ServiceCode: c2s.Code, CatalogVersion: "1999.1", Form: `{"b":true,"a":"x"}`},
+		{ServiceCode: srtest.C2S.Code, CatalogVersion: "1999.1", Form: `{"b":true,"a":"x"}`},
 		{ServiceCode: "no-such-service", CatalogVersion: "2026.1", Form: `{"b":true,"a":"x"}`},
 	} {
 		f, err := labelled(r)
@@ -350,7 +351,7 @@ func TestFormOfAnUnknownVersion(t *testing.T) {
 		}
 	}
 	// A field of the service that its version does not list comes after the listed ones.
-	f, err := labelled(row{ServiceCode: c2s.Code, CatalogVersion: "2026.1", Form: `{"zz":1,"housing":"owner"}`})
+	f, err := labelled(row{ServiceCode: srtest.C2S.Code, CatalogVersion: "2026.1", Form: `{"zz":1,"housing":"owner"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,20 +365,20 @@ func TestFormOfAnUnknownVersion(t *testing.T) {
 func story(t *testing.T) []event.Envelope {
 	var pos uint64
 	a := worked(t, &pos)
-	b := submit(t, &pos, m2, c2s, at(1, 0))
-	c := submit(t, &pos, m1, cards, at(1, 1))
-	d := submit(t, &pos, m2, c2s, at(2, 0))
-	b.Reassign(at(2, 2), supervisor, w2)
-	b.Note(at(3, 1), w2)
-	b.Release(at(3, 2), w2)
-	c.Claim(at(3, 3), w1)
-	c.Decide(at(4, 0), sr.Approved, "")
-	c.Note(at(4, 1), w1)
-	d.Withdraw(at(9, 1))
-	b.Claim(at(10, 0), w1)
-	b.AskInformation(at(10, 1), at(12, 0))
-	b.Lapse(at(12, 1))
-	return all(a, b, c, d)
+	b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(1, 0))
+	c := srtest.Submit(t, &pos, m1, srtest.Cards, srtest.At(1, 1))
+	d := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(2, 0))
+	b.Reassign(srtest.At(2, 2), supervisor, w2)
+	b.Note(srtest.At(3, 1), w2)
+	b.Release(srtest.At(3, 2), w2)
+	c.Claim(srtest.At(3, 3), w1)
+	c.Decide(srtest.At(4, 0), sr.Approved, "")
+	c.Note(srtest.At(4, 1), w1)
+	d.Withdraw(srtest.At(9, 1))
+	b.Claim(srtest.At(10, 0), w1)
+	b.AskInformation(srtest.At(10, 1), srtest.At(12, 0))
+	b.Lapse(srtest.At(12, 1))
+	return srtest.All(a, b, c, d)
 }
 
 // TestReplaysAndRebuild: events applied twice, in any order of batches, leave the rows a single pass gives; a new
@@ -387,7 +388,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 		evs := story(t)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		feed(t, clean, setup(t, clean), evs...)
+		projectionstest.Apply(t, clean, projectionstest.Setup(t, clean, New()), evs...)
 		want := dump(t, clean, Version)
 		if len(want) < len(evs) {
 			t.Fatalf("%d rows for %d events", len(want), len(evs))
@@ -395,8 +396,8 @@ func TestReplaysAndRebuild(t *testing.T) {
 
 		// Event by event, then everything again, then out of order and in duplicate; and a new version built beside
 		// the live one from the whole log in batches: the same rows.
-		projectionstest.ReplaysAndRebuild(t, db, setup(t, db), &Projection{version: Version + 1}, evs, want,
-			func(p projections.Projection, batch ...event.Envelope) { feed(t, db, p, batch...) },
+		projectionstest.ReplaysAndRebuild(t, db, projectionstest.Setup(t, db, New()), &Projection{Meta: meta.At(Version + 1)}, evs, want,
+			func(p projections.Projection, batch ...event.Envelope) { projectionstest.Apply(t, db, p, batch...) },
 			func(version int) []string { return dump(t, db, version) })
 	})
 }
@@ -404,11 +405,11 @@ func TestReplaysAndRebuild(t *testing.T) {
 // TestEventBeforeSubmission: a request stream that does not begin with its submission stops the projection.
 func TestEventBeforeSubmission(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		claim := a.Claim(at(1, 0), w1)
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		claim := a.Claim(srtest.At(1, 0), w1)
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, claim) })
 		if err == nil || !strings.Contains(err.Error(), "before "+sr.TypeSubmitted) {
 			t.Fatalf("a claim before the submission: %v", err)
 		}

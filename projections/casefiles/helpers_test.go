@@ -1,59 +1,13 @@
 package casefiles
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
-	"github.com/msa-dossier/dossier/domain/event"
-	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
-	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
-// The service request builders live in domain/servicerequest/servicerequesttest.
-var (
-	c2s        = srtest.C2S
-	cards      = srtest.Cards
-	submit     = srtest.Submit
-	submitForm = srtest.SubmitForm
-	all        = srtest.All
-	at         = srtest.At
-)
-
-func ctxT(tb testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
-
-func setup(tb testing.TB, db *sqldb.DB) *Projection {
-	tb.Helper()
-	p := New()
-	if err := projections.Setup(ctxT(tb), db, p); err != nil {
-		tb.Fatal(err)
-	}
-	return p
-}
-
-// feed applies batch to p in one transaction, as the runner does.
-func feed(tb testing.TB, db *sqldb.DB, p projections.Projection, batch ...event.Envelope) {
-	tb.Helper()
-	if err := db.InTx(ctxT(tb), func(tx *sqldb.Tx) error { return p.Apply(ctxT(tb), tx, batch) }); err != nil {
-		tb.Fatalf("apply: %v", err)
-	}
-}
-
 // dump returns every row of a version's tables as sorted text, without the version in the table names.
 func dump(t *testing.T, db *sqldb.DB, version int) []string {
-	t.Helper()
-	table := projections.Prefix(Name, version)
-	rows := projectionstest.Dump(t, db, table, table+"_steps")
-	for i, r := range rows {
-		rows[i] = r[len(table):]
-	}
-	return rows
+	return projectionstest.DumpVersion(t, db, Name, version, "_steps")
 }
-
-type srRequest = srtest.Request

@@ -3,6 +3,7 @@ package casequeues
 import (
 	"context"
 	"fmt"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 	"slices"
 	"testing"
 	"time"
@@ -31,17 +32,17 @@ func BenchmarkQueueList100k(b *testing.B) {
 		start := time.Now()
 		workers := fill(b, db, 100_000)
 		b.Logf("%s: 140,000 cases folded in %s", d, time.Since(start).Round(time.Millisecond))
-		q := NewQueries(db, fixed(t0.AddDate(0, 0, 60)))
+		q := NewQueries(db, fixed(srtest.T0.AddDate(0, 0, 60)))
 		queues := []string{"sante-c2s", "sante-cartes", "retraite"}
-		want, err := q.scanCounts(ctxT(b), queues)
+		want, err := q.scanCounts(projectionstest.Ctx(b), queues)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if got, err := q.Counts(ctxT(b), queues); err != nil || !slices.Equal(got, want) {
+		if got, err := q.Counts(projectionstest.Ctx(b), queues); err != nil || !slices.Equal(got, want) {
 			b.Fatalf("Counts = %+v, %v; counting the cases gives %+v", got, err, want)
 		}
 		var breachRows int
-		if err := db.Reader().GetContext(ctxT(b), &breachRows, "SELECT COUNT(*) FROM "+breachCountsView); err != nil {
+		if err := db.Reader().GetContext(projectionstest.Ctx(b), &breachRows, "SELECT COUNT(*) FROM "+breachCountsView); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("%s: figures %+v; %d breach counters", d, want, breachRows)
@@ -53,14 +54,14 @@ func BenchmarkQueueList100k(b *testing.B) {
 				for i := range out {
 					out[i] = QueueStats{Queue: out[i].Queue, Open: out[i].Open}
 				}
-				err := fill(ctxT(b), out)
+				err := fill(projectionstest.Ctx(b), out)
 				return figure(out[0]), err
 			}
 		}
 		// Walk 50,000 cases down, page by page, for a cursor in the middle of the queue.
 		var middle string
 		for range 250 {
-			cs, err := q.List(ctxT(b), "sante-c2s", Filter{Limit: MaxLimit, After: middle})
+			cs, err := q.List(projectionstest.Ctx(b), "sante-c2s", Filter{Limit: MaxLimit, After: middle})
 			if err != nil || len(cs) != MaxLimit {
 				b.Fatalf("walk: %d cases, %v", len(cs), err)
 			}
@@ -70,24 +71,30 @@ func BenchmarkQueueList100k(b *testing.B) {
 			name string
 			run  func() (int, error)
 		}{
-			{"first-page", func() (int, error) { cs, err := q.List(ctxT(b), "sante-c2s", Filter{}); return len(cs), err }},
+			{"first-page", func() (int, error) {
+				cs, err := q.List(projectionstest.Ctx(b), "sante-c2s", Filter{})
+				return len(cs), err
+			}},
 			{"middle-page", func() (int, error) {
-				cs, err := q.List(ctxT(b), "sante-c2s", Filter{After: middle})
+				cs, err := q.List(projectionstest.Ctx(b), "sante-c2s", Filter{After: middle})
 				return len(cs), err
 			}},
 			{"assignee-page", func() (int, error) {
-				cs, err := q.List(ctxT(b), "sante-c2s", Filter{Assignee: &workers[3]})
+				cs, err := q.List(projectionstest.Ctx(b), "sante-c2s", Filter{Assignee: &workers[3]})
 				return len(cs), err
 			}},
-			{"next-candidates", func() (int, error) { ids, err := q.NextCandidates(ctxT(b), "sante-c2s", 5); return len(ids), err }},
-			{"mine", func() (int, error) { cs, err := q.Mine(ctxT(b), workers[3]); return len(cs), err }},
+			{"next-candidates", func() (int, error) {
+				ids, err := q.NextCandidates(projectionstest.Ctx(b), "sante-c2s", 5)
+				return len(ids), err
+			}},
+			{"mine", func() (int, error) { cs, err := q.Mine(projectionstest.Ctx(b), workers[3]); return len(cs), err }},
 			{"counts", func() (int, error) {
-				st, err := q.Counts(ctxT(b), queues)
+				st, err := q.Counts(projectionstest.Ctx(b), queues)
 				return st[0].Open, err
 			}},
 			// The same-run baseline: Counts as it was before the counters (version 1), counting the open cases.
 			{"counts-scan", func() (int, error) {
-				st, err := q.scanCounts(ctxT(b), queues)
+				st, err := q.scanCounts(projectionstest.Ctx(b), queues)
 				return st[0].Open, err
 			}},
 			// Counts' parts, each beside the query it replaced.
@@ -122,8 +129,8 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // fill folds the cases of generate into db, in its batches, and returns the caseworkers.
 func fill(b *testing.B, db *sqldb.DB, n int) []uuid.UUID {
 	b.Helper()
-	p := setup(b, db)
-	return generate(b, n, func(batch []event.Envelope) { load(b, db, p, batch...) })
+	p := projectionstest.Setup(b, db, New())
+	return generate(b, n, func(batch []event.Envelope) { projectionstest.Apply(b, db, p, batch...) })
 }
 
 // generate builds n open cases of queue sante-c2s, 20% as many open in sante-cartes and 20% as many closed, received
@@ -148,12 +155,12 @@ func generate(b *testing.B, n int, emit func([]event.Envelope)) []uuid.UUID {
 	const span = 90 * 24 * time.Hour
 	for i := range total {
 		// i * span overflows a Duration beyond about 1,000 cases: scale in float.
-		received := t0.Add(time.Duration(float64(span) * float64(i) / float64(total)))
-		svc := c2s
+		received := srtest.T0.Add(time.Duration(float64(span) * float64(i) / float64(total)))
+		svc := srtest.C2S
 		if i%7 == 5 {
-			svc = cards
+			svc = srtest.Cards
 		}
-		r := submit(b, &pos, uuid.New(), svc, received)
+		r := srtest.Submit(b, &pos, uuid.New(), svc, received)
 		switch {
 		case i%7 == 6:
 			r.Withdraw(received.Add(time.Hour))
@@ -192,11 +199,11 @@ func BenchmarkRebuild(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				db := sqldbtest.NewTarget(b, d).Open(b)
-				p := setup(b, db)
+				p := projectionstest.Setup(b, db, New())
 				b.StartTimer()
 				start := time.Now()
 				for _, batch := range batches {
-					load(b, db, p, batch...)
+					projectionstest.Apply(b, db, p, batch...)
 				}
 				total += time.Since(start)
 			}

@@ -12,7 +12,8 @@
 // Whether a case has missed its handling target (the breach flag) depends on the time of the read: the row keeps the
 // instant the target is missed (breach_at) and the queries compare it with their injected clock.
 //
-// It folds the events of the service request streams only ("servicerequest-<id>"). Rows keep the stream revision of
+// It folds the events of the service request streams only ("servicerequest-<id>"), through the domain's fold
+// (servicerequest.State): the row's status, queue, assignee and closure are the State's. Rows keep the stream revision of
 // the last event applied to them, also of events that change nothing shown (notes), so that Case.Revision is the
 // stream's revision: the ETag a staff mutation sends back as If-Match. An event at or below it changes nothing. A
 // closed case keeps its row, out of every listing.
@@ -30,7 +31,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -56,22 +56,15 @@ const Version = 2
 //go:embed migrations
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds service request events into one row per case. It is stateless and safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's table, split by dialect (collations of the sort keys).
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // row is a case as stored: what the listings read, with its clock and the position of its last event.
 type row struct {
@@ -118,11 +111,11 @@ func (r *row) tally() tally {
 
 // entry is a case's state while a batch is folded.
 type entry struct {
-	row      row
-	clock    requestclock.State
-	awaiting bool
-	exists   bool
-	changed  bool
+	row     row
+	clock   requestclock.State
+	state   sr.State // the case as the domain folds it, loaded from the row's fields
+	exists  bool
+	changed bool
 	// stored is what the stored row counted for when the batch read it (the zero tally when there was none).
 	stored tally
 }
@@ -140,10 +133,12 @@ func tablesOf(version int) tables {
 // by the revision. The counters move in the same transaction by the difference between what the changed rows count
 // for now and what they counted for when read, so an event applied twice, skipped by the fold, moves nothing.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	t := tablesOf(p.version)
+	t := tablesOf(p.Version())
 	changed, err := projections.BatchFold[*entry]{
-		Keep:    func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
-		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) { return loadAll(ctx, tx, t.cases, ids) },
+		Keep: func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
+		LoadAll: func(ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
+			return projections.LoadByID(ctx, tx, t.cases, "request_id", ids, loadEntry)
+		},
 		New:     func() *entry { return &entry{} },
 		Fold:    apply,
 		Changed: func(en *entry) bool { return en.changed },
@@ -154,58 +149,40 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 	return write(ctx, tx, t, changed)
 }
 
-// loadAll reads the stored rows of ids, by id.
-func loadAll(ctx context.Context, tx *sqldb.Tx, table string, ids []uuid.UUID) (map[uuid.UUID]*entry, error) {
-	rows, err := projections.SelectIn[row](ctx, tx, "SELECT * FROM "+table+" WHERE request_id IN", ids)
-	if err != nil {
-		return nil, fmt.Errorf("casequeues: read %d cases: %w", len(ids), err)
+// loadEntry turns a stored row into the state of its case.
+func loadEntry(r row) (uuid.UUID, *entry, error) {
+	en := &entry{row: r, exists: true, stored: r.tally(), state: r.state()}
+	var err error
+	if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
+		return uuid.Nil, nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
 	}
-	out := make(map[uuid.UUID]*entry, len(rows))
-	for _, r := range rows {
-		en := &entry{row: r, exists: true, stored: r.tally()}
-		if en.clock, err = requestclock.Unmarshal(r.Clock); err != nil {
-			return nil, fmt.Errorf("casequeues: %s: clock: %w", sr.StreamID(r.RequestID), err)
-		}
-		en.awaiting = r.Status == string(sr.StatusAwaitingInformation)
-		out[r.RequestID] = en
-	}
-	return out, nil
+	return r.RequestID, en, nil
 }
 
 func apply(en *entry, e event.Envelope) error {
 	if en.exists && int64(e.Revision) <= en.row.Revision {
 		return nil // applied already: a replay
 	}
-	r := &en.row
-	switch ev := e.Event.(type) {
-	case sr.Submitted:
-		if !en.exists {
-			*r = row{caseRow: caseRow{RequestID: e.Stream.ID, ServiceCode: ev.ServiceCode,
-				ReceivedAt: e.Metadata.OccurredAt}}
-			en.exists = true
-		}
-	case sr.Acknowledged:
-		r.Reference, r.SilenceOutcome, r.TimeZone = ev.Reference, string(ev.Silence.Outcome), ev.TimeZone
-	case sr.Queued:
-		r.Queue = ev.Queue
-	case sr.Claimed:
-		r.Assignee = uuid.NullUUID{UUID: ev.Caseworker, Valid: true}
-	case sr.Released:
-		r.Assignee = uuid.NullUUID{}
-	case sr.Reassigned:
-		r.Assignee = uuid.NullUUID{UUID: ev.To, Valid: true}
-	case sr.InformationRequested:
-		en.awaiting = true
-	case sr.InformationReceived, sr.InformationDeadlineLapsed:
-		en.awaiting = false
-	case sr.Closed:
-		en.awaiting = false
-		r.ClosedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
-		r.CloseReason = ev.Reason
-	}
-	if !en.exists {
+	// What the event does to the case is the domain's fold; this projection only decides what its row shows.
+	before := en.state
+	after, _ := before.Apply(e.Event)
+	if !after.Submitted {
 		return fmt.Errorf("casequeues: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, sr.TypeSubmitted)
 	}
+	r := &en.row
+	if !en.exists {
+		*r = row{caseRow: caseRow{RequestID: e.Stream.ID, ReceivedAt: e.Metadata.OccurredAt}}
+		en.exists = true
+	}
+	r.ServiceCode, r.Reference, r.Queue = after.ServiceCode, after.Reference, after.Queue
+	r.SilenceOutcome, r.TimeZone = string(after.Deadlines.Silence.Outcome), after.TimeZone
+	r.Assignee = uuid.NullUUID{UUID: after.Assignee, Valid: after.Assignee != uuid.Nil}
+	if after.Closed && !before.Closed {
+		r.ClosedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
+	}
+	r.CloseReason = after.CloseReason
+	r.Status = string(after.Status())
+	en.state = after
 	en.clock.Add(e)
 	if err := en.refresh(); err != nil {
 		return fmt.Errorf("casequeues: %s revision %d: %w", e.Stream, e.Revision, err)
@@ -215,21 +192,21 @@ func apply(en *entry, e event.Envelope) error {
 	return nil
 }
 
-// refresh derives the status and the dates from the state, as the aggregate and servicerequest.Clock do.
+// state loads the stored fields of a case into the domain's state: what its fold reads to move the row.
+func (r *row) state() sr.State {
+	s := sr.State{Submitted: true, ServiceCode: r.ServiceCode, Reference: r.Reference, TimeZone: r.TimeZone,
+		Queue: r.Queue, Awaiting: r.Status == string(sr.StatusAwaitingInformation), Closed: r.ClosedAt.Valid,
+		CloseReason: r.CloseReason}
+	s.Deadlines.Silence.Outcome = sr.Outcome(r.SilenceOutcome)
+	if r.Assignee.Valid {
+		s.Assignee, s.TakenUp = r.Assignee.UUID, true
+	}
+	return s
+}
+
+// refresh derives the dates from the clock's state with servicerequest.Clock.
 func (en *entry) refresh() error {
 	r := &en.row
-	switch {
-	case r.ClosedAt.Valid:
-		r.Status = string(sr.StatusClosed)
-	case en.awaiting:
-		r.Status = string(sr.StatusAwaitingInformation)
-	case r.Assignee.Valid:
-		r.Status = string(sr.StatusClaimed)
-	case r.Queue != "":
-		r.Status = string(sr.StatusQueued)
-	default:
-		r.Status = string(sr.StatusNone) // submitted, not queued yet (the rest of the command is in the next batch)
-	}
 	text, err := en.clock.Marshal()
 	if err != nil {
 		return err

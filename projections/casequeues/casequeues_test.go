@@ -2,6 +2,7 @@ package casequeues
 
 import (
 	"errors"
+	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
 	"github.com/msa-dossier/dossier/projections/requestclock"
 	"slices"
 	"strings"
@@ -29,7 +30,7 @@ func fixed(t time.Time) func() time.Time { return func() time.Time { return t } 
 
 func get(t *testing.T, q *Queries, id uuid.UUID) Case {
 	t.Helper()
-	c, err := q.Get(ctxT(t), id)
+	c, err := q.Get(projectionstest.Ctx(t), id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -38,7 +39,7 @@ func get(t *testing.T, q *Queries, id uuid.UUID) Case {
 
 func list(t *testing.T, q *Queries, queue string, f Filter) []Case {
 	t.Helper()
-	cs, err := q.List(ctxT(t), queue, f)
+	cs, err := q.List(projectionstest.Ctx(t), queue, f)
 	if err != nil {
 		t.Fatalf("List(%s): %v", queue, err)
 	}
@@ -47,7 +48,7 @@ func list(t *testing.T, q *Queries, queue string, f Filter) []Case {
 
 func mine(t *testing.T, q *Queries, staff uuid.UUID) []uuid.UUID {
 	t.Helper()
-	cs, err := q.Mine(ctxT(t), staff)
+	cs, err := q.Mine(projectionstest.Ctx(t), staff)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func mine(t *testing.T, q *Queries, staff uuid.UUID) []uuid.UUID {
 
 func next(t *testing.T, q *Queries, queue string) []uuid.UUID {
 	t.Helper()
-	got, err := q.NextCandidates(ctxT(t), queue, 10)
+	got, err := q.NextCandidates(projectionstest.Ctx(t), queue, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,22 +66,22 @@ func next(t *testing.T, q *Queries, queue string) []uuid.UUID {
 
 func TestQueueLifecycle(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
-		q := NewQueries(db, fixed(at(4, 0)))
+		p := projectionstest.Setup(t, db, New())
+		q := NewQueries(db, fixed(srtest.At(4, 0)))
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		b := submit(t, &pos, m2, c2s, at(1, 0))
-		c := submit(t, &pos, m1, c2s, at(2, 0))
-		d := submit(t, &pos, m2, cards, at(0, 1))
-		feed(t, db, p, all(a, b, c, d)...)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(1, 0))
+		c := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(2, 0))
+		d := srtest.Submit(t, &pos, m2, srtest.Cards, srtest.At(0, 1))
+		feed(t, db, p, srtest.All(a, b, c, d)...)
 
 		got := list(t, q, "sante-c2s", Filter{})
 		if want := []uuid.UUID{a.ID, b.ID, c.ID}; !slices.Equal(ids(got), want) {
 			t.Fatalf("queue = %v, want %v", ids(got), want)
 		}
 		ca := got[0]
-		if ca.Status != sr.StatusQueued || ca.Assignee != nil || ca.Queue != "sante-c2s" || ca.ServiceCode != c2s.Code ||
-			ca.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !ca.ReceivedAt.Equal(at(0, 0)) ||
+		if ca.Status != sr.StatusQueued || ca.Assignee != nil || ca.Queue != "sante-c2s" || ca.ServiceCode != srtest.C2S.Code ||
+			ca.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !ca.ReceivedAt.Equal(srtest.At(0, 0)) ||
 			ca.DueOn != "2026-02-04" || ca.ImplicitDecisionOn != "2026-03-05" || ca.SilenceOutcome != "acceptance" ||
 			ca.TimeZone != "Europe/Paris" || ca.Age != 4*24*time.Hour || ca.Breached || ca.Revision != 2 ||
 			ca.AwaitingSince != nil || ca.ClosedAt != nil {
@@ -91,7 +92,7 @@ func TestQueueLifecycle(t *testing.T) {
 		}
 
 		// Claim, then release: the assignee comes and goes, and so does the case among the candidates.
-		feed(t, db, p, a.Claim(at(3, 0), w1)...)
+		feed(t, db, p, a.Claim(srtest.At(3, 0), w1)...)
 		if ca := get(t, q, a.ID); ca.Status != sr.StatusClaimed || ca.Assignee == nil || *ca.Assignee != w1 || ca.Revision != 3 {
 			t.Errorf("claimed A = %+v", ca)
 		}
@@ -101,7 +102,7 @@ func TestQueueLifecycle(t *testing.T) {
 		if got := mine(t, q, w1); !slices.Equal(got, []uuid.UUID{a.ID}) {
 			t.Errorf("mine(w1) = %v", got)
 		}
-		feed(t, db, p, a.Release(at(3, 1), w1)...)
+		feed(t, db, p, a.Release(srtest.At(3, 1), w1)...)
 		if ca := get(t, q, a.ID); ca.Status != sr.StatusQueued || ca.Assignee != nil {
 			t.Errorf("released A = %+v", ca)
 		}
@@ -110,29 +111,29 @@ func TestQueueLifecycle(t *testing.T) {
 		}
 
 		// Reassign, twice: the case follows the supervisor's decisions.
-		feed(t, db, p, b.Reassign(at(3, 2), supervisor, w2)...)
+		feed(t, db, p, b.Reassign(srtest.At(3, 2), supervisor, w2)...)
 		if got := mine(t, q, w2); !slices.Equal(got, []uuid.UUID{b.ID}) {
 			t.Errorf("mine(w2) = %v", got)
 		}
-		feed(t, db, p, b.Reassign(at(3, 3), supervisor, w1)...)
+		feed(t, db, p, b.Reassign(srtest.At(3, 3), supervisor, w1)...)
 		if got := mine(t, q, w2); len(got) != 0 {
 			t.Errorf("mine(w2) after the second reassignment = %v", got)
 		}
 		if got := list(t, q, "sante-c2s", Filter{Assignee: &w1}); !slices.Equal(ids(got), []uuid.UUID{b.ID}) {
 			t.Errorf("queue filtered on w1 = %v", ids(got))
 		}
-		feed(t, db, p, b.Note(at(3, 4), w1)...)
+		feed(t, db, p, b.Note(srtest.At(3, 4), w1)...)
 		if cb := get(t, q, b.ID); cb.Revision != uint64(len(b.Events)-1) || *cb.Assignee != w1 {
 			t.Errorf("B after a note = %+v, want revision %d", cb, len(b.Events)-1)
 		}
 
 		// Decided, withdrawn, lapsed: the cases leave their queues; Get still tells what became of them.
-		feed(t, db, p, c.Claim(at(3, 5), w1)...)
-		feed(t, db, p, c.Decide(at(3, 6), sr.Approved, "")...)
-		feed(t, db, p, a.Withdraw(at(3, 7))...)
-		feed(t, db, p, d.Claim(at(1, 0), w2)...)
-		feed(t, db, p, d.AskInformation(at(1, 1), at(2, 0))...)
-		feed(t, db, p, d.Lapse(at(2, 1))...)
+		feed(t, db, p, c.Claim(srtest.At(3, 5), w1)...)
+		feed(t, db, p, c.Decide(srtest.At(3, 6), sr.Approved, "")...)
+		feed(t, db, p, a.Withdraw(srtest.At(3, 7))...)
+		feed(t, db, p, d.Claim(srtest.At(1, 0), w2)...)
+		feed(t, db, p, d.AskInformation(srtest.At(1, 1), srtest.At(2, 0))...)
+		feed(t, db, p, d.Lapse(srtest.At(2, 1))...)
 		if got := list(t, q, "sante-c2s", Filter{}); !slices.Equal(ids(got), []uuid.UUID{b.ID}) {
 			t.Errorf("queue after closures = %v", ids(got))
 		}
@@ -142,14 +143,14 @@ func TestQueueLifecycle(t *testing.T) {
 		if got := mine(t, q, w1); !slices.Equal(got, []uuid.UUID{b.ID}) {
 			t.Errorf("mine(w1) at the end = %v", got)
 		}
-		for r, reason := range map[*request]string{a: sr.CloseWithdrawn, c: sr.CloseDecided, d: sr.CloseLapsed} {
+		for r, reason := range map[*srtest.Request]string{a: sr.CloseWithdrawn, c: sr.CloseDecided, d: sr.CloseLapsed} {
 			cc := get(t, q, r.ID)
 			if cc.Status != sr.StatusClosed || cc.CloseReason != reason || cc.ClosedAt == nil || cc.Breached ||
 				cc.Revision != uint64(len(r.Events)-1) {
 				t.Errorf("closed case = %+v, want reason %s", cc, reason)
 			}
 		}
-		if _, err := q.Get(ctxT(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
 	})
@@ -157,18 +158,18 @@ func TestQueueLifecycle(t *testing.T) {
 
 func TestPausesMoveTheDueDate(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0)) // received 5 January: due 4 February, implicit decision 5 March
-		a.Claim(at(1, 0), w1)
-		a.AskInformation(at(2, 0), at(40, 0)) // 7 January
-		b := submit(t, &pos, m2, c2s, at(3, 0))
-		feed(t, db, p, all(a, b)...)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0)) // received 5 January: due 4 February, implicit decision 5 March
+		a.Claim(srtest.At(1, 0), w1)
+		a.AskInformation(srtest.At(2, 0), srtest.At(40, 0)) // 7 January
+		b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(3, 0))
+		feed(t, db, p, srtest.All(a, b)...)
 
 		// While the pause runs, the dates move a day each day (as of the read) and the case is no candidate.
-		q := NewQueries(db, fixed(at(5, 0))) // 10 January: 3 days of pause so far
+		q := NewQueries(db, fixed(srtest.At(5, 0))) // 10 January: 3 days of pause so far
 		ca := get(t, q, a.ID)
-		if ca.Status != sr.StatusAwaitingInformation || ca.AwaitingSince == nil || !ca.AwaitingSince.Equal(at(2, 0)) ||
+		if ca.Status != sr.StatusAwaitingInformation || ca.AwaitingSince == nil || !ca.AwaitingSince.Equal(srtest.At(2, 0)) ||
 			ca.DueOn != "2026-02-07" || ca.ImplicitDecisionOn != "2026-03-08" || ca.Breached {
 			t.Errorf("paused A = %+v", ca)
 		}
@@ -177,7 +178,7 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		}
 
 		// Answered on 17 January: a pause of 10 days, as servicerequest.Clock counts it.
-		feed(t, db, p, a.Answer(at(12, 0))...)
+		feed(t, db, p, a.Answer(srtest.At(12, 0))...)
 		ca = get(t, q, a.ID)
 		lc := a.LegalClock()
 		if ca.Status != sr.StatusClaimed || ca.AwaitingSince != nil || ca.DueOn != "2026-02-14" ||
@@ -190,8 +191,8 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		}
 
 		// A second pause adds up.
-		feed(t, db, p, a.AskInformation(at(13, 0), at(60, 0))...)
-		feed(t, db, p, a.Answer(at(15, 5))...)
+		feed(t, db, p, a.AskInformation(srtest.At(13, 0), srtest.At(60, 0))...)
+		feed(t, db, p, a.Answer(srtest.At(15, 5))...)
 		lc = a.LegalClock()
 		if ca := get(t, q, a.ID); ca.DueOn != "2026-02-16" || ca.DueOn != requestclock.Day(lc.DueAt) || lc.PausedDays != 12 {
 			t.Errorf("A after two pauses = %+v, clock %+v", ca, lc)
@@ -203,13 +204,13 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 // due date and no implicit-decision date, stored as "" on both dialects; a pause still moves the due date.
 func TestCaseWithoutImplicitDecision(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, attest, at(0, 0)) // received 5 January: due 10 January, no implicit decision
-		b := submit(t, &pos, m2, attest, at(1, 0)) // due 11 January
-		feed(t, db, p, all(a, b)...)
+		a := srtest.Submit(t, &pos, m1, srtest.Attestations, srtest.At(0, 0)) // received 5 January: due 10 January, no implicit decision
+		b := srtest.Submit(t, &pos, m2, srtest.Attestations, srtest.At(1, 0)) // due 11 January
+		feed(t, db, p, srtest.All(a, b)...)
 
-		q := NewQueries(db, fixed(at(3, 0)))
+		q := NewQueries(db, fixed(srtest.At(3, 0)))
 		got := list(t, q, "pro-attestations", Filter{})
 		if !slices.Equal(ids(got), []uuid.UUID{a.ID, b.ID}) {
 			t.Fatalf("queue = %v", ids(got))
@@ -219,33 +220,33 @@ func TestCaseWithoutImplicitDecision(t *testing.T) {
 			t.Errorf("case A = %+v", ca)
 		}
 		var stored []string
-		if err := db.Reader().SelectContext(ctxT(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
+		if err := db.Reader().SelectContext(projectionstest.Ctx(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
 			Name+" WHERE request_id = ?"), a.ID.String()); err != nil || len(stored) != 1 || stored[0] != "" {
 			t.Fatalf("stored implicit_decision_on = %q, %v", stored, err)
 		}
 
 		// Paused on 7 January: the due date moves a day each day as of the read; still no implicit-decision date.
-		feed(t, db, p, a.Claim(at(1, 1), w1)...)
-		feed(t, db, p, a.AskInformation(at(2, 0), at(40, 0))...)
-		q = NewQueries(db, fixed(at(5, 0))) // 10 January: 3 days of pause so far
+		feed(t, db, p, a.Claim(srtest.At(1, 1), w1)...)
+		feed(t, db, p, a.AskInformation(srtest.At(2, 0), srtest.At(40, 0))...)
+		q = NewQueries(db, fixed(srtest.At(5, 0))) // 10 January: 3 days of pause so far
 		if ca := get(t, q, a.ID); ca.Status != sr.StatusAwaitingInformation || ca.DueOn != "2026-01-13" ||
 			ca.ImplicitDecisionOn != "" || ca.AwaitingSince == nil || ca.Breached {
 			t.Errorf("paused A = %+v", ca)
 		}
 		// Answered on 12 January: 5 days of pause, as servicerequest.Clock counts them.
-		feed(t, db, p, a.Answer(at(7, 0))...)
+		feed(t, db, p, a.Answer(srtest.At(7, 0))...)
 		lc := a.LegalClock()
 		if ca := get(t, q, a.ID); ca.DueOn != "2026-01-15" || ca.DueOn != requestclock.Day(lc.DueAt) ||
 			ca.ImplicitDecisionOn != "" || !lc.ImplicitDecisionAt.IsZero() {
 			t.Errorf("A after the answer = %+v, clock %+v", ca, lc)
 		}
 		// B is past its due date on 12 January: breached, without any implicit-decision date.
-		q = NewQueries(db, fixed(at(7, 0)))
+		q = NewQueries(db, fixed(srtest.At(7, 0)))
 		if cb := get(t, q, b.ID); !cb.Breached || cb.ImplicitDecisionOn != "" {
 			t.Errorf("B = %+v", cb)
 		}
 		// Closed: still none.
-		feed(t, db, p, a.Decide(at(8, 0), sr.Approved, "")...)
+		feed(t, db, p, a.Decide(srtest.At(8, 0), sr.Approved, "")...)
 		if ca := get(t, q, a.ID); ca.Status != sr.StatusClosed || ca.ImplicitDecisionOn != "" || ca.DueOn != "2026-01-15" {
 			t.Errorf("closed A = %+v", ca)
 		}
@@ -254,35 +255,35 @@ func TestCaseWithoutImplicitDecision(t *testing.T) {
 
 func TestCountsAndBreaches(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))  // due 4 February
-		b := submit(t, &pos, m1, c2s, at(1, 0))  // due 5 February
-		c := submit(t, &pos, m2, c2s, at(20, 0)) // due 24 February
-		c.Claim(at(20, 1), w1)
-		d := submit(t, &pos, m2, cards, at(0, 0)) // due 20 January
-		e := submit(t, &pos, m1, c2s, at(0, 2))   // due 4 February, paused on time on 15 January
-		e.Claim(at(1, 0), w2)
-		e.AskInformation(at(10, 0), at(90, 0))
-		f := submit(t, &pos, m2, c2s, at(-40, 0)) // received 26 November 2025: due 26 December, paused late
-		f.Claim(at(-39, 0), w2)
-		f.AskInformation(at(0, 3), at(90, 0))
-		g := submit(t, &pos, m1, c2s, at(-60, 0)) // closed: counts nowhere
-		g.Withdraw(at(-59, 0))
-		feed(t, db, p, all(a, b, c, d, e, f, g)...)
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))  // due 4 February
+		b := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(1, 0))  // due 5 February
+		c := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(20, 0)) // due 24 February
+		c.Claim(srtest.At(20, 1), w1)
+		d := srtest.Submit(t, &pos, m2, srtest.Cards, srtest.At(0, 0)) // due 20 January
+		e := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 2))   // due 4 February, paused on time on 15 January
+		e.Claim(srtest.At(1, 0), w2)
+		e.AskInformation(srtest.At(10, 0), srtest.At(90, 0))
+		f := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(-40, 0)) // received 26 November 2025: due 26 December, paused late
+		f.Claim(srtest.At(-39, 0), w2)
+		f.AskInformation(srtest.At(0, 3), srtest.At(90, 0))
+		g := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(-60, 0)) // closed: counts nowhere
+		g.Withdraw(srtest.At(-59, 0))
+		feed(t, db, p, srtest.All(a, b, c, d, e, f, g)...)
 
 		counts := func(now time.Time) []QueueStats {
 			t.Helper()
-			got, err := NewQueries(db, fixed(now)).Counts(ctxT(t), []string{"sante-c2s", "sante-cartes", "retraite"})
+			got, err := NewQueries(db, fixed(now)).Counts(projectionstest.Ctx(t), []string{"sante-c2s", "sante-cartes", "retraite"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return got
 		}
-		now := time.Date(2026, 2, 5, 12, 0, 0, 0, paris)
+		now := time.Date(2026, 2, 5, 12, 0, 0, 0, srtest.Paris)
 		want := []QueueStats{
-			{Queue: "sante-c2s", Open: 5, Claimed: 1, AwaitingInformation: 2, Oldest: at(-40, 0), Breaches: 2},
-			{Queue: "sante-cartes", Open: 1, Oldest: at(0, 0), Breaches: 1},
+			{Queue: "sante-c2s", Open: 5, Claimed: 1, AwaitingInformation: 2, Oldest: srtest.At(-40, 0), Breaches: 2},
+			{Queue: "sante-cartes", Open: 1, Oldest: srtest.At(0, 0), Breaches: 1},
 			{Queue: "retraite"},
 		}
 		if got := counts(now); !slices.Equal(got, want) {
@@ -301,7 +302,7 @@ func TestCountsAndBreaches(t *testing.T) {
 			t.Errorf("breached on 5 February = %v, want F, A", got)
 		}
 		// B's target day ends at midnight in Paris.
-		midnight := time.Date(2026, 2, 6, 0, 0, 0, 0, paris)
+		midnight := time.Date(2026, 2, 6, 0, 0, 0, 0, srtest.Paris)
 		if got := counts(midnight.Add(-time.Nanosecond))[0].Breaches; got != 2 {
 			t.Errorf("breaches just before midnight = %d, want 2", got)
 		}
@@ -312,12 +313,12 @@ func TestCountsAndBreaches(t *testing.T) {
 			t.Errorf("breached at midnight = %v, want F, A, B", got)
 		}
 		// E, paused before its target, is never breached while the member has not answered.
-		if got := counts(time.Date(2026, 6, 1, 0, 0, 0, 0, paris))[0].Breaches; got != 4 {
+		if got := counts(time.Date(2026, 6, 1, 0, 0, 0, 0, srtest.Paris))[0].Breaches; got != 4 {
 			t.Errorf("breaches in June = %d, want 4 (all but E)", got)
 		}
 		// Once E's member answers, the target moves by the pause and E is late like the others.
-		feed(t, db, p, e.Answer(at(80, 0))...)
-		if got := counts(time.Date(2026, 6, 1, 0, 0, 0, 0, paris))[0].Breaches; got != 5 {
+		feed(t, db, p, e.Answer(srtest.At(80, 0))...)
+		if got := counts(time.Date(2026, 6, 1, 0, 0, 0, 0, srtest.Paris))[0].Breaches; got != 5 {
 			t.Errorf("breaches in June after E's answer = %d, want 5", got)
 		}
 	})
@@ -325,19 +326,19 @@ func TestCountsAndBreaches(t *testing.T) {
 
 func TestListPages(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		var rs []*request
+		var rs []*srtest.Request
 		for i := range 11 {
 			// Several cases a day (same due day), some the same instant (the id breaks the tie).
-			r := submit(t, &pos, m1, c2s, at(i/3, i%2))
+			r := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(i/3, i%2))
 			if i%3 == 0 {
-				r.Claim(at(5, 0), w1)
+				r.Claim(srtest.At(5, 0), w1)
 			}
 			rs = append(rs, r)
 		}
-		feed(t, db, p, all(rs...)...)
-		q := NewQueries(db, fixed(at(6, 0)))
+		feed(t, db, p, srtest.All(rs...)...)
+		q := NewQueries(db, fixed(srtest.At(6, 0)))
 		for _, f := range []Filter{{Limit: 3}, {Limit: 1, Assignee: &w1}, {Limit: 4, Assignee: &w2}} {
 			whole := list(t, q, "sante-c2s", Filter{Limit: 100, Assignee: f.Assignee})
 			var paged []Case
@@ -367,7 +368,7 @@ func TestListPages(t *testing.T) {
 		if got := list(t, q, "sante-c2s", Filter{}); len(got) != 11 {
 			t.Errorf("default page = %d cases", len(got))
 		}
-		if _, err := q.List(ctxT(t), "sante-c2s", Filter{After: "nope"}); !errors.Is(err, ErrInvalidCursor) {
+		if _, err := q.List(projectionstest.Ctx(t), "sante-c2s", Filter{After: "nope"}); !errors.Is(err, ErrInvalidCursor) {
 			t.Errorf("List(bad cursor) = %v, want ErrInvalidCursor", err)
 		}
 	})
@@ -386,25 +387,8 @@ func compare(a, b string) int {
 // story is a history with every kind of event, across two queues.
 func story(t *testing.T) []event.Envelope {
 	var pos uint64
-	a := submit(t, &pos, m1, c2s, at(0, 0))
-	b := submit(t, &pos, m2, c2s, at(1, 0))
-	c := submit(t, &pos, m1, cards, at(1, 1))
-	d := submit(t, &pos, m2, c2s, at(2, 0))
-	a.Claim(at(2, 1), w1)
-	b.Reassign(at(2, 2), supervisor, w2)
-	a.AskInformation(at(3, 0), at(20, 0))
-	b.Note(at(3, 1), w2)
-	b.Release(at(3, 2), w2)
-	c.Claim(at(3, 3), w1)
-	c.Decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
-	c.Note(at(4, 1), w1)
-	a.Answer(at(9, 0))
-	d.Withdraw(at(9, 1))
-	b.Claim(at(10, 0), w1)
-	b.AskInformation(at(10, 1), at(12, 0))
-	b.Lapse(at(12, 1))
-	e := submit(t, &pos, m1, c2s, at(13, 0))
-	return all(a, b, c, d, e)
+	a, b, c, d, e := srtest.Story(t, &pos, m1, m2, w1, w2, supervisor)
+	return srtest.All(a, b, c, d, e)
 }
 
 func TestReplaysAndRebuild(t *testing.T) {
@@ -412,7 +396,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 		evs := story(t)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		feed(t, clean, setup(t, clean), evs...)
+		feed(t, clean, projectionstest.Setup(t, clean, New()), evs...)
 		want := dump(t, clean, Version)
 		// 5 cases; A (claimed) and E (queued) open in sante-c2s: 2 status counters, and 2 breach counters (their
 		// due days differ).
@@ -422,7 +406,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 
 		// Event by event, then everything again, then out of order and in duplicate; and a new version built beside
 		// the live one from the whole log in batches: the same rows.
-		projectionstest.ReplaysAndRebuild(t, db, setup(t, db), &Projection{version: Version + 1}, evs, want,
+		projectionstest.ReplaysAndRebuild(t, db, projectionstest.Setup(t, db, New()), &Projection{Meta: meta.At(Version + 1)}, evs, want,
 			func(p projections.Projection, batch ...event.Envelope) { feed(t, db, p.(*Projection), batch...) },
 			func(version int) []string { return dump(t, db, version) })
 	})
@@ -431,11 +415,11 @@ func TestReplaysAndRebuild(t *testing.T) {
 // An event of a service request stream before its Submitted is a bug upstream: the projection stops loudly.
 func TestEventBeforeSubmittedStops(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		claim := a.Claim(at(1, 0), w1)
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		claim := a.Claim(srtest.At(1, 0), w1)
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, claim) })
 		if err == nil {
 			t.Fatal("Apply(claim without submission) = nil, want an error")
 		}

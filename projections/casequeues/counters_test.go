@@ -3,6 +3,8 @@ package casequeues
 import (
 	"errors"
 	"fmt"
+	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
+	"github.com/msa-dossier/dossier/projections/projectionstest"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -24,11 +26,11 @@ var allQueues = []string{"sante-c2s", "sante-cartes", "pro-attestations", "retra
 func counts(t *testing.T, db *sqldb.DB, now time.Time, queues ...string) []QueueStats {
 	t.Helper()
 	q := NewQueries(db, fixed(now))
-	got, err := q.Counts(ctxT(t), queues)
+	got, err := q.Counts(projectionstest.Ctx(t), queues)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scanned, err := q.scanCounts(ctxT(t), queues)
+	scanned, err := q.scanCounts(projectionstest.Ctx(t), queues)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,25 +44,25 @@ func counts(t *testing.T, db *sqldb.DB, now time.Time, queues ...string) []Queue
 // (the second time changes nothing).
 func TestCountsFollowTheCases(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		now := time.Date(2026, 2, 5, 12, 0, 0, 0, paris) // A is late (due 4 February), the others are not
+		now := time.Date(2026, 2, 5, 12, 0, 0, 0, srtest.Paris) // A is late (due 4 February), the others are not
 		step := func(name string, evs []event.Envelope, want ...QueueStats) {
 			t.Helper()
 			feed(t, db, p, evs...)
-			before := dump(t, db, p.version)
+			before := dump(t, db, p.Version())
 			feed(t, db, p, evs...)
-			if after := dump(t, db, p.version); !slices.Equal(after, before) {
+			if after := dump(t, db, p.Version()); !slices.Equal(after, before) {
 				t.Fatalf("%s: applying the same events again changed the tables:\n got %q\nwant %q", name, after, before)
 			}
 			if got := counts(t, db, now, "sante-c2s", "sante-cartes"); !slices.Equal(got, want) {
 				t.Fatalf("%s:\n got %+v\nwant %+v", name, got, want)
 			}
 		}
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		b := submit(t, &pos, m2, c2s, at(1, 0))
-		c := submit(t, &pos, m1, c2s, at(2, 0))
-		d := submit(t, &pos, m2, cards, at(20, 0))
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(1, 0))
+		c := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(2, 0))
+		d := srtest.Submit(t, &pos, m2, srtest.Cards, srtest.At(20, 0))
 		c2 := func(open, claimed, awaiting int, oldest time.Time, breaches int) QueueStats {
 			return QueueStats{Queue: "sante-c2s", Open: open, Claimed: claimed, AwaitingInformation: awaiting,
 				Oldest: oldest, Breaches: breaches}
@@ -69,30 +71,30 @@ func TestCountsFollowTheCases(t *testing.T) {
 			st := QueueStats{Queue: "sante-cartes", Open: open, Claimed: claimed, AwaitingInformation: awaiting,
 				Breaches: breaches}
 			if open > 0 {
-				st.Oldest = at(20, 0)
+				st.Oldest = srtest.At(20, 0)
 			}
 			return st
 		}
-		step("submitted", all(a, b, c, d), c2(3, 0, 0, at(0, 0), 1), cd(1, 0, 0, 0))
-		step("A claimed", a.Claim(at(21, 0), w1), c2(3, 1, 0, at(0, 0), 1), cd(1, 0, 0, 0))
-		step("A released", a.Release(at(21, 1), w1), c2(3, 0, 0, at(0, 0), 1), cd(1, 0, 0, 0))
-		step("B reassigned to W2", b.Reassign(at(21, 2), supervisor, w2), c2(3, 1, 0, at(0, 0), 1), cd(1, 0, 0, 0))
-		step("B reassigned to W1", b.Reassign(at(21, 3), supervisor, w1), c2(3, 1, 0, at(0, 0), 1), cd(1, 0, 0, 0))
-		step("C claimed", c.Claim(at(21, 4), w2), c2(3, 2, 0, at(0, 0), 1), cd(1, 0, 0, 0))
-		step("C decided", c.Decide(at(21, 5), sr.Approved, ""), c2(2, 1, 0, at(0, 0), 1), cd(1, 0, 0, 0))
-		step("A withdrawn", a.Withdraw(at(21, 6)), c2(1, 1, 0, at(1, 0), 0), cd(1, 0, 0, 0))
-		step("D claimed", d.Claim(at(21, 7), w2), c2(1, 1, 0, at(1, 0), 0), cd(1, 1, 0, 0))
-		step("D awaits", d.AskInformation(at(22, 0), at(25, 0)), c2(1, 1, 0, at(1, 0), 0), cd(1, 0, 1, 0))
-		step("D lapsed", d.Lapse(at(25, 0)), c2(1, 1, 0, at(1, 0), 0), cd(0, 0, 0, 0))
-		step("B awaits", b.AskInformation(at(26, 0), at(60, 0)), c2(1, 0, 1, at(1, 0), 0), cd(0, 0, 0, 0))
-		step("B answered", b.Answer(at(27, 0)), c2(1, 1, 0, at(1, 0), 0), cd(0, 0, 0, 0))
-		step("B noted", b.Note(at(27, 1), w1), c2(1, 1, 0, at(1, 0), 0), cd(0, 0, 0, 0))
-		step("B decided", b.Decide(at(28, 0), sr.Rejected, "Hors plafond"), c2(0, 0, 0, time.Time{}, 0), cd(0, 0, 0, 0))
+		step("submitted", srtest.All(a, b, c, d), c2(3, 0, 0, srtest.At(0, 0), 1), cd(1, 0, 0, 0))
+		step("A claimed", a.Claim(srtest.At(21, 0), w1), c2(3, 1, 0, srtest.At(0, 0), 1), cd(1, 0, 0, 0))
+		step("A released", a.Release(srtest.At(21, 1), w1), c2(3, 0, 0, srtest.At(0, 0), 1), cd(1, 0, 0, 0))
+		step("B reassigned to W2", b.Reassign(srtest.At(21, 2), supervisor, w2), c2(3, 1, 0, srtest.At(0, 0), 1), cd(1, 0, 0, 0))
+		step("B reassigned to W1", b.Reassign(srtest.At(21, 3), supervisor, w1), c2(3, 1, 0, srtest.At(0, 0), 1), cd(1, 0, 0, 0))
+		step("C claimed", c.Claim(srtest.At(21, 4), w2), c2(3, 2, 0, srtest.At(0, 0), 1), cd(1, 0, 0, 0))
+		step("C decided", c.Decide(srtest.At(21, 5), sr.Approved, ""), c2(2, 1, 0, srtest.At(0, 0), 1), cd(1, 0, 0, 0))
+		step("A withdrawn", a.Withdraw(srtest.At(21, 6)), c2(1, 1, 0, srtest.At(1, 0), 0), cd(1, 0, 0, 0))
+		step("D claimed", d.Claim(srtest.At(21, 7), w2), c2(1, 1, 0, srtest.At(1, 0), 0), cd(1, 1, 0, 0))
+		step("D awaits", d.AskInformation(srtest.At(22, 0), srtest.At(25, 0)), c2(1, 1, 0, srtest.At(1, 0), 0), cd(1, 0, 1, 0))
+		step("D lapsed", d.Lapse(srtest.At(25, 0)), c2(1, 1, 0, srtest.At(1, 0), 0), cd(0, 0, 0, 0))
+		step("B awaits", b.AskInformation(srtest.At(26, 0), srtest.At(60, 0)), c2(1, 0, 1, srtest.At(1, 0), 0), cd(0, 0, 0, 0))
+		step("B answered", b.Answer(srtest.At(27, 0)), c2(1, 1, 0, srtest.At(1, 0), 0), cd(0, 0, 0, 0))
+		step("B noted", b.Note(srtest.At(27, 1), w1), c2(1, 1, 0, srtest.At(1, 0), 0), cd(0, 0, 0, 0))
+		step("B decided", b.Decide(srtest.At(28, 0), sr.Rejected, "Hors plafond"), c2(0, 0, 0, time.Time{}, 0), cd(0, 0, 0, 0))
 
 		// Every case closed: no counter is left, not even at zero.
-		tt := tablesOf(p.version)
+		tt := tablesOf(p.Version())
 		var n int
-		if err := db.Reader().GetContext(ctxT(t), &n, "SELECT (SELECT COUNT(*) FROM "+tt.statusCounts+
+		if err := db.Reader().GetContext(projectionstest.Ctx(t), &n, "SELECT (SELECT COUNT(*) FROM "+tt.statusCounts+
 			") + (SELECT COUNT(*) FROM "+tt.breachCounts+")"); err != nil || n != 0 {
 			t.Fatalf("counters left once every case is closed: %d, %v", n, err)
 		}
@@ -111,7 +113,7 @@ func TestCountersMatchTheCases(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 0))
 				evs := randomHistory(t, rng, 60, 200)
 				db := sqldbtest.NewTarget(t, tg.Dialect).Open(t)
-				p := setup(t, db)
+				p := projectionstest.Setup(t, db, New())
 				end := evs[len(evs)-1].Metadata.OccurredAt
 				for i := 0; i < len(evs); {
 					n := 1 + rng.IntN(25)
@@ -119,8 +121,8 @@ func TestCountersMatchTheCases(t *testing.T) {
 					switch rng.IntN(6) {
 					case 0: // rolled back (as after a crash or a fenced commit), then applied again
 						errBoom := errors.New("boom")
-						err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error {
-							if err := p.Apply(ctxT(t), tx, batch); err != nil {
+						err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error {
+							if err := p.Apply(projectionstest.Ctx(t), tx, batch); err != nil {
 								return err
 							}
 							return errBoom
@@ -151,14 +153,14 @@ func TestCountersMatchTheCases(t *testing.T) {
 				}
 				t.Logf("%d events; at the end: %+v", len(evs), counts(t, db, end, allQueues...))
 				// A new version built beside the live one, in other batches, holds the same rows.
-				rebuilt := &Projection{version: Version + 1}
-				if err := projections.Setup(ctxT(t), db, rebuilt); err != nil {
+				rebuilt := &Projection{Meta: meta.At(Version + 1)}
+				if err := projections.Setup(projectionstest.Ctx(t), db, rebuilt); err != nil {
 					t.Fatal(err)
 				}
 				for batch := range slices.Chunk(evs, 1+rng.IntN(200)) {
 					feed(t, db, rebuilt, batch...)
 				}
-				if got, want := dump(t, db, rebuilt.version), dump(t, db, p.version); !slices.Equal(got, want) {
+				if got, want := dump(t, db, rebuilt.Version()), dump(t, db, p.Version()); !slices.Equal(got, want) {
 					t.Fatalf("rebuild:\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 				}
 			})
@@ -170,13 +172,13 @@ func TestCountersMatchTheCases(t *testing.T) {
 // hours each step; the cases are received up to 40 days before the first step so that some are late.
 func randomHistory(t *testing.T, rng *rand.Rand, n, steps int) []event.Envelope {
 	t.Helper()
-	services := []sr.Service{c2s, cards, attest}
+	services := []sr.Service{srtest.C2S, srtest.Cards, srtest.Attestations}
 	workers := []uuid.UUID{w1, w2, uuid.New()}
 	var pos uint64
-	now := t0
-	var rs []*request
+	now := srtest.T0
+	var rs []*srtest.Request
 	for range n {
-		rs = append(rs, submit(t, &pos, uuid.New(), services[rng.IntN(len(services))],
+		rs = append(rs, srtest.Submit(t, &pos, uuid.New(), services[rng.IntN(len(services))],
 			now.Add(-time.Duration(rng.IntN(40*24))*time.Hour)))
 	}
 	for range steps {
@@ -218,21 +220,21 @@ func randomHistory(t *testing.T, rng *rand.Rand, n, steps int) []event.Envelope 
 		}
 		acts[rng.IntN(len(acts))]()
 	}
-	return all(rs...)
+	return srtest.All(rs...)
 }
 
 // A counter that no longer matches the cases stops the projection loudly instead of going below zero.
 func TestDriftedCountersStop(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
 		feed(t, db, p, a.Events...)
-		if _, err := db.ExecContext(ctxT(t), "DELETE FROM "+tablesOf(p.version).statusCounts); err != nil {
+		if _, err := db.ExecContext(projectionstest.Ctx(t), "DELETE FROM "+tablesOf(p.Version()).statusCounts); err != nil {
 			t.Fatal(err)
 		}
-		claim := a.Claim(at(1, 0), w1)
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, claim) })
+		claim := a.Claim(srtest.At(1, 0), w1)
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, claim) })
 		if err == nil || !strings.Contains(err.Error(), "no longer match") {
 			t.Fatalf("Apply over a drifted counter = %v, want an error", err)
 		}
@@ -243,15 +245,15 @@ func TestDriftedCountersStop(t *testing.T) {
 // the cases.
 func TestCountsWithoutCounters(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		feed(t, db, p, story(t)...)
-		now := at(60, 0)
+		now := srtest.At(60, 0)
 		want := counts(t, db, now, allQueues...)
 		if want[0].Open == 0 || want[0].Breaches == 0 {
 			t.Fatalf("figures %+v: want open cases and breaches", want)
 		}
 		for _, v := range []string{statusCountsView, breachCountsView} {
-			if _, err := db.ExecContext(ctxT(t), "DROP VIEW "+v); err != nil {
+			if _, err := db.ExecContext(projectionstest.Ctx(t), "DROP VIEW "+v); err != nil {
 				t.Fatal(err)
 			}
 		}

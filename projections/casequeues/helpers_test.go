@@ -1,7 +1,6 @@
 package casequeues
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -11,67 +10,21 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
-	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
-	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
-
-// The service request builders live in domain/servicerequest/servicerequesttest.
-type request = srtest.Request
-
-var (
-	t0     = srtest.T0
-	paris  = srtest.Paris
-	c2s    = srtest.C2S
-	cards  = srtest.Cards
-	attest = srtest.Attestations
-	submit = srtest.Submit
-	all    = srtest.All
-	at     = srtest.At
-)
-
-func ctxT(tb testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
-
-func setup(tb testing.TB, db *sqldb.DB) *Projection {
-	tb.Helper()
-	p := New()
-	if err := projections.Setup(ctxT(tb), db, p); err != nil {
-		tb.Fatal(err)
-	}
-	return p
-}
 
 // feed applies batch to p in one transaction, as the runner does, then checks that the counters are what counting
 // the cases gives.
 func feed(tb testing.TB, db *sqldb.DB, p *Projection, batch ...event.Envelope) {
 	tb.Helper()
-	load(tb, db, p, batch...)
-	checkCounters(tb, db, p.version)
-}
-
-// load applies batch to p in one transaction, as the runner does.
-func load(tb testing.TB, db *sqldb.DB, p projections.Projection, batch ...event.Envelope) {
-	tb.Helper()
-	if err := db.InTx(ctxT(tb), func(tx *sqldb.Tx) error { return p.Apply(ctxT(tb), tx, batch) }); err != nil {
-		tb.Fatalf("apply: %v", err)
-	}
+	projectionstest.Apply(tb, db, p, batch...)
+	checkCounters(tb, db, p.Version())
 }
 
 // dump returns every row of a version's tables (the cases and the counters) as sorted text, without the version in
 // the table names.
 func dump(t *testing.T, db *sqldb.DB, version int) []string {
-	t.Helper()
-	tt := tablesOf(version)
-	rows := projectionstest.Dump(t, db, tt.cases, tt.statusCounts, tt.breachCounts)
-	prefix := projections.Prefix(Name, version)
-	for i, r := range rows {
-		rows[i] = r[len(prefix):]
-	}
-	return rows
+	return projectionstest.DumpVersion(t, db, Name, version, "_status_counts", "_breach_counts")
 }
 
 // checkCounters fails the test unless the counter tables of version hold exactly what counting its open cases
@@ -100,7 +53,7 @@ func counterRows(tb testing.TB, db *sqldb.DB, query string) []string {
 		K     any    `db:"k"`
 		N     int64  `db:"n"`
 	}
-	if err := db.Reader().SelectContext(ctxT(tb), &rows, query); err != nil {
+	if err := db.Reader().SelectContext(projectionstest.Ctx(tb), &rows, query); err != nil {
 		tb.Fatal(err)
 	}
 	out := make([]string, len(rows))

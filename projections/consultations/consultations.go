@@ -11,7 +11,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/google/uuid"
@@ -32,22 +31,15 @@ const Version = 1
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds memberfinance events into rows per member. It is stateless and safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // stream is a member's finance stream while a batch is folded.
 type stream struct {
@@ -61,7 +53,7 @@ type stream struct {
 // Apply folds the batch, stream by stream: each stream's guard row is read once, its new events are written in
 // order (those at or below the guard are skipped) and the guard row is written back.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	w := writer{ctx: ctx, tx: tx, table: table}
 	return projections.StreamFold[*stream]{
 		Keep: func(e event.Envelope) bool { return e.Stream.Category == consultation.Category },

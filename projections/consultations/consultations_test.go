@@ -1,7 +1,6 @@
 package consultations
 
 import (
-	"context"
 	"reflect"
 	"slices"
 	"testing"
@@ -17,12 +16,6 @@ import (
 )
 
 var start = time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func dump(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
@@ -59,7 +52,7 @@ func TestFinanceViews(t *testing.T) {
 		other, _ := finance(&pos)
 		projectionstest.Apply(t, db, p, append(slices.Clone(h.Events), other.Events...)...)
 		q := NewQueries(db)
-		ctx := ctxT(t)
+		ctx := projectionstest.Ctx(t)
 		id := h.Stream.ID
 
 		st, err := q.Statements(ctx, id)
@@ -147,7 +140,7 @@ func TestRebuildGivesTheSameRows(t *testing.T) {
 		// a rebuild: the tables emptied, the whole log in one batch
 		table := projections.Prefix(Name, Version)
 		for _, tb := range []string{table, table + "_statements", table + "_payments", table + "_invoices", table + "_attestations"} {
-			if _, err := db.ExecContext(ctxT(t), "DELETE FROM "+tb); err != nil {
+			if _, err := db.ExecContext(projectionstest.Ctx(t), "DELETE FROM "+tb); err != nil {
 				t.Fatal(err)
 			}
 		}

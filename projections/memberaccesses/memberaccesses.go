@@ -13,7 +13,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
@@ -33,22 +32,15 @@ const Version = 2
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds memberaccess events into one row per opening. It is stateless and safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's table (one text for both dialects).
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 var columns = []string{"member_id", "revision", "opened_at", "role", "what", "subject"}
 
@@ -56,7 +48,7 @@ var columns = []string{"member_id", "revision", "opened_at", "role", "what", "su
 // the opening is the event's business time, kept to the microsecond as PostgreSQL keeps it, so both dialects give the
 // same rows.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	insert := sqldb.Upsert{Table: projections.Prefix(Name, p.version), Columns: columns,
+	insert := sqldb.Upsert{Table: p.Table(), Columns: columns,
 		Key: []string{"member_id", "revision"}, Update: []string{}}
 	for _, e := range batch {
 		if e.Stream.Category != staff.AccessCategory {

@@ -1,7 +1,6 @@
 package memberaccesses
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -25,12 +24,6 @@ import (
 )
 
 var start = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func dump(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
@@ -67,7 +60,7 @@ func TestNewestFirstOwnOnlyAndPaged(t *testing.T) {
 		events = slices.Insert(events, 2, bob.Events...) // interleaved, as in the global log
 		projectionstest.Apply(t, db, p, events...)
 		q := NewQueries(db)
-		ctx := ctxT(t)
+		ctx := projectionstest.Ctx(t)
 
 		all, err := q.List(ctx, alice.Stream.ID, Query{})
 		if err != nil || len(all.Accesses) != 5 || all.Before != nil {
@@ -181,7 +174,7 @@ func TestRebuildGivesTheSameRows(t *testing.T) {
 		if !slices.ContainsFunc(incremental, func(row string) bool { return strings.Contains(row, "MSA-2026-7KQ2-M9XD-3F0A") }) {
 			t.Fatalf("no subject in the rows %v", incremental)
 		}
-		if _, err := db.ExecContext(ctxT(t), "DELETE FROM "+projections.Prefix(Name, Version)); err != nil {
+		if _, err := db.ExecContext(projectionstest.Ctx(t), "DELETE FROM "+projections.Prefix(Name, Version)); err != nil {
 			t.Fatal(err)
 		}
 		projectionstest.Apply(t, db, p, events...)
@@ -195,7 +188,7 @@ func TestRebuildGivesTheSameRows(t *testing.T) {
 // before answering) reach the member's log, decoded from the stored events.
 func TestThroughTheRunner(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := ctxT(t)
+		ctx := projectionstest.Ctx(t)
 		es := kurrentdbtest.Start(t, staff.Definitions())
 		keys, err := keyedhash.FromHex("3b7e1f0a9c2d4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f")
 		if err != nil {

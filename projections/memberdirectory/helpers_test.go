@@ -2,7 +2,6 @@ package memberdirectory
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -12,17 +11,10 @@ import (
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/member"
-	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
 var start = time.Date(2025, 5, 28, 8, 0, 0, 0, time.UTC)
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // nirHash is what cmd wires: a keyed hash of the NIR body under the server key.
 func nirHash(t *testing.T) NIRHash {
@@ -42,16 +34,10 @@ func person(pos *uint64, last, first, body string, key int) *projectionstest.His
 	return h
 }
 
-func setup(t *testing.T, db *sqldb.DB, hash NIRHash) *Projection {
-	t.Helper()
-	return projectionstest.Setup(t, db, New(hash))
-}
-
 // dump returns every row of the version's tables as sorted text.
 func dump(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
-	table := projections.Prefix(Name, Version)
-	return projectionstest.Dump(t, db, table, table+"_words")
+	return projectionstest.DumpVersion(t, db, Name, Version, "_words")
 }
 
 func names(es []Entry) []string {

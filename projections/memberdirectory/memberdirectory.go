@@ -22,7 +22,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,10 +39,15 @@ const Name = "memberdirectory"
 // Version is the current version of the projection. Bump it when the schema, the folding, the search words or the
 // NIR hash (its key) change: the runner rebuilds the new version beside the live one and switches readers over once
 // it has caught up.
-const Version = 1
+//
+//   - 2: the email and the lock are the member aggregate's fold (member.State): a password set by a
+//     forgotten-password reset ends the lock here too, as it does for logins and in projections/accounts.
+const Version = 2
 
 //go:embed migrations
 var migrations embed.FS
+
+var meta = projections.NewMeta(Name, Version, migrations)
 
 // NIRHash returns the keyed hash of a canonical 13-character NIR body, as stored in the directory's lookup column.
 // It must be deterministic and keyed (an HMAC under the server key), and the same for the projection and its
@@ -53,8 +57,8 @@ type NIRHash func(nirBody string) string
 // Projection folds member events into one directory row per member and its search words. It is stateless and safe
 // for concurrent use.
 type Projection struct {
-	version int
-	hash    NIRHash
+	projections.Meta
+	hash NIRHash
 }
 
 // New returns the projection at its current Version. nirHash computes the lookup column (see NIRHash); New panics
@@ -63,18 +67,8 @@ func New(nirHash NIRHash) *Projection {
 	if nirHash == nil {
 		panic("memberdirectory: New needs a NIR hash function")
 	}
-	return &Projection{version: Version, hash: nirHash}
+	return &Projection{Meta: meta, hash: nirHash}
 }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables, split by dialect: PostgreSQL compares the folded
-// columns with COLLATE "C", the byte order SQLite uses, so sorting and prefix ranges agree on both.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
 
 // row is a directory entry as stored.
 type row struct {
@@ -110,6 +104,7 @@ func (r *row) values() []any {
 // entry is a member's state while a batch is folded.
 type entry struct {
 	row          row
+	state        member.State // the account as the domain folds it, loaded from the row's fields
 	exists       bool
 	changed      bool
 	namesChanged bool
@@ -119,7 +114,7 @@ type entry struct {
 // revision) are applied in order, and the row is written back with an upsert guarded by the revision. Events that
 // change nothing the directory shows (logins, password and address changes) are passed over without a write.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	return projections.StreamFold[*entry]{
 		Keep:  shown,
 		Load:  func(s event.StreamID) (*entry, error) { return load(ctx, tx, table, s.ID) },
@@ -134,8 +129,8 @@ func shown(e event.Envelope) bool {
 		return false
 	}
 	switch e.Event.(type) {
-	case member.Registered, member.EmailChanged, member.Locked:
-		return true
+	case member.Registered, member.EmailChanged, member.Locked, member.PasswordSet:
+		return true // what the directory shows (names, email, lock) moves only with these
 	}
 	return false
 }
@@ -146,7 +141,10 @@ func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry
 	if err != nil {
 		return nil, fmt.Errorf("memberdirectory: read member-%s: %w", id, err)
 	}
-	en.exists = found
+	if en.exists = found; found {
+		en.state = member.State{Registered: true, LockedUntil: en.row.LockedUntil.Time}
+		en.state.Identity.Email = en.row.Email
+	}
 	return en, nil
 }
 
@@ -154,8 +152,7 @@ func (p *Projection) apply(en *entry, e event.Envelope) error {
 	if en.exists && int64(e.Revision) <= en.row.Revision {
 		return nil // applied already: a replay
 	}
-	switch ev := e.Event.(type) {
-	case member.Registered:
+	if ev, ok := e.Event.(member.Registered); ok {
 		en.row = row{
 			MemberID: e.Stream.ID, LastName: ev.LastName, FirstName: ev.FirstName,
 			SearchName: Fold(ev.LastName + " " + ev.FirstName), LastKey: Fold(ev.LastName), FirstKey: Fold(ev.FirstName),
@@ -163,10 +160,18 @@ func (p *Projection) apply(en *entry, e event.Envelope) error {
 			RegisteredAt: e.Metadata.OccurredAt.UTC(),
 		}
 		en.exists, en.namesChanged = true, true
-	case member.EmailChanged:
-		en.row.Email = ev.Email
-	case member.Locked:
-		en.row.LockedUntil = sql.NullTime{Time: ev.Until.UTC(), Valid: true}
+	}
+	// What the event does to the account (email, lock) is the domain's fold; the directory shows it. An event that
+	// changes nothing shown (a password change that is not a reset) is passed over, as the other events are.
+	before := en.state
+	en.state, _ = en.state.Apply(e.Event, e.Metadata.OccurredAt)
+	if _, registered := e.Event.(member.Registered); !registered && en.exists &&
+		en.state.Identity.Email == before.Identity.Email && en.state.LockedUntil.Equal(before.LockedUntil) {
+		return nil
+	}
+	en.row.Email, en.row.LockedUntil = en.state.Identity.Email, sql.NullTime{}
+	if !en.state.LockedUntil.IsZero() {
+		en.row.LockedUntil = sql.NullTime{Time: en.state.LockedUntil.UTC(), Valid: true}
 	}
 	if !en.exists {
 		// The member aggregate opens every stream with Registered. No personal data in the message.

@@ -44,7 +44,7 @@ func TestFold(t *testing.T) {
 func TestSearchByNIR(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		hash := nirHash(t)
-		p := setup(t, db, hash)
+		p := projectionstest.Setup(t, db, New(hash))
 		var pos uint64
 		corsica := person(&pos, "Lefèvre", "Élodie", "292112A004017", 59)
 		paris := person(&pos, "Dupont", "Marc", "1850375115042", 16)
@@ -52,7 +52,7 @@ func TestSearchByNIR(t *testing.T) {
 		q := NewQueries(db, hash, nil)
 
 		for _, query := range []string{"292112A00401759", "2 92 11 2A 004 017 59", "292112a004017", "2.92.11.2A.004.017"} {
-			got, err := q.Search(ctxT(t), query, 0)
+			got, err := q.Search(projectionstest.Ctx(t), query, 0)
 			if err != nil {
 				t.Fatalf("Search(%q): %v", query, err)
 			}
@@ -60,17 +60,17 @@ func TestSearchByNIR(t *testing.T) {
 				t.Errorf("Search(%q) = %+v, want the Ajaccio member", query, got)
 			}
 		}
-		if got, err := q.Search(ctxT(t), "185037511504216", 10); err != nil || len(got) != 1 || got[0].MemberID != paris.Stream.ID {
+		if got, err := q.Search(projectionstest.Ctx(t), "185037511504216", 10); err != nil || len(got) != 1 || got[0].MemberID != paris.Stream.ID {
 			t.Errorf("Search(15 characters) = %+v, %v", got, err)
 		}
 		// The Corrèze twin of the Ajaccio NIR shares its key but is someone else (nobody here).
-		if got, err := q.Search(ctxT(t), "2921119004017", 10); err != nil || len(got) != 0 {
+		if got, err := q.Search(projectionstest.Ctx(t), "2921119004017", 10); err != nil || len(got) != 0 {
 			t.Errorf("Search(unknown NIR) = %+v, %v, want nothing", got, err)
 		}
-		if _, err := q.Search(ctxT(t), "292112A00401732", 10); !errors.Is(err, nir.ErrKey) || !errors.Is(err, failure.Invalid) {
+		if _, err := q.Search(projectionstest.Ctx(t), "292112A00401732", 10); !errors.Is(err, nir.ErrKey) || !errors.Is(err, failure.Invalid) {
 			t.Errorf("Search(wrong key) error = %v, want nir.ErrKey", err)
 		}
-		if _, err := q.Search(ctxT(t), "1850375", 10); !errors.Is(err, ErrInvalidQuery) {
+		if _, err := q.Search(projectionstest.Ctx(t), "1850375", 10); !errors.Is(err, ErrInvalidQuery) {
 			t.Errorf("Search(partial NIR) error = %v, want ErrInvalidQuery", err)
 		}
 	})
@@ -79,7 +79,7 @@ func TestSearchByNIR(t *testing.T) {
 func TestSearchByNameWords(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		hash := nirHash(t)
-		p := setup(t, db, hash)
+		p := projectionstest.Setup(t, db, New(hash))
 		var pos uint64
 		var all []*projectionstest.History
 		for _, n := range [][2]string{
@@ -118,7 +118,7 @@ func TestSearchByNameWords(t *testing.T) {
 			// Every name with a word starting with e (Élodie, Émile, Éric), by last name then first name.
 			{"É", 0, []string{"Dupond Éric", "Lefèvre Élodie", "Martín Émile"}},
 		} {
-			got, err := q.Search(ctxT(t), tc.query, tc.limit)
+			got, err := q.Search(projectionstest.Ctx(t), tc.query, tc.limit)
 			if err != nil {
 				t.Fatalf("Search(%q): %v", tc.query, err)
 			}
@@ -127,11 +127,11 @@ func TestSearchByNameWords(t *testing.T) {
 			}
 		}
 		for _, query := range []string{"", "   ", " - ' "} {
-			if _, err := q.Search(ctxT(t), query, 0); !errors.Is(err, ErrInvalidQuery) || failure.CodeOf(err) != "memberdirectory.invalid_query" {
+			if _, err := q.Search(projectionstest.Ctx(t), query, 0); !errors.Is(err, ErrInvalidQuery) || failure.CodeOf(err) != "memberdirectory.invalid_query" {
 				t.Errorf("Search(%q) error = %v, want ErrInvalidQuery", query, err)
 			}
 		}
-		got, err := q.Search(ctxT(t), "lévêque", 0)
+		got, err := q.Search(projectionstest.Ctx(t), "lévêque", 0)
 		if err != nil || len(got) != 1 || got[0].SearchName != "leveque oedipe" || got[0].Email != "œdipe@example.org" {
 			t.Errorf("Search(lévêque) = %+v, %v", got, err)
 		}
@@ -141,14 +141,14 @@ func TestSearchByNameWords(t *testing.T) {
 func TestSearchLimit(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		hash := nirHash(t)
-		p := setup(t, db, hash)
+		p := projectionstest.Setup(t, db, New(hash))
 		var pos uint64
 		for i := range MaxLimit + 5 {
 			projectionstest.Apply(t, db, p, person(&pos, "Bernard", strings.Repeat("a", i+1), "1850375115042", 16).Events...)
 		}
 		q := NewQueries(db, hash, nil)
 		for limit, want := range map[int]int{0: DefaultLimit, 3: 3, MaxLimit + 100: MaxLimit} {
-			got, err := q.Search(ctxT(t), "bernard", limit)
+			got, err := q.Search(projectionstest.Ctx(t), "bernard", limit)
 			if err != nil || len(got) != want {
 				t.Errorf("Search(limit %d) = %d entries, %v; want %d", limit, len(got), err, want)
 			}
@@ -159,7 +159,7 @@ func TestSearchLimit(t *testing.T) {
 func TestEmailAndLockAndReplays(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		hash := nirHash(t)
-		p := setup(t, db, hash)
+		p := projectionstest.Setup(t, db, New(hash))
 		var pos uint64
 		h := person(&pos, "Dupont", "Marie", "1850375115042", 16)
 		h.Add(member.TypeLoggedIn, member.LoggedIn{SessionID: uuid.New()})
@@ -172,7 +172,7 @@ func TestEmailAndLockAndReplays(t *testing.T) {
 		evs := slices.Concat(h.Events, other.Events)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		projectionstest.Apply(t, clean, setup(t, clean, hash), evs...)
+		projectionstest.Apply(t, clean, projectionstest.Setup(t, clean, New(hash)), evs...)
 		want := dump(t, clean)
 
 		projectionstest.Apply(t, db, p, evs[0])
@@ -184,7 +184,7 @@ func TestEmailAndLockAndReplays(t *testing.T) {
 			t.Fatalf("after replays:\n got %q\nwant %q", got, want)
 		}
 
-		e, err := NewQueries(db, hash, func() time.Time { return start.Add(30 * time.Minute) }).Get(ctxT(t), h.Stream.ID)
+		e, err := NewQueries(db, hash, func() time.Time { return start.Add(30 * time.Minute) }).Get(projectionstest.Ctx(t), h.Stream.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,11 +192,11 @@ func TestEmailAndLockAndReplays(t *testing.T) {
 			!e.LockedUntil.Equal(until) || !e.RegisteredAt.Equal(start) || e.BirthDate != "1990-01-01" || e.Revision != 3 {
 			t.Errorf("entry while locked: %+v", e)
 		}
-		e, err = NewQueries(db, hash, func() time.Time { return until }).Get(ctxT(t), h.Stream.ID)
+		e, err = NewQueries(db, hash, func() time.Time { return until }).Get(projectionstest.Ctx(t), h.Stream.ID)
 		if err != nil || e.Status != StatusActive || e.LockedUntil != nil {
 			t.Errorf("entry after the lock: %+v, %v", e, err)
 		}
-		if _, err := NewQueries(db, hash, nil).Get(ctxT(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := NewQueries(db, hash, nil).Get(projectionstest.Ctx(t), uuid.New()); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(unknown) error = %v, want ErrNotFound", err)
 		}
 	})
@@ -206,7 +206,7 @@ func TestEmailAndLockAndReplays(t *testing.T) {
 func TestNoNIRInClearInAnIndexedColumn(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		hash := nirHash(t)
-		p := setup(t, db, hash)
+		p := projectionstest.Setup(t, db, New(hash))
 		var pos uint64
 		bodies := []string{"292112A004017", "1850375115042", "1880999350045"}
 		for i, body := range bodies {
@@ -224,7 +224,7 @@ func TestNoNIRInClearInAnIndexedColumn(t *testing.T) {
 			}
 			for _, col := range cols {
 				var values []string
-				if err := db.Reader().SelectContext(ctxT(t), &values, "SELECT "+col+" FROM "+table); err != nil {
+				if err := db.Reader().SelectContext(projectionstest.Ctx(t), &values, "SELECT "+col+" FROM "+table); err != nil {
 					t.Fatal(err)
 				}
 				for _, v := range values {
@@ -256,8 +256,33 @@ func indexedColumns(t *testing.T, db *sqldb.DB, table string) []string {
 			WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace ORDER BY 1`
 	}
 	var cols []string
-	if err := db.Reader().SelectContext(ctxT(t), &cols, q, table); err != nil {
+	if err := db.Reader().SelectContext(projectionstest.Ctx(t), &cols, q, table); err != nil {
 		t.Fatal(err)
 	}
 	return cols
+}
+
+// TestResetEndsTheLock: a password set by a forgotten-password reset ends the lock in the directory, as the member
+// aggregate decides (member.State); a password change leaves it, and moves nothing the directory shows.
+func TestResetEndsTheLock(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		hash := nirHash(t)
+		p := projectionstest.Setup(t, db, New(hash))
+		var pos uint64
+		h := person(&pos, "Dupont", "Marie", "1850375115042", 16)
+		until := start.Add(time.Hour)
+		h.Add(member.TypeLocked, member.Locked{Until: until, Reason: "too_many_failures"})
+		h.Add(member.TypePasswordSet, member.PasswordSet{Hash: "x", PolicyVersion: "p", Reason: member.ReasonChange})
+		projectionstest.Apply(t, db, p, h.Events...)
+		q := NewQueries(db, hash, func() time.Time { return start.Add(30 * time.Minute) })
+		if e, err := q.Get(projectionstest.Ctx(t), h.Stream.ID); err != nil || e.Status != StatusLocked || e.Revision != 1 {
+			t.Fatalf("after a change: %+v, %v", e, err)
+		}
+		h.Add(member.TypePasswordSet, member.PasswordSet{Hash: "y", PolicyVersion: "p", Reason: member.ReasonReset})
+		projectionstest.Apply(t, db, p, h.Events...)
+		if e, err := q.Get(projectionstest.Ctx(t), h.Stream.ID); err != nil || e.Status != StatusActive ||
+			e.LockedUntil != nil || e.Revision != 3 {
+			t.Fatalf("after a reset: %+v, %v", e, err)
+		}
+	})
 }

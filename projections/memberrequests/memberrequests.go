@@ -1,8 +1,9 @@
 // Package memberrequests is the member's view of their service requests (GET /v1/requests and
 // /v1/requests/{id}): for each request its reference, service, status, receipt, the day silence becomes a decision
 // and what it would mean, what is expected from the member (the items asked for and the deadline, while awaited),
-// the decision and why the request was closed. Next is the rule of the member's view: the status after each event,
-// and the French label of the steps the member is told about. Internal notes and the caseworkers' claims, releases
+// the decision and why the request was closed. Next is the rule of the member's view: the status after each event
+// (StatusOf the domain's servicerequest.State, the one fold of the case), and the French label of the steps the
+// member is told about. Internal notes and the caseworkers' claims, releases
 // and reassignments are staff matters and never show (the first claim shows as "prise en charge").
 //
 // The member's timeline is not kept here: it is the member's part of the case file (projections/casefiles), which
@@ -27,8 +28,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"github.com/msa-dossier/dossier/projections/requestclock"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +36,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/event"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 )
 
 // Name is the projection's name: its checkpoint, its lease, and the view readers query ("memberrequests").
@@ -49,6 +49,8 @@ const Version = 2
 
 //go:embed migrations
 var migrations embed.FS
+
+var meta = projections.NewMeta(Name, Version, migrations)
 
 // Status is where a request stands, as the member is told. Its values are stored: never rename them.
 type Status string
@@ -87,20 +89,11 @@ const (
 
 // Projection folds service request events into one row per request. It is stateless and safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's tables.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // row is a request as stored.
 type row struct {
@@ -153,6 +146,7 @@ func nullUTC(t sql.NullTime) sql.NullTime {
 type entry struct {
 	row     row
 	clock   requestclock.State
+	state   sr.State // the request as the domain folds it, loaded from the row's fields
 	exists  bool
 	changed bool
 }
@@ -160,7 +154,7 @@ type entry struct {
 // Apply folds the batch request by request: each row is read once, the new events (above the row's revision) are
 // applied in order, and the row is written back with an upsert guarded by the revision.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	return projections.StreamFold[*entry]{
 		Keep:  func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
 		Load:  func(s event.StreamID) (*entry, error) { return load(ctx, tx, table, s.ID) },
@@ -179,45 +173,69 @@ func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry
 		if en.clock, err = requestclock.Unmarshal(en.row.Clock); err != nil {
 			return nil, fmt.Errorf("memberrequests: %s: clock: %w", sr.StreamID(id), err)
 		}
+		if en.state, err = en.row.state(); err != nil {
+			return nil, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(id), err)
+		}
 	}
 	return en, nil
+}
+
+// state loads the stored fields of a request into the domain's state: what its fold reads to move the row.
+func (r *row) state() (sr.State, error) {
+	s := stateOf(Status(r.Status))
+	s.MemberID, s.ServiceCode, s.CatalogVersion, s.Reference = r.MemberID, r.ServiceCode, r.CatalogVersion, r.Reference
+	s.TimeZone, s.Deadlines.Silence.Outcome = r.TimeZone, sr.Outcome(r.SilenceOutcome)
+	if r.ExpectedDeadline.Valid {
+		s.Awaiting, s.Deadline = true, r.ExpectedDeadline.Time
+		if err := json.Unmarshal([]byte(r.ExpectedItems), &s.Items); err != nil {
+			return sr.State{}, fmt.Errorf("expected items: %w", err)
+		}
+	}
+	if r.Decision != "" {
+		s.Decided, s.Decision = true, sr.Decided{Decision: sr.Decision(r.Decision), Reason: r.DecisionReason}
+	}
+	s.Closed, s.CloseReason = r.ClosedAt.Valid, r.ClosedReason
+	return s, nil
 }
 
 func apply(en *entry, e event.Envelope) error {
 	if en.exists && int64(e.Revision) <= en.row.Revision {
 		return nil // applied already: a replay
 	}
+	// What the event does to the request is the domain's fold; this projection only decides what its row shows.
+	before := en.state
+	after, _ := before.Apply(e.Event)
+	if !after.Submitted {
+		return fmt.Errorf("memberrequests: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, sr.TypeSubmitted)
+	}
 	r := &en.row
-	switch ev := e.Event.(type) {
-	case sr.Submitted:
-		if !en.exists {
-			*r = row{RequestID: e.Stream.ID, MemberID: ev.MemberID, ServiceCode: ev.ServiceCode,
-				CatalogVersion: ev.CatalogVersion, ReceivedAt: e.Metadata.OccurredAt}
-			en.exists = true
-		}
-	case sr.Acknowledged:
-		r.Reference, r.SilenceOutcome, r.TimeZone = ev.Reference, string(ev.Silence.Outcome), ev.TimeZone
-	case sr.InformationRequested:
-		items, err := json.Marshal(ev.Items)
+	if !en.exists {
+		*r = row{RequestID: e.Stream.ID, ReceivedAt: e.Metadata.OccurredAt}
+		en.exists = true
+	}
+	r.MemberID, r.ServiceCode, r.CatalogVersion, r.Reference = after.MemberID, after.ServiceCode, after.CatalogVersion,
+		after.Reference
+	r.SilenceOutcome, r.TimeZone = string(after.Deadlines.Silence.Outcome), after.TimeZone
+	r.ExpectedItems, r.ExpectedDeadline = "", sql.NullTime{}
+	if after.Awaiting {
+		items, err := json.Marshal(after.Items)
 		if err != nil {
 			return fmt.Errorf("memberrequests: %s revision %d: %w", e.Stream, e.Revision, err)
 		}
-		r.ExpectedItems = string(items)
-		r.ExpectedDeadline = sql.NullTime{Time: ev.Deadline, Valid: true}
-	case sr.InformationReceived, sr.InformationDeadlineLapsed, sr.Withdrawn:
-		r.ExpectedItems, r.ExpectedDeadline = "", sql.NullTime{}
-	case sr.Decided:
-		r.Decision, r.DecisionReason = string(ev.Decision), ev.Reason
-		r.DecidedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
-	case sr.Closed:
-		r.ClosedReason, r.ClosedAt = ev.Reason, sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
-		r.ExpectedItems, r.ExpectedDeadline = "", sql.NullTime{}
+		r.ExpectedItems, r.ExpectedDeadline = string(items), sql.NullTime{Time: after.Deadline, Valid: true}
 	}
-	if !en.exists {
-		return fmt.Errorf("memberrequests: %s revision %d: %s before %s", e.Stream, e.Revision, e.Type, sr.TypeSubmitted)
+	if after.Decided {
+		r.Decision, r.DecisionReason = string(after.Decision.Decision), after.Decision.Reason
+		if !before.Decided {
+			r.DecidedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
+		}
 	}
-	status, _ := Next(Status(r.Status), e.Event)
-	r.Status = string(status)
+	if after.Closed && !before.Closed {
+		r.ClosedAt = sql.NullTime{Time: e.Metadata.OccurredAt, Valid: true}
+	}
+	r.ClosedReason = after.CloseReason
+	r.Status = string(StatusOf(after))
+	en.state = after
 	en.clock.Add(e)
 	if err := en.refresh(); err != nil {
 		return fmt.Errorf("memberrequests: %s revision %d: %w", e.Stream, e.Revision, err)
@@ -227,41 +245,97 @@ func apply(en *entry, e event.Envelope) error {
 	return nil
 }
 
+// StatusOf returns where a request stands for the member, from the domain's state of the case: the member is told
+// the outcome (decided, withdrawn, lapsed), that information is awaited, that a caseworker has taken the request up
+// (it stays so if the case changes hands), or that it was received. The transitions themselves are the domain's
+// (servicerequest.State.Apply); this is only how the member is told where it stands.
+func StatusOf(s sr.State) Status {
+	switch {
+	case !s.Submitted:
+		return ""
+	case s.Decided && s.Decision.Decision == sr.Rejected:
+		return StatusRejected
+	case s.Decided:
+		return StatusApproved
+	case s.Withdrawn:
+		return StatusWithdrawn
+	case s.Lapsed:
+		return StatusLapsed
+	case s.Awaiting:
+		return StatusAwaitingInformation
+	case s.TakenUp:
+		return StatusInProgress
+	}
+	return StatusReceived
+}
+
+// stateOf returns the domain state a member status stands for, as far as StatusOf reads it: what a row that keeps
+// only the member's status (projections/casefiles) loads before applying the next event.
+func stateOf(status Status) sr.State {
+	s := sr.State{Submitted: status != ""}
+	switch status {
+	case StatusInProgress:
+		s.TakenUp = true
+	case StatusAwaitingInformation:
+		s.TakenUp, s.Awaiting = true, true
+	case StatusApproved, StatusRejected:
+		s.TakenUp, s.Decided = true, true
+		s.Decision.Decision = sr.Approved
+		if status == StatusRejected {
+			s.Decision.Decision = sr.Rejected
+		}
+	case StatusWithdrawn:
+		s.Withdrawn = true
+	case StatusLapsed:
+		s.TakenUp, s.Lapsed = true, true
+	}
+	return s
+}
+
 // Next returns where a request stands for the member after the service request event ev, from status (empty
 // before the submission), and the French label of the step the member is told about: "" for what the member is
 // not told (a claim once the request is taken up, a release, a reassignment, an internal note). It is the one rule
 // of the member's view: this projection's status and the member's timeline (projections/casefiles) both follow it.
+// The new status is StatusOf the domain's state after ev.
 func Next(status Status, ev any) (Status, string) {
+	before := stateOf(status)
+	after, _ := before.Apply(ev)
+	return StatusOf(after), Label(before, after, ev)
+}
+
+// Label returns the French label of the step ev, which took a case from before to after, as the member is told
+// about it; "" for a step the member is not told about.
+func Label(before, after sr.State, ev any) string {
 	switch ev := ev.(type) {
 	case sr.Submitted:
-		if status == "" {
-			return StatusReceived, LabelSubmitted
+		if !before.Submitted {
+			return LabelSubmitted
 		}
 	case sr.Acknowledged:
-		return status, LabelAcknowledged
+		return LabelAcknowledged
 	case sr.Queued:
-		return status, LabelQueued
+		return LabelQueued
 	case sr.Claimed, sr.Reassigned:
-		if status == StatusReceived {
-			return StatusInProgress, LabelTakenUp
+		if StatusOf(before) == StatusReceived && StatusOf(after) == StatusInProgress {
+			return LabelTakenUp
 		}
 	case sr.InformationRequested:
-		return StatusAwaitingInformation, LabelInformationRequested
+		return LabelInformationRequested
 	case sr.InformationReceived:
-		return StatusInProgress, LabelInformationReceived
+		return LabelInformationReceived
 	case sr.InformationDeadlineLapsed:
-		return StatusLapsed, LabelLapsed
+		return LabelLapsed
 	case sr.Decided:
 		if ev.Decision == sr.Rejected {
-			return StatusRejected, LabelRejected
+			return LabelRejected
 		}
-		return StatusApproved, LabelApproved
+		return LabelApproved
 	case sr.Withdrawn:
-		return StatusWithdrawn, LabelWithdrawn
+		return LabelWithdrawn
 	case sr.Closed:
-		return status, LabelClosed
+		return LabelClosed
 	}
-	return status, ""
+	return ""
 }
 
 // refresh derives the implicit-decision day from servicerequest.Clock.

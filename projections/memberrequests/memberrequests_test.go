@@ -2,7 +2,7 @@ package memberrequests
 
 import (
 	"errors"
-	"github.com/msa-dossier/dossier/projections/requestclock"
+	srtest "github.com/msa-dossier/dossier/domain/servicerequest/servicerequesttest"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +16,7 @@ import (
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/projectionstest"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 )
 
 var (
@@ -28,7 +29,7 @@ func fixed(t time.Time) func() time.Time { return func() time.Time { return t } 
 
 func get(t *testing.T, q *Queries, member, id uuid.UUID) Request {
 	t.Helper()
-	r, err := q.Get(ctxT(t), member, id)
+	r, err := q.Get(projectionstest.Ctx(t), member, id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -39,37 +40,37 @@ func get(t *testing.T, q *Queries, member, id uuid.UUID) Request {
 // delivered by right) shows no implicit-decision date, stored as "" on both dialects, also while paused.
 func TestRequestWithoutImplicitDecision(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, attest, at(0, 0))
-		feed(t, db, p, a.Events...)
-		q := NewQueries(db, fixed(at(5, 0)))
+		a := srtest.Submit(t, &pos, m1, srtest.Attestations, srtest.At(0, 0))
+		projectionstest.Apply(t, db, p, a.Events...)
+		q := NewQueries(db, fixed(srtest.At(5, 0)))
 
 		r := get(t, q, m1, a.ID)
-		if r.Status != StatusReceived || r.ServiceCode != attest.Code || r.ImplicitDecisionOn != "" ||
+		if r.Status != StatusReceived || r.ServiceCode != srtest.Attestations.Code || r.ImplicitDecisionOn != "" ||
 			r.ImplicitOutcome != "none" || r.TimeZone != "Europe/Paris" || r.Revision != 2 {
 			t.Errorf("submitted = %+v", r)
 		}
 		var stored []string
-		if err := db.Reader().SelectContext(ctxT(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
+		if err := db.Reader().SelectContext(projectionstest.Ctx(t), &stored, db.Reader().Rebind("SELECT implicit_decision_on FROM "+
 			Name+" WHERE request_id = ?"), a.ID.String()); err != nil || len(stored) != 1 || stored[0] != "" {
 			t.Fatalf("stored implicit_decision_on = %q, %v", stored, err)
 		}
-		if got, err := q.List(ctxT(t), m1); err != nil || len(got) != 1 || got[0].ImplicitDecisionOn != "" {
+		if got, err := q.List(projectionstest.Ctx(t), m1); err != nil || len(got) != 1 || got[0].ImplicitDecisionOn != "" {
 			t.Fatalf("List = %+v, %v", got, err)
 		}
 
 		// Paused, then answered: still no date.
-		feed(t, db, p, a.Claim(at(1, 0), w1)...)
-		feed(t, db, p, a.AskInformation(at(2, 0), at(40, 0))...)
+		projectionstest.Apply(t, db, p, a.Claim(srtest.At(1, 0), w1)...)
+		projectionstest.Apply(t, db, p, a.AskInformation(srtest.At(2, 0), srtest.At(40, 0))...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusAwaitingInformation || r.Expected == nil || r.ImplicitDecisionOn != "" {
 			t.Errorf("awaiting = %+v", r)
 		}
-		feed(t, db, p, a.Answer(at(7, 0))...)
+		projectionstest.Apply(t, db, p, a.Answer(srtest.At(7, 0))...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusInProgress || r.ImplicitDecisionOn != "" {
 			t.Errorf("answered = %+v", r)
 		}
-		feed(t, db, p, a.Decide(at(8, 0), sr.Approved, "")...)
+		projectionstest.Apply(t, db, p, a.Decide(srtest.At(8, 0), sr.Approved, "")...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusApproved || r.ImplicitDecisionOn != "" || r.ImplicitOutcome != "none" {
 			t.Errorf("decided = %+v", r)
 		}
@@ -78,33 +79,33 @@ func TestRequestWithoutImplicitDecision(t *testing.T) {
 
 func TestMemberFollowsARequest(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0)) // received 5 January: implicit acceptance on 5 March
-		feed(t, db, p, a.Events...)
-		q := NewQueries(db, fixed(at(5, 0)))
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0)) // received 5 January: implicit acceptance on 5 March
+		projectionstest.Apply(t, db, p, a.Events...)
+		q := NewQueries(db, fixed(srtest.At(5, 0)))
 
 		r := get(t, q, m1, a.ID)
-		if r.Status != StatusReceived || r.MemberID != m1 || r.ServiceCode != c2s.Code || r.CatalogVersion != "2026.1" ||
-			r.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !r.ReceivedAt.Equal(at(0, 0)) ||
+		if r.Status != StatusReceived || r.MemberID != m1 || r.ServiceCode != srtest.C2S.Code || r.CatalogVersion != "2026.1" ||
+			r.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !r.ReceivedAt.Equal(srtest.At(0, 0)) ||
 			r.ImplicitDecisionOn != "2026-03-05" || r.ImplicitOutcome != "acceptance" || r.TimeZone != "Europe/Paris" ||
 			r.Expected != nil || r.Decision != nil || r.ClosedAt != nil || r.Revision != 2 {
 			t.Errorf("submitted = %+v", r)
 		}
 
 		// Claimed, released, claimed again, reassigned, noted: for the member, one step ("prise en charge").
-		feed(t, db, p, a.Claim(at(1, 0), w1)...)
-		feed(t, db, p, a.Release(at(1, 1), w1)...)
-		feed(t, db, p, a.Claim(at(1, 2), w2)...)
-		feed(t, db, p, a.Reassign(at(1, 3), supervisor, w1)...)
-		feed(t, db, p, a.Note(at(1, 4), w1)...)
+		projectionstest.Apply(t, db, p, a.Claim(srtest.At(1, 0), w1)...)
+		projectionstest.Apply(t, db, p, a.Release(srtest.At(1, 1), w1)...)
+		projectionstest.Apply(t, db, p, a.Claim(srtest.At(1, 2), w2)...)
+		projectionstest.Apply(t, db, p, a.Reassign(srtest.At(1, 3), supervisor, w1)...)
+		projectionstest.Apply(t, db, p, a.Note(srtest.At(1, 4), w1)...)
 		if r := get(t, q, m1, a.ID); r.Status != StatusInProgress || r.Revision != uint64(len(a.Events)-1) {
 			t.Errorf("in progress = %+v", r)
 		}
 
 		// Information asked for on 7 January, by 20 February: the member sees what and by when; the clock stops.
-		deadline := at(46, 0)
-		feed(t, db, p, a.AskInformation(at(2, 0), deadline)...)
+		deadline := srtest.At(46, 0)
+		projectionstest.Apply(t, db, p, a.AskInformation(srtest.At(2, 0), deadline)...)
 		r = get(t, q, m1, a.ID) // read on 10 January: 3 days of pause so far
 		if r.Status != StatusAwaitingInformation || r.Expected == nil ||
 			!slices.Equal(r.Expected.Items, []string{"Avis d'imposition 2025"}) || !r.Expected.Deadline.Equal(deadline) ||
@@ -112,17 +113,17 @@ func TestMemberFollowsARequest(t *testing.T) {
 			t.Errorf("awaiting = %+v (expected %+v)", r, r.Expected)
 		}
 		// Answered on 17 January: 10 days of pause, as servicerequest.Clock counts them.
-		feed(t, db, p, a.Answer(at(12, 0))...)
+		projectionstest.Apply(t, db, p, a.Answer(srtest.At(12, 0))...)
 		r = get(t, q, m1, a.ID)
 		if lc := a.LegalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != "2026-03-15" ||
 			r.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
 			t.Errorf("answered = %+v", r)
 		}
 
-		feed(t, db, p, a.Decide(at(20, 0), sr.Rejected, "Ressources supérieures au plafond")...)
+		projectionstest.Apply(t, db, p, a.Decide(srtest.At(20, 0), sr.Rejected, "Ressources supérieures au plafond")...)
 		r = get(t, q, m1, a.ID)
 		if r.Status != StatusRejected || r.Decision == nil || r.Decision.Outcome != sr.Rejected ||
-			r.Decision.Reason != "Ressources supérieures au plafond" || !r.Decision.DecidedAt.Equal(at(20, 0)) ||
+			r.Decision.Reason != "Ressources supérieures au plafond" || !r.Decision.DecidedAt.Equal(srtest.At(20, 0)) ||
 			r.ClosedReason != sr.CloseDecided || r.ClosedAt == nil || r.ImplicitDecisionOn != "" {
 			t.Errorf("decided = %+v (decision %+v)", r, r.Decision)
 		}
@@ -131,21 +132,21 @@ func TestMemberFollowsARequest(t *testing.T) {
 
 func TestWithdrawnAndLapsed(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		a.Withdraw(at(1, 0))
-		b := submit(t, &pos, m1, cards, at(2, 0))
-		b.Claim(at(2, 1), w1)
-		b.AskInformation(at(2, 2), at(10, 0))
-		b.Lapse(at(10, 1))
-		c := submit(t, &pos, m1, c2s, at(3, 0))
-		c.Claim(at(3, 1), w1)
-		c.Decide(at(4, 0), sr.Approved, "")
-		feed(t, db, p, all(a, b, c)...)
-		q := NewQueries(db, fixed(at(11, 0)))
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		a.Withdraw(srtest.At(1, 0))
+		b := srtest.Submit(t, &pos, m1, srtest.Cards, srtest.At(2, 0))
+		b.Claim(srtest.At(2, 1), w1)
+		b.AskInformation(srtest.At(2, 2), srtest.At(10, 0))
+		b.Lapse(srtest.At(10, 1))
+		c := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(3, 0))
+		c.Claim(srtest.At(3, 1), w1)
+		c.Decide(srtest.At(4, 0), sr.Approved, "")
+		projectionstest.Apply(t, db, p, srtest.All(a, b, c)...)
+		q := NewQueries(db, fixed(srtest.At(11, 0)))
 
-		got, err := q.List(ctxT(t), m1)
+		got, err := q.List(projectionstest.Ctx(t), m1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,21 +167,21 @@ func TestWithdrawnAndLapsed(t *testing.T) {
 
 func TestMemberBCannotReadMemberAsRequest(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		p := setup(t, db)
+		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := submit(t, &pos, m1, c2s, at(0, 0))
-		b := submit(t, &pos, m2, c2s, at(0, 1))
-		feed(t, db, p, all(a, b)...)
-		q := NewQueries(db, fixed(at(1, 0)))
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0))
+		b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(0, 1))
+		projectionstest.Apply(t, db, p, srtest.All(a, b)...)
+		q := NewQueries(db, fixed(srtest.At(1, 0)))
 
-		if _, err := q.Get(ctxT(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), m2, a.ID); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(B, A's request) = %v, want ErrNotFound", err)
 		}
-		if _, err := q.Get(ctxT(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), m1, uuid.New()); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
 		}
 		for member, want := range map[uuid.UUID][]uuid.UUID{m1: {a.ID}, m2: {b.ID}, uuid.New(): nil} {
-			got, err := q.List(ctxT(t), member)
+			got, err := q.List(projectionstest.Ctx(t), member)
 			if err != nil || !slices.Equal(ids(got), want) {
 				t.Errorf("List(%s) = %v, %v; want %v", member, ids(got), err, want)
 			}
@@ -191,27 +192,10 @@ func TestMemberBCannotReadMemberAsRequest(t *testing.T) {
 // story is a history with every kind of event, for two members.
 func story(t *testing.T) []event.Envelope {
 	var pos uint64
-	a := submit(t, &pos, m1, c2s, at(0, 0))
-	b := submit(t, &pos, m2, c2s, at(1, 0))
-	c := submit(t, &pos, m1, cards, at(1, 1))
-	d := submit(t, &pos, m2, c2s, at(2, 0))
-	a.Claim(at(2, 1), w1)
-	b.Reassign(at(2, 2), supervisor, w2)
-	a.AskInformation(at(3, 0), at(20, 0))
-	b.Note(at(3, 1), w2)
-	b.Release(at(3, 2), w2)
-	c.Claim(at(3, 3), w1)
-	c.Decide(at(4, 0), sr.Rejected, "Ressources supérieures au plafond")
-	c.Note(at(4, 1), w1)
-	a.Answer(at(9, 0))
-	d.Withdraw(at(9, 1))
-	b.Claim(at(10, 0), w1)
-	b.AskInformation(at(10, 1), at(12, 0))
-	b.Lapse(at(12, 1))
-	e := submit(t, &pos, m1, c2s, at(13, 0))
-	e.Claim(at(13, 1), w2)
-	e.AskInformation(at(13, 2), at(40, 0))
-	return all(a, b, c, d, e)
+	a, b, c, d, e := srtest.Story(t, &pos, m1, m2, w1, w2, supervisor)
+	e.Claim(srtest.At(13, 1), w2)
+	e.AskInformation(srtest.At(13, 2), srtest.At(40, 0))
+	return srtest.All(a, b, c, d, e)
 }
 
 func TestReplaysAndRebuild(t *testing.T) {
@@ -219,13 +203,13 @@ func TestReplaysAndRebuild(t *testing.T) {
 		evs := story(t)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		feed(t, clean, setup(t, clean), evs...)
+		projectionstest.Apply(t, clean, projectionstest.Setup(t, clean, New()), evs...)
 		want := dump(t, clean, Version)
 
 		// Event by event, then everything again, then out of order and in duplicate; and a new version built beside
 		// the live one from the whole log in batches: the same rows.
-		projectionstest.ReplaysAndRebuild(t, db, setup(t, db), &Projection{version: Version + 1}, evs, want,
-			func(p projections.Projection, batch ...event.Envelope) { feed(t, db, p, batch...) },
+		projectionstest.ReplaysAndRebuild(t, db, projectionstest.Setup(t, db, New()), &Projection{Meta: meta.At(Version + 1)}, evs, want,
+			func(p projections.Projection, batch ...event.Envelope) { projectionstest.Apply(t, db, p, batch...) },
 			func(version int) []string { return dump(t, db, version) })
 	})
 }
@@ -234,7 +218,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 // the version's migrations leave no timeline table of its own.
 func TestTimelineMovedToCaseFiles(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		setup(t, db)
+		projectionstest.Setup(t, db, New())
 		table := projections.Prefix(Name, Version)
 		if !projectionstest.TableExists(t, db, table) || projectionstest.TableExists(t, db, table+"_timeline") {
 			t.Fatalf("tables of %s: want %s and no %s_timeline", table, table, table)

@@ -62,11 +62,14 @@ func Meta() event.Metadata {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
+// Ctx returns a context that ends with the test, or after two minutes.
+func Ctx(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	tb.Cleanup(cancel)
 	return ctx
 }
+
+func ctxT(tb testing.TB) context.Context { return Ctx(tb) }
 
 // Runner is a projections.Runner running in the background.
 type Runner struct {
@@ -200,24 +203,24 @@ func (h *History) Add(typ string, v any) event.Envelope {
 }
 
 // Setup creates p's tables in db and returns p.
-func Setup[P projections.Projection](t *testing.T, db *sqldb.DB, p P) P {
-	t.Helper()
-	if err := projections.Setup(ctxT(t), db, p); err != nil {
-		t.Fatal(err)
+func Setup[P projections.Projection](tb testing.TB, db *sqldb.DB, p P) P {
+	tb.Helper()
+	if err := projections.Setup(ctxT(tb), db, p); err != nil {
+		tb.Fatal(err)
 	}
 	return p
 }
 
 // Apply applies batch to p in one transaction, as the runner does.
-func Apply(t *testing.T, db *sqldb.DB, p projections.Projection, batch ...event.Envelope) {
-	t.Helper()
-	if err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, batch) }); err != nil {
-		t.Fatalf("apply: %v", err)
+func Apply(tb testing.TB, db *sqldb.DB, p projections.Projection, batch ...event.Envelope) {
+	tb.Helper()
+	if err := db.InTx(ctxT(tb), func(tx *sqldb.Tx) error { return p.Apply(ctxT(tb), tx, batch) }); err != nil {
+		tb.Fatalf("apply: %v", err)
 	}
 }
 
 // Dump returns every row of tables as text, sorted: a picture to compare before and after replays.
-func Dump(t *testing.T, db *sqldb.DB, tables ...string) []string {
+func Dump(t testing.TB, db *sqldb.DB, tables ...string) []string {
 	t.Helper()
 	var out []string
 	for _, table := range tables {
@@ -238,6 +241,23 @@ func Dump(t *testing.T, db *sqldb.DB, tables ...string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// DumpVersion returns every row of the tables of projection name at version as Dump does, without the version in the
+// table names, so that two versions compare: its main table and the tables Prefix(name, version)+suffix
+// ("_steps").
+func DumpVersion(tb testing.TB, db *sqldb.DB, name string, version int, suffixes ...string) []string {
+	tb.Helper()
+	prefix := projections.Prefix(name, version)
+	tables := []string{prefix}
+	for _, s := range suffixes {
+		tables = append(tables, prefix+s)
+	}
+	rows := Dump(tb, db, tables...)
+	for i, r := range rows {
+		rows[i] = r[len(prefix):]
+	}
+	return rows
 }
 
 // format writes a row's columns in name order, " name=value" each.

@@ -12,7 +12,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
@@ -30,23 +29,16 @@ const Version = 1
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds nsaestimates events into one row per saved estimate. It is stateless and safe for concurrent
 // use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's table (one text for both dialects).
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // columns are the row's columns, in the order of insert's arguments.
 var columns = []string{"member_id", "revision", "estimate_id", "saved_at", "rates_year", "status", "income_cents",
@@ -55,7 +47,7 @@ var columns = []string{"member_id", "revision", "estimate_id", "saved_at", "rate
 // Apply inserts a row per saved estimate of the batch; a row already there (the same event) is left as it is. The
 // time saved is kept to the microsecond, as PostgreSQL keeps it, so both dialects give the same rows.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	insert := sqldb.Upsert{Table: projections.Prefix(Name, p.version), Columns: columns,
+	insert := sqldb.Upsert{Table: p.Table(), Columns: columns,
 		Key: []string{"member_id", "revision"}, Update: []string{}}
 	for _, e := range batch {
 		if e.Stream.Category != simulation.SavedCategory {

@@ -1,7 +1,6 @@
 package savedestimates
 
 import (
-	"context"
 	"reflect"
 	"slices"
 	"testing"
@@ -17,12 +16,6 @@ import (
 )
 
 var start = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func dump(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
@@ -64,7 +57,7 @@ func TestEstimatesNewestFirstAndOwnOnly(t *testing.T) {
 		events = slices.Insert(events, 1, bob.Events...)
 		projectionstest.Apply(t, db, p, events...)
 		q := NewQueries(db)
-		ctx := ctxT(t)
+		ctx := projectionstest.Ctx(t)
 
 		got, err := q.Estimates(ctx, alice.Stream.ID)
 		if err != nil || len(got) != 3 {
@@ -135,7 +128,7 @@ func TestRebuildGivesTheSameRows(t *testing.T) {
 		projectionstest.Apply(t, db, p, events[1:]...)
 		incremental := dump(t, db)
 		// a rebuild: the table emptied, the whole log in one batch
-		if _, err := db.ExecContext(ctxT(t), "DELETE FROM "+projections.Prefix(Name, Version)); err != nil {
+		if _, err := db.ExecContext(projectionstest.Ctx(t), "DELETE FROM "+projections.Prefix(Name, Version)); err != nil {
 			t.Fatal(err)
 		}
 		projectionstest.Apply(t, db, p, events...)

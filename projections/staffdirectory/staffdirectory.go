@@ -14,7 +14,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -31,30 +30,23 @@ const Version = 1
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds staff account creations into one row per staff member. It is stateless and safe for concurrent
 // use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's table (one text for both dialects).
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 var columns = []string{"staff_id", "name", "revision"}
 
 // Apply writes the name of each staff account created in the batch, unless the row already reflects that event or
 // a later one.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	upsert := projections.GuardedUpsert(projections.Prefix(Name, p.version), []string{"staff_id"}, columns, "revision")
+	upsert := projections.GuardedUpsert(p.Table(), []string{"staff_id"}, columns, "revision")
 	for _, e := range batch {
 		if e.Stream.Category != staff.Category {
 			continue

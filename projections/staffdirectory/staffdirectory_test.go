@@ -1,7 +1,6 @@
 package staffdirectory
 
 import (
-	"context"
 	"reflect"
 	"slices"
 	"testing"
@@ -18,12 +17,6 @@ import (
 )
 
 var start = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func dump(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
@@ -48,12 +41,12 @@ func TestNamesOfStaffIDsInOneQuery(t *testing.T) {
 		projectionstest.Apply(t, db, p, append(slices.Clone(claire.Events), victor.Events...)...)
 		q := NewQueries(db)
 		member := uuid.New()
-		got, err := q.Names(ctxT(t), []uuid.UUID{claire.Stream.ID, member, victor.Stream.ID, claire.Stream.ID, uuid.Nil})
+		got, err := q.Names(projectionstest.Ctx(t), []uuid.UUID{claire.Stream.ID, member, victor.Stream.ID, claire.Stream.ID, uuid.Nil})
 		want := map[uuid.UUID]string{claire.Stream.ID: "Claire Dupont", victor.Stream.ID: "Victor Roux"}
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("names %v, %v; want %v", got, err, want)
 		}
-		if none, err := q.Names(ctxT(t), nil); err != nil || none == nil || len(none) != 0 {
+		if none, err := q.Names(projectionstest.Ctx(t), nil); err != nil || none == nil || len(none) != 0 {
 			t.Errorf("names of nobody: %#v, %v", none, err)
 		}
 		// More ids than one query takes: read in chunks, the same answer.
@@ -62,7 +55,7 @@ func TestNamesOfStaffIDsInOneQuery(t *testing.T) {
 			many = append(many, uuid.New())
 		}
 		many = append(many, claire.Stream.ID)
-		if got, err := q.Names(ctxT(t), many); err != nil || !reflect.DeepEqual(got, want) {
+		if got, err := q.Names(projectionstest.Ctx(t), many); err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("names of %d ids: %v, %v", len(many), got, err)
 		}
 	})
@@ -120,7 +113,7 @@ func TestRebuildGivesTheSameRows(t *testing.T) {
 		if len(incremental) != 3 {
 			t.Fatalf("rows %v", incremental)
 		}
-		if _, err := db.ExecContext(ctxT(t), "DELETE FROM "+projections.Prefix(Name, Version)); err != nil {
+		if _, err := db.ExecContext(projectionstest.Ctx(t), "DELETE FROM "+projections.Prefix(Name, Version)); err != nil {
 			t.Fatal(err)
 		}
 		projectionstest.Apply(t, db, p, events...)

@@ -11,7 +11,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -32,22 +31,15 @@ const Version = 1
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var meta = projections.NewMeta(Name, Version, migrations)
+
 // Projection folds events into one row per stream. It is stateless and safe for concurrent use.
 type Projection struct {
-	version int
+	projections.Meta
 }
 
 // New returns the projection at its current Version.
-func New() *Projection { return &Projection{version: Version} }
-
-// Name returns Name.
-func (p *Projection) Name() string { return Name }
-
-// Version returns the projection's version.
-func (p *Projection) Version() int { return p.version }
-
-// Migrations returns the migrations of the projection's table.
-func (p *Projection) Migrations() fs.FS { return projections.EmbeddedMigrations(migrations) }
+func New() *Projection { return &Projection{Meta: meta} }
 
 // columns of the table, in the order of the rows written.
 var columns = []string{"stream", "category", "last_revision", "last_event_type", "event_count",
@@ -74,7 +66,7 @@ var upsert = sqldb.Upsert{
 
 // Apply folds the batch into one row per stream it touches and writes them with one guarded upsert.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
-	table := projections.Prefix(Name, p.version)
+	table := p.Table()
 	rows := make(map[string]*row)
 	var order []*row
 	for _, e := range batch {

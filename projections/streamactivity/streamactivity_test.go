@@ -3,6 +3,7 @@ package streamactivity
 import (
 	"context"
 	"errors"
+	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest/storetest"
 	"testing"
 	"time"
 
@@ -16,19 +17,19 @@ import (
 
 func TestProjectsEveryStream(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
+		e := storetest.New(t)
 		before := time.Now().Add(-time.Minute)
-		a, b, other := newStream("testcase"), newStream("testcase"), newStream("othercase")
-		e.append(t, a, opened{Queue: "q1"}, noted{Text: "x"})
-		e.append(t, other, opened{Queue: "q2"})
-		e.append(t, b, opened{Queue: "q3"})
-		last := e.append(t, a, noted{Text: "y"})
+		a, b, other := storetest.NewStream("testcase"), storetest.NewStream("testcase"), storetest.NewStream("othercase")
+		e.Append(t, a, opened{Queue: "q1"}, noted{Text: "x"})
+		e.Append(t, other, opened{Queue: "q2"})
+		e.Append(t, b, opened{Queue: "q3"})
+		last := e.Append(t, a, noted{Text: "y"})
 
-		r := projectionstest.StartRunner(t, db, e.source, New())
+		r := projectionstest.StartRunner(t, db, e.Source, New())
 		r.Wait(t, last.Position)
 
 		q := NewQueries(db)
-		got, err := q.Get(ctxT(t), a)
+		got, err := q.Get(projectionstest.Ctx(t), a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,33 +42,33 @@ func TestProjectsEveryStream(t *testing.T) {
 			t.Errorf("recorded-at range %v..%v", got.FirstRecordedAt, got.LastRecordedAt)
 		}
 
-		list, err := q.ListByCategory(ctxT(t), "testcase", 10)
+		list, err := q.ListByCategory(projectionstest.Ctx(t), "testcase", 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(list) != 2 || list[0].Stream != a.String() || list[1].Stream != b.String() {
 			t.Errorf("ListByCategory(testcase) = %+v, want a then b (most recent first)", list)
 		}
-		if list, err := q.ListByCategory(ctxT(t), "testcase", 1); err != nil || len(list) != 1 {
+		if list, err := q.ListByCategory(projectionstest.Ctx(t), "testcase", 1); err != nil || len(list) != 1 {
 			t.Errorf("ListByCategory(limit 1) = %d rows, %v", len(list), err)
 		}
-		if _, err := q.ListByCategory(ctxT(t), "testcase", MaxLimit+1); !errors.Is(err, failure.Invalid) {
+		if _, err := q.ListByCategory(projectionstest.Ctx(t), "testcase", MaxLimit+1); !errors.Is(err, failure.Invalid) {
 			t.Errorf("ListByCategory(limit too big) error = %v, want Invalid", err)
 		}
-		if _, err := q.Get(ctxT(t), newStream("testcase")); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
+		if _, err := q.Get(projectionstest.Ctx(t), storetest.NewStream("testcase")); !errors.Is(err, ErrNotFound) || !errors.Is(err, failure.NotFound) {
 			t.Errorf("Get(unknown) error = %v, want ErrNotFound", err)
 		}
 	})
 }
 
 // envelopes reads the events of the log as the runner would get them, through a runner-less subscription.
-func envelopes(t *testing.T, e *env, n int) []event.Envelope {
+func envelopes(t *testing.T, e *storetest.Env, n int) []event.Envelope {
 	t.Helper()
-	ctx, cancel := context.WithCancel(ctxT(t))
+	ctx, cancel := context.WithCancel(projectionstest.Ctx(t))
 	defer cancel()
 	var out []event.Envelope
 	stop := errors.New("enough")
-	err := e.source.Run(ctx, 0, func(_ context.Context, d event.Delivery) error {
+	err := e.Source.Run(ctx, 0, func(_ context.Context, d event.Delivery) error {
 		if d.CaughtUp {
 			return nil
 		}
@@ -88,19 +89,19 @@ func envelopes(t *testing.T, e *env, n int) []event.Envelope {
 
 func apply(t *testing.T, db *sqldb.DB, p *Projection, batch ...event.Envelope) {
 	t.Helper()
-	if err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error { return p.Apply(ctxT(t), tx, batch) }); err != nil {
+	if err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error { return p.Apply(projectionstest.Ctx(t), tx, batch) }); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 }
 
 func TestSameEventTwiceChangesTheRowOnce(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		s := newStream("testcase")
-		e.append(t, s, opened{Queue: "q"}, noted{Text: "a"})
+		e := storetest.New(t)
+		s := storetest.NewStream("testcase")
+		e.Append(t, s, opened{Queue: "q"}, noted{Text: "a"})
 		evs := envelopes(t, e, 2)
 		p := New()
-		if err := projections.Setup(ctxT(t), db, p); err != nil {
+		if err := projections.Setup(projectionstest.Ctx(t), db, p); err != nil {
 			t.Fatal(err)
 		}
 		table := projections.Prefix(Name, Version)
@@ -124,14 +125,14 @@ func TestSameEventTwiceChangesTheRowOnce(t *testing.T) {
 
 func TestRolledBackBatchReplaysToTheSameRows(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		a, b := newStream("testcase"), newStream("testcase")
-		e.append(t, a, opened{Queue: "q"}, noted{Text: "1"})
-		e.append(t, b, opened{Queue: "q"})
-		e.append(t, a, noted{Text: "2"})
+		e := storetest.New(t)
+		a, b := storetest.NewStream("testcase"), storetest.NewStream("testcase")
+		e.Append(t, a, opened{Queue: "q"}, noted{Text: "1"})
+		e.Append(t, b, opened{Queue: "q"})
+		e.Append(t, a, noted{Text: "2"})
 		evs := envelopes(t, e, 4)
 		p := New()
-		if err := projections.Setup(ctxT(t), db, p); err != nil {
+		if err := projections.Setup(projectionstest.Ctx(t), db, p); err != nil {
 			t.Fatal(err)
 		}
 		table := projections.Prefix(Name, Version)
@@ -139,8 +140,8 @@ func TestRolledBackBatchReplaysToTheSameRows(t *testing.T) {
 		committed := rows(t, db, table)
 
 		// A batch whose transaction fails after Apply leaves nothing behind.
-		err := db.InTx(ctxT(t), func(tx *sqldb.Tx) error {
-			if err := p.Apply(ctxT(t), tx, evs[2:]); err != nil {
+		err := db.InTx(projectionstest.Ctx(t), func(tx *sqldb.Tx) error {
+			if err := p.Apply(projectionstest.Ctx(t), tx, evs[2:]); err != nil {
 				return err
 			}
 			return errBoom
@@ -157,7 +158,7 @@ func TestRolledBackBatchReplaysToTheSameRows(t *testing.T) {
 		replayed := rows(t, db, table)
 
 		clean := sqldbtest.NewTarget(t, db.Dialect()).Open(t)
-		if err := projections.Setup(ctxT(t), clean, p); err != nil {
+		if err := projections.Setup(projectionstest.Ctx(t), clean, p); err != nil {
 			t.Fatal(err)
 		}
 		apply(t, clean, p, evs...)
@@ -188,24 +189,24 @@ func (g gated) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) 
 
 func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t)
-		s := newStream("testcase")
-		e.append(t, s, opened{Queue: "q"})
-		last := e.append(t, newStream("testcase"), opened{Queue: "q"})
+		e := storetest.New(t)
+		s := storetest.NewStream("testcase")
+		e.Append(t, s, opened{Queue: "q"})
+		last := e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"})
 
-		v1 := projectionstest.StartRunner(t, db, e.source, &Projection{version: 1})
+		v1 := projectionstest.StartRunner(t, db, e.Source, &Projection{Meta: meta.At(1)})
 		v1.Wait(t, last.Position)
 		if err := v1.Stop(t); err != nil {
 			t.Fatal(err)
 		}
 		q := NewQueries(db)
-		if _, err := q.Get(ctxT(t), s); err != nil {
+		if _, err := q.Get(projectionstest.Ctx(t), s); err != nil {
 			t.Fatalf("v1 live: %v", err)
 		}
 
 		// Version 2 starts building beside version 1, which readers keep seeing.
 		gate := make(chan struct{})
-		v2 := projectionstest.StartRunner(t, db, e.source, gated{&Projection{version: 2}, gate})
+		v2 := projectionstest.StartRunner(t, db, e.Source, gated{&Projection{Meta: meta.At(2)}, gate})
 		projectionstest.Eventually(t, "version 2 active", func() bool { return v2.Status()[0].Role == projections.RoleActive })
 		cps := checkpoints(t, db)
 		if cps[1].State != projections.StateLive || cps[2].State != projections.StateBuilding {
@@ -214,7 +215,7 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 		if !projectionstest.TableExists(t, db, "streamactivity_v2") {
 			t.Fatal("version 2 has no table of its own")
 		}
-		if a, err := q.Get(ctxT(t), s); err != nil || a.EventCount != 1 {
+		if a, err := q.Get(projectionstest.Ctx(t), s); err != nil || a.EventCount != 1 {
 			t.Fatalf("readers during the rebuild: %+v %v", a, err)
 		}
 		if st := v2.Status()[0]; st.LiveVersion != 1 || st.State != projections.StateBuilding {
@@ -228,19 +229,19 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 			t.Fatalf("after the switch: v1 %+v v2 %+v", cps[1], cps[2])
 		}
 		// The view now reads version 2's table: a row only it has is visible.
-		marker := newStream("marker")
-		if _, err := db.ExecContext(ctxT(t), db.Rebind(`INSERT INTO streamactivity_v2 (stream, category, last_revision,
+		marker := storetest.NewStream("marker")
+		if _, err := db.ExecContext(projectionstest.Ctx(t), db.Rebind(`INSERT INTO streamactivity_v2 (stream, category, last_revision,
 			last_event_type, event_count, first_recorded_at, last_recorded_at, last_position) VALUES (?, 'marker', 0, 'X', 1, ?, ?, 1)`),
 			marker.String(), time.Now().UTC(), time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := q.Get(ctxT(t), marker); err != nil {
+		if _, err := q.Get(projectionstest.Ctx(t), marker); err != nil {
 			t.Fatalf("view does not read version 2: %v", err)
 		}
 		if !projectionstest.TableExists(t, db, "streamactivity_v1") {
 			t.Error("version 1's tables were dropped at once; they are kept for a release")
 		}
-		ctx, cancel := context.WithTimeout(ctxT(t), 10*time.Second)
+		ctx, cancel := context.WithTimeout(projectionstest.Ctx(t), 10*time.Second)
 		defer cancel()
 		if err := v2.WaitFor(ctx, last.Position); err != nil {
 			t.Fatal(err)
@@ -250,7 +251,7 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 		}
 
 		// Version 3 retires version 2 and drops version 1, retired a release ago.
-		v3 := projectionstest.StartRunner(t, db, e.source, &Projection{version: 3})
+		v3 := projectionstest.StartRunner(t, db, e.Source, &Projection{Meta: meta.At(3)})
 		projectionstest.Eventually(t, "version 3 live", func() bool { return v3.Status()[0].State == projections.StateLive })
 		cps = checkpoints(t, db)
 		if _, ok := cps[1]; ok || cps[2].State != projections.StateRetired || cps[3].State != projections.StateLive {
@@ -262,7 +263,7 @@ func TestVersionBumpRebuildsBesideTheLiveVersionThenSwitches(t *testing.T) {
 		if !projectionstest.TableExists(t, db, "streamactivity_v2") {
 			t.Error("version 2's tables were dropped at once")
 		}
-		if a, err := q.Get(ctxT(t), s); err != nil || a.EventCount != 1 {
+		if a, err := q.Get(projectionstest.Ctx(t), s); err != nil || a.EventCount != 1 {
 			t.Fatalf("readers after version 3: %+v %v", a, err)
 		}
 	})

@@ -214,3 +214,28 @@ func SortByPosition(es []event.Envelope) {
 func At(days int, hour int) time.Time {
 	return T0.AddDate(0, 0, days).Add(time.Duration(hour) * time.Hour)
 }
+
+// Story is a history with every kind of event, across two queues, for members m1 and m2, caseworkers w1 and w2 and a
+// supervisor: a is claimed, paused and answered; b reassigned, noted, released, claimed again and lapsed; c rejected
+// and noted afterwards; d withdrawn; e just submitted. Projections replay and rebuild from it (All(a, b, c, d, e)).
+func Story(tb testing.TB, pos *uint64, m1, m2, w1, w2, supervisor uuid.UUID) (a, b, c, d, e *Request) {
+	a = Submit(tb, pos, m1, C2S, At(0, 0))
+	b = Submit(tb, pos, m2, C2S, At(1, 0))
+	c = Submit(tb, pos, m1, Cards, At(1, 1))
+	d = Submit(tb, pos, m2, C2S, At(2, 0))
+	a.Claim(At(2, 1), w1)
+	b.Reassign(At(2, 2), supervisor, w2)
+	a.AskInformation(At(3, 0), At(20, 0))
+	b.Note(At(3, 1), w2)
+	b.Release(At(3, 2), w2)
+	c.Claim(At(3, 3), w1)
+	c.Decide(At(4, 0), sr.Rejected, "Ressources supérieures au plafond")
+	c.Note(At(4, 1), w1)
+	a.Answer(At(9, 0))
+	d.Withdraw(At(9, 1))
+	b.Claim(At(10, 0), w1)
+	b.AskInformation(At(10, 1), At(12, 0))
+	b.Lapse(At(12, 1))
+	e = Submit(tb, pos, m1, C2S, At(13, 0))
+	return a, b, c, d, e
+}

@@ -150,14 +150,6 @@ func Register(router *messaging.Router, deps Deps) error {
 	return nil
 }
 
-// Started reports whether the acknowledgement handler has fixed its starting point (it has a checkpoint): from then
-// on no acknowledgement is missed, even across restarts. (DeadlinesHandler starts from the beginning of the log and
-// misses nothing anyway.)
-func Started(ctx context.Context, db *sqldb.DB) (bool, error) {
-	_, found, err := messaging.Checkpoint(ctx, db, AcknowledgementHandler)
-	return found && err == nil, err
-}
-
 type reactions struct {
 	Deps
 	// paris is the calendar of an acknowledgement whose time zone is missing or unknown.

@@ -141,18 +141,6 @@ func Register(router *messaging.Router, deps Deps) error {
 	return nil
 }
 
-// Started reports whether every mail handler has fixed its starting point (it has a checkpoint): from then on no
-// code event is missed, even across restarts.
-func Started(ctx context.Context, db *sqldb.DB) (bool, error) {
-	for _, name := range Handlers() {
-		_, found, err := messaging.Checkpoint(ctx, db, name)
-		if err != nil || !found {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
 type reactions struct {
 	Deps
 	// paris is the time zone of the expiry times the mails give ("heure de Paris").

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,6 +162,9 @@ type Router struct {
 type handler struct {
 	name string
 	sub  *Subscriber
+	// skipHistory: the handler starts at the head of the log on its first start (SkipHistory), so Started waits
+	// for its first checkpoint.
+	skipHistory bool
 	// call runs one delivery's attempts (Retry over Recoverer) and returns the last error: what a delivery and a
 	// replay share, before their own verdicts.
 	call message.HandlerFunc
@@ -236,6 +240,7 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 		return err
 	}
 	hd.sub = sub
+	hd.skipHistory = scfg.SkipHistory
 	var fn message.HandlerFunc = func(msg *message.Message) ([]*message.Message, error) { return nil, h(msg) }
 	retry := middleware.Retry{
 		MaxRetries:          r.cfg.Retry.MaxRetries,
@@ -275,6 +280,30 @@ func (r *Router) Handlers() []string {
 		names[i] = h.name
 	}
 	return names
+}
+
+// Started reports whether every handler added with SkipHistory has fixed its starting point (stored a checkpoint):
+// until one has, an event appended now could fall before its start and be missed (a code or an acknowledgement never
+// mailed). Handlers that start from the beginning of the log miss nothing and are not waited for. The error names the
+// handlers not started yet, so that an operator knows which reaction is behind. It is the "reactions" readiness check.
+func (r *Router) Started(ctx context.Context) error {
+	var behind []string
+	for _, h := range r.handlerList() {
+		if !h.skipHistory {
+			continue
+		}
+		_, found, err := Checkpoint(ctx, r.cfg.DB, h.name)
+		if err != nil {
+			return err
+		}
+		if !found {
+			behind = append(behind, h.name)
+		}
+	}
+	if len(behind) > 0 {
+		return fmt.Errorf("reactions not started at the head of the log yet: %s", strings.Join(behind, ", "))
+	}
+	return nil
 }
 
 // handlerList returns the handlers added.

@@ -516,6 +516,55 @@ func TestRouterConfigAndNames(t *testing.T) {
 	})
 }
 
+// TestStartedWaitsForTheHandlersThatStartAtTheHead: the readiness of reactions fails while a handler added with
+// SkipHistory has no checkpoint, names exactly those handlers, and ignores handlers that start from the beginning.
+func TestStartedWaitsForTheHandlersThatStartAtTheHead(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		migrate(t, db)
+		router, err := messaging.NewRouter(messaging.RouterConfig{Feed: nopFeed{}, DB: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := func(*message.Message) error { return nil }
+		head := []string{"mail.activation-code", "mail.request-acknowledgement"}
+		for _, name := range head {
+			if err := router.AddHandler(name, h, messaging.SkipHistory()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := router.AddHandler("casework.deadlines", h); err != nil {
+			t.Fatal(err)
+		}
+		ctx := ctxT(t)
+		started := func(name string) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO reaction_checkpoint (handler, position, updated_at) VALUES (?, ?, ?)`),
+				name, 1, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		behind := func(names ...string) {
+			t.Helper()
+			err := router.Started(ctx)
+			if err == nil {
+				t.Fatalf("started with %v behind", names)
+			}
+			for _, h := range append(head, "casework.deadlines") {
+				if named := strings.Contains(err.Error(), h); named != slices.Contains(names, h) {
+					t.Errorf("%q names %s: %v, want %v", err, h, named, !named)
+				}
+			}
+		}
+		behind(head...)
+		started(head[0])
+		behind(head[1])
+		started(head[1])
+		if err := router.Started(ctx); err != nil {
+			t.Fatalf("every head-started handler has a checkpoint: %v", err)
+		}
+	})
+}
+
 type nopFeed struct{}
 
 func (nopFeed) Run(ctx context.Context, _ uint64, _ func(context.Context, event.Delivery) error) error {

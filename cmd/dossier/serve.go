@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +27,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/sessions"
-	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -218,38 +216,10 @@ func (a *app) wire(ctx context.Context) error {
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
 			{Name: "projections", Check: func(context.Context) error { return a.runner.Ready() }},
-			{Name: "reactions", Check: reactionsStarted(a.stores.DB, headStartedReactions()...)},
+			{Name: "reactions", Check: a.router.Started},
 		}, a.integrationChecks()...),
 	})
 	return err
-}
-
-// headStartedReactions are the reactions that start at the head of the log (messaging.SkipHistory): until one has
-// stored its first checkpoint, an event appended now could be missed (a code or an acknowledgement never mailed), so
-// /readyz waits for them. The reactions that start from the beginning of the log miss nothing and are not waited for.
-func headStartedReactions() []string {
-	return append(membermail.Handlers(), casework.AcknowledgementHandler)
-}
-
-// reactionsStarted is the "reactions" readiness check: every handler named has fixed its starting point (it has a
-// checkpoint). The error names the handlers that have not, so an operator knows which reaction is behind.
-func reactionsStarted(db *sqldb.DB, handlers ...string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		var behind []string
-		for _, name := range handlers {
-			_, found, err := messaging.Checkpoint(ctx, db, name)
-			if err != nil {
-				return err
-			}
-			if !found {
-				behind = append(behind, name)
-			}
-		}
-		if len(behind) > 0 {
-			return fmt.Errorf("reactions not started at the head of the log yet: %s", strings.Join(behind, ", "))
-		}
-		return nil
-	}
 }
 
 // run serves until ctx ends or a part fails, then shuts everything down in order: HTTP first (requests in

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alecthomas/kong"
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
@@ -42,18 +41,16 @@ func financeNode(t *testing.T, eventsDir string) (*kurrentdb.Store, func()) {
 // The command end to end in the embedded default: a member with an account (claim + registration written on disk),
 // a file with valid and invalid lines, run twice; the facts are in the member's finance stream.
 func TestAdminImportFinanceCommand(t *testing.T) {
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "var", "secret.key")
-	eventsDir := filepath.Join(dir, "var", "events")
-	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+	cli := newAdminCLI(t)
+	if err := os.MkdirAll(filepath.Dir(cli.keyPath), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
+	keys, err := keyedhash.LoadOrCreateKeyFile(cli.keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	memberID := uuid.New()
-	store, closeNode := financeNode(t, eventsDir)
+	store, closeNode := financeNode(t, cli.eventsDir)
 	meta := func() event.Command {
 		return event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
 			Actor: event.Actor{ID: memberID.String(), Role: event.RoleMember}, OccurredAt: time.Now().UTC()}}
@@ -74,7 +71,7 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 	}
 	closeNode()
 
-	file := filepath.Join(dir, "finance.csv")
+	file := filepath.Join(cli.dir, "finance.csv")
 	content := "kind;nir;id;label;payment_kind;period_start;period_end;days;gross_cents;net_cents;amount_cents;paid_on;due_on\n" +
 		"statement;" + nirParis + ";IJ-1;;;2026-01-05;2026-01-18;14;64540;60010;;2026-01-25;\n" +
 		"payment;" + nirParis + ";PF-1;Allocations familiales;family_benefits;;;;;;14172;2025-12-05;\n" +
@@ -88,20 +85,10 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func() (string, error) {
-		var cli struct {
-			Admin AdminCmd `cmd:""`
-		}
-		p, err := kong.New(&cli)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Parse([]string{"admin", "import-finance", "--events-dir", eventsDir, "--secret-key-path", keyPath,
-			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox"), file}); err != nil {
-			t.Fatal(err)
-		}
+		cmd := cli.parse(t, "import-finance", file).ImportFinance
 		var out bytes.Buffer
-		cli.Admin.ImportFinance.stdout = &out
-		err = cli.Admin.ImportFinance.Run(testCtx(t), testLogger())
+		cmd.stdout = &out
+		err := cmd.Run(testCtx(t), testLogger())
 		return out.String(), err
 	}
 	out, err := run()
@@ -126,7 +113,7 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
 
-	store, closeNode = financeNode(t, eventsDir)
+	store, closeNode = financeNode(t, cli.eventsDir)
 	defer closeNode()
 	h, err := store.Load(testCtx(t), event.NewStreamID(consultation.Category, memberID))
 	if err != nil {

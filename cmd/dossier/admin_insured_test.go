@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/alecthomas/kong"
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
@@ -278,36 +277,23 @@ func TestMatchInsured(t *testing.T) {
 
 // The command end to end in the embedded default: disk node, generated key file; run twice; the data survive.
 func TestAdminImportInsuredCommand(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "assures.csv")
+	cli := newAdminCLI(t)
+	file := filepath.Join(cli.dir, "assures.csv")
 	if err := os.WriteFile(file, []byte("nir,nom,prenom,date_naissance\n"+nirParis+",Dupont,Jean,1985-03-12\n"+nirAjaccio+",Le Gall,Léa,1992-11-04\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keyPath := filepath.Join(dir, "var", "secret.key")
-	eventsDir := filepath.Join(dir, "var", "events")
 	run := func(args ...string) (string, error) {
-		var cli struct {
-			Admin AdminCmd `cmd:""`
-		}
-		p, err := kong.New(&cli)
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := []string{"admin", "import-insured", "--events-dir", eventsDir, "--secret-key-path", keyPath,
-			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox")}
-		if _, err := p.Parse(append(base, args...)); err != nil {
-			t.Fatal(err)
-		}
+		cmd := cli.parse(t, append([]string{"import-insured"}, args...)...).ImportInsured
 		var out bytes.Buffer
-		cli.Admin.ImportInsured.stdout = &out
-		err = cli.Admin.ImportInsured.Run(testCtx(t), testLogger())
+		cmd.stdout = &out
+		err := cmd.Run(testCtx(t), testLogger())
 		return out.String(), err
 	}
 	out, err := run(file)
 	if err != nil || !strings.Contains(out, "imported:   2") || !strings.Contains(out, "rejected:   0") {
 		t.Fatalf("first run: %v\n%s", err, out)
 	}
-	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != 0o600 {
+	if info, err := os.Stat(cli.keyPath); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v", err)
 	}
 	out, err = run(file)
@@ -325,7 +311,7 @@ func TestAdminImportInsuredCommand(t *testing.T) {
 	}
 
 	// the events are on disk, under the generated key
-	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: testLogger()})
+	node, err := kurrentnode.Start(kurrentnode.Options{Dir: cli.eventsDir, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +325,7 @@ func TestAdminImportInsuredCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
+	keys, err := keyedhash.LoadOrCreateKeyFile(cli.keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}

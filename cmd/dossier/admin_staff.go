@@ -55,10 +55,7 @@ type AdminCreateStaffCmd struct {
 
 // Run creates the account.
 func (c *AdminCreateStaffCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	out := c.stdout
-	if out == nil {
-		out = os.Stdout
-	}
+	out := stdoutOr(c.stdout)
 	password, err := c.password()
 	if err != nil {
 		return err
@@ -153,8 +150,6 @@ func generatePassword(login, name string) (string, error) {
 	return "", errors.New("generate a password: no draw passed the password policy")
 }
 
-// staffStore returns a store over client whose codec knows the staff events (create-staff touches only staff and
-// stafflogin streams).
 // staffCommands opens the stores and returns the staff command handler (key, argon2id; no TOTP validator: the admin
 // commands create accounts and reset second factors, they log nobody in), for the admin commands; the caller closes
 // the stores.
@@ -182,6 +177,31 @@ func staffCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*comm
 	return nil, nil, err
 }
 
+// staffByLogin opens the stores as staffCommands does and looks up the staff member of login; a login the handler
+// refuses is "login refused (code): …", and the stores are then closed. Otherwise the caller closes them.
+func staffByLogin(ctx context.Context, cfg *Config, logger *slog.Logger, login string) (*command.Staff, *stores, uuid.UUID, error) {
+	h, st, err := staffCommands(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, uuid.Nil, err
+	}
+	id, err := h.StaffIDForLogin(ctx, login)
+	if err != nil {
+		st.Close()
+		return nil, nil, uuid.Nil, fmt.Errorf("login refused (%s): %w", failure.CodeOf(err), err)
+	}
+	return h, st, id, nil
+}
+
+// stdoutOr returns w, or os.Stdout when w is nil (the admin commands print to os.Stdout; tests set a buffer).
+func stdoutOr(w io.Writer) io.Writer {
+	if w == nil {
+		return os.Stdout
+	}
+	return w
+}
+
+// staffStore returns a store over client whose codec knows the staff events (the admin commands touch only staff
+// and stafflogin streams).
 func staffStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
 	registry, err := event.NewRegistry(staff.Definitions())
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alecthomas/kong"
 	"github.com/google/uuid"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -45,33 +44,11 @@ func staffCmdField(t *testing.T, out, label string) string {
 // The command end to end in the embedded default: disk node and generated key file in a temporary directory; then
 // the accounts it created log in with the password and TOTP secret it printed.
 func TestAdminCreateStaffCommand(t *testing.T) {
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "var", "secret.key")
-	eventsDir := filepath.Join(dir, "var", "events")
+	cli := newAdminCLI(t)
 	logger := slog.New(slog.DiscardHandler)
-	run := func(stdin string, args ...string) (string, error) {
-		t.Helper()
-		var cli struct {
-			Admin AdminCmd `cmd:""`
-		}
-		p, err := kong.New(&cli)
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := []string{"admin", "create-staff", "--events-dir", eventsDir, "--secret-key-path", keyPath,
-			"--sqlite-path", filepath.Join(dir, "var", "dossier.db"), "--outbox-dir", filepath.Join(dir, "var", "outbox")}
-		if _, err := p.Parse(append(base, args...)); err != nil {
-			t.Fatal(err)
-		}
-		var out bytes.Buffer
-		cli.Admin.CreateStaff.stdout = &out
-		cli.Admin.CreateStaff.stdin = strings.NewReader(stdin)
-		err = cli.Admin.CreateStaff.Run(staffCmdCtx(t), logger)
-		return out.String(), err
-	}
 
 	// A generated password, two roles.
-	out, err := run("", "--login", "A.Admin", "--name", "Alice Admin", "--role", "admin", "--role", "caseworker", "--generate-password")
+	out, err := cli.createStaff(t, "", "--login", "A.Admin", "--name", "Alice Admin", "--role", "admin", "--role", "caseworker", "--generate-password")
 	if err != nil {
 		t.Fatalf("generated password: %v\n%s", err, out)
 	}
@@ -89,13 +66,13 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 	if key, err := otp.NewKeyFromURL(adminURL); err != nil || key.Secret() != adminSecret || key.AccountName() != "a.admin" || key.Issuer() != "Dossier MSA" {
 		t.Errorf("TOTP URL %s: %v", adminURL, err)
 	}
-	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != 0o600 {
+	if info, err := os.Stat(cli.keyPath); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v", err)
 	}
 
 	// A password on standard input: not printed.
 	const agentPassword = "Trois pommes vertes au jardin"
-	out, err = run(agentPassword+"\n", "--login", "b.agent", "--name", "Bruno Agent", "--role", "caseworker,auditor")
+	out, err = cli.createStaff(t, agentPassword+"\n", "--login", "b.agent", "--name", "Bruno Agent", "--role", "caseworker,auditor")
 	if err != nil {
 		t.Fatalf("password on stdin: %v\n%s", err, out)
 	}
@@ -105,7 +82,7 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 	}
 
 	// The medical service is a role added to a working one; --roles is accepted too.
-	out, err = run(agentPassword+"\n", "--login", "m.medecin", "--name", "Marc Medecin", "--roles", "medical,caseworker")
+	out, err = cli.createStaff(t, agentPassword+"\n", "--login", "m.medecin", "--name", "Marc Medecin", "--roles", "medical,caseworker")
 	if err != nil || !strings.Contains(out, "roles:       caseworker, medical\n") {
 		t.Fatalf("medical caseworker: %v\n%s", err, out)
 	}
@@ -122,14 +99,14 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 		{agentPassword, []string{"--login", "e.agent", "--name", "Eve Agent", "--role", "root"}, "roles refused (staff.role_unknown)"},
 		{agentPassword, []string{"--login", "f.agent", "--name", "Fanny Agent", "--role", "medical"}, "roles refused (staff.roles_empty)"},
 	} {
-		out, err := run(tc.stdin, tc.args...)
+		out, err := cli.createStaff(t, tc.stdin, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
 			t.Errorf("%v: %v, want %q\n%s", tc.args, err, tc.want, out)
 		}
 	}
 
 	// Nothing secret on disk.
-	filepath.WalkDir(filepath.Join(dir, "var"), func(path string, d os.DirEntry, err error) error {
+	filepath.WalkDir(filepath.Join(cli.dir, "var"), func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -146,7 +123,7 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 	})
 
 	// The accounts log in with what was printed.
-	h := staffHandlerOn(t, eventsDir, keyPath, logger)
+	h := staffHandlerOn(t, cli.eventsDir, cli.keyPath, logger)
 	login := func(login, password, secret string) (command.StaffLoginResult, error) {
 		code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/google/uuid"
 
@@ -34,19 +33,12 @@ type AdminResetTOTPCmd struct {
 
 // Run resets the second factor.
 func (c *AdminResetTOTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	out := c.stdout
-	if out == nil {
-		out = os.Stdout
-	}
-	h, st, err := staffCommands(ctx, &c.Config, logger)
+	out := stdoutOr(c.stdout)
+	h, st, id, err := staffByLogin(ctx, &c.Config, logger, c.Login)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	id, err := h.StaffIDForLogin(ctx, c.Login)
-	if err != nil {
-		return fmt.Errorf("login refused (%s): %w", failure.CodeOf(err), err)
-	}
 	correlation := uuid.New()
 	logger.Info("reset staff TOTP", "correlation_id", correlation, "staff_id", id, "event_store", st.EventStoreName)
 	res, err := h.ResetStaffTOTP(ctx, command.Meta{Actor: resetTOTPActor, CorrelationID: correlation, CommandID: uuid.New()}, id)

@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/alecthomas/kong"
 	"github.com/google/uuid"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -21,38 +19,13 @@ import (
 // `dossier admin reset-totp`: the staff member's old secret stops working, the printed one enrols at the next login,
 // and the event names the command as its actor.
 func TestAdminResetTOTPCommand(t *testing.T) {
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "var", "secret.key")
-	eventsDir := filepath.Join(dir, "var", "events")
+	cli, created := newCLIWithCaseworker(t)
 	logger := slog.New(slog.DiscardHandler)
-	base := []string{"--events-dir", eventsDir, "--secret-key-path", keyPath, "--sqlite-path", filepath.Join(dir, "var", "dossier.db"),
-		"--outbox-dir", filepath.Join(dir, "var", "outbox")}
-	parse := func(args ...string) *AdminCmd {
-		t.Helper()
-		var cli struct {
-			Admin AdminCmd `cmd:""`
-		}
-		p, err := kong.New(&cli)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Parse(append(args, base...)); err != nil {
-			t.Fatal(err)
-		}
-		return &cli.Admin
-	}
-	const password = "Trois pommes vertes au jardin"
-	create := parse("admin", "create-staff", "--login", "c.dupont", "--name", "Claire Dupont", "--role", "caseworker")
-	var out bytes.Buffer
-	create.CreateStaff.stdout, create.CreateStaff.stdin = &out, strings.NewReader(password+"\n")
-	if err := create.CreateStaff.Run(staffCmdCtx(t), logger); err != nil {
-		t.Fatalf("create-staff: %v\n%s", err, out.String())
-	}
-	oldSecret := staffCmdField(t, out.String(), "TOTP secret")
-	staffID := uuid.MustParse(staffCmdField(t, out.String(), "staff id"))
+	oldSecret := staffCmdField(t, created, "TOTP secret")
+	staffID := uuid.MustParse(staffCmdField(t, created, "staff id"))
 
-	reset := parse("admin", "reset-totp", "--login", "C.Dupont")
-	out.Reset()
+	reset := cli.parse(t, "reset-totp", "--login", "C.Dupont")
+	var out bytes.Buffer
 	reset.ResetTOTP.stdout = &out
 	if err := reset.ResetTOTP.Run(staffCmdCtx(t), logger); err != nil {
 		t.Fatalf("reset-totp: %v\n%s", err, out.String())
@@ -65,19 +38,19 @@ func TestAdminResetTOTPCommand(t *testing.T) {
 	if key, err := otp.NewKeyFromURL(staffCmdField(t, out.String(), "TOTP URL")); err != nil || key.Secret() != newSecret {
 		t.Errorf("TOTP URL: %v", err)
 	}
-	unknown := parse("admin", "reset-totp", "--login", "personne")
+	unknown := cli.parse(t, "reset-totp", "--login", "personne")
 	unknown.ResetTOTP.stdout = &bytes.Buffer{}
 	if err := unknown.ResetTOTP.Run(staffCmdCtx(t), logger); err == nil || !strings.Contains(err.Error(), "staff.not_found") {
 		t.Errorf("unknown login: %v", err)
 	}
 
-	h := staffHandlerOn(t, eventsDir, keyPath, logger)
+	h := staffHandlerOn(t, cli.eventsDir, cli.keyPath, logger)
 	login := func(secret string) error {
 		code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = h.StaffLogin(staffCmdCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, "c.dupont", password, code, uuid.New())
+		_, err = h.StaffLogin(staffCmdCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, "c.dupont", dupontPassword, code, uuid.New())
 		return err
 	}
 	if err := login(oldSecret); failure.CodeOf(err) != "auth.invalid_credentials" {

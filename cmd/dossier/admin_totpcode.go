@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/domain/command"
-	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
 )
 
@@ -42,10 +40,7 @@ func (c *AdminTOTPCodeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if !c.Embedded() || c.PostgresURL != "" || c.SecretKey != "" {
 		return errTOTPCodeNotLocal
 	}
-	out := c.stdout
-	if out == nil {
-		out = os.Stdout
-	}
+	out := stdoutOr(c.stdout)
 	now := time.Now
 	if c.now != nil {
 		now = c.now
@@ -54,15 +49,11 @@ func (c *AdminTOTPCodeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	h, st, err := staffCommands(ctx, &c.Config, logger)
+	_, st, id, err := staffByLogin(ctx, &c.Config, logger, c.Login)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	id, err := h.StaffIDForLogin(ctx, c.Login)
-	if err != nil {
-		return fmt.Errorf("login refused (%s): %w", failure.CodeOf(err), err)
-	}
 	store, err := staffStore(st.Events)
 	if err != nil {
 		return err

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/alecthomas/kong"
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/command"
@@ -19,37 +17,12 @@ import (
 // `dossier admin totp-code`: on the embedded default, the printed code logs the staff member in (as the code of their
 // authenticator would); a code of another step does not; anywhere else the command refuses.
 func TestAdminTOTPCodeCommand(t *testing.T) {
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "var", "secret.key")
-	eventsDir := filepath.Join(dir, "var", "events")
+	cli, _ := newCLIWithCaseworker(t)
 	logger := slog.New(slog.DiscardHandler)
-	base := []string{"--events-dir", eventsDir, "--secret-key-path", keyPath, "--sqlite-path", filepath.Join(dir, "var", "dossier.db"),
-		"--outbox-dir", filepath.Join(dir, "var", "outbox")}
-	parse := func(args ...string) *AdminCmd {
-		t.Helper()
-		var cli struct {
-			Admin AdminCmd `cmd:""`
-		}
-		p, err := kong.New(&cli)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Parse(append(args, base...)); err != nil {
-			t.Fatal(err)
-		}
-		return &cli.Admin
-	}
-	const password = "Trois pommes vertes au jardin"
-	create := parse("admin", "create-staff", "--login", "c.dupont", "--name", "Claire Dupont", "--role", "caseworker")
-	var out bytes.Buffer
-	create.CreateStaff.stdout, create.CreateStaff.stdin = &out, strings.NewReader(password+"\n")
-	if err := create.CreateStaff.Run(staffCmdCtx(t), logger); err != nil {
-		t.Fatalf("create-staff: %v\n%s", err, out.String())
-	}
 
 	codeAt := func(at time.Time) string {
 		t.Helper()
-		cmd := parse("admin", "totp-code", "--login", "C.Dupont")
+		cmd := cli.parse(t, "totp-code", "--login", "C.Dupont")
 		var out bytes.Buffer
 		cmd.TOTPCode.stdout, cmd.TOTPCode.now = &out, func() time.Time { return at }
 		if err := cmd.TOTPCode.Run(staffCmdCtx(t), logger); err != nil {
@@ -60,9 +33,9 @@ func TestAdminTOTPCodeCommand(t *testing.T) {
 		}
 		return strings.TrimSpace(out.String())
 	}
-	h := staffHandlerOn(t, eventsDir, keyPath, logger)
+	h := staffHandlerOn(t, cli.eventsDir, cli.keyPath, logger)
 	login := func(code string) error {
-		_, err := h.StaffLogin(staffCmdCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, "c.dupont", password, code, uuid.New())
+		_, err := h.StaffLogin(staffCmdCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, "c.dupont", dupontPassword, code, uuid.New())
 		return err
 	}
 	if old := codeAt(time.Now().Add(-time.Hour)); old != codeAt(time.Now()) {
@@ -74,7 +47,7 @@ func TestAdminTOTPCodeCommand(t *testing.T) {
 		t.Errorf("login with the printed code: %v", err)
 	}
 
-	unknown := parse("admin", "totp-code", "--login", "personne")
+	unknown := cli.parse(t, "totp-code", "--login", "personne")
 	unknown.TOTPCode.stdout = &bytes.Buffer{}
 	if err := unknown.TOTPCode.Run(staffCmdCtx(t), logger); err == nil || !strings.Contains(err.Error(), "staff.not_found") {
 		t.Errorf("unknown login: %v", err)
@@ -82,7 +55,7 @@ func TestAdminTOTPCodeCommand(t *testing.T) {
 	for _, flag := range [][]string{{"--kurrentdb-url", "esdb://localhost:2113?tls=false"},
 		{"--postgres-url", "postgres://dossier@localhost:5432/dossier"},
 		{"--secret-key", strings.Repeat("ab", 32)}} {
-		cmd := parse(append([]string{"admin", "totp-code", "--login", "c.dupont"}, flag...)...)
+		cmd := cli.parse(t, append([]string{"totp-code", "--login", "c.dupont"}, flag...)...)
 		var out bytes.Buffer
 		cmd.TOTPCode.stdout = &out
 		if err := cmd.TOTPCode.Run(staffCmdCtx(t), logger); !errors.Is(err, errTOTPCodeNotLocal) || out.Len() != 0 {

@@ -4,9 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/tests/architecture"
 )
 
 const failurePath = "github.com/msa-dossier/dossier/domain/failure"
@@ -26,50 +25,18 @@ type declared struct {
 	internal bool
 }
 
-// moduleRoot is the directory of the module's go.mod, above this package.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
-// declaredCodes walks every non-test Go file of the module under root and returns the code of each failure.New call
-// (the package imported under any name). A code that is not a string literal is reported as a test error: the check
-// could not see it.
+// declaredCodes walks every non-test Go file of the module under root (architecture.WalkGoFiles) and returns the
+// code of each failure.New call (the package imported under any name). A code that is not a string literal is
+// reported as a test error: the check could not see it.
 func declaredCodes(t *testing.T, root string) []declared {
 	t.Helper()
 	var out []declared
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor") {
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root {
-				return filepath.SkipDir // another module
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+	err := architecture.WalkGoFiles(os.DirFS(root), func(rel string, src []byte) error {
+		if strings.HasSuffix(rel, "_test.go") {
 			return nil
 		}
 		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		f, err := parser.ParseFile(fset, rel, src, parser.SkipObjectResolution)
 		if err != nil {
 			return err
 		}
@@ -85,7 +52,6 @@ func declaredCodes(t *testing.T, root string) []declared {
 		if name == "" {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, path)
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok || len(call.Args) != 3 {
@@ -143,7 +109,11 @@ func kindCodes() []string {
 // see: the HTTP layer answers "internal") and every kind's code has its French sentence, and every sentence's code
 // is still declared somewhere.
 func TestEveryCodeHasAMessage(t *testing.T) {
-	codes := declaredCodes(t, moduleRoot(t))
+	root, err := architecture.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := declaredCodes(t, root)
 	if len(codes) < 150 {
 		t.Fatalf("found only %d failure.New calls: is the walk broken?", len(codes))
 	}

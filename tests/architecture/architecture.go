@@ -24,7 +24,9 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,15 +80,32 @@ func ModulePath(fsys fs.FS) (string, error) {
 	return "", errors.New("architecture: go.mod has no module line")
 }
 
-// Check parses every Go file of the module rooted at fsys (skipping testdata, vendor, hidden and '_' directories
-// and nested modules) and returns the violations, ordered by file and line. A file that does not parse is an error.
-func Check(fsys fs.FS) ([]Violation, error) {
-	module, err := ModulePath(fsys)
+// ModuleRoot returns the directory of the first go.mod found in dir or above it (tests pass ".", their package's
+// directory).
+func ModuleRoot(dir string) (string, error) {
+	start, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("architecture: %w", err)
 	}
-	c := checker{module: module, fset: token.NewFileSet()}
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	dir = start
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("architecture: no go.mod in %s or above it", start)
+		}
+		dir = parent
+	}
+}
+
+// WalkGoFiles calls fn, in lexical order, with the slash-separated path and the content of every Go file (tests
+// included) of the module rooted at fsys, as the go command sees it: testdata, vendor, hidden and '_' directories
+// and nested modules are skipped. An error from fn stops the walk and is returned. Check walks with it, and so does
+// the test of domain/messages that finds every failure.New.
+func WalkGoFiles(fsys fs.FS, fn func(path string, src []byte) error) error {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -110,9 +129,19 @@ func Check(fsys fs.FS) ([]Violation, error) {
 		if err != nil {
 			return err
 		}
-		return c.checkFile(p, src)
+		return fn(p, src)
 	})
+}
+
+// Check parses every Go file of the module rooted at fsys (WalkGoFiles) and returns the violations, ordered by file
+// and line. A file that does not parse is an error.
+func Check(fsys fs.FS) ([]Violation, error) {
+	module, err := ModulePath(fsys)
 	if err != nil {
+		return nil, err
+	}
+	c := checker{module: module, fset: token.NewFileSet()}
+	if err := WalkGoFiles(fsys, c.checkFile); err != nil {
 		return nil, fmt.Errorf("architecture: %w", err)
 	}
 	slices.SortStableFunc(c.found, func(a, b Violation) int {

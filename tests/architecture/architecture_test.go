@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -14,31 +13,16 @@ import (
 
 // TestModuleFollowsTheDependencyRules is the check itself, on this repository.
 func TestModuleFollowsTheDependencyRules(t *testing.T) {
-	root := moduleRoot(t)
+	root, err := architecture.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
 	violations, err := architecture.Check(os.DirFS(root))
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
 	for _, v := range violations {
 		t.Errorf("%s", v)
-	}
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
 	}
 }
 

@@ -34,6 +34,9 @@ type Envelope struct {
 	Event      any    // the event value, of the Go type its Definition names
 	Metadata   Metadata
 	RecordedAt time.Time
+	// Erased is true when the event's personal fields could not be opened because its subject's key was destroyed:
+	// their texts read ErasedText, their other values are zero.
+	Erased bool
 }
 
 // Delivery is one step of an ordered feed of the global log: either a record or, when CaughtUp is set and nothing

@@ -57,6 +57,11 @@ type Metadata struct {
 	// SchemaVersion is the version of the event's payload schema when it was written; the codec sets it. Zero (an
 	// event written without our metadata) reads as 1.
 	SchemaVersion int `json:"schema_version"`
+	// Subject is the data subject whose key seals the event's personal fields (see Sealer): the member, registration,
+	// staff member or insured person the data is about. Zero means the stream's own id; the store sets it for events
+	// appended to an existing stream from the stream's first event, so a request's later events (answers, notes)
+	// stay under its member's key.
+	Subject uuid.UUID `json:"subject,omitzero"`
 }
 
 // Validate reports every missing field at once.

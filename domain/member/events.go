@@ -37,6 +37,9 @@ const (
 	TypeResetCompleted       = "PasswordResetCompleted"
 	TypeResetRefused         = "PasswordResetRefused"
 	TypePasswordRehashed     = "MemberPasswordRehashed"
+	TypeDataErased           = "MemberDataErased"
+	TypeLegalHoldPlaced      = "MemberLegalHoldPlaced"
+	TypeLegalHoldLifted      = "MemberLegalHoldLifted"
 )
 
 // Registered opens a member account (after a registration's code was verified). Personal data: never logged.
@@ -173,6 +176,37 @@ type ResetRefused struct {
 // ResetCompleted ends a reset procedure: the member's new password is a PasswordSet on the member stream.
 type ResetCompleted struct{}
 
+// The reasons of an erasure (DataErased.Reason).
+const (
+	// ErasureRequested: the member asked for erasure (GDPR art. 17) and no legal obligation keeps the data.
+	ErasureRequested = "member_request"
+	// ErasureRetentionEnded: the retention period of the data ended.
+	ErasureRetentionEnded = "retention_ended"
+)
+
+// DataErased records that the member's personal data was erased: the data keys of Subjects (the member's own and
+// those of the registrations that opened the account) are destroyed, so every personal field of every event sealed
+// under them reads as erased from then on, in the API, in every projection and in every rebuild. The event itself
+// holds no personal data: who asked is in the metadata, why in Reason (ErasureRequested, ErasureRetentionEnded) and
+// Ticket (the reference of the request in the fund's records). Nothing of the member can be changed afterwards.
+type DataErased struct {
+	Reason   string      `json:"reason" personal:"no"`
+	Ticket   string      `json:"ticket,omitempty" personal:"no"`
+	Subjects []uuid.UUID `json:"subjects"`
+}
+
+// LegalHoldPlaced keeps the member's data from being erased (a dispute, a court's or an inspection's request) until
+// the hold of the same Ticket is lifted. Reason is a code ("litigation", "inspection", "fraud_investigation").
+type LegalHoldPlaced struct {
+	Ticket string `json:"ticket" personal:"no"`
+	Reason string `json:"reason" personal:"no"`
+}
+
+// LegalHoldLifted ends the legal hold placed with Ticket.
+type LegalHoldLifted struct {
+	Ticket string `json:"ticket" personal:"no"`
+}
+
 // Definitions lists the member events, for the registry main builds.
 func Definitions() []event.Definition {
 	return []event.Definition{
@@ -194,5 +228,8 @@ func Definitions() []event.Definition {
 		event.Define[ResetCompleted](TypeResetCompleted),
 		event.Define[ResetRefused](TypeResetRefused),
 		event.Define[PasswordRehashed](TypePasswordRehashed),
+		event.Define[DataErased](TypeDataErased),
+		event.Define[LegalHoldPlaced](TypeLegalHoldPlaced),
+		event.Define[LegalHoldLifted](TypeLegalHoldLifted),
 	}
 }

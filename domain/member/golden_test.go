@@ -39,6 +39,9 @@ func TestGolden(t *testing.T) {
 		"PasswordResetLocked.v1.json":                   member.ResetLocked{Reason: "too_many_attempts"},
 		"PasswordResetCompleted.v1.json":                member.ResetCompleted{},
 		"PasswordResetRefused.v1.json":                  member.ResetRefused{Reason: "email_mismatch"},
+		"MemberDataErased.v1.json":                      member.DataErased{Reason: member.ErasureRequested, Ticket: "DPO-2026-0042", Subjects: []uuid.UUID{mid, session}},
+		"MemberLegalHoldPlaced.v1.json":                 member.LegalHoldPlaced{Ticket: "CTX-2026-007", Reason: "litigation"},
+		"MemberLegalHoldLifted.v1.json":                 member.LegalHoldLifted{Ticket: "CTX-2026-007"},
 	}
 	eventtest.CheckDefinitions(t, member.Definitions(), want)
 	eventtest.ExpectFiles(t, want)

@@ -111,7 +111,11 @@ type Member struct {
 // closes it) are stated here only. Apply returns the next state and never changes its receiver. The credentials'
 // state (hashes, failures) is unexported: only the aggregate reads it.
 type State struct {
-	Registered     bool
+	Registered bool
+	// Erased: the member's personal data was erased (DataErased); their personal fields read event.ErasedText.
+	Erased bool
+	// LegalHolds are the tickets of the legal holds in force: no erasure while one is.
+	LegalHolds     map[string]bool
 	RegistrationID uuid.UUID
 	Identity       Registered // identity as registered, contact details as of the last change
 	Address        AddressChanged
@@ -200,6 +204,23 @@ func (s State) Apply(e any, at time.Time) (State, bool) {
 		s.Identity.Email, s.EmailChangeOpen = e.Email, false
 	case LoggedOut:
 		// Sessions are not the stream's state: nothing changes.
+	case DataErased:
+		s.Erased = true
+	case LegalHoldPlaced:
+		holds := make(map[string]bool, len(s.LegalHolds)+1) // a copy: the receiver's map stays as it was
+		for t := range s.LegalHolds {
+			holds[t] = true
+		}
+		holds[e.Ticket] = true
+		s.LegalHolds = holds
+	case LegalHoldLifted:
+		holds := make(map[string]bool, len(s.LegalHolds))
+		for t := range s.LegalHolds {
+			if t != e.Ticket {
+				holds[t] = true
+			}
+		}
+		s.LegalHolds = holds
 	default:
 		return s, false // also the events of the reset and claim streams (Reset.apply folds the reset's)
 	}

@@ -162,6 +162,16 @@ type Registry struct {
 	byName    map[string]*Definition
 	byType    map[reflect.Type]*Definition
 	upcasters map[schema]upcaster
+	// sealer seals the personal fields of new records and opens them in stored ones (nil: records in clear).
+	sealer Sealer
+}
+
+// WithSealer returns a registry like r that seals the personal fields of the events it encodes with s, and opens
+// them in the records it decodes (see Sealer).
+func (r *Registry) WithSealer(s Sealer) *Registry {
+	c := *r
+	c.sealer = s
+	return &c
 }
 
 // NewRegistry builds a registry from the union of definition lists (one per aggregate package). It rejects duplicate

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
+	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 )
 
@@ -20,16 +21,17 @@ import (
 // from a flag or a DOSSIER_* environment variable; the defaults are the embedded mode: an in-process event
 // store node under ./var/events, SQLite at ./var/dossier.db, mail as files in ./var/outbox.
 type Config struct {
-	HTTPAddr     string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
-	KurrentDBURL string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
-	EventsDir    string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
-	NodeListen   string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
-	DBConfig     `embed:""`
-	OutboxDir    string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
-	KeyConfig    `embed:""`
-	SMTPURL      string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
-	MailFrom     string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
-	LogLevel     string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	HTTPAddr      string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
+	KurrentDBURL  string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
+	EventsDir     string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
+	NodeListen    string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
+	DBConfig      `embed:""`
+	OutboxDir     string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
+	KeyConfig     `embed:""`
+	DataKeyConfig `embed:""`
+	SMTPURL       string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
+	MailFrom      string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
+	LogLevel      string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 
 	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
@@ -100,9 +102,85 @@ func (c KeyConfig) keyedHasher() (*keyedhash.Hasher, error) {
 	return h, nil
 }
 
+// DataKeyConfig names the key-encryption key (KEK) that wraps the data keys sealing personal data in events (the key
+// store, adapters/keystore). Losing it loses every member's personal data; changing it takes a rotation (dossier admin
+// rotate-kek), never a plain swap.
+type DataKeyConfig struct {
+	DataKEK         string `name:"data-kek" env:"DOSSIER_DATA_KEK" help:"Key-encryption key of the personal-data keys (64 hex characters). Empty: ./var/data.kek, created once. Secret; DOSSIER_DATA_KEK_FILE reads it from a file."`
+	DataKEKPath     string `name:"data-kek-path" env:"DOSSIER_DATA_KEK_PATH" default:"./var/data.kek" help:"Where the embedded default keeps its generated data KEK."`
+	DataKEKPrevious string `name:"data-kek-previous" env:"DOSSIER_DATA_KEK_PREVIOUS" help:"Previous data KEKs (64 hex characters each, comma-separated), still readable during a rotation (see dossier admin rotate-kek). Secret; DOSSIER_DATA_KEK_PREVIOUS_FILE reads it from a file."`
+}
+
+// previousKEKs returns the hexadecimal KEKs of DataKEKPrevious (empty items ignored).
+func (c DataKeyConfig) previousKEKs() []string {
+	var out []string
+	for _, s := range strings.Split(c.DataKEKPrevious, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// problems lists what is wrong with the settings (for Config.Validate), never echoing a key.
+func (c DataKeyConfig) problems() []error {
+	var errs []error
+	if c.DataKEK != "" {
+		if _, err := keystore.ParseKEK(c.DataKEK); err != nil {
+			errs = append(errs, fmt.Errorf("data-kek: %w", err))
+		}
+	} else if c.DataKEKPath == "" {
+		errs = append(errs, errors.New("data-kek-path must be set when no data KEK is given"))
+	}
+	for i, s := range c.previousKEKs() {
+		if _, err := keystore.ParseKEK(s); err != nil {
+			errs = append(errs, fmt.Errorf("data-kek-previous (item %d): %w", i+1, err))
+		}
+	}
+	return errs
+}
+
+// keystoreConfig returns the key store's settings: the given KEK when set, else the key file at DataKEKPath,
+// generated on first use (embedded default); and the previous KEKs.
+func (c DataKeyConfig) keystoreConfig() (keystore.Config, error) {
+	if errs := c.problems(); len(errs) > 0 {
+		return keystore.Config{}, errors.Join(errs...)
+	}
+	var cfg keystore.Config
+	if c.DataKEK != "" {
+		cfg.KEK, _ = keystore.ParseKEK(c.DataKEK)
+	} else {
+		k, err := keystore.LoadOrCreateKEKFile(c.DataKEKPath)
+		if err != nil {
+			return keystore.Config{}, fmt.Errorf("data-kek-path: %w", err)
+		}
+		cfg.KEK = k
+	}
+	for _, s := range c.previousKEKs() {
+		k, _ := keystore.ParseKEK(s)
+		cfg.PreviousKEKs = append(cfg.PreviousKEKs, k)
+	}
+	return cfg, nil
+}
+
+// describe says which data KEK is used, by its id (a hash, never the key), for start-up lines.
+func (c DataKeyConfig) describe() string {
+	d := "file " + c.DataKEKPath
+	if c.DataKEK != "" {
+		d = "given"
+		if k, err := keystore.ParseKEK(c.DataKEK); err == nil {
+			d += " (id " + keystore.KEKID(k) + ")"
+		}
+	}
+	if n := len(c.previousKEKs()); n > 0 {
+		d += fmt.Sprintf(", %d previous", n)
+	}
+	return d
+}
+
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
 var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL",
-	"DOSSIER_INTEGRATION_URL"}
+	"DOSSIER_INTEGRATION_URL", "DOSSIER_DATA_KEK", "DOSSIER_DATA_KEK_PREVIOUS"}
 
 // loadSecretFiles sets NAME from the file named by NAME_FILE, for every secret variable, before flags and
 // environment are parsed. Setting both is an error: which one wins would be a guess.
@@ -161,6 +239,7 @@ func (c *Config) Validate() error {
 	} else {
 		check(c.SecretKeyPath != "", "secret-key-path must be set when no secret key is given")
 	}
+	errs = append(errs, c.DataKeyConfig.problems()...)
 	if c.SMTPURL != "" {
 		u, err := url.Parse(c.SMTPURL)
 		check(err == nil && (u.Scheme == "smtp" || u.Scheme == "smtps") && u.Host != "", "smtp-url: want smtp://user:password@host:port?tls=starttls")
@@ -196,7 +275,7 @@ func (c *Config) Redacted() []any {
 		integration = "PostgreSQL " + redactURL(c.IntegrationURL)
 	}
 	return []any{"http", c.HTTPAddr, "event_store", eventStore, "read_models", c.ReadModelName(), "mail", mail,
-		"outbox", c.OutboxDir, "integration", integration}
+		"outbox", c.OutboxDir, "integration", integration, "data_kek", c.DataKeyConfig.describe()}
 }
 
 // redactURL keeps scheme, host and path, and hides user info and every query value (they may hold passwords).

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/msa-dossier/dossier/adapters/keystore"
 )
 
 func parseConfig(t *testing.T, args ...string) Config {
@@ -114,5 +116,66 @@ func TestIntegrationConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}
+	}
+}
+
+// The data KEK: from the flag, the environment or a file (DOSSIER_DATA_KEK_FILE), or generated at --data-kek-path on
+// the embedded default; previous KEKs comma-separated; every problem reported at once; never printed.
+func TestDataKEKConfig(t *testing.T) {
+	dir := t.TempDir()
+	c := parseConfig(t, "--data-kek-path", filepath.Join(dir, "var", "data.kek"))
+	if c.DataKEK != "" || c.DataKEKPrevious != "" || !strings.Contains(fmtPairs(c.Redacted()), "data_kek file "+c.DataKEKPath) {
+		t.Fatalf("defaults: %+v %q", c.DataKeyConfig, fmtPairs(c.Redacted()))
+	}
+	if d := parseConfig(t); d.DataKEKPath != "./var/data.kek" {
+		t.Fatalf("default path %q", d.DataKEKPath)
+	}
+	generated, err := c.keystoreConfig()
+	if err != nil || len(generated.KEK) != keystore.KeySize || len(generated.PreviousKEKs) != 0 {
+		t.Fatalf("generated KEK: %d bytes, %v", len(generated.KEK), err)
+	}
+	again, err := c.keystoreConfig()
+	if err != nil || string(again.KEK) != string(generated.KEK) {
+		t.Fatalf("the generated KEK changed (%v)", err)
+	}
+
+	current, old1, old2 := strings.Repeat("a1", 32), strings.Repeat("b2", 32), strings.Repeat("c3", 32)
+	path := filepath.Join(dir, "kek")
+	os.WriteFile(path, []byte(current+"\n"), 0o600)
+	t.Setenv("DOSSIER_DATA_KEK_FILE", path)
+	os.Unsetenv("DOSSIER_DATA_KEK")
+	t.Cleanup(func() { os.Unsetenv("DOSSIER_DATA_KEK") })
+	t.Setenv("DOSSIER_DATA_KEK_PREVIOUS", old1+", "+old2)
+	if err := loadSecretFiles(); err != nil {
+		t.Fatal(err)
+	}
+	c = parseConfig(t)
+	ks, err := c.keystoreConfig()
+	if err != nil || len(ks.KEK) != keystore.KeySize || len(ks.PreviousKEKs) != 2 || ks.KEK[0] != 0xa1 || ks.PreviousKEKs[1][0] != 0xc3 {
+		t.Fatalf("keystore config %v, %v", ks, err)
+	}
+	printed := fmtPairs(c.Redacted())
+	for _, secret := range []string{current, old1, old2, "a1a1", "b2b2"} {
+		if strings.Contains(printed, secret) {
+			t.Fatalf("redacted config shows a KEK: %q", printed)
+		}
+	}
+	if !strings.Contains(printed, "data_kek given (id "+keystore.KEKID(ks.KEK)+"), 2 previous") {
+		t.Fatalf("redacted config %q", printed)
+	}
+
+	c.DataKEK, c.DataKEKPrevious, c.HTTPAddr = "zz", old1+",1234", "nope"
+	err = c.Validate()
+	for _, want := range []string{"data-kek:", "data-kek-previous (item 2)", "http-addr"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "1234") || strings.Contains(err.Error(), old1)) {
+		t.Errorf("the error echoes a key: %v", err)
+	}
+	c.DataKEK, c.DataKEKPath = "", ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "data-kek-path") {
+		t.Errorf("no KEK and no path: %v", err)
 	}
 }

@@ -374,13 +374,18 @@ func (s *Store) Rotate(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("keystore: rotate: %w", err)
 	}
 	// Check every key first: a rotation that would stop half-way on a missing KEK does not start.
-	var errs []error
+	missing := map[string]int{}
 	for _, o := range todo {
 		if _, ok := s.keks[o.kekID]; !ok {
-			errs = append(errs, fmt.Errorf("keystore: rotate: the key of %s is wrapped under KEK %s, which is not configured", o.subject, o.kekID))
+			missing[o.kekID]++
 		}
 	}
-	if len(errs) > 0 {
+	if len(missing) > 0 {
+		var errs []error
+		for id, n := range missing {
+			errs = append(errs, fmt.Errorf("keystore: rotate: %d key(s) are wrapped under KEK %s, which is not configured "+
+				"(give it among the previous KEKs)", n, id))
+		}
 		return 0, errors.Join(errs...)
 	}
 	n := 0

@@ -14,6 +14,7 @@ type AdminCmd struct {
 	ResetTOTP     AdminResetTOTPCmd     `cmd:"reset-totp" help:"Reset a staff member's second factor (lost phone): ends their sessions, prints the new TOTP enrolment once."`
 	TOTPCode      AdminTOTPCodeCmd      `cmd:"totp-code" help:"Local use only (embedded default): print a staff member's current TOTP code, to log in without a phone."`
 	ImportFinance AdminImportFinanceCmd `cmd:"import-finance" help:"Record the statements, payments and invoices of the fund's other systems (CSV) in the members' histories."`
+	RotateKEK     AdminRotateKEKCmd     `cmd:"rotate-kek" help:"Re-wrap every personal-data key under the current data KEK (--data-kek), the old one given in --data-kek-previous; prints how many."`
 }
 
 // openCSV opens the file an import reads. A file that is not there, or cannot be read, is one line naming it (the

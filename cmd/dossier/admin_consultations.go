@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/integration"
+	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
@@ -100,7 +101,7 @@ func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) er
 		return err
 	}
 	defer st.Close()
-	store, err := financeStore(st.Events)
+	store, err := financeStore(st.Events, st.Keys)
 	if err != nil {
 		return err
 	}
@@ -136,12 +137,8 @@ func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) er
 
 // financeStore returns a store whose codec knows what the import reads and writes: nirclaim and member streams
 // (to find the member), insured streams (the reference, before parking), memberfinance and parkedfinance streams.
-func financeStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
-	registry, err := event.NewRegistry(member.Definitions(), insured.Definitions(), consultation.Definitions())
-	if err != nil {
-		return nil, fmt.Errorf("event definitions: %w", err)
-	}
-	return kurrentdb.NewStore(client, kurrentdb.NewCodec(registry)), nil
+func financeStore(client *kurrentdb.Client, keys *keystore.Store) (*kurrentdb.Store, error) {
+	return eventStore(client, keys, member.Definitions(), insured.Definitions(), consultation.Definitions())
 }
 
 // importFinance reads the file line by line and turns each line into an integration message (adapters/integration)

@@ -20,9 +20,9 @@ import (
 )
 
 // financeNode opens the on-disk node of dir with a store that knows the finance import's events.
-func financeNode(t *testing.T, eventsDir string) (*kurrentdb.Store, func()) {
+func financeNode(t *testing.T, cli adminCLI) (*kurrentdb.Store, func()) {
 	t.Helper()
-	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: testLogger()})
+	node, err := kurrentnode.Start(kurrentnode.Options{Dir: cli.eventsDir, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func financeNode(t *testing.T, eventsDir string) (*kurrentdb.Store, func()) {
 		node.Close()
 		t.Fatal(err)
 	}
-	store, err := financeStore(client)
+	store, err := financeStore(client, cli.keys(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	memberID := uuid.New()
-	store, closeNode := financeNode(t, cli.eventsDir)
+	store, closeNode := financeNode(t, cli)
 	meta := func() event.Command {
 		return event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
 			Actor: event.Actor{ID: memberID.String(), Role: event.RoleMember}, OccurredAt: time.Now().UTC()}}
@@ -113,7 +113,7 @@ func TestAdminImportFinanceCommand(t *testing.T) {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
 
-	store, closeNode = financeNode(t, cli.eventsDir)
+	store, closeNode = financeNode(t, cli)
 	defer closeNode()
 	h, err := store.Load(testCtx(t), event.NewStreamID(consultation.Category, memberID))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -48,7 +49,7 @@ func (c *AdminImportInsuredCmd) Run(ctx context.Context, logger *slog.Logger) er
 		return err
 	}
 	defer st.Close()
-	store, err := insuredStore(st.Events)
+	store, err := insuredStore(st.Events, st.Keys)
 	if err != nil {
 		return err
 	}
@@ -76,12 +77,8 @@ func (c *AdminImportInsuredCmd) Run(ctx context.Context, logger *slog.Logger) er
 
 // insuredStore returns a store over client whose codec knows the reference's events. The importer reads and writes
 // only insured-… streams, so it needs no other definitions.
-func insuredStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
-	registry, err := event.NewRegistry(insured.Definitions())
-	if err != nil {
-		return nil, fmt.Errorf("event definitions: %w", err)
-	}
-	return kurrentdb.NewStore(client, kurrentdb.NewCodec(registry)), nil
+func insuredStore(client *kurrentdb.Client, keys *keystore.Store) (*kurrentdb.Store, error) {
+	return eventStore(client, keys, insured.Definitions())
 }
 
 // printInsuredReport writes the report for the operator.

@@ -74,7 +74,7 @@ type insuredFixture struct {
 func newInsuredFixture(t *testing.T) *insuredFixture {
 	t.Helper()
 	env := kurrentdbtest.StartWith(t, kurrentdbtest.Options{NodeLogger: testLogger(), ClientLogger: testLogger()})
-	store, err := insuredStore(env.Client)
+	store, err := insuredStore(env.Client, tempKeys(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestAdminImportInsuredCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	store, err := insuredStore(client)
+	store, err := insuredStore(client, cli.keys(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/msa-dossier/dossier/adapters/credentials"
+	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -166,7 +167,7 @@ func staffCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*comm
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := staffStore(st.Events)
+	store, err := staffStore(st.Events, st.Keys)
 	if err == nil {
 		var h *command.Staff
 		if h, err = command.NewStaff(command.Runtime{Store: store}, keys, hasher, nil); err == nil {
@@ -202,10 +203,6 @@ func stdoutOr(w io.Writer) io.Writer {
 
 // staffStore returns a store over client whose codec knows the staff events (the admin commands touch only staff
 // and stafflogin streams).
-func staffStore(client *kurrentdb.Client) (*kurrentdb.Store, error) {
-	registry, err := event.NewRegistry(staff.Definitions())
-	if err != nil {
-		return nil, fmt.Errorf("event definitions: %w", err)
-	}
-	return kurrentdb.NewStore(client, kurrentdb.NewCodec(registry)), nil
+func staffStore(client *kurrentdb.Client, keys *keystore.Store) (*kurrentdb.Store, error) {
+	return eventStore(client, keys, staff.Definitions())
 }

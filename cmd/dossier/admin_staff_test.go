@@ -123,7 +123,7 @@ func TestAdminCreateStaffCommand(t *testing.T) {
 	})
 
 	// The accounts log in with what was printed.
-	h := staffHandlerOn(t, cli.eventsDir, cli.keyPath, logger)
+	h := staffHandlerOn(t, cli, logger)
 	login := func(login, password, secret string) (command.StaffLoginResult, error) {
 		code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
@@ -178,9 +178,9 @@ type staffOn struct {
 // staffHandlerOn opens the node's data directory eventsDir (the admin command has stopped with it) and returns a
 // command handler for staff accounts under the key in keyPath, to check what an admin command recorded; all is
 // closed when the test ends.
-func staffHandlerOn(t *testing.T, eventsDir, keyPath string, logger *slog.Logger) staffOn {
+func staffHandlerOn(t *testing.T, cli adminCLI, logger *slog.Logger) staffOn {
 	t.Helper()
-	node, err := kurrentnode.Start(kurrentnode.Options{Dir: eventsDir, Logger: logger})
+	node, err := kurrentnode.Start(kurrentnode.Options{Dir: cli.eventsDir, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +190,11 @@ func staffHandlerOn(t *testing.T, eventsDir, keyPath string, logger *slog.Logger
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	store, err := staffStore(client)
+	store, err := staffStore(client, cli.keys(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := keyedhash.LoadOrCreateKeyFile(keyPath)
+	keys, err := keyedhash.LoadOrCreateKeyFile(cli.keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func TestAdminResetTOTPCommand(t *testing.T) {
 		t.Errorf("unknown login: %v", err)
 	}
 
-	h := staffHandlerOn(t, cli.eventsDir, cli.keyPath, logger)
+	h := staffHandlerOn(t, cli, logger)
 	login := func(secret string) error {
 		code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {

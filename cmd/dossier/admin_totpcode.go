@@ -54,7 +54,7 @@ func (c *AdminTOTPCodeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	store, err := staffStore(st.Events)
+	store, err := staffStore(st.Events, st.Keys)
 	if err != nil {
 		return err
 	}

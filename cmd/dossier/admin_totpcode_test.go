@@ -33,7 +33,7 @@ func TestAdminTOTPCodeCommand(t *testing.T) {
 		}
 		return strings.TrimSpace(out.String())
 	}
-	h := staffHandlerOn(t, cli.eventsDir, cli.keyPath, logger)
+	h := staffHandlerOn(t, cli, logger)
 	login := func(code string) error {
 		_, err := h.StaffLogin(staffCmdCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: uuid.New()}, "c.dupont", dupontPassword, code, uuid.New())
 		return err

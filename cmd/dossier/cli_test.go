@@ -7,12 +7,15 @@ import (
 	"testing"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/msa-dossier/dossier/adapters/keystore"
+	"github.com/msa-dossier/dossier/adapters/sqldb"
 )
 
 // adminCLI is the embedded default of `dossier admin …` under one temporary directory: the event-store node, the
-// server key, the SQLite database and the mail outbox all live in dir/var.
+// server key, the data KEK, the SQLite database (and the key store in it) and the mail outbox all live in dir/var.
 type adminCLI struct {
-	dir, eventsDir, keyPath, sqlitePath, outboxDir string
+	dir, eventsDir, keyPath, kekPath, sqlitePath, outboxDir string
 
 	options []kong.Option // for kong.New (e.g. writers to check that no usage is printed)
 }
@@ -20,7 +23,7 @@ type adminCLI struct {
 func newAdminCLI(t *testing.T) adminCLI {
 	dir := t.TempDir()
 	return adminCLI{dir: dir, eventsDir: filepath.Join(dir, "var", "events"), keyPath: filepath.Join(dir, "var", "secret.key"),
-		sqlitePath: filepath.Join(dir, "var", "dossier.db"), outboxDir: filepath.Join(dir, "var", "outbox")}
+		kekPath: filepath.Join(dir, "var", "data.kek"), sqlitePath: filepath.Join(dir, "var", "dossier.db"), outboxDir: filepath.Join(dir, "var", "outbox")}
 }
 
 // parse parses `dossier admin args…` followed by the flags of c, as the binary would, and returns the parsed
@@ -35,7 +38,7 @@ func (c adminCLI) parse(t *testing.T, args ...string) *AdminCmd {
 		t.Fatal(err)
 	}
 	line := append(append([]string{"admin"}, args...), "--events-dir", c.eventsDir, "--secret-key-path", c.keyPath,
-		"--sqlite-path", c.sqlitePath, "--outbox-dir", c.outboxDir)
+		"--data-kek-path", c.kekPath, "--sqlite-path", c.sqlitePath, "--outbox-dir", c.outboxDir)
 	if _, err := p.Parse(line); err != nil {
 		t.Fatalf("parse %q: %v", args, err)
 	}
@@ -76,4 +79,34 @@ func newCLIWithCaseworker(t *testing.T) (adminCLI, string) {
 	t.Helper()
 	cli := newAdminCLI(t)
 	return cli, cli.newStaff(t, "c.dupont", "Claire Dupont", dupontPassword, "caseworker")
+}
+
+// keys opens the key store the commands of c used (SQLite database and KEK file of dir/var), for a test reading their
+// events back; it is closed when the test ends.
+func (c adminCLI) keys(t *testing.T) *keystore.Store {
+	t.Helper()
+	return openTestKeys(t, c.sqlitePath, c.kekPath)
+}
+
+// openTestKeys opens (and migrates) a key store on the SQLite database at sqlitePath under the KEK file at kekPath
+// (both created when missing), as the binary does.
+func openTestKeys(t *testing.T, sqlitePath, kekPath string) *keystore.Store {
+	t.Helper()
+	db, err := sqldb.Open(testCtx(t), sqldb.SQLite, sqlitePath, sqldb.Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	keys, err := openKeyStore(testCtx(t), db, DataKeyConfig{DataKEKPath: kekPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// tempKeys is a key store of its own in the test's temporary directory.
+func tempKeys(t *testing.T) *keystore.Store {
+	t.Helper()
+	dir := t.TempDir()
+	return openTestKeys(t, filepath.Join(dir, "keys.db"), filepath.Join(dir, "data.kek"))
 }

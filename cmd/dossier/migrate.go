@@ -6,12 +6,13 @@ import (
 	"log/slog"
 
 	"github.com/msa-dossier/dossier/adapters/casework"
+	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/projections"
 )
 
-// MigrateCmd creates or upgrades the read-model tables, so a release can be migrated before its replicas start
+// MigrateCmd creates or upgrades the read-model tables (and the key store's), so a release can be migrated before its replicas start
 // (serve does it too, and both are safe from several replicas at once).
 type MigrateCmd struct {
 	DBConfig  `embed:""`
@@ -33,6 +34,10 @@ func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	if err := sessions.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("sessions: %w", err)
+	}
+	// The key store's table: not a projection (never dropped nor rebuilt), migrated like the other owners.
+	if err := keystore.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("key store: %w", err)
 	}
 	keys, err := c.keyedHasher()
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
-	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/projections"
 )
 
@@ -165,9 +164,9 @@ func (c *ProjectionsRebuildCmd) Run(ctx context.Context, logger *slog.Logger) er
 		return err
 	}
 	defer st.Close()
-	registry, err := event.NewRegistry(eventDefinitions()...)
+	registry, err := eventRegistry(st.Keys)
 	if err != nil {
-		return fmt.Errorf("event definitions: %w", err)
+		return err
 	}
 	source := kurrentdb.NewSource(st.Events, kurrentdb.NewCodec(registry))
 	for _, p := range todo {

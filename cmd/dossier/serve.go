@@ -129,9 +129,9 @@ func (a *app) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	registry, err := event.NewRegistry(eventDefinitions()...)
+	registry, err := eventRegistry(a.stores.Keys)
 	if err != nil {
-		return fmt.Errorf("event definitions: %w", err)
+		return err
 	}
 	codec := kurrentdb.NewCodec(registry)
 	source := kurrentdb.NewSource(a.stores.Events, codec)

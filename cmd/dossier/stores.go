@@ -6,17 +6,23 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/event"
 )
 
 // stores are the two stores every command that touches data opens: the event store (the embedded node,
-// started in this process, or a KurrentDB cluster) and the read-model database.
+// started in this process, or a KurrentDB cluster) and the read-model database, with the key store of the
+// personal-data keys on it.
 type stores struct {
 	Node   *kurrentnode.Node // nil when a KurrentDB URL is configured
 	Events *kurrentdb.Client
 	DB     *sqldb.DB
+	// Keys is the key store on DB, one per process: every event registry of the process seals and opens through it
+	// (see eventRegistry), and erasing through it clears its cache at once.
+	Keys *keystore.Store
 	// EventStoreName says what the events are stored on, for the start-up line (no secrets).
 	EventStoreName string
 }
@@ -65,7 +71,50 @@ func openStoresFor(ctx context.Context, cfg *Config, logger *slog.Logger, servin
 		return nil, err
 	}
 	s.DB = db
+	if s.Keys, err = openKeyStore(ctx, db, cfg.DataKeyConfig); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// openKeyStore creates or upgrades the key store's table on db (it is not a projection: never dropped nor rebuilt)
+// and opens the key store under the configured KEK.
+func openKeyStore(ctx context.Context, db *sqldb.DB, cfg DataKeyConfig) (*keystore.Store, error) {
+	kc, err := cfg.keystoreConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := keystore.Migrate(ctx, db); err != nil {
+		return nil, fmt.Errorf("key store migrations: %w", err)
+	}
+	return keystore.New(db, kc)
+}
+
+// eventRegistry is the one place the binary builds the event registry it reads and writes events through (serve,
+// the admin commands, projections rebuild): the definitions of defs (every aggregate's when none), sealed by keys, so
+// that personal data is sealed on append and opened on read everywhere alike.
+func eventRegistry(keys *keystore.Store, defs ...[]event.Definition) (*event.Registry, error) {
+	if len(defs) == 0 {
+		defs = eventDefinitions()
+	}
+	r, err := event.NewRegistry(defs...)
+	if err != nil {
+		return nil, fmt.Errorf("event definitions: %w", err)
+	}
+	if keys == nil {
+		return nil, errors.New("event registry: no key store")
+	}
+	return r.WithSealer(keys), nil
+}
+
+// eventStore returns a store over client whose codec is eventRegistry(keys, defs...).
+func eventStore(client *kurrentdb.Client, keys *keystore.Store, defs ...[]event.Definition) (*kurrentdb.Store, error) {
+	r, err := eventRegistry(keys, defs...)
+	if err != nil {
+		return nil, err
+	}
+	return kurrentdb.NewStore(client, kurrentdb.NewCodec(r)), nil
 }
 
 // Close closes what was opened, the client before the node it talks to.

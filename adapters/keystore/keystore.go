@@ -149,6 +149,7 @@ func New(db *sqldb.DB, cfg Config) (*Store, error) {
 		}
 		s.keks[KEKID(k)] = a
 	}
+	s.cfg.KEK, s.cfg.PreviousKEKs = nil, nil // kept only inside the ciphers
 	return s, nil
 }
 

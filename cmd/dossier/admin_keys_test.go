@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/alecthomas/kong"
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 )
 
@@ -57,5 +60,34 @@ func TestAdminRotateKEKCommand(t *testing.T) {
 	plain, err := after.Open(subject, []byte("aad"), sealed)
 	if err != nil || string(plain) != "Jeanne Dupont" {
 		t.Fatalf("after rotation: %q, %v", plain, err)
+	}
+}
+
+// dossier migrate creates the key store's table beside the others (it needs no KEK).
+func TestMigrateCreatesTheKeyStore(t *testing.T) {
+	dir := t.TempDir()
+	var cli struct {
+		Migrate MigrateCmd `cmd:""`
+	}
+	p, err := kong.New(&cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlitePath := filepath.Join(dir, "dossier.db")
+	if _, err := p.Parse([]string{"migrate", "--sqlite-path", sqlitePath, "--secret-key-path", filepath.Join(dir, "secret.key")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Migrate.Run(testCtx(t), testLogger()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqldb.Open(testCtx(t), sqldb.SQLite, sqlitePath, sqldb.Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := keystore.Migrations()
+	st, err := db.MigrationStatus(testCtx(t), m.Owner, m.FS)
+	if err != nil || st.Current == 0 || st.Pending() {
+		t.Fatalf("key store migrations after dossier migrate: %+v, %v", st, err)
 	}
 }

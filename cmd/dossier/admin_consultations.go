@@ -136,7 +136,8 @@ func (c *AdminImportFinanceCmd) Run(ctx context.Context, logger *slog.Logger) er
 }
 
 // financeStore returns a store whose codec knows what the import reads and writes: nirclaim and member streams
-// (to find the member), insured streams (the reference, before parking), memberfinance and parkedfinance streams.
+// (to find the member), insured streams (the reference, before parking), memberfinance and parkedfinance streams;
+// sealed by keys (see eventRegistry).
 func financeStore(client *kurrentdb.Client, keys *keystore.Store) (*kurrentdb.Store, error) {
 	return eventStore(client, keys, member.Definitions(), insured.Definitions(), consultation.Definitions())
 }

@@ -76,7 +76,7 @@ func (c *AdminImportInsuredCmd) Run(ctx context.Context, logger *slog.Logger) er
 }
 
 // insuredStore returns a store over client whose codec knows the reference's events. The importer reads and writes
-// only insured-… streams, so it needs no other definitions.
+// only insured-… streams, so it needs no other definitions; sealed by keys (see eventRegistry).
 func insuredStore(client *kurrentdb.Client, keys *keystore.Store) (*kurrentdb.Store, error) {
 	return eventStore(client, keys, insured.Definitions())
 }

@@ -202,7 +202,7 @@ func stdoutOr(w io.Writer) io.Writer {
 }
 
 // staffStore returns a store over client whose codec knows the staff events (the admin commands touch only staff
-// and stafflogin streams).
+// and stafflogin streams), sealed by keys (see eventRegistry).
 func staffStore(client *kurrentdb.Client, keys *keystore.Store) (*kurrentdb.Store, error) {
 	return eventStore(client, keys, staff.Definitions())
 }

@@ -99,6 +99,8 @@ type Members struct {
 	keys    Keys
 	hasher  PasswordHasher
 	insured InsuredReference
+	// openRequests is the port of EraseMemberData (WithOpenRequests).
+	openRequests OpenRequests
 }
 
 // NewMembers returns the member commands; Store, keys and hasher are required. Without an insured-person reference

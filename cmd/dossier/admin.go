@@ -14,6 +14,8 @@ type AdminCmd struct {
 	ResetTOTP     AdminResetTOTPCmd     `cmd:"reset-totp" help:"Reset a staff member's second factor (lost phone): ends their sessions, prints the new TOTP enrolment once."`
 	TOTPCode      AdminTOTPCodeCmd      `cmd:"totp-code" help:"Local use only (embedded default): print a staff member's current TOTP code, to log in without a phone."`
 	ImportFinance AdminImportFinanceCmd `cmd:"import-finance" help:"Record the statements, payments and invoices of the fund's other systems (CSV) in the members' histories."`
+	EraseMember   AdminEraseMemberCmd   `cmd:"erase-member" help:"Erase a member's personal data (GDPR): records MemberDataErased; the server destroys their data keys."`
+	LegalHold     AdminLegalHoldCmd     `cmd:"legal-hold" help:"Place or lift a legal hold on a member's data (no erasure while one is in force)."`
 }
 
 // openCSV opens the file an import reads. A file that is not there, or cannot be read, is one line naming it (the

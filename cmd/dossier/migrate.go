@@ -7,6 +7,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/privacy"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/projections"
 )
@@ -33,6 +34,9 @@ func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	if err := sessions.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("sessions: %w", err)
+	}
+	if err := privacy.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("privacy: %w", err)
 	}
 	keys, err := c.keyedHasher()
 	if err != nil {

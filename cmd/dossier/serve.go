@@ -26,6 +26,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/privacy"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
@@ -103,6 +104,8 @@ type app struct {
 	router   *messaging.Router
 	// scheduler closes cases whose information deadline lapsed
 	scheduler *casework.Scheduler
+	// retention destroys the keys of data whose retention ended (nil without a key store: see wirePrivacy)
+	retention *privacy.RetentionScheduler
 	api       *httpapi.Server
 	// integration consumes the finance facts of --integration-url (nil when none is set), from broker
 	integration *integration.Consumer
@@ -190,6 +193,12 @@ func (a *app) wire(ctx context.Context) error {
 	if err := a.wireIntegration(cmds.finance); err != nil {
 		return err
 	}
+	// Erasure: the key-destroying reaction and the retention scheduler, over the key store (issue 10: the merge
+	// passes the *keystore.Store the codec's sealer uses).
+	var keyEraser privacy.KeyEraser
+	if err := a.wirePrivacy(ctx, keyEraser); err != nil {
+		return err
+	}
 	a.scheduler = casework.NewScheduler(casework.SchedulerDeps{DB: a.stores.DB, Logger: a.logger.With("component", "deadlines"),
 		Interval: a.cfg.DeadlineCheck,
 		Lapse: func(ctx context.Context, requestID uuid.UUID) error {
@@ -245,6 +254,14 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 		}
 		return nil
 	})
+	if a.retention != nil {
+		g.Go(func() error {
+			if err := a.retention.Run(gctx); err != nil {
+				return fmt.Errorf("retention scheduler: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		if err := a.router.Run(gctx); err != nil && gctx.Err() == nil {
 			return fmt.Errorf("reactions: %w", err)

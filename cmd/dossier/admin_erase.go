@@ -11,6 +11,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
+	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
@@ -63,12 +64,17 @@ func (c *AdminEraseMemberCmd) Run(ctx context.Context, logger *slog.Logger) erro
 		return refusal(err)
 	}
 	logger.Info("erase member data: done", "correlation_id", correlation, "member_id", id, "position", res.Position)
+	// The member's sessions end (every member command already refuses an erased account: member.erased).
+	ended, err := sessions.New(st.DB, sessions.Policy{}, nil).RevokeAllFor(ctx, id, uuid.Nil)
+	if err != nil {
+		return fmt.Errorf("MemberDataErased is recorded, but the member's sessions could not be ended: %w", err)
+	}
 	subjects := make([]string, len(res.Subjects))
 	for i, s := range res.Subjects {
 		subjects[i] = s.String()
 	}
-	fmt.Fprintf(out, "member:   %s\nreason:   %s\nticket:   %s\nsubjects: %s\nposition: %d\n\n", id, c.Reason, c.Ticket,
-		strings.Join(subjects, ", "), res.Position)
+	fmt.Fprintf(out, "member:   %s\nreason:   %s\nticket:   %s\nsubjects: %s\nposition: %d\nsessions: %d ended\n\n", id,
+		c.Reason, c.Ticket, strings.Join(subjects, ", "), res.Position, ended)
 	fmt.Fprintln(out, "MemberDataErased is recorded. The server's privacy.erase-keys reaction destroys the subjects' data keys;\n"+
 		"from then on every personal field of the member reads \"données effacées\".")
 	return nil

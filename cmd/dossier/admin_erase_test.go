@@ -10,9 +10,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
+	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/projections"
@@ -47,6 +49,13 @@ func eraseCLI(t *testing.T) (adminCLI, uuid.UUID, uuid.UUID) {
 		t.Fatal(err)
 	}
 	if err := projections.Setup(testCtx(t), db, readModels(keys)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := sessions.Migrate(testCtx(t), db); err != nil {
+		t.Fatal(err)
+	}
+	_, digest := credentials.NewToken() // the member is logged in
+	if _, err := sessions.New(db, sessions.Policy{}, nil).Create(testCtx(t), digest, uuid.New(), memberID, "member"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -118,6 +127,9 @@ func TestAdminEraseMemberCommand(t *testing.T) {
 		t.Fatalf("erase-member: %v\n%s", err, out)
 	}
 	if !strings.Contains(out, "subjects: "+id+", "+regID.String()) || !strings.Contains(out, "MemberDataErased is recorded") {
+		t.Fatalf("output:\n%s", out)
+	}
+	if !strings.Contains(out, "sessions: 1 ended") {
 		t.Fatalf("output:\n%s", out)
 	}
 	if _, err := cli.runErasure(t, "erase-member", "--member", id, "--reason", "member_request", "--ticket", "DPO-7"); err != nil {

@@ -16,7 +16,9 @@ import (
 // memberOpenRequests is a test double of the open-requests port: a fixed count per member.
 type memberOpenRequests map[uuid.UUID]int
 
-func (o memberOpenRequests) OpenRequestCount(_ context.Context, id uuid.UUID) (int, error) { return o[id], nil }
+func (o memberOpenRequests) OpenRequestCount(_ context.Context, id uuid.UUID) (int, error) {
+	return o[id], nil
+}
 
 // memberAdmin is the Meta of the erase-member operator command.
 func memberAdmin() command.Meta {

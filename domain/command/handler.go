@@ -92,8 +92,9 @@ func newCore(rt Runtime) (core, error) {
 const TermsVersion = "2026-11"
 
 // Members runs the commands of a member's account: registration, activation, login and logout, profile, password
-// and its reset. Its ports: the store, the server key (lookup streams, one-time codes), the password hasher and the
-// insured-person reference (for Register only).
+// and its reset, and the administrators' erasure of a member's data and legal holds. Its ports: the store, the
+// server key (lookup streams, one-time codes), the password hasher, the insured-person reference (for Register only)
+// and the open requests of a member (for EraseMemberData only, given with WithOpenRequests).
 type Members struct {
 	core
 	keys    Keys

@@ -266,5 +266,20 @@ func TestRetentionErasesAbandonedRegistrations(t *testing.T) {
 		if got := keys2.subjects(); !slices.Equal(got, []uuid.UUID{refused}) {
 			t.Fatalf("after the restart, erased %v, want only %v", got, refused)
 		}
+
+		// A DataErased naming the recent registration takes its row off: privacy.erase-keys destroys its key.
+		memberID := uuid.New()
+		c = e.write(t, event.NewStreamID(member.Category, memberID), now, member.DataErased{
+			Reason: member.ErasureRequested, Ticket: "DPO-1", Subjects: []uuid.UUID{memberID, recent}})
+		reached(t, db2, c.Position)
+		dues, err := privacy.Dues(ctxT(t), db2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dues {
+			if d.Subject == recent.String() {
+				t.Fatalf("retention table after the erasure: %+v", dues)
+			}
+		}
 	})
 }

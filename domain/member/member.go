@@ -274,7 +274,7 @@ func (m *Member) Events() []any { return m.pending }
 
 // Register opens the account from a completed registration, with its first password (hash and policy version).
 // Registering again from the same registration records nothing (a retried activation); from another one it is
-// ErrAlreadyExists.
+// ErrAlreadyExists; on an erased account, ErrErased.
 func (m *Member) Register(r Registered, hash, policyVersion string, now time.Time) error {
 	if m.state.Erased {
 		return ErrErased
@@ -293,7 +293,10 @@ func (m *Member) Register(r Registered, hash, policyVersion string, now time.Tim
 }
 
 // CheckLogin says whether a login may be attempted at now: ErrNotFound for an account that is not registered,
-// ErrAccountLocked during a lock (LockedUntil tells until when).
+// ErrErased for an account whose data was erased, ErrAccountLocked during a lock (LockedUntil tells until when).
+//
+// Every decision of the account refuses an erased one with ErrErased and records nothing (the login and the
+// password reset commands answer for it as for an unknown account).
 func (m *Member) CheckLogin(now time.Time) error {
 	if err := m.open(); err != nil {
 		return err

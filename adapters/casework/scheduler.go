@@ -2,7 +2,6 @@ package casework
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -128,63 +127,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
-	log := s.d.Logger.With("component", SchedulerLease)
-	for {
-		lease, err := s.d.DB.AcquireLease(ctx, SchedulerLease, s.d.LeaseRetry)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			log.Warn("casework: scheduler lease not acquired; trying again", "error", messaging.Describe(err))
-			if !sleep(ctx, s.d.LeaseRetry) {
-				return nil
-			}
-			continue
-		}
-		log.Info("casework: scheduler started")
-		s.hold(ctx, lease)
-		if err := lease.Err(); errors.Is(err, sqldb.ErrLeaseLost) {
-			log.Warn("casework: scheduler lease lost; waiting for it again")
-		}
-		_ = lease.Release()
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-}
-
-// hold ticks while the lease is held and ctx lasts.
-func (s *Scheduler) hold(parent context.Context, lease *sqldb.Lease) {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	go func() {
-		select {
-		case <-lease.Done():
-			cancel() // another scheduler may already act: stop the calls in flight
-		case <-ctx.Done():
-		}
-	}()
-	ticker := time.NewTicker(s.d.Interval)
-	defer ticker.Stop()
-	for {
-		s.tick(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	messaging.Leased{Lease: SchedulerLease, DB: s.d.DB, Interval: s.d.Interval, LeaseRetry: s.d.LeaseRetry,
+		Tick: s.tick, Logger: s.d.Logger}.Run(ctx)
+	return nil
 }
 
 type dueRow struct {

@@ -183,6 +183,18 @@ func (s *Server) routes() []route {
 			StaffRoles: adminOnly, Idempotent: true, Summary: "Set the queues a caseworker works (administrators only). A confidential queue (medical content) only for a member of the medical service (role medical).",
 			Handler: s.assignStaffQueues, Request: queuesRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Queues set.", 403: "Not an administrator.", 404: "No such staff member.", 422: "Unknown queue, or a confidential queue for someone outside the medical service."}},
+		{Method: "POST", Path: "/v1/staff/members/{id}/erasure", ID: "eraseMember", Tag: "staff", Auth: "staff",
+			StaffRoles: adminOnly, Idempotent: true, Summary: "Erase a member's personal data (GDPR; administrators only): records MemberDataErased with the reason (member_request, retention_ended) and the ticket, and ends the member's sessions; the server then destroys the member's data keys, and every personal field reads \"données effacées\". Refused while a legal hold is in force (member.legal_hold) or a request of the member is open (member.open_requests). The same ticket again changes nothing.",
+			Handler: s.eraseMember, Request: erasureRequest{}, Response: erasureBody{},
+			Responses: map[int]string{200: "Erasure recorded.", 403: "Not an administrator.", 404: "No such member.", 422: "Unknown reason, invalid ticket, a legal hold, open requests, or already erased under another ticket."}},
+		{Method: "POST", Path: "/v1/staff/members/{id}/legal-holds", ID: "placeLegalHold", Tag: "staff", Auth: "staff",
+			StaffRoles: adminOnly, Idempotent: true, Summary: "Place a legal hold on a member's data (administrators only): no erasure until it is lifted. Reason: litigation, inspection or fraud_investigation.",
+			Handler: s.placeLegalHold, Request: legalHoldRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Hold placed (or already in force).", 403: "Not an administrator.", 404: "No such member.", 422: "Invalid ticket or reason, or the member's data is erased."}},
+		{Method: "DELETE", Path: "/v1/staff/members/{id}/legal-holds/{ticket}", ID: "liftLegalHold", Tag: "staff", Auth: "staff",
+			StaffRoles: adminOnly, Idempotent: true, Summary: "Lift the legal hold of a ticket (administrators only).",
+			Handler: s.liftLegalHold, Response: positionBody{},
+			Responses: map[int]string{200: "Hold lifted.", 403: "Not an administrator.", 404: "No such member, or no hold of this ticket.", 422: "Invalid ticket, or the member's data is erased."}},
 
 		// Services.
 		{Method: "GET", Path: "/v1/catalog", ID: "catalog", Tag: "services",

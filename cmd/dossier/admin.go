@@ -15,6 +15,8 @@ type AdminCmd struct {
 	TOTPCode      AdminTOTPCodeCmd      `cmd:"totp-code" help:"Local use only (embedded default): print a staff member's current TOTP code, to log in without a phone."`
 	ImportFinance AdminImportFinanceCmd `cmd:"import-finance" help:"Record the statements, payments and invoices of the fund's other systems (CSV) in the members' histories."`
 	RotateKEK     AdminRotateKEKCmd     `cmd:"rotate-kek" help:"Re-wrap every personal-data key under the current data KEK (--data-kek), the old one given in --data-kek-previous; prints how many."`
+	EraseMember   AdminEraseMemberCmd   `cmd:"erase-member" help:"Erase a member's personal data (GDPR): records MemberDataErased; the server destroys their data keys."`
+	LegalHold     AdminLegalHoldCmd     `cmd:"legal-hold" help:"Place or lift a legal hold on a member's data (no erasure while one is in force)."`
 }
 
 // openCSV opens the file an import reads. A file that is not there, or cannot be read, is one line naming it (the

@@ -8,6 +8,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/privacy"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/projections"
 )
@@ -38,6 +39,9 @@ func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	// The key store's table: not a projection (never dropped nor rebuilt), migrated like the other owners.
 	if err := keystore.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("key store: %w", err)
+	}
+	if err := privacy.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("privacy: %w", err)
 	}
 	keys, err := c.keyedHasher()
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/privacy"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
@@ -103,6 +104,8 @@ type app struct {
 	router   *messaging.Router
 	// scheduler closes cases whose information deadline lapsed
 	scheduler *casework.Scheduler
+	// retention destroys the keys of data whose retention ended
+	retention *privacy.RetentionScheduler
 	api       *httpapi.Server
 	// integration consumes the finance facts of --integration-url (nil when none is set), from broker
 	integration *integration.Consumer
@@ -190,6 +193,11 @@ func (a *app) wire(ctx context.Context) error {
 	if err := a.wireIntegration(cmds.finance); err != nil {
 		return err
 	}
+	// Erasure: the key-destroying reaction and the retention scheduler, over the key store the codec seals with (so
+	// this replica's cache forgets an erased key at once).
+	if err := a.wirePrivacy(ctx, a.stores.Keys); err != nil {
+		return err
+	}
 	a.scheduler = casework.NewScheduler(casework.SchedulerDeps{DB: a.stores.DB, Logger: a.logger.With("component", "deadlines"),
 		Interval: a.cfg.DeadlineCheck,
 		Lapse: func(ctx context.Context, requestID uuid.UUID) error {
@@ -242,6 +250,12 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 	g.Go(func() error {
 		if err := a.scheduler.Run(gctx); err != nil {
 			return fmt.Errorf("deadline scheduler: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := a.retention.Run(gctx); err != nil {
+			return fmt.Errorf("retention scheduler: %w", err)
 		}
 		return nil
 	})

@@ -52,6 +52,9 @@ func (h *Finance) RecordFinanceFact(ctx context.Context, m Meta, memberID uuid.U
 	if !mm.Registered() {
 		return Result{}, failure.Op(op, member.ErrNotFound)
 	}
+	if mm.Erased() {
+		return Result{}, failure.Op(op, member.ErrErased)
+	}
 	stream := event.NewStreamID(consultation.Category, memberID)
 	cmd, err := h.factCommand(m, financeFactNamespace, stream, fact)
 	if err != nil {

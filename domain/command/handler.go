@@ -92,13 +92,16 @@ func newCore(rt Runtime) (core, error) {
 const TermsVersion = "2026-11"
 
 // Members runs the commands of a member's account: registration, activation, login and logout, profile, password
-// and its reset. Its ports: the store, the server key (lookup streams, one-time codes), the password hasher and the
-// insured-person reference (for Register only).
+// and its reset, and the administrators' erasure of a member's data and legal holds. Its ports: the store, the
+// server key (lookup streams, one-time codes), the password hasher, the insured-person reference (for Register only)
+// and the open requests of a member (for EraseMemberData only, given with WithOpenRequests).
 type Members struct {
 	core
 	keys    Keys
 	hasher  PasswordHasher
 	insured InsuredReference
+	// openRequests is the port of EraseMemberData (WithOpenRequests).
+	openRequests OpenRequests
 }
 
 // NewMembers returns the member commands; Store, keys and hasher are required. Without an insured-person reference

@@ -93,6 +93,7 @@ func (h *Members) Login(ctx context.Context, m Meta, nirLogin, password string, 
 		if errors.Is(err, member.ErrPasswordChanged) || errors.Is(err, member.ErrNotFound) {
 			err = member.ErrInvalidCredentials // verified against a password that is no longer the account's
 		}
+		err = erasedAsUnknown(err) // erased meanwhile: as an unknown account
 		return LoginResult{}, failure.Op(op, err)
 	}
 	return LoginResult{Result: Result{Position: commit.Position}, MemberID: memberID}, nil
@@ -138,8 +139,9 @@ func lockedError(mm *member.Member, err error) error {
 	return err
 }
 
-// memberByNIR returns the open account a NIR names, or a nil member when there is none (no claim, or a claim
-// whose account stream holds no registration: an interrupted activation).
+// memberByNIR returns the open account a NIR names, or a nil member when there is none (no claim, a claim whose
+// account stream holds no registration: an interrupted activation, or an account whose data was erased: the login
+// and the password reset answer for it as for an unknown NIR, and nothing is recorded on its stream).
 func (c *core) memberByNIR(ctx context.Context, keys Keys, n nir.NIR) (uuid.UUID, *member.Member, error) {
 	claim, err := c.store.Load(ctx, claimStream(keys, n))
 	if err != nil {
@@ -150,7 +152,7 @@ func (c *core) memberByNIR(ctx context.Context, keys Keys, n nir.NIR) (uuid.UUID
 		return uuid.Nil, nil, nil
 	}
 	mm, err := c.loadMember(ctx, id)
-	if err != nil || !mm.Registered() {
+	if err != nil || !mm.Registered() || mm.Erased() {
 		return uuid.Nil, nil, err
 	}
 	return id, mm, nil

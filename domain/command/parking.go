@@ -137,6 +137,9 @@ func (h *Finance) DeliverParkedFinanceFacts(ctx context.Context, m Meta, memberI
 	if !mm.Registered() {
 		return ParkedDelivery{}, failure.Op(op, member.ErrNotFound)
 	}
+	if mm.Erased() {
+		return ParkedDelivery{}, failure.Op(op, member.ErrErased)
+	}
 	n, err := nir.ParseLogin(mm.Identity().NIR)
 	if err != nil {
 		return ParkedDelivery{}, failure.Opf(op, "stored NIR: %w", err)

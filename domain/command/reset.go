@@ -135,6 +135,9 @@ func (h *Members) CompletePasswordReset(ctx context.Context, m Meta, resetID uui
 	if !mm.Registered() {
 		return ResetCompletedResult{}, failure.Opf(op, "procedure names member %s without an account", memberID)
 	}
+	if mm.Erased() { // erased after the procedure began
+		return ResetCompletedResult{}, failure.Op(op, member.ErrErased)
+	}
 	id := mm.Identity()
 	if err := credential.CheckPassword(password, id.NIR, id.LastName, id.FirstName, id.Email); err != nil {
 		return ResetCompletedResult{}, failure.Op(op, failure.Field("password", err))

@@ -54,12 +54,30 @@ var (
 	// ErrPasswordChanged: the password changed between its verification and the decision (a concurrent change);
 	// the caller may start again.
 	ErrPasswordChanged = failure.New(failure.Conflict, "member.password_changed", "password changed concurrently")
+	// ErrErased: the member's personal data was erased (DataErased); nothing of the account can change any more.
+	// Login answers ErrInvalidCredentials instead, as for an unknown account.
+	ErrErased = failure.New(failure.Rule, "member.erased", "member data erased")
+	// ErrLegalHold: an erasure while a legal hold is in force.
+	ErrLegalHold = failure.New(failure.Rule, "member.legal_hold", "member data under a legal hold")
+	// ErrOpenRequests: an erasure while a request of the member is still open (not decided, withdrawn nor lapsed).
+	ErrOpenRequests = failure.New(failure.Rule, "member.open_requests", "member has open requests")
+	// ErrErasureReason: an erasure reason other than ErasureRequested and ErasureRetentionEnded.
+	ErrErasureReason = failure.New(failure.Invalid, "erasure.reason_invalid", "invalid erasure reason")
+	// ErrTicketInvalid: a ticket (the reference of an erasure or a legal hold in the fund's records) that is empty,
+	// longer than 64 characters or not made of letters, digits and . _ / : -.
+	ErrTicketInvalid = failure.New(failure.Invalid, "ticket.invalid", "invalid ticket")
+	// ErrLegalHoldReason: a legal hold reason that is not one of LegalHoldReasons.
+	ErrLegalHoldReason = failure.New(failure.Invalid, "legal_hold.reason_invalid", "invalid legal hold reason")
+	// ErrLegalHoldNotFound: lifting a legal hold whose ticket is not in force.
+	ErrLegalHoldNotFound = failure.New(failure.NotFound, "legal_hold.not_found", "no legal hold with this ticket")
 )
 
 // Errors returns every sentinel of the package.
 func Errors() []*failure.Error {
 	return []*failure.Error{ErrNotFound, ErrInvalidCredentials, ErrAccountLocked, ErrEmailUnchanged, ErrNoEmailChange,
-		ErrAlreadyExists, ErrNIRClaimed, ErrPasswordUnchanged, ErrPasswordChanged, ErrResetNotFound, ErrResetCompleted}
+		ErrAlreadyExists, ErrNIRClaimed, ErrPasswordUnchanged, ErrPasswordChanged, ErrResetNotFound, ErrResetCompleted,
+		ErrErased, ErrLegalHold, ErrOpenRequests, ErrErasureReason, ErrTicketInvalid, ErrLegalHoldReason,
+		ErrLegalHoldNotFound}
 }
 
 // LoginPolicy is the access restriction that lets member passwords meet CNIL 2022-100 case 2: a temporary lock
@@ -128,6 +146,8 @@ type State struct {
 	EmailAttempts   int
 	EmailVoid       bool // a recorded verdict said the attempts were used up
 	EmailNoVerdict  bool // the last wrong code was recorded without a verdict (before verdicts existed)
+
+	erasedTicket string // the ticket of the erasure, to tell a repeat of it from another one
 
 	passwordHash   string
 	passwordPolicy string
@@ -205,7 +225,7 @@ func (s State) Apply(e any, at time.Time) (State, bool) {
 	case LoggedOut:
 		// Sessions are not the stream's state: nothing changes.
 	case DataErased:
-		s.Erased = true
+		s.Erased, s.erasedTicket = true, e.Ticket
 	case LegalHoldPlaced:
 		holds := make(map[string]bool, len(s.LegalHolds)+1) // a copy: the receiver's map stays as it was
 		for t := range s.LegalHolds {
@@ -254,8 +274,11 @@ func (m *Member) Events() []any { return m.pending }
 
 // Register opens the account from a completed registration, with its first password (hash and policy version).
 // Registering again from the same registration records nothing (a retried activation); from another one it is
-// ErrAlreadyExists.
+// ErrAlreadyExists; on an erased account, ErrErased.
 func (m *Member) Register(r Registered, hash, policyVersion string, now time.Time) error {
+	if m.state.Erased {
+		return ErrErased
+	}
 	if m.state.Registered {
 		if m.state.RegistrationID == r.RegistrationID {
 			return nil
@@ -270,10 +293,13 @@ func (m *Member) Register(r Registered, hash, policyVersion string, now time.Tim
 }
 
 // CheckLogin says whether a login may be attempted at now: ErrNotFound for an account that is not registered,
-// ErrAccountLocked during a lock (LockedUntil tells until when).
+// ErrErased for an account whose data was erased, ErrAccountLocked during a lock (LockedUntil tells until when).
+//
+// Every decision of the account refuses an erased one with ErrErased and records nothing (the login and the
+// password reset commands answer for it as for an unknown account).
 func (m *Member) CheckLogin(now time.Time) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if m.state.LockedUntil.After(now) {
 		return ErrAccountLocked
@@ -318,8 +344,8 @@ func (m *Member) LoginFailed(now time.Time, p LoginPolicy) error {
 
 // Logout records the end of session sessionID, for reason (LogoutByMember, "password_changed", ...).
 func (m *Member) Logout(sessionID uuid.UUID, reason string, now time.Time) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if reason == "" {
 		reason = LogoutByMember
@@ -331,8 +357,8 @@ func (m *Member) Logout(sessionID uuid.UUID, reason string, now time.Time) error
 // ChangeAddress records a new postal address (validated by the caller); the same address with the same date
 // records nothing.
 func (m *Member) ChangeAddress(a AddressChanged, now time.Time) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if a.Line1 == "" || a.City == "" || a.Country == "" || a.EffectiveFrom == "" {
 		return failure.Errorf(failure.Internal, "member.ChangeAddress: address not validated")
@@ -347,8 +373,8 @@ func (m *Member) ChangeAddress(a AddressChanged, now time.Time) error {
 // ChangePhone records a new mobile phone (E.164, validated by the caller) or its removal (""); the current phone
 // records nothing.
 func (m *Member) ChangePhone(phone string, now time.Time) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if phone == m.state.Identity.MobilePhone {
 		return nil
@@ -362,8 +388,8 @@ func (m *Member) ChangePhone(phone string, now time.Time) error {
 // the one waiting (with a fresh count of wrong codes), but not within p.ResendCooldown of it
 // (credential.ErrCodeResendTooSoon). The current address is ErrEmailUnchanged.
 func (m *Member) RequestEmailChange(newEmail string, now time.Time, p credential.CodePolicy) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if strings.EqualFold(newEmail, m.state.Identity.Email) {
 		return ErrEmailUnchanged
@@ -393,8 +419,8 @@ func (m *Member) EmailChangeAllowedAt(p credential.CodePolicy) time.Time {
 // (p decides only the code being refused); for rejections recorded without one, from p's maximum. Expired:
 // credential.ErrCodeExpired, nothing recorded. No request waiting: ErrNoEmailChange.
 func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Time, p credential.CodePolicy) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if !m.state.EmailChangeOpen {
 		return ErrNoEmailChange
@@ -423,8 +449,8 @@ func (m *Member) ConfirmEmailChange(matches func(sequence int) bool, now time.Ti
 // made with the current parameters. Nothing is recorded when verifiedHash is no longer the stored hash (another login
 // rehashed it first, or the password changed meanwhile) or when newHash is empty.
 func (m *Member) RehashPassword(verifiedHash, newHash string, now time.Time) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if newHash == "" || verifiedHash != m.state.passwordHash || newHash == m.state.passwordHash {
 		return nil
@@ -443,8 +469,8 @@ func (m *Member) isCurrentPassword(hash string) bool {
 // verifiedHash is the hash the current password was verified against: it must still be the account's
 // (ErrPasswordChanged otherwise); a reset passes "".
 func (m *Member) SetPassword(hash, policyVersion, reason, verifiedHash string, sessionID uuid.UUID, now time.Time) error {
-	if !m.state.Registered {
-		return ErrNotFound
+	if err := m.open(); err != nil {
+		return err
 	}
 	if hash == "" || policyVersion == "" {
 		return failure.Errorf(failure.Internal, "member.SetPassword: no hash")
@@ -459,6 +485,18 @@ func (m *Member) SetPassword(hash, policyVersion, reason, verifiedHash string, s
 		return failure.Errorf(failure.Internal, "member.SetPassword: reason %q", reason)
 	}
 	m.record(now, PasswordSet{Hash: hash, PolicyVersion: policyVersion, Reason: reason, SessionID: sessionID})
+	return nil
+}
+
+// open says whether the account may be acted on: ErrNotFound for a stream without an open account, ErrErased
+// once its data is erased.
+func (m *Member) open() error {
+	switch {
+	case !m.state.Registered:
+		return ErrNotFound
+	case m.state.Erased:
+		return ErrErased
+	}
 	return nil
 }
 

@@ -38,28 +38,6 @@ func erasedHistory() (h *projectionstest.History, personal []string) {
 		"+33700000001", "nouveau@example.org", "Vignes", "Bâtiment", "51100", "Reims", "Moulin", "21000", "Dijon", "FR"}
 }
 
-// eraseMember returns a member event as it decodes once the member's key is destroyed: its personal texts read
-// event.ErasedText, its other personal values zero.
-func eraseMember(v any) any {
-	e := projections.Erase
-	switch ev := v.(type) {
-	case member.Registered:
-		return member.Registered{RegistrationID: ev.RegistrationID, NIR: e(ev.NIR), LastName: e(ev.LastName),
-			FirstName: e(ev.FirstName), BirthDate: e(ev.BirthDate), Email: e(ev.Email), MobilePhone: e(ev.MobilePhone)}
-	case member.PasswordSet:
-		ev.Hash = e(ev.Hash)
-		return ev
-	case member.AddressChanged:
-		return member.AddressChanged{Line1: e(ev.Line1), Line2: e(ev.Line2), PostalCode: e(ev.PostalCode),
-			City: e(ev.City), Country: e(ev.Country), EffectiveFrom: ev.EffectiveFrom}
-	case member.PhoneChanged:
-		return member.PhoneChanged{MobilePhone: e(ev.MobilePhone)}
-	case member.EmailChangeRequested:
-		ev.NewEmail = e(ev.NewEmail)
-		return ev
-	}
-	return v
-}
 
 // TestErasure: the account shows the member's data; after DataErased every personal column reads ErasedText, the
 // query answers with it, replays and a rebuild give the same rows, and so does a rebuild of the history decoded
@@ -99,7 +77,7 @@ func TestErasure(t *testing.T) {
 
 		// After the keys are gone, a rebuild decodes the personal fields as erased: no error, the same rows.
 		next := projectionstest.Setup(t, db, &Projection{Meta: meta.At(Version + 2)})
-		erased := projectionstest.Erased(evs, eraseMember)
+		erased := projectionstest.Erased(evs, projectionstest.EraseMember)
 		for batch := range slices.Chunk(erased, 3) {
 			projectionstest.Apply(t, db, next, batch...)
 		}
@@ -116,7 +94,7 @@ func TestErasedAddressWithoutDate(t *testing.T) {
 		p := projectionstest.Setup(t, db, New())
 		var pos uint64
 		h := projectionstest.NewHistory(member.Category, &pos, start)
-		h.Add(member.TypeRegistered, eraseMember(registered()))
+		h.Add(member.TypeRegistered, projectionstest.EraseMember(registered()))
 		a := h.Add(member.TypeAddressChanged, member.AddressChanged{Line1: event.ErasedText, EffectiveFrom: event.ErasedText})
 		h.Events[0].Erased, h.Events[1].Erased = true, true
 		a.Erased = true

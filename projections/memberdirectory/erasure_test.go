@@ -16,21 +16,6 @@ import (
 	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
-// eraseMember returns a member event as it decodes once the member's key is destroyed.
-func eraseMember(v any) any {
-	e := projections.Erase
-	switch ev := v.(type) {
-	case member.Registered:
-		return member.Registered{RegistrationID: ev.RegistrationID, NIR: e(ev.NIR), LastName: e(ev.LastName),
-			FirstName: e(ev.FirstName), BirthDate: e(ev.BirthDate), Email: e(ev.Email), MobilePhone: e(ev.MobilePhone)}
-	case member.EmailChanged:
-		return member.EmailChanged{Email: e(ev.Email)}
-	case member.PasswordSet:
-		ev.Hash = e(ev.Hash)
-		return ev
-	}
-	return v
-}
 
 // TestErasure: an erased member shows event.ErasedText and is found neither by NIR nor by a name word (nor by the
 // words of event.ErasedText); another member is untouched; replays, a rebuild and a rebuild of the history decoded
@@ -103,7 +88,7 @@ func TestErasure(t *testing.T) {
 			func(version int) []string { return projectionstest.DumpVersion(t, db, Name, version, "_words") })
 
 		next := projectionstest.Setup(t, db, &Projection{Meta: meta.At(Version + 2), hash: hash})
-		erased := projectionstest.Erased(gone.Events, eraseMember) // the other member's key is still there
+		erased := projectionstest.Erased(gone.Events, projectionstest.EraseMember) // the other member's key is still there
 		n := len(erased)
 		for batch := range slices.Chunk(slices.Concat(erased[:n-1], kept.Events, erased[n-1:]), 2) {
 			projectionstest.Apply(t, db, next, batch...)
@@ -122,7 +107,7 @@ func TestErasedRegistrationWithoutErasure(t *testing.T) {
 		p := projectionstest.Setup(t, db, New(hash))
 		var pos uint64
 		h := person(&pos, "Lefèvre", "Élodie", "292112A004017", 59)
-		projectionstest.Apply(t, db, p, projectionstest.Erased(h.Events, eraseMember)...)
+		projectionstest.Apply(t, db, p, projectionstest.Erased(h.Events, projectionstest.EraseMember)...)
 		q := NewQueries(db, hash, nil)
 		if es, err := q.Search(projectionstest.Ctx(t), "donnees effacees", 0); err != nil || len(es) != 0 {
 			t.Errorf("Search(erased words) = %+v, %v", es, err)

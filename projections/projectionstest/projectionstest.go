@@ -236,15 +236,6 @@ func AssertErased(tb testing.TB, rows []string, personal ...string) {
 	}
 }
 
-// ErasedTexts returns texts with every one replaced by event.ErasedText, as a personal []string decodes once its
-// subject's key is destroyed.
-func ErasedTexts(texts []string) []string {
-	out := make([]string, len(texts))
-	for i := range out {
-		out[i] = event.ErasedText
-	}
-	return out
-}
 
 // Setup creates p's tables in db and returns p.
 func Setup[P projections.Projection](tb testing.TB, db *sqldb.DB, p P) P {

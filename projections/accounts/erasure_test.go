@@ -38,7 +38,6 @@ func erasedHistory() (h *projectionstest.History, personal []string) {
 		"+33700000001", "nouveau@example.org", "Vignes", "Bâtiment", "51100", "Reims", "Moulin", "21000", "Dijon", "FR"}
 }
 
-
 // TestErasure: the account shows the member's data; after DataErased every personal column reads ErasedText, the
 // query answers with it, replays and a rebuild give the same rows, and so does a rebuild of the history decoded
 // once the key is destroyed.

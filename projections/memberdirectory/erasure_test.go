@@ -16,7 +16,6 @@ import (
 	"github.com/msa-dossier/dossier/projections/projectionstest"
 )
 
-
 // TestErasure: an erased member shows event.ErasedText and is found neither by NIR nor by a name word (nor by the
 // words of event.ErasedText); another member is untouched; replays, a rebuild and a rebuild of the history decoded
 // as erased give the same rows.

@@ -236,7 +236,6 @@ func AssertErased(tb testing.TB, rows []string, personal ...string) {
 	}
 }
 
-
 // Setup creates p's tables in db and returns p.
 func Setup[P projections.Projection](tb testing.TB, db *sqldb.DB, p P) P {
 	tb.Helper()

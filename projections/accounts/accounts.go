@@ -204,10 +204,10 @@ func (acc *account) apply(e event.Envelope) error {
 			return fmt.Errorf("accounts: %s revision %d: effective date is not YYYY-MM-DD", e.Stream, e.Revision)
 		}
 		acc.addresses = append(acc.addresses, addressChange{revision: int64(e.Revision), a: ev})
-	case member.DataErased:
+	}
+	if after.Erased { // the member's data was erased (member.DataErased): the addresses too, once written
 		acc.row.erase()
-		acc.state = acc.row.state()
-		acc.erased, acc.addresses = true, nil
+		acc.erased = true
 	}
 	acc.row.Revision, acc.row.LastPosition = int64(e.Revision), int64(e.Position)
 	acc.changed = true

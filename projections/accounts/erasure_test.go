@@ -83,6 +83,15 @@ func TestErasure(t *testing.T) {
 		if got := projectionstest.DumpVersion(t, db, Name, Version+2, "_addresses"); !slices.Equal(got, want) {
 			t.Errorf("rebuild of the erased history:\n got %q\nwant %q", got, want)
 		}
+
+		// The whole history in one batch: the same rows, clear or erased.
+		for i, h := range [][]event.Envelope{evs, erased} {
+			v := Version + 3 + i
+			projectionstest.Apply(t, db, projectionstest.Setup(t, db, &Projection{Meta: meta.At(v)}), h...)
+			if got := projectionstest.DumpVersion(t, db, Name, v, "_addresses"); !slices.Equal(got, want) {
+				t.Errorf("one batch (%d):\n got %q\nwant %q", i, got, want)
+			}
+		}
 	})
 }
 

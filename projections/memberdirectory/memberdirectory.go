@@ -169,7 +169,9 @@ func (p *Projection) apply(en *entry, e event.Envelope) error {
 		}
 		en.exists, en.namesChanged = true, true
 	}
-	if _, ok := e.Event.(member.DataErased); ok && en.exists {
+	if after, _ := en.state.Apply(e.Event, e.Metadata.OccurredAt); after.Erased && !en.state.Erased && en.exists {
+		// The member's data was erased (member.DataErased, as the domain folds it).
+		en.state = after
 		en.row.erase()
 		en.state.Identity.Email = en.row.Email
 		en.row.Revision, en.row.LastPosition = int64(e.Revision), int64(e.Position)
@@ -202,10 +204,11 @@ func (p *Projection) apply(en *entry, e event.Envelope) error {
 // the NIR hash and the sort keys are emptied, the NIR key is 0, and the folded names read event.ErasedText, which
 // gives no search words (see words).
 func (r *row) erase() {
-	for _, s := range []*string{&r.LastName, &r.FirstName, &r.SearchName, &r.BirthDate, &r.NIR, &r.Email} {
+	for _, s := range []*string{&r.LastName, &r.FirstName, &r.SearchName, &r.BirthDate, &r.Email} {
 		*s = projections.Erase(*s)
 	}
-	r.LastKey, r.FirstKey, r.NIRHash, r.NIRKey = "", "", "", 0
+	// Every member has a NIR: it reads erased whatever the erased decoding gave, and marks the entry (erased).
+	r.NIR, r.LastKey, r.FirstKey, r.NIRHash, r.NIRKey = event.ErasedText, "", "", "", 0
 }
 
 // erased reports whether the entry's data was erased (a NIR never reads event.ErasedText otherwise).

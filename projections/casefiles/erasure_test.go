@@ -22,7 +22,8 @@ import (
 func dataErased(pos *uint64, memberID uuid.UUID) event.Envelope {
 	h := projectionstest.NewHistory(member.Category, pos, srtest.At(30, 0))
 	h.Stream = event.NewStreamID(member.Category, memberID)
-	return h.Add(member.TypeDataErased, member.DataErased{Reason: member.ErasureRequested, Subjects: []uuid.UUID{memberID}})
+	return h.Add(member.TypeDataErased, member.DataErased{Reason: member.ErasureRequested,
+		Subjects: []uuid.UUID{memberID}})
 }
 
 // TestErasure: the case files of an erased member show ErasedText in place of the form and of every personal

@@ -59,7 +59,8 @@ func TestErasure(t *testing.T) {
 		want := dump(t, db)
 		projectionstest.AssertErased(t, want, "292112A004017", "Élodie", "elodie", "elodie.l@example.org",
 			hash("292112A004017"))
-		for _, query := range []string{"292112A004017", "elodie", "lefevre elodie", "donnees", "effacees", "données effacées"} {
+		for _, query := range []string{"292112A004017", "elodie", "lefevre elodie", "donnees", "effacees",
+			"données effacées"} {
 			if got := search(query); slices.Contains(got, gone.Stream.ID) {
 				t.Errorf("Search(%q) still finds the erased member", query)
 			}

@@ -16,8 +16,8 @@
 // When the member's data is erased (member.DataErased), the entry's personal columns read event.ErasedText (the NIR
 // key 0) and its lookups are gone: no NIR hash, no name words, empty sort keys, so that no search finds the member;
 // a rebuild after the member's key is destroyed gives the same entry from the events decoded as erased (a NIR that
-// reads event.ErasedText is never hashed). The rows hold personal data: never log them. Opening a member's data is recorded by the caller (an event on the
-// memberaccess stream), not here: projections run no side effects.
+// reads event.ErasedText is never hashed). The rows hold personal data: never log them. Opening a member's data is
+// recorded by the caller (an event on the memberaccess stream), not here: projections run no side effects.
 package memberdirectory
 
 import (
@@ -161,11 +161,13 @@ func (p *Projection) apply(en *entry, e event.Envelope) error {
 		en.row = row{
 			MemberID: e.Stream.ID, LastName: ev.LastName, FirstName: ev.FirstName,
 			SearchName: Fold(ev.LastName + " " + ev.FirstName), LastKey: Fold(ev.LastName), FirstKey: Fold(ev.FirstName),
-			BirthDate: ev.BirthDate, NIR: ev.NIR, NIRKey: ev.Key, NIRHash: p.hash(ev.NIR), Email: ev.Email,
+			BirthDate: ev.BirthDate, NIR: ev.NIR, NIRKey: ev.Key, Email: ev.Email,
 			RegisteredAt: e.Metadata.OccurredAt.UTC(),
 		}
 		if e.Erased || ev.NIR == event.ErasedText {
 			en.row.erase() // decoded as erased: nothing to hash, no words to find it by
+		} else {
+			en.row.NIRHash = p.hash(ev.NIR)
 		}
 		en.exists, en.namesChanged = true, true
 	}

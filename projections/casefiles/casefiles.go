@@ -283,6 +283,11 @@ func apply(en *entry, e event.Envelope) error {
 		// still shows that something happened, and who did it, under the type's name, staff only.
 		kind = Kind(e.Type)
 	}
+	if r.Form == ErasedForm {
+		// The member's data was erased already: a later step (a note on the closed case, written before the keys
+		// were destroyed) shows erased too, as a rebuild would show it.
+		d.erase()
+	}
 	details, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("casefiles: %s revision %d: details: %w", e.Stream, e.Revision, err)

@@ -101,6 +101,13 @@ func TestErasure(t *testing.T) {
 			t.Errorf("rebuild of the erased history:\n got %q\nwant %q", got, want)
 		}
 
+		// A note written on the erased member's closed case before the keys were destroyed shows erased.
+		late := a.Note(srtest.At(31, 0), w1)
+		projectionstest.Apply(t, db, p, late...)
+		if f := get(t, q, a.ID); f.Timeline[len(f.Timeline)-1].Details.Text != event.ErasedText {
+			t.Errorf("late note: %+v", f.Timeline[len(f.Timeline)-1])
+		}
+
 		// Before its DataErased is read, an erased history still builds, and reads.
 		bare := projectionstest.Setup(t, db, &Projection{Meta: meta.At(Version + 3)})
 		projectionstest.Apply(t, db, bare, erased[:len(erased)-1]...)

@@ -14,7 +14,9 @@
 // the attempts (the verdict recorded in EmailChangeRejected) voids the pending email change, and a password reset
 // ends the login lock. A PasswordRehashed (the same password under new hashing parameters) is no password change.
 //
-// The rows hold personal data (the member's own): never log them.
+// The rows hold personal data (the member's own): never log them. When the member's data is erased
+// (member.DataErased), every personal column of the account and of its addresses reads event.ErasedText (the NIR key
+// 0) from then on; a rebuild after the member's key is destroyed reads the same from the events themselves.
 package accounts
 
 import (
@@ -22,6 +24,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,7 +48,10 @@ const Name = "accounts"
 //
 // Reading the verdict recorded in EmailChangeRejected (and falling back to the current policy for events without
 // one) needed no new version: every stored event reads as version 2 read it.
-const Version = 2
+//
+//   - 3: member.DataErased erases the member's personal columns (identity, contact, pending email, addresses), and
+//     an event decoded as erased (its key destroyed) never fails the fold.
+const Version = 3
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -104,6 +110,8 @@ type account struct {
 	changed bool
 	// addresses are the address changes of the batch, in order.
 	addresses []addressChange
+	// erased: the batch erased the member's data; write erases the stored addresses too.
+	erased bool
 }
 
 type addressChange struct {
@@ -190,13 +198,30 @@ func (acc *account) apply(e event.Envelope) error {
 		acc.row.PreviousLoginAt, acc.row.LastLoginAt = acc.row.LastLoginAt, at
 	case member.AddressChanged:
 		if _, err := time.Parse(time.DateOnly, ev.EffectiveFrom); err != nil {
+			if e.Erased {
+				break // an erased address whose date cannot be read either: nothing of it to show
+			}
 			return fmt.Errorf("accounts: %s revision %d: effective date is not YYYY-MM-DD", e.Stream, e.Revision)
 		}
 		acc.addresses = append(acc.addresses, addressChange{revision: int64(e.Revision), a: ev})
 	}
+	if after.Erased { // the member's data was erased (member.DataErased): the addresses too, once written
+		acc.row.erase()
+		acc.erased = true
+	}
 	acc.row.Revision, acc.row.LastPosition = int64(e.Revision), int64(e.Position)
 	acc.changed = true
 	return nil
+}
+
+// erase writes event.ErasedText over the personal columns of the account (see projections.Erase); the NIR key,
+// a number, becomes 0.
+func (r *row) erase() {
+	for _, s := range []*string{&r.NIR, &r.LastName, &r.FirstName, &r.BirthDate, &r.Email, &r.MobilePhone,
+		&r.PendingEmail} {
+		*s = projections.Erase(*s)
+	}
+	r.NIRKey = 0
 }
 
 // write stores a member's row and address changes.
@@ -221,6 +246,28 @@ func (p *Projection) write(ctx context.Context, tx *sqldb.Tx, table string, acc 
 				c.a.Country, c.revision); err != nil {
 			return fmt.Errorf("accounts: %w", err)
 		}
+	}
+	if acc.erased {
+		if err := eraseAddresses(ctx, tx, addresses, acc.row.MemberID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eraseAddresses writes event.ErasedText over the texts of every address of a member (their effective dates, dates
+// of facts, stay). Writing it again changes nothing.
+func eraseAddresses(ctx context.Context, tx *sqldb.Tx, table, memberID string) error {
+	set := make([]string, 0, 5)
+	args := make([]any, 0, 6)
+	for _, c := range []string{"line1", "line2", "postal_code", "city", "country"} {
+		set = append(set, c+" = CASE WHEN "+c+" = '' THEN '' ELSE ? END")
+		args = append(args, event.ErasedText)
+	}
+	args = append(args, memberID)
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE "+table+" SET "+strings.Join(set, ", ")+" WHERE member_id = ?"),
+		args...); err != nil {
+		return fmt.Errorf("accounts: erase addresses: %w", err)
 	}
 	return nil
 }

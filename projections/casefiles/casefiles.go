@@ -14,6 +14,11 @@
 // It folds the events of the service request streams only ("servicerequest-<id>"). Rows keep the stream revision of
 // the last event applied to them and steps are keyed by revision, so an event at or below it changes nothing. The
 // rows hold personal data (the form, the member's answers, internal notes): never log them.
+//
+// It also reads member.DataErased (on the member stream "member-<id>"): the form of every request of the member then
+// reads as erased (the JSON string event.ErasedText, see ErasedForm) and the personal details of their steps (items
+// asked for, answers, reasons, notes) read event.ErasedText; a rebuild after the member's key is destroyed gives the
+// same from the events decoded as erased.
 package casefiles
 
 import (
@@ -21,12 +26,15 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
@@ -39,7 +47,21 @@ const Name = "casefiles"
 // Version is the current version of the projection. Bump it when the schema, the folding, the details or the
 // labels change: the runner rebuilds the new version beside the live one and switches readers over once it has
 // caught up.
-const Version = 1
+//
+//   - 2: member.DataErased erases the forms and the personal details of the member's requests; a form decoded as
+//     erased is stored as ErasedForm.
+const Version = 2
+
+// ErasedForm is the form of a request once its member's data was erased, as stored: the JSON string
+// event.ErasedText in place of the object of answers (whose field names are gone too, as a rebuild after the key was
+// destroyed cannot read them).
+var ErasedForm = func() string {
+	b, err := json.Marshal(event.ErasedText)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 //go:embed migrations
 var migrations embed.FS
@@ -178,7 +200,65 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 	if err != nil {
 		return err
 	}
-	return write(ctx, tx, table, changed)
+	if err := write(ctx, tx, table, changed); err != nil {
+		return err
+	}
+	for _, e := range batch {
+		if _, ok := e.Event.(member.DataErased); ok && e.Stream.Category == member.Category {
+			if err := eraseMember(ctx, tx, table, e.Stream.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// eraseMember writes ErasedForm over the forms of memberID's requests and event.ErasedText over the personal
+// details of their steps (see Details.erase). What is erased already stays as it is: a replay changes nothing.
+func eraseMember(ctx context.Context, tx *sqldb.Tx, table string, memberID uuid.UUID) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE "+table+" SET form = ? WHERE member_id = ? AND form <> ?"),
+		ErasedForm, memberID.String(), ErasedForm); err != nil {
+		return fmt.Errorf("casefiles: erase the forms of member-%s: %w", memberID, err)
+	}
+	type stepRow struct {
+		RequestID string `db:"request_id"`
+		Revision  int64  `db:"revision"`
+		Details   string `db:"details"`
+	}
+	var steps []stepRow
+	if err := sqlx.SelectContext(ctx, tx, &steps, tx.Rebind("SELECT s.request_id, s.revision, s.details FROM "+
+		table+"_steps s WHERE s.request_id IN (SELECT f.request_id FROM "+table+" f WHERE f.member_id = ?)"),
+		memberID.String()); err != nil {
+		return fmt.Errorf("casefiles: read the steps of member-%s: %w", memberID, err)
+	}
+	update := tx.Rebind("UPDATE " + table + "_steps SET details = ? WHERE request_id = ? AND revision = ?")
+	for _, s := range steps {
+		var d Details
+		if err := json.Unmarshal([]byte(s.Details), &d); err != nil {
+			return fmt.Errorf("casefiles: %s revision %d: details: %w", s.RequestID, s.Revision, err)
+		}
+		if !d.erase() {
+			continue
+		}
+		details, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("casefiles: %s revision %d: details: %w", s.RequestID, s.Revision, err)
+		}
+		if _, err := tx.ExecContext(ctx, update, string(details), s.RequestID, s.Revision); err != nil {
+			return fmt.Errorf("casefiles: erase a step of member-%s: %w", memberID, err)
+		}
+	}
+	return nil
+}
+
+// erase writes event.ErasedText over the personal details (the items asked for, the member's answer, a decision's
+// or withdrawal's reason, a note's text; see projections.Erase) and reports whether anything changed.
+func (d *Details) erase() bool {
+	before := *d
+	d.Items = projections.EraseAll(d.Items)
+	d.Answer, d.Reason, d.Text = projections.Erase(d.Answer), projections.Erase(d.Reason), projections.Erase(d.Text)
+	return !slices.Equal(before.Items, d.Items) || before.Answer != d.Answer || before.Reason != d.Reason ||
+		before.Text != d.Text
 }
 
 func apply(en *entry, e event.Envelope) error {
@@ -189,6 +269,9 @@ func apply(en *entry, e event.Envelope) error {
 	if ev, ok := e.Event.(sr.Submitted); ok && !en.exists {
 		*r = row{RequestID: e.Stream.ID, MemberID: ev.MemberID, ServiceCode: ev.ServiceCode,
 			CatalogVersion: ev.CatalogVersion, Form: string(ev.Form), ReceivedAt: e.Metadata.OccurredAt}
+		if e.Erased && !isObject(ev.Form) {
+			r.Form = ErasedForm // decoded as erased: no answers to show, and no error
+		}
 		en.exists = true
 	}
 	if !en.exists {
@@ -199,6 +282,11 @@ func apply(en *entry, e event.Envelope) error {
 		// An event type this version does not know yet (TestEveryEventIsAStep keeps the list whole): the timeline
 		// still shows that something happened, and who did it, under the type's name, staff only.
 		kind = Kind(e.Type)
+	}
+	if r.Form == ErasedForm {
+		// The member's data was erased already: a later step (a note on the closed case, written before the keys
+		// were destroyed) shows erased too, as a rebuild would show it.
+		d.erase()
 	}
 	details, err := json.Marshal(d)
 	if err != nil {
@@ -216,6 +304,12 @@ func apply(en *entry, e event.Envelope) error {
 	r.Revision, r.LastPosition = int64(e.Revision), int64(e.Position)
 	en.changed = true
 	return nil
+}
+
+// isObject reports whether data is a JSON object.
+func isObject(data json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	return json.Unmarshal(data, &m) == nil && m != nil
 }
 
 // step returns the kind and details of a service request event, and false for an event that is not one.

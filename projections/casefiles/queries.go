@@ -92,8 +92,11 @@ type Form struct {
 	ServiceLabel   string `json:"service_label,omitempty"` // the catalog version's label of the service
 	CatalogVersion string `json:"catalog_version"`
 	// Fields are the form's values: the fields the catalog version lists, in its order, then any other the form
-	// holds, by name.
+	// holds, by name. Once the member's data is erased, one field named "erased" whose label and value read
+	// event.ErasedText.
 	Fields []FormField `json:"fields"`
+	// Erased: the member's data was erased; the answers are gone.
+	Erased bool `json:"erased,omitempty"`
 }
 
 // FormField is one value of a submitted form.
@@ -248,15 +251,20 @@ func (q *Queries) steps(ctx context.Context, r row, query string, more ...any) (
 // the catalog does not know (never the case: versions are never removed) leaves the fields named by their names.
 func labelled(r row) (Form, error) {
 	f := Form{ServiceCode: r.ServiceCode, CatalogVersion: r.CatalogVersion, Fields: []FormField{}}
-	var values map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(r.Form), &values); err != nil {
-		return Form{}, fmt.Errorf("casefiles: %s: form: %w", sr.StreamID(r.RequestID), err)
-	}
 	var fields []catalog.Field
 	if c, err := catalog.Load(r.CatalogVersion); err == nil {
 		if svc, err := c.Lookup(r.ServiceCode); err == nil {
 			f.ServiceLabel, fields = svc.Label, svc.Fields
 		}
+	}
+	if r.Form == ErasedForm {
+		f.Erased = true
+		f.Fields = []FormField{{Name: "erased", Label: event.ErasedText, Value: json.RawMessage(ErasedForm)}}
+		return f, nil
+	}
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(r.Form), &values); err != nil {
+		return Form{}, fmt.Errorf("casefiles: %s: form: %w", sr.StreamID(r.RequestID), err)
 	}
 	for _, field := range fields {
 		v, ok := values[field.Name]

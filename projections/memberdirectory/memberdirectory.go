@@ -13,8 +13,11 @@
 // It folds the events of the member streams only ("member-<id>"); every other event is skipped. Rows keep the
 // member stream's revision of the last event applied to them, and an event at or below it changes nothing.
 //
-// The rows hold personal data: never log them. Opening a member's data is recorded by the caller (an event on the
-// memberaccess stream), not here: projections run no side effects.
+// When the member's data is erased (member.DataErased), the entry's personal columns read event.ErasedText (the NIR
+// key 0) and its lookups are gone: no NIR hash, no name words, empty sort keys, so that no search finds the member;
+// a rebuild after the member's key is destroyed gives the same entry from the events decoded as erased (a NIR that
+// reads event.ErasedText is never hashed). The rows hold personal data: never log them. Opening a member's data is
+// recorded by the caller (an event on the memberaccess stream), not here: projections run no side effects.
 package memberdirectory
 
 import (
@@ -42,7 +45,9 @@ const Name = "memberdirectory"
 //
 //   - 2: the email and the lock are the member aggregate's fold (member.State): a password set by a
 //     forgotten-password reset ends the lock here too, as it does for logins and in projections/accounts.
-const Version = 2
+//   - 3: member.DataErased erases the entry's personal columns and its lookups (NIR hash, name words); an event
+//     decoded as erased gives an entry no search finds.
+const Version = 3
 
 //go:embed migrations
 var migrations embed.FS
@@ -129,8 +134,8 @@ func shown(e event.Envelope) bool {
 		return false
 	}
 	switch e.Event.(type) {
-	case member.Registered, member.EmailChanged, member.Locked, member.PasswordSet:
-		return true // what the directory shows (names, email, lock) moves only with these
+	case member.Registered, member.EmailChanged, member.Locked, member.PasswordSet, member.DataErased:
+		return true // what the directory shows (names, email, lock, erasure) moves only with these
 	}
 	return false
 }
@@ -156,10 +161,24 @@ func (p *Projection) apply(en *entry, e event.Envelope) error {
 		en.row = row{
 			MemberID: e.Stream.ID, LastName: ev.LastName, FirstName: ev.FirstName,
 			SearchName: Fold(ev.LastName + " " + ev.FirstName), LastKey: Fold(ev.LastName), FirstKey: Fold(ev.FirstName),
-			BirthDate: ev.BirthDate, NIR: ev.NIR, NIRKey: ev.Key, NIRHash: p.hash(ev.NIR), Email: ev.Email,
+			BirthDate: ev.BirthDate, NIR: ev.NIR, NIRKey: ev.Key, Email: ev.Email,
 			RegisteredAt: e.Metadata.OccurredAt.UTC(),
 		}
+		if e.Erased || ev.NIR == event.ErasedText {
+			en.row.erase() // decoded as erased: nothing to hash, no words to find it by
+		} else {
+			en.row.NIRHash = p.hash(ev.NIR)
+		}
 		en.exists, en.namesChanged = true, true
+	}
+	if after, _ := en.state.Apply(e.Event, e.Metadata.OccurredAt); after.Erased && !en.state.Erased && en.exists {
+		// The member's data was erased (member.DataErased, as the domain folds it).
+		en.state = after
+		en.row.erase()
+		en.state.Identity.Email = en.row.Email
+		en.row.Revision, en.row.LastPosition = int64(e.Revision), int64(e.Position)
+		en.changed, en.namesChanged = true, true
+		return nil
 	}
 	// What the event does to the account (email, lock) is the domain's fold; the directory shows it. An event that
 	// changes nothing shown (a password change that is not a reset) is passed over, as the other events are.
@@ -183,6 +202,20 @@ func (p *Projection) apply(en *entry, e event.Envelope) error {
 	return nil
 }
 
+// erase writes event.ErasedText over the entry's personal columns (see projections.Erase) and drops its lookups:
+// the NIR hash and the sort keys are emptied, the NIR key is 0, and the folded names read event.ErasedText, which
+// gives no search words (see words).
+func (r *row) erase() {
+	for _, s := range []*string{&r.LastName, &r.FirstName, &r.SearchName, &r.BirthDate, &r.Email} {
+		*s = projections.Erase(*s)
+	}
+	// Every member has a NIR: it reads erased whatever the erased decoding gave, and marks the entry (erased).
+	r.NIR, r.LastKey, r.FirstKey, r.NIRHash, r.NIRKey = event.ErasedText, "", "", "", 0
+}
+
+// erased reports whether the entry's data was erased (a NIR never reads event.ErasedText otherwise).
+func (r *row) erased() bool { return r.NIR == event.ErasedText }
+
 func write(ctx context.Context, tx *sqldb.Tx, table string, en *entry) error {
 	if !en.changed {
 		return nil
@@ -198,7 +231,10 @@ func write(ctx context.Context, tx *sqldb.Tx, table string, en *entry) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM "+wordsTable+" WHERE member_id = ?"), en.row.MemberID.String()); err != nil {
 		return fmt.Errorf("memberdirectory: replace words: %w", err)
 	}
-	ws := words(en.row.LastName, en.row.FirstName)
+	var ws []string
+	if !en.row.erased() { // an erased entry is found by no word
+		ws = words(en.row.LastName, en.row.FirstName)
+	}
 	if len(ws) == 0 {
 		return nil
 	}

@@ -19,7 +19,9 @@
 //
 // It folds the events of the service request streams only ("servicerequest-<id>"). Rows keep the stream revision of
 // the last event applied to them, and an event at or below it changes nothing. The rows hold personal data (the
-// member's answers are not kept, only what was asked): never log them.
+// member's answers are not kept, only what was asked): never log them. It also reads member.DataErased (on the
+// member stream "member-<id>"): the items asked for and the decision's reason of every request of the member then
+// read event.ErasedText, as a rebuild after the member's key is destroyed reads them from the events.
 package memberrequests
 
 import (
@@ -31,9 +33,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/requestclock"
@@ -44,8 +48,9 @@ const Name = "memberrequests"
 
 // Version is the current version of the projection. Bump it when the schema, the folding or the labels change:
 // the runner rebuilds the new version beside the live one and switches readers over once it has caught up. Version 2
-// dropped the timeline table (the member's timeline is read from projections/casefiles).
-const Version = 2
+// dropped the timeline table (the member's timeline is read from projections/casefiles). Version 3 erases the
+// personal texts of a member's requests (items asked for, decision's reason) on member.DataErased.
+const Version = 3
 
 //go:embed migrations
 var migrations embed.FS
@@ -155,12 +160,61 @@ type entry struct {
 // applied in order, and the row is written back with an upsert guarded by the revision.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
 	table := p.Table()
-	return projections.StreamFold[*entry]{
+	err := projections.StreamFold[*entry]{
 		Keep:  func(e event.Envelope) bool { return e.Stream.Category == sr.Category },
 		Load:  func(s event.StreamID) (*entry, error) { return load(ctx, tx, table, s.ID) },
 		Fold:  apply,
 		Write: func(en *entry) error { return write(ctx, tx, table, en) },
 	}.Apply(batch)
+	if err != nil {
+		return err
+	}
+	for _, e := range batch {
+		if _, ok := e.Event.(member.DataErased); ok && e.Stream.Category == member.Category {
+			if err := eraseMember(ctx, tx, table, e.Stream.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// eraseMember writes event.ErasedText over the items asked for and the decision's reason of memberID's requests
+// (see projections.Erase). What is erased already stays as it is: a replay changes nothing.
+func eraseMember(ctx context.Context, tx *sqldb.Tx, table string, memberID uuid.UUID) error {
+	type erasable struct {
+		RequestID      string `db:"request_id"`
+		ExpectedItems  string `db:"expected_items"`
+		DecisionReason string `db:"decision_reason"`
+	}
+	var rows []erasable
+	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT request_id, expected_items, decision_reason FROM "+
+		table+" WHERE member_id = ?"), memberID.String()); err != nil {
+		return fmt.Errorf("memberrequests: read the requests of member-%s: %w", memberID, err)
+	}
+	update := tx.Rebind("UPDATE " + table + " SET expected_items = ?, decision_reason = ? WHERE request_id = ?")
+	for _, r := range rows {
+		items := r.ExpectedItems
+		if items != "" {
+			var list []string
+			if err := json.Unmarshal([]byte(items), &list); err != nil {
+				return fmt.Errorf("memberrequests: %s: expected items: %w", r.RequestID, err)
+			}
+			b, err := json.Marshal(projections.EraseAll(list))
+			if err != nil {
+				return fmt.Errorf("memberrequests: %s: expected items: %w", r.RequestID, err)
+			}
+			items = string(b)
+		}
+		reason := projections.Erase(r.DecisionReason)
+		if items == r.ExpectedItems && reason == r.DecisionReason {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, update, items, reason, r.RequestID); err != nil {
+			return fmt.Errorf("memberrequests: erase a request of member-%s: %w", memberID, err)
+		}
+	}
+	return nil
 }
 
 func load(ctx context.Context, tx *sqldb.Tx, table string, id uuid.UUID) (*entry, error) {

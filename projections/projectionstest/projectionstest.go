@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -200,6 +201,39 @@ func (h *History) Add(typ string, v any) event.Envelope {
 	}
 	h.Events = append(h.Events, e)
 	return e
+}
+
+// Erased returns a copy of evs as they decode once their subject's key is destroyed (see event.Sealer): each event
+// passed through erase, which returns it with its personal fields read as erased (texts event.ErasedText, other
+// values zero), and marked Erased when erase changed it. Positions, revisions and metadata stay.
+func Erased(evs []event.Envelope, erase func(any) any) []event.Envelope {
+	out := make([]event.Envelope, len(evs))
+	for i, e := range evs {
+		v := erase(e.Event)
+		if !reflect.DeepEqual(v, e.Event) {
+			e.Event, e.Erased = v, true
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// AssertErased fails the test unless some row of rows (see Dump) shows event.ErasedText and none holds any of
+// personal, the values the history wrote before the erasure.
+func AssertErased(tb testing.TB, rows []string, personal ...string) {
+	tb.Helper()
+	shown := false
+	for _, r := range rows {
+		shown = shown || strings.Contains(r, event.ErasedText)
+		for _, v := range personal {
+			if strings.Contains(r, v) {
+				tb.Errorf("erased value %q still in row %q", v, r)
+			}
+		}
+	}
+	if !shown {
+		tb.Errorf("no row shows %q: %q", event.ErasedText, rows)
+	}
 }
 
 // Setup creates p's tables in db and returns p.

@@ -1,0 +1,26 @@
+package projections
+
+import "github.com/msa-dossier/dossier/domain/event"
+
+// Erase returns what a personal text of a member whose data was erased reads as: event.ErasedText, or "" for a
+// text that was empty (nothing was there to erase). A projection writes it over every personal column of the
+// member's rows when it folds member.DataErased, so that the API shows "données effacées" at once, as a rebuild
+// after the keys are destroyed does (it decodes event.ErasedText from the events themselves).
+func Erase(text string) string {
+	if text == "" {
+		return ""
+	}
+	return event.ErasedText
+}
+
+// EraseAll returns texts with each one erased (see Erase), in a new slice; nil for nil.
+func EraseAll(texts []string) []string {
+	if texts == nil {
+		return nil
+	}
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		out[i] = Erase(t)
+	}
+	return out
+}

@@ -51,8 +51,13 @@ func freeAddr(t *testing.T) string {
 // start-up line.
 func startServe(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServeIn(t, t.TempDir(), args...)
+}
+
+// startServeIn starts `dossier serve` in dir (its ./var holds the data: a second start in the same dir is a restart).
+func startServeIn(t *testing.T, dir string, args ...string) *server {
+	t.Helper()
 	addr := freeAddr(t)
-	dir := t.TempDir()
 	cmd := exec.Command(testbin.Dossier(t), append([]string{"serve", "--http-addr", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "DOSSIER_LOG_LEVEL=info")

@@ -43,7 +43,9 @@ type Definition struct {
 	typ       reflect.Type
 	decode    func([]byte) (any, error)
 	upcasters []upcaster
-	err       error
+	// personal is how the type's personal fields are sealed; nil for a type without any.
+	personal *personalPlan
+	err      error
 }
 
 // Option configures a Definition.
@@ -64,6 +66,11 @@ func Define[T any](name string, opts ...Option) Definition {
 			return v, nil
 		},
 	}
+	plan, err := planFor(d.typ)
+	if err != nil {
+		d.fail(err)
+	}
+	d.personal = plan
 	for _, opt := range opts {
 		opt(&d)
 	}

@@ -272,6 +272,8 @@ func (r *Registry) Encode(v any) (name string, version int, data []byte, err err
 
 // Decode turns a stored payload into the current Go value of its event type, running the upcasters from the stored
 // (name, version) to the current schema. A version of 0 reads as 1. Unknown fields are ignored (tolerant reader).
+// data must be in clear: personal fields sealed in a stored record ("_sealed") are opened by Open, which knows the
+// record's event id and subject; Decode would leave them zero.
 func (r *Registry) Decode(name string, version int, data []byte) (any, error) {
 	v, _, err := r.decode(name, version, data)
 	return v, err

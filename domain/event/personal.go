@@ -173,7 +173,7 @@ func splitSealedTail(data []byte) (clear, encoded []byte, ok bool) {
 		return nil, nil, false
 	}
 	start := bytes.LastIndex(d, []byte(`"`+sealedKey+`":"`))
-	if start < 1 {
+	if start < 1 || start+len(sealedKey)+4 > len(d)-2 {
 		return nil, nil, false
 	}
 	encoded = d[start+len(sealedKey)+4 : len(d)-2]
@@ -181,6 +181,9 @@ func splitSealedTail(data []byte) (clear, encoded []byte, ok bool) {
 		return nil, nil, false
 	}
 	before := bytes.TrimRight(d[:start], " \t\r\n")
+	if len(before) == 0 {
+		return nil, nil, false
+	}
 	switch before[len(before)-1] {
 	case '{':
 		return []byte("{}"), encoded, true

@@ -46,7 +46,7 @@ func sealingDefinitions() []event.Definition {
 	return []event.Definition{event.Define[caseNoted]("SampleCaseNoted"), event.Define[caseOpened]("SampleCaseOpened")}
 }
 
-func sealingRegistry(t *testing.T) (*event.Registry, *eventtest.MemorySealer) {
+func sealingRegistry(t testing.TB) (*event.Registry, *eventtest.MemorySealer) {
 	t.Helper()
 	reg, err := event.NewRegistry(sampleDefinitions(), sealingDefinitions())
 	if err != nil {
@@ -338,4 +338,33 @@ func TestCheckClassification(t *testing.T) {
 	if d := sealingDefinitions()[0]; !reflect.DeepEqual(d.Personal(), []string{"text", "contact", "tags", "answers", "form", "key"}) {
 		t.Errorf("Personal() = %v", d.Personal())
 	}
+}
+
+// Open never panics on a stored payload, sealed or not, whatever its bytes.
+func FuzzOpenPayload(f *testing.F) {
+	reg, _ := sealingRegistry(f)
+	for _, v := range []any{sampleNote(), caseNoted{Text: "x"}, caseOpened{Queue: "q"}} {
+		rec, err := reg.NewRecord(sampleStream, sampleMetadata(), 0, v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(rec.Data)
+	}
+	f.Add([]byte(`  "_sealed":"AAAA"}`))
+	f.Add([]byte(`{"_sealed":"AAAA", "text":"x"}`))
+	f.Add([]byte(`{"form":{"_sealed":"AAAA"}}`))
+	rec, err := reg.NewRecord(sampleStream, sampleMetadata(), 0, sampleNote())
+	if err != nil {
+		f.Fatal(err)
+	}
+	plain, err := event.NewRegistry(sampleDefinitions(), sealingDefinitions())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := rec
+		r.Data = data
+		reg.Open(r)   //nolint:errcheck // only panics matter
+		plain.Open(r) //nolint:errcheck
+	})
 }

@@ -134,15 +134,16 @@ var sealedMarker = []byte(`"` + sealedKey + `"`)
 // splitSealed returns the payload without its "_sealed" member and that member's decoded value, or ok false when
 // data holds no top-level "_sealed" member.
 func splitSealed(data []byte) (clear, box []byte, ok bool, err error) {
-	if !bytes.Contains(data, sealedMarker) {
-		return nil, nil, false, nil
-	}
 	if clear, encoded, fast := splitSealedTail(data); fast {
-		box, err := base64.StdEncoding.DecodeString(string(encoded))
+		box = make([]byte, base64.StdEncoding.DecodedLen(len(encoded)))
+		n, err := base64.StdEncoding.Decode(box, encoded)
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("sealed personal data: %w", err)
 		}
-		return clear, box, true, nil
+		return clear, box[:n], true, nil
+	}
+	if !bytes.Contains(data, sealedMarker) {
+		return nil, nil, false, nil
 	}
 	// Not the layout NewRecord writes (last member): take the object apart.
 	var members map[string]json.RawMessage
@@ -164,23 +165,27 @@ func splitSealed(data []byte) (clear, box []byte, ok bool, err error) {
 	return clear, encoded, true, nil
 }
 
+// sealedTailKey is what precedes the sealed value in the layout NewRecord writes.
+var sealedTailKey = []byte(`"` + sealedKey + `":`)
+
 // splitSealedTail recognises the layout NewRecord writes: the object ends with `"_sealed":"<base64>"}`, the member
 // following '{' or ','. Base64 holds no quote, and a quote inside a JSON string is escaped, so such a tail is the
-// last member of the top-level object.
+// last member of the top-level object. It looks only at the end of data: a clear payload is told apart at once.
 func splitSealedTail(data []byte) (clear, encoded []byte, ok bool) {
 	d := bytes.TrimRight(data, " \t\r\n")
 	if len(d) < 2 || d[len(d)-1] != '}' || d[len(d)-2] != '"' {
 		return nil, nil, false
 	}
-	start := bytes.LastIndex(d, []byte(`"`+sealedKey+`":"`))
-	if start < 1 || start+len(sealedKey)+4 > len(d)-2 {
+	open := bytes.LastIndexByte(d[:len(d)-2], '"') // the sealed value's opening quote
+	if open < 0 {
 		return nil, nil, false
 	}
-	encoded = d[start+len(sealedKey)+4 : len(d)-2]
-	if bytes.ContainsAny(encoded, "\"\\") {
+	encoded = d[open+1 : len(d)-2]
+	before := bytes.TrimRight(d[:open], " \t\r\n")
+	if !bytes.HasSuffix(before, sealedTailKey) || bytes.IndexByte(encoded, '\\') >= 0 {
 		return nil, nil, false
 	}
-	before := bytes.TrimRight(d[:start], " \t\r\n")
+	before = bytes.TrimRight(before[:len(before)-len(sealedTailKey)], " \t\r\n")
 	if len(before) == 0 {
 		return nil, nil, false
 	}

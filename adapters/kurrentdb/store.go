@@ -126,6 +126,8 @@ func (s *Store) Append(ctx context.Context, stream event.StreamID, expected esdb
 // appends nothing and returns the original Commit, without calling decide. If another command appended in between,
 // the append fails with failure.Conflict, unless cmd.RetryOnConflict allows deciding again over the new history.
 // With cmd.ExpectedRevision set, a stream that is not at that revision is a Conflict before decide runs.
+// A zero cmd.Metadata.Subject takes the Subject of the stream's first event when the stream exists, so that every
+// event of a stream is sealed under the key of the subject its creator named (a request's notes under its member's).
 // Errors from decide are returned as they are; decode failures and an unreachable store are wrapped and classified.
 func (s *Store) Update(ctx context.Context, stream event.StreamID, cmd event.Command, decide func(history []event.Envelope) ([]any, error)) (event.Commit, error) {
 	const op = "kurrentdb.Update"
@@ -159,7 +161,11 @@ func (s *Store) Update(ctx context.Context, stream event.StreamID, cmd event.Com
 			}
 			return *head, nil
 		}
-		c, err := s.Append(ctx, stream, expected, cmd.Metadata, events...)
+		meta := cmd.Metadata
+		if meta.Subject == uuid.Nil && len(history) > 0 {
+			meta.Subject = history[0].Metadata.Subject
+		}
+		c, err := s.Append(ctx, stream, expected, meta, events...)
 		if err == nil {
 			return c, nil
 		}

@@ -172,6 +172,8 @@ func (h *Cases) SubmitRequest(ctx context.Context, m Meta, memberID uuid.UUID, i
 		}
 		cmd := h.commandAt(m, stream, now)
 		cmd.RetryOnConflict = 1 // a concurrent retry of this very command is then recognised as such
+		// The request's personal data (its form, later answers and notes) is the member's: sealed under their key.
+		cmd.Metadata.Subject = memberID
 		if _, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 			r := servicerequest.Rehydrate(id, history)
 			err := r.Submit(servicerequest.Submission{MemberID: memberID, Form: raw, CommandID: m.CommandID, Reference: ref},

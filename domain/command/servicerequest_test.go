@@ -420,7 +420,8 @@ func TestCaseInformationStopsAndRestartsTheClock(t *testing.T) {
 
 func TestCaseDecision(t *testing.T) {
 	f := newCaseFixture(t)
-	req := f.submit(t, uuid.New())
+	memberID := uuid.New()
+	req := f.submit(t, memberID)
 	cw := f.caseworker(t, caseQueue)
 	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.ClaimCase{}); err != nil {
 		t.Fatal(err)
@@ -440,6 +441,12 @@ func TestCaseDecision(t *testing.T) {
 	// Notes are still accepted on a closed case.
 	if _, err := f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.AddCaseNote{Text: "Dossier archivé."}); err != nil {
 		t.Fatal(err)
+	}
+	// The request's data is the member's: every event of the stream names them as its subject (whose key seals it).
+	for _, env := range f.history(t, req.RequestID) {
+		if env.Metadata.Subject != memberID {
+			t.Errorf("%s@%d (%s): subject %s, want the member", env.Stream, env.Revision, env.Type, env.Metadata.Subject)
+		}
 	}
 }
 

@@ -41,47 +41,47 @@ const (
 // DailyAllowanceStatementRecorded is a daily-allowance statement (décompte d'indemnités journalières): Days days of
 // allowance for the period, paid on PaidOn. Dates are calendar dates "YYYY-MM-DD"; amounts in euro cents.
 type DailyAllowanceStatementRecorded struct {
-	StatementID string `json:"statement_id"` // the paying system's id
-	PeriodStart string `json:"period_start"`
-	PeriodEnd   string `json:"period_end"`
-	Days        int    `json:"days"`
-	GrossCents  int64  `json:"gross_cents"`
-	NetCents    int64  `json:"net_cents"`
-	PaidOn      string `json:"paid_on"`
+	StatementID string `json:"statement_id" personal:"no"` // the paying system's id
+	PeriodStart string `json:"period_start" personal:"no"`
+	PeriodEnd   string `json:"period_end" personal:"no"`
+	Days        int    `json:"days" personal:"no"`
+	GrossCents  int64  `json:"gross_cents" personal:"no"`
+	NetCents    int64  `json:"net_cents" personal:"no"`
+	PaidOn      string `json:"paid_on" personal:"no"`
 }
 
 // PaymentRecorded is a benefit paid to the member (Kind: one of Kinds), on PaidOn.
 type PaymentRecorded struct {
-	PaymentID   string `json:"payment_id"` // the paying system's id
-	Kind        string `json:"kind"`
-	AmountCents int64  `json:"amount_cents"`
-	PaidOn      string `json:"paid_on"`
-	Label       string `json:"label"`
+	PaymentID   string `json:"payment_id" personal:"no"` // the paying system's id
+	Kind        string `json:"kind" personal:"no"`
+	AmountCents int64  `json:"amount_cents" personal:"no"`
+	PaidOn      string `json:"paid_on" personal:"no"`
+	Label       string `json:"label" personal:"no"`
 }
 
 // InvoiceIssued is an invoice (contributions, fees) the member owes, due on DueOn.
 type InvoiceIssued struct {
-	InvoiceID   string `json:"invoice_id"` // the billing system's id
-	Label       string `json:"label"`
-	AmountCents int64  `json:"amount_cents"`
-	DueOn       string `json:"due_on"`
+	InvoiceID   string `json:"invoice_id" personal:"no"` // the billing system's id
+	Label       string `json:"label" personal:"no"`
+	AmountCents int64  `json:"amount_cents" personal:"no"`
+	DueOn       string `json:"due_on" personal:"no"`
 }
 
 // InvoicePaid is the member's settlement of an invoice, for its whole amount, with Method (one of PaymentMethods).
 type InvoicePaid struct {
-	InvoiceID   string    `json:"invoice_id"`
-	AmountCents int64     `json:"amount_cents"`
-	PaidAt      time.Time `json:"paid_at"`
-	Method      string    `json:"method"`
+	InvoiceID   string    `json:"invoice_id" personal:"no"`
+	AmountCents int64     `json:"amount_cents" personal:"no"`
+	PaidAt      time.Time `json:"paid_at" personal:"no"`
+	Method      string    `json:"method" personal:"no"`
 }
 
 // PaymentAttestationIssued records that the member asked for an attestation of the payments of Year; Kinds are the
 // kinds of payment it covers (those paid that year, sorted; empty: an attestation that nothing was paid). The
 // document itself is produced later, from this fact.
 type PaymentAttestationIssued struct {
-	AttestationID uuid.UUID `json:"attestation_id"`
-	Year          int       `json:"year"`
-	Kinds         []string  `json:"kinds"`
+	AttestationID uuid.UUID `json:"attestation_id" personal:"no"`
+	Year          int       `json:"year" personal:"no"`
+	Kinds         []string  `json:"kinds" personal:"no"`
 }
 
 // Definitions lists the events of the package, for the registry main builds: the member's finance history and the

@@ -22,9 +22,9 @@ const (
 // person without an online account, until the account opens. The event's metadata keep who reported it (actor),
 // its correlation id and its causation (the message).
 type FactParked struct {
-	Statement *DailyAllowanceStatementRecorded `json:"statement,omitempty"`
-	Payment   *PaymentRecorded                 `json:"payment,omitempty"`
-	Invoice   *InvoiceIssued                   `json:"invoice,omitempty"`
+	Statement *DailyAllowanceStatementRecorded `json:"statement,omitempty" personal:"no"`
+	Payment   *PaymentRecorded                 `json:"payment,omitempty" personal:"no"`
+	Invoice   *InvoiceIssued                   `json:"invoice,omitempty" personal:"no"`
 }
 
 // Fact returns the parked fact as a value (DailyAllowanceStatementRecorded, PaymentRecorded or InvoiceIssued), or
@@ -72,9 +72,9 @@ type RefusedFact struct {
 // are in the member's history (recorded then, or already there), Refused never will be. Either way they are not
 // delivered again.
 type ParkedFactsDelivered struct {
-	MemberID  uuid.UUID     `json:"member_id"`
-	Delivered []FactRef     `json:"delivered"`
-	Refused   []RefusedFact `json:"refused,omitempty"`
+	MemberID  uuid.UUID     `json:"member_id" personal:"no"`
+	Delivered []FactRef     `json:"delivered" personal:"no"`
+	Refused   []RefusedFact `json:"refused,omitempty" personal:"no"`
 }
 
 // Waiting is a parked fact not yet delivered, with what its delivery needs from the event that parked it.

@@ -43,7 +43,9 @@ type Definition struct {
 	typ       reflect.Type
 	decode    func([]byte) (any, error)
 	upcasters []upcaster
-	err       error
+	// personal is how the type's personal fields are sealed; nil for a type without any.
+	personal *personalPlan
+	err      error
 }
 
 // Option configures a Definition.
@@ -64,6 +66,11 @@ func Define[T any](name string, opts ...Option) Definition {
 			return v, nil
 		},
 	}
+	plan, err := planFor(d.typ)
+	if err != nil {
+		d.fail(err)
+	}
+	d.personal = plan
 	for _, opt := range opts {
 		opt(&d)
 	}
@@ -265,6 +272,8 @@ func (r *Registry) Encode(v any) (name string, version int, data []byte, err err
 
 // Decode turns a stored payload into the current Go value of its event type, running the upcasters from the stored
 // (name, version) to the current schema. A version of 0 reads as 1. Unknown fields are ignored (tolerant reader).
+// data must be in clear: personal fields sealed in a stored record ("_sealed") are opened by Open, which knows the
+// record's event id and subject; Decode would leave them zero.
 func (r *Registry) Decode(name string, version int, data []byte) (any, error) {
 	v, _, err := r.decode(name, version, data)
 	return v, err

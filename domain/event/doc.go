@@ -17,5 +17,10 @@
 // breaking change bumps Version and adds an Upcast from the previous version, or introduces a new type name that
 // Replaces the old one. Stored events are never rewritten: upcasters run on every decode.
 //
+// Every field of an event says whether it is personal data: `personal:"yes"` (it identifies or describes a person:
+// sealed under its data subject's key when a Sealer is set, and read as ErasedText once that key is destroyed) or
+// `personal:"no"`. CheckClassification, run by a test of the binary over every definition, fails for a text-holding
+// field with neither (see Sealer).
+//
 // This package imports only the standard library and github.com/google/uuid.
 package event

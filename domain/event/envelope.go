@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -85,6 +86,11 @@ func DeriveID(command uuid.UUID, index int) uuid.UUID {
 
 // NewRecord encodes the index-th event v of a command into a record ready to append: type name, JSON payload, and
 // metadata with the current schema version. The metadata must be complete (see Metadata.Validate).
+//
+// With a Sealer (WithSealer), the metadata always name the data subject (Metadata.Subject, or the stream's id when
+// it is zero), and when at least one of the event's personal fields is set they are moved out of the JSON object
+// into its last member "_sealed": the base64 of what the Sealer sealed under the subject's key, with the event id
+// and type name as associated data.
 func (r *Registry) NewRecord(stream StreamID, meta Metadata, index int, v any) (Record, error) {
 	if err := stream.Validate(); err != nil {
 		return Record{}, err
@@ -92,19 +98,42 @@ func (r *Registry) NewRecord(stream StreamID, meta Metadata, index int, v any) (
 	if err := meta.Validate(); err != nil {
 		return Record{}, err
 	}
-	name, version, data, err := r.Encode(v)
-	if err != nil {
-		return Record{}, err
+	id := DeriveID(meta.CommandID, index)
+	var (
+		name    string
+		version int
+		data    []byte
+	)
+	if r.sealer != nil {
+		if meta.Subject == uuid.Nil {
+			meta.Subject = stream.ID
+		}
+		if d, ok := r.byType[reflect.TypeOf(v)]; ok && d.personal != nil {
+			sealed, err := r.sealFields(d.personal, v, d.name, id, meta.Subject)
+			if err != nil {
+				return Record{}, fmt.Errorf("encode %s: %w", d.name, err)
+			}
+			name, version, data = d.name, d.version, sealed
+		}
+	}
+	if data == nil { // no sealer, or no personal field set
+		var err error
+		if name, version, data, err = r.Encode(v); err != nil {
+			return Record{}, err
+		}
 	}
 	meta.SchemaVersion = version
 	md, err := json.Marshal(meta)
 	if err != nil {
 		return Record{}, fmt.Errorf("encode metadata: %w", err)
 	}
-	return Record{Stream: stream.String(), EventID: DeriveID(meta.CommandID, index), Type: name, Data: data, Metadata: md}, nil
+	return Record{Stream: stream.String(), EventID: id, Type: name, Data: data, Metadata: md}, nil
 }
 
-// Open decodes a stored record: stream id, metadata, and the event upcast to its current schema.
+// Open decodes a stored record: stream id, metadata, and the event upcast to its current schema. Sealed personal
+// fields are opened first (upcasters see the whole payload, as written); when the subject's key was destroyed they
+// decode as erased (texts read ErasedText, other values are zero) and Envelope.Erased is set. A record with sealed
+// fields and a Registry without a Sealer is an error wrapping ErrSealed.
 func (r *Registry) Open(rec Record) (Envelope, error) {
 	stream, err := ParseStreamID(rec.Stream)
 	if err != nil {
@@ -116,12 +145,19 @@ func (r *Registry) Open(rec Record) (Envelope, error) {
 			return Envelope{}, fmt.Errorf("%w: %s@%d: %w", ErrInvalidMetadata, rec.Stream, rec.Revision, err)
 		}
 	}
-	v, name, err := r.decode(rec.Type, meta.SchemaVersion, rec.Data)
+	data, erased, err := r.unseal(rec, stream, meta)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("%s@%d: %s: %w", rec.Stream, rec.Revision, rec.Type, err)
+	}
+	v, name, err := r.decode(rec.Type, meta.SchemaVersion, data)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("%s@%d: %w", rec.Stream, rec.Revision, err)
 	}
+	if erased {
+		v = eraseFields(r.byName[name], v)
+	}
 	return Envelope{
 		Stream: stream, Revision: rec.Revision, Position: rec.Position, EventID: rec.EventID,
-		Type: name, Event: v, Metadata: meta, RecordedAt: rec.RecordedAt,
+		Type: name, Event: v, Metadata: meta, RecordedAt: rec.RecordedAt, Erased: erased,
 	}, nil
 }

@@ -44,78 +44,78 @@ const (
 
 // Registered opens a member account (after a registration's code was verified). Personal data: never logged.
 type Registered struct {
-	RegistrationID uuid.UUID `json:"registration_id"`
-	NIR            string    `json:"nir"` // canonical 13-character body
-	Key            int       `json:"key"`
-	LastName       string    `json:"last_name"`
-	FirstName      string    `json:"first_name"`
-	BirthDate      string    `json:"birth_date"` // YYYY-MM-DD
-	Email          string    `json:"email"`
-	MobilePhone    string    `json:"mobile_phone,omitempty"` // E.164
+	RegistrationID uuid.UUID `json:"registration_id" personal:"no"`
+	NIR            string    `json:"nir" personal:"yes"` // canonical 13-character body
+	Key            int       `json:"key" personal:"yes"`
+	LastName       string    `json:"last_name" personal:"yes"`
+	FirstName      string    `json:"first_name" personal:"yes"`
+	BirthDate      string    `json:"birth_date" personal:"yes"` // YYYY-MM-DD
+	Email          string    `json:"email" personal:"yes"`
+	MobilePhone    string    `json:"mobile_phone,omitempty" personal:"yes"` // E.164
 }
 
 // PasswordSet records a new password: its argon2id hash (PHC string) and the policy it was checked against.
 // Reason: "activation", "change", "reset".
 type PasswordSet struct {
-	Hash          string `json:"hash"`
-	PolicyVersion string `json:"policy_version"`
-	Reason        string `json:"reason"`
+	Hash          string `json:"hash" personal:"yes"`
+	PolicyVersion string `json:"policy_version" personal:"no"`
+	Reason        string `json:"reason" personal:"no"`
 	// SessionID is the session the member changed the password in (Reason "change"), which stays open while the
 	// HTTP layer ends every other one; absent for "activation" and "reset".
-	SessionID uuid.UUID `json:"session_id,omitzero"`
+	SessionID uuid.UUID `json:"session_id,omitzero" personal:"no"`
 }
 
 // PasswordRehashed replaces the stored hash of the same password by one computed with the current argon2id
 // parameters, after a successful login whose hash used older ones (the PHC string carries them). It is not a
 // password change: the password, its policy version and the sessions stay as they are.
 type PasswordRehashed struct {
-	Hash string `json:"hash"`
+	Hash string `json:"hash" personal:"yes"`
 }
 
 // LoggedIn records a successful login; SessionID names the server-side session (never its token).
 type LoggedIn struct {
-	SessionID uuid.UUID `json:"session_id"`
+	SessionID uuid.UUID `json:"session_id" personal:"no"`
 }
 
 // LoginFailed records a wrong password. Failures counts consecutive failures since the last success or lock.
 type LoginFailed struct {
-	Failures int `json:"failures"`
+	Failures int `json:"failures" personal:"no"`
 }
 
 // Locked suspends logins until Until (temporary lock after repeated failures).
 type Locked struct {
-	Until  time.Time `json:"until"`
-	Reason string    `json:"reason"` // "too_many_failures"
+	Until  time.Time `json:"until" personal:"no"`
+	Reason string    `json:"reason" personal:"no"` // "too_many_failures"
 }
 
 // LoggedOut records the end of a session by the member (or by a password change: Reason "password_changed").
 type LoggedOut struct {
-	SessionID uuid.UUID `json:"session_id"`
-	Reason    string    `json:"reason"` // "logout", "password_changed", "password_reset"
+	SessionID uuid.UUID `json:"session_id" personal:"no"`
+	Reason    string    `json:"reason" personal:"no"` // "logout", "password_changed", "password_reset"
 }
 
 // AddressChanged records a new postal address, valid from EffectiveFrom (a date, YYYY-MM-DD).
 type AddressChanged struct {
-	Line1         string `json:"line1"`
-	Line2         string `json:"line2,omitempty"`
-	PostalCode    string `json:"postal_code"`
-	City          string `json:"city"`
-	Country       string `json:"country"` // ISO 3166-1 alpha-2, "FR" by default
-	EffectiveFrom string `json:"effective_from"`
+	Line1         string `json:"line1" personal:"yes"`
+	Line2         string `json:"line2,omitempty" personal:"yes"`
+	PostalCode    string `json:"postal_code" personal:"yes"`
+	City          string `json:"city" personal:"yes"`
+	Country       string `json:"country" personal:"yes"` // ISO 3166-1 alpha-2, "FR" by default
+	EffectiveFrom string `json:"effective_from" personal:"no"`
 }
 
 // PhoneChanged records a new mobile phone (E.164), or its removal (empty).
 type PhoneChanged struct {
-	MobilePhone string `json:"mobile_phone"`
+	MobilePhone string `json:"mobile_phone" personal:"yes"`
 }
 
 // EmailChangeRequested says a code was sent to NewEmail; the change takes effect only when it is confirmed.
 // The code is derived from the server key, the member id and Sequence (never stored).
 type EmailChangeRequested struct {
-	NewEmail      string    `json:"new_email"`
-	Sequence      int       `json:"sequence"`
-	ExpiresAt     time.Time `json:"expires_at"`
-	PolicyVersion string    `json:"policy_version"`
+	NewEmail      string    `json:"new_email" personal:"yes"`
+	Sequence      int       `json:"sequence" personal:"no"`
+	ExpiresAt     time.Time `json:"expires_at" personal:"no"`
+	PolicyVersion string    `json:"policy_version" personal:"no"`
 }
 
 // EmailChangeRejected records a wrong confirmation code. Exhausted is the verdict of the code policy in force when
@@ -124,8 +124,8 @@ type EmailChangeRequested struct {
 // readers (the aggregate, the accounts projection) apply the current policy's maximum to Attempt, as they always
 // did. Recorded verdicts are never decided again: a later change of the maximum applies only to later codes.
 type EmailChangeRejected struct {
-	Attempt   int   `json:"attempt"`
-	Exhausted *bool `json:"exhausted,omitempty"`
+	Attempt   int   `json:"attempt" personal:"no"`
+	Exhausted *bool `json:"exhausted,omitempty" personal:"no"`
 }
 
 // Verdict returns the recorded verdict and whether there is one (false for events recorded before it existed).
@@ -138,31 +138,31 @@ func (e EmailChangeRejected) Verdict() (exhausted, recorded bool) {
 
 // EmailChanged records the confirmed new email address.
 type EmailChanged struct {
-	Email string `json:"email"`
+	Email string `json:"email" personal:"yes"`
 }
 
 // Claimed is the only event of a nirclaim stream: this NIR belongs to MemberID.
 type Claimed struct {
-	MemberID uuid.UUID `json:"member_id"`
+	MemberID uuid.UUID `json:"member_id" personal:"no"`
 }
 
 // ResetRequested opens a forgotten-password procedure (stream passwordreset-<id>) for MemberID; a code was
 // sent to the member's email. The code is derived from the server key, the reset id and Sequence.
 type ResetRequested struct {
-	MemberID      uuid.UUID `json:"member_id"`
-	Sequence      int       `json:"sequence"`
-	ExpiresAt     time.Time `json:"expires_at"`
-	PolicyVersion string    `json:"policy_version"`
+	MemberID      uuid.UUID `json:"member_id" personal:"no"`
+	Sequence      int       `json:"sequence" personal:"no"`
+	ExpiresAt     time.Time `json:"expires_at" personal:"no"`
+	PolicyVersion string    `json:"policy_version" personal:"no"`
 }
 
 // ResetCodeRejected records a wrong reset code.
 type ResetCodeRejected struct {
-	Attempt int `json:"attempt"`
+	Attempt int `json:"attempt" personal:"no"`
 }
 
 // ResetLocked ends a reset procedure after too many wrong codes.
 type ResetLocked struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" personal:"no"`
 }
 
 // ResetRefused opens a forgotten-password procedure that can never succeed: no account has this NIR, or the email
@@ -170,7 +170,7 @@ type ResetLocked struct {
 // one (same id returned, wrong codes counted and locked the same way): no enumeration. Reason: "unknown_account",
 // "email_mismatch"; never shown to anyone.
 type ResetRefused struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" personal:"no"`
 }
 
 // ResetCompleted ends a reset procedure: the member's new password is a PasswordSet on the member stream.
@@ -192,7 +192,7 @@ const (
 type DataErased struct {
 	Reason   string      `json:"reason" personal:"no"`
 	Ticket   string      `json:"ticket,omitempty" personal:"no"`
-	Subjects []uuid.UUID `json:"subjects"`
+	Subjects []uuid.UUID `json:"subjects" personal:"no"`
 }
 
 // LegalHoldPlaced keeps the member's data from being erased (a dispute, a court's or an inspection's request) until

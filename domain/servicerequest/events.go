@@ -41,110 +41,110 @@ const (
 // and the form. The form is personal data: never logged. Its OccurredAt is the instant of receipt, from which the
 // legal clock runs.
 type Submitted struct {
-	MemberID       uuid.UUID       `json:"member_id"`
-	ServiceCode    string          `json:"service_code"`
-	CatalogVersion string          `json:"catalog_version"`
-	Form           json.RawMessage `json:"form"` // a JSON object, compacted
+	MemberID       uuid.UUID       `json:"member_id" personal:"no"`
+	ServiceCode    string          `json:"service_code" personal:"no"`
+	CatalogVersion string          `json:"catalog_version" personal:"no"`
+	Form           json.RawMessage `json:"form" personal:"yes"` // a JSON object, compacted
 	// CommandID is the idempotency key the request was submitted with (Idempotency-Key or generated): submitting
 	// again with it is a no-op.
-	CommandID uuid.UUID `json:"command_id"`
+	CommandID uuid.UUID `json:"command_id" personal:"no"`
 }
 
 // Acknowledged is the acknowledgement of receipt (accusé de réception, CRPA L112-3 and R112-5): what the member is
 // told, frozen as it was told. Dates are calendar days (YYYY-MM-DD) in TimeZone.
 type Acknowledged struct {
-	Reference    string    `json:"reference"` // "MSA-2026-7KQ2-M9XD-3F0A", see DeriveReference
-	ReceivedAt   time.Time `json:"received_at"`
-	HandlingTime Period    `json:"handling_time"`
-	DueOn        string    `json:"due_on"` // handling target, as announced (no pause yet)
+	Reference    string    `json:"reference" personal:"no"` // "MSA-2026-7KQ2-M9XD-3F0A", see DeriveReference
+	ReceivedAt   time.Time `json:"received_at" personal:"no"`
+	HandlingTime Period    `json:"handling_time" personal:"no"`
+	DueOn        string    `json:"due_on" personal:"no"` // handling target, as announced (no pause yet)
 	// Silence is the rule of the catalog version: what silence means and after how long (L231-1, L231-4), or that
 	// it decides nothing (NoImplicitDecision, without period: a document delivered by right, a declaration).
-	Silence SilenceRule `json:"silence"`
+	Silence SilenceRule `json:"silence" personal:"no"`
 	// ImplicitDecisionOn is the day silence becomes a decision, as announced; empty when the rule gives no implicit
 	// decision (Silence.Outcome NoImplicitDecision).
-	ImplicitDecisionOn string `json:"implicit_decision_on"`
-	TimeZone           string `json:"time_zone"` // the calendar of the dates ("Europe/Paris")
+	ImplicitDecisionOn string `json:"implicit_decision_on" personal:"no"`
+	TimeZone           string `json:"time_zone" personal:"no"` // the calendar of the dates ("Europe/Paris")
 	// AppealRoutes is the text of the délais et voies de recours (required when silence means rejection) or, for
 	// acceptance, the mention of the right to an attestation (L232-3); without implicit decision, the routes
 	// against the express decision that may follow.
-	AppealRoutes string `json:"appeal_routes"`
+	AppealRoutes string `json:"appeal_routes" personal:"no"`
 }
 
 // Queued puts the request in a caseworker queue.
 type Queued struct {
-	Queue string `json:"queue"`
+	Queue string `json:"queue" personal:"no"`
 }
 
 // Claimed gives the case to a caseworker.
 type Claimed struct {
-	Caseworker uuid.UUID `json:"caseworker_id"`
+	Caseworker uuid.UUID `json:"caseworker_id" personal:"no"`
 }
 
 // Released gives the case back to its queue.
 type Released struct {
-	Caseworker uuid.UUID `json:"caseworker_id"`
+	Caseworker uuid.UUID `json:"caseworker_id" personal:"no"`
 }
 
 // Reassigned moves the case to another caseworker by a supervisor's decision. From is uuid.Nil (omitted) when the
 // case was unclaimed.
 type Reassigned struct {
-	Supervisor uuid.UUID `json:"supervisor_id"`
-	From       uuid.UUID `json:"from_id,omitzero"`
-	To         uuid.UUID `json:"to_id"`
+	Supervisor uuid.UUID `json:"supervisor_id" personal:"no"`
+	From       uuid.UUID `json:"from_id,omitzero" personal:"no"`
+	To         uuid.UUID `json:"to_id" personal:"no"`
 }
 
 // InformationRequested asks the member for missing information or documents (CRPA L114-5) by Deadline. The legal
 // clock stops until InformationReceived.
 type InformationRequested struct {
-	Caseworker uuid.UUID `json:"caseworker_id"`
-	Items      []string  `json:"items"`
-	Deadline   time.Time `json:"deadline"` // the instant after which the request lapses
+	Caseworker uuid.UUID `json:"caseworker_id" personal:"no"`
+	Items      []string  `json:"items" personal:"yes"`
+	Deadline   time.Time `json:"deadline" personal:"no"` // the instant after which the request lapses
 }
 
 // InformationReceived records the member's answer; the legal clock restarts. What describes what was supplied
 // (personal data: never logged).
 type InformationReceived struct {
-	What string `json:"what"`
+	What string `json:"what" personal:"yes"`
 }
 
 // InformationDeadlineLapsed says the member did not answer by Deadline; Closed{Reason: "lapsed"} follows.
 type InformationDeadlineLapsed struct {
-	Deadline time.Time `json:"deadline"`
+	Deadline time.Time `json:"deadline" personal:"no"`
 }
 
 // Decided is the express decision. CatalogVersion and RuleApplied say which rule of which catalog version the
 // caseworker applied, for auditors and appeals.
 type Decided struct {
-	Caseworker     uuid.UUID `json:"caseworker_id"`
-	Decision       Decision  `json:"decision"`
-	Reason         string    `json:"reason,omitempty"` // required for a rejection (CRPA L211-2: motivation)
-	CatalogVersion string    `json:"catalog_version"`
-	RuleApplied    string    `json:"rule_applied"`
+	Caseworker     uuid.UUID `json:"caseworker_id" personal:"no"`
+	Decision       Decision  `json:"decision" personal:"no"`
+	Reason         string    `json:"reason,omitempty" personal:"yes"` // required for a rejection (CRPA L211-2: motivation)
+	CatalogVersion string    `json:"catalog_version" personal:"no"`
+	RuleApplied    string    `json:"rule_applied" personal:"no"`
 }
 
 // Closed ends the case: CloseDecided, CloseWithdrawn or CloseLapsed. Nothing but notes happens after it.
 type Closed struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" personal:"no"`
 }
 
 // Withdrawn records that the member withdrew the request before any decision; Closed follows.
 type Withdrawn struct {
-	MemberID uuid.UUID `json:"member_id"`
-	Reason   string    `json:"reason,omitempty"`
+	MemberID uuid.UUID `json:"member_id" personal:"no"`
+	Reason   string    `json:"reason,omitempty" personal:"yes"`
 }
 
 // NoteAdded is an internal note: staff only, never shown to the member (messages to the member are another
 // thing). The text may hold personal data: never logged.
 type NoteAdded struct {
-	Author uuid.UUID `json:"author_id"`
-	Text   string    `json:"text"`
+	Author uuid.UUID `json:"author_id" personal:"no"`
+	Text   string    `json:"text" personal:"yes"`
 }
 
 // ReferenceClaimed is the only event of a "servicerequestref-<ReferenceKey(reference)>" stream: this reference
 // belongs to RequestID. Appended with "no stream" as the expected state, it is what makes references unique.
 type ReferenceClaimed struct {
-	Reference string    `json:"reference"`
-	RequestID uuid.UUID `json:"request_id"`
+	Reference string    `json:"reference" personal:"no"`
+	RequestID uuid.UUID `json:"request_id" personal:"no"`
 }
 
 // Definitions lists the service request events, for the registry main builds.

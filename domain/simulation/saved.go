@@ -20,14 +20,14 @@ const TypeEstimateSaved = "NSAEstimateSaved"
 // rates change every year: a saved estimate must read the same later as the day it was saved. When it was saved is
 // the event's occurred_at.
 type EstimateSaved struct {
-	EstimateID  uuid.UUID `json:"estimate_id"`
-	RatesYear   int       `json:"rates_year"`
-	Status      Status    `json:"status"`
-	IncomeCents int64     `json:"income_cents"`
-	Lines       []Line    `json:"lines"`
-	TotalCents  int64     `json:"total_cents"`
+	EstimateID  uuid.UUID `json:"estimate_id" personal:"no"`
+	RatesYear   int       `json:"rates_year" personal:"no"`
+	Status      Status    `json:"status" personal:"no"`
+	IncomeCents int64     `json:"income_cents" personal:"no"`
+	Lines       []Line    `json:"lines" personal:"no"`
+	TotalCents  int64     `json:"total_cents" personal:"no"`
 	// Disclaimer is the warning shown with the estimate (it names the rates year, so it changes with the rates).
-	Disclaimer string `json:"disclaimer"`
+	Disclaimer string `json:"disclaimer" personal:"no"`
 }
 
 // Saved returns the event that keeps result under id.

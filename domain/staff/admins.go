@@ -23,17 +23,17 @@ var ErrLastAdmin = failure.New(failure.Rule, "staff.last_admin", "change would r
 // AdminConfirmed says that staff member StaffID held RoleAdmin at revision Revision of their staff stream: it was read
 // there before this event was appended (after a creation, a promotion, a login, or of the administrator acting).
 type AdminConfirmed struct {
-	StaffID  uuid.UUID `json:"staff_id"`
-	Revision uint64    `json:"revision"`
+	StaffID  uuid.UUID `json:"staff_id" personal:"no"`
+	Revision uint64    `json:"revision" personal:"no"`
 }
 
 // AdminRemovalApproved records the approval of a roles change that takes RoleAdmin from StaffID, decided on revision
 // Revision of their staff stream: the change is appended there next, at Revision+1, and only there (an append with
 // that expected revision). Remaining lists the administrators the registry still counted, at least one.
 type AdminRemovalApproved struct {
-	StaffID   uuid.UUID   `json:"staff_id"`
-	Revision  uint64      `json:"revision"`
-	Remaining []uuid.UUID `json:"remaining"`
+	StaffID   uuid.UUID   `json:"staff_id" personal:"no"`
+	Revision  uint64      `json:"revision" personal:"no"`
+	Remaining []uuid.UUID `json:"remaining" personal:"no"`
 }
 
 // Admins is the administrators' registry: which staff members certainly hold RoleAdmin. A staff stream cannot be

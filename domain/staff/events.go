@@ -53,60 +53,60 @@ const (
 
 // Created opens a staff account.
 type Created struct {
-	Login string   `json:"login"`
-	Name  string   `json:"name"`
-	Roles []string `json:"roles"`
+	Login string   `json:"login" personal:"yes"`
+	Name  string   `json:"name" personal:"yes"`
+	Roles []string `json:"roles" personal:"no"`
 }
 
 // PasswordSet records a staff password hash (argon2id PHC string) and its policy version.
 type PasswordSet struct {
-	Hash          string `json:"hash"`
-	PolicyVersion string `json:"policy_version"`
+	Hash          string `json:"hash" personal:"yes"`
+	PolicyVersion string `json:"policy_version" personal:"no"`
 }
 
 // TOTPEnrolled starts a TOTP enrolment. The secret is never stored: it is derived from the server key, the
 // staff id and Sequence, so it can be recomputed to verify codes and nobody reads it from the log.
 type TOTPEnrolled struct {
-	Sequence int `json:"sequence"`
+	Sequence int `json:"sequence" personal:"no"`
 }
 
 // TOTPConfirmed says the staff member proved they hold the enrolled secret (a first valid code); logins need it.
 type TOTPConfirmed struct {
-	Sequence int   `json:"sequence"`
-	Step     int64 `json:"step"` // the TOTP time step used, so it cannot be replayed
+	Sequence int   `json:"sequence" personal:"no"`
+	Step     int64 `json:"step" personal:"no"` // the TOTP time step used, so it cannot be replayed
 }
 
 // LoggedIn records a staff login (password + TOTP); Step is the TOTP time step used (replay protection).
 type LoggedIn struct {
-	SessionID uuid.UUID `json:"session_id"`
-	Step      int64     `json:"step"`
+	SessionID uuid.UUID `json:"session_id" personal:"no"`
+	Step      int64     `json:"step" personal:"no"`
 }
 
 // LoginFailed records a failed staff login; Failures counts consecutive failures.
 type LoginFailed struct {
-	Failures int    `json:"failures"`
-	Reason   string `json:"reason"` // "password", "totp", "totp_replayed", "not_enrolled"
+	Failures int    `json:"failures" personal:"no"`
+	Reason   string `json:"reason" personal:"no"` // "password", "totp", "totp_replayed", "not_enrolled"
 }
 
 // Locked suspends a staff account's logins until Until.
 type Locked struct {
-	Until  time.Time `json:"until"`
-	Reason string    `json:"reason"`
+	Until  time.Time `json:"until" personal:"no"`
+	Reason string    `json:"reason" personal:"no"`
 }
 
 // LoggedOut ends a staff session.
 type LoggedOut struct {
-	SessionID uuid.UUID `json:"session_id"`
+	SessionID uuid.UUID `json:"session_id" personal:"no"`
 }
 
 // RolesChanged replaces a staff member's roles (an admin's decision).
 type RolesChanged struct {
-	Roles []string `json:"roles"`
+	Roles []string `json:"roles" personal:"no"`
 }
 
 // LoginClaimed is the only event of a stafflogin stream: this login belongs to StaffID.
 type LoginClaimed struct {
-	StaffID uuid.UUID `json:"staff_id"`
+	StaffID uuid.UUID `json:"staff_id" personal:"no"`
 }
 
 // MemberDataOpened records that a staff member opened a member's data (stream memberaccess-<member id>), so
@@ -115,17 +115,17 @@ type LoginClaimed struct {
 // ("MSA-2026-7KQ2-M9XD-3F0A") for ViewCaseFile. It was added later: events without it (every opening before, and
 // views of the whole account) are still valid.
 type MemberDataOpened struct {
-	StaffID uuid.UUID `json:"staff_id"`
-	Role    string    `json:"role"`
-	What    string    `json:"what"`
-	Subject string    `json:"subject,omitempty"`
+	StaffID uuid.UUID `json:"staff_id" personal:"no"`
+	Role    string    `json:"role" personal:"no"`
+	What    string    `json:"what" personal:"no"`
+	Subject string    `json:"subject,omitempty" personal:"no"`
 }
 
 // QueuesAssigned replaces the caseworker queues (catalog queue codes, sorted, without duplicates) a staff member
 // belongs to, by an administrator's decision; an empty list removes every queue. A caseworker acts only on the
 // cases of these queues. Staff.Rehydrate ignores it: domain/command folds it (StaffQueues).
 type QueuesAssigned struct {
-	Queues []string `json:"queues"`
+	Queues []string `json:"queues" personal:"no"`
 }
 
 // TOTPReset revokes the staff member's second factor (a lost or replaced phone), by an administrator's decision (the
@@ -134,14 +134,14 @@ type QueuesAssigned struct {
 // before it ends, the login lock and the count of failures end too (the administrator checked who asks), and the
 // replay guard starts again: a code of the new secret shares nothing with the old one's.
 type TOTPReset struct {
-	PreviousSequence int `json:"previous_sequence"`
+	PreviousSequence int `json:"previous_sequence" personal:"no"`
 }
 
 // PasswordRehashed replaces the stored hash of the same password by one computed with the current argon2id
 // parameters, after a successful login whose hash used older ones. It is not a password change: no policy version,
 // no session ended.
 type PasswordRehashed struct {
-	Hash string `json:"hash"`
+	Hash string `json:"hash" personal:"yes"`
 }
 
 // Definitions lists the staff events, for the registry main builds.

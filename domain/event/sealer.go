@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/failure"
 )
 
 // Personal data in events is sealed (crypto-shredding): every field that identifies or describes a person carries the
@@ -19,8 +21,9 @@ import (
 const ErasedText = "données effacées"
 
 // ErrErased is returned by a Sealer for a subject whose key was destroyed: its personal data can no longer be read,
-// nor new personal data sealed for it.
-var ErrErased = errors.New("personal data erased")
+// nor new personal data sealed for it. It is a Rule failure: appending personal data about an erased person (a note
+// on their closed case) is refused with a clear answer, not an internal error.
+var ErrErased = failure.New(failure.Rule, "personal_data.erased", "personal data erased")
 
 // ErrSealed is returned by Open for a record holding sealed personal data when the Registry has no Sealer.
 var ErrSealed = errors.New("sealed personal data and no sealer")

@@ -2,7 +2,9 @@
 // store into SQLite and into PostgreSQL, beside a raw bulk insert of the same number of rows of the same shape into
 // the same database in the same run (a prepared multi-row INSERT in one transaction on SQLite, COPY on PostgreSQL);
 // and how long a read waits for its own write (an append, then Runner.WaitFor on its commit position) at moderate
-// load.
+// load. With Config.Sealed, the same run also fills a second event store with the same events, their personal field
+// sealed through a real key store (issue 10), and rebuilds from it: the cost of sealing on append and of opening on a
+// rebuild, beside the clear figures.
 //
 // The package never touches the event store directly (projections may not import its client): the caller hands in
 // a Source to read from and an Append function to write with, over the embedded node or a real cluster
@@ -45,14 +47,19 @@ const (
 	GoalRYWP99       = 50 * time.Millisecond // and p99
 )
 
-// Recorded is the benchmark's event: shaped like a domain event, decoded by the source like any other.
+// GoalSealedRebuildRatio is issue 10's goal: a rebuild from a log whose personal fields are sealed runs at no less
+// than 85 % of the rebuild from the same log in clear.
+const GoalSealedRebuildRatio = 0.85
+
+// Recorded is the benchmark's event: shaped like a domain event, decoded by the source like any other. Note is a
+// free text a member wrote, hence personal: sealed when the registry has a Sealer (see event.Sealer).
 type Recorded struct {
-	RequestID   string `json:"request_id"`
-	Service     string `json:"service"`
-	Channel     string `json:"channel"`
+	RequestID   string `json:"request_id" personal:"no"`
+	Service     string `json:"service" personal:"no"`
+	Channel     string `json:"channel" personal:"no"`
 	Seq         int    `json:"seq"`
-	SubmittedAt string `json:"submitted_at"`
-	Note        string `json:"note"`
+	SubmittedAt string `json:"submitted_at" personal:"no"`
+	Note        string `json:"note" personal:"yes"`
 }
 
 // Definitions returns the benchmark's event definitions, for the registry of the source's codec.
@@ -102,6 +109,8 @@ type FillResult struct {
 	Streams int           `json:"streams"`
 	Last    uint64        `json:"last_position"`
 	Elapsed time.Duration `json:"elapsed_ns"`
+	// PerSecond is the append rate: Events ÷ Elapsed.
+	PerSecond float64 `json:"per_second"`
 }
 
 // Fill appends opts.Events events, one per append, in rounds over opts.Streams streams: each round touches every
@@ -158,7 +167,9 @@ func Fill(ctx context.Context, appendFn Append, opts FillOptions) (FillResult, e
 			return FillResult{}, ctx.Err()
 		}
 	}
-	return FillResult{Events: opts.Events, Streams: opts.Streams, Last: last.Load(), Elapsed: time.Since(start)}, nil
+	elapsed := time.Since(start)
+	return FillResult{Events: opts.Events, Streams: opts.Streams, Last: last.Load(), Elapsed: elapsed,
+		PerSecond: rate(opts.Events, elapsed).PerSecond}, nil
 }
 
 // Rate is a throughput measurement.

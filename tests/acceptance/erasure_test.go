@@ -127,6 +127,10 @@ func TestPersonalDataSealedAndErased(t *testing.T) {
 	if r := e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": aliceNIR, "password": alicePassword}); r.status != 401 || r.str("code") != "auth.invalid_credentials" {
 		t.Errorf("an erased member logs in: %d %s", r.status, r.raw)
 	}
+	// Nothing personal can be added about an erased person: a note on their closed case is refused, clearly.
+	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/notes", claire, map[string]string{"text": "Une dernière remarque."}); r.status != 422 || r.str("code") != "personal_data.erased" {
+		t.Errorf("a note about an erased member: %d %s", r.status, r.raw)
+	}
 
 	// A full rebuild of every read model, from events whose keys are gone, shows the same.
 	dir := e.srv.cmd.Dir

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
@@ -34,12 +35,19 @@ type Config struct {
 	RYW RYWOptions
 	// Logger receives progress lines; nil discards them.
 	Logger *slog.Logger
+	// Sealed, when set, wires a second, empty event store whose codec seals and opens personal fields with sealer:
+	// an Append and a Source over it. Run fills it with the same events through a real key store (see KeyStore, on
+	// a SQLite database under Dir), then reads it and rebuilds from it in every round beside the clear store, each
+	// read and rebuild through a new key-store handle (cold key cache, as a freshly started process).
+	Sealed func(sealer event.Sealer) (Append, projections.Source)
 }
 
 // Round is one round's figures for one dialect.
 type Round struct {
 	Rebuild Rate `json:"rebuild"`
 	Raw     Rate `json:"raw"`
+	// SealedRebuild is the rebuild from the sealed store (Config.Sealed), in a database of its own.
+	SealedRebuild *Rate `json:"sealed_rebuild,omitempty"`
 }
 
 // DialectReport holds the figures of one dialect.
@@ -51,6 +59,10 @@ type DialectReport struct {
 	Rebuild float64 `json:"rebuild_events_per_second"`
 	Raw     float64 `json:"raw_rows_per_second"`
 	Ratio   float64 `json:"ratio"`
+	// SealedRebuild is the median rebuild rate from the sealed store, SealedRatio SealedRebuild ÷ Rebuild (goal:
+	// GoalSealedRebuildRatio); zero without Config.Sealed.
+	SealedRebuild float64 `json:"sealed_rebuild_events_per_second,omitempty"`
+	SealedRatio   float64 `json:"sealed_ratio,omitempty"`
 	// RYW is measured once, after the rounds.
 	RYW *RYWResult `json:"read_your_writes,omitempty"`
 }
@@ -64,6 +76,12 @@ type Report struct {
 	Read       []Rate          `json:"read"`
 	ReadMedian float64         `json:"read_events_per_second"`
 	Dialects   []DialectReport `json:"dialects"`
+	// With Config.Sealed: the fill of the sealed store (same events, personal field sealed), SealedFillRatio its
+	// append rate ÷ the clear fill's, and the reads of the sealed log (decoding and opening every event).
+	SealedFill       *FillResult `json:"sealed_fill,omitempty"`
+	SealedFillRatio  float64     `json:"sealed_fill_ratio,omitempty"`
+	SealedRead       []Rate      `json:"sealed_read,omitempty"`
+	SealedReadMedian float64     `json:"sealed_read_events_per_second,omitempty"`
 }
 
 func (c *Config) setDefaults() {
@@ -94,8 +112,39 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	logStep(log, "filled", "in", fill.Elapsed.Round(time.Millisecond))
+	logStep(log, "filled", "in", fill.Elapsed.Round(time.Millisecond), "events_per_s", int(fill.PerSecond))
 	rep := &Report{Fill: fill, Rounds: cfg.Rounds}
+	var sealedSource func() (projections.Source, error)
+	if cfg.Sealed != nil {
+		keys, err := NewKeyStore(ctx, cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		defer keys.Close()
+		h, err := keys.Handle()
+		if err != nil {
+			return nil, err
+		}
+		sealedAppend, _ := cfg.Sealed(h)
+		logStep(log, "filling the sealed event store", "events", cfg.Fill.Events, "streams", cfg.Fill.Streams)
+		sf, err := Fill(ctx, sealedAppend, cfg.Fill)
+		if err != nil {
+			return nil, fmt.Errorf("projbench: sealed store: %w", err)
+		}
+		logStep(log, "filled the sealed store", "in", sf.Elapsed.Round(time.Millisecond), "events_per_s", int(sf.PerSecond))
+		rep.SealedFill = &sf
+		if fill.PerSecond > 0 {
+			rep.SealedFillRatio = sf.PerSecond / fill.PerSecond
+		}
+		sealedSource = func() (projections.Source, error) {
+			h, err := keys.Handle()
+			if err != nil {
+				return nil, err
+			}
+			_, src := cfg.Sealed(h)
+			return src, nil
+		}
+	}
 	rows := RawRows(cfg.Fill.Events, cfg.Fill.Streams)
 	for range cfg.Rounds {
 		r, err := ReadRate(ctx, cfg.Source)
@@ -104,8 +153,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		logStep(log, "read the log", "events_per_s", int(r.PerSecond))
 		rep.Read = append(rep.Read, r)
+		if sealedSource == nil {
+			continue
+		}
+		src, err := sealedSource()
+		if err != nil {
+			return nil, err
+		}
+		if r, err = ReadRate(ctx, src); err != nil {
+			return nil, fmt.Errorf("projbench: sealed store: %w", err)
+		}
+		logStep(log, "read the sealed log", "events_per_s", int(r.PerSecond))
+		rep.SealedRead = append(rep.SealedRead, r)
 	}
 	rep.ReadMedian = median(rep.Read, func(r Rate) float64 { return r.PerSecond })
+	rep.SealedReadMedian = median(rep.SealedRead, func(r Rate) float64 { return r.PerSecond })
 
 	sqlite, err := NewSQLiteTarget(cfg.Dir)
 	if err != nil {
@@ -124,7 +186,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	// Every rebuild first, on the log as filled; then the read-your-writes runs, which append to it.
 	for _, tg := range targets {
-		dr, err := measure(ctx, cfg, tg, rows)
+		dr, err := measure(ctx, cfg, tg, rows, sealedSource)
 		if err != nil {
 			return nil, fmt.Errorf("projbench: %s: %w", tg.Dialect, err)
 		}
@@ -146,7 +208,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-func measure(ctx context.Context, cfg Config, tg *Target, rows [][]any) (DialectReport, error) {
+// measure runs cfg.Rounds rounds on tg: a rebuild from the clear store and the raw insert in a fresh database, then,
+// when sealedSource is set, a rebuild from the sealed store in another fresh database.
+func measure(ctx context.Context, cfg Config, tg *Target, rows [][]any,
+	sealedSource func() (projections.Source, error)) (DialectReport, error) {
 	dr := DialectReport{Dialect: string(tg.Dialect)}
 	for i := range cfg.Rounds {
 		db, drop, err := tg.Open(ctx)
@@ -163,16 +228,52 @@ func measure(ctx context.Context, cfg Config, tg *Target, rows [][]any) (Dialect
 		if err != nil {
 			return dr, err
 		}
+		round := Round{Rebuild: rebuild, Raw: raw}
+		if sealedSource != nil {
+			sealed, err := sealedRebuild(ctx, tg, sealedSource)
+			if err != nil {
+				return dr, fmt.Errorf("sealed store: %w", err)
+			}
+			round.SealedRebuild = &sealed
+		}
 		logStep(cfg.Logger, "round", "dialect", tg.Dialect, "round", i+1,
-			"rebuild_events_per_s", int(rebuild.PerSecond), "raw_rows_per_s", int(raw.PerSecond))
-		dr.Rounds = append(dr.Rounds, Round{Rebuild: rebuild, Raw: raw})
+			"rebuild_events_per_s", int(rebuild.PerSecond), "raw_rows_per_s", int(raw.PerSecond),
+			"sealed_rebuild_events_per_s", int(round.sealedPerSecond()))
+		dr.Rounds = append(dr.Rounds, round)
 	}
 	dr.Rebuild = median(dr.Rounds, func(r Round) float64 { return r.Rebuild.PerSecond })
 	dr.Raw = median(dr.Rounds, func(r Round) float64 { return r.Raw.PerSecond })
 	if dr.Raw > 0 {
 		dr.Ratio = dr.Rebuild / dr.Raw
 	}
+	if sealedSource != nil {
+		dr.SealedRebuild = median(dr.Rounds, Round.sealedPerSecond)
+		if dr.Rebuild > 0 {
+			dr.SealedRatio = dr.SealedRebuild / dr.Rebuild
+		}
+	}
 	return dr, nil
+}
+
+// sealedRebuild rebuilds from the sealed store into a fresh database of tg.
+func sealedRebuild(ctx context.Context, tg *Target, sealedSource func() (projections.Source, error)) (Rate, error) {
+	src, err := sealedSource()
+	if err != nil {
+		return Rate{}, err
+	}
+	db, drop, err := tg.Open(ctx)
+	if err != nil {
+		return Rate{}, err
+	}
+	defer drop()
+	return RebuildRate(ctx, db, src)
+}
+
+func (r Round) sealedPerSecond() float64 {
+	if r.SealedRebuild == nil {
+		return 0
+	}
+	return r.SealedRebuild.PerSecond
 }
 
 // measureRYW runs a Runner on a fresh database, lets it catch up with the filled log, then measures.
@@ -247,6 +348,20 @@ func (rep *Report) WriteText(w io.Writer) error {
 		}
 		return "no"
 	}
+	if rep.SealedFill != nil {
+		sreads := make([]string, len(rep.SealedRead))
+		for i, r := range rep.SealedRead {
+			sreads[i] = formatCount(r.PerSecond)
+		}
+		fmt.Fprintf(tw, "event store: read + decode + open the sealed log, events/s\t%s\t%s\t\t\n",
+			formatCount(rep.SealedReadMedian), strings.Join(sreads, " · "))
+		if rep.ReadMedian > 0 {
+			fmt.Fprintf(tw, "event store: read, sealed ÷ clear\t%.2f×\t\t\t\n", rep.SealedReadMedian/rep.ReadMedian)
+		}
+		fmt.Fprintf(tw, "event store: fill (appends), clear / sealed, events/s\t%s / %s\t\t\t\n",
+			formatCount(rep.Fill.PerSecond), formatCount(rep.SealedFill.PerSecond))
+		fmt.Fprintf(tw, "event store: fill, sealed ÷ clear\t%.2f×\t\t\t\n", rep.SealedFillRatio)
+	}
 	for _, d := range rep.Dialects {
 		if len(d.Rounds) == 0 {
 			fmt.Fprintf(tw, "%s\t—\t%s\t\t\n", d.Dialect, d.Note)
@@ -272,6 +387,21 @@ func (rep *Report) WriteText(w io.Writer) error {
 		if rep.ReadMedian > 0 {
 			fmt.Fprintf(tw, "%s: rebuild ÷ read of the log\t%.2f×\t\t\t\n", d.Dialect, d.Rebuild/rep.ReadMedian)
 		}
+		if d.SealedRebuild > 0 {
+			fmt.Fprintf(tw, "%s: rebuild from the sealed log, events/s\t%s\t%s\t\t\n", d.Dialect,
+				formatCount(d.SealedRebuild), per(func(r Round) Rate {
+					if r.SealedRebuild == nil {
+						return Rate{}
+					}
+					return *r.SealedRebuild
+				}))
+			ratios := make([]string, len(d.Rounds))
+			for i, r := range d.Rounds {
+				ratios[i] = fmt.Sprintf("%.2f", r.sealedPerSecond()/r.Rebuild.PerSecond)
+			}
+			fmt.Fprintf(tw, "%s: rebuild sealed ÷ clear\t%.2f×\t%s\t≥ %.2f×\t%s\n", d.Dialect, d.SealedRatio,
+				strings.Join(ratios, " · "), GoalSealedRebuildRatio, met(d.SealedRatio >= GoalSealedRebuildRatio))
+		}
 		if d.RYW != nil {
 			y := d.RYW
 			fmt.Fprintf(tw, "%s: read-your-writes wait p50 / p99 (at %s commands/s)\t%s / %s\t\t≤ %s / %s\t%s\n",
@@ -287,6 +417,12 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "\nFill: %d appends (one event each) in %s. Rebuild: from the first event to the switch-in, with\n"+
 		"migrations and every commit; raw: the same number of rows of the same shape, one transaction.\n",
 		rep.Fill.Events, rep.Fill.Elapsed.Round(time.Millisecond))
+	if rep.SealedFill != nil {
+		fmt.Fprintf(w, "Sealed: the same events in a second store, their personal field (the note) sealed with AES-256-GCM\n"+
+			"under one data key per stream (a real key store on SQLite; %d appends in %s); every read and\n"+
+			"rebuild of it through a new key-store handle (cold cache: each key read and unwrapped once).\n",
+			rep.SealedFill.Events, rep.SealedFill.Elapsed.Round(time.Millisecond))
+	}
 	for _, d := range rep.Dialects {
 		if d.Note != "" && len(d.Rounds) > 0 {
 			fmt.Fprintf(w, "%s: %s.\n", d.Dialect, d.Note)

@@ -127,8 +127,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
-	messaging.Leased{Lease: SchedulerLease, DB: s.d.DB, Interval: s.d.Interval, LeaseRetry: s.d.LeaseRetry,
-		Tick: s.tick, Logger: s.d.Logger}.Run(ctx)
+	messaging.DueRows[dueRow]{Leased: messaging.Leased{Lease: SchedulerLease, DB: s.d.DB, Interval: s.d.Interval,
+		LeaseRetry: s.d.LeaseRetry, Logger: s.d.Logger}, Batch: s.d.Batch, Now: s.d.Now, Read: s.due, Act: s.lapse,
+		What: "casework: due deadlines"}.Run(ctx)
 	return nil
 }
 
@@ -138,41 +139,18 @@ type dueRow struct {
 	Attempts          int    `db:"attempts"`
 }
 
-// tick lapses every deadline due now, batch after batch. Each row tried is either postponed (a success or a
-// refusal) or left due (a failure, for the next tick), and a batch with a failure ends the tick: so a tick ends.
-func (s *Scheduler) tick(ctx context.Context) {
-	log := s.d.Logger.With("component", SchedulerLease)
-	for ctx.Err() == nil {
-		now := s.d.Now()
-		var rows []dueRow
-		err := s.d.DB.SelectContext(ctx, &rows, s.d.DB.Rebind("SELECT request_id, requested_position, attempts FROM "+
-			deadlineTable+" WHERE due_at <= ? AND deadline <= ? ORDER BY due_at, request_id LIMIT ?"),
-			dbTime(now), dbTime(now), s.d.Batch)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("casework: due deadlines cannot be read; trying at the next tick", "error", messaging.Describe(err))
-			}
-			return
-		}
-		failed := false
-		for _, row := range rows {
-			if ctx.Err() != nil {
-				return
-			}
-			if !s.lapse(ctx, log, row, now) {
-				failed = true
-				if ctx.Err() != nil {
-					return
-				}
-			}
-		}
-		if failed || len(rows) < s.d.Batch {
-			return
-		}
-	}
+// due returns up to limit deadlines lapsed at now and due to be tried.
+func (s *Scheduler) due(ctx context.Context, now time.Time, limit int) ([]dueRow, error) {
+	var rows []dueRow
+	err := s.d.DB.SelectContext(ctx, &rows, s.d.DB.Rebind("SELECT request_id, requested_position, attempts FROM "+
+		deadlineTable+" WHERE due_at <= ? AND deadline <= ? ORDER BY due_at, request_id LIMIT ?"),
+		dbTime(now), dbTime(now), limit)
+	return rows, err
 }
 
 // lapse calls the port for one row and records what comes next; false means the row stays due for the next tick.
+// Each row tried is either postponed (a success or a refusal) or left due (a failure), and a batch with a failure
+// ends the tick (messaging.DueRows).
 func (s *Scheduler) lapse(ctx context.Context, log *slog.Logger, row dueRow, now time.Time) bool {
 	id, err := uuid.Parse(row.RequestID)
 	if err != nil { // never written by the reaction; keep it out of the way rather than fail every tick

@@ -13,7 +13,6 @@ package keyedhash
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -21,13 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/secretfile"
 )
 
 // KeySize is the size of a generated key, and the least accepted.
@@ -95,76 +93,12 @@ func FromBase64(s string) (*Hasher, error) {
 // An existing file must not be readable by group or others; it may hold the hexadecimal form (so that
 // DOSSIER_SECRET_KEY_FILE can point at it) or exactly KeySize raw bytes.
 func LoadOrCreateKeyFile(path string) (*Hasher, error) {
-	h, err := loadKeyFile(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return h, err
-	}
-	if err := createKeyFile(path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
-	}
-	return loadKeyFile(path)
-}
-
-func loadKeyFile(path string) (*Hasher, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("server key file: %w", err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("server key file %s: not a regular file", path)
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("server key file %s: mode %04o lets others read it; want 0600 (chmod 600 %s)", path, perm, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("server key file: %w", err)
-	}
-	if len(b) == KeySize {
-		return New(b)
-	}
-	h, err := FromHex(string(b))
-	if err != nil {
-		return nil, fmt.Errorf("server key file %s: %w", path, err)
-	}
-	return h, nil
-}
-
-func createKeyFile(path string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("server key directory: %w", err)
-	}
-	key := make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return fmt.Errorf("generate server key: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".secret-key-*")
-	if err != nil {
-		return fmt.Errorf("create server key file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write server key file: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return fmt.Errorf("create server key file: %w", err) // fs.ErrExist: another process won the race
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the new name durable; best effort
-		d.Close()
-	}
-	return nil
+	return secretfile.LoadOrCreate(path, "server key", KeySize, func(b []byte) (*Hasher, error) {
+		if len(b) == KeySize {
+			return New(b)
+		}
+		return FromHex(string(b))
+	})
 }
 
 // mac returns the HMAC-SHA256 of label and parts, each length-prefixed.

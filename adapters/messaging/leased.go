@@ -92,3 +92,68 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// DueRows is a Leased job over a table of due rows (the casework deadlines, the privacy retention): each tick, batch
+// after batch, it reads the rows due now and acts on each, until a batch is not full. Act records in the table what
+// comes next for a row (done, or tried again later); a row it leaves due (Act returns false) ends the tick after its
+// batch, at once with StopAtFailure, since the next read would find it again: so a tick ends.
+type DueRows[R any] struct {
+	// Leased runs the ticks: its Tick is DueRows's own (any other is ignored).
+	Leased
+	// Batch is how many rows one Read returns at most.
+	Batch int
+	// Now is the clock, read once a batch and passed to Read and Act.
+	Now func() time.Time
+	// Read returns up to limit rows due at now, in the order they are to be acted on.
+	Read func(ctx context.Context, now time.Time, limit int) ([]R, error)
+	// Act acts on one row and records the outcome; false: the row stays due (Act has logged why to log, the Logger
+	// with the lease as "component").
+	Act func(ctx context.Context, log *slog.Logger, row R, now time.Time) bool
+	// StopAtFailure ends the tick at the first row left due, rather than after its batch.
+	StopAtFailure bool
+	// What names the rows in the log when Read fails: "<What> cannot be read; trying at the next tick" (What:
+	// "casework: due deadlines").
+	What string
+}
+
+// Run acts on the due rows every Interval while it holds the lease (Leased.Run), until ctx ends.
+func (d DueRows[R]) Run(ctx context.Context) {
+	l := d.Leased
+	l.Tick = d.tick
+	l.Run(ctx)
+}
+
+// tick acts on every row due now; it returns at the first failure to read, after a batch with a row left due, or
+// when ctx ends.
+func (d DueRows[R]) tick(ctx context.Context) {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", d.Lease)
+	for ctx.Err() == nil {
+		now := d.Now()
+		rows, err := d.Read(ctx, now, d.Batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn(d.What+" cannot be read; trying at the next tick", "error", Describe(err))
+			}
+			return
+		}
+		failed := false
+		for _, row := range rows {
+			if ctx.Err() != nil {
+				return
+			}
+			if !d.Act(ctx, log, row, now) {
+				if d.StopAtFailure || ctx.Err() != nil {
+					return
+				}
+				failed = true
+			}
+		}
+		if failed || len(rows) < d.Batch {
+			return
+		}
+	}
+}

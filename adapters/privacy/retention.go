@@ -225,7 +225,7 @@ func (d SchedulerDeps) withDefaults() SchedulerDeps {
 // the row's erased_at (the row stays, as the record of what was erased when). A failure leaves the row due for the
 // next tick: destroying a key is idempotent, so trying again is always safe. Nothing is kept in memory: a restart,
 // or another replica taking over, goes on from the table. Only the holder of the lease RetentionLease acts
-// (messaging.Leased).
+// (messaging.DueRows over messaging.Leased).
 type RetentionScheduler struct {
 	d   SchedulerDeps
 	err error
@@ -241,60 +241,56 @@ func (s *RetentionScheduler) Run(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
-	messaging.Leased{Lease: RetentionLease, DB: s.d.DB, Interval: s.d.Interval, LeaseRetry: s.d.LeaseRetry,
-		Tick: s.tick, Logger: s.d.Logger}.Run(ctx)
+	messaging.DueRows[dueErasure]{Leased: messaging.Leased{Lease: RetentionLease, DB: s.d.DB, Interval: s.d.Interval,
+		LeaseRetry: s.d.LeaseRetry, Logger: s.d.Logger}, Batch: s.d.Batch, Now: s.d.Now, Read: s.due, Act: s.eraseDue,
+		StopAtFailure: true, What: "privacy: due erasures"}.Run(ctx)
 	return nil
 }
 
-// tick erases every subject due now, batch after batch, and stops at the first failure (the next tick tries
-// again).
-func (s *RetentionScheduler) tick(ctx context.Context) {
-	log := s.d.Logger.With("component", RetentionLease)
-	for ctx.Err() == nil {
-		now := s.d.Now()
-		var rows []struct {
-			Subject      string `db:"subject"`
-			Kind         string `db:"kind"`
-			LastPosition int64  `db:"last_position"`
-		}
-		if err := s.d.DB.SelectContext(ctx, &rows, s.d.DB.Rebind("SELECT subject, kind, last_position FROM "+
-			retentionTable+" WHERE erased_at IS NULL AND due_at <= ? ORDER BY due_at, subject LIMIT ?"),
-			dbTime(now), s.d.Batch); err != nil {
-			if ctx.Err() == nil {
-				log.Warn("privacy: due erasures cannot be read; trying at the next tick", "error", messaging.Describe(err))
-			}
-			return
-		}
-		for _, row := range rows {
-			subject, err := uuid.Parse(row.Subject)
-			if err != nil { // never written by the reaction
-				log.Error("privacy: malformed subject in the retention table", "error", messaging.Describe(err))
-				return
-			}
-			callCtx, cancel := context.WithTimeout(ctx, s.d.EraseTimeout)
-			err = erase(callCtx, s.d.Keys, subject)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("privacy: data key not destroyed; trying at the next tick", "subject", row.Subject,
-						"kind", row.Kind, "error", messaging.Describe(err))
-				}
-				return
-			}
-			// Only the row as read: a newer event of the subject (rescheduling it) wins.
-			if _, err := s.d.DB.ExecContext(ctx, s.d.DB.Rebind("UPDATE "+retentionTable+
-				" SET erased_at = ? WHERE subject = ? AND last_position = ?"),
-				dbTime(now), row.Subject, row.LastPosition); err != nil {
-				if ctx.Err() == nil {
-					log.Warn("privacy: erasure not recorded; trying at the next tick", "subject", row.Subject,
-						"error", messaging.Describe(err))
-				}
-				return
-			}
-			log.Info("privacy: retention ended, data key destroyed", "subject", row.Subject, "kind", row.Kind)
-		}
-		if len(rows) < s.d.Batch {
-			return
-		}
+// dueErasure is a row of the retention table due and not yet erased.
+type dueErasure struct {
+	Subject      string `db:"subject"`
+	Kind         string `db:"kind"`
+	LastPosition int64  `db:"last_position"`
+}
+
+// due returns up to limit subjects due at now and not yet erased.
+func (s *RetentionScheduler) due(ctx context.Context, now time.Time, limit int) ([]dueErasure, error) {
+	var rows []dueErasure
+	err := s.d.DB.SelectContext(ctx, &rows, s.d.DB.Rebind("SELECT subject, kind, last_position FROM "+
+		retentionTable+" WHERE erased_at IS NULL AND due_at <= ? ORDER BY due_at, subject LIMIT ?"),
+		dbTime(now), limit)
+	return rows, err
+}
+
+// eraseDue destroys the data keys of row's subject and records it; false means the row stays due for the next tick,
+// and the tick stops there (messaging.DueRows, StopAtFailure).
+func (s *RetentionScheduler) eraseDue(ctx context.Context, log *slog.Logger, row dueErasure, now time.Time) bool {
+	subject, err := uuid.Parse(row.Subject)
+	if err != nil { // never written by the reaction
+		log.Error("privacy: malformed subject in the retention table", "error", messaging.Describe(err))
+		return false
 	}
+	callCtx, cancel := context.WithTimeout(ctx, s.d.EraseTimeout)
+	err = erase(callCtx, s.d.Keys, subject)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("privacy: data key not destroyed; trying at the next tick", "subject", row.Subject,
+				"kind", row.Kind, "error", messaging.Describe(err))
+		}
+		return false
+	}
+	// Only the row as read: a newer event of the subject (rescheduling it) wins.
+	if _, err := s.d.DB.ExecContext(ctx, s.d.DB.Rebind("UPDATE "+retentionTable+
+		" SET erased_at = ? WHERE subject = ? AND last_position = ?"),
+		dbTime(now), row.Subject, row.LastPosition); err != nil {
+		if ctx.Err() == nil {
+			log.Warn("privacy: erasure not recorded; trying at the next tick", "subject", row.Subject,
+				"error", messaging.Describe(err))
+		}
+		return false
+	}
+	log.Info("privacy: retention ended, data key destroyed", "subject", row.Subject, "kind", row.Kind)
+	return true
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -158,25 +157,8 @@ func refusal(err error) error {
 // memberCommands opens the stores and returns the member command handler (server key, argon2id; no insured-person
 // reference: the admin commands register nobody), for the erasure commands; the caller closes the stores.
 func memberCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*command.Members, *stores, error) {
-	keys, err := cfg.keyedHasher()
-	if err != nil {
-		return nil, nil, err
-	}
-	hasher, err := credentials.NewHasher(credentials.Config{})
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := openStores(ctx, cfg, logger)
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := eventStore(st.Events, st.Keys, member.Definitions())
-	if err == nil {
-		var h *command.Members
-		if h, err = command.NewMembers(command.Runtime{Store: store}, keys, hasher, nil); err == nil {
-			return h, st, nil
-		}
-	}
-	st.Close()
-	return nil, nil, err
+	return adminCommands(ctx, cfg, logger, member.Definitions(),
+		func(rt command.Runtime, keys command.Keys, hasher command.PasswordHasher) (*command.Members, error) {
+			return command.NewMembers(rt, keys, hasher, nil)
+		})
 }

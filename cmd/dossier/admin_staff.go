@@ -155,27 +155,39 @@ func generatePassword(login, name string) (string, error) {
 // commands create accounts and reset second factors, they log nobody in), for the admin commands; the caller closes
 // the stores.
 func staffCommands(ctx context.Context, cfg *Config, logger *slog.Logger) (*command.Staff, *stores, error) {
+	return adminCommands(ctx, cfg, logger, staff.Definitions(),
+		func(rt command.Runtime, keys command.Keys, hasher command.PasswordHasher) (*command.Staff, error) {
+			return command.NewStaff(rt, keys, hasher, nil)
+		})
+}
+
+// adminCommands opens the stores and returns the command handler of an admin command: newHandler builds it over an
+// event store whose codec knows defs (sealed by the key store), with the server key and an argon2id hasher. The
+// caller closes the stores; they are closed here when the handler cannot be built.
+func adminCommands[H any](ctx context.Context, cfg *Config, logger *slog.Logger, defs []event.Definition,
+	newHandler func(command.Runtime, command.Keys, command.PasswordHasher) (H, error)) (H, *stores, error) {
+	var zero H
 	keys, err := cfg.keyedHasher()
 	if err != nil {
-		return nil, nil, err
+		return zero, nil, err
 	}
 	hasher, err := credentials.NewHasher(credentials.Config{})
 	if err != nil {
-		return nil, nil, err
+		return zero, nil, err
 	}
 	st, err := openStores(ctx, cfg, logger)
 	if err != nil {
-		return nil, nil, err
+		return zero, nil, err
 	}
-	store, err := staffStore(st.Events, st.Keys)
+	store, err := eventStore(st.Events, st.Keys, defs)
 	if err == nil {
-		var h *command.Staff
-		if h, err = command.NewStaff(command.Runtime{Store: store}, keys, hasher, nil); err == nil {
+		var h H
+		if h, err = newHandler(command.Runtime{Store: store}, keys, hasher); err == nil {
 			return h, st, nil
 		}
 	}
 	st.Close()
-	return nil, nil, err
+	return zero, nil, err
 }
 
 // staffByLogin opens the stores as staffCommands does and looks up the staff member of login; a login the handler

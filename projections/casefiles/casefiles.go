@@ -34,7 +34,6 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
-	"github.com/msa-dossier/dossier/domain/member"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
@@ -203,14 +202,9 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 	if err := write(ctx, tx, table, changed); err != nil {
 		return err
 	}
-	for _, e := range batch {
-		if _, ok := e.Event.(member.DataErased); ok && e.Stream.Category == member.Category {
-			if err := eraseMember(ctx, tx, table, e.Stream.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return projections.EachErasedMember(batch, func(memberID uuid.UUID) error {
+		return eraseMember(ctx, tx, table, memberID)
+	})
 }
 
 // eraseMember writes ErasedForm over the forms of memberID's requests and event.ErasedText over the personal

@@ -37,7 +37,6 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
-	"github.com/msa-dossier/dossier/domain/member"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/requestclock"
@@ -169,14 +168,9 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 	if err != nil {
 		return err
 	}
-	for _, e := range batch {
-		if _, ok := e.Event.(member.DataErased); ok && e.Stream.Category == member.Category {
-			if err := eraseMember(ctx, tx, table, e.Stream.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return projections.EachErasedMember(batch, func(memberID uuid.UUID) error {
+		return eraseMember(ctx, tx, table, memberID)
+	})
 }
 
 // eraseMember writes event.ErasedText over the items asked for and the decision's reason of memberID's requests

@@ -6,11 +6,9 @@ import (
 	"database/sql"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -145,18 +143,7 @@ func TestPersonalDataSealedAndErased(t *testing.T) {
 // readAllRaw returns the data and metadata of every event of the server's log, concatenated, as stored.
 func (e *memberEnv) readAllRaw(t *testing.T) []byte {
 	t.Helper()
-	addr, err := os.ReadFile(filepath.Join(e.srv.cmd.Dir, "var", "events", "node.addr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := esdb.ParseConnectionString("esdb://" + strings.TrimSpace(string(addr)) + "?tls=false")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := esdb.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := e.nodeClient(t)
 	defer client.Close()
 	rs, err := client.ReadAll(context.Background(), esdb.ReadAllOptions{}, 1_000_000)
 	if err != nil {

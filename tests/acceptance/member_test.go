@@ -41,6 +41,9 @@ const insuredCSV = "nir;nom;prénom;date_naissance\n" +
 type memberEnv struct {
 	srv  *server
 	smtp *smtptest.Server
+	// adminEnv is what operator commands need beside the server's working directory to share its stores: the
+	// read-model database (which holds the personal-data keys) when it is not the embedded default.
+	adminEnv []string
 }
 
 func startMemberEnv(t *testing.T, extraArgs ...string) *memberEnv {
@@ -54,6 +57,11 @@ func startMemberEnv(t *testing.T, extraArgs ...string) *memberEnv {
 		"--mail-from", "Mon espace privé <ne-pas-repondre@msa.test>"}, extraArgs...)...)
 	s.waitReady(t)
 	env := &memberEnv{srv: s, smtp: smtp}
+	for i, a := range extraArgs {
+		if a == "--postgres-url" && i+1 < len(extraArgs) {
+			env.adminEnv = append(env.adminEnv, "DOSSIER_POSTGRES_URL="+extraArgs[i+1])
+		}
+	}
 	// The import runs while the server runs: the operator command reaches the server's node.
 	csv := filepath.Join(s.cmd.Dir, "assures.csv")
 	if err := os.WriteFile(csv, []byte(insuredCSV), 0o600); err != nil {
@@ -68,6 +76,7 @@ func (e *memberEnv) admin(t *testing.T, stdin []byte, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(testbin.Dossier(t), args...)
 	cmd.Dir = e.srv.cmd.Dir
+	cmd.Env = append(os.Environ(), e.adminEnv...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -365,9 +374,9 @@ func TestAccessIsCheckedAgainstTheCaller(t *testing.T) {
 	}
 }
 
-// readStream reads a stream from the server's embedded node (its address is in var/events/node.addr); a stream
-// that does not exist reads as empty.
-func (e *memberEnv) readStream(t *testing.T, stream string) []*esdb.RecordedEvent {
+// nodeClient connects the official client to the server's embedded node (its address is in var/events/node.addr);
+// the caller closes it.
+func (e *memberEnv) nodeClient(t *testing.T) *esdb.Client {
 	t.Helper()
 	addr, err := os.ReadFile(filepath.Join(e.srv.cmd.Dir, "var", "events", "node.addr"))
 	if err != nil {
@@ -381,6 +390,14 @@ func (e *memberEnv) readStream(t *testing.T, stream string) []*esdb.RecordedEven
 	if err != nil {
 		t.Fatal(err)
 	}
+	return client
+}
+
+// readStream reads a stream from the server's embedded node (nodeClient); a stream that does not exist reads as
+// empty.
+func (e *memberEnv) readStream(t *testing.T, stream string) []*esdb.RecordedEvent {
+	t.Helper()
+	client := e.nodeClient(t)
 	defer client.Close()
 	rs, err := client.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{}, 1000)
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -21,18 +19,7 @@ import (
 // events in it (by type or by stream category, so that neither can slip through).
 func (e *memberEnv) savedEstimateEvents(t *testing.T) []*esdb.RecordedEvent {
 	t.Helper()
-	addr, err := os.ReadFile(filepath.Join(e.srv.cmd.Dir, "var", "events", "node.addr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := esdb.ParseConnectionString("esdb://" + strings.TrimSpace(string(addr)) + "?tls=false")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := esdb.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := e.nodeClient(t)
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

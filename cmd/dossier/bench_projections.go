@@ -12,12 +12,14 @@ import (
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/projbench"
 )
 
 // BenchProjectionsCmd measures the projection runtime (wired as `dossier bench projections`): rebuild throughput of
 // the streamactivity projection from a pre-filled embedded node into SQLite and PostgreSQL, beside a raw bulk insert
-// of the same rows, and read-your-writes latency at moderate load.
+// of the same rows, and read-your-writes latency at moderate load; and the same rebuild from a second embedded node
+// holding the same events with their personal field sealed through a real key store (issue 10), beside it.
 type BenchProjectionsCmd struct {
 	Events      int           `default:"100000" help:"Events in the pre-filled event store."`
 	Streams     int           `default:"10000" help:"Streams the events are spread over (interleaved)."`
@@ -35,25 +37,16 @@ type BenchProjectionsCmd struct {
 
 // Run measures and prints the table (or JSON) on stdout; progress goes to the log on stderr.
 func (c *BenchProjectionsCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	nodeOpts := kurrentnode.Options{InMemory: c.InMemory}
-	if !c.InMemory {
-		dir, err := os.MkdirTemp(c.Dir, "projbench-events-*")
-		if err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		nodeOpts.Dir = dir
-	}
-	node, err := kurrentnode.Start(nodeOpts)
+	client, closeClear, err := c.startNode(ctx, logger, "projbench-events-*")
 	if err != nil {
-		return fmt.Errorf("bench: start the event-store node: %w", err)
+		return err
 	}
-	defer node.Close()
-	client, err := kurrentdb.Connect(ctx, node.ConnectionString(), kurrentdb.WithLogger(logger))
+	defer closeClear()
+	sealedClient, closeSealed, err := c.startNode(ctx, logger, "projbench-sealed-events-*")
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return err
 	}
-	defer client.Close()
+	defer closeSealed()
 	registry, err := event.NewRegistry(projbench.Definitions())
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -63,12 +56,15 @@ func (c *BenchProjectionsCmd) Run(ctx context.Context, logger *slog.Logger) erro
 
 	cfg := projbench.Config{
 		Source: kurrentdb.NewSource(client, codec),
-		Append: func(ctx context.Context, s event.StreamID, m event.Metadata, evs ...any) (event.Commit, error) {
-			return store.Append(ctx, s, esdb.Any{}, m, evs...)
-		},
+		Append: benchAppend(store),
 		Fill:   projbench.FillOptions{Events: c.Events, Streams: c.Streams, Writers: c.Writers},
 		Rounds: c.Rounds, Dir: c.Dir, Logger: logger,
 		RYW: projbench.RYWOptions{Clients: c.RYWClients, Pause: c.RYWPause, Duration: c.RYWDuration},
+		// The binary's codec as eventRegistry builds it, over the second node.
+		Sealed: func(sealer event.Sealer) (projbench.Append, projections.Source) {
+			codec := kurrentdb.NewCodec(registry.WithSealer(sealer))
+			return benchAppend(kurrentdb.NewStore(sealedClient, codec)), kurrentdb.NewSource(sealedClient, codec)
+		},
 	}
 	var stop func()
 	cfg.PostgresURL, cfg.PostgresNote, stop, err = benchPostgres(ctx, logger, c.NoPostgres, c.PostgresURL,
@@ -83,4 +79,45 @@ func (c *BenchProjectionsCmd) Run(ctx context.Context, logger *slog.Logger) erro
 		return err
 	}
 	return printBenchReport(rep, c.JSON)
+}
+
+// startNode starts an embedded node (on disk under a new directory named after pattern, or in memory) and connects
+// to it; closeFn closes both and removes the directory.
+func (c *BenchProjectionsCmd) startNode(ctx context.Context, logger *slog.Logger, pattern string) (
+	client *kurrentdb.Client, closeFn func(), err error) {
+	nodeOpts := kurrentnode.Options{InMemory: c.InMemory}
+	cleanup := []func(){}
+	closeFn = func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	if !c.InMemory {
+		dir, err := os.MkdirTemp(c.Dir, pattern)
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench: %w", err)
+		}
+		cleanup = append(cleanup, func() { _ = os.RemoveAll(dir) })
+		nodeOpts.Dir = dir
+	}
+	node, err := kurrentnode.Start(nodeOpts)
+	if err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("bench: start the event-store node: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = node.Close() })
+	client, err = kurrentdb.Connect(ctx, node.ConnectionString(), kurrentdb.WithLogger(logger))
+	if err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("bench: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = client.Close() })
+	return client, closeFn, nil
+}
+
+// benchAppend appends through store at any expected revision.
+func benchAppend(store *kurrentdb.Store) projbench.Append {
+	return func(ctx context.Context, s event.StreamID, m event.Metadata, evs ...any) (event.Commit, error) {
+		return store.Append(ctx, s, esdb.Any{}, m, evs...)
+	}
 }

@@ -99,8 +99,9 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Run fills the store, then for SQLite and (if configured) PostgreSQL measures Rounds rebuilds and raw inserts,
-// each round in a fresh database, and read-your-writes latency once.
+// Run fills the store (and the sealed one, with Config.Sealed), then for SQLite and (if configured) PostgreSQL
+// measures Rounds rebuilds and raw inserts (and rebuilds from the sealed store), each in a fresh database, and
+// read-your-writes latency once, on the clear store.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Source == nil || cfg.Append == nil {
 		return nil, errors.New("projbench: Config needs a Source and an Append")

@@ -151,6 +151,11 @@ func newReactions(d Deps) (*reactions, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
+	return newReactionsUnchecked(d)
+}
+
+// newReactionsUnchecked completes d (clock, logger, time zone); its caller has checked what it needs of d.
+func newReactionsUnchecked(d Deps) (*reactions, error) {
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
 		return nil, fmt.Errorf("membermail: time zone: %w", err) // unreachable with time/tzdata linked in

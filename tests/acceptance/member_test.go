@@ -127,12 +127,15 @@ func (e *memberEnv) must(t *testing.T, want int, r response, what string) respon
 
 var codeLine = regexp.MustCompile(`(?m)^\s+(\d{8})\s*$`)
 
-// codeFor waits for the n-th mail to addr and returns the code it carries.
+// codeFor waits for the n-th mail carrying a code to addr and returns the code (security notices, which carry
+// none, do not count).
 func (e *memberEnv) codeFor(t *testing.T, addr string, n int) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	msgs, err := e.smtp.WaitMatch(ctx, n, smtptest.To(addr))
+	msgs, err := e.smtp.WaitMatch(ctx, n, func(m smtptest.Message) bool {
+		return smtptest.To(addr)(m) && codeLine.MatchString(m.Text)
+	})
 	if err != nil {
 		t.Fatalf("waiting for mail %d to %s: %v", n, addr, err)
 	}

@@ -115,7 +115,7 @@ func (s *Server) routes() []route {
 		// Sessions.
 		{Method: "POST", Path: "/v1/sessions", ID: "login", Tag: "session", Summary: "Log in with the NIR (13 characters) and the password. Sets the session cookie and returns the same token for a Bearer header. Throttled; repeated failures lock the account for a while.",
 			Handler: s.login, Throttle: s.logins, Request: loginRequest{}, Response: sessionBody{},
-			Responses: map[int]string{201: "Logged in.", 401: "Wrong NIR or password.", 403: "Account temporarily locked.", 429: "Too many requests."}},
+			Responses: map[int]string{201: "Logged in.", 401: "Wrong NIR or password, or an account temporarily locked (the same answer; its owner is told by mail).", 429: "Too many requests."}},
 		{Method: "GET", Path: "/v1/session", ID: "currentSession", Tag: "session", Auth: "session",
 			Summary: "Who is connected, and until when (idle and absolute expiry).",
 			Handler: s.currentSession, Response: sessionBody{}, Responses: map[int]string{200: "The session.", 401: "Not connected."}},

@@ -1,7 +1,9 @@
 // Package membermail sends the mails of the member journeys: the activation code of a registration, the code that
 // confirms a new email address, and the code of a forgotten-password procedure. Each is a watermill reaction
 // (adapters/messaging) to the event that issued the code, fed by the event store's global log, never by the
-// command that appended it.
+// command that appended it. RegisterNotices adds the security notices, which carry no code: a lock after repeated
+// wrong passwords (the login answers it like any failed login, so the owner learns it here), an email change (to the
+// old address), a password change or reset (see notices.go).
 //
 // # Exactly once
 //
@@ -151,6 +153,11 @@ func newReactions(d Deps) (*reactions, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
+	return newReactionsUnchecked(d)
+}
+
+// newReactionsUnchecked completes d (clock, logger, time zone); its caller has checked what it needs of d.
+func newReactionsUnchecked(d Deps) (*reactions, error) {
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
 		return nil, fmt.Errorf("membermail: time zone: %w", err) // unreachable with time/tzdata linked in

@@ -179,6 +179,10 @@ func (a *app) wire(ctx context.Context) error {
 		Code: codeDeriver(keys), From: a.cfg.MailFrom, Logger: a.logger.With("component", "membermail")}); err != nil {
 		return err
 	}
+	if err := membermail.RegisterNotices(a.router, membermail.Deps{DB: a.stores.DB, Store: store, Sender: sender,
+		From: a.cfg.MailFrom, Logger: a.logger.With("component", "membermail")}); err != nil {
+		return err
+	}
 	if err := casework.Migrate(ctx, a.stores.DB); err != nil {
 		return fmt.Errorf("casework migrations: %w", err)
 	}

@@ -25,8 +25,10 @@ type LoginResult struct {
 //   - a malformed NIR is "nir": nir.* (Invalid): syntax tells nothing about accounts;
 //   - an unknown NIR (no claim, or no open account) spends the time of a password verification
 //     (Hasher.VerifyDummy) and answers member.ErrInvalidCredentials (auth.invalid_credentials, Unauthenticated);
-//   - during a lock: *member.LockedError (auth.locked, Forbidden; RetryAt gives the end), nothing checked nor
-//     recorded;
+//   - during a lock: exactly the answer of an unknown NIR (the time of a password verification, then
+//     member.ErrInvalidCredentials, with no end of lock), nothing checked nor recorded, even for the right password:
+//     a different answer would tell whoever tries NIRs which ones have an account (OWASP). The account's owner
+//     learns of the lock by mail (adapters/membermail reacts to member.Locked);
 //   - a wrong password: LoginFailed{consecutive failures} and auth.invalid_credentials; the fifth in a row also
 //     records Locked (15 minutes, doubling with each lock in 24 hours, at most 24 hours), and a hundredth failure
 //     within an hour locks too (member.LoginPolicy);
@@ -50,14 +52,18 @@ func (h *Members) Login(ctx context.Context, m Meta, nirLogin, password string, 
 	if err != nil {
 		return LoginResult{}, failure.Op(op, err)
 	}
+	if mm != nil {
+		if err := mm.CheckLogin(now); err != nil && !errors.Is(err, member.ErrAccountLocked) {
+			return LoginResult{}, failure.Op(op, err)
+		} else if err != nil {
+			mm = nil // locked: answered exactly as an unknown NIR
+		}
+	}
 	if mm == nil {
 		if err := h.hasher.VerifyDummy(ctx, password); err != nil {
 			return LoginResult{}, failure.Op(op, err)
 		}
 		return LoginResult{}, failure.Op(op, member.ErrInvalidCredentials)
-	}
-	if err := mm.CheckLogin(now); err != nil {
-		return LoginResult{}, failure.Op(op, lockedError(mm, err))
 	}
 	hash := mm.PasswordHash()
 	ok, err := h.hasher.Verify(ctx, password, hash)
@@ -87,11 +93,14 @@ func (h *Members) Login(ctx context.Context, m Meta, nirLogin, password string, 
 		} else {
 			err = mm.LoginFailed(now, policy)
 		}
-		return mm.Events(), lockedError(mm, err)
+		return mm.Events(), err
 	}, loginOutcome)
 	if err != nil {
 		if errors.Is(err, member.ErrPasswordChanged) || errors.Is(err, member.ErrNotFound) {
 			err = member.ErrInvalidCredentials // verified against a password that is no longer the account's
+		}
+		if errors.Is(err, member.ErrAccountLocked) {
+			err = member.ErrInvalidCredentials // locked meanwhile: answered like any failed login
 		}
 		err = erasedAsUnknown(err) // erased meanwhile: as an unknown account
 		return LoginResult{}, failure.Op(op, err)

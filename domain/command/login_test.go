@@ -48,12 +48,17 @@ func TestMemberLoginFailuresLockAndRelease(t *testing.T) {
 		t.Fatalf("events:\n got %#v\nwant %#v", got, want)
 	}
 
-	// Locked: even the right password is refused, nothing recorded, and the end of the lock is given.
+	// Locked: even the right password is refused, nothing recorded, and the answer is that of an unknown NIR
+	// (no end of lock: it would tell that the account exists; the owner learns it by mail).
 	f.clock.Advance(10 * time.Minute)
 	_, err := f.h.Login(ctx, memberAnonymous(), "1850375115042", memberPassword, uuid.New())
-	memberWant(t, err, failure.Forbidden, "auth.locked", "")
-	if until, ok := command.RetryAt(err); !ok || !until.Equal(now.Add(15*time.Minute)) {
-		t.Fatalf("RetryAt = %v, %t", until, ok)
+	memberWant(t, err, failure.Unauthenticated, "auth.invalid_credentials", "")
+	if until, ok := command.RetryAt(err); ok {
+		t.Fatalf("RetryAt = %v during a lock: the answer differs from an unknown NIR's", until)
+	}
+	_, unknown := f.h.Login(ctx, memberAnonymous(), "1880999350045", memberPassword, uuid.New())
+	if err.Error() != unknown.Error() || failure.CodeOf(err) != failure.CodeOf(unknown) {
+		t.Fatalf("locked %q, unknown %q", err, unknown)
 	}
 	if got := len(f.events(t, memberStream(id))); got != start+len(want) {
 		t.Fatal("a login during the lock was recorded")

@@ -323,8 +323,9 @@ func (m *Member) LoginSucceeded(sessionID uuid.UUID, verifiedHash string, now ti
 	return nil
 }
 
-// LoginFailed records a wrong password and, when p says so, a lock; it returns ErrInvalidCredentials (the lock,
-// if any, shows on the next attempt). During a lock it records nothing and returns ErrAccountLocked.
+// LoginFailed records a wrong password and, when p says so, a lock; it returns ErrInvalidCredentials. During a lock
+// it records nothing and returns ErrAccountLocked (the login command answers it as a wrong password, so that a lock
+// does not tell that the account exists; the owner is told by mail).
 func (m *Member) LoginFailed(now time.Time, p LoginPolicy) error {
 	if err := m.CheckLogin(now); err != nil {
 		return err

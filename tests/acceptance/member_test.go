@@ -136,12 +136,15 @@ func (e *memberEnv) must(t *testing.T, want int, r response, what string) respon
 
 var codeLine = regexp.MustCompile(`(?m)^\s+(\d{8})\s*$`)
 
-// codeFor waits for the n-th mail to addr and returns the code it carries.
+// codeFor waits for the n-th mail carrying a code to addr and returns the code (security notices, which carry
+// none, do not count).
 func (e *memberEnv) codeFor(t *testing.T, addr string, n int) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	msgs, err := e.smtp.WaitMatch(ctx, n, smtptest.To(addr))
+	msgs, err := e.smtp.WaitMatch(ctx, n, func(m smtptest.Message) bool {
+		return smtptest.To(addr)(m) && codeLine.MatchString(m.Text)
+	})
 	if err != nil {
 		t.Fatalf("waiting for mail %d to %s: %v", n, addr, err)
 	}
@@ -437,4 +440,132 @@ func TestLoginIsThrottled(t *testing.T) {
 		}
 	}
 	t.Fatal("40 logins in a row from one address were never throttled")
+}
+
+// loginAnswer tries a login, waiting out the per-client throttle (429) so that only the login's own answer counts.
+func (e *memberEnv) loginAnswer(t *testing.T, nirBody, password string) response {
+	t.Helper()
+	for range 20 {
+		r := e.call(t, "POST", "/v1/sessions", "", map[string]string{"nir": nirBody, "password": password})
+		if r.status != http.StatusTooManyRequests {
+			return r
+		}
+		time.Sleep(3 * time.Second)
+	}
+	t.Fatal("login throttled for a minute")
+	return response{}
+}
+
+// sameAnswer fails unless a and b have the same status, body and headers (but the date and the request id).
+func sameAnswer(t *testing.T, what string, a, b response) {
+	t.Helper()
+	if a.status != b.status || !bytes.Equal(a.raw, b.raw) {
+		t.Fatalf("%s: %d %s, unknown NIR %d %s", what, a.status, a.raw, b.status, b.raw)
+	}
+	strip := func(h http.Header) http.Header {
+		h = h.Clone()
+		h.Del("Date")
+		h.Del("X-Request-Id")
+		return h
+	}
+	if ha, hb := strip(a.header), strip(b.header); fmt.Sprint(ha) != fmt.Sprint(hb) {
+		t.Fatalf("%s: headers %v, unknown NIR %v", what, ha, hb)
+	}
+}
+
+// TestLoginOfALockedAccountAnswersLikeAnUnknownNIR (issue 11, item 1): whoever tries NIRs cannot tell a locked
+// account from a NIR without one, attempt after attempt, even with the right password; the owner is told by mail,
+// once, with the end of the lock and what to do.
+func TestLoginOfALockedAccountAnswersLikeAnUnknownNIR(t *testing.T) {
+	e := startMemberEnv(t)
+	e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	for i := 1; i <= 7; i++ {
+		locked := e.loginAnswer(t, aliceNIR, "pas le bon mot de passe du tout")
+		unknown := e.loginAnswer(t, unknownNIR, "pas le bon mot de passe du tout")
+		sameAnswer(t, fmt.Sprintf("attempt %d", i), locked, unknown)
+		if locked.status != 401 || locked.str("code") != "auth.invalid_credentials" || locked.header.Get("Retry-After") != "" {
+			t.Fatalf("attempt %d: %d %s Retry-After %q", i, locked.status, locked.raw, locked.header.Get("Retry-After"))
+		}
+	}
+	// The right password during the lock: the same answer still.
+	sameAnswer(t, "right password during the lock", e.loginAnswer(t, aliceNIR, alicePassword),
+		e.loginAnswer(t, unknownNIR, alicePassword))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	isNotice := func(m smtptest.Message) bool {
+		return smtptest.To("alice@example.test")(m) && strings.Contains(m.Subject, "suspendue")
+	}
+	msgs, err := e.smtp.WaitMatch(ctx, 1, isNotice)
+	if err != nil {
+		t.Fatalf("no lock notice to the owner: %v", err)
+	}
+	text := msgs[0].Text
+	for _, part := range []string{"suspendue jusqu'au", "(heure de Paris)", "« Mot de passe oublié »", "Si ce n'était pas vous"} {
+		if !strings.Contains(text, part) {
+			t.Errorf("lock notice lacks %q:\n%s", part, text)
+		}
+	}
+	if codeLine.MatchString(text) || strings.Contains(text, aliceNIR) {
+		t.Errorf("lock notice holds a code or the NIR:\n%s", text)
+	}
+	time.Sleep(time.Second)
+	if msgs, _ := e.smtp.WaitMatch(ctx, 1, isNotice); len(msgs) != 1 {
+		t.Fatalf("%d lock notices, want 1", len(msgs))
+	}
+}
+
+// TestMemberNotifiedOfEmailAndPasswordChanges (issue 11, item 2): an email change is told to the old address, a
+// password change and a reset to the account's address, once each, with no code in them.
+func TestMemberNotifiedOfEmailAndPasswordChanges(t *testing.T) {
+	e := startMemberEnv(t)
+	token := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	e.must(t, 202, e.call(t, "PUT", "/v1/me/email", token, map[string]string{"email": "alice.martin@example.test"}), "email change")
+	code := e.codeFor(t, "alice.martin@example.test", 1)
+	e.must(t, 200, e.call(t, "POST", "/v1/me/email/confirmation", token, map[string]string{"code": code}), "confirm email")
+	e.must(t, 200, e.call(t, "PUT", "/v1/me/password", token, map[string]string{"current_password": alicePassword, "new_password": aliceNewPass}), "change password")
+	reset := e.must(t, 202, e.call(t, "POST", "/v1/password-resets", "", map[string]string{"nir": aliceNIR, "email": "alice.martin@example.test"}), "reset")
+	resetCode := e.codeFor(t, "alice.martin@example.test", 2)
+	e.must(t, 200, e.call(t, "POST", "/v1/password-resets/"+reset.str("reset_id")+"/completion", "", map[string]string{"code": resetCode, "password": aliceReset}), "complete reset")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	notice := func(addr, subject string) func(smtptest.Message) bool {
+		return func(m smtptest.Message) bool { return smtptest.To(addr)(m) && m.Subject == subject }
+	}
+	emailNotice := notice("alice@example.test", "L'adresse email de votre espace privé a été modifiée")
+	passwordNotice := notice("alice.martin@example.test", "Le mot de passe de votre espace privé a été modifié")
+	old, err := e.smtp.WaitMatch(ctx, 1, emailNotice)
+	if err != nil {
+		t.Fatalf("no notice to the old address: %v", err)
+	}
+	if strings.Contains(old[0].Text, "alice.martin") || codeLine.MatchString(old[0].Text) ||
+		!strings.Contains(old[0].Text, "Si vous n'êtes pas à l'origine de ce changement") {
+		t.Errorf("email change notice:\n%s", old[0].Text)
+	}
+	pw, err := e.smtp.WaitMatch(ctx, 2, passwordNotice)
+	if err != nil {
+		t.Fatalf("password notices: %v", err)
+	}
+	if !strings.Contains(pw[0].Text+pw[1].Text, "modifié depuis votre espace privé") ||
+		!strings.Contains(pw[0].Text+pw[1].Text, "réinitialisé") {
+		t.Errorf("password notices:\n%s\n---\n%s", pw[0].Text, pw[1].Text)
+	}
+	time.Sleep(time.Second)
+	if n := len(filterMails(e.smtp.Messages(), emailNotice)); n != 1 {
+		t.Errorf("%d email change notices, want 1", n)
+	}
+	if n := len(filterMails(e.smtp.Messages(), passwordNotice)); n != 2 {
+		t.Errorf("%d password notices, want 2 (change, reset)", n)
+	}
+}
+
+func filterMails(msgs []smtptest.Message, keep func(smtptest.Message) bool) []smtptest.Message {
+	var out []smtptest.Message
+	for _, m := range msgs {
+		if keep(m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -1,9 +1,15 @@
 package acceptance
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Tests that guard defaults no other story states (issue 11, "tests that would not notice a regression").
@@ -68,4 +74,54 @@ func TestSessionDefaultsRegress(t *testing.T) {
 		_, secret := e.staffAccount(t, "s.girard", "Sophie Girard", "caseworker")
 		return e.must(t, 201, e.staffLogin(t, "s.girard", secret), "staff login")
 	})
+}
+
+// TestThrottledOverNewConnectionsRegress: `dossier serve` throttles the endpoints open to anyone per client address,
+// so a client that opens a new TCP connection (a new source port) for every attempt is throttled all the same: a
+// burst ends in 429 request.too_many with a Retry-After in whole seconds. Fifteen attempts stay below the overall
+// limits (20 or more at once): only the limit of the one client can answer them 429.
+func TestThrottledOverNewConnectionsRegress(t *testing.T) {
+	e := startMemberEnv(t)
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, ep := range []struct {
+		name, path string
+		body       any
+	}{
+		{"staff login", "/v1/staff/sessions", map[string]string{"login": "personne", "password": "pas le bon mot de passe", "totp": "123456"}},
+		{"member login", "/v1/sessions", map[string]string{"nir": unknownNIR, "password": "pas le bon mot de passe"}},
+		{"registration", "/v1/registrations", registration(unknownNIR, unknownKey, "Inconnu", "Jean", "1988-09-01", "jean@example.test")},
+		{"activation code resend", "/v1/registrations/" + uuid.NewString() + "/code", nil},
+		{"password reset", "/v1/password-resets", map[string]string{"nir": unknownNIR, "email": "jean@example.test"}},
+	} {
+		throttled := false
+		for i := 0; i < 15 && !throttled; i++ {
+			raw, _ := json.Marshal(ep.body)
+			req, _ := http.NewRequest("POST", e.srv.base+ep.path, bytes.NewReader(raw))
+			if ep.body != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", ep.name, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			switch {
+			case resp.StatusCode == http.StatusTooManyRequests:
+				throttled = true
+				var b struct {
+					Code string `json:"code"`
+				}
+				secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+				if json.Unmarshal(body, &b) != nil || b.Code != "request.too_many" || err != nil || secs < 1 {
+					t.Errorf("%s: throttled answer %s, Retry-After %q", ep.name, body, resp.Header.Get("Retry-After"))
+				}
+			case resp.StatusCode >= 500:
+				t.Fatalf("%s: attempt %d: %d %s", ep.name, i+1, resp.StatusCode, body)
+			}
+		}
+		if !throttled {
+			t.Errorf("%s: 15 attempts from one address, each on a new connection, were never throttled", ep.name)
+		}
+	}
 }

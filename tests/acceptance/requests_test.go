@@ -110,13 +110,29 @@ func TestServiceRequestStory(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	winner, claim := claire, claims[0]
+	winner, claim, winnerID, loser := claire, claims[0], claireID, paul
 	switch {
 	case claims[0].status == 200 && claims[1].status == 409:
 	case claims[0].status == 409 && claims[1].status == 200:
-		winner, claim = paul, claims[1]
+		winner, claim, winnerID, loser = paul, claims[1], paulID, claire
 	default:
 		t.Fatalf("concurrent claims answered %d and %d, want one 200 and one 409", claims[0].status, claims[1].status)
+	}
+	if lost := claims[0].str("code") + claims[1].str("code"); lost != "conflict" && lost != "servicerequest.already_claimed" {
+		t.Fatalf("the lost claim answered %q, want conflict (If-Match) or servicerequest.already_claimed", lost)
+	}
+	// The shared If-Match decided that race. Without If-Match, the claim rule itself refuses a case someone holds,
+	// and the case stays with its holder.
+	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/claim", loser, nil); r.status != 409 || r.str("code") != "servicerequest.already_claimed" {
+		t.Fatalf("second claim without If-Match: %d %s, want 409 servicerequest.already_claimed", r.status, r.raw)
+	}
+	held := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, winner, nil, "X-Dossier-Min-Position", claim.header.Get("X-Dossier-Position")), "case after the refused claim")
+	if held.str("assignee_id") != winnerID || held.header.Get("ETag") != claim.header.Get("ETag") {
+		t.Fatalf("after a refused claim the case is %s (ETag %s), want it with %s (ETag %s)", held.raw, held.header.Get("ETag"), winnerID, claim.header.Get("ETag"))
+	}
+	// Before any pause, the case shows the acknowledgement's implicit-decision day.
+	if got := held.str("implicit_decision_on"); got != implicit.In(parisOr(t)).Format(time.DateOnly) {
+		t.Fatalf("case implicit_decision_on %q before any pause, the acknowledgement said %v", got, implicit)
 	}
 	// The claim answers with the case's new ETag (header, and revision in the body).
 	claimETag := claim.header.Get("ETag")
@@ -134,35 +150,83 @@ func TestServiceRequestStory(t *testing.T) {
 	// Information requested: the member sees what is expected; the clock stops, then restarts on the answer.
 	// The claim's ETag is good for the next change, without reading the case again.
 	deadline := time.Now().Add(10 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	beforeInfo := time.Now()
 	info := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/information-requests", winner,
 		map[string]any{"items": []string{"Avis d'imposition 2025"}, "deadline": deadline}, "If-Match", claimETag), "request information with the claim's ETag")
+	afterInfo := time.Now()
 	infoETag := info.header.Get("ETag")
 	if infoETag == "" || infoETag == claimETag {
 		t.Fatalf("information request: ETag %q after %q", infoETag, claimETag)
 	}
 	// An old ETag is refused and changes nothing; the new one is the one the case is served with.
-	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/release", winner, nil, "If-Match", claimETag); r.status != 409 {
+	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/release", winner, nil, "If-Match", claimETag); r.status != 409 || r.str("code") != "conflict" {
 		t.Fatalf("release with an old ETag: %d %s", r.status, r.raw)
 	}
-	if got := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, winner, nil, "X-Dossier-Min-Position", info.header.Get("X-Dossier-Position")),
-		"case after the information request").header.Get("ETag"); got != infoETag {
+	paused := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, winner, nil, "X-Dossier-Min-Position", info.header.Get("X-Dossier-Position")),
+		"case after the information request")
+	if got := paused.header.Get("ETag"); got != infoETag {
 		t.Fatalf("GET /v1/cases/{id} ETag %q, the information request answered %q", got, infoETag)
+	}
+	// The legal clock stops: the case is awaiting information since the request for it.
+	pausedSince, err := time.Parse(time.RFC3339Nano, paused.str("awaiting_since"))
+	if err != nil || paused.str("status") != "awaiting_information" || pausedSince.Before(beforeInfo.Add(-time.Second)) || pausedSince.After(afterInfo.Add(time.Second)) {
+		t.Fatalf("the clock did not stop at the information request (between %v and %v): %v %s", beforeInfo, afterInfo, err, paused.raw)
 	}
 	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", info.header.Get("X-Dossier-Position")), "alice reads her request")
 	if !strings.Contains(string(mine.raw), "Avis d'imposition 2025") {
 		t.Fatalf("what is expected from the member is not shown: %s", mine.raw)
 	}
-	e.must(t, 200, e.call(t, "POST", "/v1/requests/"+reqID+"/information", alice, map[string]string{"what": "Avis envoyé par courrier"}), "answer")
+	beforeAnswer := time.Now()
+	answer := e.must(t, 200, e.call(t, "POST", "/v1/requests/"+reqID+"/information", alice, map[string]string{"what": "Avis envoyé par courrier"}), "answer")
+	afterAnswer := time.Now()
+
+	// The clock restarts; the implicit-decision day moved by the pause, counted as servicerequest.Clock does:
+	// the calendar days, in Paris, from the day the pause began to the day it ended (0 the same day), added after
+	// the two months from the receipt day (want). The answer's instant is only known between two readings of
+	// the clock: a pause across midnight may count either day.
+	pausedDays := func(end time.Time) string {
+		day := func(at time.Time) time.Time {
+			y, m, d := at.In(paris.Location()).Date()
+			return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		}
+		n := int(day(end).Sub(day(pausedSince)).Hours() / 24)
+		return want.AddDate(0, 0, n).Format(time.DateOnly)
+	}
+	wantDays := map[string]bool{pausedDays(beforeAnswer): true, pausedDays(afterAnswer): true}
+	resumed := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, winner, nil, "X-Dossier-Min-Position", answer.header.Get("X-Dossier-Position")), "case after the answer")
+	if _, still := resumed.body["awaiting_since"]; still || resumed.str("status") != "claimed" || !wantDays[resumed.str("implicit_decision_on")] {
+		t.Fatalf("case after the answer: want the clock running again and the implicit decision on %v: %s", wantDays, resumed.raw)
+	}
+	answered := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", answer.header.Get("X-Dossier-Position")), "alice's request after the answer")
+	if !wantDays[answered.str("implicit_decision_on")] || answered.str("status") != "in_progress" {
+		t.Fatalf("alice's request after the answer: want the implicit decision on %v: %s", wantDays, answered.raw)
+	}
 
 	// Decision; the member sees it.
+	beforeDecision := time.Now()
 	dec := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/decision", winner, map[string]any{"approved": true}), "decide")
+	afterDecision := time.Now()
 	final := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", dec.header.Get("X-Dossier-Position")), "alice reads the decision")
-	if d, _ := final.body["decision"].(map[string]any); d == nil || !strings.Contains(string(final.raw), "approved") {
-		t.Fatalf("decision not visible to the member: %s", final.raw)
+	d, _ := final.body["decision"].(map[string]any)
+	decidedAt, err := time.Parse(time.RFC3339Nano, fmt.Sprint(d["decided_at"]))
+	if d == nil || d["outcome"] != "approved" || err != nil || decidedAt.Before(beforeDecision.Add(-time.Second)) || decidedAt.After(afterDecision.Add(time.Second)) {
+		t.Fatalf("decision shown to the member: %v (decided_at: %v), want approved between %v and %v: %s", d, err, beforeDecision, afterDecision, final.raw)
+	}
+	if _, ok := d["reason"]; ok || len(d) != 2 {
+		t.Fatalf("an approval with a reason or other fields: %v", d)
+	}
+	if final.str("status") != "approved" || final.str("closed_reason") != "decided" {
+		t.Fatalf("request after the decision: %s", final.raw)
+	}
+	if _, ok := final.body["implicit_decision_on"]; ok {
+		t.Fatalf("a decided request still announces an implicit decision: %s", final.raw)
 	}
 	// Deciding a closed case is refused and changes nothing.
-	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/decision", winner, map[string]any{"approved": false, "reason": "x"}); r.status != 422 {
+	if r := e.call(t, "POST", "/v1/cases/"+reqID+"/decision", winner, map[string]any{"approved": false, "reason": "x"}); r.status != 422 || r.str("code") != "servicerequest.closed" {
 		t.Fatalf("decision on a closed case: %d %s", r.status, r.raw)
+	}
+	if again := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil), "alice reads the decision again"); string(again.raw) != string(final.raw) {
+		t.Fatalf("a refused decision changed the request:\n%s\n%s", final.raw, again.raw)
 	}
 	// An invalid form names its fields and records nothing.
 	bad := e.call(t, "POST", "/v1/requests", alice, map[string]any{"service": "complementaire-sante-solidaire",

@@ -20,10 +20,13 @@ const (
 var (
 	errInvalidPosition = failure.New(failure.Invalid, "consistency.invalid_position", "invalid consistency position")
 	errNotReached      = failure.New(failure.Unavailable, "consistency.not_reached", "read models did not reach the position in time")
+	errUnreachable     = failure.New(failure.Invalid, "consistency.position_unreachable", "consistency position beyond the end of the event log")
 )
 
 // consistent makes a read wait until the read models reflect the position the caller passes back, at most
-// ConsistencyTimeout; past it the caller gets 503 with Retry-After and may retry the same read.
+// ConsistencyTimeout; past it the caller gets 503 with Retry-After and may retry the same read. A position beyond the
+// end of the event log (Deps.Head) was never given by a command: it is refused at once with 422
+// consistency.position_unreachable, since no retry would ever see it reached.
 func (s *Server) consistent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := r.Header.Get(MinPositionHeader)
@@ -34,6 +37,10 @@ func (s *Server) consistent(next http.Handler) http.Handler {
 			pos, err := strconv.ParseUint(raw, 10, 64)
 			if err != nil {
 				s.writeError(w, r, errInvalidPosition)
+				return
+			}
+			if !s.withinLog(r.Context(), pos) {
+				s.writeError(w, r, errUnreachable)
 				return
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ConsistencyTimeout)
@@ -49,6 +56,27 @@ func (s *Server) consistent(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withinLog reports whether pos is at or before the end of the event log. Positions up to the highest end already
+// seen need no look-up (every position a command returned is); when the head cannot be read, the read waits as
+// it would without Deps.Head.
+func (s *Server) withinLog(ctx context.Context, pos uint64) bool {
+	if s.deps.Head == nil || pos <= s.knownHead.Load() {
+		return true
+	}
+	head, err := s.deps.Head.Head(ctx)
+	if err != nil {
+		s.deps.Logger.WarnContext(ctx, "cannot read the end of the event log", "err", err)
+		return true
+	}
+	for {
+		known := s.knownHead.Load()
+		if head <= known || s.knownHead.CompareAndSwap(known, head) {
+			break
+		}
+	}
+	return pos <= head
 }
 
 // writeCommand answers a command with its body and the commit position of its events, the token the

@@ -56,6 +56,9 @@ var requestStatus = map[string]int{
 	"request.invalid_idempotency_key": http.StatusBadRequest,
 	"request.invalid_if_match":        http.StatusBadRequest,
 	"consistency.invalid_position":    http.StatusBadRequest,
+	"request.invalid_utf8":            http.StatusBadRequest,
+	"request.idempotency_key_reused":  http.StatusUnprocessableEntity,
+	"request.header_too_large":        http.StatusRequestHeaderFieldsTooLarge,
 }
 
 // messageFor returns the French sentence of a code (domain/messages). A code without one is a bug that

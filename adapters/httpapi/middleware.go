@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +72,11 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// middleware wraps the mux: request id, panic recovery, body limit, request deadline, access log and metrics.
+// middleware wraps the mux: request id, panic recovery, body limit, request deadline, access log and metrics. It also
+// answers, in the API's JSON error format, what net/http would otherwise answer in its own: a request line and
+// headers above Config.MaxHeaderBytes (431 request.header_too_large; see ServerMaxHeaderBytes) and a path that is not
+// in canonical form ("/v1/../x", "//x", "/./x": 404 request.route_not_found, where ServeMux would redirect to the
+// cleaned path with an HTML body).
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -107,8 +112,42 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.deps.Logger.InfoContext(ctx, "http request", "route", route, "status", status,
 				"duration_ms", time.Since(start).Milliseconds(), "request_id", id)
 		}()
-		next.ServeHTTP(rec, r)
+		switch {
+		case headerBytes(r) > s.cfg.MaxHeaderBytes:
+			s.writeError(rec, r, errHeaderTooLarge)
+		case r.Method != http.MethodConnect && cleanPath(r.URL.Path) != r.URL.Path:
+			s.writeError(rec, r, errRouteNotFound)
+		default:
+			next.ServeHTTP(rec, r)
+		}
 	})
+}
+
+// headerBytes is the size of the request line and headers as sent (give or take the spacing).
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n + len(r.Host)
+}
+
+// cleanPath is the canonical form of a path as http.ServeMux computes it (rooted, path.Clean, the trailing slash
+// kept): ServeMux redirects any other form, which the middleware refuses instead.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // notFound answers unknown paths and known paths with another method in the API's error format.
@@ -133,4 +172,6 @@ var (
 	errMethodNotAllowed = failure.New(failure.Invalid, "request.method_not_allowed", "method not allowed")
 	// errRouteNotFound answers an unknown path.
 	errRouteNotFound = failure.New(failure.NotFound, "request.route_not_found", "no such route")
+	// errHeaderTooLarge answers a request line and headers above Config.MaxHeaderBytes (431).
+	errHeaderTooLarge = failure.New(failure.Invalid, "request.header_too_large", "request line and headers too large")
 )

@@ -31,7 +31,7 @@ func (s *Server) OpenAPI() map[string]any {
 		if rt.Consistent {
 			params = append(params,
 				map[string]any{"name": MinPositionHeader, "in": "header", "required": false,
-					"description": "Commit position from a command's " + PositionHeader + " header: wait until the read reflects it.",
+					"description": "Commit position from a command's " + PositionHeader + " header: wait until the read reflects it. A position beyond the end of the event log, which no command gave, answers 422 consistency.position_unreachable at once.",
 					"schema":      map[string]any{"type": "string", "pattern": "^[0-9]+$"}},
 				map[string]any{"name": minPositionParam, "in": "query", "required": false,
 					"description": "Same as the " + MinPositionHeader + " header.",
@@ -39,7 +39,7 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		if rt.Idempotent {
 			params = append(params, map[string]any{"name": IdempotencyKeyHeader, "in": "header", "required": false,
-				"description": "A UUID chosen by the client: retrying the command with the same key returns the same result and acts once.",
+				"description": "A UUID chosen by the client: retrying the command with the same key returns the same result and acts once. The same key with another request (body, path or route) answers 422 request.idempotency_key_reused: use a new key for a new request.",
 				"schema":      map[string]any{"type": "string", "format": "uuid"}})
 		}
 		if len(params) > 0 {
@@ -63,7 +63,7 @@ func (s *Server) OpenAPI() map[string]any {
 			op["x-session-optional"] = true
 		}
 		responses := map[string]any{}
-		for status, desc := range rt.Responses {
+		for status, desc := range contractResponses(rt) {
 			resp := map[string]any{"description": desc}
 			if status >= 400 {
 				resp["content"] = errorContent
@@ -112,4 +112,35 @@ var errorContent = map[string]any{"application/json": map[string]any{
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.OpenAPI())
+}
+
+// contractResponses are a route's documented statuses plus those the API's contract adds to every route of its
+// kind: 400 for a body that is not JSON in valid UTF-8, 422 for an Idempotency-Key reused for another request, 400
+// and 422 for a malformed or unreachable consistency position. A status the route documents keeps its sentence,
+// completed with the contract's.
+func contractResponses(rt route) map[int]string {
+	out := make(map[int]string, len(rt.Responses)+2)
+	for st, d := range rt.Responses {
+		out[st] = d
+	}
+	add := func(status int, desc string) {
+		if d, ok := out[status]; ok {
+			if !strings.Contains(d, desc) {
+				out[status] = strings.TrimSuffix(d, ".") + "; " + strings.ToLower(desc[:1]) + desc[1:]
+			}
+			return
+		}
+		out[status] = desc
+	}
+	if rt.Request != nil {
+		add(400, "Malformed JSON, or a body that is not valid UTF-8 (request.malformed_json, request.invalid_utf8).")
+	}
+	if rt.Idempotent {
+		add(422, "Idempotency-Key already used for another request (request.idempotency_key_reused).")
+	}
+	if rt.Consistent {
+		add(400, "Malformed consistency position (consistency.invalid_position).")
+		add(422, "Consistency position beyond the end of the event log (consistency.position_unreachable).")
+	}
+	return out
 }

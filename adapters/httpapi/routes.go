@@ -56,7 +56,7 @@ func (s *Server) mount(rt route) (http.Handler, error) {
 	if rt.Auth != authStaff && len(rt.StaffRoles) > 0 {
 		return nil, fmt.Errorf("route %s %s: staff roles on a route whose auth is %q", rt.Method, rt.Path, rt.Auth)
 	}
-	next := rt.Handler
+	next := http.HandlerFunc(s.fingerprinted(rt.Handler).ServeHTTP)
 	if rt.Throttle != nil {
 		next = rt.Throttle.wrap(s, next)
 	}

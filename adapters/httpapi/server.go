@@ -14,6 +14,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,6 +30,10 @@ type Config struct {
 	MaxBodyBytes       int64         // request bodies above it are refused with 413
 	RequestTimeout     time.Duration // each request's context ends after it
 	ConsistencyTimeout time.Duration // how long a read waits for the read models to reach a position
+	// MaxHeaderBytes bounds the request line and headers (64 KiB by default): above it the API answers 431 with
+	// its JSON error body (request.header_too_large). It must stay below the http.Server's own MaxHeaderBytes (see
+	// NewHTTPServer), past which net/http answers in plain text before any handler runs.
+	MaxHeaderBytes int
 }
 
 func (c *Config) setDefaults() {
@@ -40,6 +45,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ConsistencyTimeout <= 0 {
 		c.ConsistencyTimeout = 2 * time.Second
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 }
 
@@ -57,12 +65,21 @@ type Consistency interface {
 	WaitFor(ctx context.Context, position uint64) error
 }
 
+// LogHead tells where the event log ends (*kurrentdb.Client implements it): a consistency position beyond it was
+// never given by a command and cannot be waited for.
+type LogHead interface {
+	Head(ctx context.Context) (uint64, error)
+}
+
 // Deps are what the handlers use.
 type Deps struct {
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry // /metrics serves it; HTTP metrics are registered on it
 	Ready       []Check
 	Consistency Consistency
+	// Head, when set, lets a read refuse at once a consistency position beyond the end of the event log
+	// (consistency.position_unreachable) instead of waiting for it.
+	Head LogHead
 	// The French sentence of each error code comes from domain/messages, not from Deps.
 	Sessions *sessions.Store
 	// Queries are the read models' queries (s.deps.Queues, s.deps.Accounts…), built with their projections by
@@ -89,6 +106,8 @@ type Server struct {
 	registrations, codes, logins, resets *throttle
 	table                                []route // built once: the mux, 405 answers and /openapi.json all read it
 	handler                              http.Handler
+	// knownHead is the highest end of the event log seen (Deps.Head): positions up to it need no look-up.
+	knownHead atomic.Uint64
 }
 
 // New builds the API.
@@ -133,6 +152,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // Handler returns the root handler with every middleware.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// DefaultMaxHeaderBytes is the API's own bound on the request line and headers (Config.MaxHeaderBytes).
+const DefaultMaxHeaderBytes = 64 << 10
+
+// ServerMaxHeaderBytes is the http.Server's bound on the request line and headers. net/http enforces it itself, with a
+// plain-text 431 written before any handler runs; it is well above the API's own bound (DefaultMaxHeaderBytes), so
+// that a long URL or header gets the API's JSON 431 from the middleware, and only a request beyond 1 MiB of headers,
+// which no client of the API sends by mistake, meets net/http's.
+const ServerMaxHeaderBytes = 1 << 20
+
 // NewHTTPServer returns an http.Server with the timeouts a public API needs.
 func NewHTTPServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
@@ -142,6 +170,6 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    ServerMaxHeaderBytes,
 	}
 }

@@ -98,6 +98,32 @@ func (c *Client) Ping(ctx context.Context) error {
 	})
 }
 
+// Head returns the commit position of the last record of $all (0 when the log is empty): no command has been
+// answered with a position beyond it. It is the adapters/httpapi LogHead port.
+func (c *Client) Head(ctx context.Context) (uint64, error) {
+	var head uint64
+	err := c.do(ctx, "kurrentdb.Head", func(es *esdb.Client) error {
+		head = 0
+		rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}, ResolveLinkTos: false}, 1)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		re, err := rs.Recv()
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		}
+		if re.Event != nil {
+			head = re.Event.Position.Commit
+		}
+		return nil
+	})
+	return head, err
+}
+
 // errClosed is returned once Close has been called.
 var errClosed = &failure.Error{Kind: failure.Unavailable, Err: errors.New("kurrentdb: client closed")}
 

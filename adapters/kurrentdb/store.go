@@ -123,7 +123,8 @@ func (s *Store) Append(ctx context.Context, stream event.StreamID, expected esdb
 // (put times and ids in the command beforehand). A side effect belongs in a reaction to the appended event.
 //
 // A command whose events are already in the stream (same cmd.Metadata.CommandID: a retry after a lost response)
-// appends nothing and returns the original Commit, without calling decide. If another command appended in between,
+// appends nothing and returns the original Commit, without calling decide; if it carries another request than the
+// recorded one (event.Metadata.CheckReplay), it fails with event.ErrRequestReused instead. If another command appended in between,
 // the append fails with failure.Conflict, unless cmd.RetryOnConflict allows deciding again over the new history.
 // With cmd.ExpectedRevision set, a stream that is not at that revision is a Conflict before decide runs.
 // A zero cmd.Metadata.Subject takes the Subject of the stream's first event when the stream exists, so that every
@@ -139,7 +140,10 @@ func (s *Store) Update(ctx context.Context, stream event.StreamID, cmd event.Com
 		if err != nil {
 			return event.Commit{}, err
 		}
-		if c, ok := replayed(history, cmd.Metadata.CommandID); ok {
+		if c, first, ok := replayed(history, cmd.Metadata.CommandID); ok {
+			if err := cmd.Metadata.CheckReplay(first); err != nil {
+				return event.Commit{}, failure.Op(op, err)
+			}
 			s.client.logger.Debug("kurrentdb: command already applied", "stream", stream.String(), "command_id", cmd.Metadata.CommandID, "revision", c.Revision)
 			return c, nil
 		}
@@ -177,8 +181,8 @@ func (s *Store) Update(ctx context.Context, stream event.StreamID, cmd event.Com
 }
 
 // replayed finds the events of command in history (a contiguous run starting with the id DeriveID(command, 0)) and
-// returns where the last of them landed.
-func replayed(history []event.Envelope, command uuid.UUID) (event.Commit, bool) {
+// returns where the last of them landed, and the metadata they were recorded with.
+func replayed(history []event.Envelope, command uuid.UUID) (event.Commit, event.Metadata, bool) {
 	first := event.DeriveID(command, 0)
 	for i, env := range history {
 		if env.EventID != first {
@@ -189,9 +193,9 @@ func replayed(history []event.Envelope, command uuid.UUID) (event.Commit, bool) 
 			j++
 		}
 		last := history[j-1]
-		return event.Commit{Revision: last.Revision, Position: last.Position}, true
+		return event.Commit{Revision: last.Revision, Position: last.Position}, env.Metadata, true
 	}
-	return event.Commit{}, false
+	return event.Commit{}, event.Metadata{}, false
 }
 
 func describe(head *event.Commit) string {

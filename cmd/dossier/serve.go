@@ -216,6 +216,7 @@ func (a *app) wire(ctx context.Context) error {
 		Logger:      a.logger.With("component", "http"),
 		Registry:    a.registry,
 		Consistency: a.runner,
+		Head:        a.stores.Events, // an impossible consistency position is refused at once
 		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
 		Queries:     queries,
 		// The command handlers, each with only its ports.

@@ -28,7 +28,8 @@ type EventStore interface {
 	Load(ctx context.Context, stream event.StreamID) ([]event.Envelope, error)
 	// Update loads the stream, calls decide with its history and appends what decide returns with the expected
 	// revision (NoStream for a new stream); a lost race is a failure.Conflict. Retried commands (same
-	// Metadata.CommandID) append nothing new and return the original commit.
+	// Metadata.CommandID) append nothing new and return the original commit, or event.ErrRequestReused when their
+	// Metadata.RequestHash differs from the recorded one (Metadata.CheckReplay).
 	Update(ctx context.Context, stream event.StreamID, cmd event.Command, decide func(history []event.Envelope) ([]any, error)) (event.Commit, error)
 }
 
@@ -197,6 +198,9 @@ type Meta struct {
 	// CommandID is the idempotency key: the client's Idempotency-Key header when given (a retry then appends
 	// nothing new), a fresh id otherwise.
 	CommandID uuid.UUID
+	// RequestHash fingerprints the HTTP request behind an Idempotency-Key (see event.Metadata.RequestHash): a retry
+	// of the same command id for another request is refused (event.ErrRequestReused) instead of replayed.
+	RequestHash string
 }
 
 // Result is what every command returns at least: the commit position of its events (0 when it appended
@@ -227,5 +231,6 @@ func (c *core) command(m Meta, stream event.StreamID) event.Command {
 		CommandID:     uuid.NewSHA1(id, []byte(stream.String())),
 		Actor:         m.Actor,
 		OccurredAt:    c.clock().UTC(),
+		RequestHash:   m.RequestHash,
 	}}
 }

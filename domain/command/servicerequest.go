@@ -164,7 +164,13 @@ func (h *Cases) SubmitRequest(ctx context.Context, m Meta, memberID uuid.UUID, i
 	if err != nil {
 		return SubmitResult{}, failure.Op(op, err)
 	}
-	if !servicerequest.Rehydrate(id, history).Submitted() {
+	submitted := servicerequest.Rehydrate(id, history).Submitted()
+	if submitted && len(history) > 0 { // the same key for another form is refused, never answered with this one
+		if err := h.command(m, stream).Metadata.CheckReplay(history[0].Metadata); err != nil {
+			return SubmitResult{}, failure.Op(op, err)
+		}
+	}
+	if !submitted {
 		now := h.clock().UTC()
 		ref, err := h.claimReference(ctx, m, id, now)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/failure"
 )
 
 // ErrInvalidMetadata is returned when an event would be written without the metadata auditors rely on.
@@ -62,6 +64,25 @@ type Metadata struct {
 	// appended to an existing stream from the stream's first event, so a request's later events (answers, notes)
 	// stay under its member's key.
 	Subject uuid.UUID `json:"subject,omitzero"`
+	// RequestHash fingerprints the request a person's command was run for (the HTTP layer's hash of the route, the
+	// path and the canonical JSON body, keyed by the Idempotency-Key, which the log never holds): a retry with the
+	// same CommandID and another RequestHash is another request under a reused key (ErrRequestReused), never a
+	// replay. Empty for commands without an Idempotency-Key and for events written before it existed.
+	RequestHash string `json:"request_hash,omitempty"`
+}
+
+// ErrRequestReused refuses a command whose id (the client's Idempotency-Key) already stands for another request:
+// answering with the first request's result would silently drop this one.
+var ErrRequestReused = failure.New(failure.Invalid, "request.idempotency_key_reused",
+	"idempotency key already used for another request")
+
+// CheckReplay is called when a command's events are found already recorded (a retry): it returns ErrRequestReused
+// when both the retry (m) and the recorded events carry a RequestHash and they differ, nil otherwise.
+func (m Metadata) CheckReplay(recorded Metadata) error {
+	if m.RequestHash != "" && recorded.RequestHash != "" && m.RequestHash != recorded.RequestHash {
+		return ErrRequestReused
+	}
+	return nil
 }
 
 // Validate reports every missing field at once.

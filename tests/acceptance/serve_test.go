@@ -90,6 +90,7 @@ func startServeIn(t *testing.T, dir string, args ...string) *server {
 	select {
 	case s.line = <-lines:
 	case err := <-s.done:
+		s.done <- err // for the cleanup, which waits for the exit
 		t.Fatalf("dossier serve exited before serving: %v\n%s", err, stderr.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("dossier serve did not start within 30s\n%s", stderr.String())

@@ -4,6 +4,7 @@ package acceptance
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -55,7 +56,25 @@ func startServe(t *testing.T, args ...string) *server {
 }
 
 // startServeIn starts `dossier serve` in dir (its ./var holds the data: a second start in the same dir is a restart).
+// The HTTP address is a port found free a moment before; should another process take it meanwhile (the server then
+// exits with "address already in use"), it tries again with another one.
 func startServeIn(t *testing.T, dir string, args ...string) *server {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		s, err := tryServe(t, dir, args...)
+		if err == nil {
+			return s
+		}
+		if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+			t.Logf("dossier serve, attempt %d: %v; trying another port", attempt, err)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+// tryServe starts `dossier serve` on a free port and waits for its start-up line; the error holds its log.
+func tryServe(t *testing.T, dir string, args ...string) (*server, error) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(testbin.Dossier(t), append([]string{"serve", "--http-addr", addr}, args...)...)
@@ -89,13 +108,13 @@ func startServeIn(t *testing.T, dir string, args ...string) *server {
 	})
 	select {
 	case s.line = <-lines:
+		return s, nil
 	case err := <-s.done:
 		s.done <- err // for the cleanup, which waits for the exit
-		t.Fatalf("dossier serve exited before serving: %v\n%s", err, stderr.String())
+		return nil, fmt.Errorf("dossier serve exited before serving: %v\n%s", err, stderr.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("dossier serve did not start within 30s\n%s", stderr.String())
+		return nil, fmt.Errorf("dossier serve did not start within 30s\n%s", stderr.String())
 	}
-	return s
 }
 
 func (s *server) get(t *testing.T, path string) (int, []byte) {

@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 )
 
@@ -31,21 +34,51 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 type directoryBody struct {
-	Members []memberdirectory.Entry `json:"members"`
+	Members []directoryResult `json:"members"`
 }
 
-// searchMembers searches the member directory. Search results are not recorded as openings: they show who
-// matches, and opening one (openMember) is recorded.
+// directoryResult is one member of a directory search: what a result list needs to tell homonyms apart, no more.
+// The NIR and the contact details are in the member's account (openMember), whose every opening is recorded.
+type directoryResult struct {
+	MemberID  uuid.UUID              `json:"member_id"`
+	LastName  string                 `json:"last_name"`
+	FirstName string                 `json:"first_name"`
+	BirthDate string                 `json:"birth_date"` // YYYY-MM-DD
+	Status    memberdirectory.Status `json:"status"`
+}
+
+// searchMembers searches the member directory. Every search is recorded before anything is answered (who, when,
+// the kind of query, which members it returned; never the query): no record, no results. Opening one of the
+// members (openMember) is recorded in that member's access log.
 func (s *Server) searchMembers(w http.ResponseWriter, r *http.Request) {
-	entries, err := s.deps.Directory.Search(r.Context(), r.URL.Query().Get("q"), memberdirectory.DefaultLimit)
+	q := r.URL.Query().Get("q")
+	entries, err := s.deps.Directory.Search(r.Context(), q, memberdirectory.DefaultLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if entries == nil {
-		entries = []memberdirectory.Entry{}
+	m, err := meta(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, directoryBody{Members: entries})
+	kind := staff.SearchKindName
+	if strings.ContainsFunc(q, unicode.IsDigit) { // the directory reads a query with a digit as a NIR
+		kind = staff.SearchKindNIR
+	}
+	ids := make([]uuid.UUID, len(entries))
+	results := make([]directoryResult, len(entries))
+	for i, e := range entries {
+		ids[i] = e.MemberID
+		results[i] = directoryResult{MemberID: e.MemberID, LastName: e.LastName, FirstName: e.FirstName,
+			BirthDate: e.BirthDate, Status: e.Status}
+	}
+	p := principalOf(r.Context())
+	if _, err := s.deps.StaffCommands.RecordMemberDirectorySearched(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), kind, ids); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, directoryBody{Members: results})
 }
 
 // openMember returns a member's account to a staff member and records the opening (who, what, when) in the

@@ -571,6 +571,31 @@ func (h *Staff) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid
 	return Result{Position: commit.Position}, nil
 }
 
+// RecordMemberDirectorySearched records that staff member staffID, acting as role, searched the member directory
+// with a query of kind ("nir" or "name", staff.SearchKindNIR/SearchKindName; never the query) and was shown the
+// members memberIDs: MemberDirectorySearched on staffsearch-<staff id>. Call it on every search, before answering.
+// Errors: staff.access_invalid, staff.role_unknown (Invalid).
+func (h *Staff) RecordMemberDirectorySearched(ctx context.Context, m Meta, staffID uuid.UUID, role, kind string, memberIDs []uuid.UUID) (Result, error) {
+	const op = "command.RecordMemberDirectorySearched"
+	searched, err := staff.NewDirectorySearch(staffID, role, kind, memberIDs)
+	if err != nil {
+		return Result{}, failure.Op(op, err)
+	}
+	stream := staff.SearchStreamFor(staffID)
+	if m.Actor.ID == "" {
+		m.Actor = event.Actor{ID: staffID.String(), Role: event.Role(role)}
+	}
+	cmd := h.command(m, stream)
+	cmd.RetryOnConflict = staffAccessRetries
+	commit, err := h.store.Update(ctx, stream, cmd, func([]event.Envelope) ([]any, error) {
+		return []any{searched}, nil
+	})
+	if err != nil {
+		return Result{}, failure.Op(op, err)
+	}
+	return Result{Position: commit.Position}, nil
+}
+
 // StaffRoles returns the current roles of staff member staffID, read from the account's stream (not a projection:
 // a role removed a moment ago is already gone). staff.ErrNotFound if there is no such account.
 func (h *Staff) StaffRoles(ctx context.Context, staffID uuid.UUID) ([]string, error) {

@@ -16,6 +16,9 @@ const (
 	LoginCategory  = "stafflogin"
 	AccessCategory = "memberaccess"
 	AdminsCategory = "staffadmins"
+	// SearchCategory is "staffsearch-<staff id>": the member directory searches of one staff member
+	// (MemberDirectorySearched).
+	SearchCategory = "staffsearch"
 )
 
 // Roles of staff members. The first four are working roles (what the staff member does); RoleMedical is an
@@ -46,6 +49,8 @@ const (
 	TypeQueuesAssigned   = "StaffQueuesAssigned"
 	TypeTOTPReset        = "StaffTOTPReset"
 	TypePasswordRehashed = "StaffPasswordRehashed"
+	// TypeMemberDirectorySearched is stored on the stream staffsearch-<staff id>.
+	TypeMemberDirectorySearched = "StaffMemberDirectorySearched"
 	// The administrators' registry (stream staffadmins-<AdminRegistryID>).
 	TypeAdminConfirmed       = "StaffAdminConfirmed"
 	TypeAdminRemovalApproved = "StaffAdminRemovalApproved"
@@ -121,6 +126,25 @@ type MemberDataOpened struct {
 	Subject string    `json:"subject,omitempty" personal:"no"`
 }
 
+// Kinds of member directory query, recorded in MemberDirectorySearched.Kind: never the query itself.
+const (
+	// SearchKindNIR is a search by social security number (NIR).
+	SearchKindNIR = "nir"
+	// SearchKindName is a search by name.
+	SearchKindName = "name"
+)
+
+// MemberDirectorySearched records that a staff member searched the member directory (stream staffsearch-<staff
+// id>), before the results were answered: who (the staff id and the working role they acted in), the kind of query
+// (SearchKindNIR or SearchKindName; never its text, never a NIR) and the members it returned, in the order shown.
+type MemberDirectorySearched struct {
+	StaffID   uuid.UUID   `json:"staff_id" personal:"no"`
+	Role      string      `json:"role" personal:"no"`
+	Kind      string      `json:"kind" personal:"no"`
+	Results   int         `json:"results" personal:"no"`
+	MemberIDs []uuid.UUID `json:"member_ids" personal:"no"`
+}
+
 // QueuesAssigned replaces the caseworker queues (catalog queue codes, sorted, without duplicates) a staff member
 // belongs to, by an administrator's decision; an empty list removes every queue. A caseworker acts only on the
 // cases of these queues. Staff.Rehydrate ignores it: domain/command folds it (StaffQueues).
@@ -163,5 +187,6 @@ func Definitions() []event.Definition {
 		event.Define[PasswordRehashed](TypePasswordRehashed),
 		event.Define[AdminConfirmed](TypeAdminConfirmed),
 		event.Define[AdminRemovalApproved](TypeAdminRemovalApproved),
+		event.Define[MemberDirectorySearched](TypeMemberDirectorySearched),
 	}
 }

@@ -37,6 +37,8 @@ func goldenStaff() map[string]any {
 		"StaffPasswordRehashed.v1.json":     staff.PasswordRehashed{Hash: hash},
 		"StaffAdminConfirmed.v1.json":       staff.AdminConfirmed{StaffID: staffID, Revision: 7},
 		"StaffAdminRemovalApproved.v1.json": staff.AdminRemovalApproved{StaffID: other, Revision: 12, Remaining: []uuid.UUID{staffID}},
+		"StaffMemberDirectorySearched.v1.json": staff.MemberDirectorySearched{StaffID: staffID, Role: "caseworker", Kind: "name",
+			Results: 1, MemberIDs: []uuid.UUID{other}},
 	}
 }
 

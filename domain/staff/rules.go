@@ -79,6 +79,25 @@ func AccessStreamFor(memberID uuid.UUID) event.StreamID {
 	return event.NewStreamID(AccessCategory, memberID)
 }
 
+// SearchStreamFor returns the stream of the member directory searches of staff member staffID.
+func SearchStreamFor(staffID uuid.UUID) event.StreamID {
+	return event.NewStreamID(SearchCategory, staffID)
+}
+
+// NewDirectorySearch validates the record of a member directory search: who (staff id and the working role they
+// acted in), the kind of query (SearchKindNIR or SearchKindName) and the members returned. ErrAccessInvalid or
+// ErrRoleUnknown otherwise.
+func NewDirectorySearch(staffID uuid.UUID, role, kind string, memberIDs []uuid.UUID) (MemberDirectorySearched, error) {
+	if staffID == uuid.Nil || kind != SearchKindNIR && kind != SearchKindName || slices.Contains(memberIDs, uuid.Nil) {
+		return MemberDirectorySearched{}, ErrAccessInvalid
+	}
+	if !ValidRole(role) || role == RoleMedical {
+		return MemberDirectorySearched{}, ErrRoleUnknown
+	}
+	return MemberDirectorySearched{StaffID: staffID, Role: role, Kind: kind, Results: len(memberIDs),
+		MemberIDs: append([]uuid.UUID{}, memberIDs...)}, nil
+}
+
 // CanonicalLogin returns login without surrounding spaces and lower-cased, or ErrLoginInvalid if it is not
 // LoginMinLength to LoginMaxLength ASCII lower-case letters, digits, '.' or '-'. Creation and login both use it,
 // so "J.Dupont" logs in as "j.dupont".

@@ -9,6 +9,8 @@
 //   - "stafflogin-<keyed hash of the login>": one LoginClaimed, appended on an empty stream only, which makes
 //     logins unique and maps a login to its staff id (ClaimLogin, ClaimedBy);
 //   - "memberaccess-<member id>": MemberDataOpened, one per staff read of that member's data (NewAccess);
+//   - "staffsearch-<staff id>": MemberDirectorySearched, one per member directory search by that staff member
+//     (NewDirectorySearch);
 //   - "staffadmins-<AdminRegistryID>": the administrators' registry (Admins), through which every removal of the
 //     admin role passes, so that at least one administrator always remains.
 //

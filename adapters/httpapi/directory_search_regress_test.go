@@ -3,9 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
-	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
@@ -28,21 +25,6 @@ import (
 	"github.com/msa-dossier/dossier/projections/projectionstest"
 	"github.com/msa-dossier/dossier/projections/readmodels"
 )
-
-// searchLogFailingStore is the real event store, except that, once failing is set, every append to a staff
-// member's log of directory searches (staffsearch-* streams) fails as an unreachable store would.
-type searchLogFailingStore struct {
-	command.EventStore
-	failing atomic.Bool
-}
-
-func (s *searchLogFailingStore) Update(ctx context.Context, stream event.StreamID, cmd event.Command,
-	decide func([]event.Envelope) ([]any, error)) (event.Commit, error) {
-	if s.failing.Load() && stream.Category == staff.SearchCategory {
-		return event.Commit{}, errors.New("search log unavailable")
-	}
-	return s.EventStore.Update(ctx, stream, cmd, decide)
-}
 
 // TestDirectorySearchRecordedRegress: a search of the member directory is recorded before anything is answered
 // (who, the kind of query, how many members it returned; never the query or a NIR), its results carry no NIR and
@@ -64,7 +46,7 @@ func TestDirectorySearchRecordedRegress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &searchLogFailingStore{EventStore: env.Store}
+	store := &logFailingStore{EventStore: env.Store, category: staff.SearchCategory}
 	sess := sessions.New(db, sessions.Policy{}, nil)
 	srv := newTestServer(t, withCommands(t, Deps{Sessions: sess, Queries: readmodels.Queries{
 		Accounts: accounts.NewQueries(db, nil), Directory: memberdirectory.NewQueries(db, nirHash, nil)}},

@@ -29,17 +29,18 @@ import (
 	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
-// accessLogFailingStore is the real event store, except that, once failing is set, every append to a member's
-// access log (memberaccess-* streams) fails as an unreachable store would.
-type accessLogFailingStore struct {
+// logFailingStore is the real event store, except that, once failing is set, every append to a stream of category
+// (a member's access log, a staff member's search log) fails as an unreachable store would.
+type logFailingStore struct {
 	command.EventStore
-	failing atomic.Bool
+	category string
+	failing  atomic.Bool
 }
 
-func (s *accessLogFailingStore) Update(ctx context.Context, stream event.StreamID, cmd event.Command,
+func (s *logFailingStore) Update(ctx context.Context, stream event.StreamID, cmd event.Command,
 	decide func([]event.Envelope) ([]any, error)) (event.Commit, error) {
-	if s.failing.Load() && stream.Category == staff.AccessCategory {
-		return event.Commit{}, errors.New("access log unavailable")
+	if s.failing.Load() && stream.Category == s.category {
+		return event.Commit{}, errors.New(s.category + " log unavailable")
 	}
 	return s.EventStore.Update(ctx, stream, cmd, decide)
 }
@@ -63,7 +64,7 @@ func TestStaffReadsFailClosedRegress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &accessLogFailingStore{EventStore: env.Store}
+	store := &logFailingStore{EventStore: env.Store, category: staff.AccessCategory}
 	sess := sessions.New(db, sessions.Policy{}, nil)
 	srv := newTestServer(t, withCommands(t, Deps{Sessions: sess, Queries: readmodels.Queries{
 		Accounts: accounts.NewQueries(db, nil), Queues: casequeues.NewQueries(db, nil), CaseFiles: casefiles.NewQueries(db)}},

@@ -202,6 +202,11 @@ func TestServiceRequestStory(t *testing.T) {
 	if !strings.Contains(string(mine.raw), "Avis d'imposition 2025") {
 		t.Fatalf("what is expected from the member is not shown: %s", mine.raw)
 	}
+	// The member is also told by mail, with what the request for pieces does to the period (L114-5, acceptance).
+	if m := e.waitMail(t, "alice@example.test", "Informations complémentaires"); !strings.Contains(m, "- Avis d'imposition 2025") ||
+		!strings.Contains(m, "il recommencera alors en entier à partir du jour où nous les recevrons") {
+		t.Fatalf("request for information mail:\n%s", m)
+	}
 	beforeAnswer := time.Now()
 	answer := e.must(t, 200, e.call(t, "POST", "/v1/requests/"+reqID+"/information", alice, map[string]string{"what": "Avis envoyé par courrier"}), "answer")
 	afterAnswer := time.Now()

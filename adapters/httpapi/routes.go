@@ -227,7 +227,7 @@ func (s *Server) routes() []route {
 			Summary: "Withdraw a request that is not decided yet.", Handler: s.withdrawRequest,
 			Request: withdrawalRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Withdrawn.", 404: "No such request.", 422: "Already closed."}},
 		{Method: "POST", Path: "/v1/requests/{id}/information", ID: "provideInformation", Tag: "requests", Auth: "member", Idempotent: true,
-			Summary: "Answer the fund's request for information (the legal clock starts again).", Handler: s.provideInformation,
+			Summary: "Answer the fund's request for information: the legal clock runs again (CRPA L114-5: the whole period restarts from today where silence means acceptance; the suspension ends where it means rejection).", Handler: s.provideInformation,
 			Request: informationAnswer{}, Response: positionBody{}, Responses: map[int]string{200: "Answer recorded.", 404: "No such request.", 422: "Nothing awaited, or too late."}},
 
 		// Consultations: statements, payments and invoices recorded by the fund's other systems.

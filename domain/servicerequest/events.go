@@ -113,15 +113,16 @@ type Reassigned struct {
 	To         uuid.UUID `json:"to_id" personal:"no"`
 }
 
-// InformationRequested asks the member for missing information or documents (CRPA L114-5) by Deadline. The legal
-// clock stops until InformationReceived.
+// InformationRequested asks the member for missing information or documents (CRPA L114-5) by Deadline. Until
+// InformationReceived the periods are suspended (silence means rejection) or wait to start again whole (acceptance):
+// see Clock.
 type InformationRequested struct {
 	Caseworker uuid.UUID `json:"caseworker_id" personal:"no"`
 	Items      []string  `json:"items" personal:"yes"`
 	Deadline   time.Time `json:"deadline" personal:"no"` // the instant after which the request lapses
 }
 
-// InformationReceived records the member's answer; the legal clock restarts. What describes what was supplied
+// InformationReceived records the member's answer; the legal clock runs again (see Clock for L114-5). What describes what was supplied
 // (personal data: never logged).
 type InformationReceived struct {
 	What string `json:"what" personal:"yes"`

@@ -19,8 +19,9 @@
 //
 // # The legal clock
 //
-// Clock is a pure projection of the events: receipt, the silence rule of the catalog version, pauses while
-// information is awaited, closure. Its calendar rules are documented there. Silence means acceptance or rejection
+// Clock is a pure projection of the events: receipt, the silence rule of the catalog version, requests for pieces
+// (CRPA L114-5: a restart under acceptance, a suspension under rejection), closure. Its calendar rules are
+// documented there; EndOfDay is the one definition of when a day-counted deadline passes. Silence means acceptance or rejection
 // after a period, or nothing at all (NoImplicitDecision: a document delivered by right, a declaration): such a
 // request has a handling target but no implicit-decision day.
 //

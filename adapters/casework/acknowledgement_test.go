@@ -34,8 +34,13 @@ func ack(reference string, outcome servicerequest.Outcome, routes string) servic
 		ImplicitDecisionOn: "2026-07-14",
 		TimeZone:           "Europe/Paris",
 		AppealRoutes:       routes,
+		ServiceInCharge:    office,
 	}
 }
+
+// office is the service in charge the acknowledgements name (R112-5 2°).
+var office = servicerequest.ServiceInCharge{Name: "Service santé — complémentaire santé solidaire",
+	Address: "MSA\n1 rue de la Mutualité\n49000 Angers", Phone: "02 41 31 75 75", Email: "c2s@msa.example.fr"}
 
 // member registers a member with first, who then changes to second (if not empty); it returns the member id.
 func (e *env) member(t *testing.T, first, second string) uuid.UUID {
@@ -81,12 +86,20 @@ func TestOneAcknowledgementMailPerRequestOnceAcrossRestarts(t *testing.T) {
 		for i, m := range msgs {
 			byTo[strings.Join(m.To, ",")] = i
 		}
+		// L114-5, worded for each rule: under acceptance the periods restart whole when the pieces come; under
+		// rejection they are suspended for the time used, ending early when the pieces come.
+		const (
+			restart = "ces délais ne courent qu'à compter de leur réception : ils recommencent alors en entier à " +
+				"partir du jour où nous les recevons"
+			suspend = "ces délais sont suspendus pendant le temps que vous mettez à les fournir, dans la limite du " +
+				"délai qui vous est imparti : la suspension prend fin dès leur réception, et ces dates sont reportées d'autant"
+		)
 		for _, want := range []struct {
-			to, reference, silence, routes string
-			eventID                        uuid.UUID
+			to, reference, silence, routes, pieces, notPieces string
+			eventID                                           uuid.UUID
 		}{
-			{"elodie.lefevre@example.org", "MSA-2026-7KQ2-M9XD-3F0A", "réputée acceptée", acceptanceRoutes, first},
-			{"marc@example.org", "MSA-2026-AAAA-BBBB-CCCC", "réputée rejetée", rejectionRoutes, second},
+			{"elodie.lefevre@example.org", "MSA-2026-7KQ2-M9XD-3F0A", "réputée acceptée", acceptanceRoutes, restart, suspend, first},
+			{"marc@example.org", "MSA-2026-AAAA-BBBB-CCCC", "réputée rejetée", rejectionRoutes, suspend, restart, second},
 		} {
 			i, ok := byTo[want.to]
 			if !ok {
@@ -115,10 +128,16 @@ func TestOneAcknowledgementMailPerRequestOnceAcrossRestarts(t *testing.T) {
 				"au plus tard le samedi 13 juin 2026",
 				"à la fin de la journée du mardi 14 juillet 2026, votre demande sera " + want.silence,
 				want.routes,
+				want.pieces,
+				"Service chargé de votre demande :\nService santé — complémentaire santé solidaire\nMSA\n" +
+					"1 rue de la Mutualité\n49000 Angers\nTéléphone : 02 41 31 75 75\nCourriel : c2s@msa.example.fr",
 			} {
 				if !strings.Contains(text, part) {
 					t.Errorf("mail to %s lacks %q:\n%s", want.to, part, text)
 				}
+			}
+			if strings.Contains(text, want.notPieces) {
+				t.Errorf("mail to %s words the other L114-5 rule:\n%s", want.to, text)
 			}
 		}
 

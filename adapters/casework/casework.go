@@ -4,6 +4,9 @@
 //   - AcknowledgementHandler mails the member the acknowledgement of receipt (accusé de réception, CRPA L112-3 and
 //     R112-5) of each service request: reference, date of receipt, handling time, the day silence becomes a
 //     decision and what it then means, and the appeal routes;
+//   - InformationRequestHandler mails the member each request for information or pieces: what is asked, by when,
+//     what a silence then does (CRPA L114-5: the period restarts on receipt under acceptance, is suspended for the
+//     time used under rejection) and the service in charge; once, like the acknowledgement (SkipHistory);
 //   - DeadlinesHandler keeps a durable table of the information deadlines still pending, and the Scheduler closes
 //     the requests whose deadline has lapsed by calling a port (cmd wires it to the LapseInformationDeadline
 //     command). The table and the handler's checkpoint are in the reactions' database, so nothing is missed across
@@ -84,10 +87,15 @@ const (
 	AcknowledgementHandler = "mail.request-acknowledgement"
 	// DeadlinesHandler keeps the table of pending information deadlines.
 	DeadlinesHandler = "casework.information-deadlines"
+	// InformationRequestHandler mails the member each request for information, with what it does to the periods
+	// (CRPA L114-5).
+	InformationRequestHandler = "mail.information-request"
 )
 
 // Handlers returns the names of the handlers Register adds.
-func Handlers() []string { return []string{AcknowledgementHandler, DeadlinesHandler} }
+func Handlers() []string {
+	return []string{AcknowledgementHandler, DeadlinesHandler, InformationRequestHandler}
+}
 
 // EventLoader reads a stream's history (*kurrentdb.Store implements it).
 type EventLoader interface {
@@ -146,6 +154,9 @@ func Register(router *messaging.Router, deps Deps) error {
 	}
 	if err := router.AddHandler(DeadlinesHandler, r.deadlines); err != nil {
 		return fmt.Errorf("casework: add %s: %w", DeadlinesHandler, err)
+	}
+	if err := router.AddHandler(InformationRequestHandler, r.information, messaging.SkipHistory()); err != nil {
+		return fmt.Errorf("casework: add %s: %w", InformationRequestHandler, err)
 	}
 	return nil
 }

@@ -59,8 +59,7 @@ func acknowledgementMessage(ack servicerequest.Acknowledged, fallback *time.Loca
 		}
 		silence = fmt.Sprintf("Si aucune décision ne vous a été notifiée à la fin de la journée du %s, %s",
 			frenchDate(implicit), meaning)
-		suspension = "Si des informations ou des pièces complémentaires vous sont demandées, ces délais sont " +
-			"suspendus jusqu'à leur réception et ces dates sont reportées d'autant."
+		suspension = suspensionText(ack.Silence.Outcome)
 	case servicerequest.NoImplicitDecision:
 		if ack.ImplicitDecisionOn != "" {
 			return mail.Message{}, fmt.Errorf("casework: implicit decision date without implicit decision: %w",
@@ -82,6 +81,10 @@ func acknowledgementMessage(ack servicerequest.Acknowledged, fallback *time.Loca
 	fmt.Fprintf(&b, "Délai de traitement : %s. Nous nous engageons à traiter votre demande au plus tard le %s.\n\n",
 		frenchPeriod(ack.HandlingTime), frenchDate(due))
 	fmt.Fprintf(&b, "%s\n\n%s\n\n", silence, suspension)
+	if office := ack.ServiceInCharge; office != (servicerequest.ServiceInCharge{}) {
+		fmt.Fprintf(&b, "Service chargé de votre demande :\n%s\n%s\nTéléphone : %s\nCourriel : %s\n\n",
+			office.Name, office.Address, office.Phone, office.Email)
+	}
 	if routes := strings.TrimSpace(ack.AppealRoutes); routes != "" {
 		fmt.Fprintf(&b, "%s :\n%s\n\n", routesTitle, routes)
 	}
@@ -92,6 +95,28 @@ func acknowledgementMessage(ack servicerequest.Acknowledged, fallback *time.Loca
 		Text:    b.String(),
 		Header:  map[string]string{"Content-Language": "fr"},
 	}, nil
+}
+
+// The paragraphs on a request for missing information or pieces (CRPA L114-5), one per rule of the clock
+// (servicerequest.Outcome.Incomplete): under acceptance the periods only start when the pieces are received (a
+// restart); under rejection they are suspended for the time the member takes, ending when the pieces arrive.
+const (
+	restartText = "Si des informations ou des pièces complémentaires vous sont demandées, ces délais ne courent " +
+		"qu'à compter de leur réception : ils recommencent alors en entier à partir du jour où nous les recevons, " +
+		"et ces dates sont reportées en conséquence (article L114-5 du code des relations entre le public et " +
+		"l'administration)."
+	suspendText = "Si des informations ou des pièces complémentaires vous sont demandées, ces délais sont " +
+		"suspendus pendant le temps que vous mettez à les fournir, dans la limite du délai qui vous est imparti : " +
+		"la suspension prend fin dès leur réception, et ces dates sont reportées d'autant (article L114-5 du code " +
+		"des relations entre le public et l'administration)."
+)
+
+// suspensionText is the L114-5 paragraph for a silence meaning o (acceptance or rejection).
+func suspensionText(o servicerequest.Outcome) string {
+	if o.Incomplete() == servicerequest.Restart {
+		return restartText
+	}
+	return suspendText
 }
 
 var (

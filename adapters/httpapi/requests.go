@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 )
@@ -22,17 +23,27 @@ type submitRequest struct {
 }
 
 // acknowledgementBody is the acknowledgement of receipt (CRPA R112-5) returned at once.
+//
+// Days and instants: HandlingDueOn and ImplicitDecisionOn are the last days of the periods (YYYY-MM-DD in
+// TimeZone, Europe/Paris); HandlingDueAt and ImplicitDecisionAt are the instants those days end, 00:00 of the next
+// day in Europe/Paris. From ImplicitDecisionAt on, silence is a decision; before it, it is not.
 type acknowledgementBody struct {
-	RequestID          uuid.UUID  `json:"request_id"`
-	Reference          string     `json:"reference"`
-	ReceivedAt         time.Time  `json:"received_at"`
-	HandlingDueAt      time.Time  `json:"handling_due_at"`
+	RequestID     uuid.UUID `json:"request_id"`
+	Reference     string    `json:"reference"`
+	ReceivedAt    time.Time `json:"received_at"`
+	HandlingDueOn string    `json:"handling_due_on"`
+	HandlingDueAt time.Time `json:"handling_due_at"`
+	// ImplicitDecisionOn is the last day of silence; ImplicitDecisionAt the instant it ends.
+	ImplicitDecisionOn string     `json:"implicit_decision_on,omitempty"`
 	ImplicitDecisionAt *time.Time `json:"implicit_decision_at,omitempty"`
-	// ImplicitDecision is "acceptance" or "rejection": what silence means once ImplicitDecisionAt has passed; "none"
+	// ImplicitDecision is "acceptance" or "rejection": what silence means from ImplicitDecisionAt on; "none"
 	// when no implicit decision arises (a document delivered by right, a declaration), ImplicitDecisionAt omitted.
 	ImplicitDecision string `json:"implicit_decision,omitempty"`
+	TimeZone         string `json:"time_zone"`
 	AppealRoutes     string `json:"appeal_routes"`
-	Position         string `json:"position"`
+	// ServiceInCharge is the service handling the request (R112-5 2°: name, postal address, phone, email).
+	ServiceInCharge servicerequest.ServiceInCharge `json:"service_in_charge"`
+	Position        string                         `json:"position"`
 }
 
 func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) {
@@ -41,8 +52,10 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) {
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
 		res, err := s.deps.CaseCommands.SubmitRequest(r.Context(), m, member, command.SubmitInput{Service: in.Service, Form: in.Form})
 		return http.StatusCreated, res.Position, acknowledgementBody{RequestID: res.RequestID, Reference: res.Reference,
-			ReceivedAt: res.ReceivedAt, HandlingDueAt: res.HandlingDueAt, ImplicitDecisionAt: res.ImplicitDecisionAt,
-			ImplicitDecision: res.Outcome, AppealRoutes: res.AppealRoutes, Position: formatPosition(res.Position)}, err
+			ReceivedAt: res.ReceivedAt, HandlingDueOn: res.HandlingDueOn, HandlingDueAt: res.HandlingDueAt,
+			ImplicitDecisionOn: res.ImplicitDecisionOn, ImplicitDecisionAt: res.ImplicitDecisionAt,
+			ImplicitDecision: res.Outcome, TimeZone: res.TimeZone, AppealRoutes: res.AppealRoutes,
+			ServiceInCharge: res.ServiceInCharge, Position: formatPosition(res.Position)}, err
 	})
 }
 

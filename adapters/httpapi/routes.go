@@ -213,21 +213,21 @@ func (s *Server) routes() []route {
 
 		// Service requests: the member's side.
 		{Method: "POST", Path: "/v1/requests", ID: "submitRequest", Tag: "requests", Auth: "member", Idempotent: true,
-			Summary: "File a service request (a catalog service code and its form). Answers at once with the acknowledgement of receipt: reference, date received, handling time, the day silence becomes a decision and what it means (no such day for a document delivered by right or a declaration), appeal routes; also sent by email. The same Idempotency-Key returns the same request.",
+			Summary: "File a service request (a catalog service code and its form). Answers at once with the acknowledgement of receipt: reference, date received, the handling target, the last day of silence and what silence then means (no such day for a document delivered by right or a declaration), appeal routes, the service in charge (name, postal address, phone, email); also sent by email. Dates: *_on is the last day of a period (Europe/Paris); *_at is the instant it ends, 00:00 of the next day in Europe/Paris: silence is a decision from implicit_decision_at on. The same Idempotency-Key returns the same request.",
 			Handler: s.submitRequest, Request: submitRequest{}, Response: acknowledgementBody{},
 			Responses: map[int]string{201: "Request recorded and acknowledged.", 422: "Unknown service or invalid form (each field named)."}},
 		{Method: "GET", Path: "/v1/requests", ID: "listRequests", Tag: "requests", Auth: "member", Consistent: true,
-			Summary: "The member's requests with their status, what is expected from them, and the decisions.",
+			Summary: "The member's requests with their status, what is expected from them, the dates of the legal clock (implicit_decision_on, the last day of silence; implicit_decision_at, the instant it ends: 00:00 of the next day in Europe/Paris; while information is awaited, as of today), the service in charge, and the decisions (a rejection with its author, appeal routes and the deadline to seize the CRA).",
 			Handler: s.listRequests, Response: requestsBody{}, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/requests/{id}", ID: "getRequest", Tag: "requests", Auth: "member", Consistent: true,
-			Summary: "One of the member's requests, with the form they submitted (with the labels of its catalog version) and its timeline: the steps the member is told about, with what was asked and their answers; never an internal note or who in the fund acted.",
+			Summary: "One of the member's requests, with the form they submitted (with the labels of its catalog version) and its timeline: the steps the member is told about, with what was asked and their answers; never an internal note or who in the fund acted, except the decision's author (name and position, CRPA L212-1). A rejection carries its appeal routes and the deadline to seize the CRA (2 months from notification: the decision's date).",
 			Handler: s.getRequest, Response: requestBody{},
 			Responses: map[int]string{200: "The request.", 404: "No such request among the member's.", 503: "The case file is not built yet; retry."}},
 		{Method: "POST", Path: "/v1/requests/{id}/withdrawal", ID: "withdrawRequest", Tag: "requests", Auth: "member", Idempotent: true,
 			Summary: "Withdraw a request that is not decided yet.", Handler: s.withdrawRequest,
 			Request: withdrawalRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Withdrawn.", 404: "No such request.", 422: "Already closed."}},
 		{Method: "POST", Path: "/v1/requests/{id}/information", ID: "provideInformation", Tag: "requests", Auth: "member", Idempotent: true,
-			Summary: "Answer the fund's request for information (the legal clock starts again).", Handler: s.provideInformation,
+			Summary: "Answer the fund's request for information: the legal clock runs again (CRPA L114-5: the whole period restarts from today where silence means acceptance; the suspension ends where it means rejection).", Handler: s.provideInformation,
 			Request: informationAnswer{}, Response: positionBody{}, Responses: map[int]string{200: "Answer recorded.", 404: "No such request.", 422: "Nothing awaited, or too late."}},
 
 		// Consultations: statements, payments and invoices recorded by the fund's other systems.

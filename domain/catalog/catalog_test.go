@@ -385,3 +385,23 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestEveryQueueHasAServiceInCharge: every queue of every published version is handled by a service the
+// acknowledgement can name in full (CRPA R112-5 2°).
+func TestEveryQueueHasAServiceInCharge(t *testing.T) {
+	for _, v := range catalog.Versions() {
+		c, err := catalog.Load(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range c.Queues() {
+			s, ok := catalog.InCharge(q.Code)
+			if !ok || !s.Complete() {
+				t.Errorf("%s: queue %s: service in charge %+v", v, q.Code, s)
+			}
+		}
+	}
+	if _, ok := catalog.InCharge("nowhere"); ok {
+		t.Error("a service in charge for an unknown queue")
+	}
+}

@@ -157,7 +157,8 @@ func (a DecideCase) decider(context.Context, *core) (caseDecision, error) {
 			return fmt.Errorf("service of the request: %w", err)
 		}
 		return r.Decide(servicerequest.Decided{Caseworker: by.id, Decision: decision,
-			Reason: strings.TrimSpace(a.Reason), CatalogVersion: version, RuleApplied: code})
+			Reason: strings.TrimSpace(a.Reason), CatalogVersion: version, RuleApplied: code,
+			AuthorName: by.name, AuthorPosition: by.position}) // L212-1: the decision names its author
 	}, nil
 }
 

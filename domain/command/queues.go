@@ -65,6 +65,8 @@ type staffMember struct {
 	exists bool
 	roles  []string
 	queues []string
+	// name and position are what a decision states of its author (CRPA L212-1).
+	name, position string
 }
 
 func (s staffMember) has(role string) bool { return slices.Contains(s.roles, role) }
@@ -126,7 +128,8 @@ func (c *core) loadStaffMember(ctx context.Context, id uuid.UUID) (staffMember, 
 		return staffMember{}, err
 	}
 	s := staff.Rehydrate(id, history)
-	return staffMember{id: id, exists: s.Exists(), roles: s.Roles(), queues: foldQueues(history)}, nil
+	return staffMember{id: id, exists: s.Exists(), roles: s.Roles(), queues: foldQueues(history), name: s.Name(),
+		position: s.Position()}, nil
 }
 
 // foldQueues returns the queues of the last QueuesAssigned of a staff stream (none before the first).

@@ -62,18 +62,25 @@ type SubmitInput struct {
 }
 
 // SubmitResult is the acknowledgement of receipt: the reference, the instant received, the handling target, the
-// day silence becomes a decision (nil when the rule gives none) and what it means ("acceptance", "rejection", or
-// "none" when silence decides nothing: a document delivered by right, a declaration), and the appeal routes (lines
-// separated by "\n").
+// last day of silence and the instant silence becomes a decision (nil when the rule gives none), what it means
+// ("acceptance", "rejection", or "none" when silence decides nothing: a document delivered by right, a
+// declaration), the appeal routes (lines separated by "\n") and the service in charge (R112-5).
+//
+// Days and instants (servicerequest.EndOfDay): HandlingDueOn and ImplicitDecisionOn are the last days of the periods
+// in TimeZone; HandlingDueAt and ImplicitDecisionAt are the instants they end, 00:00 of the next day there.
 type SubmitResult struct {
 	Result
 	RequestID          uuid.UUID
 	Reference          string
 	ReceivedAt         time.Time
+	ImplicitDecisionOn string
 	ImplicitDecisionAt *time.Time
 	Outcome            string
 	AppealRoutes       string
+	HandlingDueOn      string
 	HandlingDueAt      time.Time
+	TimeZone           string
+	ServiceInCharge    servicerequest.ServiceInCharge
 }
 
 // ClaimNextResult is the case a claim-next gave the caseworker.
@@ -106,7 +113,14 @@ func requestService(c *catalog.Catalog, s catalog.Service) (servicerequest.Servi
 		return servicerequest.Service{}, failure.Errorf(failure.Internal, "service %q: silence outcome %q",
 			s.Code, s.Silence.Outcome)
 	}
+	office, ok := catalog.InCharge(s.Queue)
+	if !ok {
+		return servicerequest.Service{}, failure.Errorf(failure.Internal, "service %q: queue %q has no service in charge",
+			s.Code, s.Queue)
+	}
 	return servicerequest.Service{
+		InCharge: servicerequest.ServiceInCharge{Name: office.Name, Address: office.Address, Phone: office.Phone,
+			Email: office.Email},
 		Code:           s.Code,
 		CatalogVersion: c.Version(),
 		Queue:          s.Queue,
@@ -241,10 +255,11 @@ func acknowledgement(id uuid.UUID, history []event.Envelope) (SubmitResult, erro
 		return SubmitResult{}, err
 	}
 	res := SubmitResult{RequestID: id, Reference: r.Reference(), ReceivedAt: clock.ReceivedAt,
-		Outcome: string(clock.Outcome), HandlingDueAt: clock.DueAt}
-	if !clock.ImplicitDecisionAt.IsZero() {
-		at := clock.ImplicitDecisionAt
-		res.ImplicitDecisionAt = &at
+		Outcome: string(clock.Outcome), HandlingDueOn: clock.DueOn.Format(time.DateOnly), HandlingDueAt: clock.DueAt(),
+		TimeZone: caseLocation.String()}
+	if !clock.ImplicitDecisionOn.IsZero() {
+		at := clock.ImplicitDecisionAt()
+		res.ImplicitDecisionAt, res.ImplicitDecisionOn = &at, clock.ImplicitDecisionOn.Format(time.DateOnly)
 	}
 	var submission uuid.UUID
 	for _, env := range history {
@@ -252,7 +267,7 @@ func acknowledgement(id uuid.UUID, history []event.Envelope) (SubmitResult, erro
 		case servicerequest.Submitted:
 			submission = env.Metadata.CommandID
 		case servicerequest.Acknowledged:
-			res.AppealRoutes = e.AppealRoutes
+			res.AppealRoutes, res.ServiceInCharge = e.AppealRoutes, e.ServiceInCharge
 		}
 		if env.Metadata.CommandID == submission {
 			// the submission's last event: the read-your-writes token and the request's revision

@@ -208,14 +208,22 @@ func TestCaseSubmitAcknowledgement(t *testing.T) {
 		t.Fatalf("no implicit decision date (%v, %v)", ok, res.ImplicitDecisionAt)
 	}
 	wantDay := time.Date(want.Year(), want.Month(), want.Day(), 0, 0, 0, 0, caseParis)
-	if !res.ImplicitDecisionAt.Equal(wantDay) || wantDay.Format(time.DateOnly) != "2026-05-10" {
-		t.Fatalf("implicit decision at %v, want %v (catalog rule)", res.ImplicitDecisionAt, wantDay)
+	// The last day of silence is the catalog rule's day; the decision is acquired when it ends, at 00:00 of the next
+	// day in Paris (servicerequest.EndOfDay), not at its start.
+	if res.ImplicitDecisionOn != "2026-05-10" || wantDay.Format(time.DateOnly) != "2026-05-10" ||
+		!res.ImplicitDecisionAt.Equal(time.Date(2026, 5, 11, 0, 0, 0, 0, caseParis)) {
+		t.Fatalf("implicit decision on %s at %v, want the end of %v (catalog rule)", res.ImplicitDecisionOn,
+			res.ImplicitDecisionAt, wantDay)
 	}
 	if res.Outcome != "acceptance" || res.AppealRoutes == "" || res.Position == 0 {
 		t.Fatalf("result %+v", res)
 	}
-	if got := res.HandlingDueAt.Format(time.DateOnly); got != "2026-04-09" {
-		t.Fatalf("handling due %s, want 2026-04-09 (30 days)", got)
+	if got := res.HandlingDueOn; got != "2026-04-09" || !res.HandlingDueAt.Equal(time.Date(2026, 4, 10, 0, 0, 0, 0, caseParis)) {
+		t.Fatalf("handling due %s at %v, want 2026-04-09 (30 days), ending at 00:00 on 10 April", got, res.HandlingDueAt)
+	}
+	if office, ok := catalog.InCharge(svc.Queue); !ok || res.ServiceInCharge != (servicerequest.ServiceInCharge{
+		Name: office.Name, Address: office.Address, Phone: office.Phone, Email: office.Email}) || res.TimeZone != "Europe/Paris" {
+		t.Fatalf("service in charge %+v (time zone %q), want the queue's %+v", res.ServiceInCharge, res.TimeZone, office)
 	}
 	// The reference is claimed on its own stream and maps back to the request.
 	claim, err := f.env.Store.Load(caseCtx(t), servicerequest.ReferenceStreamID(res.Reference))
@@ -410,7 +418,13 @@ func TestCaseInformationStopsAndRestartsTheClock(t *testing.T) {
 	if after.Paused || after.PausedDays != 10 {
 		t.Fatalf("clock after the answer: %+v", after)
 	}
-	if got, want := after.ImplicitDecisionAt, before.ImplicitDecisionAt.AddDate(0, 0, 10); !got.Equal(want) {
+	// The service's silence means acceptance: the period runs again, whole, from the day of the answer (L114-5),
+	// not from the original date moved by the pause.
+	if before.Incomplete != servicerequest.Restart {
+		t.Fatalf("the fixture's service is not an acceptance-silence one: %+v", before)
+	}
+	if got, want := after.ImplicitDecisionOn, servicerequest.AddPeriod(f.clock.Now().In(caseParis), before.Deadlines.Silence.Period); !got.Equal(want) ||
+		got.Equal(before.ImplicitDecisionOn.AddDate(0, 0, 10)) {
 		t.Fatalf("implicit decision %v, want %v", got, want)
 	}
 	// The answer is the member's: another member does not learn the request exists.
@@ -433,8 +447,8 @@ func TestCaseDecision(t *testing.T) {
 	}
 	d, ok := servicerequest.Rehydrate(req.RequestID, f.history(t, req.RequestID)).Decision()
 	if !ok || d.Decision != servicerequest.Approved || d.CatalogVersion != catalog.CurrentVersion || d.RuleApplied != caseService ||
-		d.Caseworker != cw {
-		t.Fatalf("decision %+v", d)
+		d.Caseworker != cw || d.AuthorName != "Agent" || d.AuthorPosition != staff.PositionCaseworker {
+		t.Fatalf("decision %+v (L212-1: its author's name and position)", d)
 	}
 	_, err = f.h.Act(caseCtx(t), caseMeta(), cw, req.RequestID, nil, command.DecideCase{Approved: false, Reason: "Ressources trop élevées."})
 	caseWant(t, err, failure.Rule, "servicerequest.closed")
@@ -599,7 +613,8 @@ func TestCaseSubmitWithoutImplicitDecision(t *testing.T) {
 		t.Fatalf("implicit decision %v (%q), want none", res.ImplicitDecisionAt, res.Outcome)
 	}
 	// Received 10 March 2026 at 14:00 in Paris; target 5 days.
-	if got := res.HandlingDueAt.Format(time.DateOnly); got != "2026-03-15" || svc.TargetHandlingDays != 5 {
+	if got := res.HandlingDueOn; got != "2026-03-15" || svc.TargetHandlingDays != 5 || res.ImplicitDecisionOn != "" ||
+		!res.HandlingDueAt.Equal(time.Date(2026, 3, 16, 0, 0, 0, 0, caseParis)) {
 		t.Fatalf("handling due %s, want 2026-03-15 (%d days)", got, svc.TargetHandlingDays)
 	}
 	if !strings.HasPrefix(res.Reference, "MSA-2026-") || res.AppealRoutes != strings.Join(svc.AppealRoutes, "\n") ||
@@ -621,7 +636,7 @@ func TestCaseSubmitWithoutImplicitDecision(t *testing.T) {
 	if r.Queue() != svc.Queue || r.Status() != servicerequest.StatusQueued {
 		t.Fatalf("request %v", r)
 	}
-	if c := f.legalClock(t, res.RequestID); !c.ImplicitDecisionAt.IsZero() || c.Outcome != servicerequest.NoImplicitDecision {
+	if c := f.legalClock(t, res.RequestID); !c.ImplicitDecisionOn.IsZero() || c.Outcome != servicerequest.NoImplicitDecision {
 		t.Fatalf("legal clock %+v", c)
 	}
 

@@ -91,29 +91,74 @@ func (d Deadlines) Validate() error {
 	return nil
 }
 
+// Incomplete is how a request for missing information or pieces (CRPA L114-5) acts on a request's periods. Its
+// values are derived from the silence rule (see Outcome.Incomplete), never stored.
+type Incomplete string
+
+// The two rules of L114-5.
+const (
+	// Restart: where silence means acceptance, the period only starts when the requested pieces are received. The
+	// whole period (and the fund's handling target with it) runs again from the day of that receipt.
+	Restart Incomplete = "restart"
+	// Suspend: where silence means rejection (and for a request on which silence decides nothing), the period is
+	// suspended for the time actually used to produce the pieces: from the request to their receipt (earlier than
+	// the deadline granted when they come early), or to the lapse of that deadline.
+	Suspend Incomplete = "suspend"
+)
+
+// Incomplete returns the L114-5 rule of a request whose silence means o: Restart for acceptance, Suspend
+// otherwise.
+func (o Outcome) Incomplete() Incomplete {
+	if o == Acceptance {
+		return Restart
+	}
+	return Suspend
+}
+
+// EndOfDay returns the instant the calendar day of t (in t's location) ends: 00:00 of the next day there. It is the
+// one definition of when a deadline counted in days passes: an implicit decision is acquired at the end of the last
+// day of silence, EndOfDay(ImplicitDecisionOn); the handling target is missed at EndOfDay(DueOn). The API's
+// implicit_decision_at and handling_due_at, the mails ("à la fin de la journée du …") and the projections all use
+// it. The zero time stays zero.
+func EndOfDay(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return dayOf(t, t.Location()).addDays(1).in(t.Location())
+}
+
 // LegalClock is the legal clock of one request, a pure projection of its events (see Clock).
 //
-// Days and instants. ReceivedAt and PausedSince are instants. DueAt and ImplicitDecisionAt are calendar days,
-// given as midnight (00:00) of that day in the clock's location: the implicit decision is acquired when that day
-// ends, so a decision dated that day is still express. Pauses count whole calendar days (see Clock).
+// Days and instants. ReceivedAt and PausedSince are instants. DueOn and ImplicitDecisionOn are calendar days,
+// given as midnight (00:00) of that day in the clock's location: the last day of the period. The implicit decision
+// is acquired when that day ends, so a decision dated that day is still express: the instants are DueAt() and
+// ImplicitDecisionAt() (see EndOfDay). Pauses count whole calendar days (see Clock).
 type LegalClock struct {
 	// ReceivedAt is the instant of receipt (the OccurredAt of Submitted); zero when the history holds no request.
 	ReceivedAt time.Time
-	// DueAt is the day of the handling target: receipt day + handling time + paused days.
-	DueAt time.Time
-	// ImplicitDecisionAt is the day silence becomes a decision: receipt day + silence period + paused days. While
-	// Paused it only counts the pauses already over (use Projected for a date as of today). Once Closed it is the
-	// day that would have been: no implicit decision arises from a closed case. It is zero when the rule gives no
-	// implicit decision (Outcome NoImplicitDecision).
-	ImplicitDecisionAt time.Time
-	// Outcome is what silence means on ImplicitDecisionAt; NoImplicitDecision when silence decides nothing (see
-	// Outcome.ImplicitDecision).
+	// Deadlines are the periods the clock runs (the catalog's, as the acknowledgement recorded them).
+	Deadlines Deadlines
+	// Incomplete is how a request for pieces acts on the periods (L114-5): Restart under acceptance, else Suspend.
+	Incomplete Incomplete
+	// StartsOn is the day the periods run from: the receipt day, or under Restart the day the last pieces asked for
+	// were received. Midnight in the clock's location.
+	StartsOn time.Time
+	// DueOn is the last day of the handling target: StartsOn + handling time (+ paused days under Suspend).
+	DueOn time.Time
+	// ImplicitDecisionOn is the last day of silence: StartsOn + silence period (+ paused days under Suspend); the
+	// implicit decision is acquired when it ends. While Paused it is as the pauses over leave it (use AsOf for the
+	// dates as of today). Once Closed it is the day that would have been: no implicit decision arises from a closed
+	// case. It is zero when the rule gives no implicit decision (Outcome NoImplicitDecision).
+	ImplicitDecisionOn time.Time
+	// Outcome is what silence means once ImplicitDecisionOn has ended; NoImplicitDecision when silence decides
+	// nothing (see Outcome.ImplicitDecision).
 	Outcome Outcome
 	// Paused is true while information is awaited (InformationRequested without answer, lapse or closure since).
 	Paused bool
 	// PausedSince is the instant the current pause began; zero unless Paused.
 	PausedSince time.Time
-	// PausedDays is the total of the pauses that are over, in calendar days: what moved the two dates.
+	// PausedDays is the total of the pauses that are over, in calendar days. Under Suspend it is what moved the two
+	// dates; under Restart the dates run from StartsOn instead and it only counts.
 	PausedDays int
 	// Closed is true once the case is closed (decided, withdrawn or lapsed); ClosedAt and CloseReason say when
 	// and why.
@@ -122,6 +167,13 @@ type LegalClock struct {
 	CloseReason string
 }
 
+// DueAt is the instant the handling target is missed: the end of DueOn (EndOfDay).
+func (c LegalClock) DueAt() time.Time { return EndOfDay(c.DueOn) }
+
+// ImplicitDecisionAt is the instant silence becomes a decision: the end of ImplicitDecisionOn (EndOfDay); zero
+// when the rule gives none.
+func (c LegalClock) ImplicitDecisionAt() time.Time { return EndOfDay(c.ImplicitDecisionOn) }
+
 // Clock projects a request's history onto its legal clock, with the deadlines d of the catalog version it was
 // submitted under (Acknowledged records them; ServiceRequest.Deadlines returns them) and the calendar of loc
 // (Europe/Paris in production). It is pure: no time but the events', no state but the history.
@@ -129,16 +181,23 @@ type LegalClock struct {
 // The rules, in order:
 //   - the receipt day is the calendar day, in loc, of the Submitted event's instant: a request sent on
 //     31 January at 23:30 UTC is received on 1 February in Paris. The time of day plays no other part.
-//   - the silence period runs from the receipt day: ImplicitDecisionAt = receipt day + period. Days add calendar
-//     days; months add calendar months and clamp to the last day of a shorter month (31 January + 1 month =
-//     28 February, or 29 in a leap year; 31 January + 2 months = 31 March). A rule without implicit decision
-//     (NoImplicitDecision) gives no such day: ImplicitDecisionAt stays zero, and only DueAt runs.
-//   - the clock stops from InformationRequested to InformationReceived (CRPA L114-5; a suspension, not a
-//     restart). A pause lasts the number of calendar days, in loc, between the day it began and the day it
-//     ended: requested on the 10th and answered on the 20th is 10 days; answered the same day is 0. The pauses
-//     add up, and their total is added, in days, after the period: a pause moves both dates by its length.
+//   - the silence period runs from the receipt day: ImplicitDecisionOn = receipt day + period, the last day of
+//     silence (the decision is acquired when it ends: ImplicitDecisionAt). Days add calendar days; months add
+//     calendar months and clamp to the last day of a shorter month (31 January + 1 month = 28 February, or 29 in a
+//     leap year; 31 January + 2 months = 31 March). A rule without implicit decision (NoImplicitDecision) gives no
+//     such day: ImplicitDecisionOn stays zero, and only DueOn runs.
+//   - information requested (InformationRequested until InformationReceived, CRPA L114-5) acts by the rule of the
+//     silence (Outcome.Incomplete):
+//     Suspend (rejection, and no implicit decision): the clock stops for the time actually used. A pause lasts the
+//     number of calendar days, in loc, between the day it began and the day it ended: requested on the 10th and
+//     answered on the 20th is 10 days; answered the same day is 0. The pauses add up, and their total is added, in
+//     days, after the period: a pause moves both dates by its length.
+//     Restart (acceptance): the periods only start when the pieces are received: both dates run again, whole, from
+//     the day of the last InformationReceived (StartsOn). Requested on the 10th and answered on the 20th: the
+//     20th + the whole period.
 //   - a second InformationRequested during a pause changes nothing (the aggregate refuses it anyway);
-//     InformationDeadlineLapsed or Closed end a running pause at their own instant, and Closed stops the clock.
+//     InformationDeadlineLapsed or Closed end a running pause at their own instant (pieces that never came restart
+//     nothing), and Closed stops the clock.
 //
 // Events of unknown types are ignored. A history without Submitted gives the zero LegalClock.
 func Clock(history []event.Envelope, d Deadlines, loc *time.Location) (LegalClock, error) {
@@ -148,20 +207,27 @@ func Clock(history []event.Envelope, d Deadlines, loc *time.Location) (LegalCloc
 	if err := d.Validate(); err != nil {
 		return LegalClock{}, fmt.Errorf("servicerequest.Clock: %w", err)
 	}
-	var c LegalClock
+	c := LegalClock{Deadlines: d, Incomplete: d.Silence.Outcome.Incomplete()}
 	received := false
+	var start civil
 	for _, env := range history {
 		at := env.Metadata.OccurredAt
 		switch env.Event.(type) {
 		case Submitted:
 			if !received {
 				received, c.ReceivedAt = true, at
+				start = dayOf(at, loc)
 			}
 		case InformationRequested:
 			if received && !c.Closed && !c.Paused {
 				c.Paused, c.PausedSince = true, at
 			}
-		case InformationReceived, InformationDeadlineLapsed:
+		case InformationReceived:
+			if c.Paused && c.Incomplete == Restart {
+				start = dayOf(at, loc)
+			}
+			c.resume(at, loc)
+		case InformationDeadlineLapsed:
 			c.resume(at, loc)
 		case Closed:
 			c.resume(at, loc)
@@ -175,8 +241,18 @@ func Clock(history []event.Envelope, d Deadlines, loc *time.Location) (LegalCloc
 		return LegalClock{}, nil
 	}
 	c.Outcome = d.Silence.Outcome
-	c.DueAt, c.ImplicitDecisionAt = dates(c.ReceivedAt, c.PausedDays, d, loc)
+	c.StartsOn = start.in(loc)
+	c.DueOn, c.ImplicitDecisionOn = dates(start, c.suspended(), d, loc)
 	return c, nil
+}
+
+// suspended is the number of days the pauses over add to the periods: PausedDays under Suspend, none under
+// Restart (the periods run from StartsOn instead).
+func (c LegalClock) suspended() int {
+	if c.Incomplete == Restart {
+		return 0
+	}
+	return c.PausedDays
 }
 
 // resume ends a running pause at the instant at.
@@ -188,31 +264,45 @@ func (c *LegalClock) resume(at time.Time, loc *time.Location) {
 	c.Paused, c.PausedSince = false, time.Time{}
 }
 
-// Projected returns the handling target and the implicit-decision day as they stand on the day of now: if the
-// clock is paused, the running pause counts until that day (and keeps counting after). Without a pause it returns
-// DueAt and ImplicitDecisionAt. A zero date (no implicit decision, or the zero LegalClock) stays zero.
-func (c LegalClock) Projected(now time.Time) (due, implicit time.Time) {
-	if !c.Paused {
-		return c.DueAt, c.ImplicitDecisionAt
+// AsOf returns the clock as it stands on the day of now: while paused, as if the pieces asked for arrived that day
+// (under Suspend the running pause counts until then and keeps counting after; under Restart the periods run
+// again from that day). Without a pause it returns c. The zero LegalClock stays zero.
+func (c LegalClock) AsOf(now time.Time) LegalClock {
+	if !c.Paused || c.ReceivedAt.IsZero() || c.DueOn.IsZero() {
+		return c
 	}
-	move := func(t time.Time) time.Time {
-		if t.IsZero() {
-			return t
-		}
-		loc := t.Location()
-		n := max(0, daysBetween(dayOf(c.PausedSince, loc), dayOf(now, loc)))
-		return dayOf(t, loc).addDays(n).in(loc)
+	loc := c.DueOn.Location()
+	today := dayOf(now, loc)
+	since := dayOf(c.PausedSince, loc)
+	if daysBetween(since, today) < 0 {
+		today = since
 	}
-	return move(c.DueAt), move(c.ImplicitDecisionAt)
+	if c.Incomplete == Restart {
+		c.StartsOn = today.in(loc)
+		c.DueOn, c.ImplicitDecisionOn = dates(today, 0, c.Deadlines, loc)
+		return c
+	}
+	n := daysBetween(since, today)
+	c.DueOn = dayOf(c.DueOn, loc).addDays(n).in(loc)
+	if !c.ImplicitDecisionOn.IsZero() {
+		c.ImplicitDecisionOn = dayOf(c.ImplicitDecisionOn, loc).addDays(n).in(loc)
+	}
+	return c
 }
 
-// dates returns the handling target and the implicit-decision day of a request received at receivedAt, after
+// Projected returns the last day of the handling target and of silence as they stand on the day of now (see AsOf).
+// A zero date (no implicit decision, or the zero LegalClock) stays zero.
+func (c LegalClock) Projected(now time.Time) (due, implicit time.Time) {
+	p := c.AsOf(now)
+	return p.DueOn, p.ImplicitDecisionOn
+}
+
+// dates returns the last day of the handling target and of silence for periods running from the day start, after
 // paused days of suspension; implicit is zero when the rule gives no implicit decision.
-func dates(receivedAt time.Time, paused int, d Deadlines, loc *time.Location) (due, implicit time.Time) {
-	day := dayOf(receivedAt, loc)
-	due = day.add(d.HandlingTime).addDays(paused).in(loc)
+func dates(start civil, paused int, d Deadlines, loc *time.Location) (due, implicit time.Time) {
+	due = start.add(d.HandlingTime).addDays(paused).in(loc)
 	if d.Silence.Outcome.ImplicitDecision() {
-		implicit = day.add(d.Silence.Period).addDays(paused).in(loc)
+		implicit = start.add(d.Silence.Period).addDays(paused).in(loc)
 	}
 	return due, implicit
 }
@@ -267,3 +357,14 @@ func (c civil) add(p Period) civil {
 
 // daysBetween counts calendar days from a to b (negative if b is before a); UTC midnights make every day 24 h.
 func daysBetween(a, b civil) int { return int(b.utc().Sub(a.utc()) / (24 * time.Hour)) }
+
+// AppealPeriod is the time to seize the commission de recours amiable (CRA) against a decision of the fund: 2 months
+// from its notification (code de la sécurité sociale R142-1), counted like the other periods.
+var AppealPeriod = Period{Count: 2, Unit: Months}
+
+// AppealDeadline returns the last day (midnight in loc) to seize the CRA against a decision notified at notified;
+// the time runs out at its end (EndOfDay). What "notified" means is the caller's: today the decision's own instant,
+// since a decision is shown in the member's space the moment it is taken.
+func AppealDeadline(notified time.Time, loc *time.Location) time.Time {
+	return AddPeriod(notified.In(loc), AppealPeriod)
+}

@@ -2,6 +2,7 @@ package servicerequest
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,6 +69,25 @@ type Acknowledged struct {
 	// acceptance, the mention of the right to an attestation (L232-3); without implicit decision, the routes
 	// against the express decision that may follow.
 	AppealRoutes string `json:"appeal_routes" personal:"no"`
+	// ServiceInCharge is the service handling the request (R112-5 2°: name, postal address, phone, email), as the
+	// fund's configuration named it for the request's queue when it was received. Acknowledgements recorded
+	// before it existed have none (the zero value, omitted).
+	ServiceInCharge ServiceInCharge `json:"service_in_charge,omitzero" personal:"no"`
+}
+
+// ServiceInCharge is the service of the fund that handles a request, as the acknowledgement of receipt names it
+// (CRPA R112-5 2°). It is the fund's, never a person's: no personal data.
+type ServiceInCharge struct {
+	Name    string `json:"name"`
+	Address string `json:"address"` // the postal address, its lines separated by "\n"
+	Phone   string `json:"phone"`
+	Email   string `json:"email"`
+}
+
+// Complete reports whether every part R112-5 asks for is there.
+func (s ServiceInCharge) Complete() bool {
+	return strings.TrimSpace(s.Name) != "" && strings.TrimSpace(s.Address) != "" && strings.TrimSpace(s.Phone) != "" &&
+		strings.TrimSpace(s.Email) != ""
 }
 
 // Queued puts the request in a caseworker queue.
@@ -93,15 +113,16 @@ type Reassigned struct {
 	To         uuid.UUID `json:"to_id" personal:"no"`
 }
 
-// InformationRequested asks the member for missing information or documents (CRPA L114-5) by Deadline. The legal
-// clock stops until InformationReceived.
+// InformationRequested asks the member for missing information or documents (CRPA L114-5) by Deadline. Until
+// InformationReceived the periods are suspended (silence means rejection) or wait to start again whole (acceptance):
+// see Clock.
 type InformationRequested struct {
 	Caseworker uuid.UUID `json:"caseworker_id" personal:"no"`
 	Items      []string  `json:"items" personal:"yes"`
 	Deadline   time.Time `json:"deadline" personal:"no"` // the instant after which the request lapses
 }
 
-// InformationReceived records the member's answer; the legal clock restarts. What describes what was supplied
+// InformationReceived records the member's answer; the legal clock runs again (see Clock for L114-5). What describes what was supplied
 // (personal data: never logged).
 type InformationReceived struct {
 	What string `json:"what" personal:"yes"`
@@ -120,6 +141,10 @@ type Decided struct {
 	Reason         string    `json:"reason,omitempty" personal:"yes"` // required for a rejection (CRPA L211-2: motivation)
 	CatalogVersion string    `json:"catalog_version" personal:"no"`
 	RuleApplied    string    `json:"rule_applied" personal:"no"`
+	// AuthorName and AuthorPosition are the name and position of the decision's author as the decision states them
+	// (CRPA L212-1), frozen as they were when it was taken. Decisions recorded before they existed have neither.
+	AuthorName     string `json:"author_name,omitempty" personal:"yes"`
+	AuthorPosition string `json:"author_position,omitempty" personal:"no"`
 }
 
 // Closed ends the case: CloseDecided, CloseWithdrawn or CloseLapsed. Nothing but notes happens after it.

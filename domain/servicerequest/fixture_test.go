@@ -33,6 +33,7 @@ var (
 			HandlingTime: sr.Period{Count: 30, Unit: sr.Days},
 		},
 		AppealRoutes: "À défaut de réponse dans ce délai, votre demande est acceptée ; vous pouvez demander une attestation.",
+		InCharge:     office,
 	}
 
 	// attestations is a document delivered by right: silence decides nothing (no period), handling target 5 days.
@@ -45,7 +46,11 @@ var (
 			HandlingTime: sr.Period{Count: 5, Unit: sr.Days},
 		},
 		AppealRoutes: "Recours amiable : vous pouvez contester la décision devant la commission de recours amiable.",
+		InCharge:     office,
 	}
+
+	office = sr.ServiceInCharge{Name: "Service santé — complémentaire santé solidaire",
+		Address: "MSA\n1 rue de la Mutualité\n49000 Angers", Phone: "02 41 31 75 75", Email: "c2s@msa.example.fr"}
 
 	submission = sr.Submission{MemberID: memberID, Form: json.RawMessage(`{"household": 2, "resources": 11200}`),
 		CommandID: commandID, Reference: reference}
@@ -54,7 +59,7 @@ var (
 		Form: json.RawMessage(`{"household":2,"resources":11200}`), CommandID: commandID}
 	acknowledged = sr.Acknowledged{Reference: reference, ReceivedAt: t0, HandlingTime: c2s.Deadlines.HandlingTime,
 		DueOn: "2026-03-02", Silence: c2s.Deadlines.Silence, ImplicitDecisionOn: "2026-03-31",
-		TimeZone: paris.String(), AppealRoutes: c2s.AppealRoutes}
+		TimeZone: paris.String(), AppealRoutes: c2s.AppealRoutes, ServiceInCharge: office}
 	queued = sr.Queued{Queue: "sante"}
 
 	deadline  = time.Date(2026, 2, 25, 23, 0, 0, 0, time.UTC) // end of 25 February in Paris
@@ -101,3 +106,9 @@ var (
 	withdrawnCase = join(queuedCase, on(t0.Add(time.Hour), sr.Withdrawn{MemberID: memberID},
 		sr.Closed{Reason: sr.CloseWithdrawn}))
 )
+
+// rejection2Months are c2s's periods under a silence that means rejection.
+var rejection2Months = sr.Deadlines{
+	Silence:      sr.SilenceRule{Outcome: sr.Rejection, Period: sr.Period{Count: 2, Unit: sr.Months}},
+	HandlingTime: sr.Period{Count: 30, Unit: sr.Days},
+}

@@ -19,8 +19,9 @@
 //
 // # The legal clock
 //
-// Clock is a pure projection of the events: receipt, the silence rule of the catalog version, pauses while
-// information is awaited, closure. Its calendar rules are documented there. Silence means acceptance or rejection
+// Clock is a pure projection of the events: receipt, the silence rule of the catalog version, requests for pieces
+// (CRPA L114-5: a restart under acceptance, a suspension under rejection), closure. Its calendar rules are
+// documented there; EndOfDay is the one definition of when a day-counted deadline passes. Silence means acceptance or rejection
 // after a period, or nothing at all (NoImplicitDecision: a document delivered by right, a declaration): such a
 // request has a handling target but no implicit-decision day.
 //
@@ -89,6 +90,8 @@ type Service struct {
 	// means rejection, the right to an attestation (L232-3) for acceptance; for a rule without implicit decision,
 	// the routes against the express decision that may follow (optional).
 	AppealRoutes string
+	// InCharge is the service handling the queue's requests, named by the acknowledgement (R112-5 2°); required.
+	InCharge ServiceInCharge
 }
 
 // Submission is a member's request as the command layer received and validated it.
@@ -155,6 +158,8 @@ func (r *ServiceRequest) Submit(s Submission, svc Service, now time.Time, loc *t
 		return bug("Submit", "reference %q is not canonical", s.Reference)
 	case svc.Deadlines.Silence.Outcome == Rejection && strings.TrimSpace(svc.AppealRoutes) == "":
 		return bug("Submit", "service %q: a silence that means rejection needs its appeal routes", svc.Code)
+	case !svc.InCharge.Complete():
+		return bug("Submit", "service %q: no complete service in charge (R112-5)", svc.Code)
 	}
 	if err := svc.Deadlines.Validate(); err != nil {
 		return bug("Submit", "service %q: %v", svc.Code, err)
@@ -163,7 +168,7 @@ func (r *ServiceRequest) Submit(s Submission, svc Service, now time.Time, loc *t
 	if err != nil {
 		return err
 	}
-	due, implicit := dates(now, 0, svc.Deadlines, loc)
+	due, implicit := dates(dayOf(now, loc), 0, svc.Deadlines, loc)
 	implicitOn := "" // no implicit decision (NoImplicitDecision): no day to announce
 	if !implicit.IsZero() {
 		implicitOn = dayOf(implicit, loc).String()
@@ -173,7 +178,8 @@ func (r *ServiceRequest) Submit(s Submission, svc Service, now time.Time, loc *t
 			CommandID: s.CommandID},
 		Acknowledged{Reference: s.Reference, ReceivedAt: now, HandlingTime: svc.Deadlines.HandlingTime,
 			DueOn: dayOf(due, loc).String(), Silence: svc.Deadlines.Silence,
-			ImplicitDecisionOn: implicitOn, TimeZone: loc.String(), AppealRoutes: svc.AppealRoutes},
+			ImplicitDecisionOn: implicitOn, TimeZone: loc.String(), AppealRoutes: svc.AppealRoutes,
+			ServiceInCharge: svc.InCharge},
 		Queued{Queue: svc.Queue},
 	)
 	return nil

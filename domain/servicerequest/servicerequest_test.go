@@ -89,9 +89,18 @@ func TestServiceRequest(t *testing.T) {
 					Form: json.RawMessage(`{"household":2,"resources":11200}`), CommandID: commandID},
 				sr.Acknowledged{Reference: reference, ReceivedAt: t0, HandlingTime: attestations.Deadlines.HandlingTime,
 					DueOn: "2026-02-05", Silence: sr.SilenceRule{Outcome: sr.NoImplicitDecision}, ImplicitDecisionOn: "",
-					TimeZone: paris.String(), AppealRoutes: attestations.AppealRoutes},
+					TimeZone: paris.String(), AppealRoutes: attestations.AppealRoutes, ServiceInCharge: office},
 				sr.Queued{Queue: "pro-attestations"},
 			},
+		},
+		{
+			name: "a service without a complete service in charge is a catalog bug (R112-5)",
+			when: func(r *sr.ServiceRequest) error {
+				svc := c2s
+				svc.InCharge.Email = " "
+				return r.Submit(submission, svc, t0, paris)
+			},
+			wantErr: failure.Internal,
 		},
 		{
 			name: "a rule without implicit decision but with a period is a catalog bug",

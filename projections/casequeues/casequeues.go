@@ -6,8 +6,9 @@
 // The dates are those of servicerequest.Clock, a pure function of the request's events: each row keeps the few
 // instants the clock reads (receipt, pauses, closure) and the deadlines of the acknowledgement, and the clock is run
 // again over them at every event that moves it. A pause (information awaited from the member) moves the due date
-// and the implicit-decision date by its length once it is over; while it runs, the queries report the dates as of
-// the read (LegalClock.Projected), and the listing keeps ordering the case by the date the pauses already over give.
+// and the implicit-decision date by its length once it is over (rejection), or restarts them from the day the pieces
+// arrive (acceptance, CRPA L114-5); while it runs, the queries report the dates as of the read (LegalClock.AsOf),
+// and the listing keeps ordering the case by the date the pauses already over give.
 //
 // Whether a case has missed its handling target (the breach flag) depends on the time of the read: the row keeps the
 // instant the target is missed (breach_at) and the queries compare it with their injected clock.
@@ -50,8 +51,10 @@ const Name = "casequeues"
 
 // Version is the current version of the projection. Bump it when the schema or the folding change: the runner
 // rebuilds the new version beside the live one and switches readers over once it has caught up. Version 2 added
-// the counter tables (migration 00002); until it is live, Counts counts the cases of version 1.
-const Version = 2
+// the counter tables (migration 00002); until it is live, Counts counts the cases of version 1. Version 3 follows the
+// L114-5 clock (a request for pieces restarts the periods of an acceptance-silence service; such a case is never
+// breached while the pieces are awaited).
+const Version = 3
 
 //go:embed migrations
 var migrations embed.FS
@@ -69,8 +72,7 @@ func New() *Projection { return &Projection{Meta: meta} }
 // row is a case as stored: what the listings read, with its clock and the position of its last event.
 type row struct {
 	caseRow
-	Clock        string `db:"clock"`
-	LastPosition int64  `db:"last_position"`
+	LastPosition int64 `db:"last_position"`
 }
 
 var columns = []string{"request_id", "reference", "queue", "service_code", "status", "assignee", "received_at",
@@ -215,23 +217,23 @@ func (en *entry) refresh() error {
 	if !en.clock.Acknowledged() {
 		return nil
 	}
-	c, loc, err := en.clock.Clock()
+	c, _, err := en.clock.Clock()
 	if err != nil {
 		return err
 	}
-	// No implicit decision (servicerequest.NoImplicitDecision): ImplicitDecisionAt is zero and the day is "".
-	r.DueOn, r.ImplicitDecisionOn = requestclock.Day(c.DueAt), requestclock.Day(c.ImplicitDecisionAt)
+	// No implicit decision (servicerequest.NoImplicitDecision): ImplicitDecisionOn is zero and the day is "".
+	r.DueOn, r.ImplicitDecisionOn = requestclock.Day(c.DueOn), requestclock.Day(c.ImplicitDecisionOn)
 	r.PausedSince, r.BreachAt = sql.NullTime{}, sql.NullTime{}
 	if c.Closed {
 		return nil
 	}
-	// The target is missed when its day has ended. While a pause runs the target moves a day each day, so it is
-	// missed only if the pause began after it was missed already.
-	y, m, d := c.DueAt.Date()
-	missed := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	// The target is missed when its day has ended (servicerequest.EndOfDay). While a pause runs, under a suspension
+	// the target moves a day each day, so it is missed only if the pause began after it was missed already; under a
+	// restart it runs again from the day the pieces come, so it is not missed while they are awaited.
+	missed := c.DueAt()
 	if c.Paused {
 		r.PausedSince = sql.NullTime{Time: c.PausedSince, Valid: true}
-		if c.PausedSince.Before(missed) {
+		if c.Incomplete == sr.Restart || c.PausedSince.Before(missed) {
 			return nil
 		}
 	}

@@ -156,11 +156,20 @@ func TestQueueLifecycle(t *testing.T) {
 	})
 }
 
+// rejectionC2S is srtest.C2S under a silence that means rejection: a request for pieces suspends its periods
+// (CRPA L114-5), which TestPausesMoveTheDueDate measures; under acceptance it restarts them
+// (TestAcceptanceRestartsTheDates).
+var rejectionC2S = func() sr.Service {
+	s := srtest.C2S
+	s.Deadlines.Silence.Outcome = sr.Rejection
+	return s
+}()
+
 func TestPausesMoveTheDueDate(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0)) // received 5 January: due 4 February, implicit decision 5 March
+		a := srtest.Submit(t, &pos, m1, rejectionC2S, srtest.At(0, 0)) // received 5 January: due 4 February, implicit decision 5 March
 		a.Claim(srtest.At(1, 0), w1)
 		a.AskInformation(srtest.At(2, 0), srtest.At(40, 0)) // 7 January
 		b := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(3, 0))
@@ -182,7 +191,7 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		ca = get(t, q, a.ID)
 		lc := a.LegalClock()
 		if ca.Status != sr.StatusClaimed || ca.AwaitingSince != nil || ca.DueOn != "2026-02-14" ||
-			ca.ImplicitDecisionOn != "2026-03-15" || ca.DueOn != requestclock.Day(lc.DueAt) || ca.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
+			ca.ImplicitDecisionOn != "2026-03-15" || ca.DueOn != requestclock.Day(lc.DueOn) || ca.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionOn) {
 			t.Errorf("A after the answer = %+v, clock %+v", ca, lc)
 		}
 		// B (due 7 February) now comes first.
@@ -194,8 +203,44 @@ func TestPausesMoveTheDueDate(t *testing.T) {
 		feed(t, db, p, a.AskInformation(srtest.At(13, 0), srtest.At(60, 0))...)
 		feed(t, db, p, a.Answer(srtest.At(15, 5))...)
 		lc = a.LegalClock()
-		if ca := get(t, q, a.ID); ca.DueOn != "2026-02-16" || ca.DueOn != requestclock.Day(lc.DueAt) || lc.PausedDays != 12 {
+		if ca := get(t, q, a.ID); ca.DueOn != "2026-02-16" || ca.DueOn != requestclock.Day(lc.DueOn) || lc.PausedDays != 12 {
 			t.Errorf("A after two pauses = %+v, clock %+v", ca, lc)
+		}
+	})
+}
+
+// TestAcceptanceRestartsTheDates: under a silence that means acceptance, a request for pieces restarts the periods
+// from the day they come (CRPA L114-5). While they are awaited the dates shown are as of the read (today + the whole
+// periods) and the case is never breached; once they come, the dates run from that day. DueAt and
+// ImplicitDecisionAt are the ends of these days.
+func TestAcceptanceRestartsTheDates(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := projectionstest.Setup(t, db, New())
+		var pos uint64
+		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0)) // received 5 January: due 4 February, implicit 5 March
+		a.Claim(srtest.At(1, 0), w1)
+		feed(t, db, p, a.Events...)
+		// Breached on 5 February, before any pause.
+		q := NewQueries(db, fixed(srtest.At(31, 0)))
+		if ca := get(t, q, a.ID); !ca.Breached || ca.DueOn != "2026-02-04" ||
+			!ca.DueAt.Equal(time.Date(2026, 2, 5, 0, 0, 0, 0, srtest.Paris)) || ca.ImplicitDecisionAt == nil ||
+			!ca.ImplicitDecisionAt.Equal(time.Date(2026, 3, 6, 0, 0, 0, 0, srtest.Paris)) {
+			t.Errorf("A before the pause = %+v", ca)
+		}
+		// Pieces asked for on 5 February: the periods will run from the day they come; as of 10 February, that day.
+		feed(t, db, p, a.AskInformation(srtest.At(31, 1), srtest.At(60, 0))...)
+		q = NewQueries(db, fixed(srtest.At(36, 0)))
+		if ca := get(t, q, a.ID); ca.Breached || ca.DueOn != "2026-03-12" || ca.ImplicitDecisionOn != "2026-04-10" {
+			t.Errorf("A awaiting the pieces on 10 February = %+v", ca)
+		}
+		// They come on 15 February: due 17 March, implicit decision at the end of 15 April.
+		feed(t, db, p, a.Answer(srtest.At(41, 0))...)
+		lc := a.LegalClock()
+		q = NewQueries(db, fixed(srtest.At(50, 0)))
+		if ca := get(t, q, a.ID); ca.Breached || ca.DueOn != "2026-03-17" || ca.ImplicitDecisionOn != "2026-04-15" ||
+			ca.DueOn != requestclock.Day(lc.DueOn) || ca.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionOn) ||
+			!ca.ImplicitDecisionAt.Equal(lc.ImplicitDecisionAt()) || !ca.DueAt.Equal(lc.DueAt()) {
+			t.Errorf("A after the pieces = %+v, clock %+v", ca, lc)
 		}
 	})
 }
@@ -236,8 +281,8 @@ func TestCaseWithoutImplicitDecision(t *testing.T) {
 		// Answered on 12 January: 5 days of pause, as servicerequest.Clock counts them.
 		feed(t, db, p, a.Answer(srtest.At(7, 0))...)
 		lc := a.LegalClock()
-		if ca := get(t, q, a.ID); ca.DueOn != "2026-01-15" || ca.DueOn != requestclock.Day(lc.DueAt) ||
-			ca.ImplicitDecisionOn != "" || !lc.ImplicitDecisionAt.IsZero() {
+		if ca := get(t, q, a.ID); ca.DueOn != "2026-01-15" || ca.DueOn != requestclock.Day(lc.DueOn) ||
+			ca.ImplicitDecisionOn != "" || !lc.ImplicitDecisionOn.IsZero() {
 			t.Errorf("A after the answer = %+v, clock %+v", ca, lc)
 		}
 		// B is past its due date on 12 January: breached, without any implicit-decision date.
@@ -262,10 +307,11 @@ func TestCountsAndBreaches(t *testing.T) {
 		c := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(20, 0)) // due 24 February
 		c.Claim(srtest.At(20, 1), w1)
 		d := srtest.Submit(t, &pos, m2, srtest.Cards, srtest.At(0, 0)) // due 20 January
-		e := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 2))   // due 4 February, paused on time on 15 January
+		// E and F are suspended by a request for pieces (silence means rejection): a restart is TestAcceptanceRestartsTheDates.
+		e := srtest.Submit(t, &pos, m1, rejectionC2S, srtest.At(0, 2)) // due 4 February, paused on time on 15 January
 		e.Claim(srtest.At(1, 0), w2)
 		e.AskInformation(srtest.At(10, 0), srtest.At(90, 0))
-		f := srtest.Submit(t, &pos, m2, srtest.C2S, srtest.At(-40, 0)) // received 26 November 2025: due 26 December, paused late
+		f := srtest.Submit(t, &pos, m2, rejectionC2S, srtest.At(-40, 0)) // received 26 November 2025: due 26 December, paused late
 		f.Claim(srtest.At(-39, 0), w2)
 		f.AskInformation(srtest.At(0, 3), srtest.At(90, 0))
 		g := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(-60, 0)) // closed: counts nowhere

@@ -56,8 +56,12 @@ type Case struct {
 	// (AwaitingSince set) they are as of the read: the running pause counts up to today. ImplicitDecisionOn is
 	// empty (omitted) when silence decides nothing (SilenceOutcome "none": a document delivered by right, a
 	// declaration).
-	DueOn              string     `json:"due_on"`
-	ImplicitDecisionOn string     `json:"implicit_decision_on,omitempty"`
+	DueOn              string `json:"due_on"`
+	ImplicitDecisionOn string `json:"implicit_decision_on,omitempty"`
+	// DueAt and ImplicitDecisionAt are the instants these days end (00:00 of the next day in TimeZone,
+	// servicerequest.EndOfDay): when the target is missed and when silence becomes a decision.
+	DueAt              time.Time  `json:"due_at"`
+	ImplicitDecisionAt *time.Time `json:"implicit_decision_at,omitempty"`
 	SilenceOutcome     string     `json:"silence_outcome"`
 	TimeZone           string     `json:"time_zone"`
 	AwaitingSince      *time.Time `json:"awaiting_since,omitempty"`
@@ -112,7 +116,8 @@ func NewQueries(db *sqldb.DB, now func() time.Time) *Queries {
 	return &Queries{db: db.Reader(), dialect: db.Dialect(), now: now}
 }
 
-// caseRow is what the listings read: a row without its clock (row embeds it).
+// caseRow is what the listings read (row embeds it); Clock is what servicerequest.Clock needs, for the dates as of
+// the read of a paused case.
 type caseRow struct {
 	RequestID          uuid.UUID     `db:"request_id"`
 	Reference          string        `db:"reference"`
@@ -130,11 +135,12 @@ type caseRow struct {
 	ClosedAt           sql.NullTime  `db:"closed_at"`
 	CloseReason        string        `db:"close_reason"`
 	Revision           int64         `db:"revision"`
+	Clock              string        `db:"clock"`
 }
 
 const selectCase = "SELECT c.request_id, c.reference, c.queue, c.service_code, c.status, c.assignee, c.received_at, " +
 	"c.due_on, c.implicit_decision_on, c.silence_outcome, c.time_zone, c.paused_since, c.breach_at, c.closed_at, " +
-	"c.close_reason, c.revision FROM " + Name + " c"
+	"c.close_reason, c.revision, c.clock FROM " + Name + " c"
 
 // order is the queues' order; open repeats the partial indexes' condition, which the planners need to use them.
 const (
@@ -446,29 +452,49 @@ func (q *Queries) toCase(r caseRow, now time.Time) (Case, error) {
 		}
 		c.DueOn, c.ImplicitDecisionOn = due, implicit
 	}
+	if err := c.instants(); err != nil {
+		return Case{}, fmt.Errorf("casequeues: %s: %w", sr.StreamID(r.RequestID), err)
+	}
 	return c, nil
 }
 
-// projected returns the dates of a paused case as of now (servicerequest.LegalClock.Projected). A case without
-// implicit decision (ImplicitDecisionOn "") keeps none.
-func projected(r caseRow, now time.Time) (due, implicit string, err error) {
-	loc, err := requestclock.Location(r.TimeZone)
-	if err != nil {
-		return "", "", err
+// instants sets DueAt and ImplicitDecisionAt from the days DueOn and ImplicitDecisionOn.
+func (c *Case) instants() error {
+	if c.DueOn == "" {
+		return nil // not acknowledged yet: no dates
 	}
-	dueAt, err := requestclock.ParseDay(r.DueOn, loc)
+	loc, err := requestclock.Location(c.TimeZone)
 	if err != nil {
-		return "", "", err
+		return err
 	}
-	var implicitAt time.Time
-	if r.ImplicitDecisionOn != "" {
-		if implicitAt, err = requestclock.ParseDay(r.ImplicitDecisionOn, loc); err != nil {
-			return "", "", err
+	due, err := requestclock.ParseDay(c.DueOn, loc)
+	if err != nil {
+		return err
+	}
+	c.DueAt = sr.EndOfDay(due)
+	if c.ImplicitDecisionOn != "" {
+		implicit, err := requestclock.ParseDay(c.ImplicitDecisionOn, loc)
+		if err != nil {
+			return err
 		}
+		at := sr.EndOfDay(implicit)
+		c.ImplicitDecisionAt = &at
 	}
-	lc := sr.LegalClock{DueAt: dueAt, ImplicitDecisionAt: implicitAt, Paused: true, PausedSince: r.PausedSince.Time}
-	d, i := lc.Projected(now)
-	return requestclock.Day(d), requestclock.Day(i), nil
+	return nil
+}
+
+// projected returns the dates of a paused case as of now (servicerequest.LegalClock.AsOf, over the clock the row
+// keeps). A case without implicit decision keeps none.
+func projected(r caseRow, now time.Time) (due, implicit string, err error) {
+	state, err := requestclock.Unmarshal(r.Clock)
+	if err != nil {
+		return "", "", fmt.Errorf("clock: %w", err)
+	}
+	c, err := state.AsOf(now)
+	if err != nil {
+		return "", "", err
+	}
+	return requestclock.Day(c.DueOn), requestclock.Day(c.ImplicitDecisionOn), nil
 }
 
 // cursor encodes a case's place in the order.

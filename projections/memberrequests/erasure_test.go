@@ -37,7 +37,7 @@ func TestErasure(t *testing.T) {
 		}
 		projectionstest.Apply(t, db, p, erasure)
 		want := dump(t, db, Version)
-		projectionstest.AssertErased(t, want, "Avis d'imposition", "Ressources supérieures")
+		projectionstest.AssertErased(t, want, "Avis d'imposition", "Ressources supérieures", srtest.AuthorName)
 
 		reqs, err := q.List(projectionstest.Ctx(t), m1)
 		if err != nil {
@@ -55,6 +55,10 @@ func TestErasure(t *testing.T) {
 				reasons++
 				if r.Decision.Reason != event.ErasedText {
 					t.Errorf("decision's reason: %q", r.Decision.Reason)
+				}
+				// The author's name is sealed under the member's key with the rest of the decision.
+				if r.Decision.Author == nil || r.Decision.Author.Name != event.ErasedText {
+					t.Errorf("decision's author: %+v", r.Decision.Author)
 				}
 			}
 		}

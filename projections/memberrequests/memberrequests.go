@@ -12,8 +12,8 @@
 //
 // The implicit-decision day is servicerequest.Clock's, a pure function of the request's events: each row keeps the
 // instants the clock reads and the deadlines of the acknowledgement, and the clock is run again over them at every
-// event that moves it. While information is awaited the legal clock stops, and the query reports the day as of the
-// read (LegalClock.Projected).
+// event that moves it. While information is awaited, the query reports the dates as of the read (LegalClock.AsOf:
+// the running pause counts up to today under a suspension, the period starts again today under a restart).
 //
 // Ownership is enforced in the queries: every one takes the member's id, and another member's request is not found.
 //
@@ -48,8 +48,10 @@ const Name = "memberrequests"
 // Version is the current version of the projection. Bump it when the schema, the folding or the labels change:
 // the runner rebuilds the new version beside the live one and switches readers over once it has caught up. Version 2
 // dropped the timeline table (the member's timeline is read from projections/casefiles). Version 3 erases the
-// personal texts of a member's requests (items asked for, decision's reason) on member.DataErased.
-const Version = 3
+// personal texts of a member's requests (items asked for, decision's reason) on member.DataErased. Version 4 follows
+// the L114-5 clock (a request for pieces restarts the period of an acceptance-silence service) and keeps the service
+// in charge (R112-5) and the decision's author (L212-1), migration 00003.
+const Version = 4
 
 //go:embed migrations
 var migrations embed.FS
@@ -122,18 +124,21 @@ type row struct {
 	Clock              string       `db:"clock"`
 	Revision           int64        `db:"revision"`
 	LastPosition       int64        `db:"last_position"`
+	ServiceInCharge    string       `db:"service_in_charge"` // JSON of servicerequest.ServiceInCharge, "" if none
+	AuthorName         string       `db:"author_name"`
+	AuthorPosition     string       `db:"author_position"`
 }
 
 var columns = []string{"request_id", "member_id", "reference", "service_code", "catalog_version", "status",
 	"received_at", "implicit_decision_on", "silence_outcome", "time_zone", "paused_since", "expected_items",
 	"expected_deadline", "decision", "decision_reason", "decided_at", "closed_reason", "closed_at", "clock", "revision",
-	"last_position"}
+	"last_position", "service_in_charge", "author_name", "author_position"}
 
 func (r *row) values() []any {
 	return []any{r.RequestID.String(), r.MemberID.String(), r.Reference, r.ServiceCode, r.CatalogVersion, r.Status,
 		utc(r.ReceivedAt), r.ImplicitDecisionOn, r.SilenceOutcome, r.TimeZone, nullUTC(r.PausedSince), r.ExpectedItems,
 		nullUTC(r.ExpectedDeadline), r.Decision, r.DecisionReason, nullUTC(r.DecidedAt), r.ClosedReason,
-		nullUTC(r.ClosedAt), r.Clock, r.Revision, r.LastPosition}
+		nullUTC(r.ClosedAt), r.Clock, r.Revision, r.LastPosition, r.ServiceInCharge, r.AuthorName, r.AuthorPosition}
 }
 
 // utc is t in UTC at the microsecond, the precision PostgreSQL keeps: both dialects then hold the same values.
@@ -180,13 +185,15 @@ func eraseMember(ctx context.Context, tx *sqldb.Tx, table string, memberID uuid.
 		RequestID      string `db:"request_id"`
 		ExpectedItems  string `db:"expected_items"`
 		DecisionReason string `db:"decision_reason"`
+		AuthorName     string `db:"author_name"`
 	}
 	var rows []erasable
-	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT request_id, expected_items, decision_reason FROM "+
-		table+" WHERE member_id = ?"), memberID.String()); err != nil {
+	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT request_id, expected_items, decision_reason, "+
+		"author_name FROM "+table+" WHERE member_id = ?"), memberID.String()); err != nil {
 		return fmt.Errorf("memberrequests: read the requests of member-%s: %w", memberID, err)
 	}
-	update := tx.Rebind("UPDATE " + table + " SET expected_items = ?, decision_reason = ? WHERE request_id = ?")
+	update := tx.Rebind("UPDATE " + table + " SET expected_items = ?, decision_reason = ?, author_name = ? " +
+		"WHERE request_id = ?")
 	for _, r := range rows {
 		items := r.ExpectedItems
 		if items != "" {
@@ -200,11 +207,11 @@ func eraseMember(ctx context.Context, tx *sqldb.Tx, table string, memberID uuid.
 			}
 			items = string(b)
 		}
-		reason := projections.Erase(r.DecisionReason)
-		if items == r.ExpectedItems && reason == r.DecisionReason {
+		reason, author := projections.Erase(r.DecisionReason), projections.Erase(r.AuthorName)
+		if items == r.ExpectedItems && reason == r.DecisionReason && author == r.AuthorName {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, update, items, reason, r.RequestID); err != nil {
+		if _, err := tx.ExecContext(ctx, update, items, reason, author, r.RequestID); err != nil {
 			return fmt.Errorf("memberrequests: erase a request of member-%s: %w", memberID, err)
 		}
 	}
@@ -271,6 +278,16 @@ func apply(en *entry, e event.Envelope) error {
 			return fmt.Errorf("memberrequests: %s revision %d: %w", e.Stream, e.Revision, err)
 		}
 		r.ExpectedItems, r.ExpectedDeadline = string(items), sql.NullTime{Time: after.Deadline, Valid: true}
+	}
+	if ack, ok := e.Event.(sr.Acknowledged); ok && ack.ServiceInCharge != (sr.ServiceInCharge{}) {
+		b, err := json.Marshal(ack.ServiceInCharge)
+		if err != nil {
+			return fmt.Errorf("memberrequests: %s revision %d: %w", e.Stream, e.Revision, err)
+		}
+		r.ServiceInCharge = string(b)
+	}
+	if d, ok := e.Event.(sr.Decided); ok && !before.Decided {
+		r.AuthorName, r.AuthorPosition = d.AuthorName, d.AuthorPosition
 	}
 	if after.Decided {
 		r.Decision, r.DecisionReason = string(after.Decision.Decision), after.Decision.Reason
@@ -401,8 +418,8 @@ func (en *entry) refresh() error {
 	if err != nil {
 		return err
 	}
-	// No implicit decision (servicerequest.NoImplicitDecision): ImplicitDecisionAt is zero and the day is "".
-	r.ImplicitDecisionOn, r.PausedSince = requestclock.Day(c.ImplicitDecisionAt), sql.NullTime{}
+	// No implicit decision (servicerequest.NoImplicitDecision): ImplicitDecisionOn is zero and the day is "".
+	r.ImplicitDecisionOn, r.PausedSince = requestclock.Day(c.ImplicitDecisionOn), sql.NullTime{}
 	if c.Paused {
 		r.PausedSince = sql.NullTime{Time: c.PausedSince, Valid: true}
 	}

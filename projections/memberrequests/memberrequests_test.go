@@ -11,6 +11,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
+	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
@@ -77,20 +78,43 @@ func TestRequestWithoutImplicitDecision(t *testing.T) {
 	})
 }
 
+// rejectionC2S is srtest.C2S under a silence that means rejection (a request for pieces suspends its period).
+var rejectionC2S = func() sr.Service {
+	s := srtest.C2S
+	s.Deadlines.Silence.Outcome = sr.Rejection
+	return s
+}()
+
+// TestMemberFollowsARequest follows a request under each silence rule: the dates the member sees while pieces are
+// awaited and after they come are the L114-5 clock's (a suspension under rejection, a restart under acceptance).
 func TestMemberFollowsARequest(t *testing.T) {
+	for _, tc := range []struct {
+		svc                sr.Service
+		outcome            string
+		awaiting, answered string // the last day of silence on 10 January (pieces awaited) and after the answer on 17 January
+	}{
+		{svc: rejectionC2S, outcome: "rejection", awaiting: "2026-03-08", answered: "2026-03-15"}, // suspended by 3, then 10 days
+		{svc: srtest.C2S, outcome: "acceptance", awaiting: "2026-03-10", answered: "2026-03-17"},  // 2 months from 10, then 17 January
+	} {
+		t.Run(tc.outcome, func(t *testing.T) { memberFollowsARequest(t, tc.svc, tc.outcome, tc.awaiting, tc.answered) })
+	}
+}
+
+func memberFollowsARequest(t *testing.T, svc sr.Service, outcome, awaiting, answered string) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := projectionstest.Setup(t, db, New())
 		var pos uint64
-		a := srtest.Submit(t, &pos, m1, srtest.C2S, srtest.At(0, 0)) // received 5 January: implicit acceptance on 5 March
+		a := srtest.Submit(t, &pos, m1, svc, srtest.At(0, 0)) // received 5 January: implicit decision on 5 March
 		projectionstest.Apply(t, db, p, a.Events...)
 		q := NewQueries(db, fixed(srtest.At(5, 0)))
 
 		r := get(t, q, m1, a.ID)
 		if r.Status != StatusReceived || r.MemberID != m1 || r.ServiceCode != srtest.C2S.Code || r.CatalogVersion != "2026.1" ||
 			r.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !r.ReceivedAt.Equal(srtest.At(0, 0)) ||
-			r.ImplicitDecisionOn != "2026-03-05" || r.ImplicitOutcome != "acceptance" || r.TimeZone != "Europe/Paris" ||
-			r.Expected != nil || r.Decision != nil || r.ClosedAt != nil || r.Revision != 2 {
-			t.Errorf("submitted = %+v", r)
+			r.ImplicitDecisionOn != "2026-03-05" || r.ImplicitOutcome != outcome || r.TimeZone != "Europe/Paris" ||
+			r.Expected != nil || r.Decision != nil || r.ClosedAt != nil || r.Revision != 2 || r.ImplicitDecisionAt == nil ||
+			!r.ImplicitDecisionAt.Equal(time.Date(2026, 3, 6, 0, 0, 0, 0, srtest.Paris)) {
+			t.Errorf("submitted = %+v (implicit decision at %v: the end of 5 March in Paris)", r, r.ImplicitDecisionAt)
 		}
 
 		// Claimed, released, claimed again, reassigned, noted: for the member, one step ("prise en charge").
@@ -109,14 +133,14 @@ func TestMemberFollowsARequest(t *testing.T) {
 		r = get(t, q, m1, a.ID) // read on 10 January: 3 days of pause so far
 		if r.Status != StatusAwaitingInformation || r.Expected == nil ||
 			!slices.Equal(r.Expected.Items, []string{"Avis d'imposition 2025"}) || !r.Expected.Deadline.Equal(deadline) ||
-			r.ImplicitDecisionOn != "2026-03-08" {
+			r.ImplicitDecisionOn != awaiting {
 			t.Errorf("awaiting = %+v (expected %+v)", r, r.Expected)
 		}
 		// Answered on 17 January: 10 days of pause, as servicerequest.Clock counts them.
 		projectionstest.Apply(t, db, p, a.Answer(srtest.At(12, 0))...)
 		r = get(t, q, m1, a.ID)
-		if lc := a.LegalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != "2026-03-15" ||
-			r.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionAt) {
+		if lc := a.LegalClock(); r.Status != StatusInProgress || r.Expected != nil || r.ImplicitDecisionOn != answered ||
+			r.ImplicitDecisionOn != requestclock.Day(lc.ImplicitDecisionOn) {
 			t.Errorf("answered = %+v", r)
 		}
 
@@ -124,8 +148,20 @@ func TestMemberFollowsARequest(t *testing.T) {
 		r = get(t, q, m1, a.ID)
 		if r.Status != StatusRejected || r.Decision == nil || r.Decision.Outcome != sr.Rejected ||
 			r.Decision.Reason != "Ressources supérieures au plafond" || !r.Decision.DecidedAt.Equal(srtest.At(20, 0)) ||
-			r.ClosedReason != sr.CloseDecided || r.ClosedAt == nil || r.ImplicitDecisionOn != "" {
+			r.ClosedReason != sr.CloseDecided || r.ClosedAt == nil || r.ImplicitDecisionOn != "" || r.ImplicitDecisionAt != nil {
 			t.Errorf("decided = %+v (decision %+v)", r, r.Decision)
+		}
+		// The rejection names its author (L212-1) and tells how to contest it: the routes of the service's catalog
+		// version, and the CRA to seize within 2 months of the notification (the decision's date: 25 January).
+		routes := catalogRoutes(t, svc.Code)
+		if d := r.Decision; d == nil || d.Author == nil || *d.Author != (Author{Name: srtest.AuthorName, Position: srtest.AuthorPosition}) ||
+			d.Appeal == nil || !slices.Equal(d.Appeal.Routes, routes) || len(routes) == 0 ||
+			!d.Appeal.NotifiedAt.Equal(srtest.At(20, 0)) || d.Appeal.CRADeadlineOn != "2026-03-25" ||
+			!d.Appeal.CRADeadlineAt.Equal(time.Date(2026, 3, 26, 0, 0, 0, 0, srtest.Paris)) {
+			t.Errorf("decision = %+v (author %+v, appeal %+v)", r.Decision, r.Decision.Author, r.Decision.Appeal)
+		}
+		if r.ServiceInCharge == nil || *r.ServiceInCharge != srtest.Office {
+			t.Errorf("service in charge = %+v", r.ServiceInCharge)
 		}
 	})
 }
@@ -224,4 +260,18 @@ func TestTimelineMovedToCaseFiles(t *testing.T) {
 			t.Fatalf("tables of %s: want %s and no %s_timeline", table, table, table)
 		}
 	})
+}
+
+// catalogRoutes returns the appeal routes of service code in catalog version 2026.1.
+func catalogRoutes(t *testing.T, code string) []string {
+	t.Helper()
+	c, err := catalog.Load("2026.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := c.Lookup(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc.AppealRoutes
 }

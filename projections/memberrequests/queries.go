@@ -6,15 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/msa-dossier/dossier/projections/requestclock"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/failure"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/projections/requestclock"
 )
 
 // ErrNotFound is returned by Get for a request that does not exist (yet) or is not the member's: a
@@ -33,13 +34,20 @@ type Request struct {
 	CatalogVersion string    `json:"catalog_version"`
 	Status         Status    `json:"status"`
 	ReceivedAt     time.Time `json:"received_at"`
-	// ImplicitDecisionOn is the day (YYYY-MM-DD in TimeZone) the administration's silence becomes a decision meaning
-	// ImplicitOutcome (acceptance or rejection), moved by the pauses; while information is awaited, as of the read.
-	// Empty once the request is closed: no implicit decision arises from a closed request. Empty too when
-	// ImplicitOutcome is "none": silence decides nothing on a document delivered by right or a declaration.
-	ImplicitDecisionOn string `json:"implicit_decision_on,omitempty"`
-	ImplicitOutcome    string `json:"implicit_outcome"`
-	TimeZone           string `json:"time_zone"`
+	// ImplicitDecisionOn is the last day (YYYY-MM-DD in TimeZone) of the administration's silence, and
+	// ImplicitDecisionAt the instant it ends (00:00 of the next day in TimeZone): from then silence is a decision
+	// meaning ImplicitOutcome (acceptance or rejection). Both follow the legal clock (CRPA L114-5): while information
+	// is awaited they are as of the read (the period starts again when the pieces arrive under acceptance; it is
+	// suspended by the time used under rejection). Empty once the request is closed: no implicit decision arises
+	// from a closed request. Empty too when ImplicitOutcome is "none": silence decides nothing on a document
+	// delivered by right or a declaration.
+	ImplicitDecisionOn string     `json:"implicit_decision_on,omitempty"`
+	ImplicitDecisionAt *time.Time `json:"implicit_decision_at,omitempty"`
+	ImplicitOutcome    string     `json:"implicit_outcome"`
+	TimeZone           string     `json:"time_zone"`
+	// ServiceInCharge is the service handling the request, as the acknowledgement of receipt named it (R112-5 2°);
+	// absent for requests acknowledged before it was recorded.
+	ServiceInCharge *sr.ServiceInCharge `json:"service_in_charge,omitempty"`
 	// Expected is what the member is asked for, while it is awaited.
 	Expected *Expected `json:"expected,omitempty"`
 	// Decision is the express decision, once taken.
@@ -62,6 +70,30 @@ type Decision struct {
 	Outcome   sr.Decision `json:"outcome"` // approved or rejected
 	Reason    string      `json:"reason,omitempty"`
 	DecidedAt time.Time   `json:"decided_at"`
+	// Author is who took the decision (CRPA L212-1: name and position); absent for decisions recorded before it was.
+	Author *Author `json:"author,omitempty"`
+	// Appeal is how to contest a rejection, and by when; absent for an approval.
+	Appeal *Appeal `json:"appeal,omitempty"`
+}
+
+// Author is the name and position (qualité) of a decision's author, as the decision states them.
+type Author struct {
+	Name     string `json:"name"`
+	Position string `json:"position"`
+}
+
+// Appeal is what a rejection tells the member of their appeal routes (délais et voies de recours).
+type Appeal struct {
+	// Routes are the appeal routes of the request's service in its catalog version, in French.
+	Routes []string `json:"routes"`
+	// NotifiedAt is the decision's notification, from which the time to appeal runs: for now the instant of the
+	// decision, which is placed in the member's space as it is taken (the documents issue makes it the member's
+	// first opening of the decision letter).
+	NotifiedAt time.Time `json:"notified_at"`
+	// CRADeadlineOn is the last day (YYYY-MM-DD in the request's TimeZone) to seize the commission de recours
+	// amiable: the notification + 2 months (R142-1); CRADeadlineAt the instant it ends (00:00 of the next day).
+	CRADeadlineOn string    `json:"cra_deadline_on"`
+	CRADeadlineAt time.Time `json:"cra_deadline_at"`
 }
 
 // Queries reads the live version of the member's requests through its view. On SQLite it uses the read-only pool.
@@ -81,7 +113,7 @@ func NewQueries(db *sqldb.DB, now func() time.Time) *Queries {
 const selectRequest = "SELECT r.request_id, r.member_id, r.reference, r.service_code, r.catalog_version, r.status, " +
 	"r.received_at, r.implicit_decision_on, r.silence_outcome, r.time_zone, r.paused_since, r.expected_items, " +
 	"r.expected_deadline, r.decision, r.decision_reason, r.decided_at, r.closed_reason, r.closed_at, r.clock, " +
-	"r.revision, r.last_position FROM " + Name + " r"
+	"r.revision, r.last_position, r.service_in_charge, r.author_name, r.author_position FROM " + Name + " r"
 
 // List returns memberID's requests, newest first (MaxList at most).
 func (q *Queries) List(ctx context.Context, memberID uuid.UUID) ([]Request, error) {
@@ -130,26 +162,71 @@ func toRequest(r row, now time.Time) (Request, error) {
 		}
 		req.Expected = e
 	}
+	loc, err := requestclock.Location(r.TimeZone)
+	if err != nil {
+		return Request{}, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(r.RequestID), err)
+	}
+	if r.ServiceInCharge != "" {
+		var s sr.ServiceInCharge
+		if err := json.Unmarshal([]byte(r.ServiceInCharge), &s); err != nil {
+			return Request{}, fmt.Errorf("memberrequests: %s: service in charge: %w", sr.StreamID(r.RequestID), err)
+		}
+		req.ServiceInCharge = &s
+	}
 	if r.DecidedAt.Valid {
-		req.Decision = &Decision{Outcome: sr.Decision(r.Decision), Reason: r.DecisionReason,
-			DecidedAt: r.DecidedAt.Time.UTC()}
+		d, err := decision(r, loc)
+		if err != nil {
+			return Request{}, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(r.RequestID), err)
+		}
+		req.Decision = d
 	}
 	switch {
 	case r.ClosedAt.Valid:
 		t := r.ClosedAt.Time.UTC()
 		req.ClosedAt, req.ImplicitDecisionOn = &t, ""
 	case r.PausedSince.Valid && r.ImplicitDecisionOn != "":
-		loc, err := requestclock.Location(r.TimeZone)
+		state, err := requestclock.Unmarshal(r.Clock)
+		if err != nil {
+			return Request{}, fmt.Errorf("memberrequests: %s: clock: %w", sr.StreamID(r.RequestID), err)
+		}
+		c, err := state.AsOf(now)
 		if err != nil {
 			return Request{}, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(r.RequestID), err)
 		}
-		implicit, err := requestclock.ParseDay(r.ImplicitDecisionOn, loc)
+		req.ImplicitDecisionOn = requestclock.Day(c.ImplicitDecisionOn)
+	}
+	if req.ImplicitDecisionOn != "" {
+		day, err := requestclock.ParseDay(req.ImplicitDecisionOn, loc)
 		if err != nil {
 			return Request{}, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(r.RequestID), err)
 		}
-		lc := sr.LegalClock{DueAt: implicit, ImplicitDecisionAt: implicit, Paused: true, PausedSince: r.PausedSince.Time}
-		_, projected := lc.Projected(now)
-		req.ImplicitDecisionOn = requestclock.Day(projected)
+		at := sr.EndOfDay(day)
+		req.ImplicitDecisionAt = &at
 	}
 	return req, nil
+}
+
+// decision is the express decision of r as the member is told it: with its author (L212-1) and, for a rejection,
+// its appeal routes (those of the request's catalog version) and the deadline to seize the CRA.
+func decision(r row, loc *time.Location) (*Decision, error) {
+	d := &Decision{Outcome: sr.Decision(r.Decision), Reason: r.DecisionReason, DecidedAt: r.DecidedAt.Time.UTC()}
+	if r.AuthorName != "" || r.AuthorPosition != "" {
+		d.Author = &Author{Name: r.AuthorName, Position: r.AuthorPosition}
+	}
+	if d.Outcome != sr.Rejected {
+		return d, nil
+	}
+	c, err := catalog.Load(r.CatalogVersion)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", r.CatalogVersion, err)
+	}
+	svc, err := c.Lookup(r.ServiceCode)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s, service %s: %w", r.CatalogVersion, r.ServiceCode, err)
+	}
+	notified := d.DecidedAt // the decision is placed in the member's space as it is taken
+	last := sr.AppealDeadline(notified, loc)
+	d.Appeal = &Appeal{Routes: append([]string{}, svc.AppealRoutes...), NotifiedAt: notified,
+		CRADeadlineOn: requestclock.Day(last), CRADeadlineAt: sr.EndOfDay(last)}
+	return d, nil
 }

@@ -76,6 +76,17 @@ func (s *State) Clock() (sr.LegalClock, *time.Location, error) {
 	return c, loc, err
 }
 
+// AsOf runs servicerequest.Clock over the recorded events and returns the clock as it stands on the day of now
+// (LegalClock.AsOf): while information is awaited, the dates follow the clock as if the pieces came that day.
+// This is what a read shows; rows keep the dates the pauses already over give (for ordering).
+func (s *State) AsOf(now time.Time) (sr.LegalClock, error) {
+	c, _, err := s.Clock()
+	if err != nil {
+		return sr.LegalClock{}, err
+	}
+	return c.AsOf(now), nil
+}
+
 // Marshal encodes the state for a TEXT column.
 func (s *State) Marshal() (string, error) {
 	b, err := json.Marshal(s)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/msa-dossier/dossier/domain/catalog"
 )
 
 // c2sForm is a valid "Demander la complémentaire santé solidaire" form (silence: acceptance after 2 months).
@@ -83,11 +85,28 @@ func TestServiceRequestStory(t *testing.T) {
 	if paris.Day() > 28 && want.Month() != (paris.Month()+2-1)%12+1 {
 		want = time.Date(paris.Year(), paris.Month()+3, 0, 0, 0, 0, 0, paris.Location()) // clamped to the month's end
 	}
-	if !implicit.Equal(want) || ack.str("implicit_decision") != "acceptance" || !strings.HasPrefix(ack.str("reference"), "MSA-") {
-		t.Fatalf("acknowledgement: implicit decision %v, want %v (2 months after receipt): %s", implicit, want, ack.raw)
+	// want is the last day of silence; the decision is acquired when it ends, at 00:00 of the next day in Paris.
+	if !implicit.Equal(want.AddDate(0, 0, 1)) || ack.str("implicit_decision_on") != want.Format(time.DateOnly) ||
+		ack.str("implicit_decision") != "acceptance" || !strings.HasPrefix(ack.str("reference"), "MSA-") {
+		t.Fatalf("acknowledgement: implicit decision at %v, want the end of %v (2 months after receipt): %s", implicit, want, ack.raw)
 	}
-	// The acknowledgement also goes by email.
-	e.waitSubject(t, "alice@example.test", "Accusé de réception")
+	// The acknowledgement also goes by email, and says the same: the same day (whose end is the API's instant) and
+	// the same service in charge.
+	ackMail := e.waitMail(t, "alice@example.test", "Accusé de réception")
+	office, _ := ack.body["service_in_charge"].(map[string]any)
+	if office == nil || office["name"] == "" || office["email"] == "" || office["phone"] == "" || office["address"] == "" {
+		t.Fatalf("acknowledgement without the service in charge (R112-5): %s", ack.raw)
+	}
+	for _, part := range []string{
+		"à la fin de la journée du " + frenchDay(want) + ", votre demande sera réputée acceptée",
+		fmt.Sprintf("Service chargé de votre demande :\n%s\n%s\nTéléphone : %s\nCourriel : %s", office["name"],
+			office["address"], office["phone"], office["email"]),
+		"ils recommencent alors en entier à partir du jour où nous les recevons", // L114-5 under acceptance
+	} {
+		if !strings.Contains(ackMail, part) {
+			t.Fatalf("the acknowledgement mail lacks %q (API: %s):\n%s", part, ack.raw, ackMail)
+		}
+	}
 
 	// Bob never sees Alice's request.
 	if r := e.call(t, "GET", "/v1/requests/"+reqID, bob, nil); r.status != 404 {
@@ -131,8 +150,15 @@ func TestServiceRequestStory(t *testing.T) {
 		t.Fatalf("after a refused claim the case is %s (ETag %s), want it with %s (ETag %s)", held.raw, held.header.Get("ETag"), winnerID, claim.header.Get("ETag"))
 	}
 	// Before any pause, the case shows the acknowledgement's implicit-decision day.
-	if got := held.str("implicit_decision_on"); got != implicit.In(parisOr(t)).Format(time.DateOnly) {
-		t.Fatalf("case implicit_decision_on %q before any pause, the acknowledgement said %v", got, implicit)
+	if got, at := held.str("implicit_decision_on"), held.str("implicit_decision_at"); got != want.Format(time.DateOnly) ||
+		got != ack.str("implicit_decision_on") || at != ack.str("implicit_decision_at") {
+		t.Fatalf("case implicit decision on %q at %q before any pause, the acknowledgement said %s", got, at, ack.raw)
+	}
+	// The member's view says the same.
+	view := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", claim.header.Get("X-Dossier-Position")), "alice reads her request")
+	if view.str("implicit_decision_on") != ack.str("implicit_decision_on") || view.str("implicit_decision_at") != ack.str("implicit_decision_at") ||
+		fmt.Sprint(view.body["service_in_charge"]) != fmt.Sprint(ack.body["service_in_charge"]) {
+		t.Fatalf("the member's view and the acknowledgement differ:\n%s\n%s", view.raw, ack.raw)
 	}
 	// The claim answers with the case's new ETag (header, and revision in the body).
 	claimETag := claim.header.Get("ETag")
@@ -176,23 +202,25 @@ func TestServiceRequestStory(t *testing.T) {
 	if !strings.Contains(string(mine.raw), "Avis d'imposition 2025") {
 		t.Fatalf("what is expected from the member is not shown: %s", mine.raw)
 	}
+	// The member is also told by mail, with what the request for pieces does to the period (L114-5, acceptance).
+	if m := e.waitMail(t, "alice@example.test", "Informations complémentaires"); !strings.Contains(m, "- Avis d'imposition 2025") ||
+		!strings.Contains(m, "il recommencera alors en entier à partir du jour où nous les recevrons") {
+		t.Fatalf("request for information mail:\n%s", m)
+	}
 	beforeAnswer := time.Now()
 	answer := e.must(t, 200, e.call(t, "POST", "/v1/requests/"+reqID+"/information", alice, map[string]string{"what": "Avis envoyé par courrier"}), "answer")
 	afterAnswer := time.Now()
 
-	// The clock restarts; the implicit-decision day moved by the pause, counted as servicerequest.Clock does:
-	// the calendar days, in Paris, from the day the pause began to the day it ended (0 the same day), added after
-	// the two months from the receipt day (want). The answer's instant is only known between two readings of
-	// the clock: a pause across midnight may count either day.
-	pausedDays := func(end time.Time) string {
-		day := func(at time.Time) time.Time {
-			y, m, d := at.In(paris.Location()).Date()
-			return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-		}
-		n := int(day(end).Sub(day(pausedSince)).Hours() / 24)
-		return want.AddDate(0, 0, n).Format(time.DateOnly)
+	// The clock runs again. The service's silence means acceptance, so the period restarts whole from the day the
+	// pieces came (CRPA L114-5): the answer's day in Paris + 2 months (clamped to the month's end), as
+	// servicerequest.Clock counts it. The answer's instant is only known between two readings of the clock: an
+	// answer across midnight may count either day.
+	restarted := func(end time.Time) string {
+		y, m, d := end.In(paris.Location()).Date()
+		last := time.Date(y, m+3, 0, 0, 0, 0, 0, time.UTC).Day()
+		return time.Date(y, m+2, min(d, last), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 	}
-	wantDays := map[string]bool{pausedDays(beforeAnswer): true, pausedDays(afterAnswer): true}
+	wantDays := map[string]bool{restarted(beforeAnswer): true, restarted(afterAnswer): true}
 	resumed := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+reqID, winner, nil, "X-Dossier-Min-Position", answer.header.Get("X-Dossier-Position")), "case after the answer")
 	if _, still := resumed.body["awaiting_since"]; still || resumed.str("status") != "claimed" || !wantDays[resumed.str("implicit_decision_on")] {
 		t.Fatalf("case after the answer: want the clock running again and the implicit decision on %v: %s", wantDays, resumed.raw)
@@ -212,8 +240,13 @@ func TestServiceRequestStory(t *testing.T) {
 	if d == nil || d["outcome"] != "approved" || err != nil || decidedAt.Before(beforeDecision.Add(-time.Second)) || decidedAt.After(afterDecision.Add(time.Second)) {
 		t.Fatalf("decision shown to the member: %v (decided_at: %v), want approved between %v and %v: %s", d, err, beforeDecision, afterDecision, final.raw)
 	}
-	if _, ok := d["reason"]; ok || len(d) != 2 {
-		t.Fatalf("an approval with a reason or other fields: %v", d)
+	// The decision names its author (CRPA L212-1): the caseworker's name and default position; an approval has no
+	// reason and no appeal.
+	author, _ := d["author"].(map[string]any)
+	winnerName := map[string]string{claire: "Claire Dupont", paul: "Paul Moreau"}[winner]
+	if _, ok := d["reason"]; ok || len(d) != 3 || author == nil || author["name"] != winnerName ||
+		author["position"] != "Gestionnaire de dossiers" {
+		t.Fatalf("an approval with a reason or other fields, or without its author %q: %v", winnerName, d)
 	}
 	if final.str("status") != "approved" || final.str("closed_reason") != "decided" {
 		t.Fatalf("request after the decision: %s", final.raw)
@@ -300,6 +333,92 @@ func parisOr(t *testing.T) *time.Location {
 		t.Fatalf("Europe/Paris: %v", err)
 	}
 	return loc
+}
+
+// waitMail waits for a mail to addr whose subject contains s and returns its text (line ends "\n").
+func (e *memberEnv) waitMail(t *testing.T, addr, s string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range e.smtp.Messages() {
+			if strings.Contains(strings.Join(m.To, ","), addr) && strings.Contains(m.Subject, s) {
+				return strings.ReplaceAll(m.Text, "\r\n", "\n")
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no mail %q to %s", s, addr)
+	return ""
+}
+
+// frenchDay writes a day as the mails do: "samedi 6 février 2027", "lundi 1er juin 2026".
+func frenchDay(t time.Time) string {
+	days := []string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
+	months := []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+		"novembre", "décembre"}
+	d := fmt.Sprint(t.Day())
+	if t.Day() == 1 {
+		d = "1er"
+	}
+	return fmt.Sprintf("%s %s %s %d", days[t.Weekday()], d, months[t.Month()-1], t.Year())
+}
+
+// TestRejectionShowsAppealRoutesAndAuthor: a rejection, as the member reads it (the request and the list), names
+// its author and position (CRPA L212-1), gives the appeal routes of the service's catalog version and the last day
+// to seize the CRA (2 months from the notification, the decision's date), whose end is cra_deadline_at.
+func TestRejectionShowsAppealRoutesAndAuthor(t *testing.T) {
+	e := startMemberEnv(t)
+	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")
+	claire, claireID := e.staffMember(t, "c.dupont", "Claire Dupont", "caseworker")
+	e.must(t, 200, e.call(t, "PUT", "/v1/staff/accounts/"+claireID+"/queues", admin, map[string]any{"queues": []string{"sante-c2s"}}), "assign queue")
+	ack := e.must(t, 201, e.call(t, "POST", "/v1/requests", alice, map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}), "submit")
+	reqID := ack.str("request_id")
+	claim := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/claim", claire, nil, "X-Dossier-Min-Position", ack.header.Get("X-Dossier-Position")), "claim")
+	dec := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/decision", claire,
+		map[string]any{"approved": false, "reason": "Ressources supérieures au plafond."}, "If-Match", claim.header.Get("ETag")), "reject")
+	pos := dec.header.Get("X-Dossier-Position")
+
+	svc, err := catalog.Current().Lookup("complementaire-sante-solidaire")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", pos), "alice reads the rejection")
+	list := e.must(t, 200, e.call(t, "GET", "/v1/requests", alice, nil, "X-Dossier-Min-Position", pos), "alice lists her requests")
+	rows, _ := list.body["requests"].([]any)
+	if len(rows) != 1 {
+		t.Fatalf("list: %s", list.raw)
+	}
+	for name, view := range map[string]map[string]any{"request": mine.body, "list row": rows[0].(map[string]any)} {
+		d, _ := view["decision"].(map[string]any)
+		author, _ := d["author"].(map[string]any)
+		appeal, _ := d["appeal"].(map[string]any)
+		if d == nil || d["outcome"] != "rejected" || author == nil || author["name"] != "Claire Dupont" ||
+			author["position"] != "Gestionnaire de dossiers" || appeal == nil {
+			t.Fatalf("%s: decision %v", name, d)
+		}
+		routes, _ := appeal["routes"].([]any)
+		if len(routes) != len(svc.AppealRoutes) || len(routes) == 0 {
+			t.Fatalf("%s: appeal routes %v, want the catalog's %q", name, routes, svc.AppealRoutes)
+		}
+		for i, r := range routes {
+			if r != svc.AppealRoutes[i] {
+				t.Fatalf("%s: appeal route %d = %q, want %q", name, i, r, svc.AppealRoutes[i])
+			}
+		}
+		decided, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(d["decided_at"]))
+		notified, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(appeal["notified_at"]))
+		end, err3 := time.Parse(time.RFC3339Nano, fmt.Sprint(appeal["cra_deadline_at"]))
+		if err1 != nil || err2 != nil || err3 != nil || !notified.Equal(decided) {
+			t.Fatalf("%s: appeal %v (decided at %v)", name, appeal, d["decided_at"])
+		}
+		y, m, day := decided.In(parisOr(t)).Date()
+		last := time.Date(y, m+2, min(day, time.Date(y, m+3, 0, 0, 0, 0, 0, time.UTC).Day()), 0, 0, 0, 0, parisOr(t))
+		if appeal["cra_deadline_on"] != last.Format(time.DateOnly) || !end.Equal(last.AddDate(0, 0, 1)) {
+			t.Fatalf("%s: CRA deadline %v / %v, want the end of %v (2 months after %v)", name, appeal["cra_deadline_on"],
+				end, last, decided)
+		}
+	}
 }
 
 // waitSubject waits for a mail to addr whose subject contains s.

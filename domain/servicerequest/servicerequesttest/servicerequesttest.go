@@ -26,6 +26,16 @@ var Paris = func() *time.Location {
 	return loc
 }()
 
+// Office is the service in charge the test services name (R112-5 2°).
+var Office = sr.ServiceInCharge{Name: "Service santé", Address: "1 rue de la Mutualité\n49000 Angers",
+	Phone: "02 41 31 75 75", Email: "sante@msa.example.fr"}
+
+// AuthorName and AuthorPosition are what Decide's decisions state of their author (CRPA L212-1).
+const (
+	AuthorName     = "Camille Martin"
+	AuthorPosition = "Gestionnaire de dossiers"
+)
+
 // C2S is a service of queue sante-c2s: handling target 30 days, silence means acceptance after 2 months.
 var C2S = sr.Service{
 	Code: "complementaire-sante-solidaire", CatalogVersion: "2026.1", Queue: "sante-c2s",
@@ -34,6 +44,7 @@ var C2S = sr.Service{
 		HandlingTime: sr.Period{Count: 30, Unit: sr.Days},
 	},
 	AppealRoutes: "À défaut de réponse dans ce délai, votre demande est acceptée.",
+	InCharge:     Office,
 }
 
 // Cards is a service of another queue, with a 15-day target.
@@ -44,6 +55,7 @@ var Cards = sr.Service{
 		HandlingTime: sr.Period{Count: 15, Unit: sr.Days},
 	},
 	AppealRoutes: "À défaut de réponse dans ce délai, votre demande est acceptée.",
+	InCharge:     Office,
 }
 
 // Attestations is a document delivered by right, of queue pro-attestations: silence decides nothing (no
@@ -55,6 +67,7 @@ var Attestations = sr.Service{
 		HandlingTime: sr.Period{Count: 5, Unit: sr.Days},
 	},
 	AppealRoutes: "Recours amiable : vous pouvez contester la décision devant la commission de recours amiable.",
+	InCharge:     Office,
 }
 
 var registry = func() *event.Registry {
@@ -166,7 +179,7 @@ func (r *Request) Lapse(at time.Time) []event.Envelope {
 func (r *Request) Decide(at time.Time, d sr.Decision, reason string) []event.Envelope {
 	return r.do(at, event.RoleCaseworker, uuid.Nil, func(a *sr.ServiceRequest) error {
 		return a.Decide(sr.Decided{Caseworker: a.Assignee(), Decision: d, Reason: reason, CatalogVersion: "2026.1",
-			RuleApplied: "c2s.eligibility"})
+			RuleApplied: "c2s.eligibility", AuthorName: AuthorName, AuthorPosition: AuthorPosition})
 	})
 }
 

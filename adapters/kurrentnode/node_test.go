@@ -187,7 +187,7 @@ func TestRecoveryRefusesDamageBeyondATornTail(t *testing.T) {
 	// Flip a byte in the first record: everything after it would be lost by a blind truncation.
 	f.WriteAt([]byte{0xff, 0xff}, int64(logHeaderSize)+20)
 	f.Close()
-	if st, err := openStore(dir, slog.New(slog.NewTextHandler(io.Discard, nil)), 1<<20); err == nil {
+	if st, err := openStore(dir, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err == nil {
 		st.close()
 		t.Fatal("store opened a log damaged far before its end")
 	}

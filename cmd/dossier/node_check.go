@@ -17,6 +17,8 @@ var errLogDamaged = errors.New("event log damaged: the node refuses to start on 
 // NodeCheckCmd verifies a stopped node's event log.
 type NodeCheckCmd struct {
 	Data string `default:"./var/events" env:"DOSSIER_NODE_DATA" help:"Data directory of the event log (the node must be stopped)."`
+
+	stdout io.Writer // nil: os.Stdout
 }
 
 // Run prints the summary on stdout; it fails when the log is damaged (a torn last group is not damage: the
@@ -26,7 +28,7 @@ func (c *NodeCheckCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	printCheck(os.Stdout, rep)
+	printCheck(orStdout(c.stdout), rep)
 	if rep.Damage != nil {
 		return errLogDamaged
 	}
@@ -36,6 +38,8 @@ func (c *NodeCheckCmd) Run() error {
 // NodeRepairCmd cuts a stopped node's damaged event log back to its last valid group.
 type NodeRepairCmd struct {
 	Data string `default:"./var/events" env:"DOSSIER_NODE_DATA" help:"Data directory of the event log (the node must be stopped)."`
+
+	stdout io.Writer // nil: os.Stdout
 }
 
 // Run copies the log aside and cuts it, printing what it found and did.
@@ -44,14 +48,22 @@ func (c *NodeRepairCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	printCheck(os.Stdout, rep.Before)
+	w := orStdout(c.stdout)
+	printCheck(w, rep.Before)
 	if rep.Copy == "" {
-		fmt.Println("nothing to repair")
+		fmt.Fprintln(w, "nothing to repair")
 		return nil
 	}
-	fmt.Printf("copied the log to %s\n", rep.Copy)
-	fmt.Printf("cut the log at offset %d (%d bytes dropped)\n", rep.CutAt, rep.Before.Size-rep.CutAt)
+	fmt.Fprintf(w, "copied the log to %s\n", rep.Copy)
+	fmt.Fprintf(w, "cut the log at offset %d (%d bytes dropped)\n", rep.CutAt, rep.Before.Size-rep.CutAt)
 	return nil
+}
+
+func orStdout(w io.Writer) io.Writer {
+	if w == nil {
+		return os.Stdout
+	}
+	return w
 }
 
 // printCheck writes the summary of a check. Stream names are identifiers (category and uuid), not personal data.

@@ -115,8 +115,9 @@ type scanResult struct {
 	Damage  *LogDamage // damage other than a torn last group; End is then its offset
 }
 
-// scanLog reads the whole log group by group, calling fn for every record of every valid group in order. It
-// returns errOldFormat or a read error as an error; damage is reported in the result, not as an error.
+// scanLog reads the whole log group by group, calling fn for every record of every valid group in order (fn
+// must not keep the record's byte slices: the buffer is reused). It returns errOldFormat or a read error as an
+// error; damage is reported in the result, not as an error.
 func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
 	if size == 0 {
 		return scanResult{}, nil
@@ -132,8 +133,7 @@ func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
 		return scanResult{}, fmt.Errorf("kurrentnode: not a Dossier event log (bad header)")
 	}
 	res := scanResult{End: int64(logHeaderSize)}
-	hb := make([]byte, groupHeaderSize)
-	var body []byte
+	rd := &logReader{f: f, size: size}
 	for off := int64(logHeaderSize); off < size; {
 		torn := func() (scanResult, error) {
 			res.End, res.Torn = off, size-off
@@ -142,8 +142,9 @@ func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
 		if size-off < groupHeaderSize {
 			return torn()
 		}
-		if _, err := f.ReadAt(hb, off); err != nil {
-			return scanResult{}, fmt.Errorf("kurrentnode: read log at %d: %w", off, err)
+		hb, err := rd.bytes(off, groupHeaderSize)
+		if err != nil {
+			return scanResult{}, err
 		}
 		h, ok := parseGroupHeader(hb, off)
 		if !ok {
@@ -163,9 +164,9 @@ func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
 		if end > size {
 			return torn()
 		}
-		body = slices.Grow(body[:0], int(h.length))[:h.length]
-		if _, err := f.ReadAt(body, off+groupHeaderSize); err != nil {
-			return scanResult{}, fmt.Errorf("kurrentnode: read log at %d: %w", off+groupHeaderSize, err)
+		body, err := rd.bytes(off+groupHeaderSize, int(h.length))
+		if err != nil {
+			return scanResult{}, err
 		}
 		if crc32.Checksum(body, crcTable) != h.crc {
 			if end == size {
@@ -187,10 +188,37 @@ func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
 		res.Appends += appends
 		off = end
 		res.End = off
-		// The records' slices point into body: give the next group its own buffer.
-		body = nil
 	}
 	return res, nil
+}
+
+// logReader reads the log forwards through a 4 MiB window, so that a scan of many small groups costs one
+// read per window rather than two per group.
+type logReader struct {
+	f     logFile
+	size  int64
+	buf   []byte
+	start int64
+}
+
+// bytes returns the n bytes at off (which the caller knows lie within the file), valid until the next call.
+func (r *logReader) bytes(off int64, n int) ([]byte, error) {
+	if off >= r.start && off+int64(n) <= r.start+int64(len(r.buf)) {
+		return r.buf[off-r.start : off-r.start+int64(n)], nil
+	}
+	want := min(max(int64(n), 4<<20), r.size-off)
+	if want < int64(n) {
+		return nil, fmt.Errorf("kurrentnode: read log at %d: %w", off, io.ErrUnexpectedEOF)
+	}
+	if int64(cap(r.buf)) < want {
+		r.buf = make([]byte, want)
+	}
+	r.buf, r.start = r.buf[:want], off
+	if _, err := r.f.ReadAt(r.buf, off); err != nil && err != io.EOF {
+		r.buf = r.buf[:0]
+		return nil, fmt.Errorf("kurrentnode: read log at %d: %w", off, err)
+	}
+	return r.buf[:n], nil
 }
 
 // decodeGroup decodes the records of a group whose checksum passed, at position pos; reason says why it is

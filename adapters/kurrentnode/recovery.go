@@ -303,11 +303,13 @@ func damaged(f logFile, size int64, res scanResult, off int64, reason string) (s
 				next = size
 			}
 		}
-		// Decode record by record from the start of the records (or of the bytes, without a header).
+		// Decode record by record from the start of the records (or of the bytes, without a header), at most
+		// one group's worth at a time.
 		start := at
 		if ok {
 			start += groupHeaderSize
 		}
+		next = min(next, start+maxGroupSpan)
 		b := make([]byte, next-start)
 		if _, err := f.ReadAt(b, start); err != nil && err != io.EOF {
 			return scanResult{}, fmt.Errorf("kurrentnode: read log at %d: %w", start, err)

@@ -41,10 +41,11 @@ func Check(dir string) (CheckReport, error) {
 		return CheckReport{}, fmt.Errorf("kurrentnode: open event log: %w", err)
 	}
 	defer f.Close()
-	return check(f, filepath.Join(dir, logFileName))
+	return check(f, dir)
 }
 
-func check(f *os.File, path string) (CheckReport, error) {
+func check(f *os.File, dir string) (CheckReport, error) {
+	path := filepath.Join(dir, logFileName)
 	st, err := f.Stat()
 	if err != nil {
 		return CheckReport{}, err
@@ -55,6 +56,9 @@ func check(f *os.File, path string) (CheckReport, error) {
 		return nil
 	})
 	if err != nil {
+		return CheckReport{}, err
+	}
+	if res, err = applyCleanMark(f, st.Size(), res, dir); err != nil {
 		return CheckReport{}, err
 	}
 	if res.Damage != nil {
@@ -87,7 +91,7 @@ func Repair(dir string, now time.Time) (RepairReport, error) {
 	}
 	defer f.Close()
 	rep := RepairReport{}
-	if rep.Before, err = check(f, path); err != nil {
+	if rep.Before, err = check(f, dir); err != nil {
 		return rep, err
 	}
 	if rep.Before.OK() {
@@ -107,7 +111,8 @@ func Repair(dir string, now time.Time) (RepairReport, error) {
 	if err := f.Sync(); err != nil {
 		return rep, fmt.Errorf("kurrentnode: sync event log: %w", err)
 	}
-	return rep, nil
+	// The log no longer ends where the clean stop recorded: the next start reads it as after a crash.
+	return rep, removeCleanMark(dir)
 }
 
 // copyDurable copies f to a new file at dst and syncs it.

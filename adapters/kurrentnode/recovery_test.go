@@ -97,6 +97,7 @@ func TestTornLastGroupAtEveryByteOffset(t *testing.T) {
 	path := filepath.Join(dir, logFileName)
 	check := func(name string, content []byte) {
 		t.Helper()
+		os.Remove(filepath.Join(dir, cleanFileName)) // a crash leaves no clean-stop mark
 		if err := os.WriteFile(path, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +121,7 @@ func TestTornLastGroupAtEveryByteOffset(t *testing.T) {
 		check(fmt.Sprintf("zeros from %d", cut), zeroed)
 	}
 	// And the whole group, once written, is kept.
+	os.Remove(filepath.Join(dir, cleanFileName))
 	if err := os.WriteFile(path, full, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -511,4 +513,61 @@ func BenchmarkStoreAppend10(b *testing.B) {
 	cpu := time.Duration(syscall.TimevalToNsec(ru1.Utime) - syscall.TimevalToNsec(ru0.Utime) +
 		syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Stime))
 	b.ReportMetric(float64(cpu.Microseconds())/float64(per*10), "cpu-µs/op")
+}
+
+// TestCleanStopMakesLastGroupDamageVisible: after a clean stop nothing can be torn, so a byte flipped in the LAST
+// group, or a log cut short at a group boundary, is refused as damage; after a crash (no clean-stop mark) the same
+// last group is cut as a torn write. The mark exists only while the node is stopped.
+func TestCleanStopMakesLastGroupDamageVisible(t *testing.T) {
+	setup := func(t *testing.T) (string, string, []ackedAppend) {
+		dir := t.TempDir()
+		stream := "member-" + uuid.NewString()
+		acked := buildLog(t, dir, stream, 5, 1)
+		if _, err := os.Stat(filepath.Join(dir, cleanFileName)); err != nil {
+			t.Fatalf("no clean-stop mark after a clean stop: %v", err)
+		}
+		return dir, stream, acked
+	}
+	t.Run("byte flipped in the last group", func(t *testing.T) {
+		dir, stream, acked := setup(t)
+		lastGroup := int64(acked[4].pos) - groupHeaderSize
+		flipByte(t, filepath.Join(dir, logFileName), lastGroup+groupHeaderSize+50)
+		_, err := Start(Options{Dir: dir})
+		var damage *LogDamage
+		if !errors.As(err, &damage) || damage.Offset != lastGroup {
+			t.Fatalf("start after a clean stop with the last group damaged: %v, want LogDamage at %d", err, lastGroup)
+		}
+		if rep, err := Check(dir); err != nil || rep.Damage == nil || rep.Damage.Offset != lastGroup {
+			t.Fatalf("check: %+v, %v", rep, err)
+		}
+		// Without the mark (as after a crash) the same bytes are a torn last group.
+		os.Remove(filepath.Join(dir, cleanFileName))
+		st, err := openStore(dir, discard(), nil)
+		if err != nil {
+			t.Fatalf("start without the mark: %v", err)
+		}
+		got := streamIDs(st, stream)
+		st.close()
+		if !slices.Equal(got, idsOf(acked[:4])) {
+			t.Fatalf("without the mark: %v, want the first 4 events", got)
+		}
+	})
+	t.Run("log cut at a group boundary", func(t *testing.T) {
+		dir, _, acked := setup(t)
+		if err := os.Truncate(filepath.Join(dir, logFileName), int64(acked[3].pos)-groupHeaderSize); err != nil {
+			t.Fatal(err)
+		}
+		var damage *LogDamage
+		if _, err := Start(Options{Dir: dir}); !errors.As(err, &damage) {
+			t.Fatalf("start on a log shorter than its clean stop: %v, want LogDamage", err)
+		}
+	})
+	t.Run("the mark is gone while the node runs", func(t *testing.T) {
+		dir, stream, _ := setup(t)
+		_, c := startNode(t, Options{Dir: dir})
+		if _, err := os.Stat(filepath.Join(dir, cleanFileName)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("clean-stop mark present while the node runs: %v", err)
+		}
+		appendN(t, c, stream, 1)
+	})
 }

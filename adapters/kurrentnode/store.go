@@ -122,6 +122,7 @@ type streamState struct {
 // of what is durable.
 type store struct {
 	f      logFile
+	dir    string // "" in memory
 	lock   *os.File
 	logger *slog.Logger
 	now    func() time.Time
@@ -146,6 +147,7 @@ type store struct {
 func openStore(dir string, logger *slog.Logger, wrap func(logFile) logFile) (*store, error) {
 	s := &store{
 		logger:  logger,
+		dir:     dir,
 		now:     time.Now,
 		streams: map[string]*streamState{},
 		notify:  make(chan struct{}),
@@ -209,6 +211,9 @@ func (s *store) recover(size int64, dir string) error {
 	if err != nil {
 		return err
 	}
+	if res, err = applyCleanMark(s.f, size, res, dir); err != nil {
+		return err
+	}
 	if res.Damage != nil {
 		res.Damage.Path = filepath.Join(dir, logFileName)
 		return res.Damage
@@ -236,6 +241,11 @@ func (s *store) recover(size int64, dir string) error {
 	} else if torn > 0 {
 		if err := s.f.Sync(); err != nil {
 			return fmt.Errorf("kurrentnode: sync after truncation: %w", err)
+		}
+	}
+	if dir != "" {
+		if err := removeCleanMark(dir); err != nil {
+			return err
 		}
 	}
 	s.end, s.visible = uint64(end), uint64(end)
@@ -304,7 +314,16 @@ func (s *store) close() error {
 		close(s.stop)
 	}
 	<-s.done
-	err := s.f.Close()
+	var err error
+	if s.dir != "" {
+		s.mu.RLock()
+		failed, end := s.failed, s.visible
+		s.mu.RUnlock()
+		if failed == nil {
+			err = writeCleanMark(s.dir, end) // every group below visible is synced
+		}
+	}
+	err = errors.Join(err, s.f.Close())
 	s.unlock()
 	return err
 }

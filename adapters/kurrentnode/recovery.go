@@ -31,8 +31,9 @@ import (
 //     start, naming the offset and the streams whose events lie at or after it (LogDamage), and only
 //     `dossier node repair` cuts it.
 //
-// What this cannot tell apart: damage confined to the last group (or a file cut short inside it) looks exactly
-// like a crash during its write, and is cut as one.
+// What frames alone cannot tell apart: damage confined to the last group (or a file cut short) looks exactly
+// like a crash during its write. After a clean stop the clean-stop mark (cleanmark.go) turns it into damage;
+// after a crash it is cut as a torn write.
 const (
 	groupMagic      uint32 = 0x4b475250 // "KGRP"
 	groupHeaderSize        = 32

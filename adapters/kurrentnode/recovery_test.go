@@ -156,8 +156,17 @@ func flipByte(t *testing.T, path string, off int64) {
 // TestFlippedByteIsDamageNotATornTail: one byte flipped in a record of a group in the middle, of the last but one
 // group, or in a group header, makes the node refuse to start, naming the damaged group's offset and the streams
 // after it; check reports the same, repair copies the file aside and cuts there, and the node then starts with
-// every event before the damage.
+// every event before the damage. Each case runs after a clean stop and after a crash (no clean-stop mark: the
+// group frames alone must tell).
 func TestFlippedByteIsDamageNotATornTail(t *testing.T) {
+	for _, crashed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "after a clean stop", true: "after a crash"}[crashed], func(t *testing.T) {
+			testFlippedByte(t, crashed)
+		})
+	}
+}
+
+func testFlippedByte(t *testing.T, crashed bool) {
 	const groups = 12
 	for _, tc := range []struct {
 		name  string
@@ -177,6 +186,9 @@ func TestFlippedByteIsDamageNotATornTail(t *testing.T) {
 			groupAt := int64(acked[tc.group].pos) - groupHeaderSize
 			path := filepath.Join(dir, logFileName)
 			flipByte(t, path, groupAt+tc.delta)
+			if crashed {
+				os.Remove(filepath.Join(dir, cleanFileName))
+			}
 
 			_, err := Start(Options{Dir: dir})
 			var damage *LogDamage

@@ -3,7 +3,6 @@ package kurrentnode
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -13,21 +12,24 @@ import (
 	"github.com/google/uuid"
 )
 
-// The log is one append-only file. It starts with a fixed header; every record after it is
+// The log is one append-only file. It starts with a fixed header; then come group commits, each one write and
+// one fdatasync of the writer, framed by a group header (see groupHeader) and holding whole records:
 //
 //	length uint32 BE | crc32c(body) uint32 BE | body
 //
-// and a record's $all position is the byte offset where its length field starts, so positions are strictly
-// increasing, dense in file order and never 0 (the header occupies the first bytes). The body holds:
+// A record's $all position is the byte offset where its length field starts, so positions are strictly
+// increasing in file order (with a gap of one group header between groups) and never 0 (the file header
+// occupies the first bytes). The body holds:
 //
 //	flags u8 | revision u64 | created i64 (100 ns ticks since the Unix epoch) | event id [16]byte |
 //	uvarint len + stream | uvarint len + type | uvarint len + metadata | uvarint len + data
 //
-// flagCommit marks the last record of one append: recovery keeps only whole appends, so a multi-event append
-// is atomic even when a crash tears its tail.
+// flagCommit marks the last record of one append. An append never spans two groups, and a group is kept or
+// dropped whole, so a multi-event append is atomic even when a crash tears the last group.
 
 const (
-	logMagic      = "DOSSIER-KLOG-v1\n"
+	logMagic      = "DOSSIER-KLOG-v2\n"
+	logMagicV1    = "DOSSIER-KLOG-v1\n" // before group frames (see errOldFormat)
 	logHeaderSize = len(logMagic)
 	recHeaderSize = 8
 	bodyFixedSize = 1 + 8 + 8 + 16
@@ -183,76 +185,6 @@ func (m *memFile) Truncate(size int64) error {
 		m.buf = m.buf[:size]
 	}
 	return nil
-}
-
-// maxTornTail bounds how much unacknowledged data recovery may cut off: at most one group-commit write can be
-// torn by a crash. A longer invalid tail means the file was damaged some other way, and the node refuses to
-// start rather than silently drop acknowledged events.
-const maxTornTail = 2 * maxGroupBytes
-
-// scanLog reads the whole log, calling fn for every record of every complete append in order, and returns
-// the offset where the valid log ends and how many bytes after it are torn (to be cut off by the caller).
-func scanLog(f logFile, size, tornLimit int64, fn func(record) error) (end int64, torn int64, err error) {
-	if size == 0 {
-		return 0, 0, nil
-	}
-	head := make([]byte, logHeaderSize)
-	if _, err := f.ReadAt(head, 0); err != nil || string(head) != logMagic {
-		if size < int64(logHeaderSize) && string(head[:size]) == logMagic[:size] {
-			return 0, size, nil // crash while creating the file
-		}
-		return 0, 0, fmt.Errorf("kurrentnode: not a Dossier event log (bad header)")
-	}
-	const chunk = 4 << 20
-	var (
-		buf       []byte
-		bufStart  = int64(logHeaderSize)
-		off       = int64(logHeaderSize)
-		committed = off
-		pending   []record
-	)
-	for off < size {
-		// Ensure buf holds data from off; refill keeping the unread part.
-		if rel := off - bufStart; rel > 0 {
-			buf = buf[rel:]
-			bufStart = off
-		}
-		rec, n, derr := decodeRecord(buf, uint64(off))
-		if derr == io.ErrUnexpectedEOF && bufStart+int64(len(buf)) < size {
-			want := chunk
-			if len(buf) >= recHeaderSize {
-				want = max(want, recHeaderSize+int(binary.BigEndian.Uint32(buf)))
-			}
-			readTo := min(size, bufStart+int64(len(buf))+int64(want))
-			more := make([]byte, readTo-bufStart)
-			copy(more, buf)
-			if _, err := f.ReadAt(more[len(buf):], bufStart+int64(len(buf))); err != nil && err != io.EOF {
-				return 0, 0, fmt.Errorf("kurrentnode: read log: %w", err)
-			}
-			buf = more
-			continue
-		}
-		if derr != nil {
-			break
-		}
-		// rec's slices point into buf; refills allocate a new array, so they stay valid.
-		pending = append(pending, rec)
-		off += int64(n)
-		if rec.Commit {
-			for _, p := range pending {
-				if err := fn(p); err != nil {
-					return 0, 0, err
-				}
-			}
-			pending = pending[:0]
-			committed = off
-		}
-	}
-	torn = size - committed
-	if torn > tornLimit {
-		return 0, 0, fmt.Errorf("kurrentnode: event log damaged at offset %d (%d bytes after it): refusing to cut more than a torn tail", committed, torn)
-	}
-	return committed, torn, nil
 }
 
 // diskFile is the log on disk. Sync is fdatasync: it flushes the data and the metadata needed to read it back

@@ -7,8 +7,8 @@
 // and Tombstone, stream metadata ($maxCount, $maxAge, $tb, $$ metastreams). Not implemented: persistent
 // subscriptions, BatchAppend, projections, authentication/TLS, clustering, scavenging.
 //
-// Storage is one append-only log file with CRC-protected records and group commit (see log.go and
-// store.go); the indexes live in memory and are rebuilt from the log at start.
+// Storage is one append-only log file with CRC-protected records and framed group commits (see log.go,
+// recovery.go and store.go); the indexes live in memory and are rebuilt from the log at start.
 package kurrentnode
 
 import (
@@ -43,6 +43,8 @@ type Options struct {
 	Dir      string       // data directory (created if missing); required unless InMemory
 	InMemory bool         // same code, storage kept in memory
 	Logger   *slog.Logger // nil: discard
+
+	wrapLog func(logFile) logFile // tests: wraps the log file (fault injection, recording)
 }
 
 // Node is a running embedded event-store node.
@@ -69,7 +71,7 @@ func Start(opts Options) (*Node, error) {
 	if opts.InMemory == (opts.Dir != "") {
 		return nil, errors.New("kurrentnode: set exactly one of Dir and InMemory")
 	}
-	st, err := openStore(opts.Dir, logger, maxTornTail)
+	st, err := openStore(opts.Dir, logger, opts.wrapLog)
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,9 @@ func TestRestartKeepsEveryEventAndCutsTornTail(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// A crash in the middle of a write leaves part of a record at the end of the log.
+	// A crash in the middle of a write leaves part of a record at the end of the log (and, being a crash, no
+	// clean-stop mark).
+	os.Remove(filepath.Join(dir, cleanFileName))
 	path := filepath.Join(dir, logFileName)
 	full, err := os.ReadFile(path)
 	if err != nil {
@@ -152,6 +154,7 @@ func TestRecoveryDropsAPartialMultiEventAppend(t *testing.T) {
 	appendN(t, c, stream, 1)
 	c.Close()
 	n.Close()
+	os.Remove(filepath.Join(dir, cleanFileName)) // a crash leaves no clean-stop mark
 	path := filepath.Join(dir, logFileName)
 	full, _ := os.ReadFile(path)
 	// Two whole records of a three-event append: without its commit record the append never happened.
@@ -187,7 +190,7 @@ func TestRecoveryRefusesDamageBeyondATornTail(t *testing.T) {
 	// Flip a byte in the first record: everything after it would be lost by a blind truncation.
 	f.WriteAt([]byte{0xff, 0xff}, int64(logHeaderSize)+20)
 	f.Close()
-	if st, err := openStore(dir, slog.New(slog.NewTextHandler(io.Discard, nil)), 1<<20); err == nil {
+	if st, err := openStore(dir, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err == nil {
 		st.close()
 		t.Fatal("store opened a log damaged far before its end")
 	}

@@ -38,7 +38,7 @@ var ErrDirInUse = errors.New("kurrentnode: data directory in use by another node
 // errStoreClosed is returned for requests made while or after the store shuts down.
 var errStoreClosed = errors.New("kurrentnode: store closed")
 
-// streamDeletedError reports a tombstoned stream.
+// streamDeletedError reports a tombstoned stream (or StreamExists expected of a soft-deleted one).
 type streamDeletedError struct{ stream string }
 
 func (e *streamDeletedError) Error() string { return fmt.Sprintf("stream %q is deleted", e.stream) }
@@ -122,6 +122,7 @@ type streamState struct {
 // of what is durable.
 type store struct {
 	f      logFile
+	dir    string // "" in memory
 	lock   *os.File
 	logger *slog.Logger
 	now    func() time.Time
@@ -141,10 +142,12 @@ type store struct {
 	buf   []byte
 }
 
-// openStore opens the log in dir (or in memory when dir is ""), recovers it and starts the writer.
-func openStore(dir string, logger *slog.Logger, tornLimit int64) (*store, error) {
+// openStore opens the log in dir (or in memory when dir is ""), recovers it and starts the writer. wrap, when
+// not nil, wraps the log file (tests: fault injection, recording the order of writes and syncs).
+func openStore(dir string, logger *slog.Logger, wrap func(logFile) logFile) (*store, error) {
 	s := &store{
 		logger:  logger,
+		dir:     dir,
 		now:     time.Now,
 		streams: map[string]*streamState{},
 		notify:  make(chan struct{}),
@@ -156,12 +159,18 @@ func openStore(dir string, logger *slog.Logger, tornLimit int64) (*store, error)
 	if dir == "" {
 		s.f = &memFile{}
 	} else {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("kurrentnode: create data dir: %w", err)
+		if err := mkdirDurable(dir); err != nil {
+			return nil, err
 		}
-		lock, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
+		lock, created, err := openCreate(filepath.Join(dir, lockFileName))
 		if err != nil {
 			return nil, fmt.Errorf("kurrentnode: lock file: %w", err)
+		}
+		if created {
+			if err := syncDir(dir); err != nil {
+				lock.Close()
+				return nil, err
+			}
 		}
 		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			lock.Close()
@@ -175,7 +184,10 @@ func openStore(dir string, logger *slog.Logger, tornLimit int64) (*store, error)
 		}
 		s.f, size = f, n
 	}
-	if err := s.recover(size, dir, tornLimit); err != nil {
+	if wrap != nil {
+		s.f = wrap(s.f)
+	}
+	if err := s.recover(size, dir); err != nil {
 		s.f.Close()
 		s.unlock()
 		return nil, err
@@ -190,17 +202,25 @@ func (s *store) unlock() {
 	}
 }
 
-func (s *store) recover(size int64, dir string, tornLimit int64) error {
+func (s *store) recover(size int64, dir string) error {
 	s.visible = ^uint64(0) // every replayed record is durable
-	end, torn, err := scanLog(s.f, size, tornLimit, func(r record) error {
+	res, err := scanLog(s.f, size, func(r record) error {
 		s.index(&r)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	if res, err = applyCleanMark(s.f, size, res, dir); err != nil {
+		return err
+	}
+	if res.Damage != nil {
+		res.Damage.Path = filepath.Join(dir, logFileName)
+		return res.Damage
+	}
+	end, torn := res.End, res.Torn
 	if torn > 0 {
-		s.logger.Warn("event log: cutting off a torn tail left by a crash", "offset", end, "bytes", torn)
+		s.logger.Warn("event log: cutting off the torn last group left by a crash (never acknowledged)", "offset", end, "bytes", torn)
 		if err := s.f.Truncate(end); err != nil {
 			return fmt.Errorf("kurrentnode: truncate torn tail: %w", err)
 		}
@@ -223,12 +243,58 @@ func (s *store) recover(size int64, dir string, tornLimit int64) error {
 			return fmt.Errorf("kurrentnode: sync after truncation: %w", err)
 		}
 	}
+	if dir != "" {
+		if err := removeCleanMark(dir); err != nil {
+			return err
+		}
+	}
 	s.end, s.visible = uint64(end), uint64(end)
-	s.logger.Info("event log opened", "records", len(s.all), "bytes", end)
+	s.logger.Info("event log opened", "records", len(s.all), "groups", res.Groups, "bytes", end)
 	return nil
 }
 
-func syncDir(dir string) error {
+// mkdirDurable creates dir and its missing parents, and syncs the parent of each directory it creates so that
+// the new entries survive a crash.
+func mkdirDurable(dir string) error {
+	dir = filepath.Clean(dir)
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !os.IsNotExist(err) {
+			return fmt.Errorf("kurrentnode: data dir: %w", err)
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("kurrentnode: create data dir: %w", err)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := syncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openCreate opens path read-write, creating it if needed, and says whether it created it.
+func openCreate(path string) (*os.File, bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f, true, nil
+	}
+	if !os.IsExist(err) {
+		return nil, false, err
+	}
+	f, err = os.OpenFile(path, os.O_RDWR, 0o600)
+	return f, false, err
+}
+
+// syncDir makes a directory's entries durable (a variable so that a test can record the calls).
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("kurrentnode: open data dir: %w", err)
@@ -248,7 +314,16 @@ func (s *store) close() error {
 		close(s.stop)
 	}
 	<-s.done
-	err := s.f.Close()
+	var err error
+	if s.dir != "" {
+		s.mu.RLock()
+		failed, end := s.failed, s.visible
+		s.mu.RUnlock()
+		if failed == nil {
+			err = writeCleanMark(s.dir, end) // every group below visible is synced
+		}
+	}
+	err = errors.Join(err, s.f.Close())
 	s.unlock()
 	return err
 }
@@ -392,33 +467,34 @@ func (s *store) commit(batch []*writeReq) {
 		}
 		return
 	}
+	// The group header goes first; the records after it get their positions as they are encoded.
 	start := s.end
-	buf := s.buf[:0]
+	s.end += groupHeaderSize
+	var header [groupHeaderSize]byte
+	buf := append(s.buf[:0], header[:]...)
+	count := len(s.all)
 	for i, r := range batch {
-		if len(buf) > 0 && len(buf)+r.size > maxGroupBytes {
+		if len(buf) > groupHeaderSize && len(buf)+r.size > maxGroupBytes {
 			s.carry = batch[i:]
 			batch, resps = batch[:i], resps[:i]
 			break
 		}
 		resps[i].res, resps[i].err = s.decide(r, &buf)
 	}
+	count = len(s.all) - count
+	if count == 0 {
+		s.end = start // nothing to write: no group
+		buf = buf[:0]
+	}
 	s.mu.Unlock()
 	if len(buf) > 0 {
+		putGroupHeader(buf, start, count)
 		_, err := s.f.WriteAt(buf, int64(start))
 		if err == nil {
 			err = s.f.Sync()
 		}
 		if err != nil {
-			// The state of the file is unknown after a failed write or fsync: stop accepting writes. A
-			// restart recovers from what is really on disk.
-			err = fmt.Errorf("kurrentnode: event log write failed, node needs a restart: %w", err)
-			s.logger.Error("event log write failed; writes refused until restart", "err", err)
-			s.mu.Lock()
-			s.failed = err
-			s.mu.Unlock()
-			for _, r := range batch {
-				r.done <- writeResp{err: err}
-			}
+			s.writeFailed(start, err, batch)
 			return
 		}
 		if cap(buf) <= 4<<20 {
@@ -432,6 +508,25 @@ func (s *store) commit(batch []*writeReq) {
 	}
 	for i, r := range batch {
 		r.done <- resps[i]
+	}
+}
+
+// writeFailed handles a failed write or sync of the group at start: it cuts the file back to where the group
+// started and syncs that, so that no restart can read back a group whose appends were answered as failed (the
+// bytes may well be in the page cache, or on disk), then refuses every later write until a restart.
+func (s *store) writeFailed(start uint64, err error, batch []*writeReq) {
+	err = fmt.Errorf("kurrentnode: event log write failed, node needs a restart: %w", err)
+	s.logger.Error("event log write failed; writes refused until restart", "err", err, "offset", start)
+	if cerr := s.f.Truncate(int64(start)); cerr != nil {
+		s.logger.Error("event log: cutting back the failed group failed; it may reappear at restart", "err", cerr, "offset", start)
+	} else if cerr := s.f.Sync(); cerr != nil {
+		s.logger.Error("event log: syncing the cut-back after a failed group failed; it may reappear at restart", "err", cerr, "offset", start)
+	}
+	s.mu.Lock()
+	s.failed = err
+	s.mu.Unlock()
+	for _, r := range batch {
+		r.done <- writeResp{err: err}
 	}
 }
 
@@ -450,6 +545,11 @@ func (s *store) decide(r *writeReq, buf *[]byte) (writeResult, error) {
 	meta, rawMeta := st.metaAt(r.stream, all)
 	softDeleted := meta.tb == deletedRevision
 	hasMeta := len(st.metas) > 0
+	// KurrentDB's IndexWriter.CheckCommit answers StreamExists on a soft-deleted stream with "stream deleted",
+	// before any other check (append, delete and tombstone alike).
+	if r.expected.kind == expectStreamExists && softDeleted {
+		return writeResult{}, &streamDeletedError{r.stream}
+	}
 	// A soft delete does not change the stream's last revision: KurrentDB reports it in wrong expected versions.
 	wrong := func() (writeResult, error) {
 		return writeResult{revision: cur, wrong: &wrongExpected{current: cur, expected: r.expected}}, nil

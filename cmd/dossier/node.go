@@ -9,15 +9,23 @@ import (
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
 )
 
-// NodeCmd runs the embedded node alone, so any KurrentDB client or tool can use it.
+// NodeCmd groups the embedded node's commands: running it (the default, so `dossier node --listen … --data …`
+// runs it) and the operator commands on a stopped node's data directory.
 type NodeCmd struct {
+	Serve  NodeServeCmd  `cmd:"" name:"run" default:"withargs" help:"Run the embedded node alone, so any KurrentDB client or tool can use it (the default)."`
+	Check  NodeCheckCmd  `cmd:"" help:"Verify a stopped node's event log (every group frame and record checksum) and print a summary."`
+	Repair NodeRepairCmd `cmd:"" help:"Cut a stopped node's damaged event log back to its last valid group, after copying the file aside."`
+}
+
+// NodeServeCmd runs the embedded node alone, so any KurrentDB client or tool can use it.
+type NodeServeCmd struct {
 	Listen   string `default:"127.0.0.1:2113" env:"DOSSIER_NODE_LISTEN" help:"TCP address to listen on."`
 	Data     string `default:"./var/events" env:"DOSSIER_NODE_DATA" help:"Data directory of the event log."`
 	InMemory bool   `env:"DOSSIER_NODE_IN_MEMORY" help:"Keep events in memory only (tests)."`
 }
 
 // Run starts the node and serves until the process is interrupted.
-func (c *NodeCmd) Run(ctx context.Context, logger *slog.Logger) error {
+func (c *NodeServeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	opts := kurrentnode.Options{Listen: c.Listen, Logger: logger}
 	if c.InMemory {
 		opts.InMemory = true

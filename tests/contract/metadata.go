@@ -265,7 +265,7 @@ func testSoftDelete(t *testing.T, s *suite) {
 				}
 				if !tc.ok {
 					requireCode(t, appendErr(t, c, stream, tc.exp, jsonEvent("MemberReactivated")),
-						esdb.ErrorCodeWrongExpectedVersion, "re-create a soft-deleted stream with "+expName(tc.exp)+" (doc §7.6)")
+						esdb.ErrorCodeStreamDeleted, "re-create a soft-deleted stream with "+expName(tc.exp)+" (doc §7.1, §7.6)")
 					requireNotFound(t, c, stream)
 					return
 				}
@@ -282,17 +282,45 @@ func testSoftDelete(t *testing.T, s *suite) {
 		}
 	})
 	t.Run("wrong expected version on a soft-deleted stream reports its last revision", func(t *testing.T) {
-		// KurrentDB keeps the stream's last event number through a soft delete: IndexWriter.CheckCommit answers
-		// StreamExists (and a stale exact revision) with ConsistencyCheckFailure carrying that number, which the
-		// Append RPC reports as current_revision.
+		// KurrentDB keeps the stream's last event number through a soft delete: IndexWriter.CheckCommit answers a
+		// stale exact revision with WrongExpectedVersion carrying that number, which the Append RPC reports as
+		// current_revision.
 		stream := newStream("member")
 		appendOK(t, c, stream, esdb.NoStream{}, jsonEvents(2, "MemberUpdated")...)
 		if _, err := c.DeleteStream(opCtx(t), stream, esdb.DeleteStreamOptions{}); err != nil {
 			t.Fatalf("DeleteStream: %v", err)
 		}
-		requireWrongExpectedVersion(t, appendErr(t, c, stream, esdb.StreamExists{}, jsonEvent("MemberUpdated")), "stream_exists", "1")
 		requireWrongExpectedVersion(t, appendErr(t, c, stream, esdb.Revision(0), jsonEvent("MemberUpdated")), "0", "1")
 		requireNotFound(t, c, stream)
+	})
+	t.Run("StreamExists on a soft-deleted stream is stream-deleted", func(t *testing.T) {
+		// IndexWriter.CheckCommit checks StreamExists against soft deletion first and answers CommitDecision.Deleted,
+		// which append, delete and tombstone all report as stream-deleted (doc §7.1, §7.6); nothing is written.
+		stream := newStream("member")
+		evs := jsonEvents(2, "MemberUpdated")
+		appendOK(t, c, stream, esdb.NoStream{}, evs...)
+		if _, err := c.DeleteStream(opCtx(t), stream, esdb.DeleteStreamOptions{}); err != nil {
+			t.Fatalf("DeleteStream: %v", err)
+		}
+		before := rawMetadata(t, c, stream)
+		requireCode(t, appendErr(t, c, stream, esdb.StreamExists{}, jsonEvent("MemberUpdated")), esdb.ErrorCodeStreamDeleted,
+			"append with StreamExists to a soft-deleted stream")
+		requireCode(t, appendErr(t, c, stream, esdb.StreamExists{}, evs...), esdb.ErrorCodeStreamDeleted,
+			"retry of its own events with StreamExists on a soft-deleted stream")
+		requireCode(t, appendErr(t, c, stream, esdb.StreamExists{}), esdb.ErrorCodeStreamDeleted,
+			"empty append with StreamExists to a soft-deleted stream")
+		_, err := c.DeleteStream(opCtx(t), stream, esdb.DeleteStreamOptions{ExpectedRevision: esdb.StreamExists{}})
+		requireCode(t, err, esdb.ErrorCodeStreamDeleted, "soft delete with StreamExists of a soft-deleted stream")
+		_, err = c.TombstoneStream(opCtx(t), stream, esdb.TombstoneStreamOptions{ExpectedRevision: esdb.StreamExists{}})
+		requireCode(t, err, esdb.ErrorCodeStreamDeleted, "tombstone with StreamExists of a soft-deleted stream")
+		requireNotFound(t, c, stream)
+		if after := rawMetadata(t, c, stream); len(after) != len(before) || after["$tb"].String() != before["$tb"].String() {
+			t.Errorf("$$%s changed by refused writes: %v, was %v", stream, after, before)
+		}
+		// Not a tombstone: the stream can still be re-created, numbering continuing.
+		if wr := appendOK(t, c, stream, esdb.Any{}, jsonEvent("MemberReactivated")); wr.NextExpectedVersion != 2 {
+			t.Errorf("re-create with Any after the refusals: revision %d, want 2", wr.NextExpectedVersion)
+		}
 	})
 	t.Run("wrong expected revision and never-existing stream", func(t *testing.T) {
 		stream := newStream("member")

@@ -241,7 +241,7 @@ func TestCrashRecovery(t *testing.T) {
 			Data: fmt.Appendf(nil, `{"writer":%d,"op":%d,"k":%d,"pad":%q}`, writer, op, k, strings.Repeat("x", 200))}
 	}
 
-	const ownedWriters, sharedWriters, sharedStreams = 4, 2, 4
+	const ownedWriters, sharedWriters, sharedStreams = 6, 2, 4 // 8 writers
 	var shared []string
 	for range sharedStreams {
 		shared = append(shared, "crashshared-"+uuid.NewString())

@@ -48,6 +48,8 @@ func TestCheckPassword(t *testing.T) {
 		{"long periodic unit is strong enough", strings.Repeat("Tr0ub4dor&3x", 2), nil, nil},
 		{"short name part ignored", "limonade fraîche du matin", []string{"Li"}, nil},
 		{"email domain is not personal", "gmail est mon ami fidèle", []string{"marie@gmail.com"}, nil},
+		{"words the keys of a walk spell apart", "vache-Brune7", nil, nil},
+		{"French words and signs", "Lune bleue 7!", nil, nil},
 		{"empty context ignored", "correct horse battery staple", []string{"", "  "}, nil},
 
 		// Characters.
@@ -99,6 +101,16 @@ func TestCheckPassword(t *testing.T) {
 		{"alphabet backwards upper", "ZYXWVUTSRQPO", nil, ErrPasswordTooCommon},
 		{"16 digits in sequence", "7890123456789012", nil, ErrPasswordTooCommon},
 		{"16 digits descending", "9876543210987654", nil, ErrPasswordTooCommon},
+
+		// Keyboard walks, found by the guess estimate (none is in a list, none is a plain sequence).
+		{"AZERTY two rows", "azertyuiopqsdfghjklm", nil, ErrPasswordTooCommon},
+		{"AZERTY row and a half", "azertyuiopqs", nil, ErrPasswordTooCommon},
+		{"AZERTY upper case", "AZERTYUIOPQS", nil, ErrPasswordTooCommon},
+		{"AZERTY home and bottom rows", "qsdfghjklmwxcvbn", nil, ErrPasswordTooCommon},
+		{"AZERTY bottom row with signs", "wxcvbn,;:!azer", nil, ErrPasswordTooCommon},
+		{"AZERTY columns", "aqwzsxedcrfv", nil, ErrPasswordTooCommon},
+		{"QWERTY two rows", "qwertyuiopasdfgh", nil, ErrPasswordTooCommon},
+		{"QWERTY columns", "1qaz2wsx3edc4rfv", nil, ErrPasswordTooCommon},
 
 		// Personal data, however it is written.
 		{"NIR", "mon numéro " + nir13, person, ErrPasswordPersonalData},
@@ -268,6 +280,45 @@ func FuzzCheckPassword(f *testing.F) {
 			if strings.ContainsFunc(pw, unicode.IsControl) {
 				t.Fatalf("accepted a control character in %q", pw)
 			}
+		}
+	})
+}
+
+// TestAzertyLayoutIsData checks the layout table: a walk typed on AZERTY reads as the same walk on QWERTY, and
+// characters that are not one byte, or not on the keyboard's letter rows, are kept.
+func TestAzertyLayoutIsData(t *testing.T) {
+	for in, want := range map[string]string{
+		"azertyuiop":  "qwertyuiop",
+		"qsdfghjklm":  "asdfghjkl;",
+		"wxcvbn,;:!":  "zxcvbnm,./",
+		"AZERTY":      "QWERTY",
+		"&\"'(-_)":    "134568-",
+		"éèçàù ok 42": "éèçàù ok 42",
+	} {
+		got, _ := azertyAsQwerty(in)
+		if got != want {
+			t.Errorf("azertyAsQwerty(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if Guesses("azertyuiopqsdfghjklm", nil) >= CurrentPasswordPolicy().MinGuesses {
+		t.Fatal("an AZERTY walk is estimated above the floor")
+	}
+}
+
+// BenchmarkCheckPassword measures a whole policy check (lists, CNIL rule, guess estimate) on passwords members
+// choose, and the estimate alone on a long one (the estimator's cost grows with the length).
+func BenchmarkCheckPassword(b *testing.B) {
+	for _, pw := range []string{"vache-Brune7", "Trois pommes vertes au jardin", "azertyuiopqsdfghjklm"} {
+		b.Run(fmt.Sprintf("check/%d", utf8.RuneCountInString(pw)), func(b *testing.B) {
+			for b.Loop() {
+				_ = CheckPassword(pw, "1550814168025", "Dupont", "Hélène", "jean.dupont@example.fr")
+			}
+		})
+	}
+	long := nonPeriodic(128)
+	b.Run("guesses/128", func(b *testing.B) {
+		for b.Loop() {
+			_ = Guesses(long, nil)
 		}
 	})
 }

@@ -468,6 +468,7 @@ func TestCheckPassword(t *testing.T) {
 		{"Lune bleu!", ErrPasswordTooShort},                  // below the members' 12 as well: the staff message
 		{"12345678901234", credential.ErrPasswordDigitsOnly}, // 14 digits: below 50 bits
 		{"motdepasse2026!", credential.ErrPasswordTooCommon},
+		{"azertyuiopqsdfghjklm", credential.ErrPasswordTooCommon}, // an AZERTY walk: the guess estimate
 		{"jdupont aime les pommes", credential.ErrPasswordPersonalData},
 		{"Trois pommes\tvertes au jardin", credential.ErrPasswordInvalidCharacter},
 		{strings.Repeat("Trois pommes ", 10), credential.ErrPasswordTooLong},

@@ -161,7 +161,7 @@ func (s *Server) routes() []route {
 		// Staff.
 		{Method: "POST", Path: "/v1/staff/sessions", ID: "staffLogin", Tag: "staff", Summary: "Staff login: login, password and TOTP code. Throttled.",
 			Handler: s.staffLogin, Throttle: s.logins, Request: staffLoginRequest{}, Response: sessionBody{},
-			Responses: map[int]string{201: "Logged in.", 401: "Wrong login, password or code.", 403: "Account temporarily locked."}},
+			Responses: map[int]string{201: "Logged in.", 401: "Wrong login, password or code, or an account temporarily locked (the same answer).", 429: "Too many requests."}},
 		{Method: "GET", Path: "/v1/staff/members", ID: "searchMembers", Tag: "staff", Auth: "staff", StaffRoles: staffRoles, Consistent: true,
 			Summary: "Member directory: search by NIR (13 or 15 characters, exact) or by name words (prefixes, accents and case ignored), query parameter q.",
 			Handler: s.searchMembers, Response: directoryBody{},

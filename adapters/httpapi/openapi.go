@@ -37,6 +37,12 @@ func (s *Server) OpenAPI() map[string]any {
 					"description": "Same as the " + MinPositionHeader + " header.",
 					"schema":      map[string]any{"type": "string", "pattern": "^[0-9]+$"}})
 		}
+		if rt.Paging != nil {
+			params = append(params, rt.Paging.parameters()...)
+		}
+		if rt.Bounded != "" {
+			op["x-unpaged"] = rt.Bounded
+		}
 		if rt.Idempotent {
 			params = append(params, map[string]any{"name": IdempotencyKeyHeader, "in": "header", "required": false,
 				"description": "A UUID chosen by the client: retrying the command with the same key returns the same result and acts once. The same key with another request (body, path or route) answers 422 request.idempotency_key_reused: use a new key for a new request.",
@@ -137,6 +143,13 @@ func contractResponses(rt route) map[int]string {
 	}
 	if rt.Idempotent {
 		add(422, "Idempotency-Key already used for another request (request.idempotency_key_reused).")
+	}
+	if rt.Paging != nil {
+		codes := "page.invalid_limit, page.invalid_cursor, page.invalid_filter"
+		if rt.Paging.Err != nil {
+			codes = rt.Paging.Err.Code
+		}
+		add(422, "Invalid limit, cursor or filter, named in field ("+codes+").")
 	}
 	if rt.Consistent {
 		add(400, "Malformed consistency position (consistency.invalid_position).")

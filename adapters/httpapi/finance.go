@@ -75,7 +75,7 @@ type invoicePaymentRequest struct {
 func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 	var in invoicePaymentRequest
 	member := principalOf(r.Context()).ID
-	invoice := r.PathValue("id")
+	invoice := r.PathValue("invoice") // the fund's own invoice number, not a UUID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
 		res, err := s.deps.FinanceCommands.PayInvoice(r.Context(), m, member, invoice, in.Method)
 		return http.StatusOK, res.Position, positionOf(res.Position), err

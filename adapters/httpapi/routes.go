@@ -63,6 +63,9 @@ func (s *Server) mount(rt route) (http.Handler, error) {
 		return nil, fmt.Errorf("route %s %s: staff roles on a route whose auth is %q", rt.Method, rt.Path, rt.Auth)
 	}
 	next := http.HandlerFunc(s.fingerprinted(rt.Handler).ServeHTTP)
+	if rt.Idempotent {
+		next = s.idempotencyKeyChecked(next)
+	}
 	if rt.Paging != nil {
 		if err := rt.Paging.check(); err != nil {
 			return nil, fmt.Errorf("route %s %s: %w", rt.Method, rt.Path, err)
@@ -117,7 +120,7 @@ func (s *Server) routes() []route {
 			Responses: map[int]string{202: "Registration recorded.", 400: "Malformed request.", 422: "Invalid field.", 429: "Too many requests."}},
 		{Method: "POST", Path: "/v1/registrations/{id}/code", ID: "resendActivationCode", Tag: "registration", Idempotent: true,
 			Summary: "Send a new activation code (after a cooldown); the previous one stops working.",
-			Handler: s.resendCode, Throttle: s.codes, Response: messageBody{},
+			Handler: s.resendCode, Throttle: s.codes, Response: sentenceBody{},
 			Responses: map[int]string{202: "A new code was sent if the registration is in progress.", 422: "Too soon, or the registration is over."}},
 		{Method: "POST", Path: "/v1/registrations/{id}/activation", ID: "activate", Tag: "registration", Idempotent: true,
 			Summary: "Activate the account with the emailed code and choose the password. Five wrong codes lock the registration.",
@@ -256,7 +259,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/invoices", ID: "listInvoices", Tag: "consultations", Auth: "member", Consistent: true,
 			Summary: "Régler mes factures: the member's invoices, paid or not.",
 			Handler: s.listInvoices, Response: invoicesBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The invoices.", 401: "Not connected."}},
-		{Method: "POST", Path: "/v1/invoices/{id}/payment", ID: "payInvoice", Tag: "consultations", Auth: "member", Idempotent: true,
+		{Method: "POST", Path: "/v1/invoices/{invoice}/payment", ID: "payInvoice", Tag: "consultations", Auth: "member", Idempotent: true,
 			Summary: "Pay one of the member's invoices in full. The same Idempotency-Key pays once; paying a paid invoice is refused.",
 			Handler: s.payInvoice, Request: invoicePaymentRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Paid.", 404: "No such invoice among the member's.", 422: "Already paid, or an unknown payment method."}},
@@ -303,6 +306,12 @@ func (s *Server) routes() []route {
 
 // adminOnly are the roles of administration routes.
 var adminOnly = []string{"admin"}
+
+// sentenceBody is an answer that is only a sentence for the member, with no position: a command whose outcome must
+// not be told (resending a code answers the same whether or not a registration is in progress).
+type sentenceBody struct {
+	Message string `json:"message"`
+}
 
 // messageBody is a command's answer when it has only a sentence for the member.
 type messageBody struct {

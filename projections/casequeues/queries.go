@@ -94,7 +94,7 @@ type QueueStats struct {
 	Claimed             int `json:"claimed"`
 	AwaitingInformation int `json:"awaiting_information"`
 	// Oldest is the receipt of the oldest open case (zero when the queue is empty).
-	Oldest time.Time `json:"oldest"`
+	Oldest time.Time `json:"oldest_received_at"`
 	// Breaches counts the open cases past their handling target at the read.
 	Breaches int `json:"breaches"`
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
@@ -74,7 +75,7 @@ func (h *Staff) CreateStaff(ctx context.Context, m Meta, in CreateStaffInput) (C
 	if err != nil {
 		return CreateStaffResult{}, failure.Op(op, failure.Field("roles", err))
 	}
-	if err := staff.CheckPassword(in.Password, login, name); err != nil {
+	if err := staff.CheckPassword(credential.EstimatorOf(h.hasher), in.Password, login, name); err != nil {
 		return CreateStaffResult{}, failure.Op(op, failure.Field("password", err))
 	}
 	if m.CommandID == uuid.Nil {

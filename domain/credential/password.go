@@ -46,9 +46,13 @@ type PasswordPolicy struct {
 	MinLength, MaxLength int
 	// MinBits is the CNIL 2022-100 floor (case 2, with access restriction): length × log2(alphabet size).
 	MinBits float64
-	// MinGuesses is the floor of the guess estimate (Guesses): zxcvbn's score 3, "safely unguessable" against an
+	// MinGuesses is the floor of the guess estimate (Estimator): zxcvbn's score 3, "safely unguessable" against an
 	// online attack and a slow hash offline. Keyboard walks land far below it (azertyuiopqsdfghjklm: about 3e7).
 	MinGuesses float64
+	// Estimator estimates the guesses a password needs (adapters/credentials.Strength: zxcvbn, with the AZERTY
+	// layout). It is a port, the domain being pure: nil skips the estimate (WithEstimator sets it; the commands take
+	// it from their password hasher).
+	Estimator GuessEstimator
 	// MinContextLength is the shortest piece of personal data (name part, email local part) looked for inside a
 	// password; shorter pieces ("Li", "Eva") would refuse ordinary words.
 	MinContextLength int
@@ -57,7 +61,20 @@ type PasswordPolicy struct {
 	ListDigest string
 }
 
-// CurrentPasswordPolicy returns the policy in force, version PasswordPolicyVersion.
+// GuessEstimator estimates how many guesses an attacker trying the likeliest patterns first (words, names, the
+// person's own data in userInputs, keyboard walks, dates) needs to find a password.
+type GuessEstimator interface {
+	Guesses(password string, userInputs []string) float64
+}
+
+// WithEstimator returns the policy with the guess estimate of e (nil: none).
+func (p PasswordPolicy) WithEstimator(e GuessEstimator) PasswordPolicy {
+	p.Estimator = e
+	return p
+}
+
+// CurrentPasswordPolicy returns the policy in force, version PasswordPolicyVersion, without its estimator (a port:
+// WithEstimator).
 func CurrentPasswordPolicy() PasswordPolicy {
 	return PasswordPolicy{
 		Version:          PasswordPolicyVersion,
@@ -70,11 +87,19 @@ func CurrentPasswordPolicy() PasswordPolicy {
 	}
 }
 
-// CheckPassword checks pw against CurrentPasswordPolicy. context holds the member's personal data that must not
+// CheckPassword checks pw against CurrentPasswordPolicy with the guess estimate of est (nil: without it; the
+// commands pass their password hasher's, see EstimatorOf). context holds the member's personal data that must not
 // appear in the password: the NIR (13 or 15 characters), last and first names, the email address (only its local
 // part is used). It returns nil or one of the ErrPassword* errors, wrapped; test with errors.Is.
-func CheckPassword(pw string, context ...string) error {
-	return CurrentPasswordPolicy().Check(pw, context...)
+func CheckPassword(est GuessEstimator, pw string, context ...string) error {
+	return CurrentPasswordPolicy().WithEstimator(est).Check(pw, context...)
+}
+
+// EstimatorOf returns port's guess estimator when it has one (a password hasher may: *credentials.Hasher does),
+// else nil.
+func EstimatorOf(port any) GuessEstimator {
+	e, _ := port.(GuessEstimator)
+	return e
 }
 
 // Check checks pw against the policy; see CheckPassword. The checks run in this order, so that the member is
@@ -113,7 +138,7 @@ func (p PasswordPolicy) Check(pw string, context ...string) error {
 	// The estimate's cost grows with the length (about 1 ms at 30 characters, 23 ms at 128): past
 	// maxEstimatedLength, length alone puts a password far beyond the floor unless it repeats, which isRepetition
 	// refused already.
-	if p.MinGuesses > 0 && n <= maxEstimatedLength && Guesses(pw, context) < p.MinGuesses {
+	if p.Estimator != nil && p.MinGuesses > 0 && n <= maxEstimatedLength && p.Estimator.Guesses(pw, context) < p.MinGuesses {
 		return ErrPasswordTooCommon
 	}
 	// Not reachable with MinLength 12 (a non-digit alphabet has at least 26 symbols) but kept for policies with a

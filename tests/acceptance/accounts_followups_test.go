@@ -110,7 +110,7 @@ func TestMemberSeesWhoOpenedTheirFile(t *testing.T) {
 	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
 	bob := e.member(t, bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")
 	aliceID := e.must(t, 200, e.call(t, "GET", "/v1/me", alice, nil), "alice's account").str("member_id")
-	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", alice, nil), "alice's empty log"); string(r.raw) != "{\"accesses\":[]}\n" {
+	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", alice, nil), "alice's empty log"); string(r.raw) != "{\"accesses\":[],\"next\":null}\n" {
 		t.Fatalf("log before any opening: %s", r.raw)
 	}
 
@@ -143,7 +143,7 @@ func TestMemberSeesWhoOpenedTheirFile(t *testing.T) {
 			t.Errorf("alice's log names the staff member (%s): %s", who, log.raw)
 		}
 	}
-	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", bob, nil), "bob's log"); string(r.raw) != "{\"accesses\":[]}\n" {
+	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", bob, nil), "bob's log"); string(r.raw) != "{\"accesses\":[],\"next\":null}\n" {
 		t.Errorf("bob's log holds alice's opening: %s", r.raw)
 	}
 	if r := e.call(t, "GET", "/v1/me/accesses", cw, nil); r.status != 403 || r.str("code") != "session.member_required" {

@@ -1,16 +1,20 @@
-package credential
+package credentials
 
 import (
 	"github.com/trustelem/zxcvbn/match"
 	"github.com/trustelem/zxcvbn/matching"
 	"github.com/trustelem/zxcvbn/scoring"
+
+	"github.com/msa-dossier/dossier/domain/credential"
 )
 
-// The guess estimate, in addition to the lists and the CNIL rule: github.com/trustelem/zxcvbn v1.0.1 (a Go port of
-// Dropbox's zxcvbn) finds dictionary words (English lists, first names, surnames, the common passwords), l33t,
-// repeats, sequences, dates and keyboard walks, and estimates how many guesses an attacker trying the likeliest
-// patterns first needs. It is the one import of domain/ outside the standard library and google/uuid: pure Go, no
-// I/O, no state, so the domain stays a pure function of its inputs.
+var _ credential.GuessEstimator = Strength{}
+
+// The guess estimate of the password policy (credential.GuessEstimator), in addition to its lists and the CNIL rule:
+// github.com/trustelem/zxcvbn v1.0.1 (a Go port of Dropbox's zxcvbn) finds dictionary words (English lists, first
+// names, surnames, the common passwords), l33t, repeats, sequences, dates and keyboard walks, and estimates how many
+// guesses an attacker trying the likeliest patterns first needs. *Hasher implements the port (Guesses), so every
+// command that checks a password and then hashes it has the estimate with the same port.
 //
 // Its keyboards are QWERTY, Dvorak and the keypads; it has no AZERTY graph, and its list of graphs is fixed when the
 // package starts (matching's unexported defaultGraphs). So the French layout is supplied as data: azertyToQwerty maps
@@ -58,9 +62,12 @@ func azertyAsQwerty(pw string) (string, bool) {
 	return string(b), changed
 }
 
+// Strength is the guess estimator (credential.GuessEstimator). The zero value is ready.
+type Strength struct{}
+
 // Guesses estimates how many guesses an attacker needs to find pw, trying the likeliest patterns first (dictionary
 // words, the user's own data in userInputs, keyboard walks on QWERTY and AZERTY, sequences, repeats, dates).
-func Guesses(pw string, userInputs []string) float64 {
+func (Strength) Guesses(pw string, userInputs []string) float64 {
 	matches := matching.Omnimatch(pw, userInputs)
 	if mapped, ok := azertyAsQwerty(pw); ok {
 		for _, m := range matching.Omnimatch(mapped, nil) {
@@ -74,4 +81,10 @@ func Guesses(pw string, userInputs []string) float64 {
 		}
 	}
 	return scoring.MostGuessableMatchSequence(pw, matches, false).Guesses
+}
+
+// Guesses is the estimate of Strength: the hasher carries the estimator, so that the commands' password port does
+// both (see credential.GuessEstimator).
+func (h *Hasher) Guesses(pw string, userInputs []string) float64 {
+	return Strength{}.Guesses(pw, userInputs)
 }

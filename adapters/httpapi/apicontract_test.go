@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -302,5 +303,27 @@ func TestOutOfRangeDateNamesTheField(t *testing.T) {
 	// Still a 400 for what is not JSON at all.
 	if rec := do(t, s.Handler(), "POST", "/v1/cases/"+id.String()+"/information-requests", `{"deadline":`, bearer(token)); rec.Code != 400 {
 		t.Errorf("malformed JSON: %d", rec.Code)
+	}
+}
+
+// TestNothingRecordedMeansNoPosition: the resend-code answer (the same whether or not a code was sent) documents no
+// position, and a command answer at position 0 (nothing recorded) has no X-Dossier-Position header.
+func TestNothingRecordedMeansNoPosition(t *testing.T) {
+	s := newTestServer(t, Deps{})
+	doc := openAPIDoc(t, s)
+	op := doc["paths"].(map[string]any)["/v1/registrations/{id}/code"].(map[string]any)["post"].(map[string]any)
+	schema := resolve(doc, op["responses"].(map[string]any)["202"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any))
+	if _, has := schema["properties"].(map[string]any)["position"]; has {
+		t.Errorf("the resend-code answer documents a position: %v", schema)
+	}
+	rec := httptest.NewRecorder()
+	writeCommand(rec, 202, 0, sentenceBody{Message: "x"})
+	if rec.Header().Get(PositionHeader) != "" || strings.Contains(rec.Body.String(), "position") {
+		t.Errorf("position 0 answered: %v %s", rec.Header(), rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	writeCommand(rec, 200, 42, positionOf(42))
+	if rec.Header().Get(PositionHeader) != "42" || !strings.Contains(rec.Body.String(), `"position":"42"`) {
+		t.Errorf("position 42 answered: %v %s", rec.Header(), rec.Body)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // TestListsPageOverHTTP (issue 11, items 12 and 13): the member's requests and a queue's cases page by the one
 // convention over the real binary: ?limit=, "next" to pass back as ?cursor=, null on the last page, the pages together
 // the whole list; bad values are 422 naming the parameter. Case rows give their age in whole seconds, and positions
-// are strings in every answer (GET /v1/me included), absent from the resend-code answer.
+// are strings in every answer (GET /v1/me included).
 func TestListsPageOverHTTP(t *testing.T) {
 	e := startMemberEnv(t)
 	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
@@ -75,11 +75,6 @@ func TestListsPageOverHTTP(t *testing.T) {
 	}
 	if me := e.must(t, 200, e.call(t, "GET", "/v1/me", alice, nil), "me"); me.str("position") == "" {
 		t.Errorf("GET /v1/me position is not a string: %s", me.raw)
-	}
-	// Resending a code tells nothing, not even a position.
-	resend := e.must(t, 202, e.call(t, "POST", "/v1/registrations/"+uuid.NewString()+"/code", "", nil), "resend a code")
-	if _, has := resend.body["position"]; has || resend.header.Get("X-Dossier-Position") != "" || resend.str("message") == "" {
-		t.Errorf("the resend-code answer: %s, X-Dossier-Position %q", resend.raw, resend.header.Get("X-Dossier-Position"))
 	}
 
 	for _, tt := range []struct{ token, path, code, field string }{

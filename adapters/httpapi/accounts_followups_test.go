@@ -170,7 +170,7 @@ func TestMyAccessesRoute(t *testing.T) {
 	_, staffToken := s.account(t, "c.dupont", staff.RoleCaseworker)
 
 	rec := do(t, s.Handler(), "GET", "/v1/me/accesses", "", bearer(memberToken))
-	if rec.Code != 200 || rec.Body.String() != "{\"accesses\":[]}\n" {
+	if rec.Code != 200 || rec.Body.String() != "{\"accesses\":[],\"next\":null}\n" {
 		t.Errorf("an empty log: %d %q", rec.Code, rec.Body)
 	}
 	for _, tt := range []struct {
@@ -180,7 +180,10 @@ func TestMyAccessesRoute(t *testing.T) {
 	}{
 		{"staff session", "", staffToken, 403, "session.member_required", ""},
 		{"no session", "", "", 401, "session.required", ""},
-		{"limit too large", "?limit=201", memberToken, 422, "memberaccesses.invalid_page", ""},
+		{"limit too large", "?limit=201", memberToken, 422, "memberaccesses.invalid_page", "limit"},
+		{"limit zero", "?limit=0", memberToken, 422, "memberaccesses.invalid_page", "limit"},
+		{"garbage cursor", "?cursor=%25%25", memberToken, 422, "memberaccesses.invalid_page", "cursor"},
+		{"cursor of another list", "?cursor=eA", memberToken, 422, "memberaccesses.invalid_page", "cursor"},
 		{"limit not a number", "?limit=ten", memberToken, 422, "memberaccesses.invalid_page", "limit"},
 		{"cursor not a number", "?before=-3", memberToken, 422, "memberaccesses.invalid_page", "before"},
 	} {

@@ -185,6 +185,7 @@ func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
 
 type casesBody struct {
 	Cases []staffCase `json:"cases"`
+	Next  *string     `json:"next"`
 }
 
 // staffCase is a case as staff read it in queues and case views: the queue's view with its assignee's name.
@@ -260,17 +261,40 @@ func (s *Server) namedCases(ctx context.Context, cases []casequeues.Case, steps 
 	return outCases, outSteps, nil
 }
 
-// writeCases answers a listing of cases with their assignees' names.
-func (s *Server) writeCases(w http.ResponseWriter, r *http.Request, cases []casequeues.Case) {
+// writeCases answers a page of cases with their assignees' names and the cursor of the next page.
+func (s *Server) writeCases(w http.ResponseWriter, r *http.Request, cases []casequeues.Case, next string) {
 	named, _, err := s.namedCases(r.Context(), cases, nil)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, casesBody{Cases: named})
+	writeJSON(w, http.StatusOK, casesBody{Cases: named, Next: nextOf(next)})
 }
 
-// listCases lists a queue's open cases by due date (?assignee=me for "my cases" in it, ?after= to page).
+// casesPaging is the paging of the lists of cases; a queue's cases filter by assignee ("me" or a staff id), and
+// ?after= is the cursor's name before the convention.
+var (
+	casesPaging = paging{Default: casequeues.DefaultLimit, Max: casequeues.MaxLimit, Alias: "after",
+		Filters: []listFilter{{Name: "assignee", Description: "Only the cases held by this caseworker: \"me\" (the caller) or a staff id.",
+			Schema: map[string]any{"anyOf": []any{map[string]any{"type": "string", "const": "me"},
+				map[string]any{"type": "string", "format": "uuid"}}},
+			Parse: parseAssignee}}}
+	myCasesPaging = paging{Default: casequeues.DefaultLimit, Max: casequeues.MaxLimit}
+)
+
+// parseAssignee reads ?assignee=: "me" (the caller) or a staff id.
+func parseAssignee(r *http.Request, v string) (any, error) {
+	if v == "me" {
+		return principalOf(r.Context()).ID, nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil || id == uuid.Nil || len(v) != 36 {
+		return nil, errInvalidFilter
+	}
+	return id, nil
+}
+
+// listCases lists a page of a queue's open cases by due date (?assignee=, ?limit=, ?cursor=).
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
 	queue := r.PathValue("queue")
 	access, ok := s.queueAccess(w, r)
@@ -281,36 +305,34 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f := casequeues.Filter{After: r.URL.Query().Get("after")}
-	if r.URL.Query().Get("assignee") == "me" {
-		me := principalOf(r.Context()).ID
-		f.Assignee = &me
+	pg := pageOf(r)
+	f := casequeues.Filter{After: pg.After, Limit: pg.Limit}
+	if a, ok := pg.Filter("assignee").(uuid.UUID); ok {
+		f.Assignee = &a
 	}
-	if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil {
-		f.Limit = l
-	}
-	cases, err := s.deps.Queues.List(r.Context(), queue, f)
+	cases, next, err := s.deps.Queues.Page(r.Context(), queue, f)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
-	s.writeCases(w, r, cases)
+	s.writeCases(w, r, cases, next)
 }
 
-// myCases lists the caller's own open cases across queues, earliest due first; a case the caller may no longer
-// see (a queue or the medical role taken away since they claimed it) is left out.
+// myCases lists a page of the caller's own open cases across queues, earliest due first; a case the caller may no
+// longer see (a queue or the medical role taken away since they claimed it) is left out, so a page may hold fewer
+// cases than the limit: only a null next ends the list.
 func (s *Server) myCases(w http.ResponseWriter, r *http.Request) {
 	access, ok := s.queueAccess(w, r)
 	if !ok {
 		return
 	}
-	cases, err := s.deps.Queues.Mine(r.Context(), principalOf(r.Context()).ID)
+	cases, next, err := s.deps.Queues.MinePage(r.Context(), principalOf(r.Context()).ID, pageOf(r).Page)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
 	visible := slices.DeleteFunc(cases, func(c casequeues.Case) bool { return access.CaseCheck(c.Queue) != nil })
-	s.writeCases(w, r, visible)
+	s.writeCases(w, r, visible, next)
 }
 
 // caseBody is a case as staff read it: the queue's view (status, dates, assignee and their name, ETag revision),

@@ -113,14 +113,15 @@ func (s *Server) simulateContributions(w http.ResponseWriter, r *http.Request) {
 
 type savedEstimatesBody struct {
 	Estimates []savedestimates.Estimate `json:"estimates"`
+	Next      *string                   `json:"next"`
 }
 
-// listSavedEstimates lists the connected member's saved estimates, the most recent first.
+// listSavedEstimates lists a page of the connected member's saved estimates, the most recent first.
 func (s *Server) listSavedEstimates(w http.ResponseWriter, r *http.Request) {
-	list, err := s.deps.Estimates.Estimates(r.Context(), principalOf(r.Context()).ID)
+	list, next, err := s.deps.Estimates.Estimates(r.Context(), principalOf(r.Context()).ID, pageOf(r).Page)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, savedEstimatesBody{Estimates: nonNilSlice(list)})
+	writeJSON(w, http.StatusOK, savedEstimatesBody{Estimates: nonNilSlice(list), Next: nextOf(next)})
 }

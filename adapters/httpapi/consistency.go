@@ -82,7 +82,9 @@ func (s *Server) withinLog(ctx context.Context, pos uint64) bool {
 // writeCommand answers a command with its body and the commit position of its events, the token the
 // caller passes back to read its own writes.
 func writeCommand(w http.ResponseWriter, status int, position uint64, body any) {
-	w.Header().Set(PositionHeader, formatPosition(position))
+	if position != 0 { // 0: nothing recorded (or nothing to tell), no position to wait for
+		w.Header().Set(PositionHeader, formatPosition(position))
+	}
 	writeJSON(w, status, body)
 }
 

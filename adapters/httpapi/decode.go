@@ -11,6 +11,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -27,6 +30,7 @@ var (
 	errInvalidID      = failure.New(failure.Invalid, "request.invalid_id", "invalid id in path")
 	errIdempotencyKey = failure.New(failure.Invalid, "request.invalid_idempotency_key", "invalid Idempotency-Key")
 	errInvalidUTF8    = failure.New(failure.Invalid, "request.invalid_utf8", "body is not valid UTF-8")
+	errInvalidValue   = failure.New(failure.Invalid, "request.invalid_value", "a field's value is out of range")
 )
 
 // IdempotencyKeyHeader makes a retried command return the same result instead of acting twice.
@@ -55,12 +59,52 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			// A string where a date-time goes that is no instant (year 99999, month 13): the JSON is well formed and
+			// the value is refused, naming its field.
+			return failure.Field(fieldOfBadTime(body, v), errInvalidValue)
+		}
 		return errMalformedJSON
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errMalformedJSON
 	}
 	return nil
+}
+
+// fieldOfBadTime returns the JSON name of the top-level field of body (decoded into v, a pointer to a struct) whose
+// value is no valid date-time, or "" when none can be told.
+func fieldOfBadTime(body []byte, v any) string {
+	var raw map[string]json.RawMessage
+	t := reflect.TypeOf(v)
+	if json.Unmarshal(body, &raw) != nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return ""
+	}
+	for _, p := range structProps(t.Elem(), map[string]any{}, 0) {
+		value, ok := raw[p.name]
+		if !ok {
+			continue
+		}
+		f, found := fieldByJSONName(t.Elem(), p.name)
+		if !found {
+			continue
+		}
+		var pe *time.ParseError
+		if err := json.Unmarshal(value, reflect.New(f.Type).Interface()); errors.As(err, &pe) {
+			return p.name
+		}
+	}
+	return ""
+}
+
+// fieldByJSONName finds the field of struct t (embedded ones included) that encoding/json names name.
+func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
+	return t.FieldByNameFunc(func(n string) bool {
+		f, _ := t.FieldByName(n)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		return tag == name || (tag == "" && strings.EqualFold(n, name))
+	})
 }
 
 // validText reports whether a JSON text is valid UTF-8 and none of its \u escapes is a lone surrogate half, the two
@@ -164,6 +208,20 @@ func meta(r *http.Request) (command.Meta, error) {
 }
 
 type requestHashKey struct{}
+
+// idempotencyKeyChecked refuses a malformed Idempotency-Key (400 request.invalid_idempotency_key) before the
+// handler reads or validates anything, so that the answer does not depend on the body.
+func (s *Server) idempotencyKeyChecked(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if k := r.Header.Get(IdempotencyKeyHeader); k != "" {
+			if _, err := uuid.Parse(k); err != nil {
+				s.writeError(w, r, errIdempotencyKey)
+				return
+			}
+		}
+		next(w, r)
+	}
+}
 
 // fingerprinted gives a request sent with an Idempotency-Key its fingerprint, which meta puts in the command's
 // metadata (command.Meta.RequestHash): the event store finds a retried command by its id (derived from the key)

@@ -81,7 +81,8 @@ func (s *Server) resendCode(w http.ResponseWriter, r *http.Request) {
 	}
 	s.runCommand(w, r, nil, func(m command.Meta) (int, uint64, any, error) {
 		res, err := s.deps.MemberCommands.ResendActivationCode(r.Context(), m, id)
-		return http.StatusAccepted, res.Position, messageBody{Message: resendMessage, Position: formatPosition(res.Position)}, err
+		// No position: the answer is the same whether or not a code was sent (nothing tells a registration exists).
+		return http.StatusAccepted, res.Position, sentenceBody{Message: resendMessage}, err
 	})
 }
 
@@ -313,8 +314,17 @@ func (s *Server) completePasswordReset(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// accountBody is the member's account as the portal reads it (the accounts read model).
-type accountBody = accounts.Account
+// accountBody is the member's account as the portal reads it (the accounts read model), its position a string of
+// digits as in every answer of the API (a JSON number loses digits above 2^53 in JavaScript).
+type accountBody struct {
+	accounts.Account
+	Position string `json:"position"` // shallower than Account.Position: encoding/json writes this one
+}
+
+// accountBodyOf is the answer of an account.
+func accountBodyOf(a accounts.Account) accountBody {
+	return accountBody{Account: a, Position: formatPosition(a.Position)}
+}
 
 // me returns the caller's own account.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
@@ -323,5 +333,5 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, acc)
+	writeJSON(w, http.StatusOK, accountBodyOf(acc))
 }

@@ -25,8 +25,11 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		var params []map[string]any
 		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
-				"schema": map[string]any{"type": "string"}})
+			schema := map[string]any{"type": "string"}
+			if m[1] == "id" { // {id} is always a UUID (pathID); other parameters name what they hold
+				schema["format"] = "uuid"
+			}
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": schema})
 		}
 		if rt.Consistent {
 			params = append(params,
@@ -36,6 +39,12 @@ func (s *Server) OpenAPI() map[string]any {
 				map[string]any{"name": minPositionParam, "in": "query", "required": false,
 					"description": "Same as the " + MinPositionHeader + " header.",
 					"schema":      map[string]any{"type": "string", "pattern": "^[0-9]+$"}})
+		}
+		if rt.Paging != nil {
+			params = append(params, rt.Paging.parameters()...)
+		}
+		if rt.Bounded != "" {
+			op["x-unpaged"] = rt.Bounded
 		}
 		if rt.Idempotent {
 			params = append(params, map[string]any{"name": IdempotencyKeyHeader, "in": "header", "required": false,
@@ -72,7 +81,6 @@ func (s *Server) OpenAPI() map[string]any {
 			}
 			responses[strconv.Itoa(status)] = resp
 		}
-		responses["default"] = map[string]any{"description": "Error.", "content": errorContent}
 		op["responses"] = responses
 		if paths[docPath] == nil {
 			paths[docPath] = map[string]any{}
@@ -134,13 +142,66 @@ func contractResponses(rt route) map[int]string {
 	}
 	if rt.Request != nil {
 		add(400, "Malformed JSON, or a body that is not valid UTF-8 (request.malformed_json, request.invalid_utf8).")
+		add(413, "Body too large (request.body_too_large).")
+		add(415, "Not a JSON body: Content-Type application/json is required (request.json_required).")
+		if hasTime(reflect.TypeOf(rt.Request), map[reflect.Type]bool{}) {
+			add(422, "A date-time that is no instant (year 99999, month 13), named in field (request.invalid_value).")
+		}
+	}
+	if pathParam.MatchString(rt.Path) && strings.Contains(rt.Path, "{id}") {
+		add(400, "An id in the path that is not a UUID (request.invalid_id).")
 	}
 	if rt.Idempotent {
+		add(400, "Malformed Idempotency-Key (request.invalid_idempotency_key).")
 		add(422, "Idempotency-Key already used for another request (request.idempotency_key_reused).")
+	}
+	switch rt.Auth {
+	case authMember, authStaff, authSession:
+		add(401, "Not connected, or the session ended (session.required, session.invalid, staff.session_ended).")
+		if rt.Auth != authSession {
+			add(403, "A session of the wrong kind, or a role that may not call this (session.member_required, session.staff_required, staff.role_forbidden).")
+		}
+	}
+	if rt.Throttle != nil {
+		add(429, "Too many requests from this client or overall (request.too_many); Retry-After says when to retry.")
+	}
+	if rt.Paging != nil {
+		codes := "page.invalid_limit, page.invalid_cursor, page.invalid_filter"
+		if rt.Paging.Err != nil {
+			codes = rt.Paging.Err.Code
+		}
+		add(422, "Invalid limit, cursor or filter, named in field ("+codes+").")
 	}
 	if rt.Consistent {
 		add(400, "Malformed consistency position (consistency.invalid_position).")
 		add(422, "Consistency position beyond the end of the event log (consistency.position_unreachable).")
+		add(503, "The read models have not reached the position yet (consistency.not_reached); Retry-After says when to retry.")
+	}
+	// Every route: headers above 64 KiB, and the failures of the server itself.
+	add(431, "Request headers too large (request.header_too_large).")
+	add(500, "Unexpected error (internal): logged with the request id; nothing was half-done.")
+	if rt.Tag != "operations" {
+		add(503, "A dependency (event store, database, mail) is unavailable (unavailable): retry later.")
 	}
 	return out
+}
+
+// hasTime reports whether a body type holds a time.Time anywhere (its decoding can refuse a value as out of range).
+func hasTime(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t == timeType {
+		return true
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return false
+	}
+	seen[t] = true
+	for i := 0; i < t.NumField(); i++ {
+		if hasTime(t.Field(i).Type, seen) {
+			return true
+		}
+	}
+	return false
 }

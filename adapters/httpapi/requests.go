@@ -97,16 +97,17 @@ func (s *Server) provideInformation(w http.ResponseWriter, r *http.Request) {
 
 type requestsBody struct {
 	Requests []memberrequests.Request `json:"requests"`
+	Next     *string                  `json:"next"`
 }
 
-// listRequests lists the caller's own requests, newest first.
+// listRequests lists a page of the caller's own requests, newest first.
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) {
-	list, err := s.deps.Requests.List(r.Context(), principalOf(r.Context()).ID)
+	list, next, err := s.deps.Requests.Page(r.Context(), principalOf(r.Context()).ID, pageOf(r).Page)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, requestsBody{Requests: nonNilSlice(list)})
+	writeJSON(w, http.StatusOK, requestsBody{Requests: nonNilSlice(list), Next: nextOf(next)})
 }
 
 // requestBody is one of the member's requests with the form they submitted (labelled with its catalog version) and

@@ -33,6 +33,12 @@ type route struct {
 	Request, Response any
 	// Idempotent commands accept an Idempotency-Key header.
 	Idempotent bool
+	// Paging makes a GET a list route of the paging convention (paging.go): limit, cursor and filters parsed
+	// before the handler and declared in /openapi.json, "next" in the body.
+	Paging *paging
+	// Bounded says why a GET whose body holds a list is not paged (the list is small by nature); declared in the
+	// document as x-unpaged. A list response needs Paging or Bounded (TestOpenAPIContract).
+	Bounded string
 }
 
 // The values of route.Auth.
@@ -57,6 +63,15 @@ func (s *Server) mount(rt route) (http.Handler, error) {
 		return nil, fmt.Errorf("route %s %s: staff roles on a route whose auth is %q", rt.Method, rt.Path, rt.Auth)
 	}
 	next := http.HandlerFunc(s.fingerprinted(rt.Handler).ServeHTTP)
+	if rt.Idempotent {
+		next = s.idempotencyKeyChecked(next)
+	}
+	if rt.Paging != nil {
+		if err := rt.Paging.check(); err != nil {
+			return nil, fmt.Errorf("route %s %s: %w", rt.Method, rt.Path, err)
+		}
+		next = s.paged(rt.Paging, next)
+	}
 	if rt.Throttle != nil {
 		next = rt.Throttle.wrap(s, next)
 	}
@@ -105,7 +120,7 @@ func (s *Server) routes() []route {
 			Responses: map[int]string{202: "Registration recorded.", 400: "Malformed request.", 422: "Invalid field.", 429: "Too many requests."}},
 		{Method: "POST", Path: "/v1/registrations/{id}/code", ID: "resendActivationCode", Tag: "registration", Idempotent: true,
 			Summary: "Send a new activation code (after a cooldown); the previous one stops working.",
-			Handler: s.resendCode, Throttle: s.codes, Response: messageBody{},
+			Handler: s.resendCode, Throttle: s.codes, Response: sentenceBody{},
 			Responses: map[int]string{202: "A new code was sent if the registration is in progress.", 422: "Too soon, or the registration is over."}},
 		{Method: "POST", Path: "/v1/registrations/{id}/activation", ID: "activate", Tag: "registration", Idempotent: true,
 			Summary: "Activate the account with the emailed code and choose the password. Five wrong codes lock the registration.",
@@ -140,8 +155,8 @@ func (s *Server) routes() []route {
 			Summary: "Confirm the new email with the code it received.", Handler: s.confirmEmailChange,
 			Request: codeRequest{}, Response: positionBody{}, Responses: map[int]string{200: "Email changed.", 422: "Wrong or expired code."}},
 		{Method: "GET", Path: "/v1/me/accesses", ID: "myAccesses", Tag: "account", Auth: "member", Consistent: true,
-			Summary: "Qui a consulté mon dossier: the openings of the member's data by the fund's staff, the newest first (?limit= 1 to 200, 50 by default; ?before= the next_before of the previous page): when, the staff member's role and the purpose, never their name.",
-			Handler: s.myAccesses, Response: accessesBody{},
+			Summary: "Qui a consulté mon dossier: the openings of the member's data by the fund's staff, the newest first, by pages: when, the staff member's role and the purpose, never their name.",
+			Handler: s.myAccesses, Response: accessesBody{}, Paging: &accessesPaging,
 			Responses: map[int]string{200: "One page of the member's access log.", 401: "Not connected.", 403: "Not a member session.", 422: "Invalid limit or cursor."}},
 		{Method: "PUT", Path: "/v1/me/password", ID: "changePassword", Tag: "account", Auth: "member", Idempotent: true,
 			Summary: "Change the password (the current one is required); every other session ends.",
@@ -161,10 +176,10 @@ func (s *Server) routes() []route {
 		// Staff.
 		{Method: "POST", Path: "/v1/staff/sessions", ID: "staffLogin", Tag: "staff", Summary: "Staff login: login, password and TOTP code. Throttled.",
 			Handler: s.staffLogin, Throttle: s.logins, Request: staffLoginRequest{}, Response: sessionBody{},
-			Responses: map[int]string{201: "Logged in.", 401: "Wrong login, password or code.", 403: "Account temporarily locked."}},
+			Responses: map[int]string{201: "Logged in.", 401: "Wrong login, password or code, or an account temporarily locked (the same answer).", 429: "Too many requests."}},
 		{Method: "GET", Path: "/v1/staff/members", ID: "searchMembers", Tag: "staff", Auth: "staff", StaffRoles: staffRoles, Consistent: true,
 			Summary: "Member directory: search by NIR (13 or 15 characters, exact) or by name words (prefixes, accents and case ignored), query parameter q.",
-			Handler: s.searchMembers, Response: directoryBody{},
+			Handler: s.searchMembers, Response: directoryBody{}, Bounded: "A search, not a list: at most 50 members; a query matching more is refined, not paged.",
 			Responses: map[int]string{200: "Matching members (at most 50).", 401: "Not connected.", 403: "Not staff."}},
 		{Method: "GET", Path: "/v1/staff/members/{id}", ID: "openMember", Tag: "staff", Auth: "staff", StaffRoles: staffRoles, Consistent: true,
 			Summary: "A member's data. Every opening is recorded (who, what, when) in the member's access log.",
@@ -199,7 +214,7 @@ func (s *Server) routes() []route {
 		// Services.
 		{Method: "GET", Path: "/v1/catalog", ID: "catalog", Tag: "services",
 			Summary: "The catalog of online services: groups, kinds, request forms, queues, handling times, silence rules, appeal routes, documents. Served with an ETag (If-None-Match gives 304).",
-			Handler: s.serveCatalog, Response: catalogBody{}, Responses: map[int]string{200: "The current catalog.", 304: "Not modified."}},
+			Handler: s.serveCatalog, Response: catalogBody{}, Bounded: "The whole catalog in one document (tens of services), cached with its ETag.", Responses: map[int]string{200: "The current catalog.", 304: "Not modified."}},
 		{Method: "POST", Path: "/v1/simulations/nsa-contributions", ID: "simulateNSAContributions", Tag: "services",
 			Auth: "member-optional", Idempotent: true,
 			Summary: "Estimer mes cotisations NSA: an indicative estimate from a declared income and status, open to anyone. Nothing is stored unless a connected member sends \"save\": true: the estimate is then kept as shown (lines, total, rates year) among the member's saved estimates, and the answer adds saved_id, saved_at and position. The same Idempotency-Key saves once and returns the estimate it saved.",
@@ -208,7 +223,7 @@ func (s *Server) routes() []route {
 				401: "Saving without a valid member session.", 403: "Saving with a staff session.", 422: "Invalid income or status (each field named); nothing stored."}},
 		{Method: "GET", Path: "/v1/simulations/nsa-contributions", ID: "listSavedNSAEstimates", Tag: "services", Auth: "member", Consistent: true,
 			Summary: "The NSA contributions estimates the member saved, the most recent first, each as it was shown when saved (rates change every year).",
-			Handler: s.listSavedEstimates, Response: savedEstimatesBody{},
+			Handler: s.listSavedEstimates, Response: savedEstimatesBody{}, Paging: &memberPaging,
 			Responses: map[int]string{200: "The saved estimates.", 401: "Not connected."}},
 
 		// Service requests: the member's side.
@@ -217,11 +232,11 @@ func (s *Server) routes() []route {
 			Handler: s.submitRequest, Request: submitRequest{}, Response: acknowledgementBody{},
 			Responses: map[int]string{201: "Request recorded and acknowledged.", 422: "Unknown service or invalid form (each field named)."}},
 		{Method: "GET", Path: "/v1/requests", ID: "listRequests", Tag: "requests", Auth: "member", Consistent: true,
-			Summary: "The member's requests with their status, what is expected from them, the dates of the legal clock (implicit_decision_on, the last day of silence; implicit_decision_at, the instant it ends: 00:00 of the next day in Europe/Paris; while information is awaited, as of today), the service in charge, and the decisions (a rejection with its author, appeal routes and the deadline to seize the CRA).",
-			Handler: s.listRequests, Response: requestsBody{}, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
+			Summary: "The member's requests, newest first, by pages, with their status, what is expected from them, the dates of the legal clock (implicit_decision_on, the last day of silence; implicit_decision_at, the instant it ends: 00:00 of the next day in Europe/Paris; while information is awaited, as of today), the service in charge, and the decisions (a rejection with its author, appeal routes and the deadline to seize the CRA).",
+			Handler: s.listRequests, Response: requestsBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/requests/{id}", ID: "getRequest", Tag: "requests", Auth: "member", Consistent: true,
 			Summary: "One of the member's requests, with the form they submitted (with the labels of its catalog version) and its timeline: the steps the member is told about, with what was asked and their answers; never an internal note or who in the fund acted, except the decision's author (name and position, CRPA L212-1). A rejection carries its appeal routes and the deadline to seize the CRA (2 months from notification: the decision's date).",
-			Handler: s.getRequest, Response: requestBody{},
+			Handler: s.getRequest, Response: requestBody{}, Bounded: "One request: its timeline is its own steps (tens at most).",
 			Responses: map[int]string{200: "The request.", 404: "No such request among the member's.", 503: "The case file is not built yet; retry."}},
 		{Method: "POST", Path: "/v1/requests/{id}/withdrawal", ID: "withdrawRequest", Tag: "requests", Auth: "member", Idempotent: true,
 			Summary: "Withdraw a request that is not decided yet.", Handler: s.withdrawRequest,
@@ -233,18 +248,18 @@ func (s *Server) routes() []route {
 		// Consultations: statements, payments and invoices recorded by the fund's other systems.
 		{Method: "GET", Path: "/v1/daily-allowance-statements", ID: "listDailyAllowanceStatements", Tag: "consultations", Auth: "member", Consistent: true,
 			Summary: "Consulter mes décomptes d'indemnités journalières: the member's daily-allowance statements.",
-			Handler: s.listStatements, Response: statementsBody{}, Responses: map[int]string{200: "The statements.", 401: "Not connected."}},
+			Handler: s.listStatements, Response: statementsBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The statements.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/payments", ID: "listPayments", Tag: "consultations", Auth: "member", Consistent: true,
-			Summary: "Suivre mes paiements: the payments made to the member, and the payment attestations issued.",
-			Handler: s.listPayments, Response: paymentsBody{}, Responses: map[int]string{200: "The payments.", 401: "Not connected."}},
+			Summary: "Suivre mes paiements: the payments made to the member, the most recent first, by pages; and the payment attestations issued (whole, with every page: one per year asked).",
+			Handler: s.listPayments, Response: paymentsBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The payments.", 401: "Not connected."}},
 		{Method: "POST", Path: "/v1/payment-attestations", ID: "requestPaymentAttestation", Tag: "consultations", Auth: "member", Idempotent: true,
 			Summary: "Demander une attestation de paiement for a year: its issue is recorded (the document follows).",
 			Handler: s.requestPaymentAttestation, Request: attestationRequest{}, Response: attestationBody{},
 			Responses: map[int]string{201: "Attestation issued.", 422: "Invalid year."}},
 		{Method: "GET", Path: "/v1/invoices", ID: "listInvoices", Tag: "consultations", Auth: "member", Consistent: true,
 			Summary: "Régler mes factures: the member's invoices, paid or not.",
-			Handler: s.listInvoices, Response: invoicesBody{}, Responses: map[int]string{200: "The invoices.", 401: "Not connected."}},
-		{Method: "POST", Path: "/v1/invoices/{id}/payment", ID: "payInvoice", Tag: "consultations", Auth: "member", Idempotent: true,
+			Handler: s.listInvoices, Response: invoicesBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The invoices.", 401: "Not connected."}},
+		{Method: "POST", Path: "/v1/invoices/{invoice}/payment", ID: "payInvoice", Tag: "consultations", Auth: "member", Idempotent: true,
 			Summary: "Pay one of the member's invoices in full. The same Idempotency-Key pays once; paying a paid invoice is refused.",
 			Handler: s.payInvoice, Request: invoicePaymentRequest{}, Response: positionBody{},
 			Responses: map[int]string{200: "Paid.", 404: "No such invoice among the member's.", 422: "Already paid, or an unknown payment method."}},
@@ -252,19 +267,19 @@ func (s *Server) routes() []route {
 		// Caseworker queues and case work.
 		{Method: "GET", Path: "/v1/queues", ID: "listQueues", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
 			Summary: "The queues the caller sees (supervisors and auditors every queue, caseworkers their own; a confidential queue only the medical service's staff), with open cases, claimed ones, the oldest and the breaches of the handling target.",
-			Handler: s.listQueues, Response: queuesBody{}, Responses: map[int]string{200: "The queues.", 403: "Not a caseworker, supervisor or auditor."}},
+			Handler: s.listQueues, Response: queuesBody{}, Bounded: "One entry per queue the caller sees (a handful).", Responses: map[int]string{200: "The queues.", 403: "Not a caseworker, supervisor or auditor."}},
 		{Method: "GET", Path: "/v1/queues/{queue}/cases", ID: "listCases", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
-			Summary: "A queue's open cases, earliest due first, with status, assignee, age, due date and breach flag (?assignee=me, ?limit=, ?after= cursor).",
-			Handler: s.listCases, Response: casesBody{}, Responses: map[int]string{200: "The cases.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "No such queue."}},
+			Summary: "A queue's open cases, earliest due first, by pages, with status, assignee, age in seconds, due date and breach flag.",
+			Handler: s.listCases, Response: casesBody{}, Paging: &casesPaging, Responses: map[int]string{200: "The cases.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "No such queue."}},
 		{Method: "POST", Path: "/v1/queues/{queue}/claim-next", ID: "claimNext", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Claim the queue's unclaimed case that is due first. Answers with the case's new ETag (header, and revision in the body).", Handler: s.claimNext, Response: claimNextBody{},
 			Responses: map[int]string{200: "Claimed; the ETag header is the case's new ETag.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "Nothing to claim, or no such queue."}},
 		{Method: "GET", Path: "/v1/cases", ID: "myCases", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Consistent: true,
-			Summary: "My cases: the caller's own open cases across every queue, earliest due first (cases of queues the caller no longer sees are left out).",
-			Handler: s.myCases, Response: casesBody{}, Responses: map[int]string{200: "The caller's cases.", 403: "Not a caseworker or supervisor."}},
+			Summary: "My cases: the caller's own open cases across every queue, earliest due first, by pages (cases of queues the caller no longer sees are left out, so a page may hold fewer than the limit: only a null next ends the list).",
+			Handler: s.myCases, Response: casesBody{}, Paging: &myCasesPaging, Responses: map[int]string{200: "The caller's cases.", 403: "Not a caseworker or supervisor."}},
 		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
 			Summary: "A case, with its ETag (send it back as If-Match on every change): the queue's view, the member's id, the form they submitted (with the labels of its catalog version) and the timeline of every step with its actor (id and role), internal notes included (staff_only). Opening it is recorded in the member's access log (case.file), at every opening.",
-			Handler: s.getCase, Response: caseBody{},
+			Handler: s.getCase, Response: caseBody{}, Bounded: "One case: its timeline is its own steps (tens at most).",
 			Responses: map[int]string{200: "The case.", 403: "A queue the caller does not belong to.", 404: "No such case (also a confidential case, to staff outside the medical service).", 503: "The case file is not built yet; retry."}},
 		{Method: "POST", Path: "/v1/cases/{id}/claim", ID: "claimCase", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Claim a case. Of two caseworkers claiming at once, one wins and the other gets 409.", Handler: s.claimCase,
@@ -291,6 +306,12 @@ func (s *Server) routes() []route {
 
 // adminOnly are the roles of administration routes.
 var adminOnly = []string{"admin"}
+
+// sentenceBody is an answer that is only a sentence for the member, with no position: a command whose outcome must
+// not be told (resending a code answers the same whether or not a registration is in progress).
+type sentenceBody struct {
+	Message string `json:"message"`
+}
 
 // messageBody is a command's answer when it has only a sentence for the member.
 type messageBody struct {

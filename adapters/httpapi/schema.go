@@ -18,7 +18,8 @@ var (
 
 // schemaOf returns the JSON Schema of a body type for the OpenAPI document, registering named structs in defs
 // (components.schemas) and referring to them. It follows encoding/json's rules: json tag names, "-" skipped,
-// embedded structs' fields promoted, omitempty/omitzero fields optional, everything else required.
+// embedded structs' fields promoted, omitempty/omitzero fields optional, everything else required. A string field
+// named *_on, or birth_date, is a date (format date); a struct tag format:"…" sets the format of other string fields.
 func schemaOf(t reflect.Type, defs map[string]any) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -109,7 +110,13 @@ func structProps(t reflect.Type, defs map[string]any, depth int) []prop {
 		if jsonName == "" {
 			jsonName = f.Name
 		}
-		all = append(all, prop{name: jsonName, schema: schemaOf(f.Type, defs), depth: depth,
+		schema := schemaOf(f.Type, defs)
+		if format := f.Tag.Get("format"); format != "" {
+			schema = withFormat(schema, format)
+		} else if (strings.HasSuffix(jsonName, "_on") || jsonName == "birth_date") && schema["type"] == "string" {
+			schema = withFormat(schema, "date") // the API's convention: *_on (and birth_date) is a date, YYYY-MM-DD
+		}
+		all = append(all, prop{name: jsonName, schema: schema, depth: depth,
 			required: !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero")})
 	}
 	shallowest := map[string]int{}
@@ -126,6 +133,16 @@ func structProps(t reflect.Type, defs map[string]any, depth int) []prop {
 			out = append(out, p)
 		}
 	}
+	return out
+}
+
+// withFormat returns a copy of a string schema with a format (a struct tag format:"date" declares it).
+func withFormat(schema map[string]any, format string) map[string]any {
+	out := make(map[string]any, len(schema)+1)
+	for k, v := range schema {
+		out[k] = v
+	}
+	out["format"] = format
 	return out
 }
 

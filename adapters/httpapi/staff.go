@@ -104,7 +104,7 @@ func (s *Server) openMember(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, acc)
+	writeJSON(w, http.StatusOK, accountBodyOf(acc))
 }
 
 type rolesRequest struct {

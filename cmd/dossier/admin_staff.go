@@ -144,7 +144,7 @@ func generatePassword(login, name string) (string, error) {
 			}
 			b.WriteByte(generatedPasswordAlphabet[n.Int64()])
 		}
-		if staff.CheckPassword(b.String(), login, name) == nil {
+		if staff.CheckPassword(credentials.Strength{}, b.String(), login, name) == nil {
 			return b.String(), nil
 		}
 	}

@@ -123,7 +123,7 @@ func TestStaffTOTPResetEndsTheLock(t *testing.T) {
 		_, _ = f.login(t, "c.dupont", staffTestPassword, "000000")
 	}
 	_, err := f.login(t, "c.dupont", staffTestPassword, f.code(t, cw.TOTPSecret, 0))
-	staffWantCode(t, err, failure.Unauthenticated, "staff.locked")
+	staffWantCode(t, err, failure.Unauthenticated, "auth.invalid_credentials") // locked, answered as a wrong password
 	res, err := f.h.ResetStaffTOTP(staffCtx(t), staffActing(admin.StaffID, event.RoleAdmin), cw.StaffID)
 	if err != nil {
 		t.Fatal(err)

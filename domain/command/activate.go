@@ -70,7 +70,7 @@ func (h *Members) Activate(ctx context.Context, m Meta, registrationID uuid.UUID
 		return ActivateResult{}, failure.Op(op, err)
 	}
 	a := r.Applicant()
-	if err := credential.CheckPassword(password, a.NIR, a.LastName, a.FirstName, a.Email); err != nil {
+	if err := credential.CheckPassword(credential.EstimatorOf(h.hasher), password, a.NIR, a.LastName, a.FirstName, a.Email); err != nil {
 		return ActivateResult{}, failure.Op(op, failure.Field("password", err))
 	}
 

@@ -42,7 +42,7 @@ func (h *Members) ChangePassword(ctx context.Context, m Meta, memberID uuid.UUID
 		return Result{}, failure.Op(op, lockedError(mm, err))
 	}
 	id := mm.Identity()
-	if err := credential.CheckPassword(next, id.NIR, id.LastName, id.FirstName, id.Email); err != nil {
+	if err := credential.CheckPassword(credential.EstimatorOf(h.hasher), next, id.NIR, id.LastName, id.FirstName, id.Email); err != nil {
 		return Result{}, failure.Op(op, failure.Field("new_password", err))
 	}
 	if next == current {

@@ -139,7 +139,7 @@ func (h *Members) CompletePasswordReset(ctx context.Context, m Meta, resetID uui
 		return ResetCompletedResult{}, failure.Op(op, member.ErrErased)
 	}
 	id := mm.Identity()
-	if err := credential.CheckPassword(password, id.NIR, id.LastName, id.FirstName, id.Email); err != nil {
+	if err := credential.CheckPassword(credential.EstimatorOf(h.hasher), password, id.NIR, id.LastName, id.FirstName, id.Email); err != nil {
 		return ResetCompletedResult{}, failure.Op(op, failure.Field("password", err))
 	}
 	hash, err := h.hasher.Hash(ctx, password)

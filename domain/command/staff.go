@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/domain/credential"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
@@ -74,7 +75,7 @@ func (h *Staff) CreateStaff(ctx context.Context, m Meta, in CreateStaffInput) (C
 	if err != nil {
 		return CreateStaffResult{}, failure.Op(op, failure.Field("roles", err))
 	}
-	if err := staff.CheckPassword(in.Password, login, name); err != nil {
+	if err := staff.CheckPassword(credential.EstimatorOf(h.hasher), in.Password, login, name); err != nil {
 		return CreateStaffResult{}, failure.Op(op, failure.Field("password", err))
 	}
 	if m.CommandID == uuid.Nil {
@@ -153,8 +154,8 @@ type StaffLoginResult struct {
 // Every failure answers staff.ErrInvalidCredentials (auth.invalid_credentials, Unauthenticated), whatever failed:
 // an unknown login (after a dummy password verification, so it takes as long), a wrong password, a wrong or
 // replayed code. Failures of a known account are recorded (LoginFailed, with the reason), and the fifth in a row
-// locks it (Locked: 15 minutes, doubling to 24 hours); while locked, StaffLogin answers a *staff.LockedError
-// (staff.locked, Unauthenticated; errors.As gives the end of the lock) without checking anything.
+// locks it (Locked: 15 minutes, doubling to 24 hours); while locked, StaffLogin answers staff.ErrInvalidCredentials
+// too, after a dummy verification, without checking or recording anything: a lock never tells a login exists.
 //
 // Each call is its own fact: its command id derives from sessionID, so pass a fresh session id per attempt.
 func (h *Staff) StaffLogin(ctx context.Context, m Meta, login, password, totpCode string, sessionID uuid.UUID) (StaffLoginResult, error) {
@@ -177,8 +178,15 @@ func (h *Staff) StaffLogin(ctx context.Context, m Meta, login, password, totpCod
 	}
 	id := s.ID()
 	now := h.clock().UTC()
-	if until, locked := s.LockedUntil(now); locked {
-		return StaffLoginResult{}, failure.Op(op, &staff.LockedError{Until: until})
+	if _, locked := s.LockedUntil(now); locked {
+		// Exactly the answer of an unknown login or a wrong password (the time of a password verification, then
+		// auth.invalid_credentials, no end of lock), nothing checked nor recorded: a different answer would tell a
+		// guesser that the login exists and that it was being guessed (OWASP). The lock itself is in the account's
+		// events (Locked) and its log; staff accounts have no email address to be told at.
+		if err := h.hasher.VerifyDummy(ctx, password); err != nil {
+			return StaffLoginResult{}, failure.Op(op, err)
+		}
+		return StaffLoginResult{}, failure.Op(op, staff.ErrInvalidCredentials)
 	}
 	verified := s.PasswordHash()
 	passwordOK, err := h.hasher.Verify(ctx, password, verified)
@@ -253,7 +261,8 @@ func (h *Staff) StaffLogin(ctx context.Context, m Meta, login, password, totpCod
 
 // isLoginFailure reports whether err is one of the reasons a login failed that callers must not tell apart.
 func isLoginFailure(err error) bool {
-	for _, reason := range []error{staff.ErrWrongPassword, staff.ErrTOTPInvalid, staff.ErrTOTPReplayed, staff.ErrNotEnrolled, staff.ErrNotFound} {
+	for _, reason := range []error{staff.ErrWrongPassword, staff.ErrTOTPInvalid, staff.ErrTOTPReplayed, staff.ErrNotEnrolled, staff.ErrNotFound,
+		staff.ErrLocked} { // locked meanwhile: answered like any failed login
 		if errors.Is(err, reason) {
 			return true
 		}

@@ -48,6 +48,8 @@ func TestCheckPassword(t *testing.T) {
 		{"long periodic unit is strong enough", strings.Repeat("Tr0ub4dor&3x", 2), nil, nil},
 		{"short name part ignored", "limonade fraîche du matin", []string{"Li"}, nil},
 		{"email domain is not personal", "gmail est mon ami fidèle", []string{"marie@gmail.com"}, nil},
+		{"words the keys of a walk spell apart", "vache-Brune7", nil, nil},
+		{"French words and signs", "Lune bleue 7!", nil, nil},
 		{"empty context ignored", "correct horse battery staple", []string{"", "  "}, nil},
 
 		// Characters.
@@ -117,7 +119,7 @@ func TestCheckPassword(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckPassword(tt.pw, tt.context...)
+			err := CheckPassword(nil, tt.pw, tt.context...)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("CheckPassword(%q) = %v, want accepted", tt.pw, err)
@@ -139,7 +141,7 @@ func TestCheckPassword(t *testing.T) {
 
 // TestCheckPasswordWrapped shows how callers wrap the error and still find it.
 func TestCheckPasswordWrapped(t *testing.T) {
-	err := fmt.Errorf("set password: %w", CheckPassword("password1234"))
+	err := fmt.Errorf("set password: %w", CheckPassword(nil, "password1234"))
 	if !errors.Is(err, ErrPasswordTooCommon) || failure.CodeOf(err) != "password.too_common" {
 		t.Fatalf("wrapped error lost its identity: %v (%s)", err, failure.CodeOf(err))
 	}
@@ -270,4 +272,32 @@ func FuzzCheckPassword(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fixedEstimate is a guess estimator that estimates every password at the same number of guesses.
+type fixedEstimate float64
+
+func (f fixedEstimate) Guesses(string, []string) float64 { return float64(f) }
+
+// TestGuessEstimateFloor: with an estimator (a port: adapters/credentials.Strength in production), a password it
+// estimates below MinGuesses is refused as too easy to guess, one above passes, and a password longer than
+// maxEstimatedLength is not estimated; without one, the other rules alone apply.
+func TestGuessEstimateFloor(t *testing.T) {
+	p := CurrentPasswordPolicy()
+	pw := "Trois pommes vertes au jardin"
+	if err := CheckPassword(fixedEstimate(p.MinGuesses-1), pw); !errors.Is(err, ErrPasswordTooCommon) {
+		t.Errorf("below the floor: %v", err)
+	}
+	if err := CheckPassword(fixedEstimate(p.MinGuesses), pw); err != nil {
+		t.Errorf("at the floor: %v", err)
+	}
+	if err := CheckPassword(nil, pw); err != nil {
+		t.Errorf("without an estimator: %v", err)
+	}
+	if err := CheckPassword(fixedEstimate(0), nonPeriodic(maxEstimatedLength+1)); err != nil {
+		t.Errorf("a long password was estimated: %v", err)
+	}
+	if err := CheckPassword(fixedEstimate(0), "correct horse\tbattery"); !errors.Is(err, ErrPasswordInvalidCharacter) {
+		t.Errorf("the basic rules come first: %v", err)
+	}
 }

@@ -20,7 +20,7 @@ func goldenStaff() map[string]any {
 	session := uuid.MustParse("0d9e3f4a-6b7c-4d8e-9f10-a1b2c3d4e5f6")
 	return map[string]any{
 		"StaffMemberCreated.v1.json":      staff.Created{Login: "j.dupont", Name: "Jeanne Dupont", Roles: []string{"caseworker", "admin"}},
-		"StaffPasswordSet.v1.json":        staff.PasswordSet{Hash: hash, PolicyVersion: staff.PasswordPolicyVersion},
+		"StaffPasswordSet.v1.json":        staff.PasswordSet{Hash: hash, PolicyVersion: "2026-11-pw1+staff14"}, // a payload as stored: the policy of its day
 		"StaffTOTPEnrolled.v1.json":       staff.TOTPEnrolled{Sequence: 1},
 		"StaffTOTPConfirmed.v1.json":      staff.TOTPConfirmed{Sequence: 1, Step: 59_000_000},
 		"StaffLoggedIn.v1.json":           staff.LoggedIn{SessionID: session, Step: 59_000_000},

@@ -159,9 +159,9 @@ func NormalizeRoles(roles []string) ([]string, error) {
 // CheckPassword checks a staff password: the member policy of domain/credential (characters, no personal data,
 // not common or patterned, at most 128 characters), with at least PasswordMinLength characters. context holds the
 // login and the name, which must not appear in the password. Errors are credential's ErrPassword* or
-// ErrPasswordTooShort; test with errors.Is.
-func CheckPassword(pw string, context ...string) error {
-	err := credential.CheckPassword(pw, context...)
+// ErrPasswordTooShort; test with errors.Is. est is the guess estimate (nil: none), as for credential.CheckPassword.
+func CheckPassword(est credential.GuessEstimator, pw string, context ...string) error {
+	err := credential.CheckPassword(est, pw, context...)
 	if (err == nil && utf8.RuneCountInString(pw) < PasswordMinLength) || errors.Is(err, credential.ErrPasswordTooShort) {
 		return ErrPasswordTooShort
 	}

@@ -473,12 +473,12 @@ func TestCheckPassword(t *testing.T) {
 		{strings.Repeat("Trois pommes ", 10), credential.ErrPasswordTooLong},
 	}
 	for _, tt := range tests {
-		err := CheckPassword(tt.pw, "j.dupont", "Jeanne Dupont")
+		err := CheckPassword(nil, tt.pw, "j.dupont", "Jeanne Dupont")
 		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 			t.Errorf("CheckPassword(%q) = %v, want %v", tt.pw, err, tt.want)
 		}
 	}
-	if failure.KindOf(CheckPassword("short")) != failure.Invalid {
+	if failure.KindOf(CheckPassword(nil, "short")) != failure.Invalid {
 		t.Error("too short is not Invalid")
 	}
 }

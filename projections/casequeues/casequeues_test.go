@@ -83,7 +83,7 @@ func TestQueueLifecycle(t *testing.T) {
 		if ca.Status != sr.StatusQueued || ca.Assignee != nil || ca.Queue != "sante-c2s" || ca.ServiceCode != srtest.C2S.Code ||
 			ca.Reference != sr.Rehydrate(a.ID, a.Events).Reference() || !ca.ReceivedAt.Equal(srtest.At(0, 0)) ||
 			ca.DueOn != "2026-02-04" || ca.ImplicitDecisionOn != "2026-03-05" || ca.SilenceOutcome != "acceptance" ||
-			ca.TimeZone != "Europe/Paris" || ca.Age != 4*24*time.Hour || ca.Breached || ca.Revision != 2 ||
+			ca.TimeZone != "Europe/Paris" || ca.AgeSeconds != int64(4*24*time.Hour/time.Second) || ca.Breached || ca.Revision != 2 ||
 			ca.AwaitingSince != nil || ca.ClosedAt != nil {
 			t.Errorf("case A = %+v", ca)
 		}
@@ -413,6 +413,53 @@ func TestListPages(t *testing.T) {
 		}
 		if got := list(t, q, "sante-c2s", Filter{}); len(got) != 11 {
 			t.Errorf("default page = %d cases", len(got))
+		}
+		// The paging convention: Page and MinePage give the next cursor, "" exactly at the end (a last page that is
+		// full too), and the pages put together are the whole listing.
+		ctx := projectionstest.Ctx(t)
+		for _, limit := range []int{1, 3, 4, 11, 12} {
+			whole := list(t, q, "sante-c2s", Filter{Limit: 100})
+			var paged []Case
+			f := Filter{Limit: limit}
+			for page := 0; ; page++ {
+				got, nextCursor, err := q.Page(ctx, "sante-c2s", f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paged = append(paged, got...)
+				if nextCursor == "" {
+					break
+				}
+				if len(got) != limit || page > 20 {
+					t.Fatalf("limit %d: page %d of %d cases with a next cursor", limit, page, len(got))
+				}
+				f.After = nextCursor
+			}
+			if !slices.Equal(ids(paged), ids(whole)) {
+				t.Errorf("limit %d: pages = %v\nwhole = %v", limit, ids(paged), ids(whole))
+			}
+			var minePaged []uuid.UUID
+			mp := projections.Page{Limit: limit}
+			for page := 0; page < 20; page++ {
+				got, nextCursor, err := q.MinePage(ctx, w1, mp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				minePaged = append(minePaged, ids(got)...)
+				if nextCursor == "" {
+					break
+				}
+				mp.After = nextCursor
+			}
+			if want := mine(t, q, w1); len(want) == 0 || !slices.Equal(minePaged, want) {
+				t.Errorf("limit %d: my pages = %v, want %v", limit, minePaged, want)
+			}
+		}
+		if _, _, err := q.Page(ctx, "sante-c2s", Filter{After: "bm9wZQ"}); !errors.Is(err, projections.ErrInvalidCursor) {
+			t.Errorf("Page(bad cursor) = %v, want projections.ErrInvalidCursor", err)
+		}
+		if _, _, err := q.MinePage(ctx, w1, projections.Page{After: "%%%"}); !errors.Is(err, projections.ErrInvalidCursor) {
+			t.Errorf("MinePage(bad cursor) = %v, want projections.ErrInvalidCursor", err)
 		}
 		if _, err := q.List(projectionstest.Ctx(t), "sante-c2s", Filter{After: "nope"}); !errors.Is(err, ErrInvalidCursor) {
 			t.Errorf("List(bad cursor) = %v, want ErrInvalidCursor", err)

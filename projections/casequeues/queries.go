@@ -17,6 +17,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/failure"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/requestclock"
 )
 
@@ -24,8 +25,9 @@ import (
 var (
 	// ErrNotFound is returned by Get for a request the queues do not know (yet).
 	ErrNotFound = failure.New(failure.NotFound, "casequeues.not_found", "case not found")
-	// ErrInvalidCursor is returned by List for an After that no listing returned.
-	ErrInvalidCursor = failure.New(failure.Invalid, "casequeues.invalid_cursor", "invalid pagination cursor")
+	// ErrInvalidCursor is returned by List for an After that no listing returned (the paging convention's
+	// projections.ErrInvalidCursor).
+	ErrInvalidCursor = projections.ErrInvalidCursor
 )
 
 // Listing limits.
@@ -65,8 +67,8 @@ type Case struct {
 	SilenceOutcome     string     `json:"silence_outcome"`
 	TimeZone           string     `json:"time_zone"`
 	AwaitingSince      *time.Time `json:"awaiting_since,omitempty"`
-	// Age is the time since receipt, at the read.
-	Age time.Duration `json:"age"`
+	// AgeSeconds is the time since receipt at the read, in whole seconds (the API's unit of durations).
+	AgeSeconds int64 `json:"age_seconds"`
 	// Breached is true once the day DueOn has ended (never for a closed case).
 	Breached bool `json:"breached"`
 	// ClosedAt and CloseReason are set for a closed case (Get only).
@@ -96,7 +98,7 @@ type QueueStats struct {
 	Claimed             int `json:"claimed"`
 	AwaitingInformation int `json:"awaiting_information"`
 	// Oldest is the receipt of the oldest open case (zero when the queue is empty).
-	Oldest time.Time `json:"oldest"`
+	Oldest time.Time `json:"oldest_received_at"`
 	// Breaches counts the open cases past their handling target at the read.
 	Breaches int `json:"breaches"`
 }
@@ -165,35 +167,80 @@ func (q *Queries) Get(ctx context.Context, requestID uuid.UUID) (Case, error) {
 
 // List returns a page of the open cases of queue, by due date, then receipt, then id (see Filter).
 func (q *Queries) List(ctx context.Context, queue string, f Filter) ([]Case, error) {
-	limit := f.Limit
+	return q.listQueue(ctx, queue, f, pageSize(f.Limit))
+}
+
+// Page is List by the paging convention (projections.Page): at most f.Limit cases (DefaultLimit for 0, MaxLimit at
+// most) and the cursor of the next page, "" after the last case.
+func (q *Queries) Page(ctx context.Context, queue string, f Filter) ([]Case, string, error) {
+	n := pageSize(f.Limit)
+	cases, err := q.listQueue(ctx, queue, f, n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := projections.Trim(cases, projections.Page{Limit: n}, n, func(c Case) string { return c.Cursor })
+	return page, next, nil
+}
+
+// pageSize is the number of cases a listing asked for limit returns.
+func pageSize(limit int) int {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	limit = min(limit, MaxLimit)
+	return min(limit, MaxLimit)
+}
+
+// listQueue reads n cases of queue in the queues' order after f.After.
+func (q *Queries) listQueue(ctx context.Context, queue string, f Filter, n int) ([]Case, error) {
 	where := []string{open, "c.queue = ?"}
 	args := []any{queue}
 	if f.Assignee != nil {
 		where = append(where, "c.assignee = ?")
 		args = append(args, f.Assignee.String())
 	}
-	if f.After != "" {
-		due, received, id, err := parseCursor(f.After)
-		if err != nil {
-			return nil, fmt.Errorf("casequeues: list %q: %w", queue, err)
-		}
-		// A row-value comparison: both planners (SQLite 3.15+, PostgreSQL) make it a range of the index on
-		// (queue, due_on, received_at, request_id), where the expanded OR form makes PostgreSQL sort the tail of
-		// the queue.
-		where = append(where, "(c.due_on, c.received_at, c.request_id) > (?, ?, ?)")
-		args = append(args, due, received, id)
+	where, args, err := afterCursor(where, args, f.After)
+	if err != nil {
+		return nil, fmt.Errorf("casequeues: list %q: %w", queue, err)
 	}
-	args = append(args, limit)
+	args = append(args, n)
 	return q.list(ctx, selectCase+" WHERE "+strings.Join(where, " AND ")+order+" LIMIT ?", args...)
+}
+
+// afterCursor adds to a listing's conditions that the case comes after the cursor after in the queues' order
+// (nothing for "").
+func afterCursor(where []string, args []any, after string) ([]string, []any, error) {
+	if after == "" {
+		return where, args, nil
+	}
+	due, received, id, err := parseCursor(after)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A row-value comparison: both planners (SQLite 3.15+, PostgreSQL) make it a range of the index on
+	// (queue, due_on, received_at, request_id), where the expanded OR form makes PostgreSQL sort the tail of
+	// the queue.
+	return append(where, "(c.due_on, c.received_at, c.request_id) > (?, ?, ?)"), append(args, due, received, id), nil
 }
 
 // Mine returns the open cases staffID holds, in every queue, by due date then receipt (MaxMine at most).
 func (q *Queries) Mine(ctx context.Context, staffID uuid.UUID) ([]Case, error) {
 	return q.list(ctx, selectCase+" WHERE "+open+" AND c.assignee = ?"+order+" LIMIT ?", staffID.String(), MaxMine)
+}
+
+// MinePage is Mine by the paging convention: at most p.Limit cases (DefaultLimit for 0, MaxLimit at most) after
+// the cursor p.After, and the cursor of the next page ("" after the last).
+func (q *Queries) MinePage(ctx context.Context, staffID uuid.UUID, p projections.Page) ([]Case, string, error) {
+	n := pageSize(p.Limit)
+	where, args, err := afterCursor([]string{open, "c.assignee = ?"}, []any{staffID.String()}, p.After)
+	if err != nil {
+		return nil, "", fmt.Errorf("casequeues: cases of %s: %w", staffID, err)
+	}
+	cases, err := q.list(ctx, selectCase+" WHERE "+strings.Join(where, " AND ")+order+" LIMIT ?", append(args, n+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := projections.Trim(cases, projections.Page{Limit: n}, n, func(c Case) string { return c.Cursor })
+	return page, next, nil
 }
 
 // NextCandidates returns up to n (MaxCandidates at most) open cases of queue that nobody holds and that await
@@ -431,7 +478,7 @@ func (q *Queries) toCase(r caseRow, now time.Time) (Case, error) {
 		RequestID: r.RequestID, Reference: r.Reference, Queue: r.Queue, ServiceCode: r.ServiceCode,
 		Status: sr.Status(r.Status), ReceivedAt: r.ReceivedAt.UTC(), DueOn: r.DueOn,
 		ImplicitDecisionOn: r.ImplicitDecisionOn, SilenceOutcome: r.SilenceOutcome, TimeZone: r.TimeZone,
-		Age: max(0, now.Sub(r.ReceivedAt)), Breached: r.BreachAt.Valid && !r.BreachAt.Time.After(now),
+		AgeSeconds: int64(max(0, now.Sub(r.ReceivedAt)) / time.Second), Breached: r.BreachAt.Valid && !r.BreachAt.Time.After(now),
 		CloseReason: r.CloseReason, Revision: uint64(r.Revision),
 		Cursor: cursor(r.DueOn, r.ReceivedAt, r.RequestID),
 	}

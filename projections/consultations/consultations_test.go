@@ -1,6 +1,7 @@
 package consultations
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -55,17 +56,17 @@ func TestFinanceViews(t *testing.T) {
 		ctx := projectionstest.Ctx(t)
 		id := h.Stream.ID
 
-		st, err := q.Statements(ctx, id)
+		st, _, err := q.Statements(ctx, id, projections.Page{})
 		if err != nil || len(st) != 1 || st[0] != (Statement{StatementID: "IJ-1", PeriodStart: "2026-01-05",
 			PeriodEnd: "2026-01-18", Days: 14, GrossCents: 64_540, NetCents: 60_010, PaidOn: "2026-01-25"}) {
 			t.Errorf("statements %+v, %v", st, err)
 		}
-		pay, err := q.Payments(ctx, id)
+		pay, _, err := q.Payments(ctx, id, projections.Page{})
 		if err != nil || len(pay) != 2 || pay[0].PaymentID != "AL-1" || pay[1] != (Payment{PaymentID: "PF-1",
 			Kind: "family_benefits", AmountCents: 14_172, PaidOn: "2025-12-05", Label: "Allocations familiales"}) {
 			t.Errorf("payments %+v, %v", pay, err)
 		}
-		inv, err := q.Invoices(ctx, id)
+		inv, _, err := q.Invoices(ctx, id, projections.Page{})
 		if err != nil || len(inv) != 2 {
 			t.Fatalf("invoices %+v, %v", inv, err)
 		}
@@ -85,13 +86,13 @@ func TestFinanceViews(t *testing.T) {
 
 		// ownership: an unknown member sees nothing, empty lists (not null)
 		nobody := uuid.New()
-		if st, _ := q.Statements(ctx, nobody); st == nil || len(st) != 0 {
+		if st, _, _ := q.Statements(ctx, nobody, projections.Page{}); st == nil || len(st) != 0 {
 			t.Errorf("statements of nobody: %#v", st)
 		}
-		if inv, _ := q.Invoices(ctx, nobody); len(inv) != 0 {
+		if inv, _, _ := q.Invoices(ctx, nobody, projections.Page{}); len(inv) != 0 {
 			t.Errorf("invoices of nobody: %#v", inv)
 		}
-		if pay, _ := q.Payments(ctx, nobody); len(pay) != 0 {
+		if pay, _, _ := q.Payments(ctx, nobody, projections.Page{}); len(pay) != 0 {
 			t.Errorf("payments of nobody: %#v", pay)
 		}
 		if atts, _ := q.Attestations(ctx, nobody); len(atts) != 0 {
@@ -147,6 +148,83 @@ func TestRebuildGivesTheSameRows(t *testing.T) {
 		projectionstest.Apply(t, db, p, events...)
 		if rebuilt := dump(t, db); !reflect.DeepEqual(rebuilt, incremental) {
 			t.Errorf("rebuild differs:\n%v\n%v", incremental, rebuilt)
+		}
+	})
+}
+
+// TestFinancePages: every list pages by the convention (projections.Page): pages put together are the whole list
+// in its order (ties on the date broken by the id), "" exactly at the end, a cursor of another shape refused.
+func TestFinancePages(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := projectionstest.Setup(t, db, New())
+		var pos uint64
+		h := projectionstest.NewHistory(consultation.Category, &pos, start)
+		for i := range 7 {
+			day := "2026-01-0" + string(rune('1'+i/3)) // three payments a day: the id breaks the tie
+			h.Add(consultation.TypePaymentRecorded, consultation.PaymentRecorded{PaymentID: "P-" + string(rune('a'+i)),
+				Kind: "family_benefits", AmountCents: int64(100 + i), PaidOn: day, Label: "Allocations familiales"})
+			h.Add(consultation.TypeStatementRecorded, consultation.DailyAllowanceStatementRecorded{
+				StatementID: "S-" + string(rune('a'+i)), PeriodStart: "2025-12-01", PeriodEnd: "2025-12-14", Days: 14,
+				GrossCents: 1, NetCents: 1, PaidOn: day})
+			h.Add(consultation.TypeInvoiceIssued, consultation.InvoiceIssued{InvoiceID: "F-" + string(rune('a'+i)),
+				Label: "Cotisations", AmountCents: 1, DueOn: day})
+		}
+		projectionstest.Apply(t, db, p, h.Events...)
+		q := NewQueries(db)
+		ctx := projectionstest.Ctx(t)
+		id := h.Stream.ID
+		lists := map[string]func(projections.Page) ([]string, string, error){
+			"payments": func(pg projections.Page) ([]string, string, error) {
+				l, next, err := q.Payments(ctx, id, pg)
+				var ids []string
+				for _, x := range l {
+					ids = append(ids, x.PaymentID)
+				}
+				return ids, next, err
+			},
+			"statements": func(pg projections.Page) ([]string, string, error) {
+				l, next, err := q.Statements(ctx, id, pg)
+				var ids []string
+				for _, x := range l {
+					ids = append(ids, x.StatementID)
+				}
+				return ids, next, err
+			},
+			"invoices": func(pg projections.Page) ([]string, string, error) {
+				l, next, err := q.Invoices(ctx, id, pg)
+				var ids []string
+				for _, x := range l {
+					ids = append(ids, x.InvoiceID)
+				}
+				return ids, next, err
+			},
+		}
+		for name, list := range lists {
+			whole, next, err := list(projections.Page{})
+			if err != nil || next != "" || len(whole) != 7 || whole[0][2:] != "g" || whole[6][2:] != "a" {
+				t.Fatalf("%s: whole list %v, next %q, %v", name, whole, next, err)
+			}
+			for _, limit := range []int{1, 2, 3, 7} {
+				var paged []string
+				pg := projections.Page{Limit: limit}
+				for range 10 {
+					got, next, err := list(pg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					paged = append(paged, got...)
+					if next == "" {
+						break
+					}
+					pg.After = next
+				}
+				if !slices.Equal(paged, whole) {
+					t.Errorf("%s, limit %d: pages %v, whole %v", name, limit, paged, whole)
+				}
+			}
+			if _, _, err := list(projections.Page{After: projections.EncodeCursor("2026-01-01")}); !errors.Is(err, projections.ErrInvalidCursor) {
+				t.Errorf("%s: a cursor of another list: %v", name, err)
+			}
 		}
 	})
 }

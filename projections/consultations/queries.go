@@ -11,9 +11,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/projections"
 )
 
-// MaxRows bounds every list: the most recent MaxRows rows are returned.
+// MaxRows bounds every list: the largest page, and the most recent attestations returned.
 const MaxRows = 500
 
 // Statement is a daily-allowance statement. Dates are "YYYY-MM-DD"; amounts in euro cents.
@@ -64,27 +65,61 @@ type Queries struct {
 // NewQueries returns the queries over db.
 func NewQueries(db *sqldb.DB) *Queries { return &Queries{db: db.Reader()} }
 
-// Statements returns the member's statements, the most recently paid first.
-func (q *Queries) Statements(ctx context.Context, memberID uuid.UUID) ([]Statement, error) {
+// Statements returns a page of the member's statements, the most recently paid first (projections.Page; DefaultLimit
+// for 0, MaxRows at most), and the cursor of the next page ("" after the last).
+func (q *Queries) Statements(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]Statement, string, error) {
 	out := []Statement{}
-	err := sqlx.SelectContext(ctx, q.db, &out, q.db.Rebind("SELECT statement_id, period_start, period_end, days, "+
-		"gross_cents, net_cents, paid_on FROM "+Name+"_statements WHERE member_id = ? "+
-		"ORDER BY paid_on DESC, period_start DESC, statement_id LIMIT ?"), memberID.String(), MaxRows)
+	n, cond, args, err := pageOf(p, memberID, "paid_on", "period_start", "statement_id")
 	if err != nil {
-		return nil, fmt.Errorf("consultations: statements: %w", err)
+		return nil, "", err
 	}
-	return out, nil
+	if err := sqlx.SelectContext(ctx, q.db, &out, q.db.Rebind("SELECT statement_id, period_start, period_end, days, "+
+		"gross_cents, net_cents, paid_on FROM "+Name+"_statements WHERE member_id = ?"+cond+
+		" ORDER BY paid_on DESC, period_start DESC, statement_id DESC LIMIT ?"), args...); err != nil {
+		return nil, "", fmt.Errorf("consultations: statements: %w", err)
+	}
+	page, next := projections.Trim(out, projections.Page{Limit: n}, n, func(s Statement) string {
+		return projections.EncodeCursor(s.PaidOn, s.PeriodStart, s.StatementID)
+	})
+	return page, next, nil
 }
 
-// Payments returns the member's payments, the most recent first.
-func (q *Queries) Payments(ctx context.Context, memberID uuid.UUID) ([]Payment, error) {
+// Payments returns a page of the member's payments, the most recent first, and the cursor of the next page.
+func (q *Queries) Payments(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]Payment, string, error) {
 	out := []Payment{}
-	err := sqlx.SelectContext(ctx, q.db, &out, q.db.Rebind("SELECT payment_id, kind, amount_cents, paid_on, label FROM "+
-		Name+"_payments WHERE member_id = ? ORDER BY paid_on DESC, payment_id LIMIT ?"), memberID.String(), MaxRows)
+	n, cond, args, err := pageOf(p, memberID, "paid_on", "payment_id")
 	if err != nil {
-		return nil, fmt.Errorf("consultations: payments: %w", err)
+		return nil, "", err
 	}
-	return out, nil
+	if err := sqlx.SelectContext(ctx, q.db, &out, q.db.Rebind("SELECT payment_id, kind, amount_cents, paid_on, label FROM "+
+		Name+"_payments WHERE member_id = ?"+cond+" ORDER BY paid_on DESC, payment_id DESC LIMIT ?"), args...); err != nil {
+		return nil, "", fmt.Errorf("consultations: payments: %w", err)
+	}
+	page, next := projections.Trim(out, projections.Page{Limit: n}, n, func(p Payment) string {
+		return projections.EncodeCursor(p.PaidOn, p.PaymentID)
+	})
+	return page, next, nil
+}
+
+// DefaultLimit is the page size of the lists when the caller names none.
+const DefaultLimit = 50
+
+// pageOf returns the rows a page reads (its size n; n+1 are read), the condition that a row comes after the cursor
+// in the order of cols, every one descending (text columns), and the arguments: the member, the cursor's key, n+1.
+func pageOf(p projections.Page, memberID uuid.UUID, cols ...string) (n int, cond string, args []any, err error) {
+	n = min(p.Limit1(DefaultLimit)-1, MaxRows)
+	args = []any{memberID.String()}
+	if p.After != "" {
+		key, err := projections.DecodeCursor(p.After, len(cols))
+		if err != nil {
+			return 0, "", nil, err
+		}
+		cond = " AND (" + strings.Join(cols, ", ") + ") < (?" + strings.Repeat(", ?", len(cols)-1) + ")"
+		for _, k := range key {
+			args = append(args, k)
+		}
+	}
+	return n, cond, append(args, n+1), nil
 }
 
 type invoiceRow struct {
@@ -97,15 +132,21 @@ type invoiceRow struct {
 	Method      string       `db:"method"`
 }
 
-// Invoices returns the member's invoices, the latest due first.
-func (q *Queries) Invoices(ctx context.Context, memberID uuid.UUID) ([]Invoice, error) {
+// Invoices returns a page of the member's invoices, the latest due first, and the cursor of the next page.
+func (q *Queries) Invoices(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]Invoice, string, error) {
 	var rows []invoiceRow
-	err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT invoice_id, label, amount_cents, due_on, paid_at, "+
-		"paid_cents, method FROM "+Name+"_invoices WHERE member_id = ? ORDER BY due_on DESC, invoice_id LIMIT ?"),
-		memberID.String(), MaxRows)
+	n, cond, args, err := pageOf(p, memberID, "due_on", "invoice_id")
 	if err != nil {
-		return nil, fmt.Errorf("consultations: invoices: %w", err)
+		return nil, "", err
 	}
+	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT invoice_id, label, amount_cents, due_on, paid_at, "+
+		"paid_cents, method FROM "+Name+"_invoices WHERE member_id = ?"+cond+" ORDER BY due_on DESC, invoice_id DESC LIMIT ?"),
+		args...); err != nil {
+		return nil, "", fmt.Errorf("consultations: invoices: %w", err)
+	}
+	rows, next := projections.Trim(rows, projections.Page{Limit: n}, n, func(r invoiceRow) string {
+		return projections.EncodeCursor(r.DueOn, r.InvoiceID)
+	})
 	out := make([]Invoice, len(rows))
 	for i, r := range rows {
 		out[i] = Invoice{InvoiceID: r.InvoiceID, Label: r.Label, AmountCents: r.AmountCents, DueOn: r.DueOn}
@@ -114,7 +155,7 @@ func (q *Queries) Invoices(ctx context.Context, memberID uuid.UUID) ([]Invoice, 
 			out[i].Paid, out[i].PaidAt, out[i].PaidCents, out[i].Method = true, &at, r.PaidCents, r.Method
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // Attestations returns the payment attestations the member asked for, the most recent first.

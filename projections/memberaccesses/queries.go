@@ -3,6 +3,7 @@ package memberaccesses
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
+	"github.com/msa-dossier/dossier/projections"
 )
 
 // Page sizes: DefaultLimit openings when the caller names none, at most MaxLimit.
@@ -39,14 +41,20 @@ type Access struct {
 type Page struct {
 	Accesses []Access `json:"accesses"`
 	Before   *uint64  `json:"next_before,omitempty"`
+	// Next is the same cursor by the paging convention (projections.EncodeCursor), "" on the last page.
+	Next string `json:"-"`
 }
 
-// Query selects a page: openings older than Before (a cursor from a previous Page; nil: from the newest), at most
-// Limit of them (0: DefaultLimit).
+// Query selects a page: openings older than Before (a cursor from a previous Page; nil: from the newest), or than
+// the opaque cursor After (a Page's Next), at most Limit of them (0: DefaultLimit).
 type Query struct {
 	Before *uint64
+	After  string
 	Limit  int
 }
+
+// CursorOf returns the paging convention's cursor of a Before value.
+func CursorOf(before uint64) string { return projections.EncodeCursor(strconv.FormatUint(before, 10)) }
 
 // Queries reads the live version of the projection, through its view. On SQLite it uses the read-only pool.
 type Queries struct {
@@ -67,6 +75,17 @@ func (q *Queries) List(ctx context.Context, memberID uuid.UUID, in Query) (Page,
 		return Page{}, ErrInvalidPage
 	}
 	where, args := "member_id = ?", []any{memberID.String()}
+	if in.After != "" {
+		parts, err := projections.DecodeCursor(in.After, 1)
+		if err != nil {
+			return Page{}, err
+		}
+		b, err := strconv.ParseUint(parts[0], 10, 63)
+		if err != nil {
+			return Page{}, projections.ErrInvalidCursor
+		}
+		in.Before = &b
+	}
 	if in.Before != nil {
 		where += " AND revision < ?"
 		args = append(args, int64(*in.Before))
@@ -87,7 +106,7 @@ func (q *Queries) List(ctx context.Context, memberID uuid.UUID, in Query) (Page,
 	for i, r := range rows {
 		if i == limit {
 			next := uint64(rows[i-1].Revision)
-			page.Before = &next
+			page.Before, page.Next = &next, CursorOf(next)
 			break
 		}
 		page.Accesses = append(page.Accesses, Access{OpenedAt: r.OpenedAt.UTC(), Role: r.Role,

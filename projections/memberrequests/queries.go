@@ -15,6 +15,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/catalog"
 	"github.com/msa-dossier/dossier/domain/failure"
 	sr "github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/requestclock"
 )
 
@@ -117,9 +118,43 @@ const selectRequest = "SELECT r.request_id, r.member_id, r.reference, r.service_
 
 // List returns memberID's requests, newest first (MaxList at most).
 func (q *Queries) List(ctx context.Context, memberID uuid.UUID) ([]Request, error) {
+	return q.list(ctx, memberID, "", MaxList)
+}
+
+// Page returns a page of memberID's requests, newest first, by the paging convention (projections.Page; 50 when
+// p.Limit is 0, MaxList at most), and the cursor of the next page ("" after the last).
+func (q *Queries) Page(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]Request, string, error) {
+	n := min(p.Limit1(50)-1, MaxList)
+	reqs, err := q.list(ctx, memberID, p.After, n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := projections.Trim(reqs, projections.Page{Limit: n}, n, func(r Request) string {
+		return projections.EncodeCursor(r.ReceivedAt.UTC().Format(time.RFC3339Nano), r.ID.String())
+	})
+	return page, next, nil
+}
+
+// list reads n of memberID's requests, newest first, after the cursor after ("": from the newest).
+func (q *Queries) list(ctx context.Context, memberID uuid.UUID, after string, n int) ([]Request, error) {
+	where, args := "r.member_id = ?", []any{memberID.String()}
+	if after != "" {
+		parts, err := projections.DecodeCursor(after, 2)
+		if err != nil {
+			return nil, err
+		}
+		received, terr := time.Parse(time.RFC3339Nano, parts[0])
+		id, uerr := uuid.Parse(parts[1])
+		if terr != nil || uerr != nil {
+			return nil, projections.ErrInvalidCursor
+		}
+		// Newest first: the rows before the cursor's in (received_at, request_id) order.
+		where += " AND (r.received_at, r.request_id) < (?, ?)"
+		args = append(args, received.UTC(), id.String())
+	}
 	var rows []row
 	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind(selectRequest+
-		" WHERE r.member_id = ? ORDER BY r.received_at DESC, r.request_id DESC LIMIT ?"), memberID.String(), MaxList); err != nil {
+		" WHERE "+where+" ORDER BY r.received_at DESC, r.request_id DESC LIMIT ?"), append(args, n)...); err != nil {
 		return nil, fmt.Errorf("memberrequests: list: %w", err)
 	}
 	now := q.now()

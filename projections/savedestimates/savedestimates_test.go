@@ -1,6 +1,7 @@
 package savedestimates
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -59,8 +60,8 @@ func TestEstimatesNewestFirstAndOwnOnly(t *testing.T) {
 		q := NewQueries(db)
 		ctx := projectionstest.Ctx(t)
 
-		got, err := q.Estimates(ctx, alice.Stream.ID)
-		if err != nil || len(got) != 3 {
+		got, next, err := q.Estimates(ctx, alice.Stream.ID, projections.Page{})
+		if err != nil || len(got) != 3 || next != "" {
 			t.Fatalf("alice's estimates %+v, %v", got, err)
 		}
 		for i, g := range got {
@@ -74,7 +75,7 @@ func TestEstimatesNewestFirstAndOwnOnly(t *testing.T) {
 			}
 		}
 		// bob sees his own, never alice's
-		bobs, err := q.Estimates(ctx, bob.Stream.ID)
+		bobs, _, err := q.Estimates(ctx, bob.Stream.ID, projections.Page{})
 		if err != nil || len(bobs) != 3 {
 			t.Fatalf("bob's estimates %+v, %v", bobs, err)
 		}
@@ -83,8 +84,28 @@ func TestEstimatesNewestFirstAndOwnOnly(t *testing.T) {
 				t.Errorf("bob's estimate %d is %s, want %s", i, b.EstimateID, bobSaved[2-i].EstimateID)
 			}
 		}
+		// pages of one: the same three in the same order, the cursor "" exactly after the last
+		var paged []uuid.UUID
+		pg := projections.Page{Limit: 1}
+		for range 5 {
+			page, next, err := q.Estimates(ctx, alice.Stream.ID, pg)
+			if err != nil || len(page) != 1 {
+				t.Fatalf("a page of one: %+v, %v", page, err)
+			}
+			paged = append(paged, page[0].EstimateID)
+			if next == "" {
+				break
+			}
+			pg.After = next
+		}
+		if len(paged) != 3 || paged[0] != got[0].EstimateID || paged[2] != got[2].EstimateID {
+			t.Errorf("pages of one: %v", paged)
+		}
+		if _, _, err := q.Estimates(ctx, alice.Stream.ID, projections.Page{After: projections.EncodeCursor("x")}); !errors.Is(err, projections.ErrInvalidCursor) {
+			t.Errorf("a bad cursor: %v", err)
+		}
 		// an unknown member: an empty list, not null
-		if none, err := q.Estimates(ctx, uuid.New()); err != nil || none == nil || len(none) != 0 {
+		if none, _, err := q.Estimates(ctx, uuid.New(), projections.Page{}); err != nil || none == nil || len(none) != 0 {
 			t.Errorf("estimates of nobody: %#v, %v", none, err)
 		}
 	})

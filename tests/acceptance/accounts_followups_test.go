@@ -1,6 +1,8 @@
 package acceptance
 
 import (
+	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -108,7 +110,7 @@ func TestMemberSeesWhoOpenedTheirFile(t *testing.T) {
 	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
 	bob := e.member(t, bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")
 	aliceID := e.must(t, 200, e.call(t, "GET", "/v1/me", alice, nil), "alice's account").str("member_id")
-	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", alice, nil), "alice's empty log"); string(r.raw) != "{\"accesses\":[]}\n" {
+	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", alice, nil), "alice's empty log"); string(r.raw) != "{\"accesses\":[],\"next\":null}\n" {
 		t.Fatalf("log before any opening: %s", r.raw)
 	}
 
@@ -141,7 +143,7 @@ func TestMemberSeesWhoOpenedTheirFile(t *testing.T) {
 			t.Errorf("alice's log names the staff member (%s): %s", who, log.raw)
 		}
 	}
-	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", bob, nil), "bob's log"); string(r.raw) != "{\"accesses\":[]}\n" {
+	if r := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", bob, nil), "bob's log"); string(r.raw) != "{\"accesses\":[],\"next\":null}\n" {
 		t.Errorf("bob's log holds alice's opening: %s", r.raw)
 	}
 	if r := e.call(t, "GET", "/v1/me/accesses", cw, nil); r.status != 403 || r.str("code") != "session.member_required" {
@@ -212,5 +214,45 @@ func TestLastAdminCannotDemoteThemselves(t *testing.T) {
 	}
 	if admins != 1 {
 		t.Fatalf("%d administrators left of the two", admins)
+	}
+}
+
+// TestStaffLoginOfALockedAccountAnswersLikeAWrongPassword (issue 11): a locked staff account answers exactly as an
+// unknown login (401 auth.invalid_credentials, no Retry-After), attempt after attempt, even with the right password
+// and code; staff have no email address, so the lock is in the account's events only.
+func TestStaffLoginOfALockedAccountAnswersLikeAWrongPassword(t *testing.T) {
+	e := startMemberEnv(t)
+	_, secret := e.staffAccount(t, "c.verrou", "Claire Verrou", "caseworker")
+	attempt := func(login, password string, code ...string) response {
+		t.Helper()
+		for range 20 {
+			c := "000000"
+			if len(code) > 0 {
+				c = code[0]
+			}
+			r := e.call(t, "POST", "/v1/staff/sessions", "", map[string]string{"login": login, "password": password, "totp": c})
+			if r.status != http.StatusTooManyRequests {
+				return r
+			}
+			time.Sleep(3 * time.Second)
+		}
+		t.Fatal("staff login throttled for a minute")
+		return response{}
+	}
+	for i := 1; i <= 7; i++ { // the fifth locks
+		locked := attempt("c.verrou", "pas le bon mot de passe du tout")
+		unknown := attempt("personne.inconnue", "pas le bon mot de passe du tout")
+		sameAnswer(t, fmt.Sprintf("attempt %d", i), locked, unknown)
+		if locked.status != 401 || locked.str("code") != "auth.invalid_credentials" || locked.header.Get("Retry-After") != "" {
+			t.Fatalf("attempt %d: %d %s Retry-After %q", i, locked.status, locked.raw, locked.header.Get("Retry-After"))
+		}
+	}
+	code, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := attempt("c.verrou", staffPassword, code)
+	if right.status != 401 || right.str("code") != "auth.invalid_credentials" || right.header.Get("Retry-After") != "" {
+		t.Fatalf("right password and code during the lock: %d %s", right.status, right.raw)
 	}
 }

@@ -51,7 +51,8 @@ type ServeCmd struct {
 // eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
-		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions()}
+		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions(),
+		appointment.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run (readmodels.New, the one list). The

@@ -120,8 +120,15 @@ func (h *Appointments) Book(ctx context.Context, m Meta, memberID uuid.UUID, in 
 		return Booking{}, failure.Op(op, err)
 	}
 	state := appointment.Fold(events(history))
-	if a, ok := state.Appointments[id]; ok { // a retry of a completed booking
-		return Booking{Result: Result{Position: lastPosition(history)}, Appointment: a}, nil
+	if a, ok := state.Appointments[id]; ok { // a retry of a completed booking: the same request, or refused
+		for _, e := range history {
+			if b, ok := e.Event.(appointment.Booked); ok && b.AppointmentID == id {
+				if err := h.command(m, memberStream).Metadata.CheckReplay(e.Metadata); err != nil {
+					return Booking{}, failure.Op(op, err)
+				}
+				return Booking{Result: Result{Position: e.Position}, Appointment: a}, nil
+			}
+		}
 	}
 	offers, err := h.offers.Offers(ctx, in.Theme, in.Channel, in.Agency, in.Start)
 	if err != nil {
@@ -386,10 +393,3 @@ func events(history []event.Envelope) []appointment.Event {
 	return out
 }
 
-// lastPosition is the commit position of a history's last event (0 for none).
-func lastPosition(history []event.Envelope) uint64 {
-	if len(history) == 0 {
-		return 0
-	}
-	return history[len(history)-1].Position
-}

@@ -392,4 +392,3 @@ func events(history []event.Envelope) []appointment.Event {
 	}
 	return out
 }
-

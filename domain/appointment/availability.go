@@ -138,10 +138,17 @@ func (a Agency) open(d time.Weekday, s, e int) bool {
 // Slots returns the slots of the publication a starting in [from, to), in order: on working days between its
 // dates, not on its exceptions, cut from its weekly periods. (Public holidays are never working days.)
 func (a AvailabilityPublished) Slots(from, to time.Time) []Slot {
+	var out []Slot
+	a.EachSlot(from, to, func(s Slot) { out = append(out, s) })
+	return out
+}
+
+// EachSlot calls fn with each slot Slots returns, in order, without building the list.
+func (a AvailabilityPublished) EachSlot(from, to time.Time, fn func(Slot)) {
 	first, err1 := time.ParseInLocation(DateLayout, a.From, Paris)
 	last, err2 := time.ParseInLocation(DateLayout, a.Until, Paris)
 	if err1 != nil || err2 != nil || a.SlotMinutes <= 0 {
-		return nil
+		return
 	}
 	f := from.In(Paris)
 	if d := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, Paris); d.After(first) {
@@ -159,23 +166,24 @@ func (a AvailabilityPublished) Slots(from, to time.Time) []Slot {
 			byDay[p.Weekday] = append(byDay[p.Weekday], span{s, e})
 		}
 	}
-	var out []Slot
 	for day := first; !day.After(last); day = day.AddDate(0, 0, 1) {
 		spans := byDay[day.Weekday()]
 		if len(spans) == 0 || !WorkingDay(day) || slices.Contains(a.Exceptions, day.Format(DateLayout)) {
 			continue
 		}
+		length := time.Duration(a.SlotMinutes) * time.Minute
 		for _, sp := range spans {
+			// Within the help hours a Paris day has no clock change: one time.Date per span.
+			first := At(day, sp.s).UTC()
 			for m := sp.s; m+a.SlotMinutes <= sp.e; m += a.SlotMinutes {
-				start := At(day, m)
+				start := first.Add(time.Duration(m-sp.s) * time.Minute)
 				if start.Before(from) || !start.Before(to) {
 					continue
 				}
-				out = append(out, Slot{Start: start.UTC(), End: start.Add(time.Duration(a.SlotMinutes) * time.Minute).UTC()})
+				fn(Slot{Start: start, End: start.Add(length)})
 			}
 		}
 	}
-	return out
 }
 
 // Offers reports whether the publication offers the slot [start, end).

@@ -2,6 +2,7 @@ package appointment
 
 import (
 	"fmt"
+	"sync"
 	"time"
 	_ "time/tzdata" // Europe/Paris must resolve on a host without a zoneinfo database
 )
@@ -69,11 +70,22 @@ func Holidays(year int) map[string]string {
 // DateLayout is the layout of calendar dates.
 const DateLayout = "2006-01-02"
 
+// holidayCache keeps each year's holidays by day of the year, once computed (slot listings ask for every day).
+var holidayCache sync.Map // year → map[int]bool (YearDay)
+
 // IsHoliday reports whether the Paris calendar date of t is a public holiday.
 func IsHoliday(t time.Time) bool {
 	p := t.In(Paris)
-	_, ok := Holidays(p.Year())[p.Format(DateLayout)]
-	return ok
+	days, ok := holidayCache.Load(p.Year())
+	if !ok {
+		m := map[int]bool{}
+		for d := range Holidays(p.Year()) {
+			day, _ := time.Parse(DateLayout, d)
+			m[day.YearDay()] = true
+		}
+		days, _ = holidayCache.LoadOrStore(p.Year(), m)
+	}
+	return days.(map[int]bool)[p.YearDay()]
 }
 
 // WorkingDay reports whether the Paris calendar date of t is a weekday that is not a public holiday.

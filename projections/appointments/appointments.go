@@ -15,6 +15,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,7 +53,7 @@ var (
 		"revision"}
 	availColumns = []string{"staff_id", "theme", "channel", "agency", "from_day", "until_day", "slot_minutes",
 		"weekly", "exceptions", "revision"}
-	holdColumns = []string{"appointment_id", "staff_id", "start_at", "end_at", "released", "revision"}
+	dayColumns = []string{"day_stream", "staff_id", "day", "holds", "revision"}
 )
 
 // dbTime is how times go into the tables: UTC, to the microsecond (PostgreSQL's precision).
@@ -61,8 +64,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 	appts := projections.GuardedUpsert(p.Table(), []string{"appointment_id"}, apptColumns, "revision")
 	avail := projections.GuardedUpsert(p.Table()+"_availability", []string{"staff_id", "theme", "channel", "agency"},
 		availColumns, "revision")
-	holds := projections.GuardedUpsert(p.Table()+"_holds", []string{"appointment_id", "staff_id", "start_at"},
-		holdColumns, "revision")
+	days := projections.GuardedUpsert(p.Table()+"_days", []string{"day_stream"}, dayColumns, "revision")
 	for _, e := range batch {
 		var err error
 		switch e.Stream.Category {
@@ -74,14 +76,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 					v.SlotMinutes, string(weekly), string(exceptions), int64(e.Revision))
 			}
 		case appointment.DayCategory:
-			switch v := e.Event.(type) {
-			case appointment.SlotHeld:
-				err = holds.Exec(ctx, tx, v.AppointmentID.String(), v.StaffID.String(), dbTime(v.Start), dbTime(v.End),
-					0, int64(e.Revision))
-			case appointment.SlotReleased:
-				err = holds.Exec(ctx, tx, v.AppointmentID.String(), v.StaffID.String(), dbTime(v.Start), dbTime(v.End),
-					1, int64(e.Revision))
-			}
+			err = p.foldDay(ctx, tx, days, e)
 		case appointment.Category:
 			err = p.fold(ctx, tx, appts, e)
 		}
@@ -126,6 +121,70 @@ func (p *Projection) fold(ctx context.Context, tx *sqldb.Tx, upsert sqldb.Upsert
 	return upsert.Exec(ctx, tx, a.ID.String(), e.Stream.ID.String(), a.StaffID.String(), a.Theme, a.Channel, a.Agency,
 		dbTime(a.Start), dbTime(a.End), a.Start.In(appointment.Paris).Format(appointment.DateLayout), a.Status, a.Note,
 		a.Phone, a.OutcomeNote, reminded, a.CatalogVersion, a.Reschedules, int64(e.Revision))
+}
+
+// foldDay applies an event of a staff day's stream to its row: the stored holds loaded into an appointment.Day, the
+// event applied (Day.Apply), the row written back.
+func (p *Projection) foldDay(ctx context.Context, tx *sqldb.Tx, upsert sqldb.Upsert, e event.Envelope) error {
+	var staffID uuid.UUID
+	var start time.Time
+	switch v := e.Event.(type) {
+	case appointment.SlotHeld:
+		staffID, start = v.StaffID, v.Start
+	case appointment.SlotReleased:
+		staffID, start = v.StaffID, v.Start
+	default:
+		return nil
+	}
+	var stored struct {
+		Holds    string `db:"holds"`
+		Revision int64  `db:"revision"`
+	}
+	err := tx.GetContext(ctx, &stored, tx.Rebind("SELECT holds, revision FROM "+p.Table()+"_days WHERE day_stream = ?"),
+		e.Stream.ID.String())
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	case uint64(stored.Revision) >= e.Revision:
+		return nil
+	}
+	d, err := decodeDay(stored.Holds)
+	if err != nil {
+		return err
+	}
+	d = d.Apply(e.Event)
+	return upsert.Exec(ctx, tx, e.Stream.ID.String(), staffID.String(),
+		start.In(appointment.Paris).Format(appointment.DateLayout), encodeDay(d), int64(e.Revision))
+}
+
+// encodeDay writes a day's holds as "start-end-appointment" triples (Unix seconds), space-separated, by start.
+func encodeDay(d appointment.Day) string {
+	holds := slices.Clone(d.Holds)
+	slices.SortFunc(holds, func(a, b appointment.Hold) int { return a.Start.Compare(b.Start) })
+	parts := make([]string, len(holds))
+	for i, h := range holds {
+		parts[i] = fmt.Sprintf("%d-%d-%s", h.Start.Unix(), h.End.Unix(), h.AppointmentID)
+	}
+	return strings.Join(parts, " ")
+}
+
+// decodeDay reads what encodeDay wrote.
+func decodeDay(s string) (appointment.Day, error) {
+	var d appointment.Day
+	for _, part := range strings.Fields(s) {
+		a, rest, _ := strings.Cut(part, "-")
+		b, id, _ := strings.Cut(rest, "-")
+		start, err1 := strconv.ParseInt(a, 10, 64)
+		end, err2 := strconv.ParseInt(b, 10, 64)
+		appt, err3 := uuid.Parse(id)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return d, fmt.Errorf("appointments: stored holds %q: %w", part, err)
+		}
+		d.Holds = append(d.Holds, appointment.Hold{AppointmentID: appt, Start: time.Unix(start, 0).UTC(),
+			End: time.Unix(end, 0).UTC()})
+	}
+	return d, nil
 }
 
 type row struct {

@@ -26,7 +26,7 @@ var (
 
 func dump(t *testing.T, db *sqldb.DB, version int) []string {
 	t.Helper()
-	return projectionstest.DumpVersion(t, db, Name, version, "_availability", "_holds")
+	return projectionstest.DumpVersion(t, db, Name, version, "_availability", "_days")
 }
 
 type story struct {
@@ -179,7 +179,7 @@ func TestReplaysAndRebuild(t *testing.T) {
 			projectionstest.Apply(t, clean, cp, e)
 		}
 		want := dump(t, clean, Version)
-		if len(want) != 2+1+3 { // 2 appointments, 1 availability, 3 holds
+		if len(want) != 2+1+1 { // 2 appointments, 1 availability, 1 staff day
 			t.Fatalf("rows: %q", want)
 		}
 		projectionstest.ReplaysAndRebuild(t, db, projectionstest.Setup(t, db, New()), &Projection{Meta: meta.At(Version + 1)},

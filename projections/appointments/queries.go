@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -110,32 +113,51 @@ func (q *Queries) availability(ctx context.Context, theme, channel, agency strin
 	return out, nil
 }
 
-// heldSpans returns the held (not released) slots overlapping [from, to), by staff member.
-func (q *Queries) heldSpans(ctx context.Context, from, to time.Time) (map[uuid.UUID][]appointment.Slot, error) {
-	var rows []struct {
-		StaffID string    `db:"staff_id"`
-		StartAt time.Time `db:"start_at"`
-		EndAt   time.Time `db:"end_at"`
-	}
-	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT staff_id, start_at, end_at FROM "+Name+
-		"_holds WHERE released = 0 AND start_at < ? AND end_at > ?"), dbTime(to), dbTime(from)); err != nil {
+// span is a held slot in Unix seconds.
+type span struct{ start, end int64 }
+
+// heldSpans returns the held slots of the Paris days of [from, to), by staff member (id as stored), each list sorted
+// by start.
+func (q *Queries) heldSpans(ctx context.Context, from, to time.Time) (map[string][]span, error) {
+	rows, err := q.db.QueryContext(ctx, q.db.Rebind("SELECT staff_id, holds FROM "+Name+
+		"_days WHERE day >= ? AND day <= ? AND holds <> ''"), from.In(appointment.Paris).Format(appointment.DateLayout),
+		to.In(appointment.Paris).Format(appointment.DateLayout))
+	if err != nil {
 		return nil, fmt.Errorf("appointments: holds: %w", err)
 	}
-	out := map[uuid.UUID][]appointment.Slot{}
-	for _, r := range rows {
-		id := uuid.MustParse(r.StaffID)
-		out[id] = append(out[id], appointment.Slot{Start: r.StartAt.UTC(), End: r.EndAt.UTC()})
+	defer rows.Close()
+	out := map[string][]span{}
+	for rows.Next() {
+		var staff, holds string
+		if err := rows.Scan(&staff, &holds); err != nil {
+			return nil, fmt.Errorf("appointments: holds: %w", err)
+		}
+		for _, part := range strings.Fields(holds) { // "start-end-appointment", by start (encodeDay)
+			a, rest, _ := strings.Cut(part, "-")
+			b, _, _ := strings.Cut(rest, "-")
+			start, err1 := strconv.ParseInt(a, 10, 64)
+			end, err2 := strconv.ParseInt(b, 10, 64)
+			if err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("appointments: stored holds %q", part)
+			}
+			out[staff] = append(out[staff], span{start, end})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("appointments: holds: %w", err)
+	}
+	for _, list := range out {
+		slices.SortFunc(list, func(a, b span) int { return int(a.start - b.start) })
 	}
 	return out, nil
 }
 
-func overlaps(held []appointment.Slot, s appointment.Slot) bool {
-	for _, h := range held {
-		if h.Start.Before(s.End) && s.Start.Before(h.End) {
-			return true
-		}
-	}
-	return false
+// overlaps reports whether a held span (sorted by start, not overlapping one another: the staff day's stream
+// decided them) overlaps s.
+func overlaps(held []span, s appointment.Slot) bool {
+	start, end := s.Start.Unix(), s.End.Unix()
+	i := sort.Search(len(held), func(i int) bool { return held[i].end > start })
+	return i < len(held) && held[i].start < end
 }
 
 // FreeSlot is a slot at least one staff member offers and has free.
@@ -165,12 +187,12 @@ func (q *Queries) FreeSlots(ctx context.Context, theme, channel, agency string, 
 	}
 	count := map[key]int{}
 	for _, p := range pubs {
-		for _, s := range p.Slots(from, to) {
-			if overlaps(held[p.StaffID], s) {
-				continue
+		spans := held[p.StaffID.String()]
+		p.EachSlot(from, to, func(s appointment.Slot) {
+			if !overlaps(spans, s) {
+				count[key{s.Start.Unix(), s.End.Unix(), p.Agency}]++
 			}
-			count[key{s.Start.Unix(), s.End.Unix(), p.Agency}]++
-		}
+		})
 	}
 	out := make([]FreeSlot, 0, len(count))
 	for k, n := range count {
@@ -210,7 +232,7 @@ func (q *Queries) Offers(ctx context.Context, theme, channel, agency string, sta
 				continue
 			}
 			o := appointment.Offer{StaffID: p.StaffID, End: s.End}
-			if overlaps(held[p.StaffID], s) {
+			if overlaps(held[p.StaffID.String()], s) {
 				busy = append(busy, o)
 			} else {
 				free = append(free, o)

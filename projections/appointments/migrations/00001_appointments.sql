@@ -43,20 +43,20 @@ CREATE TABLE {{prefix}}_availability (
 );
 CREATE INDEX {{prefix}}_availability_offer ON {{prefix}}_availability (theme, channel, agency);
 
--- The slots held on staff days (SlotHeld, SlotReleased on "appointmentday-…"): released is 1 once freed. One row per
--- (appointment, staff, start), so its day stream is one: revision is that stream's.
-CREATE TABLE {{prefix}}_holds (
-    appointment_id TEXT      NOT NULL,
-    staff_id       TEXT      NOT NULL,
-    start_at       TIMESTAMP NOT NULL,
-    end_at         TIMESTAMP NOT NULL,
-    released       INTEGER   NOT NULL,
-    revision       BIGINT    NOT NULL,
-    PRIMARY KEY (appointment_id, staff_id, start_at)
+-- The slots held on each staff day: one row per day stream ("appointmentday-…"), its appointment.Day fold written as
+-- "start-end-appointment" triples (Unix seconds), space-separated; revision is that stream's. One short row per staff
+-- day, not one per hold: the free-slot listing reads a few thousand of them per call (the covering index holds all
+-- it reads).
+CREATE TABLE {{prefix}}_days (
+    day_stream TEXT   NOT NULL PRIMARY KEY,
+    staff_id   TEXT   NOT NULL,
+    day        TEXT   NOT NULL,
+    holds      TEXT   NOT NULL,
+    revision   BIGINT NOT NULL
 );
-CREATE INDEX {{prefix}}_holds_time ON {{prefix}}_holds (released, start_at);
+CREATE INDEX {{prefix}}_days_day ON {{prefix}}_days (day, staff_id, holds);
 
 -- +goose Down
-DROP TABLE {{prefix}}_holds;
+DROP TABLE {{prefix}}_days;
 DROP TABLE {{prefix}}_availability;
 DROP TABLE {{prefix}};

@@ -58,6 +58,19 @@ type apptFixture struct {
 // newApptFixture: n staff members, each publishing Tuesday 3 March 2026 from 9:00 to 11:30 at Lille (5 slots of
 // 30 minutes); the clock is Monday 2 March, 8:00 in Paris.
 func newApptFixture(t *testing.T, n int) *apptFixture {
+	return newApptFixtureWith(t, n, []appointment.Period{{Weekday: time.Tuesday, Start: "09:00", End: "11:30"}})
+}
+
+// newApptBenchFixture: 10 staff members, every weekday morning of March 2026.
+func newApptBenchFixture(b *testing.B) *apptFixture {
+	var weekly []appointment.Period
+	for d := time.Monday; d <= time.Friday; d++ {
+		weekly = append(weekly, appointment.Period{Weekday: d, Start: "08:30", End: "12:00"})
+	}
+	return newApptFixtureWith(b, 10, weekly)
+}
+
+func newApptFixtureWith(t testing.TB, n int, weekly []appointment.Period) *apptFixture {
 	t.Helper()
 	env := kurrentdbtest.Start(t, appointment.Definitions(), staff.Definitions())
 	f := &apptFixture{env: env, now: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)}
@@ -65,7 +78,7 @@ func newApptFixture(t *testing.T, n int) *apptFixture {
 		id := uuid.New()
 		cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(),
 			CommandID: uuid.New(), Actor: event.Actor{ID: uuid.NewString(), Role: event.RoleAdmin}, OccurredAt: f.now}}
-		if _, err := env.Store.Update(caseCtx(t), staff.StreamFor(id), cmd, func([]event.Envelope) ([]any, error) {
+		if _, err := env.Store.Update(apptCtx(t), staff.StreamFor(id), cmd, func([]event.Envelope) ([]any, error) {
 			return []any{staff.Created{Login: "agent-" + id.String()[:8], Name: "Agent", Roles: []string{staff.RoleCaseworker}}}, nil
 		}); err != nil {
 			t.Fatal(err)
@@ -79,13 +92,19 @@ func newApptFixture(t *testing.T, n int) *apptFixture {
 	}
 	f.h = h
 	for _, id := range f.staff {
-		if _, err := h.PublishAvailability(caseCtx(t), apptSupervisor(), appointment.AvailabilityPublished{StaffID: id,
+		if _, err := h.PublishAvailability(apptCtx(t), apptSupervisor(), appointment.AvailabilityPublished{StaffID: id,
 			Theme: "question-generale", Channel: appointment.ChannelAgency, Agency: "lille", From: "2026-03-01",
-			Until: "2026-03-31", Weekly: []appointment.Period{{Weekday: time.Tuesday, Start: "09:00", End: "11:30"}}}); err != nil {
+			Until: "2026-03-31", Weekly: weekly}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return f
+}
+
+func apptCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func apptSupervisor() command.Meta {

@@ -159,7 +159,7 @@ func (h *Appointments) Book(ctx context.Context, m Meta, memberID uuid.UUID, in 
 		return []any{booked}, nil
 	})
 	if err != nil {
-		if rerr := h.release(ctx, m, now, held.StaffID, id, held.Start, held.End); rerr != nil {
+		if _, rerr := h.release(ctx, m, now, held.StaffID, id, held.Start, held.End); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return Booking{}, failure.Op(op, err)
@@ -195,19 +195,20 @@ func (h *Appointments) hold(ctx context.Context, m Meta, now time.Time, offers [
 	return held, failure.Field("start", appointment.ErrSlotTaken)
 }
 
-// release frees the slot [start, end) of staffID's day held by appointment id (nothing if it is not held).
-func (h *Appointments) release(ctx context.Context, m Meta, now time.Time, staffID, id uuid.UUID, start, end time.Time) error {
+// release frees the slot [start, end) of staffID's day held by appointment id (nothing if it is not held). It
+// returns the commit position of the release (or of the day's last event), for read-your-writes.
+func (h *Appointments) release(ctx context.Context, m Meta, now time.Time, staffID, id uuid.UUID, start, end time.Time) (uint64, error) {
 	stream := appointment.DayStream(staffID, start)
 	m.CommandID = uuid.NewSHA1(h.withCommandID(m).CommandID, []byte("release"))
 	cmd := h.commandAt(m, stream, now)
 	cmd.RetryOnConflict = apptDayRetries
-	_, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+	commit, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 		if !appointment.FoldDay(events(history)).HoldsSlot(id, start) {
 			return nil, nil
 		}
 		return []any{appointment.SlotReleased{AppointmentID: id, StaffID: staffID, Start: start.UTC(), End: end.UTC()}}, nil
 	})
-	return err
+	return commit.Position, err
 }
 
 // Cancel cancels the member's appointment id and frees its slot. The member cancels only their own appointments
@@ -251,10 +252,12 @@ func (h *Appointments) Cancel(ctx context.Context, m Meta, memberID, id uuid.UUI
 		}
 		target = appointment.Fold(events(history)).Appointments[id]
 	}
-	if err := h.release(ctx, m, now, target.StaffID, id, target.Start, target.End); err != nil {
+	// The answer's position is the release's, so a read after it shows the slot free.
+	released, err := h.release(ctx, m, now, target.StaffID, id, target.Start, target.End)
+	if err != nil {
 		return Result{}, failure.Op(op, err)
 	}
-	return Result{Position: commit.Position}, nil
+	return Result{Position: max(commit.Position, released)}, nil
 }
 
 // Reschedule moves the member's appointment id to the slot starting at start (same theme, channel and agency): the
@@ -306,17 +309,22 @@ func (h *Appointments) Reschedule(ctx context.Context, m Meta, memberID, id uuid
 	})
 	if err != nil {
 		if !held.Start.Equal(old.Start) || held.StaffID != old.StaffID {
-			err = errors.Join(err, h.release(ctx, m, now, held.StaffID, id, held.Start, held.End))
+			_, rerr := h.release(ctx, m, now, held.StaffID, id, held.Start, held.End)
+			err = errors.Join(err, rerr)
 		}
 		return Booking{}, failure.Op(op, err)
 	}
+	position := commit.Position
 	if !held.Start.Equal(old.Start) || held.StaffID != old.StaffID {
-		if err := h.release(ctx, m, now, old.StaffID, id, old.Start, old.End); err != nil {
+		// The answer's position is the release's, so a read after it shows the old slot free.
+		released, err := h.release(ctx, m, now, old.StaffID, id, old.Start, old.End)
+		if err != nil {
 			return Booking{}, failure.Op(op, err)
 		}
+		position = max(position, released)
 	}
 	a, _ := old.Apply(moved)
-	return Booking{Result: Result{Position: commit.Position}, Appointment: a}, nil
+	return Booking{Result: Result{Position: position}, Appointment: a}, nil
 }
 
 // Outcome is what a staff member records once an appointment has started.

@@ -168,20 +168,38 @@ func (h *Appointments) Book(ctx context.Context, m Meta, memberID uuid.UUID, in 
 	return Booking{Result: Result{Position: commit.Position}, Appointment: a}, nil
 }
 
+// StaleHold is how old a hold must be, with no booked appointment behind it, to be released by the next booking
+// of its slot: a booking that crashed between its hold and its record. Far beyond any request's deadline, so a
+// booking in flight is never robbed.
+const StaleHold = 10 * time.Minute
+
 // hold holds the slot of h on the day of the first offering staff member whose day has it free; ErrSlotTaken
-// when none has. It returns the hold with its staff member and end.
+// when none has. It returns the hold with its staff member and end. Stale holds in the way (see StaleHold) are
+// released in the same append.
 func (h *Appointments) hold(ctx context.Context, m Meta, now time.Time, offers []appointment.Offer, held appointment.SlotHeld) (appointment.SlotHeld, error) {
 	for _, o := range offers {
 		held.StaffID, held.End = o.StaffID, o.End.UTC()
 		stream := appointment.DayStream(o.StaffID, held.Start)
+		stale, err := h.staleHolds(ctx, stream, held, now)
+		if err != nil {
+			return held, err
+		}
 		cmd := h.commandAt(m, stream, now)
 		cmd.RetryOnConflict = apptDayRetries
-		_, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
-			already, err := appointment.FoldDay(events(history)).Hold(held.AppointmentID, held.Start, held.End)
+		_, err = h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+			d := appointment.FoldDay(events(history))
+			var out []any
+			for _, s := range stale {
+				if d.HoldsSlot(s.AppointmentID, s.Start) {
+					r := appointment.SlotReleased{AppointmentID: s.AppointmentID, StaffID: held.StaffID, Start: s.Start, End: s.End}
+					d, out = d.Apply(r), append(out, r)
+				}
+			}
+			already, err := d.Hold(held.AppointmentID, held.Start, held.End)
 			if err != nil || already {
 				return nil, err
 			}
-			return []any{held}, nil
+			return append(out, held), nil
 		})
 		switch {
 		case err == nil:
@@ -193,6 +211,35 @@ func (h *Appointments) hold(ctx context.Context, m Meta, now time.Time, offers [
 		}
 	}
 	return held, failure.Field("start", appointment.ErrSlotTaken)
+}
+
+// staleHolds returns the holds of the day stream overlapping the slot of want that are older than StaleHold and
+// have no booked appointment of their member at that staff member and start behind them (read before the
+// decision: no remote call inside it).
+func (h *Appointments) staleHolds(ctx context.Context, stream event.StreamID, want appointment.SlotHeld, now time.Time) ([]appointment.Hold, error) {
+	history, err := h.store.Load(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	d := appointment.FoldDay(events(history))
+	var stale []appointment.Hold
+	for _, e := range history {
+		sh, ok := e.Event.(appointment.SlotHeld)
+		if !ok || sh.AppointmentID == want.AppointmentID || !d.HoldsSlot(sh.AppointmentID, sh.Start) ||
+			!sh.Start.Before(want.End) || !want.Start.Before(sh.End) || now.Sub(e.Metadata.OccurredAt) < StaleHold {
+			continue
+		}
+		member, err := h.store.Load(ctx, event.NewStreamID(appointment.Category, sh.MemberID))
+		if err != nil {
+			return nil, err
+		}
+		a, ok := appointment.Fold(events(member)).Appointments[sh.AppointmentID]
+		if ok && a.Status == appointment.StatusBooked && a.StaffID == sh.StaffID && a.Start.Equal(sh.Start) {
+			continue
+		}
+		stale = append(stale, appointment.Hold{AppointmentID: sh.AppointmentID, Start: sh.Start.UTC(), End: sh.End.UTC()})
+	}
+	return stale, nil
 }
 
 // release frees the slot [start, end) of staffID's day held by appointment id (nothing if it is not held). It

@@ -268,3 +268,34 @@ func TestApptMemberLimit(t *testing.T) {
 		t.Fatalf("the slot of a refused booking is not free: %v", err)
 	}
 }
+
+// TestApptStaleHoldIsReleased: a hold left by a booking that crashed before its record (no appointment behind it)
+// blocks its slot for StaleHold, then the next booking of the slot releases it in the same append; a hold behind a
+// booked appointment never does.
+func TestApptStaleHoldIsReleased(t *testing.T) {
+	f := newApptFixture(t, 1)
+	ctx := apptCtx(t)
+	orphan := appointment.SlotHeld{AppointmentID: uuid.New(), MemberID: uuid.New(), StaffID: f.staff[0],
+		Theme: "question-generale", Channel: appointment.ChannelAgency, Agency: "lille", Start: apptSlot(2),
+		End: apptSlot(2).Add(30 * time.Minute)}
+	cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
+		Actor: event.Actor{ID: orphan.MemberID.String(), Role: event.RoleMember}, OccurredAt: f.now}}
+	if _, err := f.env.Store.Update(ctx, appointment.DayStream(f.staff[0], orphan.Start), cmd,
+		func([]event.Envelope) ([]any, error) { return []any{orphan}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.Book(ctx, command.Meta{}, uuid.New(), apptBook(apptSlot(2))); !errors.Is(err, appointment.ErrSlotTaken) {
+		t.Fatalf("a fresh hold: %v", err)
+	}
+	booked, err := f.h.Book(ctx, command.Meta{}, uuid.New(), apptBook(apptSlot(3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(command.StaleHold + time.Minute)
+	if _, err := f.h.Book(ctx, command.Meta{}, uuid.New(), apptBook(apptSlot(2))); err != nil {
+		t.Fatalf("a stale hold still blocks its slot: %v", err)
+	}
+	if _, err := f.h.Book(ctx, command.Meta{}, uuid.New(), apptBook(apptSlot(3))); !errors.Is(err, appointment.ErrSlotTaken) {
+		t.Fatalf("an old hold behind a booking (%s) was released: %v", booked.Appointment.ID, err)
+	}
+}

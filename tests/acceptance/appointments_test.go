@@ -269,9 +269,15 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 			t.Fatalf("another member's %s: %d %s", path, r.status, r.raw)
 		}
 	}
-	mine := e.must(t, 200, e.call(t, "GET", "/v1/appointments", winner, nil), "winner's list")
-	if !strings.Contains(string(mine.raw), id) || !strings.Contains(string(mine.raw), `"reminded":true`) {
-		t.Fatalf("winner's list: %s", mine.raw)
+	// The reminder is in the list once the read model has its event (the mail came from the same event).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mine := e.must(t, 200, e.call(t, "GET", "/v1/appointments", winner, nil), "winner's list")
+		if strings.Contains(string(mine.raw), id) && strings.Contains(string(mine.raw), `"reminded":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("winner's list: %s", mine.raw)
+		}
 	}
 
 	// Bad input: the right status and code, nothing booked.

@@ -91,6 +91,8 @@ type Deps struct {
 	CaseCommands     *command.Cases
 	FinanceCommands  *command.Finance
 	EstimateCommands *command.Estimates
+	// AppointmentCommands: availability, bookings, cancellations, reschedules, reminders and outcomes.
+	AppointmentCommands *command.Appointments
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

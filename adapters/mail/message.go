@@ -52,6 +52,15 @@ type Message struct {
 	// "Auto-Submitted: auto-generated" (RFC 3834) is added unless set here: mails from Dossier are
 	// automatic, and auto-responders should not answer them.
 	Header map[string]string
+	// Attachments are files sent with the mail (an iCalendar invitation, say); the mail is then multipart/mixed.
+	Attachments []Attachment
+}
+
+// Attachment is one file attached to a Message.
+type Attachment struct {
+	Name        string // file name, such as "rendez-vous.ics"
+	ContentType string // MIME type, such as "text/calendar; charset=utf-8; method=REQUEST"
+	Data        []byte
 }
 
 // Errors of the package. Each carries its failure kind; causes are wrapped after them with %w.
@@ -103,6 +112,7 @@ type envelope struct {
 	text    string
 	html    string
 	header  map[string]string // canonical name → value
+	files   []Attachment
 }
 
 // invalid returns ErrInvalidMessage with a reason that names a field, never its value.
@@ -113,7 +123,14 @@ func invalid(format string, args ...any) error {
 // prepare validates m and fills in the sender's defaults. Every problem is reported at once.
 func prepare(m Message, defaultFrom string, now func() time.Time) (*envelope, error) {
 	var errs []error
-	e := &envelope{subject: m.Subject, text: m.Text, html: m.HTML, date: m.Date, header: map[string]string{}}
+	e := &envelope{subject: m.Subject, text: m.Text, html: m.HTML, date: m.Date, header: map[string]string{},
+		files: m.Attachments}
+	for _, f := range m.Attachments {
+		if f.Name == "" || strings.ContainsAny(f.Name, "\r\n\x00/\\\"") || f.ContentType == "" ||
+			strings.ContainsAny(f.ContentType, "\r\n\x00") || len(f.Data) == 0 {
+			errs = append(errs, invalid("attachment without a plain file name, a content type or data"))
+		}
+	}
 
 	e.id = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(m.MessageID), "<"), ">")
 	if err := checkMessageID(e.id); err != nil {
@@ -264,6 +281,10 @@ func (e *envelope) msg() *gomail.Msg {
 	m.SetBodyString(gomail.TypeTextPlain, e.text)
 	if e.html != "" {
 		m.AddAlternativeString(gomail.TypeTextHTML, e.html)
+	}
+	for _, f := range e.files {
+		// AttachReader reads the bytes at once; it fails only on a failing reader.
+		_ = m.AttachReader(f.Name, bytes.NewReader(f.Data), gomail.WithFileContentType(gomail.ContentType(f.ContentType)))
 	}
 	return m
 }

@@ -33,12 +33,13 @@ type Config struct {
 	MailFrom      string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
 	LogLevel      string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 
-	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
-	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
-	ConsistencyTimeout time.Duration `name:"consistency-timeout" env:"DOSSIER_CONSISTENCY_TIMEOUT" default:"2s" help:"How long a read waits for the read models to reach a position it was given."`
-	DeadlineCheck      time.Duration `name:"deadline-check-interval" env:"DOSSIER_DEADLINE_CHECK_INTERVAL" default:"30s" help:"How often lapsed information deadlines are looked for (and their cases closed)."`
-	ReactionRetention  time.Duration `name:"reactions-processed-retention" env:"DOSSIER_REACTIONS_PROCESSED_RETENTION" default:"720h" help:"How long a reaction's processed-event keys are kept once its checkpoint is past them (pruned hourly; 0 or negative: never pruned)."`
-	ShutdownTimeout    time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
+	MaxBodyBytes            int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
+	RequestTimeout          time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
+	ConsistencyTimeout      time.Duration `name:"consistency-timeout" env:"DOSSIER_CONSISTENCY_TIMEOUT" default:"2s" help:"How long a read waits for the read models to reach a position it was given."`
+	DeadlineCheck           time.Duration `name:"deadline-check-interval" env:"DOSSIER_DEADLINE_CHECK_INTERVAL" default:"30s" help:"How often lapsed information deadlines are looked for (and their cases closed)."`
+	AppointmentReminderLead time.Duration `name:"appointment-reminder-lead" env:"DOSSIER_APPOINTMENT_REMINDER_LEAD" default:"24h" help:"How long before an appointment its reminder mail is sent (checked every deadline-check-interval)."`
+	ReactionRetention       time.Duration `name:"reactions-processed-retention" env:"DOSSIER_REACTIONS_PROCESSED_RETENTION" default:"720h" help:"How long a reaction's processed-event keys are kept once its checkpoint is past them (pruned hourly; 0 or negative: never pruned)."`
+	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
 
 	// The finance-facts consumer (adapters/integration): off unless a broker is named.
 	IntegrationURL  string        `name:"integration-url" env:"DOSSIER_INTEGRATION_URL" help:"PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=…) of the integration broker where the fund's systems publish finance facts with watermill-sql (topic dossier.finance-facts). Empty: no consumer; dossier admin import-finance is the feed. Secret; DOSSIER_INTEGRATION_URL_FILE reads it from a file."`
@@ -257,6 +258,7 @@ func (c *Config) Validate() error {
 	check(c.ConsistencyTimeout > 0 && c.ConsistencyTimeout < c.RequestTimeout, "consistency-timeout must be positive and below request-timeout")
 	check(c.ShutdownTimeout > 0, "shutdown-timeout must be positive")
 	check(c.DeadlineCheck >= 100*time.Millisecond, "deadline-check-interval must be at least 100ms")
+	check(c.AppointmentReminderLead > 0, "appointment-reminder-lead must be positive")
 	return errors.Join(errs...)
 }
 

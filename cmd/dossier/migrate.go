@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/messaging"
@@ -32,6 +33,9 @@ func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	if err := casework.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("casework: %w", err)
+	}
+	if err := appointmentmail.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("appointment reminders: %w", err)
 	}
 	if err := sessions.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("sessions: %w", err)

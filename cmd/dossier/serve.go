@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
@@ -28,6 +29,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/privacy"
 	"github.com/msa-dossier/dossier/adapters/sessions"
+	"github.com/msa-dossier/dossier/domain/appointment"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -51,7 +53,8 @@ type ServeCmd struct {
 // eventDefinitions is the union of every aggregate's event definitions: the codec knows these types.
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
-		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions()}
+		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions(),
+		appointment.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run (readmodels.New, the one list). The
@@ -106,6 +109,8 @@ type app struct {
 	scheduler *casework.Scheduler
 	// retention destroys the keys of data whose retention ended
 	retention *privacy.RetentionScheduler
+	// reminders records the appointment reminders that are due (their mails follow from the events)
+	reminders *appointmentmail.ReminderScheduler
 	api       *httpapi.Server
 	// integration consumes the finance facts of --integration-url (nil when none is set), from broker
 	integration *integration.Consumer
@@ -151,6 +156,10 @@ func (a *app) wire(ctx context.Context) error {
 		return err
 	}
 	models, queries := readmodels.New(a.stores.DB, directoryHash(keys))
+	// Bookings try the staff the appointments read model offers; the staff day's stream decides.
+	if cmds.appointments, err = command.NewAppointments(command.Runtime{Store: store}, queries.Appointments); err != nil {
+		return err
+	}
 	a.runner, err = projections.NewRunner(a.stores.DB, source, projections.Options{
 		Logger: a.logger.With("component", "projections"), Registry: a.registry,
 	}, models...)
@@ -190,6 +199,9 @@ func (a *app) wire(ctx context.Context) error {
 		From: a.cfg.MailFrom, Logger: a.logger.With("component", "casework")}); err != nil {
 		return err
 	}
+	if err := a.wireAppointments(ctx, store, sender, cmds.appointments); err != nil {
+		return err
+	}
 	// Facts parked for people without an account (by the consumer or import-finance) reach them at activation.
 	if err := integration.RegisterDelivery(a.router, cmds.finance, a.logger.With("component", "integration")); err != nil {
 		return err
@@ -220,11 +232,12 @@ func (a *app) wire(ctx context.Context) error {
 		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
 		Queries:     queries,
 		// The command handlers, each with only its ports.
-		MemberCommands:   cmds.members,
-		StaffCommands:    cmds.staff,
-		CaseCommands:     cmds.cases,
-		FinanceCommands:  cmds.finance,
-		EstimateCommands: cmds.estimates,
+		MemberCommands:      cmds.members,
+		StaffCommands:       cmds.staff,
+		CaseCommands:        cmds.cases,
+		FinanceCommands:     cmds.finance,
+		EstimateCommands:    cmds.estimates,
+		AppointmentCommands: cmds.appointments,
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
@@ -255,6 +268,12 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 	g.Go(func() error {
 		if err := a.scheduler.Run(gctx); err != nil {
 			return fmt.Errorf("deadline scheduler: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := a.reminders.Run(gctx); err != nil {
+			return fmt.Errorf("appointment reminders: %w", err)
 		}
 		return nil
 	})
@@ -336,6 +355,8 @@ type commands struct {
 	cases     *command.Cases
 	finance   *command.Finance
 	estimates *command.Estimates
+	// appointments is built in wire: it reads the offers of the appointments read model.
+	appointments *command.Appointments
 }
 
 // newCommands builds the handlers over store, with the server key and the password hasher where they are needed,
@@ -362,6 +383,26 @@ func newCommands(store command.EventStore, keys *keyedhash.Hasher, hasher comman
 		return commands{}, err
 	}
 	return c, nil
+}
+
+// wireAppointments adds the appointment mails and the reminder scheduler (lead --appointment-reminder-lead, checked
+// every --deadline-check-interval).
+func (a *app) wireAppointments(ctx context.Context, store *kurrentdb.Store, sender mail.Sender, cmds *command.Appointments) error {
+	if err := appointmentmail.Migrate(ctx, a.stores.DB); err != nil {
+		return fmt.Errorf("appointment reminders migrations: %w", err)
+	}
+	if err := appointmentmail.Register(a.router, appointmentmail.Deps{DB: a.stores.DB, Store: store, Sender: sender,
+		From: a.cfg.MailFrom, Lead: a.cfg.AppointmentReminderLead,
+		Logger: a.logger.With("component", "appointmentmail")}); err != nil {
+		return err
+	}
+	a.reminders = appointmentmail.NewScheduler(appointmentmail.SchedulerDeps{DB: a.stores.DB,
+		Interval: a.cfg.DeadlineCheck, Logger: a.logger.With("component", "appointment-reminders"),
+		Remind: func(ctx context.Context, memberID, id uuid.UUID, start time.Time) error {
+			_, err := cmds.Remind(ctx, memberID, id, start)
+			return err
+		}})
+	return nil
 }
 
 // reactionRetention is RouterConfig.ProcessedRetention: the configured retention, negative (never) for 0 or less.

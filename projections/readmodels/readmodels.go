@@ -7,6 +7,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/appointments"
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
@@ -32,6 +33,8 @@ type Queries struct {
 	// StaffNames names the staff ids of case views (assignees, timeline actors), on staff routes only; nil: ids
 	// without names.
 	StaffNames *staffdirectory.Queries
+	// Appointments: the member's appointments, the staff calendars, the free slots and the offers of a booking.
+	Appointments *appointments.Queries
 }
 
 // New returns every projection, in the order the runner lists them, and the queries that read them from db. The
@@ -61,6 +64,7 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 		with(read, staffdirectory.New(), &q.StaffNames, func() *staffdirectory.Queries {
 			return staffdirectory.NewQueries(db)
 		}),
+		with(read, appointments.New(), &q.Appointments, func() *appointments.Queries { return appointments.NewQueries(db) }),
 	}
 	return list, q
 }

@@ -40,4 +40,5 @@ var (
 	ErrBodyTooLarge = failure.New(failure.Invalid, "document.body_too_large", "deposit above the total size limit")
 	ErrMalformed    = failure.New(failure.Invalid, "document.malformed", "malformed multipart deposit")
 	ErrNotFound     = failure.New(failure.NotFound, "document.not_found", "no such deposit")
+	ErrNotInIntake  = failure.New(failure.Rule, "document.not_in_intake", "the deposit is already in a case file")
 )

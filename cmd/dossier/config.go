@@ -21,17 +21,18 @@ import (
 // from a flag or a DOSSIER_* environment variable; the defaults are the embedded mode: an in-process event
 // store node under ./var/events, SQLite at ./var/dossier.db, mail as files in ./var/outbox.
 type Config struct {
-	HTTPAddr      string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
-	KurrentDBURL  string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
-	EventsDir     string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
-	NodeListen    string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
-	DBConfig      `embed:""`
-	OutboxDir     string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
-	KeyConfig     `embed:""`
-	DataKeyConfig `embed:""`
-	SMTPURL       string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
-	MailFrom      string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
-	LogLevel      string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	HTTPAddr       string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
+	KurrentDBURL   string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
+	EventsDir      string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
+	NodeListen     string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
+	DBConfig       `embed:""`
+	OutboxDir      string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
+	KeyConfig      `embed:""`
+	DataKeyConfig  `embed:""`
+	DocumentConfig `embed:""`
+	SMTPURL        string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
+	MailFrom       string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
+	LogLevel       string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 
 	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
@@ -179,7 +180,7 @@ func (c DataKeyConfig) describe() string {
 }
 
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
-var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL",
+var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_BLOBS_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL",
 	"DOSSIER_INTEGRATION_URL", "DOSSIER_DATA_KEK", "DOSSIER_DATA_KEK_PREVIOUS"}
 
 // loadSecretFiles sets NAME from the file named by NAME_FILE, for every secret variable, before flags and

@@ -372,3 +372,7 @@ func (h *Documents) AttachDeposit(ctx context.Context, m Meta, memberID, submiss
 	}
 	return Result{Position: commit.Position}, nil
 }
+
+// SetRequestHash sets the fingerprint of the request behind an Idempotency-Key (see Meta.RequestHash): a retry of the
+// same key for another deposit is refused when committed.
+func (d *Deposit) SetRequestHash(h string) { d.m.RequestHash = h }

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/domain/document"
 	"github.com/msa-dossier/dossier/domain/failure"
 )
 
@@ -242,4 +243,17 @@ func (q *Queries) Referenced(ctx context.Context, keys []string) (map[string]boo
 		out[k] = true
 	}
 	return out, nil
+}
+
+// FromDeposit is the API's view of a deposit as the fold holds it (a command's answer, before the read model has it).
+func FromDeposit(memberID uuid.UUID, d document.Deposit) Deposit {
+	out := Deposit{ID: d.SubmissionID, MemberID: memberID, Reference: d.Reference, Subject: d.Subject,
+		RequestID: optionalID(idText(d.RequestID)), ListsVersion: d.ListsVersion, Status: d.Status,
+		Disposition: d.Disposition, CaseID: optionalID(idText(d.CaseID)), SubmittedAt: usec(d.SubmittedAt),
+		AttestedAt: usec(d.AttestedAt), Documents: documentsOf(d.Submitted)}
+	if !d.RegisteredAt.IsZero() {
+		t := usec(d.RegisteredAt)
+		out.RegisteredAt = &t
+	}
+	return out
 }

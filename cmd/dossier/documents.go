@@ -20,6 +20,8 @@ type DocumentConfig struct {
 	DepositMaxDocuments   int           `name:"deposit-max-documents" env:"DOSSIER_DEPOSIT_MAX_DOCUMENTS" default:"10" help:"Most documents in one deposit."`
 	DepositMaxFiles       int           `name:"deposit-max-files" env:"DOSSIER_DEPOSIT_MAX_FILES" default:"5" help:"Most files (pages) per document."`
 	DepositMaxBodyBytes   int64         `name:"deposit-max-body-bytes" env:"DOSSIER_DEPOSIT_MAX_BODY_BYTES" default:"52494336" help:"Largest deposit body (bytes); cut off as soon as it is passed."`
+	DepositPerMinute      int           `name:"deposit-per-minute" env:"DOSSIER_DEPOSIT_PER_MINUTE" default:"6" help:"Deposits a member may send per minute, on average (refused ones count too)."`
+	DepositBurst          int           `name:"deposit-burst" env:"DOSSIER_DEPOSIT_BURST" default:"10" help:"Deposits a member may send at once before the per-minute rate applies."`
 	MedicalServiceAddress string        `name:"medical-service-address" env:"DOSSIER_MEDICAL_SERVICE_ADDRESS" default:"MSA, service du contrôle médical, à l'attention du médecin-conseil (sous pli confidentiel)" help:"Postal address of the fund's medical service, told to members who try to deposit a medical document."`
 	BlobSweepInterval     time.Duration `name:"blob-sweep-interval" env:"DOSSIER_BLOB_SWEEP_INTERVAL" default:"1h" help:"How often stored files no deposit references are looked for."`
 	BlobSweepGrace        time.Duration `name:"blob-sweep-grace" env:"DOSSIER_BLOB_SWEEP_GRACE" default:"24h" help:"Age under which an unreferenced file is never swept (a deposit may still be in progress, or its event not projected yet)."`
@@ -45,7 +47,8 @@ func (a *app) documentCommands(rt command.Runtime, blobs *blobstore.Store, cases
 
 // documentsHTTP is the deposit routes' configuration.
 func (a *app) documentsHTTP() httpapi.DocumentsConfig {
-	return httpapi.DocumentsConfig{MaxBodyBytes: a.cfg.DepositMaxBodyBytes, MedicalServiceAddress: a.cfg.MedicalServiceAddress}
+	return httpapi.DocumentsConfig{MaxBodyBytes: a.cfg.DepositMaxBodyBytes, MedicalServiceAddress: a.cfg.MedicalServiceAddress,
+		PerMemberPerMinute: a.cfg.DepositPerMinute, PerMemberBurst: a.cfg.DepositBurst}
 }
 
 // sweepBlobs deletes, every BlobSweepInterval, the stored files older than BlobSweepGrace that no recorded deposit

@@ -23,7 +23,7 @@ var (
 var goldenSubmitted = document.Submitted{SubmissionID: goldenID, Reference: "DOC-6A1F-0C2E-3B4D", ListsVersion: "2026.1",
 	Subject: document.SubjectInformationAnswer, RequestID: goldenRequest, AttestedAt: goldenAt,
 	Documents: []document.Document{{Nature: "tax_notice", Files: []document.File{{Type: document.TypePDF, Size: 18234,
-		SHA256: "3f2a9c0d1e4b5a6978c0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6",
+		SHA256:  "3f2a9c0d1e4b5a6978c0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6",
 		BlobKey: "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29180f7e6d5c4b3a2918f7e6d5c4b3", StoredSize: 18262}}}},
 	Details: []document.Detail{{Person: "Alice Martin", Reason: "Avis demandé par ma caisse", FileNames: []string{"avis-2025.pdf"}}}}
 

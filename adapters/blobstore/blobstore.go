@@ -63,8 +63,16 @@ func Open(ctx context.Context, rawURL string, sealer event.Sealer) (*Store, erro
 	switch u.Scheme {
 	case "file":
 		s.dir = filepath.FromSlash(u.Path)
-		if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		// The blob directory exists, durably, before the first blob: each Put then fsyncs the file and its directory.
+		blobs := filepath.Join(s.dir, strings.TrimSuffix(prefix, "/"))
+		if err := os.MkdirAll(blobs, 0o700); err != nil {
 			return nil, fmt.Errorf("blobstore: %w", err)
+		}
+		for _, d := range []string{blobs, s.dir, filepath.Dir(s.dir)} {
+			if f, err := os.Open(d); err == nil {
+				_ = f.Sync()
+				f.Close()
+			}
 		}
 		q := u.Query()
 		q.Set("metadata", "skip")
@@ -119,7 +127,7 @@ func (s *Store) sync(key string) error {
 		return nil
 	}
 	dir := filepath.Join(s.dir, filepath.FromSlash(strings.TrimSuffix(prefix, "/")))
-	for _, p := range []string{filepath.Join(dir, key), dir, s.dir} {
+	for _, p := range []string{filepath.Join(dir, key), dir} {
 		f, err := os.Open(p)
 		if err != nil {
 			return fmt.Errorf("blobstore: sync: %w", err)

@@ -64,3 +64,15 @@ func TestCheckRefusesAnImageBomb(t *testing.T) {
 		t.Fatalf("Check(bomb) = %v, want ErrImageInvalid", err)
 	}
 }
+
+func TestPDFOfSizeIsAValidPDFOfThatSize(t *testing.T) {
+	for _, size := range []int{4096, document.MB, document.MB + 1} {
+		pdf := filechecktest.PDFOfSize("taille", size)
+		if len(pdf) != size {
+			t.Fatalf("PDFOfSize(%d) has %d bytes", size, len(pdf))
+		}
+		if typ, err := filecheck.Check(context.Background(), pdf, int64(size)); err != nil || typ != document.TypePDF {
+			t.Fatalf("PDFOfSize(%d): %q, %v", size, typ, err)
+		}
+	}
+}

@@ -253,7 +253,7 @@ func TestDocumentDepositRefusals(t *testing.T) {
 	for i := range eleven {
 		eleven[i] = docSpec("other")
 	}
-	big := filechecktest.Padded(pdf, mib)
+	big := filechecktest.PDFOfSize("RIB", mib)
 	cases := []struct {
 		name   string
 		sub    map[string]any
@@ -268,7 +268,7 @@ func TestDocumentDepositRefusals(t *testing.T) {
 		{"PDF with JavaScript", one("bank_details"), []upload{{0, "rib.pdf", filechecktest.PDFWithJavaScript()}}, 422, "document.pdf_active_content", "documents[0].files[0]"},
 		{"encrypted PDF", one("bank_details"), []upload{{0, "rib.pdf", filechecktest.EncryptedPDF("RIB", "")}}, 422, "document.pdf_encrypted", "documents[0].files[0]"},
 		{"0-byte file", one("bank_details"), []upload{{0, "vide.pdf", nil}}, 422, "document.file_empty", "documents[0].files[0]"},
-		{"one byte over", one("bank_details"), []upload{{0, "gros.pdf", filechecktest.Padded(pdf, mib+1)}}, 422, "document.file_too_large", "documents[0].files[0]"},
+		{"one byte over", one("bank_details"), []upload{{0, "gros.pdf", filechecktest.PDFOfSize("RIB", mib+1)}}, 422, "document.file_too_large", "documents[0].files[0]"},
 		{"medical nature", one("medical_certificate"), []upload{{0, "certificat.pdf", pdf}}, 422, "document.nature_medical", "documents[0].nature"},
 		{"unknown nature", one("passport_of_the_moon"), []upload{{0, "x.pdf", pdf}}, 422, "document.nature_unknown", "documents[0].nature"},
 		{"no attestation", map[string]any{"subject": "other", "attestation": false, "documents": []any{docSpec("other")}}, []upload{{0, "x.pdf", pdf}}, 422, "document.attestation_missing", "attestation"},
@@ -297,7 +297,7 @@ func TestDocumentDepositRefusals(t *testing.T) {
 		})
 	}
 	// Exactly the limit is accepted; then the list holds that deposit only.
-	ok := e.must(t, 201, e.deposit(t, alice, one("bank_details"), []upload{{0, "pile.pdf", filechecktest.Padded(pdf, mib)}}), "a file of exactly 1 MiB")
+	ok := e.must(t, 201, e.deposit(t, alice, one("bank_details"), []upload{{0, "pile.pdf", filechecktest.PDFOfSize("RIB", mib)}}), "a file of exactly 1 MiB")
 	list := e.must(t, 200, e.call(t, "GET", "/v1/document-submissions", alice, nil, "X-Dossier-Min-Position", ok.header.Get("X-Dossier-Position")), "list")
 	if l, _ := list.body["deposits"].([]any); len(l) != 1 {
 		t.Fatalf("refused deposits were recorded: %s", list.raw)

@@ -17,16 +17,16 @@ import (
 )
 
 // PDF returns a one-page PDF saying text.
-func PDF(text string) []byte { return buildPDF(text, "") }
+func PDF(text string) []byte { return buildPDF(text, "", 0) }
 
 // PDFWithJavaScript returns a one-page PDF that runs a script when opened (/OpenAction with a JavaScript action).
 func PDFWithJavaScript() []byte {
-	return buildPDF("hello", "/OpenAction << /S /JavaScript /JS (app.alert\\('x'\\);) >>")
+	return buildPDF("hello", "/OpenAction << /S /JavaScript /JS (app.alert\\('x'\\);) >>", 0)
 }
 
 // PDFWithLaunch returns a one-page PDF whose opening launches a program.
 func PDFWithLaunch() []byte {
-	return buildPDF("hello", "/OpenAction << /S /Launch /F (calc.exe) >>")
+	return buildPDF("hello", "/OpenAction << /S /Launch /F (calc.exe) >>", 0)
 }
 
 // EncryptedPDF returns PDF(text) encrypted (AES-256) with userPassword (empty: anyone may open it, yet it is
@@ -42,7 +42,7 @@ func EncryptedPDF(text, userPassword string) []byte {
 }
 
 // buildPDF writes a PDF 1.4 with a catalog (plus extra entries), one page and its content stream.
-func buildPDF(text, catalogExtra string) []byte {
+func buildPDF(text, catalogExtra string, filler int) []byte {
 	content := fmt.Sprintf("BT /F1 18 Tf 72 720 Td (%s) Tj ET", strings.NewReplacer("(", "\\(", ")", "\\)").Replace(text))
 	objects := []string{
 		"<< /Type /Catalog /Pages 2 0 R " + catalogExtra + " >>",
@@ -50,6 +50,9 @@ func buildPDF(text, catalogExtra string) []byte {
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
 		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	if filler > 0 {
+		objects = append(objects, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", filler, bytes.Repeat([]byte{'x'}, filler)))
 	}
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -98,19 +101,16 @@ func JPEG(w, h int) []byte {
 // Truncated returns the first half of content.
 func Truncated(content []byte) []byte { return bytes.Clone(content[:len(content)/2]) }
 
-// Padded returns a copy of pdf grown to exactly size bytes by a comment before its end (still a valid PDF: a
-// reader finds the cross-reference table from the end). size must exceed len(pdf) by 3 bytes at least.
-func Padded(pdf []byte, size int) []byte {
-	// Put the padding after %%EOF: readers look for the last %%EOF within the file's tail, so keep it short
-	// enough... instead insert a comment right after the header, then rebuild offsets is not needed because we
-	// append the padding as trailing whitespace after the final newline, which PDF readers ignore.
-	if size < len(pdf) {
-		panic("filechecktest: Padded smaller than the PDF")
+// PDFOfSize returns a valid one-page PDF saying text of exactly size bytes: an unreferenced stream object of filler
+// bytes makes up the size, as a scanned page's image would. size must be above about 700 bytes.
+func PDFOfSize(text string, size int) []byte {
+	filler := max(1, size-len(buildPDF(text, "", 0))-100)
+	for range 20 {
+		b := buildPDF(text, "", filler)
+		if len(b) == size {
+			return b
+		}
+		filler = max(1, filler+size-len(b))
 	}
-	out := make([]byte, 0, size)
-	out = append(out, pdf...)
-	for len(out) < size {
-		out = append(out, '\n')
-	}
-	return out
+	panic(fmt.Sprintf("filechecktest: no PDF of %d bytes", size))
 }

@@ -31,11 +31,11 @@ type depositFixture struct {
 	dir   string
 }
 
-func newDepositFixture(t *testing.T) *depositFixture {
+func newDepositFixture(t testing.TB) *depositFixture {
 	t.Helper()
 	env := kurrentdbtest.Start(t, document.Definitions(), servicerequest.Definitions())
 	db := sqldbtest.NewTarget(t, sqldb.SQLite).Open(t)
-	if err := keystore.Migrate(caseCtx(t), db); err != nil {
+	if err := keystore.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	ks, err := keystore.New(db, keystore.Config{KEK: bytes.Repeat([]byte{3}, keystore.KeySize)})
@@ -44,7 +44,7 @@ func newDepositFixture(t *testing.T) *depositFixture {
 	}
 	dir := t.TempDir()
 	u, _ := blobstore.FileURL(dir)
-	blobs, err := blobstore.Open(caseCtx(t), u, ks)
+	blobs, err := blobstore.Open(context.Background(), u, ks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func (f *depositFixture) referenced(member uuid.UUID) blobstore.Referenced {
 	}
 }
 
-func (f *depositFixture) stored(t *testing.T) []string {
+func (f *depositFixture) stored(t testing.TB) []string {
 	entries, err := os.ReadDir(filepath.Join(f.dir, "sha256"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)

@@ -169,7 +169,8 @@ func TestDocumentDepositAnswersInformation(t *testing.T) {
 		t.Fatalf("case after the deposit: the clock did not restart: %s", resumed.raw)
 	}
 	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", dep.header.Get("X-Dossier-Position")), "alice's request")
-	if mine.str("status") != "in_progress" || !strings.Contains(string(mine.raw), dep.str("reference")) {
+	if mine.str("status") != "in_progress" || !strings.Contains(string(mine.raw), dep.str("reference")) ||
+		!strings.Contains(string(mine.raw), `"documents":[{"id":"`+dep.str("id")) {
 		t.Fatalf("alice's request after the deposit: %s", mine.raw)
 	}
 

@@ -288,7 +288,8 @@ func (d *Deposit) Commit(ctx context.Context) (DepositResult, error) {
 	}
 	disposition := document.DispositionIntake
 	switch {
-	case d.form.Subject == document.SubjectInformationAnswer:
+	case d.form.Subject == document.SubjectInformationAnswer || d.awaiting:
+		// Any deposit linked to a request awaiting information answers it (supporting documents too).
 		disposition = document.DispositionInformationAnswer
 	case d.form.RequestID != uuid.Nil:
 		disposition = document.DispositionCaseFile

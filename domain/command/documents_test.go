@@ -174,3 +174,29 @@ func TestDepositRefusedStoresNothing(t *testing.T) {
 		t.Fatalf("%d events for a refused deposit", len(h))
 	}
 }
+
+// TestDepositRulesOnTheLinkedRequest: a deposit names only the member's own request; an information answer needs
+// information awaited.
+func TestDepositRulesOnTheLinkedRequest(t *testing.T) {
+	f := newDepositFixture(t)
+	ctx := caseCtx(t)
+	form := depositForm
+	form.Subject, form.RequestID = document.SubjectSupportingDocuments, uuid.New()
+	if _, err := f.docs.Begin(ctx, command.Meta{}, uuid.New(), form); !errors.Is(err, document.ErrRequestNotFound) {
+		t.Fatalf("a request that does not exist: %v", err)
+	}
+	form.RequestID = uuid.Nil
+	if _, err := f.docs.Begin(ctx, command.Meta{}, uuid.New(), form); !errors.Is(err, document.ErrRequestRequired) {
+		t.Fatalf("supporting documents without a request: %v", err)
+	}
+	other := depositForm
+	other.RequestID = uuid.New()
+	if _, err := f.docs.Begin(ctx, command.Meta{}, uuid.New(), other); !errors.Is(err, document.ErrRequestNotAllowed) {
+		t.Fatalf("other documents naming a request: %v", err)
+	}
+	medical := depositForm
+	medical.Documents = []command.DepositDocument{{Nature: "medical_certificate", Person: "A", Reason: "B"}}
+	if _, err := f.docs.Begin(ctx, command.Meta{}, uuid.New(), medical); !errors.Is(err, document.ErrNatureMedical) {
+		t.Fatalf("a medical nature: %v", err)
+	}
+}

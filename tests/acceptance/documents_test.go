@@ -104,6 +104,11 @@ func TestDocumentDepositAnswersInformation(t *testing.T) {
 	if answerBeforeAsk.status != 422 || answerBeforeAsk.str("code") != "document.not_awaiting_information" {
 		t.Fatalf("an answer while nothing is awaited: %d %s", answerBeforeAsk.status, answerBeforeAsk.raw)
 	}
+	supporting := e.must(t, 201, e.deposit(t, alice, map[string]any{"subject": "supporting_documents", "request_id": reqID, "attestation": true,
+		"documents": []any{docSpec("bank_details")}}, []upload{{0, "rib.png", filechecktest.PNG(40, 30)}}), "supporting documents")
+	if supporting.str("disposition") != "case_file" || supporting.str("case_id") != reqID {
+		t.Fatalf("supporting documents: %s", supporting.raw)
+	}
 	deadline := time.Now().Add(10 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	info := e.must(t, 200, e.call(t, "POST", "/v1/cases/"+reqID+"/information-requests", claire,
 		map[string]any{"items": []string{"Avis d'imposition 2025", "Justificatif de domicile"}, "deadline": deadline}), "request information")
@@ -170,7 +175,7 @@ func TestDocumentDepositAnswersInformation(t *testing.T) {
 	}
 	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil, "X-Dossier-Min-Position", dep.header.Get("X-Dossier-Position")), "alice's request")
 	if mine.str("status") != "in_progress" || !strings.Contains(string(mine.raw), dep.str("reference")) ||
-		!strings.Contains(string(mine.raw), `"documents":[{"id":"`+dep.str("id")) {
+		!strings.Contains(string(mine.raw), `"documents":[{"id":"`+supporting.str("id")) || !strings.Contains(string(mine.raw), dep.str("id")) {
 		t.Fatalf("alice's request after the deposit: %s", mine.raw)
 	}
 
@@ -178,7 +183,7 @@ func TestDocumentDepositAnswersInformation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	msgs, err := e.smtp.WaitMatch(ctx, 1, func(m smtptest.Message) bool {
-		return smtptest.To("alice@example.test")(m) && strings.Contains(m.Subject, "Accusé de réception de votre envoi")
+		return smtptest.To("alice@example.test")(m) && strings.Contains(m.Subject, "Accusé de réception de votre envoi") && strings.Contains(m.Text, dep.str("reference"))
 	})
 	if err != nil {
 		t.Fatalf("acknowledgement mail: %v", err)
@@ -190,8 +195,8 @@ func TestDocumentDepositAnswersInformation(t *testing.T) {
 
 	// The member's list and deposit; Bob sees neither.
 	list := e.must(t, 200, e.call(t, "GET", "/v1/document-submissions", alice, nil, "X-Dossier-Min-Position", dep.header.Get("X-Dossier-Position")), "alice's deposits")
-	if l, _ := list.body["deposits"].([]any); len(l) != 1 {
-		t.Fatalf("alice's deposits: %s", list.raw)
+	if l, _ := list.body["deposits"].([]any); len(l) != 2 || l[0].(map[string]any)["id"] != dep.str("id") {
+		t.Fatalf("alice's deposits, the newest first: %s", list.raw)
 	}
 	e.must(t, 200, e.call(t, "GET", "/v1/document-submissions/"+dep.str("id"), alice, nil), "alice's deposit")
 	if r := e.call(t, "GET", "/v1/document-submissions/"+dep.str("id"), bob, nil); r.status != 404 {

@@ -507,3 +507,15 @@ func streamedBody(limit int64, handler http.HandlerFunc) http.HandlerFunc {
 }
 
 type rawBodyKey struct{}
+
+// multipartContent is the OpenAPI request content of a deposit: the JSON part "submission" (schema), then the files.
+func multipartContent(schema any) map[string]any {
+	return map[string]any{"multipart/form-data": map[string]any{
+		"schema": map[string]any{"type": "object", "required": []string{"submission"}, "properties": map[string]any{
+			"submission": schema,
+			"documents[0].files": map[string]any{"type": "array", "items": map[string]any{"type": "string", "format": "binary"},
+				"description": "The files of document 0 (then documents[1].files, …): PDF, JPEG or PNG, judged by content."},
+		}},
+		"encoding": map[string]any{"submission": map[string]any{"contentType": "application/json"}},
+	}}
+}

@@ -321,7 +321,13 @@ func (s *Server) getDeposit(w http.ResponseWriter, r *http.Request) {
 }
 
 type intakeBody struct {
-	Deposits []documentsubmissions.Deposit `json:"deposits"`
+	Deposits []intakeDeposit `json:"deposits"`
+}
+
+// intakeDeposit is a deposit of the intake queue with its member's id (to find the member's cases).
+type intakeDeposit struct {
+	documentsubmissions.Deposit
+	MemberID uuid.UUID `json:"member_id"`
 }
 
 // listIntake lists the deposits waiting in the intake queue, the oldest first (at most 200). It shows no personal
@@ -332,6 +338,7 @@ func (s *Server) listIntake(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	out := make([]intakeDeposit, len(list))
 	for i := range list {
 		for j := range list[i].Documents {
 			d := &list[i].Documents[j]
@@ -340,8 +347,9 @@ func (s *Server) listIntake(w http.ResponseWriter, r *http.Request) {
 				d.Files[k].Name = ""
 			}
 		}
+		out[i] = intakeDeposit{Deposit: list[i], MemberID: list[i].MemberID}
 	}
-	writeJSON(w, http.StatusOK, intakeBody{Deposits: nonNilSlice(list)})
+	writeJSON(w, http.StatusOK, intakeBody{Deposits: out})
 }
 
 type attachmentRequest struct {

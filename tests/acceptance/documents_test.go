@@ -342,7 +342,9 @@ func TestDepositIntakeAttachedToACase(t *testing.T) {
 		t.Fatalf("deposit: %s", dep.raw)
 	}
 	intake := e.must(t, 200, e.call(t, "GET", "/v1/document-intake", claire, nil, "X-Dossier-Min-Position", dep.header.Get("X-Dossier-Position")), "intake")
-	if !strings.Contains(string(intake.raw), dep.str("id")) || strings.Contains(string(intake.raw), "livret.png") || strings.Contains(string(intake.raw), "Alice Martin") {
+	aliceID := e.must(t, 200, e.call(t, "GET", "/v1/me", alice, nil), "alice's account").str("member_id")
+	if !strings.Contains(string(intake.raw), dep.str("id")) || !strings.Contains(string(intake.raw), `"member_id":"`+aliceID) ||
+		strings.Contains(string(intake.raw), "livret.png") || strings.Contains(string(intake.raw), "Alice Martin") {
 		t.Fatalf("intake queue: %s", intake.raw)
 	}
 	e.must(t, 200, e.call(t, "GET", "/v1/cases/"+bobAck.str("request_id"), claire, nil, "X-Dossier-Min-Position", bobAck.header.Get("X-Dossier-Position")), "bob's case visible")

@@ -18,6 +18,8 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/filecheck/filechecktest"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 )
 
 // upload is one file part of a deposit.
@@ -326,9 +328,19 @@ func TestDocumentDepositRefusals(t *testing.T) {
 }
 
 // TestDepositIntakeAttachedToACase: "d'autres documents" wait in the intake queue; a caseworker attaches the
-// deposit to a case of the same member (never to another member's), and it shows in the case's documents.
+// deposit to a case of the same member (never to another member's), and it shows in the case's documents. On both
+// read-model databases: the queue and the case's documents come from a projection.
 func TestDepositIntakeAttachedToACase(t *testing.T) {
-	e := startMemberEnv(t)
+	sqldbtest.EachTarget(t, func(t *testing.T, tg sqldbtest.Target) {
+		var args []string
+		if tg.Dialect == sqldb.Postgres {
+			args = []string{"--postgres-url", tg.DSN}
+		}
+		depositIntakeStory(t, startMemberEnv(t, args...))
+	})
+}
+
+func depositIntakeStory(t *testing.T, e *memberEnv) {
 	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
 	bob := e.member(t, bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")
 	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")

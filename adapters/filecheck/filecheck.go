@@ -17,6 +17,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
@@ -24,6 +25,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"github.com/msa-dossier/dossier/domain/document"
+	"github.com/msa-dossier/dossier/domain/failure"
 )
 
 func init() {
@@ -32,8 +34,13 @@ func init() {
 }
 
 // MaxPixels bounds the pixels of an image before it is decoded: a small PNG may otherwise decompress into
-// gigabytes (a decompression bomb). 40 megapixels is far above any phone photo of a page.
-const MaxPixels = 40_000_000
+// gigabytes (a decompression bomb). 25 megapixels is above a phone's default photo of a page (12 Mpx) and keeps a
+// decoded image under 100 MB.
+const MaxPixels = 25_000_000
+
+// slots bounds how many files are decoded or parsed at once (the work is CPU-bound, and a decoded image is up to
+// 4 × MaxPixels bytes): the memory of checks in flight stays bounded whatever the number of concurrent uploads.
+var slots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 
 // Check returns the real type of content (document.TypePDF, TypeJPEG, TypePNG) or the refusal, a document
 // sentinel error (document.ErrFileEmpty, ErrFileTooLarge, ErrFileType, ErrImageInvalid, ErrPDFInvalid,
@@ -45,7 +52,17 @@ func Check(ctx context.Context, content []byte, limit int64) (string, error) {
 	case int64(len(content)) > limit:
 		return "", document.ErrFileTooLarge
 	}
-	switch Sniff(content) {
+	typ := Sniff(content)
+	if typ == "" {
+		return "", document.ErrFileType
+	}
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done(): // the request ended or timed out while waiting for a slot
+		return "", failure.Wrap("filecheck.Check", failure.Unavailable, ctx.Err())
+	}
+	switch typ {
 	case document.TypePNG:
 		return document.TypePNG, checkImage(content, png.DecodeConfig, png.Decode)
 	case document.TypeJPEG:

@@ -21,18 +21,17 @@ import (
 // from a flag or a DOSSIER_* environment variable; the defaults are the embedded mode: an in-process event
 // store node under ./var/events, SQLite at ./var/dossier.db, mail as files in ./var/outbox.
 type Config struct {
-	HTTPAddr       string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
-	KurrentDBURL   string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
-	EventsDir      string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
-	NodeListen     string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
-	DBConfig       `embed:""`
-	OutboxDir      string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
-	KeyConfig      `embed:""`
-	DataKeyConfig  `embed:""`
-	DocumentConfig `embed:""`
-	SMTPURL        string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
-	MailFrom       string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
-	LogLevel       string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	HTTPAddr      string `name:"http-addr" env:"DOSSIER_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP listen address."`
+	KurrentDBURL  string `name:"kurrentdb-url" env:"DOSSIER_KURRENTDB_URL" help:"KurrentDB connection string (esdb://…). Empty: run the embedded node. Secret (may hold credentials); DOSSIER_KURRENTDB_URL_FILE reads it from a file."`
+	EventsDir     string `name:"events-dir" env:"DOSSIER_EVENTS_DIR" default:"./var/events" help:"Data directory of the embedded event-store node."`
+	NodeListen    string `name:"node-listen" env:"DOSSIER_NODE_LISTEN" default:"127.0.0.1:0" help:"Address of the embedded node's gRPC port (loopback; 0 picks a free port)."`
+	DBConfig      `embed:""`
+	OutboxDir     string `name:"outbox-dir" env:"DOSSIER_OUTBOX_DIR" default:"./var/outbox" help:"Mail outbox: one .eml file per message when no SMTP server is set."`
+	KeyConfig     `embed:""`
+	DataKeyConfig `embed:""`
+	SMTPURL       string `name:"smtp-url" env:"DOSSIER_SMTP_URL" help:"SMTP server for mail: smtp://user:password@host:587?tls=starttls (tls=none|starttls|implicit). Empty: .eml files in the outbox directory. Secret; DOSSIER_SMTP_URL_FILE reads it from a file."`
+	MailFrom      string `name:"mail-from" env:"DOSSIER_MAIL_FROM" default:"Mon espace privé <ne-pas-repondre@msa.invalid>" help:"Sender of the mails Dossier sends."`
+	LogLevel      string `name:"log-level" env:"DOSSIER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 
 	MaxBodyBytes       int64         `name:"max-body-bytes" env:"DOSSIER_MAX_BODY_BYTES" default:"1048576" help:"Largest accepted request body."`
 	RequestTimeout     time.Duration `name:"request-timeout" env:"DOSSIER_REQUEST_TIMEOUT" default:"15s" help:"Deadline of each HTTP request."`
@@ -44,6 +43,9 @@ type Config struct {
 	// The finance-facts consumer (adapters/integration): off unless a broker is named.
 	IntegrationURL  string        `name:"integration-url" env:"DOSSIER_INTEGRATION_URL" help:"PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=…) of the integration broker where the fund's systems publish finance facts with watermill-sql (topic dossier.finance-facts). Empty: no consumer; dossier admin import-finance is the feed. Secret; DOSSIER_INTEGRATION_URL_FILE reads it from a file."`
 	IntegrationPoll time.Duration `name:"integration-poll-interval" env:"DOSSIER_INTEGRATION_POLL_INTERVAL" default:"1s" help:"How often the integration consumer looks for new messages while the topic is idle."`
+
+	// The members' deposits of documents (documents.go).
+	DocumentConfig `embed:""`
 }
 
 // DBConfig names the read-model database. Commands that only read it (reactions, projections status) embed

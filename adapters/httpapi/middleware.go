@@ -88,6 +88,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey, id), s.cfg.RequestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
+		r = r.WithContext(context.WithValue(ctx, rawBodyKey{}, r.Body)) // for a route with its own limit (streamedBody)
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-store")

@@ -57,6 +57,9 @@ func (s *Server) OpenAPI() map[string]any {
 		if rt.Request != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(rt.Request), defs)}}}
+			if rt.BodyLimit > 0 { // a streamed body is a multipart deposit (documents.go)
+				op["requestBody"] = map[string]any{"required": true, "content": multipartContent(schemaOf(reflect.TypeOf(rt.Request), defs))}
+			}
 		}
 		switch rt.Auth {
 		case "member", "staff", "session":

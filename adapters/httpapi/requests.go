@@ -10,6 +10,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections/casefiles"
+	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 )
 
@@ -117,6 +118,8 @@ type requestBody struct {
 	memberrequests.Request
 	Form     casefiles.Form         `json:"form"`
 	Timeline []casefiles.MemberStep `json:"timeline"`
+	// Documents are the member's deposits in the request's case file (documents.go), the oldest first.
+	Documents []documentsubmissions.Deposit `json:"documents"`
 }
 
 // getRequest returns one of the caller's requests; another member's is not found. The form and the timeline come
@@ -142,5 +145,13 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, requestBody{Request: req, Form: file.Form, Timeline: nonNilSlice(file.Timeline)})
+	var deposits []documentsubmissions.Deposit
+	if s.deps.Deposits != nil {
+		if deposits, err = s.deps.Deposits.OfCase(r.Context(), id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, requestBody{Request: req, Form: file.Form, Timeline: nonNilSlice(file.Timeline),
+		Documents: nonNilSlice(deposits)})
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 )
 
 // route is one served operation and what the OpenAPI document says about it. The metadata is also what guards it:
@@ -39,6 +41,9 @@ type route struct {
 	// Bounded says why a GET whose body holds a list is not paged (the list is small by nature); declared in the
 	// document as x-unpaged. A list response needs Paging or Bounded (TestOpenAPIContract).
 	Bounded string
+	// BodyLimit, when set, replaces the server's body limit for this route and marks its body as streamed: it is
+	// never read whole in advance (no request fingerprint: the handler fingerprints what it reads itself).
+	BodyLimit int64
 }
 
 // The values of route.Auth.
@@ -63,6 +68,9 @@ func (s *Server) mount(rt route) (http.Handler, error) {
 		return nil, fmt.Errorf("route %s %s: staff roles on a route whose auth is %q", rt.Method, rt.Path, rt.Auth)
 	}
 	next := http.HandlerFunc(s.fingerprinted(rt.Handler).ServeHTTP)
+	if rt.BodyLimit > 0 {
+		next = streamedBody(rt.BodyLimit, rt.Handler)
+	}
 	if rt.Idempotent {
 		next = s.idempotencyKeyChecked(next)
 	}
@@ -244,6 +252,34 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/requests/{id}/information", ID: "provideInformation", Tag: "requests", Auth: "member", Idempotent: true,
 			Summary: "Answer the fund's request for information: the legal clock runs again (CRPA L114-5: the whole period restarts from today where silence means acceptance; the suspension ends where it means rejection).", Handler: s.provideInformation,
 			Request: informationAnswer{}, Response: positionBody{}, Responses: map[int]string{200: "Answer recorded.", 404: "No such request.", 422: "Nothing awaited, or too late."}},
+
+		// Documents: the member's deposits ("Envoyer un document") and the intake (documents.go).
+		{Method: "GET", Path: "/v1/document-lists", ID: "documentLists", Tag: "documents",
+			Summary: "The subjects and document natures a deposit is checked against (versioned data), the counts allowed, the size limits in bytes (\"1 Mo\" is 1,048,576 bytes, per nature) and the medical service's postal address (medical documents are never deposited online).",
+			Handler: s.documentLists, Response: documentListsBody{}, Responses: map[int]string{200: "The lists and limits."}},
+		{Method: "POST", Path: "/v1/document-submissions", ID: "submitDocuments", Tag: "documents", Auth: "member", Idempotent: true, BodyLimit: s.depositBodyLimit(),
+			Summary: "Envoyer un document: one multipart/form-data request, first a part \"submission\" (JSON: subject, request_id when the subject needs one, attestation: true, documents: [{nature, person, reason}]), then each file as a part \"documents[i].files\" (1 to the configured number per document). Files are judged by their content: PDF (parsed; refused when encrypted or with scripts, automatic actions or embedded files), JPEG or PNG (fully decoded), 1 byte to the nature's limit (1 Mo = 1,048,576 bytes). A refusal names the document and the file; nothing is stored. The answer is the sending confirmation: the reference and every file with its size, type and SHA-256; the acknowledgement of receipt follows by email. A deposit answering an information request answers it (the legal clock starts again). Throttled per member. The same Idempotency-Key with the same content returns the same deposit.",
+			Handler: s.submitDocuments, Request: depositRequest{}, Response: depositBody{},
+			Responses: map[int]string{201: "Deposit recorded and registered.", 400: "Not a well-formed multipart deposit.", 404: "The request is not one of the member's.", 413: "The deposit is above the total size limit.", 422: "A refused file, document or form (each named).", 429: "Too many deposits."}},
+		{Method: "GET", Path: "/v1/document-submissions", ID: "listDocumentSubmissions", Tag: "documents", Auth: "member", Consistent: true,
+			Summary: "The member's deposits, the newest first, with their state (?limit= 1 to 200, 50 by default; ?before= the next_before of the previous page).",
+			Handler: s.listDeposits, Response: depositsBody{}, Responses: map[int]string{200: "One page of deposits.", 401: "Not connected.", 422: "Invalid limit or cursor."}},
+		{Method: "GET", Path: "/v1/document-submissions/{id}", ID: "getDocumentSubmission", Tag: "documents", Auth: "member", Consistent: true,
+			Summary: "One of the member's deposits, with its documents and files.", Handler: s.getDeposit, Response: documentsubmissions.Deposit{},
+			Responses: map[int]string{200: "The deposit.", 404: "No such deposit among the member's."}},
+		{Method: "GET", Path: "/v1/document-intake", ID: "listDocumentIntake", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Consistent: true,
+			Summary: "The intake queue: deposits of \"d'autres documents\" waiting for a caseworker to attach them to a case, the oldest first (at most 200; no personal text).",
+			Handler: s.listIntake, Response: intakeBody{}, Responses: map[int]string{200: "The waiting deposits."}},
+		{Method: "POST", Path: "/v1/document-intake/{id}/attachment", ID: "attachDocumentSubmission", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
+			Summary: "Attach a deposit of the intake queue to a case of the same member, in a queue the caller works.", Handler: s.attachDeposit,
+			Request: attachmentRequest{}, Response: positionBody{},
+			Responses: map[int]string{200: "Attached.", 404: "No such deposit or case (or a case of another member).", 422: "Already in a case file."}},
+		{Method: "GET", Path: "/v1/cases/{id}/documents", ID: "caseDocuments", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+			Summary: "The deposits in a case's file, with their documents and files. Recorded in the member's access log (case.documents).",
+			Handler: s.caseDocuments, Response: caseDocumentsBody{}, Responses: map[int]string{200: "The deposits.", 404: "No such case."}},
+		{Method: "GET", Path: "/v1/cases/{id}/documents/{submission}/{document}/{file}", ID: "caseDocumentFile", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+			Summary: "One file of a deposit in a case's file (document and file numbered from 0): its content with its real type, nosniff, as an attachment. Every opening is recorded in the member's access log (case.document) before the content is read.",
+			Handler: s.caseDocumentFile, Responses: map[int]string{200: "The file.", 404: "No such case, deposit or file."}},
 
 		// Consultations: statements, payments and invoices recorded by the fund's other systems.
 		{Method: "GET", Path: "/v1/daily-allowance-statements", ID: "listDailyAllowanceStatements", Tag: "consultations", Auth: "member", Consistent: true,

@@ -11,6 +11,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -93,6 +94,11 @@ type Deps struct {
 	EstimateCommands *command.Estimates
 	// AppointmentCommands: availability, bookings, cancellations, reschedules, reminders and outcomes.
 	AppointmentCommands *command.Appointments
+	// DocumentCommands run the members' deposits of documents and the intake; Blobs reads the stored files back;
+	// Documents configures the deposit routes (nil DocumentCommands: those routes answer 503).
+	DocumentCommands *command.Documents
+	Blobs            BlobReader
+	Documents        DocumentsConfig
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).
@@ -106,7 +112,8 @@ type Server struct {
 	metrics *httpMetrics
 	// throttles of the endpoints open to anyone (registration, login, password reset)
 	registrations, codes, logins, resets *throttle
-	table                                []route // built once: the mux, 405 answers and /openapi.json all read it
+	deposits                             *throttle // per member (see submitDocuments)
+	table                                []route   // built once: the mux, 405 answers and /openapi.json all read it
 	handler                              http.Handler
 	// knownHead is the highest end of the event log seen (Deps.Head): positions up to it need no look-up.
 	knownHead atomic.Uint64
@@ -136,6 +143,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		codes:         newThrottle(30, 10, 50),
 		logins:        newThrottle(20, 10, 20),
 		resets:        newThrottle(10, 5, 20),
+		deposits:      newThrottle(cmp.Or(deps.Documents.PerMemberPerMinute, 6), cmp.Or(deps.Documents.PerMemberBurst, 10), 1000),
 	}
 	s.table = s.routes()
 	mux := http.NewServeMux()

@@ -44,6 +44,9 @@ type Config struct {
 	// The finance-facts consumer (adapters/integration): off unless a broker is named.
 	IntegrationURL  string        `name:"integration-url" env:"DOSSIER_INTEGRATION_URL" help:"PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=…) of the integration broker where the fund's systems publish finance facts with watermill-sql (topic dossier.finance-facts). Empty: no consumer; dossier admin import-finance is the feed. Secret; DOSSIER_INTEGRATION_URL_FILE reads it from a file."`
 	IntegrationPoll time.Duration `name:"integration-poll-interval" env:"DOSSIER_INTEGRATION_POLL_INTERVAL" default:"1s" help:"How often the integration consumer looks for new messages while the topic is idle."`
+
+	// The members' deposits of documents (documents.go).
+	DocumentConfig `embed:""`
 }
 
 // DBConfig names the read-model database. Commands that only read it (reactions, projections status) embed
@@ -180,7 +183,7 @@ func (c DataKeyConfig) describe() string {
 }
 
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
-var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL",
+var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_BLOBS_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL",
 	"DOSSIER_INTEGRATION_URL", "DOSSIER_DATA_KEK", "DOSSIER_DATA_KEK_PREVIOUS"}
 
 // loadSecretFiles sets NAME from the file named by NAME_FILE, for every secret variable, before flags and

@@ -18,8 +18,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
+	"github.com/msa-dossier/dossier/adapters/blobstore"
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/credentials"
+	"github.com/msa-dossier/dossier/adapters/documentmail"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
 	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
@@ -32,6 +34,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/appointment"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
+	"github.com/msa-dossier/dossier/domain/document"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/domain/member"
@@ -40,6 +43,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/simulation"
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/readmodels"
 )
@@ -54,7 +58,7 @@ type ServeCmd struct {
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
 		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions(),
-		appointment.Definitions()}
+		appointment.Definitions(), document.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run (readmodels.New, the one list). The
@@ -112,6 +116,9 @@ type app struct {
 	// reminders records the appointment reminders that are due (their mails follow from the events)
 	reminders *appointmentmail.ReminderScheduler
 	api       *httpapi.Server
+	// blobs holds the deposited files (sealed); swept of orphans by sweepBlobs
+	blobs    *blobstore.Store
+	deposits *documentsubmissions.Queries
 	// integration consumes the finance facts of --integration-url (nil when none is set), from broker
 	integration *integration.Consumer
 	broker      *integration.Postgres
@@ -222,6 +229,19 @@ func (a *app) wire(ctx context.Context) error {
 				CommandID: uuid.NewSHA1(requestID, []byte("lapse")), CorrelationID: requestID}, requestID)
 			return err
 		}})
+	// Deposits of documents: files sealed in the blob store, their acknowledgement mail.
+	a.deposits = queries.Deposits
+	if a.blobs, err = a.openBlobs(ctx); err != nil {
+		return err
+	}
+	documents, err := a.documentCommands(command.Runtime{Store: store}, a.blobs, cmds.cases)
+	if err != nil {
+		return err
+	}
+	if err := documentmail.Register(a.router, documentmail.Deps{DB: a.stores.DB, Store: store, Sender: sender,
+		From: a.cfg.MailFrom, Logger: a.logger.With("component", "documentmail")}); err != nil {
+		return err
+	}
 	a.api, err = httpapi.New(httpapi.Config{
 		MaxBodyBytes: a.cfg.MaxBodyBytes, RequestTimeout: a.cfg.RequestTimeout, ConsistencyTimeout: a.cfg.ConsistencyTimeout,
 	}, httpapi.Deps{
@@ -238,6 +258,9 @@ func (a *app) wire(ctx context.Context) error {
 		FinanceCommands:     cmds.finance,
 		EstimateCommands:    cmds.estimates,
 		AppointmentCommands: cmds.appointments,
+		DocumentCommands:    documents,
+		Blobs:               a.blobs,
+		Documents:           a.documentsHTTP(),
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
@@ -289,6 +312,7 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 		}
 		return nil
 	})
+	g.Go(func() error { return a.sweepBlobs(gctx, a.blobs, a.deposits) })
 	if a.integration != nil {
 		g.Go(func() error {
 			defer a.broker.Close() // after Run: the subscription has ended with gctx

@@ -11,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
+	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 	"github.com/msa-dossier/dossier/projections/memberaccesses"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
@@ -29,7 +30,8 @@ type Queries struct {
 	CaseFiles *casefiles.Queries
 	Finance   *consultations.Queries
 	Estimates *savedestimates.Queries
-	Accesses  *memberaccesses.Queries // the member's log of staff openings of their data
+	Accesses  *memberaccesses.Queries      // the member's log of staff openings of their data
+	Deposits  *documentsubmissions.Queries // members' deposits of documents, the intake queue, a case's documents
 	// StaffNames names the staff ids of case views (assignees, timeline actors), on staff routes only; nil: ids
 	// without names.
 	StaffNames *staffdirectory.Queries
@@ -61,6 +63,7 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 		with(read, memberaccesses.New(), &q.Accesses, func() *memberaccesses.Queries {
 			return memberaccesses.NewQueries(db)
 		}),
+		with(read, documentsubmissions.New(), &q.Deposits, func() *documentsubmissions.Queries { return documentsubmissions.NewQueries(db) }),
 		with(read, staffdirectory.New(), &q.StaffNames, func() *staffdirectory.Queries {
 			return staffdirectory.NewQueries(db)
 		}),

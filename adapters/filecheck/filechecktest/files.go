@@ -1,0 +1,116 @@
+// Package filechecktest makes real files for the deposit tests: a PDF (written object by object with a correct
+// cross-reference table), the same PDF with a script run on opening, an encrypted one (encrypted by pdfcpu), a JPEG
+// and a PNG encoded by the standard library, and their broken variants.
+package filechecktest
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"strings"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+)
+
+// PDF returns a one-page PDF saying text.
+func PDF(text string) []byte { return buildPDF(text, "", 0) }
+
+// PDFWithJavaScript returns a one-page PDF that runs a script when opened (/OpenAction with a JavaScript action).
+func PDFWithJavaScript() []byte {
+	return buildPDF("hello", "/OpenAction << /S /JavaScript /JS (app.alert\\('x'\\);) >>", 0)
+}
+
+// PDFWithLaunch returns a one-page PDF whose opening launches a program.
+func PDFWithLaunch() []byte {
+	return buildPDF("hello", "/OpenAction << /S /Launch /F (calc.exe) >>", 0)
+}
+
+// EncryptedPDF returns PDF(text) encrypted (AES-256) with userPassword (empty: anyone may open it, yet it is
+// encrypted).
+func EncryptedPDF(text, userPassword string) []byte {
+	model.ConfigPath = "disable"
+	var out bytes.Buffer
+	conf := model.NewAESConfiguration(userPassword, "owner", 256)
+	if err := api.Encrypt(bytes.NewReader(PDF(text)), &out, conf); err != nil {
+		panic(err)
+	}
+	return out.Bytes()
+}
+
+// buildPDF writes a PDF 1.4 with a catalog (plus extra entries), one page and its content stream.
+func buildPDF(text, catalogExtra string, filler int) []byte {
+	content := fmt.Sprintf("BT /F1 18 Tf 72 720 Td (%s) Tj ET", strings.NewReplacer("(", "\\(", ")", "\\)").Replace(text))
+	objects := []string{
+		"<< /Type /Catalog /Pages 2 0 R " + catalogExtra + " >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	if filler > 0 {
+		objects = append(objects, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", filler, bytes.Repeat([]byte{'x'}, filler)))
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return b.Bytes()
+}
+
+func picture(w, h int) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x * 7), uint8(y * 5), uint8(x ^ y), 255})
+		}
+	}
+	return img
+}
+
+// PNG returns a w×h PNG.
+func PNG(w, h int) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, picture(w, h)); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// JPEG returns a w×h JPEG.
+func JPEG(w, h int) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, picture(w, h), &jpeg.Options{Quality: 80}); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// Truncated returns the first half of content.
+func Truncated(content []byte) []byte { return bytes.Clone(content[:len(content)/2]) }
+
+// PDFOfSize returns a valid one-page PDF saying text of exactly size bytes: an unreferenced stream object of filler
+// bytes makes up the size, as a scanned page's image would. size must be above about 700 bytes.
+func PDFOfSize(text string, size int) []byte {
+	filler := max(1, size-len(buildPDF(text, "", 0))-100)
+	for range 20 {
+		b := buildPDF(text, "", filler)
+		if len(b) == size {
+			return b
+		}
+		filler = max(1, filler+size-len(b))
+	}
+	panic(fmt.Sprintf("filechecktest: no PDF of %d bytes", size))
+}

@@ -92,7 +92,7 @@ func TestServiceRequestStory(t *testing.T) {
 	}
 	// The acknowledgement also goes by email, and says the same: the same day (whose end is the API's instant) and
 	// the same service in charge.
-	ackMail := e.waitMail(t, "alice@example.test", "Accusé de réception")
+	ackMail := e.mailText(t, "alice@example.test", "Accusé de réception")
 	office, _ := ack.body["service_in_charge"].(map[string]any)
 	if office == nil || office["name"] == "" || office["email"] == "" || office["phone"] == "" || office["address"] == "" {
 		t.Fatalf("acknowledgement without the service in charge (R112-5): %s", ack.raw)
@@ -203,7 +203,7 @@ func TestServiceRequestStory(t *testing.T) {
 		t.Fatalf("what is expected from the member is not shown: %s", mine.raw)
 	}
 	// The member is also told by mail, with what the request for pieces does to the period (L114-5, acceptance).
-	if m := e.waitMail(t, "alice@example.test", "Informations complémentaires"); !strings.Contains(m, "- Avis d'imposition 2025") ||
+	if m := e.mailText(t, "alice@example.test", "Informations complémentaires"); !strings.Contains(m, "- Avis d'imposition 2025") ||
 		!strings.Contains(m, "il recommencera alors en entier à partir du jour où nous les recevrons") {
 		t.Fatalf("request for information mail:\n%s", m)
 	}
@@ -335,20 +335,10 @@ func parisOr(t *testing.T) *time.Location {
 	return loc
 }
 
-// waitMail waits for a mail to addr whose subject contains s and returns its text (line ends "\n").
-func (e *memberEnv) waitMail(t *testing.T, addr, s string) string {
+// mailText waits for the first mail to addr whose subject contains s and returns its text (line ends "\n").
+func (e *memberEnv) mailText(t *testing.T, addr, s string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, m := range e.smtp.Messages() {
-			if strings.Contains(strings.Join(m.To, ","), addr) && strings.Contains(m.Subject, s) {
-				return strings.ReplaceAll(m.Text, "\r\n", "\n")
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no mail %q to %s", s, addr)
-	return ""
+	return strings.ReplaceAll(e.waitMail(t, addr, s, 1).Text, "\r\n", "\n")
 }
 
 // frenchDay writes a day as the mails do: "samedi 6 février 2027", "lundi 1er juin 2026".

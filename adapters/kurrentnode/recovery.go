@@ -34,9 +34,10 @@ import (
 // What frames alone cannot tell apart: damage confined to the last group (or a file cut short) looks exactly
 // like a crash during its write. After a clean stop the clean-stop mark (cleanmark.go) turns it into damage;
 // after a crash it is cut as a torn write.
+const groupMagic uint32 = 0x4b475250 // "KGRP"
+
 const (
-	groupMagic      uint32 = 0x4b475250 // "KGRP"
-	groupHeaderSize        = 32
+	groupHeaderSize = 32
 	// maxGroupSpan bounds a whole group (header and records): a group holds at most maxGroupBytes of estimated
 	// size, or one append alone; a tail longer than this without any header cannot be one torn group.
 	maxGroupSpan = 2 * maxGroupBytes

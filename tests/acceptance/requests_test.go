@@ -411,21 +411,6 @@ func TestRejectionShowsAppealRoutesAndAuthor(t *testing.T) {
 	}
 }
 
-// waitSubject waits for a mail to addr whose subject contains s.
-func (e *memberEnv) waitSubject(t *testing.T, addr, s string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, m := range e.smtp.Messages() {
-			if strings.Contains(strings.Join(m.To, ","), addr) && strings.Contains(m.Subject, s) {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no mail %q to %s", s, addr)
-}
-
 // TestConsultations: facts from the fund's other systems (imported here, as the embedded default does) are read by
 // their member only; an invoice is paid once whatever the retries.
 func TestConsultations(t *testing.T) {

@@ -119,8 +119,8 @@ type appointmentBody struct {
 	Channel     string    `json:"channel"`
 	Agency      string    `json:"agency"`
 	AgencyName  string    `json:"agency_name"`
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end"`
+	Start       time.Time `json:"start_at"`
+	End         time.Time `json:"end_at"`
 	Status      string    `json:"status"`
 	Note        string    `json:"note,omitempty"`
 	Phone       string    `json:"phone,omitempty"`
@@ -145,7 +145,7 @@ type bookingRequest struct {
 	Theme   string `json:"theme"`
 	Channel string `json:"channel"`
 	Agency  string `json:"agency"`
-	Start   string `json:"start"` // RFC 3339, a slot's start
+	Start   string `json:"start_at" format:"date-time"` // RFC 3339, a slot's start
 	Note    string `json:"note,omitempty"`
 	Phone   string `json:"phone,omitempty"` // callback number, required by phone
 }
@@ -153,7 +153,7 @@ type bookingRequest struct {
 func parseStart(v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, failure.Field("start", appointment.ErrStartInvalid)
+		return time.Time{}, failure.Field("start_at", appointment.ErrStartInvalid)
 	}
 	return t.UTC(), nil
 }
@@ -177,57 +177,51 @@ func (s *Server) bookAppointment(w http.ResponseWriter, r *http.Request) {
 
 type appointmentsBody struct {
 	Appointments []appointmentBody `json:"appointments"`
+	Next         *string           `json:"next"`
 }
 
-// listAppointments lists the member's appointments, by start (at most 500).
+// listAppointments lists a page of the member's appointments, by start (the paging convention, memberPaging).
 func (s *Server) listAppointments(w http.ResponseWriter, r *http.Request) {
-	list, err := s.deps.Appointments.OfMember(r.Context(), principalOf(r.Context()).ID)
+	list, next, err := s.deps.Appointments.Page(r.Context(), principalOf(r.Context()).ID, pageOf(r).Page)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
 	out := make([]appointmentBody, len(list))
 	for i, a := range list {
 		out[i] = memberView(a.Appointment)
 	}
-	writeJSON(w, http.StatusOK, appointmentsBody{Appointments: out})
-}
-
-// appointmentID reads {id}; a malformed one is an appointment that does not exist.
-func appointmentID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		return uuid.Nil, appointment.ErrNotFound
-	}
-	return id, nil
+	writeJSON(w, http.StatusOK, appointmentsBody{Appointments: out, Next: nextOf(next)})
 }
 
 // cancelAppointment cancels one of the member's appointments and frees its slot.
 func (s *Server) cancelAppointment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, nil, func(m command.Meta) (int, uint64, any, error) {
-		id, err := appointmentID(r)
-		if err != nil {
-			return 0, 0, nil, err
-		}
 		res, err := s.deps.AppointmentCommands.Cancel(r.Context(), m, member, id, false)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }
 
 type rescheduleRequest struct {
-	Start string `json:"start"` // RFC 3339, the new slot's start
+	Start string `json:"start_at" format:"date-time"` // RFC 3339, the new slot's start
 }
 
 // rescheduleAppointment moves one of the member's appointments: the new slot is held before the old one is freed.
 func (s *Server) rescheduleAppointment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var in rescheduleRequest
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		id, err := appointmentID(r)
-		if err != nil {
-			return 0, 0, nil, err
-		}
 		start, err := parseStart(in.Start)
 		if err != nil {
 			return 0, 0, nil, err
@@ -252,12 +246,13 @@ type availabilityRequest struct {
 
 // publishAvailability records a staff member's availability for one (theme, channel, agency).
 func (s *Server) publishAvailability(w http.ResponseWriter, r *http.Request) {
+	staffID, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var in availabilityRequest
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		staffID, err := uuid.Parse(r.PathValue("id"))
-		if err != nil {
-			return 0, 0, nil, appointment.ErrStaffUnknown
-		}
 		res, err := s.deps.AppointmentCommands.PublishAvailability(r.Context(), m, appointment.AvailabilityPublished{
 			StaffID: staffID, Theme: in.Theme, Channel: in.Channel, Agency: in.Agency, From: in.From, Until: in.Until,
 			SlotMinutes: in.SlotMinutes, Weekly: in.Weekly, Exceptions: in.Exceptions})
@@ -275,8 +270,8 @@ type calendarEntry struct {
 	Theme     string    `json:"theme"`
 	Channel   string    `json:"channel"`
 	Agency    string    `json:"agency"`
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
+	Start     time.Time `json:"start_at"`
+	End       time.Time `json:"end_at"`
 	Status    string    `json:"status"`
 }
 
@@ -360,13 +355,14 @@ type outcomeRequest struct {
 
 // recordAppointmentOutcome marks an appointment held (with an outcome note) or missed.
 func (s *Server) recordAppointmentOutcome(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var in outcomeRequest
 	p := principalOf(r.Context())
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
-		id, err := appointmentID(r)
-		if err != nil {
-			return 0, 0, nil, err
-		}
 		a, ok, err := s.deps.Appointments.Get(r.Context(), id)
 		if err != nil {
 			return 0, 0, nil, err

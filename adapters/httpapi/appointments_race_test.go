@@ -80,7 +80,7 @@ func TestAppointmentRaceOverHTTP(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := `{"theme":"question-generale","channel":"agency","agency":"lille","start":"` + start + `"}`
+			body := `{"theme":"question-generale","channel":"agency","agency":"lille","start_at":"` + start + `"}`
 			req, _ := http.NewRequest("POST", srv.URL+"/v1/appointments", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+tokens[i])
 			req.Header.Set("Content-Type", "application/json")

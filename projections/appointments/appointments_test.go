@@ -1,6 +1,7 @@
 package appointments
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -145,9 +146,24 @@ func TestFreeSlotsStayExact(t *testing.T) {
 			t.Errorf("offers of another theme: %+v", offers)
 		}
 
-		mine, err := q.OfMember(ctx, s.member)
-		if err != nil || len(mine) != 2 {
-			t.Fatalf("member's appointments: %+v %v", mine, err)
+		mine, next, err := q.Page(ctx, s.member, projections.Page{})
+		if err != nil || len(mine) != 2 || next != "" {
+			t.Fatalf("member's appointments: %+v %q %v", mine, next, err)
+		}
+		// Page by page, one at a time: the same rows in the same order, then the end.
+		first, next, err := q.Page(ctx, s.member, projections.Page{Limit: 1})
+		if err != nil || len(first) != 1 || first[0].ID != s.second || next == "" {
+			t.Fatalf("first page: %+v %q %v", first, next, err)
+		}
+		second, last, err := q.Page(ctx, s.member, projections.Page{Limit: 1, After: next})
+		if err != nil || len(second) != 1 || second[0].ID != s.first || last != "" {
+			t.Fatalf("second page: %+v %q %v", second, last, err)
+		}
+		for _, bad := range []string{"%%%", projections.EncodeCursor("x"), projections.EncodeCursor("hier", s.first.String()),
+			projections.EncodeCursor(at10.Format(time.RFC3339Nano), "x")} {
+			if _, _, err := q.Page(ctx, s.member, projections.Page{Limit: 1, After: bad}); !errors.Is(err, projections.ErrInvalidCursor) {
+				t.Errorf("cursor %q: %v, want ErrInvalidCursor", bad, err)
+			}
 		}
 		// by start: the cancelled 9:30 first, then the held 10:00
 		if mine[0].ID != s.second || mine[0].Status != appointment.StatusCancelled ||
@@ -156,7 +172,7 @@ func TestFreeSlotsStayExact(t *testing.T) {
 			mine[1].Reschedules != 1 {
 			t.Errorf("member's appointments: %+v", mine)
 		}
-		if other, _ := q.OfMember(ctx, uuid.New()); len(other) != 0 {
+		if other, _, _ := q.Page(ctx, uuid.New(), projections.Page{}); len(other) != 0 {
 			t.Errorf("another member sees %+v", other)
 		}
 		staffDay, _ := q.StaffDay(ctx, s.staff, "2026-03-03")

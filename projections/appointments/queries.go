@@ -15,10 +15,15 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/appointment"
+	"github.com/msa-dossier/dossier/projections"
 )
 
-// MaxRows bounds a member's list and a calendar day.
+// MaxRows bounds a calendar day (a staff member's or an agency's: slots of 15 minutes at least inside the help
+// hours) and a page of a member's list.
 const MaxRows = 500
+
+// DefaultLimit is the page size of a member's list when the caller names none.
+const DefaultLimit = 50
 
 // Queries reads the live version of the projection. On SQLite it uses the read-only pool.
 type Queries struct {
@@ -34,10 +39,11 @@ type Appointment struct {
 	MemberID uuid.UUID
 }
 
-func (q *Queries) list(ctx context.Context, where string, args ...any) ([]Appointment, error) {
+// list reads at most limit rows matching where, by start then id.
+func (q *Queries) list(ctx context.Context, limit int, where string, args ...any) ([]Appointment, error) {
 	var rows []row
 	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT "+rowColumns+" FROM "+Name+" WHERE "+where+
-		" ORDER BY start_at, appointment_id LIMIT "+fmt.Sprint(MaxRows)), args...); err != nil {
+		" ORDER BY start_at, appointment_id LIMIT ?"), append(args, limit)...); err != nil {
 		return nil, fmt.Errorf("appointments: %w", err)
 	}
 	out := make([]Appointment, len(rows))
@@ -47,24 +53,47 @@ func (q *Queries) list(ctx context.Context, where string, args ...any) ([]Appoin
 	return out, nil
 }
 
-// OfMember returns the member's appointments, by start.
-func (q *Queries) OfMember(ctx context.Context, memberID uuid.UUID) ([]Appointment, error) {
-	return q.list(ctx, "member_id = ?", memberID.String())
+// Page returns a page of the member's appointments, by start then id (projections.Page; DefaultLimit for 0, MaxRows
+// at most), and the cursor of the next page ("" after the last): the start and id of the page's last row.
+func (q *Queries) Page(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]Appointment, string, error) {
+	n := min(p.Limit1(DefaultLimit)-1, MaxRows)
+	where, args := "member_id = ?", []any{memberID.String()}
+	if p.After != "" {
+		key, err := projections.DecodeCursor(p.After, 2)
+		if err != nil {
+			return nil, "", err
+		}
+		start, terr := time.Parse(time.RFC3339Nano, key[0])
+		id, uerr := uuid.Parse(key[1])
+		if terr != nil || uerr != nil {
+			return nil, "", projections.ErrInvalidCursor
+		}
+		where += " AND (start_at, appointment_id) > (?, ?)"
+		args = append(args, dbTime(start), id.String())
+	}
+	list, err := q.list(ctx, n+1, where, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := projections.Trim(list, projections.Page{Limit: n}, n, func(a Appointment) string {
+		return projections.EncodeCursor(a.Start.UTC().Format(time.RFC3339Nano), a.ID.String())
+	})
+	return page, next, nil
 }
 
 // StaffDay returns a staff member's appointments on a Paris calendar date ("YYYY-MM-DD"), cancelled ones included.
 func (q *Queries) StaffDay(ctx context.Context, staffID uuid.UUID, day string) ([]Appointment, error) {
-	return q.list(ctx, "staff_id = ? AND day = ?", staffID.String(), day)
+	return q.list(ctx, MaxRows, "staff_id = ? AND day = ?", staffID.String(), day)
 }
 
 // AgencyDay returns an agency's appointments on a Paris calendar date.
 func (q *Queries) AgencyDay(ctx context.Context, agency, day string) ([]Appointment, error) {
-	return q.list(ctx, "agency = ? AND day = ?", agency, day)
+	return q.list(ctx, MaxRows, "agency = ? AND day = ?", agency, day)
 }
 
 // Get returns one appointment (false when there is none).
 func (q *Queries) Get(ctx context.Context, id uuid.UUID) (Appointment, bool, error) {
-	list, err := q.list(ctx, "appointment_id = ?", id.String())
+	list, err := q.list(ctx, 1, "appointment_id = ?", id.String())
 	if err != nil || len(list) == 0 {
 		return Appointment{}, false, err
 	}
@@ -162,8 +191,8 @@ func overlaps(held []span, s appointment.Slot) bool {
 
 // FreeSlot is a slot at least one staff member offers and has free.
 type FreeSlot struct {
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
+	Start     time.Time `json:"start_at"`
+	End       time.Time `json:"end_at"`
 	Theme     string    `json:"theme"`
 	Channel   string    `json:"channel"`
 	Agency    string    `json:"agency"`

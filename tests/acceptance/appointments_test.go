@@ -38,15 +38,15 @@ func (e *memberEnv) slotList(t *testing.T, token string, from, to time.Time, hdr
 
 func hasSlot(slots []map[string]any, start string) bool {
 	for _, s := range slots {
-		if s["start"] == start {
+		if s["start_at"] == start {
 			return true
 		}
 	}
 	return false
 }
 
-// waitMail waits for the n-th mail to addr whose subject contains subject.
-func (e *memberEnv) waitMail(t *testing.T, addr, subject string, n int) smtptest.Message {
+// waitNthMail waits for the n-th mail to addr whose subject contains subject.
+func (e *memberEnv) waitNthMail(t *testing.T, addr, subject string, n int) smtptest.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -169,7 +169,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 		holidays[d] = true
 	}
 	for _, s := range all {
-		start, _ := time.Parse(time.RFC3339, s["start"].(string))
+		start, _ := time.Parse(time.RFC3339, s["start_at"].(string))
 		p := start.In(paris)
 		if holidays[p.Format("2006-01-02")] || p.Weekday() == time.Saturday || p.Weekday() == time.Sunday {
 			t.Fatalf("a slot on a day without help hours: %v", s)
@@ -181,16 +181,16 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 	// Slots at least 26 hours ahead, so that cancelling is allowed.
 	var future []string
 	for _, s := range all {
-		start, _ := time.Parse(time.RFC3339, s["start"].(string))
+		start, _ := time.Parse(time.RFC3339, s["start_at"].(string))
 		if start.After(time.Now().Add(26 * time.Hour)) {
-			future = append(future, s["start"].(string))
+			future = append(future, s["start_at"].(string))
 		}
 	}
 	s1, s2 := future[0], future[5]
 
 	// Alice and Bob race for s1, ten requests each at once: exactly one booking, 19 clear refusals.
 	book := func(tok, start string) map[string]any {
-		return map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start": start,
+		return map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start_at": start,
 			"note": "Question sur mes cotisations " + tok[:4]}
 	}
 	const each = 10
@@ -226,7 +226,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 		winnerMail = "bob@example.test"
 	}
 	id := booked.str("id")
-	if booked.str("status") != "booked" || booked.str("start") != s1 || booked.str("agency_name") == "" {
+	if booked.str("status") != "booked" || booked.str("start_at") != s1 || booked.str("agency_name") == "" {
 		t.Fatalf("booking: %s", booked.raw)
 	}
 	// The same Idempotency-Key books once.
@@ -238,7 +238,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 	}
 
 	// The confirmation mail carries a valid .ics, parsed back.
-	confirmation := e.waitMail(t, winnerMail, "Confirmation de votre rendez-vous", 1)
+	confirmation := e.waitNthMail(t, winnerMail, "Confirmation de votre rendez-vous", 1)
 	cal, ev := invitation(t, confirmation.Raw)
 	startAt, err := ev.GetStartAt()
 	want, _ := time.Parse(time.RFC3339, s1)
@@ -252,7 +252,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 		t.Fatal("the member's note is in the mail")
 	}
 	// The reminder (due at once with this lead).
-	e.waitMail(t, winnerMail, "Rappel", 1)
+	e.waitNthMail(t, winnerMail, "Rappel", 1)
 
 	// The slot is taken; the loser neither sees nor cancels nor moves the winner's appointment.
 	pos = booked.header.Get("X-Dossier-Position")
@@ -264,7 +264,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 		t.Fatalf("another member sees the appointment: %s", theirs.raw)
 	}
 	for _, path := range []string{"/cancellation", "/reschedule"} {
-		r := e.call(t, "POST", "/v1/appointments/"+id+path, loser, map[string]string{"start": s2})
+		r := e.call(t, "POST", "/v1/appointments/"+id+path, loser, map[string]string{"start_at": s2})
 		if r.status != 404 || r.str("code") != "appointment.not_found" {
 			t.Fatalf("another member's %s: %d %s", path, r.status, r.raw)
 		}
@@ -287,24 +287,34 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 		status int
 		code   string
 	}{
-		{map[string]any{"theme": "astrologie", "channel": "agency", "agency": "lille", "start": s3}, 422, "appointment.theme_unknown"},
-		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "paris", "start": s3}, 422, "appointment.agency_unknown"},
-		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start": s1}, 409, "appointment.slot_taken"},
+		{map[string]any{"theme": "astrologie", "channel": "agency", "agency": "lille", "start_at": s3}, 422, "appointment.theme_unknown"},
+		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "paris", "start_at": s3}, 422, "appointment.agency_unknown"},
+		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start_at": s1}, 409, "appointment.slot_taken"},
 		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille",
-			"start": want.Add(7 * time.Minute).Format(time.RFC3339)}, 409, "appointment.slot_unavailable"},
-		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start": "demain"}, 422, "appointment.start_invalid"},
-		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start": s3,
+			"start_at": want.Add(7 * time.Minute).Format(time.RFC3339)}, 409, "appointment.slot_unavailable"},
+		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start_at": "demain"}, 422, "appointment.start_invalid"},
+		{map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille", "start_at": s3,
 			"note": strings.Repeat("é", 1001)}, 422, "appointment.note_invalid"},
 	} {
 		r := e.call(t, "POST", "/v1/appointments", winner, c.body)
 		if r.status != c.status || r.str("code") != c.code || r.str("message") == "" {
 			t.Fatalf("%v: %d %s, want %d %s", c.body, r.status, r.raw, c.status, c.code)
 		}
+		if c.code == "appointment.start_invalid" && r.str("field") != "start_at" {
+			t.Fatalf("a bad start names field %q, want start_at", r.str("field"))
+		}
+	}
+	// A malformed id is a bad request, as on every route; a well-formed unknown one is not found.
+	for _, path := range []string{"/cancellation", "/reschedule"} {
+		if r := e.call(t, "POST", "/v1/appointments/pas-un-uuid"+path, winner, map[string]string{"start_at": s3}); r.status != 400 ||
+			r.str("code") != "request.invalid_id" {
+			t.Fatalf("malformed id, %s: %d %s", path, r.status, r.raw)
+		}
 	}
 
 	// Reschedule to s3: the new slot taken, the old one free again, a "déplacé" mail with SEQUENCE 1.
-	moved := e.must(t, 200, e.call(t, "POST", "/v1/appointments/"+id+"/reschedule", winner, map[string]string{"start": s3}), "reschedule")
-	if moved.str("start") != s3 || moved.str("id") != id {
+	moved := e.must(t, 200, e.call(t, "POST", "/v1/appointments/"+id+"/reschedule", winner, map[string]string{"start_at": s3}), "reschedule")
+	if moved.str("start_at") != s3 || moved.str("id") != id {
 		t.Fatalf("rescheduled: %s", moved.raw)
 	}
 	pos = moved.header.Get("X-Dossier-Position")
@@ -312,7 +322,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 	if !hasSlot(free, s1) || hasSlot(free, s3) {
 		t.Fatalf("after the reschedule: s1 free %v, s3 free %v", hasSlot(free, s1), hasSlot(free, s3))
 	}
-	_, ev = invitation(t, e.waitMail(t, winnerMail, "déplacé", 1).Raw)
+	_, ev = invitation(t, e.waitNthMail(t, winnerMail, "déplacé", 1).Raw)
 	if at, _ := ev.GetStartAt(); !at.Equal(mustTime(t, s3)) || ev.GetProperty(ics.ComponentPropertySequence).Value != "1" {
 		t.Fatalf("reschedule invitation: %v, sequence %v", at, ev.GetProperty(ics.ComponentPropertySequence))
 	}
@@ -338,15 +348,46 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 	if !hasSlot(free, s3) || !hasSlot(free, s1) {
 		t.Fatal("a cancelled appointment's slot is not free again")
 	}
-	e.waitMail(t, winnerMail, "Annulation", 1)
-	if r := e.call(t, "POST", "/v1/appointments/"+id+"/reschedule", winner, map[string]string{"start": s1}); r.status != 422 ||
+	e.waitNthMail(t, winnerMail, "Annulation", 1)
+	if r := e.call(t, "POST", "/v1/appointments/"+id+"/reschedule", winner, map[string]string{"start_at": s1}); r.status != 422 ||
 		r.str("code") != "appointment.not_booked" {
 		t.Fatalf("moving a cancelled appointment: %d %s", r.status, r.raw)
 	}
 
 	// At most 3 future appointments per member.
 	for i := range 3 {
-		e.must(t, 201, e.call(t, "POST", "/v1/appointments", winner, book(winner, future[12+i])), "book")
+		pos = e.must(t, 201, e.call(t, "POST", "/v1/appointments", winner, book(winner, future[12+i])), "book").header.Get("X-Dossier-Position")
+	}
+	// The member's list is paged: one by one, each appointment once, by start, and next null on the last page.
+	whole := e.must(t, 200, e.call(t, "GET", "/v1/appointments", winner, nil, "X-Dossier-Min-Position", pos), "whole list")
+	if list, _ := whole.body["appointments"].([]any); len(list) != 4 || whole.body["next"] != nil {
+		t.Fatalf("the winner's list (1 cancelled, 3 booked): %s", whole.raw)
+	}
+	var starts []string
+	for cursor, pages := "", 0; ; pages++ {
+		if pages > 4 {
+			t.Fatalf("more than 4 pages of one appointment: %v", starts)
+		}
+		path := "/v1/appointments?limit=1"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		page := e.must(t, 200, e.call(t, "GET", path, winner, nil), "a page")
+		list, _ := page.body["appointments"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("page %d: %s", pages, page.raw)
+		}
+		starts = append(starts, list[0].(map[string]any)["start_at"].(string))
+		if page.body["next"] == nil {
+			break
+		}
+		cursor, _ = page.body["next"].(string)
+	}
+	if len(starts) != 4 || starts[0] != s3 || starts[1] != future[12] || starts[3] != future[14] {
+		t.Fatalf("paged starts %v, want %s then %v", starts, s3, future[12:15])
+	}
+	if r := e.call(t, "GET", "/v1/appointments?limit=0", winner, nil); r.status != 422 || r.str("code") != "page.invalid_limit" {
+		t.Fatalf("limit=0: %d %s", r.status, r.raw)
 	}
 	if r := e.call(t, "POST", "/v1/appointments", winner, book(winner, future[16])); r.status != 422 || r.str("code") != "appointment.too_many" {
 		t.Fatalf("a 4th appointment: %d %s", r.status, r.raw)

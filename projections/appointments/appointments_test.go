@@ -36,7 +36,6 @@ type story struct {
 	first, second uuid.UUID
 	availability  appointment.AvailabilityPublished
 	memberStream  event.StreamID
-	dayEvents     int
 	memberHistory *projectionstest.History
 	dayHistory    *projectionstest.History
 	position      *uint64

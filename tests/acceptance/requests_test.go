@@ -338,7 +338,7 @@ func parisOr(t *testing.T) *time.Location {
 // mailText waits for the first mail to addr whose subject contains s and returns its text (line ends "\n").
 func (e *memberEnv) mailText(t *testing.T, addr, s string) string {
 	t.Helper()
-	return strings.ReplaceAll(e.waitMail(t, addr, s, 1).Text, "\r\n", "\n")
+	return strings.ReplaceAll(e.waitNthMail(t, addr, s, 1).Text, "\r\n", "\n")
 }
 
 // frenchDay writes a day as the mails do: "samedi 6 février 2027", "lundi 1er juin 2026".

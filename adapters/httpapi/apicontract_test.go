@@ -94,6 +94,8 @@ func TestOpenAPIContract(t *testing.T) {
 				walk(where+"."+name+"[]", items)
 			} else if _, ok := p["$ref"]; ok {
 				walk(where+"."+name, p)
+			} else if _, ok := p["properties"]; ok {
+				walk(where+"."+name, p) // an inline object (a multipart body's part)
 			}
 		}
 	}
@@ -115,7 +117,22 @@ func TestOpenAPIContract(t *testing.T) {
 				}
 			}
 			if rb, ok := op["requestBody"].(map[string]any); ok {
-				walk(where+" request", rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any))
+				// A JSON body, or a multipart/form-data one (a deposit): each media type's schema, its parts included.
+				content := rb["content"].(map[string]any)
+				if len(content) == 0 {
+					t.Errorf("%s: a request body without content", where)
+				}
+				for media, c := range content {
+					schema, _ := c.(map[string]any)["schema"].(map[string]any)
+					switch {
+					case schema == nil:
+						t.Errorf("%s request %s: no schema", where, media)
+					case media != "application/json" && media != "multipart/form-data":
+						t.Errorf("%s request: media type %s, want application/json or multipart/form-data", where, media)
+					default:
+						walk(where+" request "+media, schema)
+					}
+				}
 			}
 			if method != "get" {
 				continue
@@ -194,7 +211,14 @@ func TestErrorStatusesAreDocumented(t *testing.T) {
 		if token != "" && rt.Auth != authMemberOptional {
 			probes = append(probes, probe{name: "no session", status: 401, code: "session.required"})
 		}
-		if rt.Request != nil {
+		if rt.Request != nil && rt.BodyLimit > 0 {
+			// A streamed body is a multipart deposit: its own refusals of a body of another type, a malformed one and
+			// one declared above the route's limit.
+			probes = append(probes,
+				probe{name: "not multipart", body: `{"a":1}`, status: 415, code: "document.multipart_required"},
+				probe{name: "malformed multipart", body: "no parts", contentType: "multipart/form-data; boundary=b", status: 400, code: "document.malformed"},
+				probe{name: "too large", body: strings.Repeat("x", int(rt.BodyLimit)+1), contentType: "multipart/form-data; boundary=b", status: 413, code: "document.body_too_large"})
+		} else if rt.Request != nil {
 			probes = append(probes,
 				probe{name: "not JSON", body: "city=Rennes", contentType: "application/x-www-form-urlencoded", status: 415, code: "request.json_required"},
 				probe{name: "malformed JSON", body: `{"a":`, status: 400, code: "request.malformed_json"},

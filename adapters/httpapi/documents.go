@@ -72,7 +72,14 @@ type depositBody struct {
 	Position string `json:"position"`
 }
 
-type depositsBody = documentsubmissions.Page
+// depositsBody is a page of the member's deposits, the newest first.
+type depositsBody struct {
+	Deposits []documentsubmissions.Deposit `json:"deposits"`
+	Next     *string                       `json:"next"`
+}
+
+// depositPaging pages the intake queue and a case's documents (the member's deposits use memberPaging).
+var depositPaging = paging{Default: documentsubmissions.DefaultLimit, Max: documentsubmissions.MaxLimit}
 
 type documentListsBody struct {
 	document.Lists
@@ -111,11 +118,21 @@ const maxSubmissionPart = 64 << 10
 // errDepositsOff answers the deposit routes of a server built without the document commands.
 var errDepositsOff = failure.New(failure.Unavailable, "document.unavailable", "document deposits are not configured")
 
-// submitDocuments records a deposit of the caller's (see the comment at the top of this file).
+// errMultipartRequired answers a deposit whose body is not multipart/form-data (415).
+var errMultipartRequired = failure.New(failure.Invalid, "document.multipart_required", "multipart/form-data body required")
+
+// submitDocuments records a deposit of the caller's (see the comment at the top of this file). The request's form is
+// judged first, whatever the configuration: a body that is not multipart/form-data (415), a declared length above the
+// limit (413), then the throttle (429), a malformed first part (400); only then the deposits' configuration (503).
 func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if s.deps.DocumentCommands == nil || s.deps.Deposits == nil {
-		s.writeError(w, r, errDepositsOff)
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		s.writeDepositError(w, r, errMultipartRequired, nil)
+		return
+	}
+	if r.ContentLength > s.depositBodyLimit() {
+		s.writeDepositError(w, r, document.ErrBodyTooLarge, nil)
 		return
 	}
 	member := principalOf(ctx).ID
@@ -125,8 +142,7 @@ func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 		writeTooMany(w, r, s)
 		return
 	}
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+	if params["boundary"] == "" {
 		s.writeDepositError(w, r, document.ErrMalformed, nil)
 		return
 	}
@@ -151,6 +167,10 @@ func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || !validText(raw) {
 		s.writeDepositError(w, r, document.ErrMalformed, nil)
+		return
+	}
+	if s.deps.DocumentCommands == nil {
+		s.writeError(w, r, errDepositsOff)
 		return
 	}
 	form := command.DepositForm{Subject: in.Subject, Attested: in.Attest}
@@ -251,6 +271,8 @@ func (s *Server) writeDepositError(w http.ResponseWriter, r *http.Request, err e
 		status = http.StatusBadRequest
 	case document.ErrBodyTooLarge.Code:
 		status = http.StatusRequestEntityTooLarge
+	case errMultipartRequired.Code:
+		status = http.StatusUnsupportedMediaType
 	}
 	field := failure.FieldOf(err)
 	msg := s.messageFor(r, code, kind)
@@ -276,33 +298,14 @@ func plainFileName(s string) bool {
 	return len(s) <= 255 && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
-// listDeposits lists the caller's deposits, the newest first (?limit= 1 to 200, 50 by default; ?before= the
-// next_before of the previous page).
+// listDeposits lists a page of the caller's deposits, the newest first.
 func (s *Server) listDeposits(w http.ResponseWriter, r *http.Request) {
-	q := documentsubmissions.Query{}
-	query := r.URL.Query()
-	if v := query.Get("limit"); v != "" {
-		l, err := strconv.Atoi(v)
-		if err != nil {
-			s.writeError(w, r, failure.Field("limit", documentsubmissions.ErrInvalidPage))
-			return
-		}
-		q.Limit = l
-	}
-	if v := query.Get("before"); v != "" {
-		b, err := strconv.ParseInt(v, 10, 63)
-		if err != nil {
-			s.writeError(w, r, failure.Field("before", documentsubmissions.ErrInvalidPage))
-			return
-		}
-		q.Before = &b
-	}
-	page, err := s.deps.Deposits.List(r.Context(), principalOf(r.Context()).ID, q)
+	list, next, err := s.deps.Deposits.List(r.Context(), principalOf(r.Context()).ID, pageOf(r).Page)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeJSON(w, http.StatusOK, depositsBody{Deposits: nonNilSlice(list), Next: nextOf(next)})
 }
 
 // getDeposit returns one of the caller's deposits; another member's is not found.
@@ -322,6 +325,7 @@ func (s *Server) getDeposit(w http.ResponseWriter, r *http.Request) {
 
 type intakeBody struct {
 	Deposits []intakeDeposit `json:"deposits"`
+	Next     *string         `json:"next"`
 }
 
 // intakeDeposit is a deposit of the intake queue with its member's id (to find the member's cases).
@@ -330,12 +334,12 @@ type intakeDeposit struct {
 	MemberID uuid.UUID `json:"member_id"`
 }
 
-// listIntake lists the deposits waiting in the intake queue, the oldest first (at most 200). It shows no personal
-// text (who, why, file names): those are read in the member's data, once attached.
+// listIntake lists a page of the deposits waiting in the intake queue, the oldest first. It shows no personal text
+// (who, why, file names): those are read in the member's data, once attached.
 func (s *Server) listIntake(w http.ResponseWriter, r *http.Request) {
-	list, err := s.deps.Deposits.Intake(r.Context(), documentsubmissions.MaxLimit)
+	list, next, err := s.deps.Deposits.Intake(r.Context(), pageOf(r).Page)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
 	out := make([]intakeDeposit, len(list))
@@ -349,7 +353,7 @@ func (s *Server) listIntake(w http.ResponseWriter, r *http.Request) {
 		}
 		out[i] = intakeDeposit{Deposit: list[i], MemberID: list[i].MemberID}
 	}
-	writeJSON(w, http.StatusOK, intakeBody{Deposits: out})
+	writeJSON(w, http.StatusOK, intakeBody{Deposits: out, Next: nextOf(next)})
 }
 
 type attachmentRequest struct {
@@ -403,6 +407,7 @@ func (s *Server) caseVisible(r *http.Request, id uuid.UUID) error {
 
 type caseDocumentsBody struct {
 	Deposits []documentsubmissions.Deposit `json:"deposits"`
+	Next     *string                       `json:"next"`
 }
 
 // caseDocumentsView and caseDocumentView name the openings in the member's access log.
@@ -411,7 +416,8 @@ const (
 	caseDocumentView  = "case.document"
 )
 
-// caseDocuments lists the deposits in a case's file. The opening is recorded in the member's access log first.
+// caseDocuments lists a page of the deposits in a case's file, the oldest first. The opening is recorded in the
+// member's access log before the page is answered.
 func (s *Server) caseDocuments(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -422,9 +428,9 @@ func (s *Server) caseDocuments(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := s.deps.Deposits.OfCase(r.Context(), id)
+	list, next, err := s.deps.Deposits.CasePage(r.Context(), id, pageOf(r).Page)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pageError(r, err))
 		return
 	}
 	recorded := map[uuid.UUID]bool{}
@@ -438,7 +444,7 @@ func (s *Server) caseDocuments(w http.ResponseWriter, r *http.Request) {
 		}
 		recorded[d.MemberID] = true
 	}
-	writeJSON(w, http.StatusOK, caseDocumentsBody{Deposits: nonNilSlice(list)})
+	writeJSON(w, http.StatusOK, caseDocumentsBody{Deposits: nonNilSlice(list), Next: nextOf(next)})
 }
 
 func (s *Server) recordOpening(r *http.Request, member uuid.UUID, what, subject string) error {

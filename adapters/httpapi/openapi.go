@@ -143,7 +143,7 @@ func contractResponses(rt route) map[int]string {
 		}
 		out[status] = desc
 	}
-	if rt.Request != nil {
+	if rt.Request != nil && rt.BodyLimit == 0 { // a streamed body is multipart: its route lists its own 400/413/415
 		add(400, "Malformed JSON, or a body that is not valid UTF-8 (request.malformed_json, request.invalid_utf8).")
 		add(413, "Body too large (request.body_too_large).")
 		add(415, "Not a JSON body: Content-Type application/json is required (request.json_required).")

@@ -1,6 +1,7 @@
 package documentsubmissions
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -57,24 +58,38 @@ func TestDepositsListCaseAndIntake(t *testing.T) {
 		projectionstest.Apply(t, db, p, h.Events[:2]...)
 		q := NewQueries(db)
 		ctx := projectionstest.Ctx(t)
-		intake, err := q.Intake(ctx, 10)
-		if err != nil || len(intake) != 1 || intake[0].ID != subs[0].SubmissionID {
-			t.Fatalf("intake %+v, %v", intake, err)
+		intake, next, err := q.Intake(ctx, projections.Page{Limit: 10})
+		if err != nil || len(intake) != 1 || intake[0].ID != subs[0].SubmissionID || next != "" {
+			t.Fatalf("intake %+v %q, %v", intake, next, err)
+		}
+		// Two waiting deposits, one a page: each seen once, the oldest first.
+		projectionstest.Apply(t, db, p, other.Events[:2]...)
+		whole, _, err := q.Intake(ctx, projections.Page{})
+		if err != nil || len(whole) != 2 {
+			t.Fatalf("intake of two %+v, %v", whole, err)
+		}
+		first, next, err := q.Intake(ctx, projections.Page{Limit: 1})
+		if err != nil || len(first) != 1 || first[0].ID != whole[0].ID || next == "" {
+			t.Fatalf("intake, first page %+v %q, %v", first, next, err)
+		}
+		second, next, err := q.Intake(ctx, projections.Page{Limit: 1, After: next})
+		if err != nil || len(second) != 1 || second[0].ID != whole[1].ID || next != "" {
+			t.Fatalf("intake, second page %+v %q, %v", second, next, err)
 		}
 		projectionstest.Apply(t, db, p, h.Events[2:]...)
-		projectionstest.Apply(t, db, p, other.Events...)
-		if intake, _ := q.Intake(ctx, 10); len(intake) != 0 {
+		projectionstest.Apply(t, db, p, other.Events[2:]...)
+		if intake, _, _ := q.Intake(ctx, projections.Page{}); len(intake) != 0 {
 			t.Fatalf("attached deposits still in the intake queue: %+v", intake)
 		}
-		page, err := q.List(ctx, h.Stream.ID, Query{Limit: 1})
-		if err != nil || len(page.Deposits) != 1 || page.Deposits[0].ID != subs[1].SubmissionID || page.NextBefore == nil {
-			t.Fatalf("first page %+v, %v", page, err)
+		page, next, err := q.List(ctx, h.Stream.ID, projections.Page{Limit: 1})
+		if err != nil || len(page) != 1 || page[0].ID != subs[1].SubmissionID || next == "" {
+			t.Fatalf("first page %+v %q, %v", page, next, err)
 		}
-		page, err = q.List(ctx, h.Stream.ID, Query{Limit: 1, Before: page.NextBefore})
-		if err != nil || len(page.Deposits) != 1 || page.Deposits[0].ID != subs[0].SubmissionID || page.NextBefore != nil {
-			t.Fatalf("second page %+v, %v", page, err)
+		page, next, err = q.List(ctx, h.Stream.ID, projections.Page{Limit: 1, After: next})
+		if err != nil || len(page) != 1 || page[0].ID != subs[0].SubmissionID || next != "" {
+			t.Fatalf("second page %+v %q, %v", page, next, err)
 		}
-		d := page.Deposits[0]
+		d := page[0]
 		if d.Status != document.StatusRegistered || d.Disposition != document.DispositionCaseFile || d.CaseID == nil ||
 			*d.CaseID != caseID || d.Documents[0].Person != "Jeanne Martin" || d.Documents[0].Files[0].Name != "avis.pdf" {
 			t.Errorf("attached deposit %+v", d)
@@ -86,6 +101,18 @@ func TestDepositsListCaseAndIntake(t *testing.T) {
 		if err != nil || len(ofCase) != 2 {
 			t.Fatalf("case documents %+v, %v", ofCase, err)
 		}
+		// A case's documents by pages, the oldest first: the same deposits, each once.
+		first, next, err = q.CasePage(ctx, caseID, projections.Page{Limit: 1})
+		if err != nil || len(first) != 1 || first[0].ID != ofCase[0].ID || next == "" {
+			t.Fatalf("case documents, first page %+v %q, %v", first, next, err)
+		}
+		second, next, err = q.CasePage(ctx, caseID, projections.Page{Limit: 1, After: next})
+		if err != nil || len(second) != 1 || second[0].ID != ofCase[1].ID || next != "" {
+			t.Fatalf("case documents, second page %+v %q, %v", second, next, err)
+		}
+		if others, _, err := q.CasePage(ctx, uuid.New(), projections.Page{}); err != nil || len(others) != 0 {
+			t.Errorf("another case's documents: %+v, %v", others, err)
+		}
 		f, err := q.File(ctx, subs[1].SubmissionID, 0, 0)
 		if err != nil || f.BlobKey != blobKey(2) || f.MemberID != h.Stream.ID || f.Type != document.TypePDF {
 			t.Errorf("file %+v, %v", f, err)
@@ -94,8 +121,13 @@ func TestDepositsListCaseAndIntake(t *testing.T) {
 		if err != nil || !refs[blobKey(1)] || !refs[blobKey(2)] || refs[blobKey(9)] {
 			t.Errorf("referenced %v, %v", refs, err)
 		}
-		if _, err := q.List(ctx, h.Stream.ID, Query{Limit: MaxLimit + 1}); err != ErrInvalidPage {
-			t.Errorf("limit above the maximum: %v", err)
+		for _, bad := range []string{"!", projections.EncodeCursor("a", "b"), projections.EncodeCursor("-1"), projections.EncodeCursor("x")} {
+			if _, _, err := q.List(ctx, h.Stream.ID, projections.Page{After: bad}); !errors.Is(err, projections.ErrInvalidCursor) {
+				t.Errorf("deposits after cursor %q: %v", bad, err)
+			}
+			if _, _, err := q.Intake(ctx, projections.Page{After: bad}); !errors.Is(err, projections.ErrInvalidCursor) {
+				t.Errorf("intake after cursor %q: %v", bad, err)
+			}
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,16 +14,15 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/document"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/projections"
 )
 
-// The paging of the lists (the style of /v1/me/accesses: ?limit=, ?before= the previous page's next_before).
+// The paging of the lists (projections.Page, the API contract's convention): DefaultLimit rows when the page names
+// no limit, MaxLimit at most.
 const (
 	DefaultLimit = 50
 	MaxLimit     = 200
 )
-
-// ErrInvalidPage: a limit outside 1..MaxLimit or a malformed cursor.
-var ErrInvalidPage = failure.New(failure.Invalid, "documentsubmissions.invalid_page", "invalid limit or cursor")
 
 // ErrNotFound: no such deposit among the member's (or the case's).
 var ErrNotFound = failure.New(failure.NotFound, "documentsubmissions.not_found", "no such deposit")
@@ -43,18 +43,6 @@ type Deposit struct {
 	RegisteredAt *time.Time `json:"registered_at,omitempty"`
 	Documents    []Document `json:"documents"`
 	seq          int64
-}
-
-// Page is one page of deposits, the newest first; NextBefore, when set, asks for the next (older) page.
-type Page struct {
-	Deposits   []Deposit `json:"deposits"`
-	NextBefore *int64    `json:"next_before,omitempty"`
-}
-
-// Query is a page request.
-type Query struct {
-	Limit  int
-	Before *int64
 }
 
 // StoredFile is a file of a deposit as the blob store keeps it.
@@ -100,43 +88,82 @@ func (r row) view() (Deposit, error) {
 	return d, nil
 }
 
-func (q *Queries) page(ctx context.Context, where string, args []any, in Query) (Page, error) {
-	limit := in.Limit
-	if limit == 0 {
-		limit = DefaultLimit
-	}
-	if limit < 0 || limit > MaxLimit || (in.Before != nil && *in.Before < 0) {
-		return Page{}, ErrInvalidPage
-	}
-	order := "seq DESC"
-	if in.Before != nil {
-		where += " AND seq < ?"
-		args = append(args, *in.Before)
+// read reads the deposits matching where, in order, n of them at most (0: all).
+func (q *Queries) read(ctx context.Context, what, where string, args []any, order string, n int) ([]Deposit, error) {
+	sql := "SELECT * FROM " + Name + " WHERE " + where + " ORDER BY " + order
+	if n > 0 {
+		sql += " LIMIT ?"
+		args = append(args, n)
 	}
 	var rows []row
-	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT * FROM "+Name+" WHERE "+where+
-		" ORDER BY "+order+" LIMIT ?"), append(args, limit+1)...); err != nil {
-		return Page{}, fmt.Errorf("documentsubmissions: list: %w", err)
+	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind(sql), args...); err != nil {
+		return nil, fmt.Errorf("documentsubmissions: %s: %w", what, err)
 	}
-	page := Page{Deposits: make([]Deposit, 0, min(len(rows), limit))}
-	for i, r := range rows {
-		if i == limit {
-			next := rows[i-1].Seq
-			page.NextBefore = &next
-			break
-		}
+	out := make([]Deposit, 0, len(rows))
+	for _, r := range rows {
 		d, err := r.view()
 		if err != nil {
-			return Page{}, err
+			return nil, err
 		}
-		page.Deposits = append(page.Deposits, d)
+		out = append(out, d)
 	}
-	return page, nil
+	return out, nil
 }
 
-// List returns one page of member memberID's deposits, the newest first.
-func (q *Queries) List(ctx context.Context, memberID uuid.UUID, in Query) (Page, error) {
-	return q.page(ctx, "member_id = ?", []any{memberID.String()}, in)
+// pageSize is the number of rows of page p: DefaultLimit for none, MaxLimit at most.
+func pageSize(p projections.Page) int { return min(p.Limit1(DefaultLimit)-1, MaxLimit) }
+
+// List returns a page of member memberID's deposits, the newest first (in the order of the member's stream), and the
+// cursor of the next page ("" after the last). A cursor no page gave is projections.ErrInvalidCursor.
+func (q *Queries) List(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]Deposit, string, error) {
+	n := pageSize(p)
+	where, args := "member_id = ?", []any{memberID.String()}
+	if p.After != "" {
+		key, err := projections.DecodeCursor(p.After, 1)
+		if err != nil {
+			return nil, "", err
+		}
+		seq, err := strconv.ParseInt(key[0], 10, 64)
+		if err != nil || seq < 0 {
+			return nil, "", projections.ErrInvalidCursor
+		}
+		where, args = where+" AND seq < ?", append(args, seq)
+	}
+	list, err := q.read(ctx, "list", where, args, "seq DESC", n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := projections.Trim(list, projections.Page{Limit: n}, n, func(d Deposit) string {
+		return projections.EncodeCursor(strconv.FormatInt(d.seq, 10))
+	})
+	return page, next, nil
+}
+
+// oldestFirst returns a page of the deposits matching where, the oldest first by (submitted_at, submission_id), and
+// the cursor of the next page.
+func (q *Queries) oldestFirst(ctx context.Context, what, where string, args []any, p projections.Page) ([]Deposit, string, error) {
+	n := pageSize(p)
+	if p.After != "" {
+		key, err := projections.DecodeCursor(p.After, 2)
+		if err != nil {
+			return nil, "", err
+		}
+		at, terr := time.Parse(time.RFC3339Nano, key[0])
+		id, uerr := uuid.Parse(key[1])
+		if terr != nil || uerr != nil {
+			return nil, "", projections.ErrInvalidCursor
+		}
+		where += " AND (submitted_at, submission_id) > (?, ?)"
+		args = append(args, usec(at), id.String())
+	}
+	list, err := q.read(ctx, what, where, args, "submitted_at, submission_id", n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := projections.Trim(list, projections.Page{Limit: n}, n, func(d Deposit) string {
+		return projections.EncodeCursor(d.SubmittedAt.UTC().Format(time.RFC3339Nano), d.ID.String())
+	})
+	return page, next, nil
 }
 
 // Get returns deposit id of member memberID; another member's is ErrNotFound.
@@ -152,25 +179,10 @@ func (q *Queries) Get(ctx context.Context, memberID, id uuid.UUID) (Deposit, err
 	return rows[0].view()
 }
 
-// Intake returns the deposits waiting in the intake queue ("d'autres documents"), the oldest first.
-func (q *Queries) Intake(ctx context.Context, limit int) ([]Deposit, error) {
-	if limit <= 0 || limit > MaxLimit {
-		return nil, ErrInvalidPage
-	}
-	var rows []row
-	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT * FROM "+Name+
-		" WHERE disposition = 'intake' ORDER BY submitted_at, submission_id LIMIT ?"), limit); err != nil {
-		return nil, fmt.Errorf("documentsubmissions: intake: %w", err)
-	}
-	out := make([]Deposit, 0, len(rows))
-	for _, r := range rows {
-		d, err := r.view()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+// Intake returns a page of the deposits waiting in the intake queue ("d'autres documents"), the oldest first, and
+// the cursor of the next page ("" after the last).
+func (q *Queries) Intake(ctx context.Context, p projections.Page) ([]Deposit, string, error) {
+	return q.oldestFirst(ctx, "intake", "disposition = 'intake'", nil, p)
 }
 
 // ByID returns deposit id whoever its member is (staff reads; the caller checks access).
@@ -186,23 +198,16 @@ func (q *Queries) ByID(ctx context.Context, id uuid.UUID) (Deposit, error) {
 	return rows[0].view()
 }
 
-// OfCase returns the deposits in case caseID's file (answers to its information requests, its supporting documents,
-// deposits attached to it), the oldest first.
+// OfCase returns all the deposits in case caseID's file (answers to its information requests, its supporting
+// documents, deposits attached to it), the oldest first.
 func (q *Queries) OfCase(ctx context.Context, caseID uuid.UUID) ([]Deposit, error) {
-	var rows []row
-	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT * FROM "+Name+
-		" WHERE case_id = ? ORDER BY submitted_at, submission_id"), caseID.String()); err != nil {
-		return nil, fmt.Errorf("documentsubmissions: of case: %w", err)
-	}
-	out := make([]Deposit, 0, len(rows))
-	for _, r := range rows {
-		d, err := r.view()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return q.read(ctx, "of case", "case_id = ?", []any{caseID.String()}, "submitted_at, submission_id", 0)
+}
+
+// CasePage returns a page of the deposits in case caseID's file, the oldest first, and the cursor of the next page
+// ("" after the last).
+func (q *Queries) CasePage(ctx context.Context, caseID uuid.UUID, p projections.Page) ([]Deposit, string, error) {
+	return q.oldestFirst(ctx, "of case", "case_id = ?", []any{caseID.String()}, p)
 }
 
 // File returns file (document i, file j) of deposit submissionID.

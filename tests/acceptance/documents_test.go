@@ -307,14 +307,21 @@ func TestDocumentDepositRefusals(t *testing.T) {
 	// Exactly the limit is accepted; then the list holds that deposit only.
 	ok := e.must(t, 201, e.deposit(t, alice, one("bank_details"), []upload{{0, "pile.pdf", filechecktest.PDFOfSize("RIB", mib)}}), "a file of exactly 1 MiB")
 	list := e.must(t, 200, e.call(t, "GET", "/v1/document-submissions", alice, nil, "X-Dossier-Min-Position", ok.header.Get("X-Dossier-Position")), "list")
-	if l, _ := list.body["deposits"].([]any); len(l) != 1 {
+	if l, _ := list.body["deposits"].([]any); len(l) != 1 || list.body["next"] != nil {
 		t.Fatalf("refused deposits were recorded: %s", list.raw)
 	}
-	if r := e.call(t, "GET", "/v1/document-submissions?limit=0", alice, nil); r.status != 200 {
-		t.Errorf("limit=0 (the default): %d %s", r.status, r.raw)
+	// The list pages by the API contract: ?limit= from 1 to 200, an opaque ?cursor=.
+	for _, q := range []string{"limit=0", "limit=201", "limit=x"} {
+		if r := e.call(t, "GET", "/v1/document-submissions?"+q, alice, nil); r.status != 422 || r.str("code") != "page.invalid_limit" || r.str("field") != "limit" {
+			t.Errorf("%s: %d %s", q, r.status, r.raw)
+		}
 	}
-	if r := e.call(t, "GET", "/v1/document-submissions?limit=201", alice, nil); r.status != 422 || r.str("code") != "documentsubmissions.invalid_page" {
-		t.Errorf("limit=201: %d %s", r.status, r.raw)
+	if r := e.call(t, "GET", "/v1/document-submissions?cursor=bm9wZQ", alice, nil); r.status != 422 || r.str("code") != "page.invalid_cursor" || r.str("field") != "cursor" {
+		t.Errorf("a cursor no page gave: %d %s", r.status, r.raw)
+	}
+	// A body that is not multipart/form-data: 415, nothing stored.
+	if r := e.call(t, "POST", "/v1/document-submissions", alice, one("other")); r.status != 415 || r.str("code") != "document.multipart_required" {
+		t.Errorf("a JSON deposit: %d %s", r.status, r.raw)
 	}
 	// Deposits are throttled per member: past the burst, 429 with Retry-After.
 	throttled := false
@@ -367,6 +374,12 @@ func depositIntakeStory(t *testing.T, e *memberEnv) {
 	docs := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+aliceReq+"/documents", claire, nil, "X-Dossier-Min-Position", att.header.Get("X-Dossier-Position")), "case documents")
 	if !strings.Contains(string(docs.raw), dep.str("id")) || !strings.Contains(string(docs.raw), "livret.png") {
 		t.Fatalf("the attached deposit is not in the case's documents: %s", docs.raw)
+	}
+	if docs.body["next"] != nil || intake.body["next"] != nil {
+		t.Errorf("one page only, yet a next: %s %s", docs.raw, intake.raw)
+	}
+	if r := e.call(t, "GET", "/v1/document-intake?limit=201", claire, nil); r.status != 422 || r.str("code") != "page.invalid_limit" {
+		t.Errorf("intake limit=201: %d %s", r.status, r.raw)
 	}
 	if r := e.must(t, 200, e.call(t, "GET", "/v1/document-intake", claire, nil), "intake after"); strings.Contains(string(r.raw), dep.str("id")) {
 		t.Fatalf("the attached deposit is still in the intake queue: %s", r.raw)

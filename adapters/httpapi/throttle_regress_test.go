@@ -35,18 +35,28 @@ func throttledRoutes(s *Server) []struct {
 	}
 }
 
-// recordingPeers serves h and records the peer address of every request it serves.
-type recordingPeers struct {
-	h     http.Handler
-	mu    sync.Mutex
-	peers map[string]bool
+// connCounter counts the connections a server accepts and the requests it serves (a source port may be reused by
+// a later connection, so connections are counted, not distinct peer addresses).
+type connCounter struct {
+	mu              sync.Mutex
+	conns, requests int
 }
 
-func (p *recordingPeers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	p.peers[r.RemoteAddr] = true
-	p.mu.Unlock()
-	p.h.ServeHTTP(w, r)
+func (c *connCounter) state(_ net.Conn, st http.ConnState) {
+	if st == http.StateNew {
+		c.mu.Lock()
+		c.conns++
+		c.mu.Unlock()
+	}
+}
+
+func (c *connCounter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.requests++
+		c.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // oneConnectionPerRequest is a client that opens a new TCP connection (a new source port) for every request, from
@@ -90,8 +100,10 @@ func TestEveryOpenEndpointIsThrottledPerAddressRegress(t *testing.T) {
 					th = r.throttle
 				}
 			}
-			peers := &recordingPeers{h: s.Handler(), peers: map[string]bool{}}
-			srv := httptest.NewServer(peers)
+			peers := &connCounter{}
+			srv := httptest.NewUnstartedServer(peers.wrap(s.Handler()))
+			srv.Config.ConnState = peers.state
+			srv.Start()
 			t.Cleanup(srv.Close)
 			client := oneConnectionPerRequest("127.0.0.1")
 
@@ -123,10 +135,10 @@ func TestEveryOpenEndpointIsThrottledPerAddressRegress(t *testing.T) {
 				t.Fatalf("%d attempts from one address, each on a new connection, were never throttled", attempts)
 			}
 			peers.mu.Lock()
-			distinct := len(peers.peers)
+			conns, requests := peers.conns, peers.requests
 			peers.mu.Unlock()
-			if distinct != attempts {
-				t.Fatalf("%d attempts came from %d peer addresses: the test did not open a connection per attempt", attempts, distinct)
+			if requests != attempts || conns != attempts {
+				t.Fatalf("%d attempts: %d requests on %d connections: the test did not open a connection per attempt", attempts, requests, conns)
 			}
 
 			// Another client address has its own budget.

@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
@@ -124,22 +123,11 @@ func oneLine(s string) string {
 
 // headPosition returns the commit position of the last event of the log (0 when it is empty).
 func headPosition(ctx context.Context, client *kurrentdb.Client) (uint64, error) {
-	rs, err := client.ESDB().ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
+	head, err := client.Head(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("read the head of the log: %w", err)
 	}
-	defer rs.Close()
-	re, err := rs.Recv()
-	if errors.Is(err, io.EOF) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read the head of the log: %w", err)
-	}
-	if ev := re.OriginalEvent(); ev != nil {
-		return ev.Position.Commit, nil
-	}
-	return 0, nil
+	return head, nil
 }
 
 // ProjectionsRebuildCmd rebuilds projections from scratch (see projections.Rebuild).

@@ -279,6 +279,7 @@ func (r *Runner) poll(ctx context.Context) {
 		if w.observe(live, own) {
 			changed = true
 		}
+		w.noteServedLocked()
 	}
 	if changed {
 		r.notifyLocked()

@@ -26,8 +26,12 @@ const (
 	RoleStopped Role = "stopped"
 )
 
-// maxRetryDelay bounds the back-off after transient failures.
-const maxRetryDelay = 30 * time.Second
+// maxRetryDelay bounds the back-off after transient failures; maxLeaseRetryDelay the back-off while the lease cannot
+// be asked for (the database is out of reach), short so that a restarted database is used again within seconds.
+const (
+	maxRetryDelay      = 30 * time.Second
+	maxLeaseRetryDelay = 5 * time.Second
+)
 
 // worker runs one projection in a Runner. Its fields below the line are guarded by r.mu.
 type worker struct {
@@ -48,6 +52,10 @@ type worker struct {
 	lastRecorded  time.Time
 	pendingSince  time.Time // recorded-at of the oldest event received but not committed yet
 	err           error     // why the projection stopped
+	retrying      error     // why the lease cannot be asked for right now (retried)
+	// served is set once the projection has counted as ready on this replica (caught up here, or followed while
+	// another replica held it): from then on a lease moving (a takeover, a hand-over) does not make it unready.
+	served bool
 }
 
 // session options.
@@ -76,7 +84,7 @@ func leaseName(name string, version int) string { return "projection." + Prefix(
 // run takes the lease, runs sessions until ctx ends or a permanent error, and goes back to standby whenever the
 // lease is lost.
 func (w *worker) run(ctx context.Context) error {
-	delay := w.r.opts.RetryDelay
+	delay, leaseDelay := w.r.opts.RetryDelay, w.r.opts.RetryDelay
 	for {
 		w.setRole(RoleStandby)
 		// Try once first: only a lease held by someone else makes this replica a follower that may count as ready
@@ -94,9 +102,25 @@ func (w *worker) run(ctx context.Context) error {
 				return nil
 			}
 			err = fmt.Errorf("projections: %s: take lease: %w", Prefix(w.name, w.version), err)
-			w.fail(err)
-			return err
+			if errors.Is(err, sqldb.ErrClosed) {
+				w.fail(err) // this process closed its database: it is shutting down
+				return err
+			}
+			// The database is out of reach (a PostgreSQL restart, a network cut): never a reason to stop. Try
+			// again with back-off; Ready reports it meanwhile.
+			w.setRetrying(err)
+			w.logger.Warn("projections: cannot take the lease; trying again", "in", leaseDelay, "error", err.Error())
+			select {
+			case <-ctx.Done():
+				w.setRole(RoleStopped)
+				return nil
+			case <-time.After(leaseDelay):
+			}
+			leaseDelay = min(2*leaseDelay, maxLeaseRetryDelay)
+			continue
 		}
+		w.setRetrying(nil)
+		leaseDelay = w.r.opts.RetryDelay
 		w.logger.Info("projections: took over the projection")
 		start := time.Now()
 		err = w.session(ctx, lease, sessionOptions{})
@@ -170,7 +194,28 @@ func (w *worker) setHeldElsewhere(held bool) {
 	defer w.r.mu.Unlock()
 	if w.heldElsewhere != held {
 		w.heldElsewhere = held
+		w.noteServedLocked()
 		w.r.notifyLocked()
+	}
+}
+
+func (w *worker) setRetrying(err error) {
+	w.r.mu.Lock()
+	defer w.r.mu.Unlock()
+	if (w.retrying == nil) != (err == nil) {
+		w.r.notifyLocked()
+	}
+	w.retrying = err
+}
+
+// noteServedLocked sets served when the projection is ready on this replica now. r.mu must be held.
+func (w *worker) noteServedLocked() {
+	switch {
+	case w.err != nil:
+	case w.role == RoleActive && w.caughtUp:
+		w.served = true
+	case w.role == RoleStandby && w.heldElsewhere && w.liveVersion != 0 && w.r.pollErr == nil:
+		w.served = true
 	}
 }
 
@@ -364,6 +409,7 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 			w.r.mu.Lock()
 			first := !w.caughtUp
 			w.caughtUp = true
+			w.noteServedLocked()
 			w.r.notifyLocked()
 			w.r.mu.Unlock()
 			if first {

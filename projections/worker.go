@@ -92,6 +92,7 @@ func (w *worker) run(ctx context.Context) error {
 		// a moment after saying it was.
 		lease, err := w.r.db.TryAcquireLease(ctx, leaseName(w.name, w.version))
 		if errors.Is(err, sqldb.ErrLeaseHeld) {
+			w.setRetrying(nil) // the database answers: another replica holds the lease
 			w.setHeldElsewhere(true)
 			lease, err = w.r.db.AcquireLease(ctx, leaseName(w.name, w.version), w.r.opts.LeaseRetry)
 		}

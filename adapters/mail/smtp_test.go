@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
@@ -467,4 +470,59 @@ func TestSMTPConcurrentSends(t *testing.T) {
 	if len(ids) != n {
 		t.Errorf("%d distinct Message-IDs among %d messages, want %d", len(ids), len(got), n)
 	}
+}
+
+// TestSMTPReusesSessionsAndSendsInParallel is issue 12's mail defect (one connection per mail, about 9 mails/s):
+// mails sent one after the other go over one session, concurrent ones over at most Connections sessions, and the
+// idle sessions are closed after IdleTimeout.
+func TestSMTPReusesSessionsAndSendsInParallel(t *testing.T) {
+	srv := startServer(t, smtptest.Options{})
+	sender := newSMTP(t, srv, func(c *mail.SMTPConfig) { c.Connections, c.IdleTimeout = 3, 500*time.Millisecond })
+	ctx := testContext(t)
+	msgs := func(n, offset int) []mail.Message {
+		out := make([]mail.Message, n)
+		for i := range out {
+			out[i] = activationMessage(t)
+			out[i].MessageID = mail.NewMessageID(uuid.NewSHA1(uuid.Nil, []byte(fmt.Sprint(offset+i))), testFrom)
+		}
+		return out
+	}
+	const sequential = 40
+	start := time.Now()
+	for _, m := range msgs(sequential, 0) {
+		if err := sender.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d mails one after the other in %s (%.0f/s)", sequential, time.Since(start).Round(time.Millisecond),
+		sequential/time.Since(start).Seconds())
+	if opened, _ := srv.Sessions(); opened != 1 {
+		t.Errorf("%d sessions opened for %d mails sent one after the other, want 1", opened, sequential)
+	}
+
+	const concurrent = 30
+	errs := make(chan error, concurrent)
+	for _, m := range msgs(concurrent, sequential) {
+		go func() { errs <- sender.Send(ctx, m) }()
+	}
+	for range concurrent {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	got, err := srv.Wait(ctx, sequential+concurrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range got {
+		ids[m.MessageID] = true
+	}
+	if len(ids) != sequential+concurrent || len(got) != sequential+concurrent {
+		t.Errorf("%d messages, %d distinct, want %d", len(got), len(ids), sequential+concurrent)
+	}
+	if opened, maxOpen := srv.Sessions(); maxOpen > 3 || opened > 3 || maxOpen < 2 {
+		t.Errorf("%d sessions opened, at most %d at once; want 2 or 3 (Connections 3)", opened, maxOpen)
+	}
+	waitNoSessions(t, srv) // closed after IdleTimeout
 }

@@ -235,6 +235,10 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 		opt(&scfg)
 	}
 	scfg.whileLeased = func(ctx context.Context) { r.maintain(ctx, hd) }
+	if r.metrics != nil {
+		delay := r.metrics.delay.WithLabelValues(name)
+		scfg.onAck = func(d time.Duration) { delay.Observe(max(0, d.Seconds())) }
+	}
 	sub, err := NewSubscriber(scfg)
 	if err != nil {
 		return err

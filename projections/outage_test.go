@@ -5,9 +5,11 @@ import (
 	"time"
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest/storetest"
+	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/projectionstest"
+	"github.com/msa-dossier/dossier/projections/staffdirectory"
 	"github.com/msa-dossier/dossier/projections/streamactivity"
 )
 
@@ -89,5 +91,62 @@ func TestSurvivorStaysReadyWhileTakingOver(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
+	})
+}
+
+// TestProjectionsMoveBackToARestartedReplica: the survivor of a replica's death runs every projection; when a
+// replica starts again, the survivor hands the surplus over (fair share: ceil(projections/replicas) each) instead of
+// starving it, and both stay ready throughout.
+func TestProjectionsMoveBackToARestartedReplica(t *testing.T) {
+	sqldbtest.EachTarget(t, func(t *testing.T, tg sqldbtest.Target) {
+		e := storetest.New(t)
+		first := e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"})
+		start := func(holder string) *projectionstest.Runner {
+			db, err := sqldb.Open(projectionstest.Ctx(t), tg.Dialect, tg.DSN, sqldb.Options{Holder: holder})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			r, err := projections.NewRunner(db, e.Source, projections.Options{Logger: projectionstest.Logger(),
+				RetryDelay: 200 * time.Millisecond, LeaseRetry: 100 * time.Millisecond, ShareInterval: 200 * time.Millisecond},
+				streamactivity.New(), staffdirectory.New())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return projectionstest.Start(t, r)
+		}
+		activeCount := func(r *projectionstest.Runner) int {
+			n := 0
+			for _, st := range r.Status() {
+				if st.Role == projections.RoleActive {
+					n++
+				}
+			}
+			return n
+		}
+		a := start("replica-a")
+		a.Wait(t, first.Position)
+		projectionstest.Eventually(t, "a runs both", func() bool { return activeCount(a) == 2 && a.Ready() == nil })
+
+		b := start("replica-b")
+		deadline := time.Now().Add(20 * time.Second)
+		for activeCount(a) != 1 || activeCount(b) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no fair share within 20 s: a runs %d, b runs %d", activeCount(a), activeCount(b))
+			}
+			if err := a.Ready(); err != nil {
+				t.Fatalf("a not ready while handing over: %v", err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		projectionstest.Eventually(t, "b ready", func() bool { return b.Ready() == nil })
+		// The share holds: nothing keeps moving back and forth.
+		time.Sleep(time.Second)
+		if activeCount(a) != 1 || activeCount(b) != 1 {
+			t.Errorf("after a second: a runs %d, b runs %d", activeCount(a), activeCount(b))
+		}
+		second := e.Append(t, storetest.NewStream("testcase"), opened{Queue: "q"})
+		a.Wait(t, second.Position)
+		b.Wait(t, second.Position)
 	})
 }

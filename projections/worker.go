@@ -56,6 +56,9 @@ type worker struct {
 	// served is set once the projection has counted as ready on this replica (caught up here, or followed while
 	// another replica held it): from then on a lease moving (a takeover, a hand-over) does not make it unready.
 	served bool
+	// stopSession ends the running session (nil when none runs); handOver says it was ended for a fair share.
+	stopSession context.CancelFunc
+	handOver    bool
 }
 
 // session options.
@@ -126,10 +129,25 @@ func (w *worker) run(ctx context.Context) error {
 		start := time.Now()
 		err = w.session(ctx, lease, sessionOptions{})
 		_ = lease.Release()
+		w.r.mu.Lock()
+		handedOver := w.handOver
+		w.handOver = false
+		w.r.mu.Unlock()
 		switch {
 		case ctx.Err() != nil:
 			w.setRole(RoleStopped)
 			return nil
+		case handedOver && !permanent(err):
+			// Stay away long enough for a replica standing by to take the lease (it tries every LeaseRetry).
+			w.logger.Info("projections: handed the projection over for a fair share")
+			w.setRole(RoleStandby)
+			select {
+			case <-ctx.Done():
+				w.setRole(RoleStopped)
+				return nil
+			case <-time.After(3 * w.r.opts.LeaseRetry):
+			}
+			continue
 		case permanent(err):
 			w.fail(err)
 			return err
@@ -247,6 +265,16 @@ func (w *worker) observe(live, own Checkpoint) bool {
 func (w *worker) session(ctx context.Context, lease *sqldb.Lease, so sessionOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if !so.untilCaughtUp {
+		w.r.mu.Lock()
+		w.stopSession, w.handOver = cancel, false
+		w.r.mu.Unlock()
+		defer func() {
+			w.r.mu.Lock()
+			w.stopSession = nil
+			w.r.mu.Unlock()
+		}()
+	}
 	go func() {
 		select {
 		case <-lease.Done():

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -134,4 +135,45 @@ WHERE locktype = 'advisory' AND classid = $1::bigint::oid AND objsubid = 2 AND g
 		held[name] = keys[int64(uint32(leaseKey(name)))]
 	}
 	return held, nil
+}
+
+// presencePrefix names the leases that say a replica is alive (Join).
+const presencePrefix = "replica."
+
+// Join takes this process's presence lease ("replica.<holder>"), held until Release or Close: LiveReplicas counts
+// the processes that hold one. Runners join so that replicas can share their leases fairly.
+func (db *DB) Join(ctx context.Context) (*Lease, error) {
+	return db.TryAcquireLease(ctx, presencePrefix+presenceName(db.holder))
+}
+
+// LiveReplicas counts the processes whose presence lease (Join) is held now.
+func (db *DB) LiveReplicas(ctx context.Context) (int, error) {
+	hs, err := db.LeaseHolders(ctx, presencePrefix)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, h := range hs {
+		if h.Held {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// presenceName makes a holder name fit a lease name: lower case, letters, digits, '_', '.', '-'.
+func presenceName(holder string) string {
+	b := []byte(strings.ToLower(holder))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	if len(b) == 0 || !(b[0] >= 'a' && b[0] <= 'z' || b[0] >= '0' && b[0] <= '9') {
+		b = append([]byte("r"), b...)
+	}
+	if len(b) > 100 {
+		b = b[:100]
+	}
+	return string(b)
 }

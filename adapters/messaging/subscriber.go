@@ -122,6 +122,23 @@ type Subscriber struct {
 
 	stateMu sync.Mutex
 	state   subscriberState
+
+	roundMu    sync.Mutex
+	stopRound  context.CancelFunc // ends the round in progress (nil when none)
+	handedOver bool               // the round was ended by HandOver
+}
+
+// HandOver ends the running round, releases the handler's lease and keeps away from it for three LeaseRetry, so
+// that another replica waiting for the lease takes it (fair share). It reports whether a round was running.
+func (s *Subscriber) HandOver() bool {
+	s.roundMu.Lock()
+	defer s.roundMu.Unlock()
+	if s.stopRound == nil {
+		return false
+	}
+	s.handedOver = true
+	s.stopRound()
+	return true
 }
 
 // subscriberState is what the metrics read of a running subscription.
@@ -217,6 +234,17 @@ func (s *Subscriber) run(ctx context.Context, out chan<- *message.Message) {
 		if ctx.Err() != nil {
 			return
 		}
+		s.roundMu.Lock()
+		handedOver := s.handedOver
+		s.handedOver = false
+		s.roundMu.Unlock()
+		if handedOver {
+			s.logger.Info("reactions: handed the handler over for a fair share")
+			if !sleep(ctx, 3*s.cfg.LeaseRetry) {
+				return
+			}
+			continue
+		}
 		if progressed {
 			delay = s.cfg.Backoff
 		}
@@ -247,6 +275,14 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 	}
 	defer lease.Release()
 	ctx, cancel := context.WithCancel(ctx)
+	s.roundMu.Lock()
+	s.stopRound, s.handedOver = cancel, false
+	s.roundMu.Unlock()
+	defer func() {
+		s.roundMu.Lock()
+		s.stopRound = nil
+		s.roundMu.Unlock()
+	}()
 	var leased sync.WaitGroup
 	defer func() {
 		cancel()

@@ -119,8 +119,8 @@ func startCluster(t *testing.T) *cluster {
 		"DOSSIER_SECRET_KEY=" + secret,
 		"DOSSIER_DATA_KEK=" + kek,
 	}
-	for range 2 {
-		s := startServeIn(t, t.TempDir(), "--kurrentdb-url", "esdb://"+node.addr+"?tls=false", "--postgres-url", pg.DSN(),
+	for i := range 2 {
+		s := startServeIn(t, t.TempDir(), "--replica-id", fmt.Sprintf("replica-%d", i), "--kurrentdb-url", "esdb://"+node.addr+"?tls=false", "--postgres-url", pg.DSN(),
 			"--secret-key", secret, "--data-kek", kek,
 			"--smtp-url", fmt.Sprintf("smtp://%s?tls=none", smtp.Addr()),
 			"--mail-from", "Mon espace privé <ne-pas-repondre@msa.test>", "--consistency-timeout", "5s")
@@ -380,6 +380,16 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 		len(ids), retried, len(ids)-lost, lost, len(subs)-len(ids), dups)
 	if dups > 0 {
 		t.Errorf("%d acknowledgement mails sent twice", dups)
+	}
+	// Operators see which replica runs what, and how long after its event each handler acted (the mail lag).
+	for _, what := range []string{"reactions", "projections"} {
+		out := c.replicas[0].admin(t, nil, what, "status")
+		t.Logf("dossier %s status:\n%s", what, out)
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			if !strings.Contains(line, "replica-0") && !strings.Contains(line, "replica-1") {
+				t.Errorf("%s status: a line names no replica: %q", what, line)
+			}
+		}
 	}
 }
 

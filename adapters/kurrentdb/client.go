@@ -193,9 +193,8 @@ func ping(ctx context.Context, es *esdb.Client) error {
 // Head returns the commit position of the last record of $all (0 when the log is empty): no command has been
 // answered with a position beyond it. It is the adapters/httpapi LogHead port.
 func (c *Client) Head(ctx context.Context) (uint64, error) {
-	var head uint64
+	var got uint64 // written by the call only when it succeeds; a call abandoned at ctx's end never is read
 	err := c.do(ctx, "kurrentdb.Head", func(es *esdb.Client) error {
-		head = 0
 		rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}, ResolveLinkTos: false}, 1)
 		if err != nil {
 			return err
@@ -204,16 +203,21 @@ func (c *Client) Head(ctx context.Context) (uint64, error) {
 		re, err := rs.Recv()
 		switch {
 		case errors.Is(err, io.EOF):
+			got = 0
 			return nil
 		case err != nil:
 			return err
 		}
+		got = 0
 		if re.Event != nil {
-			head = re.Event.Position.Commit
+			got = re.Event.Position.Commit
 		}
 		return nil
 	})
-	return head, err
+	if err != nil {
+		return 0, err
+	}
+	return got, nil
 }
 
 // errClosed is returned once Close has been called.
@@ -234,16 +238,6 @@ func (c *Client) acquire(probing bool) (*esdb.Client, error) {
 		return nil, fmt.Errorf("%w (%w)", errUnreachable, c.downErr)
 	}
 	c.calls.Add(1)
-	return c.cur, nil
-}
-
-// current returns the official client in use.
-func (c *Client) current() (*esdb.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return nil, errClosed
-	}
 	return c.cur, nil
 }
 

@@ -453,7 +453,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	for {
 		msg := e.msg()
 		sess, err := s.take(ctx)
+		reused := false
 		if err == nil {
+			reused = sess.reused // read before sendOn gives the session back to others
 			err = s.sendOn(ctx, sess, msg)
 		}
 		if msg.IsDelivered() {
@@ -461,11 +463,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 				s.logger.DebugContext(ctx, "mail accepted; resetting the smtp session failed", "message_id", e.id)
 			}
 			s.logger.InfoContext(ctx, "mail sent", "transport", "smtp", "message_id", e.id,
-				"duration", time.Since(start), "reused_session", sess.reused)
+				"duration", time.Since(start), "reused_session", reused)
 			return nil
 		}
 		var se *gomail.SendError
-		if sess != nil && sess.reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck && ctx.Err() == nil {
+		if reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck && ctx.Err() == nil {
 			// The relay closed the idle session (its NOOP failed) before anything of this message was sent.
 			s.logger.DebugContext(ctx, "idle smtp session closed by the relay; opening another", "message_id", e.id)
 			continue

@@ -526,3 +526,51 @@ func TestSMTPReusesSessionsAndSendsInParallel(t *testing.T) {
 	}
 	waitNoSessions(t, srv) // closed after IdleTimeout
 }
+
+// BenchmarkSMTPSend sends mails one after the other to the test SMTP server, in clear and over STARTTLS with AUTH
+// (as to a production relay): over a reused session, and with a new session per mail (an idle timeout of a
+// nanosecond: what Send did before issue 12).
+func BenchmarkSMTPSend(b *testing.B) {
+	for _, secure := range []bool{false, true} {
+		for _, bc := range []struct {
+			name string
+			idle time.Duration
+		}{{"reused-session", time.Minute}, {"session-per-mail", time.Nanosecond}} {
+			name := "clear/" + bc.name
+			if secure {
+				name = "starttls-auth/" + bc.name
+			}
+			b.Run(name, func(b *testing.B) {
+				opts := smtptest.Options{}
+				if secure {
+					opts = smtptest.Options{TLS: smtptest.StartTLS, Username: "dossier", Password: "s3cret"}
+				}
+				srv, err := smtptest.Start(opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer srv.Close()
+				cfg := mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: testFrom, IdleTimeout: bc.idle}
+				if secure {
+					cfg.TLS, cfg.TLSConfig = mail.TLSStartTLS, &tls.Config{RootCAs: srv.RootCAs()}
+					cfg.Username, cfg.Password = "dossier", "s3cret"
+				}
+				sender, err := mail.NewSMTP(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sender.Close()
+				ctx := context.Background()
+				key := uuid.MustParse("5b0c2f4e-8a8e-4d7e-9c31-6f1f2d0a9b11")
+				for i := 0; b.Loop(); i++ {
+					m := mail.Message{MessageID: mail.NewMessageID(uuid.NewSHA1(key, []byte(fmt.Sprint(i))), testFrom),
+						Date: time.Now(), To: testTo, Subject: testSubject, Text: testText}
+					if err := sender.Send(ctx, m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
+			})
+		}
+	}
+}

@@ -36,6 +36,10 @@ type Options struct {
 	// SwitchCheck is how often a caught-up version that could not switch in (the live version was still run by
 	// another replica) tries again (default 10s).
 	SwitchCheck time.Duration
+	// ShareInterval is how often the runner compares the projections it runs with its fair share (default 10s):
+	// with n replicas running (their presence leases, sqldb.DB.Join), a replica running more than
+	// ceil(projections/n) hands the surplus over (see Runner).
+	ShareInterval time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -60,11 +64,20 @@ func (o *Options) setDefaults() {
 	if o.SwitchCheck <= 0 {
 		o.SwitchCheck = 10 * time.Second
 	}
+	if o.ShareInterval <= 0 {
+		o.ShareInterval = 10 * time.Second
+	}
 }
 
 // Runner keeps projections in step with the global log: for each projection it takes the projection's lease, then
 // applies the events after its checkpoint in batched transactions. Replicas that do not hold a lease stand by,
 // follow the checkpoint in the database (for WaitFor and Status) and take over when the holder goes away.
+//
+// Fair share: each running Runner holds a presence lease (sqldb.DB.Join), so replicas can count each other. Every
+// ShareInterval a runner holding more than ceil(projections / replicas) hands the surplus over: it ends those
+// sessions, releases their leases and stays away for a few LeaseRetry, so that a replica standing by (one that
+// restarted after its projections had moved to the survivor) takes them. Readiness is not affected (a lease moving
+// does not make a replica unready), and checkpoints are fenced, so a hand-over loses and repeats nothing.
 type Runner struct {
 	db     *sqldb.DB
 	source Source
@@ -169,6 +182,7 @@ func (r *Runner) run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { r.follow(ctx) })
+	wg.Go(func() { r.share(ctx) })
 	errs := make(chan error, len(r.workers))
 	for _, w := range r.workers {
 		wg.Go(func() { errs <- w.run(ctx) })
@@ -279,6 +293,7 @@ func (r *Runner) poll(ctx context.Context) {
 		if w.observe(live, own) {
 			changed = true
 		}
+		w.noteServedLocked()
 	}
 	if changed {
 		r.notifyLocked()
@@ -286,3 +301,56 @@ func (r *Runner) poll(ctx context.Context) {
 }
 
 func versionLabel(v int) string { return strconv.Itoa(v) }
+
+// share holds this runner's presence lease and hands projections over when it runs more than its fair share.
+func (r *Runner) share(ctx context.Context) {
+	var presence *sqldb.Lease
+	defer func() {
+		if presence != nil {
+			_ = presence.Release()
+		}
+	}()
+	tick := time.NewTicker(r.opts.ShareInterval)
+	defer tick.Stop()
+	for {
+		if presence == nil || presence.Err() != nil {
+			if presence != nil {
+				_ = presence.Release()
+			}
+			var err error
+			if presence, err = r.db.Join(ctx); err != nil {
+				presence = nil
+				if ctx.Err() == nil {
+					r.logger.Debug("projections: presence lease not taken; trying again", "error", err.Error())
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := r.db.LiveReplicas(ctx)
+		if err != nil || n <= 1 {
+			continue
+		}
+		fair := (len(r.workers) + n - 1) / n
+		r.mu.Lock()
+		var active []*worker
+		for _, w := range r.workers {
+			if w.role == RoleActive && w.caughtUp && w.stopSession != nil {
+				active = append(active, w)
+			}
+		}
+		surplus := active[:max(0, len(active)-fair)]
+		for _, w := range surplus {
+			w.handOver = true
+			w.stopSession()
+		}
+		r.mu.Unlock()
+		if len(surplus) > 0 {
+			r.logger.Info("projections: handing projections over for a fair share", "replicas", n,
+				"running", len(active), "fair_share", fair, "handed_over", len(surplus))
+		}
+	}
+}

@@ -28,6 +28,9 @@ type Status struct {
 	Applied int64
 	// Err is why the projection stopped (nil while it runs).
 	Err error
+	// Retrying is why this replica cannot ask for the projection's lease right now (the database is out of reach);
+	// it tries again with back-off.
+	Retrying error
 }
 
 // Status reports every projection of the runner, in the order they were given.
@@ -40,7 +43,7 @@ func (r *Runner) Status() []Status {
 		out = append(out, Status{
 			Name: w.name, Version: w.version, Role: w.role, State: w.state, Position: w.position,
 			LiveVersion: w.liveVersion, LivePosition: w.livePosition, CaughtUp: w.caughtUp,
-			Lag: w.lagLocked(now), Applied: w.applied, Err: w.err,
+			Lag: w.lagLocked(now), Applied: w.applied, Err: w.err, Retrying: w.retrying,
 		})
 	}
 	return out
@@ -59,10 +62,14 @@ func (w *worker) lagLocked(now time.Time) time.Duration {
 	return 0
 }
 
-// Ready reports whether the read models can serve: nil when the runner runs, no projection has stopped, every
-// projection this replica runs has caught up with the log since it took it over, and every other one is held by
-// another replica (its lease is taken) whose checkpoints can be read. A projection this replica is about to take
-// over (its lease free) is not ready: it will be once caught up. Otherwise the error says what is wrong, for every projection at once (for /readyz).
+// Ready reports whether the read models can serve: nil when the runner runs, no projection has stopped, and every
+// projection has been ready on this replica since the runner started — caught up with the log here, or followed
+// while another replica held it (its lease taken) — and its checkpoints can be read. At start-up, a projection this
+// replica is about to take over (its lease free) or still catching up is not ready yet. Once ready, a lease moving
+// (a takeover when the holder dies, a hand-over for a fair share) does not make it unready: the read model stays
+// where the previous holder left it, and read-your-writes waits are bounded by WaitFor's caller. A database this
+// replica cannot take leases from (a restart) makes it unready. Otherwise the error says what is wrong, for every
+// projection at once (for /readyz).
 func (r *Runner) Ready() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -77,11 +84,13 @@ func (r *Runner) Ready() error {
 		switch {
 		case w.err != nil:
 			errs = append(errs, fmt.Errorf("%s: stopped: %w", w.name, w.err))
+		case w.retrying != nil:
+			errs = append(errs, fmt.Errorf("%s: waiting for the database: %w", w.name, w.retrying))
 		case w.role == RoleStarting:
 			errs = append(errs, fmt.Errorf("%s: starting", w.name))
-		case w.role == RoleActive && !w.caughtUp:
+		case w.role == RoleActive && !w.caughtUp && !w.served:
 			errs = append(errs, fmt.Errorf("%s: catching up (position %d)", w.name, w.position))
-		case w.role == RoleStandby && !w.heldElsewhere:
+		case w.role == RoleStandby && !w.heldElsewhere && !w.served:
 			errs = append(errs, fmt.Errorf("%s: taking over", w.name))
 		case w.role == RoleStandby && r.pollErr != nil:
 			errs = append(errs, fmt.Errorf("%s: cannot follow the checkpoint: %w", w.name, r.pollErr))

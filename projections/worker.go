@@ -26,8 +26,12 @@ const (
 	RoleStopped Role = "stopped"
 )
 
-// maxRetryDelay bounds the back-off after transient failures.
-const maxRetryDelay = 30 * time.Second
+// maxRetryDelay bounds the back-off after transient failures; maxLeaseRetryDelay the back-off while the lease cannot
+// be asked for (the database is out of reach), short so that a restarted database is used again within seconds.
+const (
+	maxRetryDelay      = 30 * time.Second
+	maxLeaseRetryDelay = 5 * time.Second
+)
 
 // worker runs one projection in a Runner. Its fields below the line are guarded by r.mu.
 type worker struct {
@@ -48,6 +52,13 @@ type worker struct {
 	lastRecorded  time.Time
 	pendingSince  time.Time // recorded-at of the oldest event received but not committed yet
 	err           error     // why the projection stopped
+	retrying      error     // why the lease cannot be asked for right now (retried)
+	// served is set once the projection has counted as ready on this replica (caught up here, or followed while
+	// another replica held it): from then on a lease moving (a takeover, a hand-over) does not make it unready.
+	served bool
+	// stopSession ends the running session (nil when none runs); handOver says it was ended for a fair share.
+	stopSession context.CancelFunc
+	handOver    bool
 }
 
 // session options.
@@ -76,7 +87,7 @@ func leaseName(name string, version int) string { return "projection." + Prefix(
 // run takes the lease, runs sessions until ctx ends or a permanent error, and goes back to standby whenever the
 // lease is lost.
 func (w *worker) run(ctx context.Context) error {
-	delay := w.r.opts.RetryDelay
+	delay, leaseDelay := w.r.opts.RetryDelay, w.r.opts.RetryDelay
 	for {
 		w.setRole(RoleStandby)
 		// Try once first: only a lease held by someone else makes this replica a follower that may count as ready
@@ -84,6 +95,7 @@ func (w *worker) run(ctx context.Context) error {
 		// a moment after saying it was.
 		lease, err := w.r.db.TryAcquireLease(ctx, leaseName(w.name, w.version))
 		if errors.Is(err, sqldb.ErrLeaseHeld) {
+			w.setRetrying(nil) // the database answers: another replica holds the lease
 			w.setHeldElsewhere(true)
 			lease, err = w.r.db.AcquireLease(ctx, leaseName(w.name, w.version), w.r.opts.LeaseRetry)
 		}
@@ -94,17 +106,48 @@ func (w *worker) run(ctx context.Context) error {
 				return nil
 			}
 			err = fmt.Errorf("projections: %s: take lease: %w", Prefix(w.name, w.version), err)
-			w.fail(err)
-			return err
+			if errors.Is(err, sqldb.ErrClosed) {
+				w.fail(err) // this process closed its database: it is shutting down
+				return err
+			}
+			// The database is out of reach (a PostgreSQL restart, a network cut): never a reason to stop. Try
+			// again with back-off; Ready reports it meanwhile.
+			w.setRetrying(err)
+			w.logger.Warn("projections: cannot take the lease; trying again", "in", leaseDelay, "error", err.Error())
+			select {
+			case <-ctx.Done():
+				w.setRole(RoleStopped)
+				return nil
+			case <-time.After(leaseDelay):
+			}
+			leaseDelay = min(2*leaseDelay, maxLeaseRetryDelay)
+			continue
 		}
+		w.setRetrying(nil)
+		leaseDelay = w.r.opts.RetryDelay
 		w.logger.Info("projections: took over the projection")
 		start := time.Now()
 		err = w.session(ctx, lease, sessionOptions{})
 		_ = lease.Release()
+		w.r.mu.Lock()
+		handedOver := w.handOver
+		w.handOver = false
+		w.r.mu.Unlock()
 		switch {
 		case ctx.Err() != nil:
 			w.setRole(RoleStopped)
 			return nil
+		case handedOver && !permanent(err):
+			// Stay away long enough for a replica standing by to take the lease (it tries every LeaseRetry).
+			w.logger.Info("projections: handed the projection over for a fair share")
+			w.setRole(RoleStandby)
+			select {
+			case <-ctx.Done():
+				w.setRole(RoleStopped)
+				return nil
+			case <-time.After(3 * w.r.opts.LeaseRetry):
+			}
+			continue
 		case permanent(err):
 			w.fail(err)
 			return err
@@ -170,7 +213,28 @@ func (w *worker) setHeldElsewhere(held bool) {
 	defer w.r.mu.Unlock()
 	if w.heldElsewhere != held {
 		w.heldElsewhere = held
+		w.noteServedLocked()
 		w.r.notifyLocked()
+	}
+}
+
+func (w *worker) setRetrying(err error) {
+	w.r.mu.Lock()
+	defer w.r.mu.Unlock()
+	if (w.retrying == nil) != (err == nil) {
+		w.r.notifyLocked()
+	}
+	w.retrying = err
+}
+
+// noteServedLocked sets served when the projection is ready on this replica now. r.mu must be held.
+func (w *worker) noteServedLocked() {
+	switch {
+	case w.err != nil:
+	case w.role == RoleActive && w.caughtUp:
+		w.served = true
+	case w.role == RoleStandby && w.heldElsewhere && w.liveVersion != 0 && w.r.pollErr == nil:
+		w.served = true
 	}
 }
 
@@ -201,6 +265,16 @@ func (w *worker) observe(live, own Checkpoint) bool {
 func (w *worker) session(ctx context.Context, lease *sqldb.Lease, so sessionOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if !so.untilCaughtUp {
+		w.r.mu.Lock()
+		w.stopSession, w.handOver = cancel, false
+		w.r.mu.Unlock()
+		defer func() {
+			w.r.mu.Lock()
+			w.stopSession = nil
+			w.r.mu.Unlock()
+		}()
+	}
 	go func() {
 		select {
 		case <-lease.Done():
@@ -364,6 +438,7 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 			w.r.mu.Lock()
 			first := !w.caughtUp
 			w.caughtUp = true
+			w.noteServedLocked()
 			w.r.notifyLocked()
 			w.r.mu.Unlock()
 			if first {

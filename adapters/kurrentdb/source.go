@@ -63,10 +63,9 @@ func (s *Source) Run(ctx context.Context, after uint64, handle func(ctx context.
 			backoff = minBackoff
 		}
 		s.client.logger.Warn("kurrentdb: $all subscription dropped; resubscribing", "after", position(from), "in", backoff, "err", err)
-		select {
-		case <-ctx.Done():
+		s.client.pause(ctx, backoff) // or sooner, when the store answers again after an outage
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
@@ -79,14 +78,18 @@ func (e *handlerError) Error() string { return e.err.Error() }
 // subscribe runs one subscription from *from until it drops, advancing *from past every handled record. progressed
 // reports whether the subscription delivered anything.
 func (s *Source) subscribe(ctx context.Context, from *esdb.AllPosition, handle func(context.Context, event.Delivery) error) (progressed bool, err error) {
-	es, err := s.client.current()
-	if err != nil {
+	var sub *esdb.Subscription
+	opts := esdb.SubscribeToAllOptions{From: *from, Filter: esdb.ExcludeSystemEventsFilter()}
+	err, abandoned := s.client.call(ctx, false, func(es *esdb.Client) (err error) {
+		sub, err = es.SubscribeToAll(ctx, opts)
+		return err
+	})
+	switch {
+	case abandoned: // ctx ended while the official client rediscovered the node; the subscription dies with ctx
 		return false, err
-	}
-	sub, err := es.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: *from, Filter: esdb.ExcludeSystemEventsFilter()})
-	if err != nil {
-		if isCode(err, esdb.ErrorCodeConnectionClosed) {
-			s.client.renew(es)
+	case err != nil:
+		if transient(err) {
+			s.client.markDown(err)
 		}
 		return false, err
 	}

@@ -41,8 +41,17 @@ func (s *Store) load(ctx context.Context, stream event.StreamID) (history []even
 	if err := stream.Validate(); err != nil {
 		return nil, nil, failure.Wrap(op, failure.Invalid, err)
 	}
+	// The call may be abandoned when ctx ends (Client.call): it fills variables of its own, copied on success only.
+	var (
+		gotHistory []event.Envelope
+		gotHead    *event.Commit
+	)
 	err = s.client.do(ctx, op, func(es *esdb.Client) error {
-		history, head = history[:0], nil
+		var (
+			history []event.Envelope
+			head    *event.Commit
+		)
+		defer func() { gotHistory, gotHead = history, head }()
 		rs, err := es.ReadStream(ctx, stream.String(), esdb.ReadStreamOptions{Direction: esdb.Forwards, From: esdb.Start{}}, math.MaxUint64)
 		if err != nil {
 			return err
@@ -73,7 +82,7 @@ func (s *Store) load(ctx context.Context, stream event.StreamID) (history []even
 	if err != nil {
 		return nil, nil, err
 	}
-	return history, head, nil
+	return gotHistory, gotHead, nil
 }
 
 // decodeError marks a stored event the registry cannot decode; it is never retried.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/msa-dossier/dossier/domain/failure"
 )
@@ -58,6 +59,13 @@ type SMTPConfig struct {
 	From    string        // default author, when a Message has none; required
 	HELO    string        // name given in EHLO; "": the machine's host name
 	Timeout time.Duration // bound of the connection and of each command; 0: 30 s
+
+	// Connections is how many SMTP sessions may be open at once, each sending one message at a time (sends beyond
+	// it wait for a session); 0: 4. Use what the relay allows per client.
+	Connections int
+	// IdleTimeout is how long a session stays open without a message to send before it is closed (QUIT); 0: 1 s.
+	// Sessions are reused while mails keep coming, so a burst does not pay a connection, EHLO, TLS and AUTH each.
+	IdleTimeout time.Duration
 
 	Logger *slog.Logger     // nil: discard
 	Now    func() time.Time // clock for a Message without Date; nil: time.Now
@@ -108,6 +116,20 @@ func (c SMTPConfig) timeout() time.Duration {
 	return c.Timeout
 }
 
+func (c SMTPConfig) connections() int {
+	if c.Connections <= 0 {
+		return 4
+	}
+	return c.Connections
+}
+
+func (c SMTPConfig) idleTimeout() time.Duration {
+	if c.IdleTimeout <= 0 {
+		return time.Second
+	}
+	return c.IdleTimeout
+}
+
 func (c SMTPConfig) auth() AuthMechanism {
 	if c.Auth == "" {
 		return AuthPlain
@@ -134,6 +156,8 @@ func (c SMTPConfig) Validate() error {
 	_, err := parseAddress(c.From)
 	check(err == nil, "mail from address: %v", err)
 	check(c.Timeout >= 0, "smtp timeout must not be negative")
+	check(c.Connections >= 0, "smtp connections must not be negative")
+	check(c.IdleTimeout >= 0, "smtp idle timeout must not be negative")
 	if err := errors.Join(errs...); err != nil {
 		return failure.Wrap("mail.SMTPConfig.Validate", failure.Invalid, err)
 	}
@@ -150,7 +174,7 @@ func isLoopback(host string) bool {
 
 // ParseSMTPURL reads a relay's URL, smtp://user:password@host:port?tls=starttls&auth=plain&timeout=30s&helo=name
 // (scheme smtps: implicit TLS by default). Parameters: tls (none, starttls, implicit), auth (plain, login),
-// timeout (a Go duration), helo. The result has no From: set it, then Validate. Errors never quote the URL
+// timeout (a Go duration), helo, connections (sessions open at once), idle (how long an idle session stays open). The result has no From: set it, then Validate. Errors never quote the URL
 // (it holds a password).
 func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	const op = "mail.ParseSMTPURL"
@@ -191,8 +215,16 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 			}
 		case "helo":
 			c.HELO = v
+		case "connections":
+			if c.Connections, err = strconv.Atoi(v); err != nil || c.Connections < 1 {
+				errs = append(errs, errors.New("smtp url: connections is not a positive number"))
+			}
+		case "idle":
+			if c.IdleTimeout, err = time.ParseDuration(v); err != nil {
+				errs = append(errs, errors.New("smtp url: idle is not a duration (1s, 30s)"))
+			}
 		default:
-			errs = append(errs, fmt.Errorf("smtp url: unknown parameter %q (tls, auth, timeout, helo)", key))
+			errs = append(errs, fmt.Errorf("smtp url: unknown parameter %q (tls, auth, timeout, helo, connections, idle)", key))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -201,13 +233,19 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	return c, nil
 }
 
-// SMTP sends mails to a relay, one connection per message (mails are rare and sent one at a time by each
-// reaction; a pooled connection would only add failure modes). It is safe for concurrent use.
+// SMTP sends mails to a relay over a small pool of sessions: up to Connections sessions at once, each sending one
+// message at a time, reused while mails keep coming and closed after IdleTimeout without one. A session that fails
+// is closed, never reused; a reused session the relay has dropped meanwhile (its NOOP fails) is replaced by a new one
+// for the same message. It is safe for concurrent use.
 type SMTP struct {
 	cfg    SMTPConfig
 	tls    *tls.Config
 	logger *slog.Logger
 	now    func() time.Time
+
+	slots chan struct{} // one token per open session (or session being dialled)
+	mu    sync.Mutex
+	idle  []*session // open sessions waiting for a message, most recently used last
 }
 
 var _ Sender = (*SMTP)(nil)
@@ -227,7 +265,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if tc.MinVersion == 0 {
 		tc.MinVersion = tls.VersionTLS12
 	}
-	s := &SMTP{cfg: cfg, tls: tc, logger: cfg.Logger, now: cfg.Now}
+	s := &SMTP{cfg: cfg, tls: tc, logger: cfg.Logger, now: cfg.Now, slots: make(chan struct{}, cfg.connections())}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -239,44 +277,95 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 
 const opSMTPSend = "mail.SMTP.Send"
 
-// Send delivers m to the relay. It returns once the relay has accepted the message (250 after DATA);
-// a failure after that point (closing the session) is not an error, since the mail is on its way.
-// Cancelling ctx closes the connection at once.
-func (s *SMTP) Send(ctx context.Context, m Message) error {
-	e, err := prepare(m, s.cfg.From, s.now)
-	if err != nil {
-		return failure.Wrap(opSMTPSend, failure.Internal, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return failure.Wrap(opSMTPSend, failure.Internal, fmt.Errorf("%w: %w", ErrUnavailable, err))
-	}
-	msg := e.msg()
-	start := time.Now()
+// session is one open SMTP session: a go-mail client, its protocol client and its connection.
+type session struct {
+	client *gomail.Client
+	smtp   *gosmtp.Client
+	conn   net.Conn
+	used   time.Time // when it was last given back idle
+	// connMu guards conn and cancelled while dialling (a cancelled context closes the connection under go-mail).
+	connMu    sync.Mutex
+	cancelled bool
+	reused    bool // it has sent a message before
+	timer     *time.Timer
+}
 
-	// The connection is dialled here rather than by go-mail so that cancelling ctx can close it: go-mail
-	// only watches the context while dialling.
-	var (
-		mu   sync.Mutex
-		conn net.Conn
-		done bool
-	)
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		done = true
-		if conn != nil {
-			_ = conn.Close()
+// close ends the session (QUIT if polite, then the connection) and frees its slot.
+func (s *SMTP) close(sess *session, polite bool) {
+	if polite {
+		_ = sess.conn.SetDeadline(time.Now().Add(s.cfg.timeout()))
+		_ = sess.client.CloseWithSMTPClient(sess.smtp)
+	}
+	_ = sess.conn.Close()
+	<-s.slots
+}
+
+// take returns an idle session, or a new one when fewer than Connections are open, waiting for either until ctx
+// ends.
+func (s *SMTP) take(ctx context.Context) (*session, error) {
+	for {
+		s.mu.Lock()
+		if n := len(s.idle); n > 0 {
+			sess := s.idle[n-1]
+			s.idle = s.idle[:n-1]
+			s.mu.Unlock()
+			if sess.timer.Stop() {
+				return sess, nil
+			}
+			continue // its idle timer fired meanwhile and is closing it
 		}
+		s.mu.Unlock()
+		select {
+		case s.slots <- struct{}{}:
+			sess, err := s.dial(ctx)
+			if err != nil {
+				<-s.slots
+				return nil, err
+			}
+			return sess, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond): // a session may have come back idle meanwhile
+		}
+	}
+}
+
+// giveBack makes sess idle; it is closed after IdleTimeout unless taken before.
+func (s *SMTP) giveBack(sess *session) {
+	sess.used, sess.reused = time.Now(), true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess.timer = time.AfterFunc(s.cfg.idleTimeout(), func() {
+		s.mu.Lock()
+		for i, x := range s.idle {
+			if x == sess {
+				s.idle = append(s.idle[:i], s.idle[i+1:]...)
+				break
+			}
+		}
+		s.mu.Unlock()
+		s.close(sess, true)
 	})
-	defer stop()
-	// go-mail leaves the connection open when the session fails before MAIL FROM (TLS, EHLO, AUTH).
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if conn != nil {
-			_ = conn.Close()
+	s.idle = append(s.idle, sess)
+}
+
+// Close ends the idle sessions (sessions sending end when their message is sent).
+func (s *SMTP) Close() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	for _, sess := range idle {
+		if sess.timer.Stop() {
+			s.close(sess, true)
 		}
-	}()
+	}
+	return nil
+}
+
+// dial opens a session: connection (and implicit TLS), greeting, EHLO, STARTTLS and AUTH as configured.
+func (s *SMTP) dial(ctx context.Context) (*session, error) {
+	sess := &session{}
 	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		c, err := d.DialContext(dctx, network, addr)
@@ -291,16 +380,15 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			}
 			c = tc
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if done {
+		sess.connMu.Lock()
+		defer sess.connMu.Unlock()
+		if sess.cancelled {
 			_ = c.Close()
 			return nil, ctx.Err()
 		}
-		conn = c
+		sess.conn = c
 		return c, nil
 	}
-
 	opts := []gomail.Option{
 		gomail.WithPort(s.cfg.port()),
 		gomail.WithTimeout(s.cfg.timeout()),
@@ -326,30 +414,104 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	client, err := gomail.NewClient(s.cfg.Host, opts...)
 	if err != nil {
 		// Only a bad option can fail here, and Validate checked them.
-		return failure.Wrap(opSMTPSend, failure.Invalid, fmt.Errorf("smtp client options: %w", err))
+		return nil, failure.Wrap(opSMTPSend, failure.Invalid, fmt.Errorf("smtp client options: %w", err))
 	}
-
-	err = client.DialAndSendWithContext(ctx, msg)
-	if msg.IsDelivered() {
-		if err != nil {
-			s.logger.DebugContext(ctx, "mail accepted; closing the smtp session failed", "message_id", e.id)
+	sess.client = client
+	// go-mail only watches the context while dialling: cancelling ctx later must close the connection (below).
+	closeConn := func() {
+		sess.connMu.Lock()
+		defer sess.connMu.Unlock()
+		sess.cancelled = true
+		if sess.conn != nil {
+			_ = sess.conn.Close()
 		}
-		s.logger.InfoContext(ctx, "mail sent", "transport", "smtp", "message_id", e.id,
-			"duration", time.Since(start))
-		return nil
 	}
-	if err == nil {
-		// go-mail reports success without marking the message delivered only if it skipped it.
-		err = errors.New("message not delivered")
+	stop := context.AfterFunc(ctx, closeConn)
+	sc, err := client.DialToSMTPClientWithContext(ctx)
+	stop()
+	if err != nil {
+		// go-mail leaves the connection open when the session fails before MAIL FROM (TLS, EHLO, AUTH).
+		closeConn()
+		return nil, err
 	}
-	derr := classify(ctx, err)
-	sentinel := ErrUnavailable
-	if derr.Permanent() {
-		sentinel = ErrRejected
+	sess.smtp = sc
+	return sess, nil
+}
+
+// Send delivers m to the relay. It returns once the relay has accepted the message (250 after DATA); a failure
+// after that point (resetting the session) is not an error, since the mail is on its way. Cancelling ctx closes the
+// session at once.
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	e, err := prepare(m, s.cfg.From, s.now)
+	if err != nil {
+		return failure.Wrap(opSMTPSend, failure.Internal, err)
 	}
-	s.logger.WarnContext(ctx, "mail not sent", "transport", "smtp", "message_id", e.id, "stage", derr.Stage,
-		"smtp_code", derr.Code, "smtp_enhanced_code", derr.EnhancedCode, "kind", failure.KindOf(sentinel).String())
-	return failure.Wrap(opSMTPSend, failure.Internal, fmt.Errorf("%w: %w", sentinel, derr))
+	if err := ctx.Err(); err != nil {
+		return failure.Wrap(opSMTPSend, failure.Internal, fmt.Errorf("%w: %w", ErrUnavailable, err))
+	}
+	start := time.Now()
+	for {
+		msg := e.msg()
+		sess, err := s.take(ctx)
+		reused := false
+		if err == nil {
+			reused = sess.reused // read before sendOn gives the session back to others
+			err = s.sendOn(ctx, sess, msg)
+		}
+		if msg.IsDelivered() {
+			if err != nil {
+				s.logger.DebugContext(ctx, "mail accepted; resetting the smtp session failed", "message_id", e.id)
+			}
+			s.logger.InfoContext(ctx, "mail sent", "transport", "smtp", "message_id", e.id,
+				"duration", time.Since(start), "reused_session", reused)
+			return nil
+		}
+		var se *gomail.SendError
+		if reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck && ctx.Err() == nil {
+			// The relay closed the idle session (its NOOP failed) before anything of this message was sent.
+			s.logger.DebugContext(ctx, "idle smtp session closed by the relay; opening another", "message_id", e.id)
+			continue
+		}
+		if err == nil {
+			// go-mail reports success without marking the message delivered only if it skipped it.
+			err = errors.New("message not delivered")
+		}
+		derr := classify(ctx, err)
+		sentinel := ErrUnavailable
+		if derr.Permanent() {
+			sentinel = ErrRejected
+		}
+		s.logger.WarnContext(ctx, "mail not sent", "transport", "smtp", "message_id", e.id, "stage", derr.Stage,
+			"smtp_code", derr.Code, "smtp_enhanced_code", derr.EnhancedCode, "kind", failure.KindOf(sentinel).String())
+		return failure.Wrap(opSMTPSend, failure.Internal, fmt.Errorf("%w: %w", sentinel, derr))
+	}
+}
+
+// sendOn sends msg on sess, then gives sess back idle if it can be reused, else closes it. A refusal of this message
+// (4xx/5xx at MAIL FROM, RCPT TO or DATA, after which go-mail has reset the transaction) leaves the session usable.
+func (s *SMTP) sendOn(ctx context.Context, sess *session, msg *gomail.Msg) error {
+	var cancelled bool
+	var cmu sync.Mutex
+	stop := context.AfterFunc(ctx, func() {
+		cmu.Lock()
+		cancelled = true
+		cmu.Unlock()
+		_ = sess.conn.Close()
+	})
+	err := sess.client.SendWithSMTPClient(sess.smtp, msg)
+	stopped := stop()
+	cmu.Lock()
+	broken := cancelled || !stopped
+	cmu.Unlock()
+	var se *gomail.SendError
+	reusable := !broken && (err == nil || (errors.As(err, &se) && se.ErrorCode() != 0 && se.Reason != gomail.ErrConnCheck &&
+		se.Reason != gomail.ErrSMTPReset && se.Reason != gomail.ErrWriteContent && se.Reason != gomail.ErrSMTPDataClose))
+	if reusable {
+		s.giveBack(sess)
+	} else {
+		s.close(sess, !broken && err == nil)
+	}
+	return err
 }
 
 // DeliveryError describes why a relay did not take a message, without personal data: the stage of the

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
@@ -466,5 +469,108 @@ func TestSMTPConcurrentSends(t *testing.T) {
 	}
 	if len(ids) != n {
 		t.Errorf("%d distinct Message-IDs among %d messages, want %d", len(ids), len(got), n)
+	}
+}
+
+// TestSMTPReusesSessionsAndSendsInParallel is issue 12's mail defect (one connection per mail, about 9 mails/s):
+// mails sent one after the other go over one session, concurrent ones over at most Connections sessions, and the
+// idle sessions are closed after IdleTimeout.
+func TestSMTPReusesSessionsAndSendsInParallel(t *testing.T) {
+	srv := startServer(t, smtptest.Options{})
+	sender := newSMTP(t, srv, func(c *mail.SMTPConfig) { c.Connections, c.IdleTimeout = 3, 500*time.Millisecond })
+	ctx := testContext(t)
+	msgs := func(n, offset int) []mail.Message {
+		out := make([]mail.Message, n)
+		for i := range out {
+			out[i] = activationMessage(t)
+			out[i].MessageID = mail.NewMessageID(uuid.NewSHA1(uuid.Nil, []byte(fmt.Sprint(offset+i))), testFrom)
+		}
+		return out
+	}
+	const sequential = 40
+	start := time.Now()
+	for _, m := range msgs(sequential, 0) {
+		if err := sender.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d mails one after the other in %s (%.0f/s)", sequential, time.Since(start).Round(time.Millisecond),
+		sequential/time.Since(start).Seconds())
+	if opened, _ := srv.Sessions(); opened != 1 {
+		t.Errorf("%d sessions opened for %d mails sent one after the other, want 1", opened, sequential)
+	}
+
+	const concurrent = 30
+	errs := make(chan error, concurrent)
+	for _, m := range msgs(concurrent, sequential) {
+		go func() { errs <- sender.Send(ctx, m) }()
+	}
+	for range concurrent {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	got, err := srv.Wait(ctx, sequential+concurrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range got {
+		ids[m.MessageID] = true
+	}
+	if len(ids) != sequential+concurrent || len(got) != sequential+concurrent {
+		t.Errorf("%d messages, %d distinct, want %d", len(got), len(ids), sequential+concurrent)
+	}
+	if opened, maxOpen := srv.Sessions(); maxOpen > 3 || opened > 3 || maxOpen < 2 {
+		t.Errorf("%d sessions opened, at most %d at once; want 2 or 3 (Connections 3)", opened, maxOpen)
+	}
+	waitNoSessions(t, srv) // closed after IdleTimeout
+}
+
+// BenchmarkSMTPSend sends mails one after the other to the test SMTP server, in clear and over STARTTLS with AUTH
+// (as to a production relay): over a reused session, and with a new session per mail (an idle timeout of a
+// nanosecond: what Send did before issue 12).
+func BenchmarkSMTPSend(b *testing.B) {
+	for _, secure := range []bool{false, true} {
+		for _, bc := range []struct {
+			name string
+			idle time.Duration
+		}{{"reused-session", time.Minute}, {"session-per-mail", time.Nanosecond}} {
+			name := "clear/" + bc.name
+			if secure {
+				name = "starttls-auth/" + bc.name
+			}
+			b.Run(name, func(b *testing.B) {
+				opts := smtptest.Options{}
+				if secure {
+					opts = smtptest.Options{TLS: smtptest.StartTLS, Username: "dossier", Password: "s3cret"}
+				}
+				srv, err := smtptest.Start(opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer srv.Close()
+				cfg := mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: testFrom, IdleTimeout: bc.idle}
+				if secure {
+					cfg.TLS, cfg.TLSConfig = mail.TLSStartTLS, &tls.Config{RootCAs: srv.RootCAs()}
+					cfg.Username, cfg.Password = "dossier", "s3cret"
+				}
+				sender, err := mail.NewSMTP(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sender.Close()
+				ctx := context.Background()
+				key := uuid.MustParse("5b0c2f4e-8a8e-4d7e-9c31-6f1f2d0a9b11")
+				for i := 0; b.Loop(); i++ {
+					m := mail.Message{MessageID: mail.NewMessageID(uuid.NewSHA1(key, []byte(fmt.Sprint(i))), testFrom),
+						Date: time.Now(), To: testTo, Subject: testSubject, Text: testText}
+					if err := sender.Send(ctx, m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
+			})
+		}
 	}
 }

@@ -30,6 +30,7 @@ type metrics struct {
 	handledTotal *prometheus.CounterVec
 	replays      *prometheus.CounterVec
 	pruned       *prometheus.CounterVec
+	delay        *prometheus.HistogramVec
 
 	position, lag, active, caughtUp, poison *prometheus.Desc
 
@@ -59,6 +60,12 @@ func newMetrics(r *Router) *metrics {
 			Help: "Poison events replayed by this replica at an operator's request, by outcome: ok (removed from the " +
 				"poison list), failed (kept with its new error).",
 		}, []string{"handler", "outcome"}),
+		delay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "dossier_reaction_delay_seconds",
+			Help: "How long after the store recorded an event this replica's handler acknowledged it (for a mail " +
+				"handler: the mail lag, from the event to the mail accepted by the relay).",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"handler"}),
 		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dossier_reaction_processed_pruned_total",
 			Help: "Processed-event keys this replica pruned (behind the handler's checkpoint and past the retention).",
@@ -79,7 +86,7 @@ func newMetrics(r *Router) *metrics {
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m, m.handledTotal, m.replays, m.pruned} {
+	for _, c := range []prometheus.Collector{m, m.handledTotal, m.replays, m.pruned, m.delay} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("messaging: register metrics: %w", err)
 		}

@@ -90,10 +90,13 @@ func EffectKey(handler string, eventID uuid.UUID) uuid.UUID {
 //  2. Otherwise effect runs with EffectKey(handler, eventID), outside any transaction.
 //  3. Once it succeeds, the key is recorded.
 //
-// A crash (or a failed write) between 2 and 3 means effect runs again on redelivery, with the same key: effect
-// must make that repeat harmless, by writing to a place named after the key (an outbox file is replaced, not
-// duplicated) or by handing the key to a receiver that deduplicates on it (Message-ID, Idempotency-Key). The window
-// is small but real: nothing outside the database can join its transaction.
+// Once the effect is done, recording its key is retried with back-off for up to recordTimeout, even if ctx ends
+// meanwhile (the lease lost to a database restart cancels the delivery): a database that restarts between 2 and 3
+// does not make the effect run twice. Only a crash of this process (or a database out for longer) between 2 and 3
+// means effect runs again on redelivery, with the same key: effect must make that repeat harmless, by writing to a
+// place named after the key (an outbox file is replaced, not duplicated) or by handing the key to a receiver that
+// deduplicates on it (Message-ID, Idempotency-Key). The window is small but real: nothing outside the database can
+// join its transaction. The promise is therefore at least once, with a stable key; not exactly once.
 func OnceExternal(ctx context.Context, db *sqldb.DB, handler string, eventID uuid.UUID, effect func(ctx context.Context, key uuid.UUID) error) (ran bool, err error) {
 	done, err := Processed(ctx, db, handler, eventID)
 	if err != nil || done {
@@ -102,11 +105,25 @@ func OnceExternal(ctx context.Context, db *sqldb.DB, handler string, eventID uui
 	if err := effect(ctx, EffectKey(handler, eventID)); err != nil {
 		return false, err
 	}
-	if _, err := Once(ctx, db, handler, eventID, func(*sqldb.Tx) error { return nil }); err != nil {
-		return true, fmt.Errorf("messaging: effect done, key not recorded (it will run again, with the same key): %w", err)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	for pause := recordPause; ; pause = min(2*pause, recordMaxPause) {
+		_, err := Once(rctx, db, handler, eventID, func(*sqldb.Tx) error { return nil })
+		if err == nil {
+			return true, nil
+		}
+		if !Sleep(rctx, pause) {
+			return true, fmt.Errorf("messaging: effect done, key not recorded (it will run again, with the same key): %w", err)
+		}
 	}
-	return true, nil
 }
+
+// Recording the key of an effect done: retried for recordTimeout, pausing recordPause doubling up to recordMaxPause.
+const (
+	recordTimeout  = time.Minute
+	recordPause    = 100 * time.Millisecond
+	recordMaxPause = 2 * time.Second
+)
 
 // CommandMetadata returns the metadata of a command that handler issues in reaction to env: the same correlation
 // id, caused by env's event, issued by the system component "reactions/<handler>", and with EffectKey(handler,

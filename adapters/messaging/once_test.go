@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -108,4 +109,41 @@ func TestEffectKeyAndCommandMetadata(t *testing.T) {
 		meta.Actor != (event.Actor{ID: "reactions/members.activation-mail", Role: event.RoleSystem}) {
 		t.Errorf("CommandMetadata = %+v", meta)
 	}
+}
+
+// TestOnceExternalRecordsAcrossADatabaseRestart: the database restarts between the external effect (a mail sent)
+// and the recording of its key, and the delivery's context ends with the lost lease. Before, the key was not
+// recorded and the redelivery sent the mail again; now the recording waits for the database (issue 12: re-sends
+// only where a crash forces them).
+func TestOnceExternalRecordsAcrossADatabaseRestart(t *testing.T) {
+	sqldbtest.EachTarget(t, func(t *testing.T, tg sqldbtest.Target) {
+		db := tg.Open(t)
+		migrate(t, db)
+		id := uuid.New()
+		ctx, cancel := context.WithCancel(ctxT(t))
+		defer cancel()
+		effects := 0
+		restored := make(chan struct{})
+		ran, err := messaging.OnceExternal(ctx, db, "test.external", id, func(context.Context, uuid.UUID) error {
+			effects++
+			restore := tg.Outage(t) // PostgreSQL refuses connections (SQLite has no server to restart)
+			cancel()                // the lease is lost with the connection: the delivery is cancelled
+			time.AfterFunc(time.Second, func() { restore(); close(restored) })
+			return nil
+		})
+		<-restored
+		if err != nil || !ran {
+			t.Fatalf("OnceExternal across a restart = %v, %v; want ran, recorded", ran, err)
+		}
+		if done, err := messaging.Processed(ctxT(t), db, "test.external", id); err != nil || !done {
+			t.Fatalf("key recorded: %v, %v", done, err)
+		}
+		// The redelivery after the restart skips the effect.
+		if ran, err := messaging.OnceExternal(ctxT(t), db, "test.external", id, func(context.Context, uuid.UUID) error {
+			effects++
+			return nil
+		}); err != nil || ran || effects != 1 {
+			t.Fatalf("redelivery: ran %v, %v, %d effects; want 1 effect", ran, err, effects)
+		}
+	})
 }

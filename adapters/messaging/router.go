@@ -82,6 +82,9 @@ type RouterConfig struct {
 	ProcessedRetention time.Duration
 	// PruneInterval is how often the replica running a handler prunes its processed-event keys (default 1h).
 	PruneInterval time.Duration
+	// ShareInterval is how often the router compares the handlers it runs with its fair share and hands the surplus
+	// over to other replicas (default 10s; see Router.share).
+	ShareInterval time.Duration
 }
 
 // DefaultProcessedRetention is the default RouterConfig.ProcessedRetention: past it, a key no delivery can need is
@@ -113,6 +116,9 @@ func (c *RouterConfig) setDefaults() {
 	}
 	if c.PruneInterval <= 0 {
 		c.PruneInterval = time.Hour
+	}
+	if c.ShareInterval <= 0 {
+		c.ShareInterval = 10 * time.Second
 	}
 }
 
@@ -235,6 +241,10 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 		opt(&scfg)
 	}
 	scfg.whileLeased = func(ctx context.Context) { r.maintain(ctx, hd) }
+	if r.metrics != nil {
+		delay := r.metrics.delay.WithLabelValues(name)
+		scfg.onAck = func(d time.Duration) { delay.Observe(max(0, d.Seconds())) }
+	}
 	sub, err := NewSubscriber(scfg)
 	if err != nil {
 		return err
@@ -353,10 +363,64 @@ func (r *Router) prune(ctx context.Context, h *handler) {
 // Run starts every handler and blocks until the router is closed or ctx ends (which closes it). It returns an
 // error if a handler cannot subscribe.
 func (r *Router) Run(ctx context.Context) error {
+	shareCtx, stopShare := context.WithCancel(ctx)
+	defer stopShare()
+	go r.share(shareCtx)
 	if err := r.wm.Run(ctx); err != nil {
 		return fmt.Errorf("messaging: router: %w", err)
 	}
 	return nil
+}
+
+// share hands handlers over when this replica runs more than its fair share: ceil(handlers / live replicas), the
+// replicas counted by their presence leases (sqldb.DB.Join, taken by the projections runner, or here if no one in
+// this process holds it). It checks every ShareInterval.
+func (r *Router) share(ctx context.Context) {
+	var presence *sqldb.Lease
+	defer func() {
+		if presence != nil {
+			_ = presence.Release()
+		}
+	}()
+	tick := time.NewTicker(r.cfg.ShareInterval)
+	defer tick.Stop()
+	for {
+		if presence == nil || presence.Err() != nil {
+			if l, err := r.cfg.DB.Join(ctx); err == nil { // ErrLeaseHeld: the runner of this process holds it
+				if presence != nil {
+					_ = presence.Release()
+				}
+				presence = l
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := r.cfg.DB.LiveReplicas(ctx)
+		if err != nil || n <= 1 {
+			continue
+		}
+		handlers := r.handlerList()
+		fair := (len(handlers) + n - 1) / n
+		var active []*handler
+		for _, h := range handlers {
+			if st := h.sub.status(); st.active && st.caughtUp {
+				active = append(active, h)
+			}
+		}
+		surplus := 0
+		for _, h := range active[:max(0, len(active)-fair)] {
+			if h.sub.HandOver() {
+				surplus++
+			}
+		}
+		if surplus > 0 {
+			r.logger.Info("reactions: handing handlers over for a fair share", "replicas", n, "running", len(active),
+				"fair_share", fair, "handed_over", surplus)
+		}
+	}
 }
 
 // Running is closed once every handler is subscribed.

@@ -49,6 +49,9 @@ type CheckpointRow struct {
 	Handler   string
 	Position  uint64 // commit position of the last event the handler acknowledged
 	UpdatedAt time.Time
+	// LastRecordedAt is when the store recorded that event (zero if unknown): UpdatedAt − LastRecordedAt is how long
+	// after its event the handler acted (for a mail handler, the mail lag).
+	LastRecordedAt time.Time
 }
 
 // Checkpoint returns the commit position of the last event handler acknowledged, and whether it has one at all (a
@@ -68,7 +71,7 @@ func Checkpoint(ctx context.Context, db *sqldb.DB, handler string) (position uin
 
 // Checkpoints returns every handler's checkpoint, by handler name.
 func Checkpoints(ctx context.Context, db *sqldb.DB) ([]CheckpointRow, error) {
-	rows, err := db.Reader().QueryxContext(ctx, `SELECT handler, position, updated_at FROM reaction_checkpoint ORDER BY handler`)
+	rows, err := db.Reader().QueryxContext(ctx, `SELECT handler, position, updated_at, last_recorded_at FROM reaction_checkpoint ORDER BY handler`)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: list checkpoints: %w", err)
 	}
@@ -76,14 +79,18 @@ func Checkpoints(ctx context.Context, db *sqldb.DB) ([]CheckpointRow, error) {
 	var out []CheckpointRow
 	for rows.Next() {
 		var (
-			r CheckpointRow
-			p int64
+			r   CheckpointRow
+			p   int64
+			rec sql.NullTime
 		)
-		if err := rows.Scan(&r.Handler, &p, &r.UpdatedAt); err != nil {
+		if err := rows.Scan(&r.Handler, &p, &r.UpdatedAt, &rec); err != nil {
 			return nil, fmt.Errorf("messaging: list checkpoints: %w", err)
 		}
 		r.Position = uint64(p)
 		r.UpdatedAt = r.UpdatedAt.UTC()
+		if rec.Valid {
+			r.LastRecordedAt = rec.Time.UTC()
+		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -94,15 +101,17 @@ func Checkpoints(ctx context.Context, db *sqldb.DB) ([]CheckpointRow, error) {
 
 var checkpointUpsert = sqldb.Upsert{
 	Table:   "reaction_checkpoint",
-	Columns: []string{"handler", "position", "updated_at"},
+	Columns: []string{"handler", "position", "updated_at", "last_recorded_at"},
 	Key:     []string{"handler"},
 	// Checkpoints only move forward: a replica that lost its lease cannot pull one back.
 	Where: "reaction_checkpoint.position < excluded.position",
 }
 
-// storeCheckpoint makes position the handler's checkpoint, durably.
-func storeCheckpoint(ctx context.Context, db *sqldb.DB, handler string, position uint64, now time.Time) error {
-	if err := checkpointUpsert.Exec(ctx, db, handler, int64(position), now.UTC()); err != nil {
+// storeCheckpoint makes position the handler's checkpoint, durably; recorded is when the store recorded its event
+// (zero: unknown).
+func storeCheckpoint(ctx context.Context, db *sqldb.DB, handler string, position uint64, now, recorded time.Time) error {
+	rec := sql.NullTime{Time: recorded.UTC(), Valid: !recorded.IsZero()}
+	if err := checkpointUpsert.Exec(ctx, db, handler, int64(position), now.UTC(), rec); err != nil {
 		return fmt.Errorf("messaging: store checkpoint of %s at %d: %w", handler, position, err)
 	}
 	return nil

@@ -34,11 +34,14 @@ var _ EventReader = (*StoreEvents)(nil)
 // fails as its delivery did).
 func (s *StoreEvents) ReadEvent(ctx context.Context, stream string, position uint64, eventID uuid.UUID) (event.Delivery, error) {
 	const op = "messaging.ReadEvent"
-	es := s.client.ESDB()
-	re, err := s.atPosition(ctx, es, position, eventID)
-	if err == nil && re == nil {
-		re, err = s.inStream(ctx, es, stream, eventID)
-	}
+	var re *esdb.RecordedEvent
+	err := s.client.Call(ctx, op, func(ctx context.Context, es *esdb.Client) (err error) {
+		re, err = s.atPosition(ctx, es, position, eventID)
+		if err == nil && re == nil {
+			re, err = s.inStream(ctx, es, stream, eventID)
+		}
+		return err
+	})
 	switch {
 	case err != nil:
 		return event.Delivery{}, failure.Wrap(op, failure.Unavailable, err)

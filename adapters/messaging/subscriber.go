@@ -62,6 +62,8 @@ type SubscriberConfig struct {
 	// context ends when the lease is lost or the subscription stops): the handler's poison replays and pruning run
 	// there, so that only the replica running the handler does them.
 	whileLeased func(ctx context.Context)
+	// onAck, set by the Router, is told how long after its event was recorded each event was acknowledged.
+	onAck func(delay time.Duration)
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -120,6 +122,23 @@ type Subscriber struct {
 
 	stateMu sync.Mutex
 	state   subscriberState
+
+	roundMu    sync.Mutex
+	stopRound  context.CancelFunc // ends the round in progress (nil when none)
+	handedOver bool               // the round was ended by HandOver
+}
+
+// HandOver ends the running round, releases the handler's lease and keeps away from it for three LeaseRetry, so
+// that another replica waiting for the lease takes it (fair share). It reports whether a round was running.
+func (s *Subscriber) HandOver() bool {
+	s.roundMu.Lock()
+	defer s.roundMu.Unlock()
+	if s.stopRound == nil {
+		return false
+	}
+	s.handedOver = true
+	s.stopRound()
+	return true
 }
 
 // subscriberState is what the metrics read of a running subscription.
@@ -215,6 +234,17 @@ func (s *Subscriber) run(ctx context.Context, out chan<- *message.Message) {
 		if ctx.Err() != nil {
 			return
 		}
+		s.roundMu.Lock()
+		handedOver := s.handedOver
+		s.handedOver = false
+		s.roundMu.Unlock()
+		if handedOver {
+			s.logger.Info("reactions: handed the handler over for a fair share")
+			if !sleep(ctx, 3*s.cfg.LeaseRetry) {
+				return
+			}
+			continue
+		}
 		if progressed {
 			delay = s.cfg.Backoff
 		}
@@ -245,6 +275,14 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 	}
 	defer lease.Release()
 	ctx, cancel := context.WithCancel(ctx)
+	s.roundMu.Lock()
+	s.stopRound, s.handedOver = cancel, false
+	s.roundMu.Unlock()
+	defer func() {
+		s.roundMu.Lock()
+		s.stopRound = nil
+		s.roundMu.Unlock()
+	}()
 	var leased sync.WaitGroup
 	defer func() {
 		cancel()
@@ -281,7 +319,7 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 			if skipping {
 				// The head is reached: make the starting point durable, so that a restart does not skip what
 				// comes from now on.
-				if err := storeCheckpoint(ctx, s.cfg.DB, s.cfg.Handler, skipped, s.cfg.Now()); err != nil {
+				if err := storeCheckpoint(ctx, s.cfg.DB, s.cfg.Handler, skipped, s.cfg.Now(), time.Time{}); err != nil {
 					return err
 				}
 				skipping = false
@@ -338,13 +376,17 @@ func (s *Subscriber) deliver(ctx context.Context, out chan<- *message.Message, d
 			cancel()
 			return ctx.Err()
 		}
-		acked, err := s.await(ctx, msg, d.Record.Position)
+		acked, err := s.await(ctx, msg, d.Record.Position, d.Record.RecordedAt)
 		cancel()
 		if err != nil {
 			return err
 		}
 		if acked {
-			return storeCheckpoint(ctx, s.cfg.DB, s.cfg.Handler, d.Record.Position, s.cfg.Now())
+			now := s.cfg.Now()
+			if s.cfg.onAck != nil {
+				s.cfg.onAck(now.Sub(recorded))
+			}
+			return storeCheckpoint(ctx, s.cfg.DB, s.cfg.Handler, d.Record.Position, now, d.Record.RecordedAt)
 		}
 		s.logger.Info("reactions: event not acknowledged; delivering it again",
 			"stream", d.Record.Stream, "revision", d.Record.Revision, "position", d.Record.Position,
@@ -358,7 +400,7 @@ func (s *Subscriber) deliver(ctx context.Context, out chan<- *message.Message, d
 
 // await waits for the handler's verdict on msg. When ctx ends first, it still gives the handler ackGrace to finish:
 // an Ack then stores the checkpoint before the subscription stops.
-func (s *Subscriber) await(ctx context.Context, msg *message.Message, position uint64) (acked bool, err error) {
+func (s *Subscriber) await(ctx context.Context, msg *message.Message, position uint64, recorded time.Time) (acked bool, err error) {
 	select {
 	case <-msg.Acked():
 		return true, nil
@@ -372,7 +414,7 @@ func (s *Subscriber) await(ctx context.Context, msg *message.Message, position u
 	case <-msg.Acked():
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackGrace)
 		defer cancel()
-		if err := storeCheckpoint(sctx, s.cfg.DB, s.cfg.Handler, position, s.cfg.Now()); err != nil {
+		if err := storeCheckpoint(sctx, s.cfg.DB, s.cfg.Handler, position, s.cfg.Now(), recorded); err != nil {
 			s.logger.Warn("reactions: checkpoint not stored while stopping; the event will come again", "position", position, "err", err)
 		}
 	case <-msg.Nacked():

@@ -117,6 +117,7 @@ func (db *DB) TryAcquireLease(ctx context.Context, name string) (*Lease, error) 
 	}
 	db.leases[l] = struct{}{}
 	db.mu.Unlock()
+	db.recordHolder(l)
 	return l, nil
 }
 

@@ -8,3 +8,6 @@ func (db *DB) acquireFile(l *Lease) error {
 	l.release = func() error { return nil }
 	return nil
 }
+
+// fileLeaseHeld cannot tell without flock: a lease is taken for held.
+func (db *DB) fileLeaseHeld(string) bool { return true }

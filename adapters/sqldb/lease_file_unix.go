@@ -31,3 +31,17 @@ func (db *DB) acquireFile(l *Lease) error {
 	l.release = f.Close
 	return nil
 }
+
+// fileLeaseHeld reports whether someone holds the named lease now (a non-blocking flock on a fresh descriptor fails).
+func (db *DB) fileLeaseHeld(name string) bool {
+	f, err := os.Open(filepath.Join(db.leaseDir, name+".lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}

@@ -246,3 +246,43 @@ func TestLeaseIsTakenOverWhenTheHolderProcessDies(t *testing.T) {
 		_ = l.Release()
 	})
 }
+
+// TestLeaseHoldersSayWhoHoldsWhat: operators see which replica holds a lease, and whether it is held now.
+func TestLeaseHoldersSayWhoHoldsWhat(t *testing.T) {
+	sqldbtest.EachTarget(t, func(t *testing.T, tg sqldbtest.Target) {
+		ctx := context.Background()
+		open := func(holder string) *sqldb.DB {
+			db, err := sqldb.Open(ctx, tg.Dialect, tg.DSN, sqldb.Options{Holder: holder})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		a, b := open("replica-a"), open("replica-b")
+		if hs, err := a.LeaseHolders(ctx, "projection."); err != nil || len(hs) != 0 {
+			t.Fatalf("before any lease: %v, %v", hs, err)
+		}
+		la, err := a.TryAcquireLease(ctx, leaseName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.TryAcquireLease(ctx, "reaction.mail"); err != nil {
+			t.Fatal(err)
+		}
+		hs, err := b.LeaseHolders(ctx, "projection.")
+		if h := hs[leaseName]; err != nil || len(hs) != 1 || h.Holder != "replica-a" || !h.Held || h.Since.IsZero() {
+			t.Fatalf("held by a: %+v, %v", hs, err)
+		}
+		la.Release()
+		if hs, err := b.LeaseHolders(ctx, "projection."); err != nil || hs[leaseName].Held || hs[leaseName].Holder != "replica-a" {
+			t.Fatalf("released: %+v, %v", hs, err)
+		}
+		if _, err := b.TryAcquireLease(ctx, leaseName); err != nil {
+			t.Fatal(err)
+		}
+		if hs, err := a.LeaseHolders(ctx, "projection."); err != nil || !hs[leaseName].Held || hs[leaseName].Holder != "replica-b" {
+			t.Fatalf("taken over by b: %+v, %v", hs, err)
+		}
+	})
+}

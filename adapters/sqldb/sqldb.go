@@ -63,6 +63,9 @@ type Options struct {
 	MaxOpenConns int
 	// BusyTimeout is how long SQLite waits for a lock held by another process (default 5s).
 	BusyTimeout time.Duration
+	// Holder names this process in the record of who holds which lease (LeaseHolders): a replica id. Empty:
+	// DefaultHolder (host name and process id).
+	Holder string
 }
 
 // DB is a read-model database: the embedded *sqlx.DB (the single writer on SQLite) plus its dialect.
@@ -77,9 +80,12 @@ type DB struct {
 	// SQLite: the directory holding the lease lock files.
 	leaseDir string
 
-	mu     sync.Mutex
-	leases map[*Lease]struct{}
-	closed bool
+	holder string // see Options.Holder
+
+	mu          sync.Mutex
+	leases      map[*Lease]struct{}
+	closed      bool
+	holderTable bool // sqldb_lease_holder exists
 }
 
 // Open connects to a read-model database and checks that it answers. For SQLite, dsn is a file path (its directory
@@ -89,13 +95,26 @@ func Open(ctx context.Context, dialect Dialect, dsn string, opts Options) (*DB, 
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var (
+		db  *DB
+		err error
+	)
 	switch dialect {
 	case SQLite:
-		return openSQLite(ctx, dsn, opts, logger)
+		db, err = openSQLite(ctx, dsn, opts, logger)
 	case Postgres:
-		return openPostgres(ctx, dsn, opts, logger)
+		db, err = openPostgres(ctx, dsn, opts, logger)
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnknownDialect, dialect)
 	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownDialect, dialect)
+	if err != nil {
+		return nil, err
+	}
+	db.holder = opts.Holder
+	if db.holder == "" {
+		db.holder = DefaultHolder()
+	}
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, dsn string, opts Options, logger *slog.Logger) (*DB, error) {

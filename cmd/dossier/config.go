@@ -54,6 +54,7 @@ type Config struct {
 type DBConfig struct {
 	SQLitePath  string `name:"sqlite-path" env:"DOSSIER_SQLITE_PATH" default:"./var/dossier.db" help:"SQLite read-model database (used when no PostgreSQL URL is set)."`
 	PostgresURL string `name:"postgres-url" env:"DOSSIER_POSTGRES_URL" help:"PostgreSQL URL for the read models. Empty: SQLite. Secret; DOSSIER_POSTGRES_URL_FILE reads it from a file."`
+	ReplicaID   string `name:"replica-id" env:"DOSSIER_REPLICA_ID" help:"Name of this process in the record of which replica holds which projection and reaction (projections status, reactions status). Empty: host name and process id."`
 }
 
 // target returns the dialect and data source name.
@@ -75,7 +76,7 @@ func (c DBConfig) ReadModelName() string {
 // open opens the read-model database.
 func (c DBConfig) open(ctx context.Context, logger *slog.Logger) (*sqldb.DB, error) {
 	dialect, dsn := c.target()
-	db, err := sqldb.Open(ctx, dialect, dsn, sqldb.Options{Logger: logger.With("component", "sqldb")})
+	db, err := sqldb.Open(ctx, dialect, dsn, sqldb.Options{Logger: logger.With("component", "sqldb"), Holder: c.ReplicaID})
 	if err != nil {
 		return nil, fmt.Errorf("open the read-model database: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
@@ -68,18 +67,35 @@ func (c *ProjectionsStatusCmd) Run(ctx context.Context, logger *slog.Logger) err
 	if err != nil {
 		return err
 	}
-	return printProjections(os.Stdout, cps, readModels(keys), head, time.Now())
+	holders, err := db.LeaseHolders(ctx, "projection.")
+	if err != nil {
+		return err
+	}
+	return printProjections(os.Stdout, cps, readModels(keys), head, holders, time.Now())
+}
+
+// holderOf describes who holds a lease: the replica holding it now, or who held it last.
+func holderOf(holders map[string]sqldb.LeaseHolder, lease string) string {
+	h, ok := holders[lease]
+	switch {
+	case !ok:
+		return "—"
+	case h.Held:
+		return h.Holder
+	}
+	return "none (last: " + h.Holder + ")"
 }
 
 // printProjections writes the status table: one line per version in the database, and a line for every version
 // this binary runs that the database does not know yet.
-func printProjections(w io.Writer, cps []projections.Checkpoint, code []projections.Projection, head *uint64, now time.Time) error {
+func printProjections(w io.Writer, cps []projections.Checkpoint, code []projections.Projection, head *uint64,
+	holders map[string]sqldb.LeaseHolder, now time.Time) error {
 	codeVersion := map[string]int{}
 	for _, p := range code {
 		codeVersion[p.Name()] = p.Version()
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROJECTION\tVERSION\tSTATE\tPOSITION\tBEHIND HEAD\tEVENTS\tLAST EVENT RECORDED\tUPDATED\tNOTE")
+	fmt.Fprintln(tw, "PROJECTION\tVERSION\tSTATE\tPOSITION\tBEHIND HEAD\tEVENTS\tLAST EVENT RECORDED\tUPDATED\tHELD BY\tNOTE")
 	seen := map[string]bool{}
 	for _, cp := range cps {
 		behind := "?"
@@ -102,12 +118,13 @@ func printProjections(w io.Writer, cps []projections.Checkpoint, code []projecti
 		if cp.LastError != "" {
 			notes = append(notes, "STOPPED: "+oneLine(cp.LastError))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", cp.Name, cp.Version, cp.State, cp.Position, behind,
-			cp.Events, last, cp.UpdatedAt.UTC().Format(time.RFC3339), strings.Join(notes, "; "))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", cp.Name, cp.Version, cp.State, cp.Position, behind,
+			cp.Events, last, cp.UpdatedAt.UTC().Format(time.RFC3339), holderOf(holders, "projection."+projections.Prefix(cp.Name, cp.Version)),
+			strings.Join(notes, "; "))
 	}
 	for _, p := range code {
 		if !seen[p.Name()+"/"+fmt.Sprint(p.Version())] {
-			fmt.Fprintf(tw, "%s\t%d\t—\t—\t—\t—\t—\t—\tthis binary's version; not set up yet (serve or migrate does it)\n",
+			fmt.Fprintf(tw, "%s\t%d\t—\t—\t—\t—\t—\t—\t—\tthis binary's version; not set up yet (serve or migrate does it)\n",
 				p.Name(), p.Version())
 		}
 	}
@@ -124,22 +141,11 @@ func oneLine(s string) string {
 
 // headPosition returns the commit position of the last event of the log (0 when it is empty).
 func headPosition(ctx context.Context, client *kurrentdb.Client) (uint64, error) {
-	rs, err := client.ESDB().ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
+	head, err := client.Head(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("read the head of the log: %w", err)
 	}
-	defer rs.Close()
-	re, err := rs.Recv()
-	if errors.Is(err, io.EOF) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read the head of the log: %w", err)
-	}
-	if ev := re.OriginalEvent(); ev != nil {
-		return ev.Position.Commit, nil
-	}
-	return 0, nil
+	return head, nil
 }
 
 // ProjectionsRebuildCmd rebuilds projections from scratch (see projections.Rebuild).

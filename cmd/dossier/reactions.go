@@ -264,10 +264,25 @@ func (c *ReactionsStatusCmd) Run(ctx context.Context, logger *slog.Logger) error
 		fmt.Println("no reaction has run yet")
 		return nil
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HANDLER\tPOSITION\tUPDATED AT")
+	holders, err := db.LeaseHolders(ctx, "reaction.")
+	if err != nil {
+		return err
+	}
+	return printReactions(os.Stdout, cps, holders)
+}
+
+// printReactions writes the status table: per handler its checkpoint, when it moved, how long after its event the
+// last event was acknowledged (for a mail handler, the mail lag), and which replica runs it.
+func printReactions(w io.Writer, cps []messaging.CheckpointRow, holders map[string]sqldb.LeaseHolder) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HANDLER\tPOSITION\tUPDATED AT\tLAST EVENT HANDLED AFTER\tHELD BY")
 	for _, cp := range cps {
-		fmt.Fprintf(tw, "%s\t%d\t%s\n", cp.Handler, cp.Position, cp.UpdatedAt.Format(time.RFC3339))
+		after := "—"
+		if !cp.LastRecordedAt.IsZero() {
+			after = cp.UpdatedAt.Sub(cp.LastRecordedAt).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", cp.Handler, cp.Position, cp.UpdatedAt.Format(time.RFC3339), after,
+			holderOf(holders, "reaction."+cp.Handler))
 	}
 	return tw.Flush()
 }

@@ -122,6 +122,8 @@ type app struct {
 	// integration consumes the finance facts of --integration-url (nil when none is set), from broker
 	integration *integration.Consumer
 	broker      *integration.Postgres
+	// mailer sends the reactions' mails; its idle SMTP sessions are closed at shutdown
+	mailer mail.Sender
 }
 
 // newApp opens the stores and wires projections, reactions and the HTTP API.
@@ -191,6 +193,7 @@ func (a *app) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.mailer = sender
 	if err := membermail.Register(a.router, membermail.Deps{DB: a.stores.DB, Store: store, Sender: sender,
 		Code: codeDeriver(keys), From: a.cfg.MailFrom, Logger: a.logger.With("component", "membermail")}); err != nil {
 		return err
@@ -331,6 +334,9 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 		return err
 	})
 	err := g.Wait()
+	if c, ok := a.mailer.(interface{ Close() error }); ok {
+		_ = c.Close() // QUIT the idle SMTP sessions
+	}
 	return errors.Join(err, a.stores.Close())
 }
 

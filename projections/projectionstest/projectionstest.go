@@ -343,3 +343,14 @@ func ReplaysAndRebuild(t *testing.T, db *sqldb.DB, live, next projections.Projec
 		t.Fatalf("rebuilt version:\n got %q\nwant %q", got, want)
 	}
 }
+
+// Running reports whether Run is still running.
+func (r *Runner) Running() bool {
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return false
+	default:
+		return true
+	}
+}

@@ -96,6 +96,8 @@ type Server struct {
 	refusals []refusal
 	attempts int
 	open     int // sessions not yet logged out
+	sessions int // sessions ever opened
+	maxOpen  int // most sessions open at once
 }
 
 type refusal struct {
@@ -196,6 +198,13 @@ func (s *Server) OpenSessions() int {
 	return s.open
 }
 
+// Sessions returns how many client sessions were opened so far, and the most that were open at once.
+func (s *Server) Sessions() (opened, maxOpen int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions, s.maxOpen
+}
+
 // Messages returns the messages accepted so far, oldest first.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -285,6 +294,8 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
 	b.s.mu.Lock()
 	b.s.open++
+	b.s.sessions++
+	b.s.maxOpen = max(b.s.maxOpen, b.s.open)
 	b.s.mu.Unlock()
 	return &session{s: b.s, conn: c, tls: isTLS}, nil
 }

@@ -57,6 +57,8 @@ type Server struct {
 	owner   *os.File // flocked for the server's lifetime: see removeAbandoned
 	logger  *slog.Logger
 
+	settings map[string]string
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -136,7 +138,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtemp: %w", err)
 	}
-	s := &Server{dir: dir, binDir: binDir, cred: cred, logger: logger}
+	s := &Server{dir: dir, binDir: binDir, cred: cred, logger: logger, settings: opts.Settings}
 	if s.owner, err = lockOwner(dir); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -346,6 +348,22 @@ func (s *Server) Port() int { return s.port }
 
 // Dir is the temporary directory holding the cluster (data/), the socket (sock/) and the server log (postgres.log).
 func (s *Server) Dir() string { return s.dir }
+
+// Restart stops the server as `pg_ctl restart -m fast` does (every session ends, the data stays), waits down for
+// pause, and starts it again on the same port; it returns once it accepts connections (fault tests).
+func (s *Server) Restart(ctx context.Context, pause time.Duration) error {
+	out, err := s.command(ctx, "pg_ctl", "stop", "-D", filepath.Join(s.dir, "data"), "-m", "fast", "-w").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pgtemp: restart: pg_ctl stop: %w: %s", err, lastLines(out, 5))
+	}
+	<-s.exited
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(pause):
+	}
+	return s.startServer(ctx, filepath.Join(s.dir, "data"), filepath.Join(s.dir, "sock"), s.port, s.settings)
+}
 
 // Stop shuts the server down (pg_ctl stop -m fast, then signals if that fails) and removes its directory. It is safe
 // to call more than once.

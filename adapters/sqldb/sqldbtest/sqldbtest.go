@@ -135,3 +135,66 @@ func dropPostgresDatabase(tb testing.TB, adminURL, name string) {
 		tb.Errorf("sqldbtest: drop database %s: %v", name, err)
 	}
 }
+
+// Outage makes the target's database unreachable for the leases, as a server restart does, until the returned
+// function is called. On PostgreSQL every session on the database is ended and new ones are refused
+// (ALLOW_CONNECTIONS false: superusers too), so held leases are lost and new ones fail to connect; on SQLite, which
+// has no server, the lease directory becomes unusable (a file stands in its place), so new leases fail with an error
+// other than "held" while held ones stay.
+func (tg Target) Outage(tb testing.TB) (restore func()) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch tg.Dialect {
+	case sqldb.SQLite:
+		dir := tg.DSN + ".leases"
+		if err := os.Rename(dir, dir+".away"); err != nil && !os.IsNotExist(err) {
+			tb.Fatalf("sqldbtest: outage: %v", err)
+		}
+		if err := os.WriteFile(dir, nil, 0o600); err != nil {
+			tb.Fatalf("sqldbtest: outage: %v", err)
+		}
+		return func() {
+			if err := os.Remove(dir); err != nil {
+				tb.Errorf("sqldbtest: end of outage: %v", err)
+			}
+			if err := os.Rename(dir+".away", dir); err != nil && !os.IsNotExist(err) {
+				tb.Errorf("sqldbtest: end of outage: %v", err)
+			}
+		}
+	case sqldb.Postgres:
+		u, err := url.Parse(tg.DSN)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		name := u.Path[1:]
+		admin := adminDB(tb)
+		defer admin.Close()
+		if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false"); err != nil {
+			tb.Fatalf("sqldbtest: outage: %v", err)
+		}
+		if _, err := admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
+			tb.Fatalf("sqldbtest: outage: %v", err)
+		}
+		return func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			admin := adminDB(tb)
+			defer admin.Close()
+			if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true"); err != nil {
+				tb.Errorf("sqldbtest: end of outage: %v", err)
+			}
+		}
+	}
+	tb.Fatalf("sqldbtest: unknown dialect %q", tg.Dialect)
+	return nil
+}
+
+func adminDB(tb testing.TB) *sql.DB {
+	tb.Helper()
+	admin, err := sql.Open("postgres", os.Getenv(PostgresURLEnv))
+	if err != nil {
+		tb.Fatalf("sqldbtest: connect to the test PostgreSQL: %v", err)
+	}
+	return admin
+}

@@ -21,11 +21,11 @@
 //	go router.Run(ctx)
 //	go scheduler.Run(ctx)
 //
-// # The acknowledgement mail, exactly once
+// # The acknowledgement mail: at least once, with a stable Message-ID
 //
 // A reaction sees an event at least once. The mail goes through messaging.OnceExternal: sent, then recorded as
 // processed, so a later delivery (a restart, a Nack) sends nothing. The window between the two (a crash after the
-// relay accepted the mail) is closed by the Message-ID, built from messaging.EffectKey(handler, event id), and the
+// relay accepted the mail, the only case that sends twice) is covered by the Message-ID, built from messaging.EffectKey(handler, event id), and the
 // Date, the event's business time: a repeat is the first copy byte for byte, the outbox replaces its file and a
 // receiving system can drop the copy. The recipient is the member's email as it stood when the request was
 // acknowledged (events of the member stream committed after the acknowledgement are ignored), so that a repeat goes

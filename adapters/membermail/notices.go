@@ -35,7 +35,8 @@ func NoticeHandlers() []string {
 }
 
 // RegisterNotices adds the security notices (ASVS V2.2.3, NIST SP 800-63B §6.1.2): a lock, an email change (to
-// the old address), a password change or reset. Each is sent exactly once per event like the code mails
+// the old address), a password change or reset. Each is sent once per event like the code mails (at least once across a crash between
+// sending and recording, with the same Message-ID)
 // (messaging.OnceExternal through messaging.MailOnce, Message-ID from the effect key) and starts at the head of the
 // log on its first start (messaging.SkipHistory): deploying them never notifies members of old events. They carry
 // no code, password, NIR nor the new address: only what happened, when, and what to do if it was not the member.

@@ -154,15 +154,8 @@ func (r *reactions) stateAt(ctx context.Context, env event.Envelope, id uuid.UUI
 	if err != nil {
 		return a, "", fmt.Errorf("appointmentmail: load %s: %w", accountStream, err)
 	}
-	upto := account
-	for i, e := range account {
-		if e.Position != 0 && env.Position != 0 && e.Position > env.Position {
-			upto = account[:i]
-			break
-		}
-	}
-	to := member.Fold(upto).Identity.Email
-	if to == "" || a.ID == uuid.Nil {
+	to := member.EmailAsOf(account, env.Position)
+	if to == "" || to == event.ErasedText || a.ID == uuid.Nil {
 		return a, "", fmt.Errorf("appointmentmail: %s: %w", env.Stream, ErrNoRecipient)
 	}
 	return a, to, nil

@@ -222,20 +222,8 @@ func (r *reactions) recipient(ctx context.Context, env event.Envelope) (string, 
 	if err != nil {
 		return "", fmt.Errorf("casework: load %s: %w", stream, err)
 	}
-	to := ""
-	for _, e := range history {
-		// Events committed after the acknowledgement do not count, so that a repeat goes where the first copy went.
-		if e.Position != 0 && env.Position != 0 && e.Position > env.Position {
-			break
-		}
-		switch m := e.Event.(type) {
-		case member.Registered:
-			to = m.Email
-		case member.EmailChanged:
-			to = m.Email
-		}
-	}
-	if to == "" {
+	to := member.EmailAsOf(history, env.Position)
+	if to == "" || to == event.ErasedText {
 		return "", fmt.Errorf("casework: %s has no %s: %w", stream, member.TypeRegistered, ErrNoRecipient)
 	}
 	return to, nil

@@ -121,18 +121,7 @@ func (r *reaction) recipient(ctx context.Context, env event.Envelope) (string, e
 	if err != nil {
 		return "", fmt.Errorf("documentmail: load %s: %w", stream, err)
 	}
-	to := ""
-	for _, e := range history {
-		if e.Position != 0 && env.Position != 0 && e.Position > env.Position {
-			break
-		}
-		switch m := e.Event.(type) {
-		case member.Registered:
-			to = m.Email
-		case member.EmailChanged:
-			to = m.Email
-		}
-	}
+	to := member.EmailAsOf(history, env.Position)
 	if to == "" || to == event.ErasedText {
 		return "", fmt.Errorf("documentmail: %s has no email: %w", stream, ErrNoRecipient)
 	}

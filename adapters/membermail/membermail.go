@@ -230,19 +230,8 @@ func (r *reactions) reset(msg *message.Message) error {
 		}
 		// The member's email when the reset was asked for: events committed after it do not count, so that a
 		// repeat of this mail goes where the first copy went.
-		to := ""
-		for _, e := range history {
-			if e.Position != 0 && env.Position != 0 && e.Position > env.Position {
-				break
-			}
-			switch m := e.Event.(type) {
-			case member.Registered:
-				to = m.Email
-			case member.EmailChanged:
-				to = m.Email
-			}
-		}
-		if to == "" {
+		to := member.EmailAsOf(history, env.Position)
+		if to == "" || to == event.ErasedText {
 			return mail.Message{}, fmt.Errorf("membermail: %s has no %s: %w", stream, member.TypeRegistered, ErrNoRecipient)
 		}
 		code := r.Code(KindPasswordReset, env.Stream.ID, ev.Sequence)

@@ -38,3 +38,32 @@ func TestFoldsHandleEveryDefinedEvent(t *testing.T) {
 }
 
 func newRegistry() (*event.Registry, error) { return event.NewRegistry(Definitions()) }
+
+// TestEmailAsOf: a mail goes to the email as it stood when its event was committed; later changes do not count,
+// position 0 reads the whole history.
+func TestEmailAsOf(t *testing.T) {
+	history := []event.Envelope{
+		{Position: 10, Event: Registered{Email: "first@example.test"}},
+		{Position: 20, Event: EmailChanged{Email: "second@example.test"}},
+		{Position: 30, Event: EmailChanged{Email: "third@example.test"}},
+	}
+	for _, c := range []struct {
+		pos  uint64
+		want string
+	}{
+		{10, "first@example.test"},
+		{15, "first@example.test"},
+		{20, "second@example.test"},
+		{29, "second@example.test"},
+		{30, "third@example.test"},
+		{0, "third@example.test"},
+		{99, "third@example.test"},
+	} {
+		if got := EmailAsOf(history, c.pos); got != c.want {
+			t.Errorf("EmailAsOf(%d) = %q, want %q", c.pos, got, c.want)
+		}
+	}
+	if got := EmailAsOf(nil, 10); got != "" {
+		t.Errorf("no history: %q", got)
+	}
+}

@@ -171,6 +171,21 @@ func Fold(history []event.Envelope) State {
 	return s
 }
 
+// EmailAsOf returns the member's email as it stood when the event at position pos was committed: the fold of the
+// member stream's history up to pos. Events committed after it do not count, so that a repeat of a mail goes where
+// the first copy went. pos 0 (or an event not yet stored) reads the whole history. It is "" when the history holds
+// no email; event.ErasedText once the member's data is erased.
+func EmailAsOf(history []event.Envelope, pos uint64) string {
+	upto := history
+	for i, e := range history {
+		if e.Position != 0 && pos != 0 && e.Position > pos {
+			upto = history[:i]
+			break
+		}
+	}
+	return Fold(upto).Identity.Email
+}
+
 // window bounds the memory of failures and locks kept in the state (the longest window a policy may use).
 const (
 	failureMemory = time.Hour

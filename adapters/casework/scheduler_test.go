@@ -277,7 +277,9 @@ func TestRefusedLapseIsRetriedWithBackOff(t *testing.T) {
 		if len(times) != 4 || l.called()[id] != 4 {
 			t.Fatalf("%d calls, want 4", len(times))
 		}
-		for i, min := range []time.Duration{interval / 2, interval * 3 / 4, maxRetry * 3 / 4} {
+		// Call 2 comes at the next tick: a ticker that fell behind under load delivers it at once, so only the
+		// back-off gaps (calls 3 and 4) have a lower bound.
+		for i, min := range []time.Duration{0, interval * 3 / 4, maxRetry * 3 / 4} {
 			if gap := times[i+1].Sub(times[i]); gap < min {
 				t.Errorf("call %d came %v after the previous one, want at least %v", i+2, gap, min)
 			}

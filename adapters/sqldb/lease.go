@@ -177,7 +177,12 @@ func (db *DB) acquirePostgres(ctx context.Context, l *Lease) error {
 	stop := make(chan struct{})
 	l.release = func() error {
 		close(stop)
-		// The lease pool keeps no idle connection, so this closes the session and with it the lock.
+		// Unlock first, so that the lock is gone when Release returns (a closed session's backend ends, and frees
+		// its locks, a moment after the client has left); then close the session, which frees it anyway if the
+		// unlock could not be sent. The lease pool keeps no idle connection.
+		uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1, $2)", leaseNamespace, leaseKey(l.name))
+		cancel()
 		return conn.Close()
 	}
 	go watchLease(l, conn, stop)

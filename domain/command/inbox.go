@@ -204,4 +204,3 @@ func inboxState(history []event.Envelope) inbox.State {
 	}
 	return st
 }
-

@@ -16,7 +16,7 @@ import (
 
 // inboxBody is one page of the member's documents and how many of all of them were never opened.
 type inboxBody struct {
-	Documents []memberdocuments.Document `json:"documents"`
+	Documents []memberdocuments.InboxDocument `json:"documents"`
 	Unread    int                        `json:"unread"`
 	Next      *string                    `json:"next"`
 }

@@ -287,7 +287,7 @@ func (s *Server) routes() []route {
 			Summary: "Consulter un document: the documents the fund published to the member (decision letters, payment attestations, documents of the fund's other systems), the newest first, by pages, with unread (how many were never opened). A document is notified at its first opening (opened_at, notified_at) or, never opened, deemed notified 15 days after it was made available (deemed_notified_at; deemed_notified true once recorded).",
 			Handler: s.listInboxDocuments, Response: inboxBody{}, Paging: &memberPaging, Responses: map[int]string{200: "One page of documents.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/documents/{id}", ID: "getInboxDocument", Tag: "documents", Auth: "member", Consistent: true,
-			Summary: "One document of the member's inbox (reading it here is not opening it).", Handler: s.getInboxDocument, Response: memberdocuments.Document{},
+			Summary: "One document of the member's inbox (reading it here is not opening it).", Handler: s.getInboxDocument, Response: memberdocuments.InboxDocument{},
 			Responses: map[int]string{200: "The document.", 404: "No such document among the member's."}},
 		{Method: "GET", Path: "/v1/documents/{id}/content", ID: "getInboxDocumentContent", Tag: "documents", Auth: "member", Consistent: true,
 			Summary: "The file of one of the member's documents: its real type, nosniff, as an attachment. The first opening is recorded (the notification date) before the file is sent; later openings record nothing.",

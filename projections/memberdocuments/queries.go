@@ -20,9 +20,9 @@ const (
 	MaxLimit     = 200
 )
 
-// Document is a published document as the API shows it. NotifiedAt is the first opening, or the deemed
+// InboxDocument is a published document as the API shows it. NotifiedAt is the first opening, or the deemed
 // notification (Deemed) 15 days after it was made available; nil until either.
-type Document struct {
+type InboxDocument struct {
 	ID          uuid.UUID  `json:"id"`
 	Kind        string     `json:"kind"`
 	Title       string     `json:"title"`
@@ -48,16 +48,16 @@ type Queries struct {
 // NewQueries returns the queries over db.
 func NewQueries(db *sqldb.DB) *Queries { return &Queries{db: db.Reader()} }
 
-func (r row) view() Document {
+func (r row) view() InboxDocument {
 	d := r.document()
-	return Document{ID: d.DocumentID, Kind: d.Kind, Title: d.Title, FileName: d.FileName, ContentType: d.ContentType,
+	return InboxDocument{ID: d.DocumentID, Kind: d.Kind, Title: d.Title, FileName: d.FileName, ContentType: d.ContentType,
 		Size: d.Size, SHA256: d.SHA256, PublishedAt: d.PublishedAt, OpenedAt: r.OpenedAt, NotifiedAt: r.NotifiedAt,
 		Deemed: d.Deemed, DeemedAt: inbox.DeemedAt(d.PublishedAt), MemberID: parseID(r.MemberID), BlobKey: d.BlobKey}
 }
 
 // List returns one page of member memberID's documents, the newest first, the cursor of the next page ("" at the
 // end) and how many of all the member's documents were never opened.
-func (q *Queries) List(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]Document, string, int, error) {
+func (q *Queries) List(ctx context.Context, memberID uuid.UUID, p projections.Page) ([]InboxDocument, string, int, error) {
 	n := p.Limit1(DefaultLimit) - 1
 	cond, args := "", []any{memberID.String()}
 	if p.After != "" {
@@ -84,7 +84,7 @@ func (q *Queries) List(ctx context.Context, memberID uuid.UUID, p projections.Pa
 		" WHERE member_id = ? AND opened_at IS NULL"), memberID.String()); err != nil {
 		return nil, "", 0, fmt.Errorf("memberdocuments: unread: %w", err)
 	}
-	out := make([]Document, len(rows))
+	out := make([]InboxDocument, len(rows))
 	for i, r := range rows {
 		out[i] = r.view()
 	}
@@ -92,14 +92,14 @@ func (q *Queries) List(ctx context.Context, memberID uuid.UUID, p projections.Pa
 }
 
 // Get returns document id of member memberID; another member's is inbox.ErrNotFound.
-func (q *Queries) Get(ctx context.Context, memberID, id uuid.UUID) (Document, error) {
+func (q *Queries) Get(ctx context.Context, memberID, id uuid.UUID) (InboxDocument, error) {
 	var rows []row
 	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind("SELECT * FROM "+Name+
 		" WHERE document_id = ? AND member_id = ?"), id.String(), memberID.String()); err != nil {
-		return Document{}, fmt.Errorf("memberdocuments: get: %w", err)
+		return InboxDocument{}, fmt.Errorf("memberdocuments: get: %w", err)
 	}
 	if len(rows) == 0 {
-		return Document{}, inbox.ErrNotFound
+		return InboxDocument{}, inbox.ErrNotFound
 	}
 	return rows[0].view(), nil
 }

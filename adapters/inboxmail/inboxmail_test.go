@@ -22,6 +22,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/event/eventtest"
 	"github.com/msa-dossier/dossier/domain/inbox"
@@ -65,7 +66,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 func TestDecisionLetterOpenedOnceAndDeemedNotification(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := ctxT(t)
-		events := kurrentdbtest.Start(t, inbox.Definitions(), member.Definitions(), sr.Definitions())
+		events := kurrentdbtest.Start(t, inbox.Definitions(), member.Definitions(), sr.Definitions(), consultation.Definitions())
 		srv, err := smtptest.Start(smtptest.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -237,6 +238,31 @@ func TestDecisionLetterOpenedOnceAndDeemedNotification(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		if n := count(inbox.TypeDeemedNotified); n != 1 {
 			t.Errorf("%d deemed notifications after a restart, want 1", n)
+		}
+
+		// A payment attestation: a PDF of the payments of the year recorded when it was asked, published once.
+		finance := event.NewStreamID(consultation.Category, alice)
+		write(finance, consultation.PaymentRecorded{PaymentID: "P-1", Kind: "ij", AmountCents: 123450, PaidOn: "2026-03-05",
+			Label: "Indemnités journalières"})
+		write(finance, consultation.PaymentRecorded{PaymentID: "P-0", Kind: "ij", AmountCents: 5000, PaidOn: "2025-12-30",
+			Label: "Indemnités journalières"})
+		attestation := uuid.New()
+		write(finance, consultation.PaymentAttestationIssued{AttestationID: attestation, Year: 2026})
+		write(finance, consultation.PaymentRecorded{PaymentID: "P-2", Kind: "ij", AmountCents: 777, PaidOn: "2026-04-05",
+			Label: "Indemnités journalières"}) // recorded after the request: not on it
+		attID := command.InboxDocumentID(inbox.KindPaymentAttestation, attestation)
+		var att inbox.Document
+		eventually(t, "the attestation in the inbox", func() bool {
+			att, err = cmds.InboxDocument(ctx, alice, attID)
+			return err == nil
+		})
+		content, err := blobs.Get(ctx, alice, att.BlobKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := letterstest.Flat(t, content); !strings.Contains(text, "Attestation de paiements 2026") ||
+			!strings.Contains(text, "Total : 1 234,50 €") || strings.Contains(text, "2025-12-30") || strings.Contains(text, "7,77") {
+			t.Errorf("the attestation:\n%s", text)
 		}
 	})
 }

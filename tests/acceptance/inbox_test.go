@@ -1,11 +1,15 @@
 package acceptance
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/msa-dossier/dossier/adapters/filecheck/filechecktest"
 	"github.com/msa-dossier/dossier/adapters/letters/letterstest"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 )
@@ -94,5 +98,37 @@ func TestInboxDecisionLetter(t *testing.T) {
 	again := e.must(t, 200, e.call(t, "GET", "/v1/documents", alice, nil, "X-Dossier-Min-Position", second.header.Get("X-Dossier-Position")), "inbox again")
 	if d := again.body["documents"].([]any)[0].(map[string]any); d["opened_at"] != openedAt || again.body["unread"] != float64(0) {
 		t.Fatalf("after a second opening: %s (first opened at %s)", again.raw, openedAt)
+	}
+
+	// A document of the fund's other systems, published by the operator command: newest first, unread, its bytes
+	// as given; publishing it again records nothing; a renamed non-PDF is refused.
+	aliceID := e.must(t, 200, e.call(t, "GET", "/v1/me", alice, nil), "alice's account").str("member_id")
+	releve := filechecktest.PDF("Releve annuel 2026")
+	file := filepath.Join(e.srv.cmd.Dir, "releve.pdf")
+	if err := os.WriteFile(file, releve, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := e.admin(t, nil, "admin", "publish-document", "--member", aliceID, "--file", file, "--title", "Relevé annuel 2026")
+	if !strings.HasPrefix(out, "published: ") {
+		t.Fatalf("publish-document: %s", out)
+	}
+	if out := e.admin(t, nil, "admin", "publish-document", "--member", aliceID, "--file", file, "--title", "Relevé annuel 2026"); !strings.HasPrefix(out, "already published: ") {
+		t.Fatalf("publish-document again: %s", out)
+	}
+	extID := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "published: "))
+	var two response
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		two = e.must(t, 200, e.call(t, "GET", "/v1/documents?limit=1", alice, nil), "alice's inbox, page 1")
+		if d, _ := two.body["documents"].([]any); (len(d) == 1 && d[0].(map[string]any)["id"] == extID) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if d, _ := two.body["documents"].([]any); len(d) != 1 || d[0].(map[string]any)["id"] != extID ||
+		d[0].(map[string]any)["kind"] != "external" || two.body["unread"] != float64(1) || two.body["next"] == nil {
+		t.Fatalf("the inbox after publish-document: %s", two.raw)
+	}
+	got := e.must(t, 200, e.call(t, "GET", "/v1/documents/"+extID+"/content", alice, nil), "open the published document")
+	if !bytes.Equal(got.raw, releve) {
+		t.Errorf("the published document's content differs from the file")
 	}
 }

@@ -158,8 +158,12 @@ func DecisionLetter(d Decision) ([]byte, error) {
 	if d.Approved {
 		outcome = "ACCEPTÉE"
 	}
-	p.para(fmt.Sprintf("Votre demande %s (%s), reçue le %s, a été examinée. Décision : votre demande est %s.",
-		d.Reference, d.Service, Day(d.ReceivedAt), outcome))
+	received := ""
+	if !d.ReceivedAt.IsZero() {
+		received = ", reçue le " + Day(d.ReceivedAt) + ","
+	}
+	p.para(fmt.Sprintf("Votre demande %s (%s)%s a été examinée. Décision : votre demande est %s.",
+		d.Reference, d.Service, received, outcome))
 	if r := strings.TrimSpace(d.Reason); r != "" {
 		p.text("B", 11, "Motifs de la décision")
 		p.para(r)

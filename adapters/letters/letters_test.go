@@ -31,7 +31,7 @@ func TestDecisionLetterSaysTheDecisionAndTheAppealDeadline(t *testing.T) {
 	for _, want := range []string{"Notification de décision", "MSA-2026-7KQ2-M9XD-3F0A", "votre demande est REJETÉE",
 		"Ressources supérieures au plafond.", "prime_activite.plafond", "version 2026.1", "Claire Dupont, Gestionnaire conseil",
 		"dans un délai de 2 mois à compter de sa notification", "15 jours après sa mise à disposition",
-		"le 21 février 2027 au plus tard", "commission de recours amiable (CRA)", "Le 6 décembre 2026"} {
+		"le 21 février 2027 au plus tard", "commission de recours amiable (CRA)", "Le 6 décembre 2026", "reçue le 3 décembre 2026,"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the letter does not say %q:\n%s", want, text)
 		}

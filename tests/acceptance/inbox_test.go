@@ -12,14 +12,25 @@ import (
 	"github.com/msa-dossier/dossier/adapters/filecheck/filechecktest"
 	"github.com/msa-dossier/dossier/adapters/letters/letterstest"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 )
 
 // TestInboxDecisionLetter drives the real binary: a caseworker rejects Alice's request; its decision letter appears
 // in her inbox (unread), a mail tells her without its content; the PDF she downloads (real type, nosniff,
 // attachment) parses and says the decision, its reason and the appeal deadline; her first opening is recorded once
-// (a second opening changes nothing); Bob neither lists, reads nor downloads it.
+// (a second opening changes nothing); Bob neither lists, reads nor downloads it. On SQLite and on PostgreSQL.
 func TestInboxDecisionLetter(t *testing.T) {
-	e := startMemberEnv(t)
+	sqldbtest.EachTarget(t, func(t *testing.T, tg sqldbtest.Target) {
+		var args []string
+		if tg.Dialect == sqldb.Postgres {
+			args = []string{"--postgres-url", tg.DSN}
+		}
+		inboxStory(t, startMemberEnv(t, args...))
+	})
+}
+
+func inboxStory(t *testing.T, e *memberEnv) {
 	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
 	bob := e.member(t, bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")
 	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")

@@ -17,8 +17,8 @@ import (
 // inboxBody is one page of the member's documents and how many of all of them were never opened.
 type inboxBody struct {
 	Documents []memberdocuments.InboxDocument `json:"documents"`
-	Unread    int                        `json:"unread"`
-	Next      *string                    `json:"next"`
+	Unread    int                             `json:"unread"`
+	Next      *string                         `json:"next"`
 }
 
 func (s *Server) listInboxDocuments(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/msa-dossier/dossier/projections/documentsubmissions"
+	"github.com/msa-dossier/dossier/projections/memberdocuments"
 )
 
 // route is one served operation and what the OpenAPI document says about it. The metadata is also what guards it:
@@ -280,6 +281,17 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/cases/{id}/documents/{submission}/{document}/{file}", ID: "caseDocumentFile", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
 			Summary: "One file of a deposit in a case's file (document and file numbered from 0): its content with its real type, nosniff, as an attachment. Every opening is recorded in the member's access log (case.document) before the content is read.",
 			Handler: s.caseDocumentFile, Responses: map[int]string{200: "The file.", 404: "No such case, deposit or file."}},
+
+		// The member's inbox ("Consulter un document"): the documents the fund publishes to the member (inbox.go).
+		{Method: "GET", Path: "/v1/documents", ID: "listInboxDocuments", Tag: "documents", Auth: "member", Consistent: true,
+			Summary: "Consulter un document: the documents the fund published to the member (decision letters, payment attestations, documents of the fund's other systems), the newest first, by pages, with unread (how many were never opened). A document is notified at its first opening (opened_at, notified_at) or, never opened, deemed notified 15 days after it was made available (deemed_notified_at; deemed_notified true once recorded).",
+			Handler: s.listInboxDocuments, Response: inboxBody{}, Paging: &memberPaging, Responses: map[int]string{200: "One page of documents.", 401: "Not connected."}},
+		{Method: "GET", Path: "/v1/documents/{id}", ID: "getInboxDocument", Tag: "documents", Auth: "member", Consistent: true,
+			Summary: "One document of the member's inbox (reading it here is not opening it).", Handler: s.getInboxDocument, Response: memberdocuments.InboxDocument{},
+			Responses: map[int]string{200: "The document.", 404: "No such document among the member's."}},
+		{Method: "GET", Path: "/v1/documents/{id}/content", ID: "getInboxDocumentContent", Tag: "documents", Auth: "member", Consistent: true,
+			Summary: "The file of one of the member's documents: its real type, nosniff, as an attachment. The first opening is recorded (the notification date) before the file is sent; later openings record nothing.",
+			Handler: s.inboxDocumentContent, Responses: map[int]string{200: "The file.", 404: "No such document among the member's.", 503: "The documents cannot be served now; retry."}},
 
 		// Consultations: statements, payments and invoices recorded by the fund's other systems.
 		{Method: "GET", Path: "/v1/daily-allowance-statements", ID: "listDailyAllowanceStatements", Tag: "consultations", Auth: "member", Consistent: true,

@@ -99,6 +99,8 @@ type Deps struct {
 	DocumentCommands *command.Documents
 	Blobs            BlobReader
 	Documents        DocumentsConfig
+	// InboxCommands record the member's first opening of a document of their inbox (nil: content answers 503).
+	InboxCommands *command.Inbox
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

@@ -17,6 +17,9 @@ type AdminCmd struct {
 	RotateKEK     AdminRotateKEKCmd     `cmd:"rotate-kek" help:"Re-wrap every personal-data key under the current data KEK (--data-kek), the old one given in --data-kek-previous; prints how many."`
 	EraseMember   AdminEraseMemberCmd   `cmd:"erase-member" help:"Erase a member's personal data (GDPR): records MemberDataErased; the server destroys their data keys."`
 	LegalHold     AdminLegalHoldCmd     `cmd:"legal-hold" help:"Place or lift a legal hold on a member's data (no erasure while one is in force)."`
+
+	// The member's inbox (admin_inbox.go).
+	PublishDocument AdminPublishDocumentCmd `cmd:"publish-document" help:"Publish a document of the fund's other systems into a member's inbox (embedded default): checked, sealed, recorded; the member is mailed."`
 }
 
 // openCSV opens the file an import reads. A file that is not there, or cannot be read, is one line naming it (the

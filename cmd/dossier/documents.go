@@ -9,7 +9,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/filecheck"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
 	"github.com/msa-dossier/dossier/domain/command"
-	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 )
 
 // DocumentConfig configures the members' deposits of documents (issue 14): where the files go, the counts and
@@ -54,7 +53,7 @@ func (a *app) documentsHTTP() httpapi.DocumentsConfig {
 // sweepBlobs deletes, every BlobSweepInterval, the stored files older than BlobSweepGrace that no recorded deposit
 // references (a crash between storing and recording, a refused deposit whose clean-up failed). Safe on several
 // replicas at once: deleting an orphan twice is harmless, and a referenced file is never deleted.
-func (a *app) sweepBlobs(ctx context.Context, blobs *blobstore.Store, q *documentsubmissions.Queries) error {
+func (a *app) sweepBlobs(ctx context.Context, blobs *blobstore.Store, referenced blobstore.Referenced) error {
 	if a.cfg.BlobSweepInterval <= 0 {
 		<-ctx.Done()
 		return nil
@@ -66,7 +65,7 @@ func (a *app) sweepBlobs(ctx context.Context, blobs *blobstore.Store, q *documen
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			n, err := blobs.Sweep(ctx, a.cfg.BlobSweepGrace, q.Referenced)
+			n, err := blobs.Sweep(ctx, a.cfg.BlobSweepGrace, referenced)
 			if err != nil {
 				a.logger.Warn("blob sweep failed", "component", "blobs", "err", err)
 				continue

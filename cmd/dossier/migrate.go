@@ -7,6 +7,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/casework"
+	"github.com/msa-dossier/dossier/adapters/inboxmail"
 	"github.com/msa-dossier/dossier/adapters/keystore"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/privacy"
@@ -36,6 +37,9 @@ func (c *MigrateCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	if err := appointmentmail.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("appointment reminders: %w", err)
+	}
+	if err := inboxmail.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("inbox notifications: %w", err)
 	}
 	if err := sessions.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("sessions: %w", err)

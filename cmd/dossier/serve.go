@@ -23,6 +23,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/documentmail"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
+	"github.com/msa-dossier/dossier/adapters/inboxmail"
 	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
@@ -36,6 +37,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/consultation"
 	"github.com/msa-dossier/dossier/domain/document"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/inbox"
 	"github.com/msa-dossier/dossier/domain/insured"
 	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/domain/registration"
@@ -58,7 +60,7 @@ type ServeCmd struct {
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
 		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions(),
-		appointment.Definitions(), document.Definitions()}
+		appointment.Definitions(), document.Definitions(), inbox.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run (readmodels.New, the one list). The
@@ -115,7 +117,11 @@ type app struct {
 	retention *privacy.RetentionScheduler
 	// reminders records the appointment reminders that are due (their mails follow from the events)
 	reminders *appointmentmail.ReminderScheduler
-	api       *httpapi.Server
+	// notifications records the deemed notifications of unopened inbox documents (wireInbox)
+	notifications *inboxmail.NotificationScheduler
+	// referenced tells the blob sweep which blobs a read model references (deposits and published documents)
+	referenced blobstore.Referenced
+	api        *httpapi.Server
 	// blobs holds the deposited files (sealed); swept of orphans by sweepBlobs
 	blobs    *blobstore.Store
 	deposits *documentsubmissions.Queries
@@ -245,6 +251,12 @@ func (a *app) wire(ctx context.Context) error {
 		From: a.cfg.MailFrom, Logger: a.logger.With("component", "documentmail")}); err != nil {
 		return err
 	}
+	// The member's inbox: decision letters, attestations, the new-document mail, deemed notifications (inbox.go).
+	inboxCmds, err := a.wireInbox(ctx, store, sender, a.blobs)
+	if err != nil {
+		return err
+	}
+	a.referenced = referencedBlobs(queries)
 	a.api, err = httpapi.New(httpapi.Config{
 		MaxBodyBytes: a.cfg.MaxBodyBytes, RequestTimeout: a.cfg.RequestTimeout, ConsistencyTimeout: a.cfg.ConsistencyTimeout,
 	}, httpapi.Deps{
@@ -263,6 +275,7 @@ func (a *app) wire(ctx context.Context) error {
 		AppointmentCommands: cmds.appointments,
 		DocumentCommands:    documents,
 		Blobs:               a.blobs,
+		InboxCommands:       inboxCmds,
 		Documents:           a.documentsHTTP(),
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
@@ -315,7 +328,13 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 		}
 		return nil
 	})
-	g.Go(func() error { return a.sweepBlobs(gctx, a.blobs, a.deposits) })
+	g.Go(func() error {
+		if err := a.notifications.Run(gctx); err != nil {
+			return fmt.Errorf("inbox notifications: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return a.sweepBlobs(gctx, a.blobs, a.referenced) })
 	if a.integration != nil {
 		g.Go(func() error {
 			defer a.broker.Close() // after Run: the subscription has ended with gctx

@@ -14,6 +14,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 	"github.com/msa-dossier/dossier/projections/memberaccesses"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
+	"github.com/msa-dossier/dossier/projections/memberdocuments"
 	"github.com/msa-dossier/dossier/projections/memberrequests"
 	"github.com/msa-dossier/dossier/projections/savedestimates"
 	"github.com/msa-dossier/dossier/projections/staffdirectory"
@@ -37,6 +38,8 @@ type Queries struct {
 	StaffNames *staffdirectory.Queries
 	// Appointments: the member's appointments, the staff calendars, the free slots and the offers of a booking.
 	Appointments *appointments.Queries
+	// Inbox: the documents the fund published to each member (decision letters, attestations, others).
+	Inbox *memberdocuments.Queries
 }
 
 // New returns every projection, in the order the runner lists them, and the queries that read them from db. The
@@ -68,6 +71,7 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 			return staffdirectory.NewQueries(db)
 		}),
 		with(read, appointments.New(), &q.Appointments, func() *appointments.Queries { return appointments.NewQueries(db) }),
+		with(read, memberdocuments.New(), &q.Inbox, func() *memberdocuments.Queries { return memberdocuments.NewQueries(db) }),
 	}
 	return list, q
 }

@@ -1,0 +1,116 @@
+package inboxmail
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/adapters/depcheck"
+	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/sqldb"
+)
+
+// SchedulerLease is the lease the NotificationScheduler holds while it acts.
+const SchedulerLease = "inbox.notifications"
+
+// NotifyFunc records that document documentID of member memberID is deemed notified (cmd wires it to
+// command.Inbox.DeemNotified, which records nothing for a document already notified). An error is tried again with
+// back-off.
+type NotifyFunc func(ctx context.Context, memberID, documentID uuid.UUID) error
+
+// SchedulerDeps configure a NotificationScheduler. DB and Notify are required.
+type SchedulerDeps struct {
+	DB       *sqldb.DB
+	Notify   NotifyFunc
+	Now      func() time.Time // nil: time.Now
+	Interval time.Duration    // between two looks at the table; default 1m
+	Batch    int              // default 100
+	Logger   *slog.Logger
+}
+
+// NotificationScheduler records the deemed notifications that are due, under SchedulerLease. A row whose
+// notification is recorded is deleted (the DeemedNotified event deletes it too); a failed call is tried again
+// after a back-off stored in the row, so nothing is kept in memory and a restart or another replica goes on from
+// the table.
+type NotificationScheduler struct {
+	d   SchedulerDeps
+	err error
+}
+
+// NewScheduler returns a scheduler; an invalid deps is reported by Run.
+func NewScheduler(d SchedulerDeps) *NotificationScheduler {
+	err := depcheck.New("inboxmail: scheduler").Require("DB", d.DB).Require("Notify", d.Notify).
+		Problem(d.Interval < 0 || d.Batch < 0, "Interval and Batch must not be negative").Err()
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Interval <= 0 {
+		d.Interval = time.Minute
+	}
+	if d.Batch <= 0 {
+		d.Batch = 100
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &NotificationScheduler{d: d, err: err}
+}
+
+// Run records due notifications until ctx ends; it returns an error only for invalid deps.
+func (s *NotificationScheduler) Run(ctx context.Context) error {
+	if s.err != nil {
+		return s.err
+	}
+	messaging.DueRows[dueRow]{Leased: messaging.Leased{Lease: SchedulerLease, DB: s.d.DB, Interval: s.d.Interval,
+		LeaseRetry: s.d.Interval, Logger: s.d.Logger}, Batch: s.d.Batch, Now: s.d.Now, Read: s.read, Act: s.notify,
+		What: "inboxmail: due notifications"}.Run(ctx)
+	return nil
+}
+
+type dueRow struct {
+	DocumentID string `db:"document_id"`
+	MemberID   string `db:"member_id"`
+	Attempts   int    `db:"attempts"`
+}
+
+func (s *NotificationScheduler) read(ctx context.Context, now time.Time, limit int) ([]dueRow, error) {
+	var rows []dueRow
+	err := s.d.DB.SelectContext(ctx, &rows, s.d.DB.Rebind("SELECT document_id, member_id, attempts FROM "+dueTable+
+		" WHERE due_at <= ? ORDER BY due_at, document_id LIMIT ?"), dbTime(now), limit)
+	return rows, err
+}
+
+func (s *NotificationScheduler) notify(ctx context.Context, log *slog.Logger, row dueRow, now time.Time) bool {
+	id, err1 := uuid.Parse(row.DocumentID)
+	memberID, err2 := uuid.Parse(row.MemberID)
+	if err1 != nil || err2 != nil {
+		log.Error("inboxmail: malformed ids in the due table")
+		return s.exec(ctx, log, "DELETE FROM "+dueTable+" WHERE document_id = ?", row.DocumentID)
+	}
+	log = log.With("document_id", row.DocumentID)
+	if err := s.d.Notify(ctx, memberID, id); err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		attempts := row.Attempts + 1
+		delay := min(s.d.Interval<<min(attempts, 10), time.Hour)
+		log.Warn("inboxmail: deemed notification not recorded; trying again later", "error", messaging.Describe(err),
+			"attempts", attempts, "retry_in", delay.String())
+		return s.exec(ctx, log, "UPDATE "+dueTable+" SET due_at = ?, attempts = ? WHERE document_id = ?",
+			dbTime(now.Add(delay)), attempts, row.DocumentID)
+	}
+	log.Info("inboxmail: deemed notification recorded")
+	return s.exec(ctx, log, "DELETE FROM "+dueTable+" WHERE document_id = ?", row.DocumentID)
+}
+
+func (s *NotificationScheduler) exec(ctx context.Context, log *slog.Logger, query string, args ...any) bool {
+	if _, err := s.d.DB.ExecContext(ctx, s.d.DB.Rebind(query), args...); err != nil {
+		if ctx.Err() == nil {
+			log.Warn("inboxmail: due table not updated; trying at the next tick", "error", messaging.Describe(err))
+		}
+		return false
+	}
+	return true
+}

@@ -40,7 +40,8 @@ type Report struct {
 
 // Machine says where the figures come from.
 type Machine struct {
-	OS, Arch    string
+	OS          string  `json:"os"`
+	Arch        string  `json:"arch"`
 	CPUs        int     `json:"cpus"`
 	GoVersion   string  `json:"go_version"`
 	LoadBefore  string  `json:"load_average_before"`

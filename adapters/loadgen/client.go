@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,10 +92,11 @@ const (
 	unexpected
 )
 
-// call sends one request and records it under route (the method and path pattern). expect lists the statuses outside
-// 2xx the caller expects. A request cut by the end of the run (ctx done) is not recorded.
+// call sends one request and records it under route (the method and path pattern). expect lists the answers outside
+// 2xx the caller expects: a status ("409") or a status and error code ("404 queue.empty"). A request cut by the end
+// of the run (ctx done) is not recorded.
 func (c *client) call(ctx context.Context, route, method, path string, body any, hdr map[string]string,
-	expect ...int) (answer, error) {
+	expect ...string) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -140,7 +142,7 @@ func (c *client) call(ctx context.Context, route, method, path string, body any,
 	switch {
 	case a.status >= 200 && a.status < 300:
 		c.rec.add(route, elapsed, ok, "")
-	case containsInt(expect, a.status):
+	case slices.Contains(expect, strconv.Itoa(a.status)) || slices.Contains(expect, strconv.Itoa(a.status)+" "+a.str("code")):
 		c.rec.add(route, elapsed, expectedRefusal, "")
 	default:
 		// The error code is a stable machine code, never personal data; the body is not kept.
@@ -148,15 +150,6 @@ func (c *client) call(ctx context.Context, route, method, path string, body any,
 		return a, fmt.Errorf("%s: %d %s", route, a.status, a.str("code"))
 	}
 	return a, nil
-}
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // retryAfter is how long a 429 asks to wait (at least a second).

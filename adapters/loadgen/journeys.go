@@ -112,9 +112,9 @@ func caseworkerJourney(ctx context.Context, c *client, seed int64, step func() b
 		if !step() {
 			return
 		}
-		// Nothing to claim (404) and a case another caseworker took first (409) are part of the day.
+		// Nothing to claim (404 queue.empty) and a case another caseworker took first (409) are part of the day.
 		next, err := c.call(ctx, "POST /v1/queues/{queue}/claim-next", "POST", "/v1/queues/"+queue+"/claim-next", nil,
-			map[string]string{"Idempotency-Key": uuid.NewString()}, 404, 409)
+			map[string]string{"Idempotency-Key": uuid.NewString()}, "404 queue.empty", "409")
 		if err == nil && next.status == 200 && wrote(next, nil) {
 			id := next.str("request_id")
 			if !step() {

@@ -210,7 +210,7 @@ func enrol(ctx context.Context, cfg Config, c *client, p person) error {
 	reg, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/registrations", "POST", "/v1/registrations", map[string]any{"nir": p.nir, "key": p.key,
 			"last_name": lastName, "first_name": firstName, "birth_date": birthDate, "email": p.email,
-			"terms_accepted": true}, map[string]string{"Idempotency-Key": uuid.NewString()}, 429)
+			"terms_accepted": true}, map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: register: %w", err)
@@ -222,12 +222,12 @@ func enrol(ctx context.Context, cfg Config, c *client, p person) error {
 	if _, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/registrations/{id}/activation", "POST",
 			"/v1/registrations/"+reg.str("registration_id")+"/activation",
-			map[string]string{"code": code, "password": memberPassword}, map[string]string{"Idempotency-Key": uuid.NewString()}, 429)
+			map[string]string{"code": code, "password": memberPassword}, map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
 	}); err != nil {
 		return fmt.Errorf("loadgen: activate: %w", err)
 	}
 	s, err := retry429(ctx, func() (answer, error) {
-		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": p.nir, "password": memberPassword}, nil, 429)
+		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": p.nir, "password": memberPassword}, nil, "429")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: member login: %w", err)
@@ -277,7 +277,7 @@ func loginStaff(ctx context.Context, c *client, login, secret string) error {
 	}
 	s, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/staff/sessions", "POST", "/v1/staff/sessions",
-			map[string]string{"login": login, "password": staffPassword, "totp": code}, nil, 429)
+			map[string]string{"login": login, "password": staffPassword, "totp": code}, nil, "429")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: staff login: %w", err)

@@ -107,6 +107,7 @@ func TestCallClassifiesAnswers(t *testing.T) {
 			w.WriteHeader(200)
 		case "/empty":
 			w.WriteHeader(404)
+			_, _ = w.Write([]byte(`{"code":"queue.empty"}`))
 		default:
 			w.WriteHeader(503)
 			_, _ = w.Write([]byte(`{"code":"request.unavailable","message":"secret body"}`))
@@ -119,10 +120,10 @@ func TestCallClassifiesAnswers(t *testing.T) {
 	if _, err := c.call(ctx, "GET /ok", "GET", "/ok", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.call(ctx, "POST /empty", "POST", "/empty", nil, nil, 404); err != nil {
+	if _, err := c.call(ctx, "POST /empty", "POST", "/empty", nil, nil, "404 queue.empty"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.call(ctx, "GET /down", "GET", "/down", nil, nil, 404); err == nil {
+	if _, err := c.call(ctx, "GET /down", "GET", "/down", nil, nil, "404", "503 other.code"); err == nil {
 		t.Fatal("a 503 was not an error")
 	}
 	st := rec.stats(time.Second)

@@ -349,20 +349,22 @@ func mix(ctx context.Context, cfg Config, base string, members, staff []*client,
 	cfg.Logger.Info("loadgen: mix", "seconds", cfg.Duration.Seconds(), "members", len(members), "caseworkers", len(staff))
 	start := time.Now()
 	var wg sync.WaitGroup
+	// Requests run under ctx, not cctx: the end of the mix admits no new request and lets those in flight finish
+	// (cut, they would be client disconnects, which the server logs).
 	for i, m := range members {
 		wg.Add(1)
-		go func() { defer wg.Done(); memberJourney(cctx, cfg, m, int64(i), step) }()
+		go func() { defer wg.Done(); memberJourney(ctx, cfg, m, int64(i), step) }()
 	}
 	for i, s := range staff {
 		wg.Add(1)
-		go func() { defer wg.Done(); caseworkerJourney(cctx, s, int64(i), step) }()
+		go func() { defer wg.Done(); caseworkerJourney(ctx, s, int64(i), step) }()
 	}
 	probe := newClient(base, nil, rec, 30*time.Second)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for sleep(cctx, 20*time.Millisecond) == nil {
-			_, _ = probe.call(cctx, healthzRoute, "GET", "/healthz", nil, nil)
+			_, _ = probe.call(ctx, healthzRoute, "GET", "/healthz", nil, nil)
 		}
 	}()
 	wg.Wait()

@@ -24,6 +24,7 @@ import (
 type BenchHTTPCmd struct {
 	Target      string `help:"A running server (http://127.0.0.1:PORT; loopback only). Default: start dossier serve for the run."`
 	ServerDir   string `name:"server-dir" type:"path" help:"With --target: the running server's working directory (operator commands and the .eml outbox run there)."`
+	ServerPID   int    `name:"server-pid" help:"With --target: the running server's process id, to report the CPU time it used during the mix (Linux)."`
 	PostgresURL string `name:"postgres-url" help:"Read models on this PostgreSQL server (passed to the started serve, and to the operator commands)."`
 	Postgres    bool   `name:"postgres" help:"Read models on a throwaway PostgreSQL started for the run (pgtemp)."`
 	Dir         string `type:"path" help:"Parent directory of the started server's working directory (default: the system temp dir)."`
@@ -76,6 +77,9 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	target, dir := c.Target, c.ServerDir
 	var serverCPU func() (time.Duration, error)
+	if c.ServerPID > 0 {
+		serverCPU = func() (time.Duration, error) { return loadgen.ProcessCPU(c.ServerPID) }
+	}
 	if target == "" {
 		srv, err := startBenchServer(ctx, logger, exe, c.Dir, env)
 		if err != nil {

@@ -301,8 +301,8 @@ func baseline(ctx context.Context, cfg Config, base string, members []*client) B
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for cctx.Err() == nil {
-					_, _ = c.call(cctx, route, "GET", path, nil, nil)
+				for cctx.Err() == nil { // the last request finishes (see mix)
+					_, _ = c.call(ctx, route, "GET", path, nil, nil)
 				}
 			}()
 		}

@@ -132,6 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.ErrorSamples = append(rep.ErrorSamples, rec.unexpected...)
 	}
 	rep.Unexpected += rep.Baseline.Healthz.Errors + rep.Baseline.Me.Errors
+	rep.Goals = rep.goals()
 	return rep, ctx.Err()
 }
 

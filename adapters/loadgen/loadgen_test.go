@@ -151,3 +151,29 @@ func TestSourceAddressesStayOnLoopback(t *testing.T) {
 		t.Fatalf("an IPv4 source %v for an IPv6 target", ip)
 	}
 }
+
+// TestGoalsSayByHowMuch: a floor missed by half is missed by 2×, a ceiling three times over by 3×.
+func TestGoalsSayByHowMuch(t *testing.T) {
+	r := &Report{Reads: Totals{Rate: 500, P99ms: 300}, Commands: Totals{Rate: 100, P99ms: 50}, Baseline: Baseline{Ratio: 0.3}}
+	got := map[string]Goal{}
+	for _, g := range r.goals() {
+		got[g.Name] = g
+	}
+	if g := got["reads per second"]; g.Met || g.Factor != 2 {
+		t.Fatalf("reads %+v", g)
+	}
+	if g := got["p99 of reads, ms"]; g.Met || g.Factor != 3 {
+		t.Fatalf("p99 reads %+v", g)
+	}
+	for _, name := range []string{"commands per second", "p99 of commands, ms", "GET /v1/me rate ÷ GET /healthz rate", "unexpected errors"} {
+		if !got[name].Met {
+			t.Fatalf("%s not met: %+v", name, got[name])
+		}
+	}
+	r.Unexpected = 1
+	for _, g := range r.goals() {
+		if g.Name == "unexpected errors" && g.Met {
+			t.Fatal("an unexpected error met the goal")
+		}
+	}
+}

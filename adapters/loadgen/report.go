@@ -36,6 +36,42 @@ type Report struct {
 	ServerCPUSec float64 `json:"server_cpu_seconds,omitempty"`
 	// LoadCPUSec is the CPU time this generator used during the mix.
 	LoadCPUSec float64 `json:"generator_cpu_seconds,omitempty"`
+	// Goals compares the run with issue 12's goals for one 2-core machine.
+	Goals []Goal `json:"goals"`
+}
+
+// Goal is one of issue 12's goals beside what the run measured. Factor is how far the measure is from the goal
+// (goal ÷ measured for a floor, measured ÷ goal for a ceiling): above 1, the goal is missed by that factor.
+type Goal struct {
+	Name     string  `json:"name"`
+	Goal     float64 `json:"goal"`
+	Measured float64 `json:"measured"`
+	Met      bool    `json:"met"`
+	Factor   float64 `json:"factor"`
+}
+
+// goals are issue 12's goals: 1,000 reads/s and 100 commands/s with p99 ≤ 100 ms and no errors, and an
+// authenticated database-backed GET at ≥ 0.3× the /healthz rate. The rates of a closed-loop run are what the server
+// sustained at that concurrency; with --rate they cannot exceed the rate asked.
+func (r *Report) goals() []Goal {
+	floor := func(name string, goal, got float64) Goal {
+		g := Goal{Name: name, Goal: goal, Measured: got, Met: got >= goal}
+		if got > 0 {
+			g.Factor = goal / got
+		}
+		return g
+	}
+	ceiling := func(name string, goal, got float64) Goal {
+		return Goal{Name: name, Goal: goal, Measured: got, Met: got <= goal, Factor: got / goal}
+	}
+	return []Goal{
+		floor("reads per second", 1000, r.Reads.Rate),
+		floor("commands per second", 100, r.Commands.Rate),
+		ceiling("p99 of reads, ms", 100, r.Reads.P99ms),
+		ceiling("p99 of commands, ms", 100, r.Commands.P99ms),
+		floor("GET /v1/me rate ÷ GET /healthz rate", 0.3, r.Baseline.Ratio),
+		{Name: "unexpected errors", Goal: 0, Measured: float64(r.Unexpected), Met: r.Unexpected == 0},
+	}
 }
 
 // Machine says where the figures come from.
@@ -218,6 +254,21 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.ServerCPUSec > 0 || r.LoadCPUSec > 0 {
 		fmt.Fprintf(&b, "\nCPU during the mix: server %.1f s, generator %.1f s (of %.1f s × %d CPUs)\n",
 			r.ServerCPUSec, r.LoadCPUSec, r.MixSec, r.Machine.CPUs)
+	}
+	fmt.Fprintf(&b, "\ngoals (issue 12, one 2-core machine):\n")
+	goals := r.Goals
+	if goals == nil { // a report read back from older JSON
+		goals = r.goals()
+	}
+	for _, g := range goals {
+		verdict := "met"
+		if !g.Met {
+			verdict = "missed"
+			if g.Factor > 0 {
+				verdict = fmt.Sprintf("missed by %.1f×", g.Factor)
+			}
+		}
+		fmt.Fprintf(&b, "  %-38s goal %-6g measured %-9.2f %s\n", g.Name, g.Goal, g.Measured, verdict)
 	}
 	fmt.Fprintf(&b, "unexpected errors: %d\n", r.Unexpected)
 	for _, e := range r.ErrorSamples {

@@ -75,6 +75,9 @@ func TestBenchHTTP(t *testing.T) {
 				t.Fatalf("the mix never called %s: %+v", route, rep.Mix)
 			}
 		}
+		if len(rep.Goals) != 6 || rep.Goals[5].Name != "unexpected errors" || !rep.Goals[5].Met {
+			t.Fatalf("goals %+v", rep.Goals)
+		}
 		if rep.Reads.Count < 1 || rep.Commands.Count < 1 || rep.Reads.Count+rep.Commands.Count+mix["GET /healthz"].Count != sumCounts(rep.Mix) {
 			t.Fatalf("totals: reads %+v commands %+v", rep.Reads, rep.Commands)
 		}

@@ -48,6 +48,7 @@ type client struct {
 	base  string
 	http  *http.Client
 	token string
+	nir   string // a member's, for a new login
 	rec   *recorder
 }
 

@@ -12,7 +12,8 @@ import (
 const posHeader = "X-Dossier-Min-Position"
 
 // memberJourney is a member's session in the portal: mostly reads (account, requests, one request, deposits,
-// payments), sometimes a new request, and an answer to each information request that shows up in the list.
+// payments), sometimes a new request, and an answer to each information request that shows up in the list; with
+// cfg.Relogin, now and then a logout and a new login.
 // step admits each request and says when the run is over.
 func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step func() bool) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6d656d626572))
@@ -37,6 +38,8 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 			if err == nil {
 				lastPos = a.header.Get("X-Dossier-Position")
 			}
+		case cfg.Relogin > 0 && rng.Float64() < cfg.Relogin:
+			relogin(ctx, c)
 		case rng.Float64() < cfg.Submit:
 			a, err := c.call(ctx, "POST /v1/requests", "POST", "/v1/requests", map[string]any{"service": service, "form": c2sForm},
 				map[string]string{"Idempotency-Key": uuid.NewString()})

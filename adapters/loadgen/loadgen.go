@@ -55,6 +55,8 @@ type Config struct {
 	BaselineClients int
 	// Submit is the share of a member's steps that submit a request (the rest read), 0 to 1.
 	Submit float64
+	// Relogin is the share of a member's steps that log out and in again (argon2id: costly on purpose), 0 to 1.
+	Relogin float64
 	// Run tells this run's synthetic people from those of earlier runs on the same server.
 	Run    int
 	Setup  Setup
@@ -233,8 +235,22 @@ func enrol(ctx context.Context, cfg Config, c *client, p person) error {
 	if err != nil {
 		return fmt.Errorf("loadgen: member login: %w", err)
 	}
-	c.token = s.str("token")
+	c.token, c.nir = s.str("token"), p.nir
 	return nil
+}
+
+// relogin logs a member out and in again (a throttled login waits as asked).
+func relogin(ctx context.Context, c *client) {
+	if _, err := c.call(ctx, "DELETE /v1/session", "DELETE", "/v1/session", nil, nil); err != nil {
+		return
+	}
+	c.token = ""
+	s, err := retry429(ctx, func() (answer, error) {
+		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": c.nir, "password": memberPassword}, nil, "429")
+	})
+	if err == nil {
+		c.token = s.str("token")
+	}
 }
 
 // retry429 repeats a throttled call after the wait it asks for.

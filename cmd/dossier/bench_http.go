@@ -37,6 +37,7 @@ type BenchHTTPCmd struct {
 	Rate            float64       `default:"0" help:"Requests per second over all journeys (0: closed loop, as fast as the server answers)."`
 	Think           time.Duration `default:"0s" help:"Pause of each journey between two requests."`
 	Submit          float64       `default:"0.1" help:"Share of a member's steps that submit a request."`
+	Relogin         float64       `default:"0" help:"Share of a member's steps that log out and log in again (0: members log in once, at the setup)."`
 	Baseline        time.Duration `default:"5s" help:"How long GET /healthz, then GET /v1/me, are measured alone."`
 	BaselineClients int           `name:"baseline-clients" default:"8" help:"Concurrent clients of the baseline."`
 	JSON            bool          `name:"json" help:"Print the report as JSON instead of the table."`
@@ -102,7 +103,7 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	rep, err := loadgen.Run(ctx, loadgen.Config{
 		Target: target, Note: note, Members: c.Members, Caseworkers: c.Caseworkers,
-		Duration: c.Duration, MaxRequests: c.MaxRequests, Rate: c.Rate, Think: c.Think, Submit: c.Submit,
+		Duration: c.Duration, MaxRequests: c.MaxRequests, Rate: c.Rate, Think: c.Think, Submit: c.Submit, Relogin: c.Relogin,
 		Baseline: c.Baseline, BaselineClients: c.BaselineClients, Run: int(time.Now().Unix() % 899), Logger: logger,
 		Setup: loadgen.Setup{
 			ImportInsured: func(ctx context.Context, csv []byte) error {

@@ -21,7 +21,7 @@ import (
 func TestBenchHTTP(t *testing.T) {
 	sqldbtest.EachTarget(t, func(t *testing.T, tg sqldbtest.Target) {
 		args := []string{"bench", "http", "--members", "3", "--caseworkers", "2", "--duration", "3s", "--baseline", "1s",
-			"--baseline-clients", "2", "--submit", "0.3", "--dir", t.TempDir(), "--json"}
+			"--baseline-clients", "2", "--submit", "0.3", "--relogin", "0.05", "--dir", t.TempDir(), "--json"}
 		if tg.Dialect == sqldb.Postgres {
 			args = append(args, "--postgres-url", tg.DSN)
 		}

@@ -86,7 +86,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := failure.CodeOf(err)
 	if kind == failure.Internal {
 		code = "internal"
-		s.deps.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "request_id", RequestID(r.Context()), "err", err)
+		if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+			// The client left (or the server is shutting down): nobody reads this answer and nothing failed.
+			s.deps.Logger.InfoContext(r.Context(), "request abandoned", "route", r.Pattern, "request_id", RequestID(r.Context()))
+		} else {
+			s.deps.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "request_id", RequestID(r.Context()), "err", err)
+		}
 	}
 	if until, ok := retryAt(err); ok {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(time.Until(until).Seconds())))))

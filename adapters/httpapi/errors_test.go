@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -71,5 +73,24 @@ func TestDecisionReasonTooLongSaysTheMaximum(t *testing.T) {
 	if !strings.Contains(tooLong, "4 000 caractères") || tooLong == required ||
 		servicerequest.MaxReasonLength != 4000 {
 		t.Fatalf("reason_too_long %q (maximum %d), reason_required %q", tooLong, servicerequest.MaxReasonLength, required)
+	}
+}
+
+// TestAbandonedRequestIsNotAnError: a request whose client left ends with its context's error; that is logged as
+// an abandoned request, not as a failure (operators alert on "request failed"). A real internal error still is.
+func TestAbandonedRequestIsNotAnError(t *testing.T) {
+	var logs strings.Builder
+	s := newTestServer(t, Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest("GET", "/v1/anything", nil).WithContext(ctx)
+	s.writeError(httptest.NewRecorder(), r, fmt.Errorf("load: %w", context.Canceled))
+	if out := logs.String(); strings.Contains(out, "request failed") || !strings.Contains(out, "request abandoned") {
+		t.Fatalf("client gone logged as:\n%s", out)
+	}
+	logs.Reset()
+	s.writeError(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1/anything", nil), fmt.Errorf("load: %w", context.Canceled))
+	if !strings.Contains(logs.String(), "level=ERROR msg=\"request failed\"") {
+		t.Fatalf("an internal cancellation with the client still there logged as:\n%s", logs.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -332,18 +333,28 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 	}
 	last := strconv.FormatUint(lastPos, 10)
 	for i, r := range c.replicas {
-		lr := r.call(t, "GET", "/v1/requests", token, nil, "X-Dossier-Min-Position", last)
-		if lr.status != 200 {
-			t.Fatalf("replica %d: list requests: %d %s", i, lr.status, lr.raw)
-		}
-		items, _ := lr.body["requests"].([]any)
 		seen := map[string]bool{}
-		for _, it := range items {
-			m, _ := it.(map[string]any)
-			if id, _ := m["request_id"].(string); id != "" {
-				seen[id] = true
-			} else if id, _ := m["id"].(string); id != "" {
-				seen[id] = true
+		// Every page of the list (the paging convention: follow "next" until it is null).
+		for path, pages := "/v1/requests?limit=200", 0; path != ""; pages++ {
+			if pages > 100 {
+				t.Fatalf("replica %d: GET /v1/requests never ends its pages", i)
+			}
+			lr := r.call(t, "GET", path, token, nil, "X-Dossier-Min-Position", last)
+			if lr.status != 200 {
+				t.Fatalf("replica %d: list requests: %d %s", i, lr.status, lr.raw)
+			}
+			items, _ := lr.body["requests"].([]any)
+			for _, it := range items {
+				m, _ := it.(map[string]any)
+				if id, _ := m["request_id"].(string); id != "" {
+					seen[id] = true
+				} else if id, _ := m["id"].(string); id != "" {
+					seen[id] = true
+				}
+			}
+			path = ""
+			if next, _ := lr.body["next"].(string); next != "" {
+				path = "/v1/requests?limit=200&cursor=" + url.QueryEscape(next)
 			}
 		}
 		missing := 0

@@ -11,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
+	"github.com/msa-dossier/dossier/projections/conversations"
 	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 	"github.com/msa-dossier/dossier/projections/memberaccesses"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
@@ -37,6 +38,8 @@ type Queries struct {
 	StaffNames *staffdirectory.Queries
 	// Appointments: the member's appointments, the staff calendars, the free slots and the offers of a booking.
 	Appointments *appointments.Queries
+	// Conversations: the member's conversations, the queues' conversations awaiting a reply, their counts.
+	Conversations *conversations.Queries
 }
 
 // New returns every projection, in the order the runner lists them, and the queries that read them from db. The
@@ -68,6 +71,7 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 			return staffdirectory.NewQueries(db)
 		}),
 		with(read, appointments.New(), &q.Appointments, func() *appointments.Queries { return appointments.NewQueries(db) }),
+		with(read, conversations.New(), &q.Conversations, func() *conversations.Queries { return conversations.NewQueries(db, nil) }),
 	}
 	return list, q
 }

@@ -60,7 +60,13 @@ func TestListsAndStats(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		p := projectionstest.Setup(t, db, New())
 		s := newStory()
-		projectionstest.Apply(t, db, p, s.evs...)
+		projectionstest.Apply(t, db, p, s.evs[:5]...) // up to the reply, not read yet
+		q0 := NewQueries(db, nil)
+		if got, _, err := q0.MemberPage(projectionstest.Ctx(t), s.member, projections.Page{}); err != nil ||
+			got[1].UnreadByMember != 1 || got[1].UnreadByStaff != 0 || got[1].Status != conversation.StatusAnswered || got[1].DueAt != nil {
+			t.Fatalf("after the reply: %+v %v", got, err)
+		}
+		projectionstest.Apply(t, db, p, s.evs[5:]...)
 		now := due.Add(30 * time.Minute) // the second (due 13:00) is breached, the first (due tomorrow) not
 		q := NewQueries(db, func() time.Time { return now })
 		ctx := projectionstest.Ctx(t)

@@ -93,7 +93,7 @@ type conversationBody struct {
 	Revision   *uint64               `json:"revision,omitempty"` // staff: the ETag to send back as If-Match
 }
 
-func conversationView(c conversation.State, staff bool) conversationBody {
+func conversationBodyOf(c conversation.State, staff bool) conversationBody {
 	cat := conversation.Load(c.CatalogVersion)
 	if cat.Version == "" {
 		cat = conversation.Current()
@@ -147,7 +147,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationView(c, false))
+	writeJSON(w, http.StatusOK, conversationBodyOf(c, false))
 }
 
 type conversationMessageRequest struct {
@@ -207,6 +207,9 @@ func (s *Server) listQueueConversations(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, conversationsBody{Conversations: nonNilSlice(list), Next: nextOf(next)})
 }
 
+// conversationView is the view recorded in the member's access log when staff read a conversation (subject: its id).
+const conversationView = "conversation"
+
 // staffConversation returns a conversation of a queue the caller sees, notes included, with its ETag; a caseworker
 // or supervisor reading it records the first reading of the member's messages.
 func (s *Server) staffConversation(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +228,12 @@ func (s *Server) staffConversation(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	body := conversationView(c, true)
+	// The member's data is opened: recorded in their access log before anything is returned.
+	if err := s.recordOpening(r, c.MemberID, conversationView, c.ID.String()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := conversationBodyOf(c, true)
 	body.Revision = &rev
 	w.Header().Set("ETag", etagOf(rev))
 	writeJSON(w, http.StatusOK, body)

@@ -164,6 +164,17 @@ func conversationStory(t *testing.T, e *memberEnv) {
 	if notes, _ := staffView.body["notes"].([]any); len(notes) != 1 {
 		t.Errorf("staff view notes: %s", staffView.raw)
 	}
+	// Each staff reading is in alice's access log (the conversation's id; never who).
+	opened := 0
+	for _, ev := range e.readStream(t, "memberaccess-"+e.must(t, 200, e.call(t, "GET", "/v1/me", alice, nil), "alice's account").str("member_id")) {
+		if ev.EventType == "MemberDataOpenedByStaff" && strings.Contains(string(ev.Data), `"what":"conversation"`) &&
+			strings.Contains(string(ev.Data), id) {
+			opened++
+		}
+	}
+	if opened != 2 {
+		t.Errorf("%d staff readings in alice's access log, want 2", opened)
+	}
 	closed := e.must(t, 200, e.call(t, "POST", "/v1/staff/conversations/"+id+"/closure", claire, nil, "If-Match", staffView.header.Get("ETag")), "close")
 	if r := e.call(t, "POST", "/v1/conversations/"+id+"/messages", alice, map[string]any{"body": "Encore une question"}); r.status != 422 || r.str("code") != "conversation.closed" {
 		t.Errorf("writing on a closed conversation: %d %s", r.status, r.raw)

@@ -31,6 +31,7 @@ func conversationStory(t *testing.T, e *memberEnv) {
 	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")
 	claire, claireID := e.staffMember(t, "c.dupont", "Claire Dupont", "caseworker")
 	outsider, outsiderID := e.staffMember(t, "o.petit", "Odile Petit", "caseworker")
+	auditor, _ := e.staffMember(t, "v.roux", "Victor Roux", "auditor")
 	e.must(t, 200, e.call(t, "PUT", "/v1/staff/accounts/"+claireID+"/queues", admin, map[string]any{"queues": []string{"retraite"}}), "assign claire")
 	e.must(t, 200, e.call(t, "PUT", "/v1/staff/accounts/"+outsiderID+"/queues", admin, map[string]any{"queues": []string{"sante-c2s"}}), "assign the outsider")
 
@@ -49,6 +50,18 @@ func conversationStory(t *testing.T, e *memberEnv) {
 		if r.status != 422 || r.str("code") != b.code || r.str("field") != b.field || r.str("message") == "" {
 			t.Errorf("%v: %d %s", b.body, r.status, r.raw)
 		}
+	}
+	// A conversation about one of the member's own requests; another member's request is refused.
+	req := e.must(t, 201, e.call(t, "POST", "/v1/requests", bob, map[string]any{"service": "accident-travail-non-salarie",
+		"form": sampleForm(t, "accident-travail-non-salarie")}), "bob's request").str("request_id")
+	if r := e.call(t, "POST", "/v1/conversations", alice, map[string]any{"theme": "retraite", "subject": "x", "body": "x", "request_id": req}); r.status != 422 || r.str("code") != "conversation.request_unknown" {
+		t.Errorf("alice names bob's request: %d %s", r.status, r.raw)
+	}
+	linked := e.must(t, 201, e.call(t, "POST", "/v1/conversations", bob, map[string]any{"theme": "affiliation", "subject": "Ma déclaration",
+		"body": "Une question sur ma demande.", "request_id": req}), "bob names his request")
+	bobs := e.must(t, 200, e.call(t, "GET", "/v1/conversations/"+linked.str("id"), bob, nil), "bob reads his").body
+	if bobs["request_id"] != req || bobs["theme_label"] == "" || bobs["queue"] != "pro-affiliation" {
+		t.Errorf("linked conversation: %v", bobs)
 	}
 	// 5000 characters exactly (10000 bytes) is accepted: counted in characters.
 	long := e.must(t, 201, e.call(t, "POST", "/v1/conversations", bob, map[string]any{"theme": "sante", "subject": "Carte Vitale",
@@ -101,6 +114,14 @@ func conversationStory(t *testing.T, e *memberEnv) {
 		t.Errorf("claire's counts: %s", counts.raw)
 	}
 
+	// An auditor reads it and records no receipt (counted below).
+	audited := e.must(t, 200, e.call(t, "GET", "/v1/staff/conversations/"+id, auditor, nil), "auditor reads")
+	if msgs, _ := audited.body["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["read_at"] != nil {
+		t.Errorf("auditor's reading: %s", audited.raw)
+	}
+	if r := e.call(t, "POST", "/v1/staff/conversations/"+id+"/claim", auditor, nil); r.status != 403 {
+		t.Errorf("auditor claims: %d %s", r.status, r.raw)
+	}
 	// Claim with If-Match; a stale ETag is refused and records nothing.
 	read := e.must(t, 200, e.call(t, "GET", "/v1/staff/conversations/"+id, claire, nil), "claire reads")
 	etag := read.header.Get("ETag")
@@ -172,8 +193,8 @@ func conversationStory(t *testing.T, e *memberEnv) {
 			opened++
 		}
 	}
-	if opened != 2 {
-		t.Errorf("%d staff readings in alice's access log, want 2", opened)
+	if opened != 3 { // the auditor, then claire twice
+		t.Errorf("%d staff readings in alice's access log, want 3", opened)
 	}
 	closed := e.must(t, 200, e.call(t, "POST", "/v1/staff/conversations/"+id+"/closure", claire, nil, "If-Match", staffView.header.Get("ETag")), "close")
 	if r := e.call(t, "POST", "/v1/conversations/"+id+"/messages", alice, map[string]any{"body": "Encore une question"}); r.status != 422 || r.str("code") != "conversation.closed" {

@@ -266,6 +266,10 @@ func (s *Server) claimConversation(w http.ResponseWriter, r *http.Request) {
 	s.conversationCommand(w, r, nil, func() command.ConversationAction { return command.ClaimConversation{} })
 }
 
+func (s *Server) releaseConversation(w http.ResponseWriter, r *http.Request) {
+	s.conversationCommand(w, r, nil, func() command.ConversationAction { return command.ReleaseConversation{} })
+}
+
 func (s *Server) replyConversation(w http.ResponseWriter, r *http.Request) {
 	var in conversationMessageRequest
 	s.conversationCommand(w, r, &in, func() command.ConversationAction { return command.ReplyConversation{Body: in.Body} })

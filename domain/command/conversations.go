@@ -255,10 +255,10 @@ func (h *Conversations) StaffRead(ctx context.Context, m Meta, staffID, id uuid.
 }
 
 // ConversationAction is one staff command on a conversation: ClaimConversation, ReplyConversation,
-// NoteConversation or CloseConversation. Conversations.Act runs each through the same checks.
+// NoteConversation, CloseConversation or ReleaseConversation. Conversations.Act runs each through the same checks.
 type ConversationAction interface {
 	op() string
-	decide(c conversation.State, by uuid.UUID, cmd event.Command) ([]any, error)
+	decide(c conversation.State, by staffMember, cmd event.Command) ([]any, error)
 }
 
 // ClaimConversation takes the conversation. Errors: conversation.already_claimed (Conflict), .closed.
@@ -266,8 +266,18 @@ type ClaimConversation struct{}
 
 func (ClaimConversation) op() string { return "command.ClaimConversation" }
 
-func (ClaimConversation) decide(c conversation.State, by uuid.UUID, _ event.Command) ([]any, error) {
-	return c.Claim(by)
+func (ClaimConversation) decide(c conversation.State, by staffMember, _ event.Command) ([]any, error) {
+	return c.Claim(by.id)
+}
+
+// ReleaseConversation gives the conversation back to its queue: by its holder, or by a supervisor whoever holds
+// it. Errors: conversation.not_yours (Forbidden), .not_claimed, .closed.
+type ReleaseConversation struct{}
+
+func (ReleaseConversation) op() string { return "command.ReleaseConversation" }
+
+func (ReleaseConversation) decide(c conversation.State, by staffMember, _ event.Command) ([]any, error) {
+	return c.Release(by.id, by.actingRole() == event.RoleSupervisor)
 }
 
 // ReplyConversation answers the member on a conversation the caller holds. Errors: conversation.body_invalid,
@@ -276,12 +286,12 @@ type ReplyConversation struct{ Body string }
 
 func (ReplyConversation) op() string { return "command.ReplyConversation" }
 
-func (a ReplyConversation) decide(c conversation.State, by uuid.UUID, cmd event.Command) ([]any, error) {
+func (a ReplyConversation) decide(c conversation.State, by staffMember, cmd event.Command) ([]any, error) {
 	body, err := conversation.CleanText("body", a.Body, conversation.Current().MaxBodyChars, true, conversation.ErrBodyInvalid)
 	if err != nil {
 		return nil, err
 	}
-	return c.Reply(by, uuid.NewSHA1(cmd.Metadata.CommandID, []byte("message")), body)
+	return c.Reply(by.id, uuid.NewSHA1(cmd.Metadata.CommandID, []byte("message")), body)
 }
 
 // NoteConversation adds an internal note (never shown to the member), also on a closed conversation. Errors:
@@ -290,13 +300,13 @@ type NoteConversation struct{ Text string }
 
 func (NoteConversation) op() string { return "command.NoteConversation" }
 
-func (a NoteConversation) decide(c conversation.State, by uuid.UUID, cmd event.Command) ([]any, error) {
+func (a NoteConversation) decide(c conversation.State, by staffMember, cmd event.Command) ([]any, error) {
 	text, err := conversation.CleanText("text", a.Text, conversation.Current().MaxBodyChars, true, conversation.ErrBodyInvalid)
 	if err != nil {
 		return nil, err
 	}
 	return []any{conversation.NoteAdded{ConversationID: c.ID, NoteID: uuid.NewSHA1(cmd.Metadata.CommandID, []byte("note")),
-		StaffID: by, Text: text}}, nil
+		StaffID: by.id, Text: text}}, nil
 }
 
 // CloseConversation closes a conversation the caller holds. Errors: conversation.not_claimed, .closed.
@@ -304,8 +314,8 @@ type CloseConversation struct{}
 
 func (CloseConversation) op() string { return "command.CloseConversation" }
 
-func (CloseConversation) decide(c conversation.State, by uuid.UUID, _ event.Command) ([]any, error) {
-	return c.Close(by)
+func (CloseConversation) decide(c conversation.State, by staffMember, _ event.Command) ([]any, error) {
+	return c.Close(by.id)
 }
 
 // Act runs action on conversation id for staff member staffID, a caseworker of its queue or a supervisor.
@@ -335,7 +345,7 @@ func (h *Conversations) Act(ctx context.Context, m Meta, staffID, id uuid.UUID, 
 		if err != nil {
 			return nil, err
 		}
-		return action.decide(c, staffID, cmd)
+		return action.decide(c, s, cmd)
 	})
 	if err != nil {
 		return Result{}, failure.Op(op, err)

@@ -23,18 +23,23 @@ type convFixture struct {
 	h               *command.Conversations
 	now             time.Time
 	worker, other   uuid.UUID // caseworkers of retraite and of sante-c2s
+	super           uuid.UUID // a supervisor
 	member, member2 uuid.UUID
 }
 
 func newConvFixture(t *testing.T) *convFixture {
 	env := kurrentdbtest.Start(t, conversation.Definitions(), staff.Definitions(), servicerequest.Definitions())
 	f := &convFixture{env: env, now: time.Date(2026, 3, 6, 14, 0, 0, 0, time.UTC), // Friday 15:00 in Paris
-		worker: uuid.New(), other: uuid.New(), member: uuid.New(), member2: uuid.New()}
-	for id, queue := range map[uuid.UUID]string{f.worker: "retraite", f.other: "sante-c2s"} {
+		worker: uuid.New(), other: uuid.New(), super: uuid.New(), member: uuid.New(), member2: uuid.New()}
+	for id, queue := range map[uuid.UUID]string{f.worker: "retraite", f.other: "sante-c2s", f.super: ""} {
+		role := staff.RoleCaseworker
+		if queue == "" {
+			role = staff.RoleSupervisor
+		}
 		cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(),
 			CommandID: uuid.New(), Actor: event.Actor{ID: uuid.NewString(), Role: event.RoleAdmin}, OccurredAt: f.now}}
 		if _, err := env.Store.Update(apptCtx(t), staff.StreamFor(id), cmd, func([]event.Envelope) ([]any, error) {
-			return []any{staff.Created{Login: "agent-" + id.String()[:8], Name: "Agent", Roles: []string{staff.RoleCaseworker}},
+			return []any{staff.Created{Login: "agent-" + id.String()[:8], Name: "Agent", Roles: []string{role}},
 				staff.QueuesAssigned{Queues: []string{queue}}}, nil
 		}); err != nil {
 			t.Fatal(err)
@@ -115,6 +120,25 @@ func TestConversationRules(t *testing.T) {
 	claimed, err := f.h.Act(ctx, command.Meta{}, f.worker, res.ID, &rev, command.ClaimConversation{})
 	if err != nil || claimed.Revision != 1 {
 		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	// A supervisor takes it back to the queue; the caseworker claims it again.
+	if _, err := f.h.Act(ctx, command.Meta{}, f.super, res.ID, nil, command.ReleaseConversation{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := conversation.Fold(f.stream(t, res.ID)); c.Assignee != uuid.Nil {
+		t.Fatalf("released: %+v", c)
+	}
+	if _, err := f.h.Act(ctx, command.Meta{}, f.super, res.ID, nil, command.ClaimConversation{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.Act(ctx, command.Meta{}, f.worker, res.ID, nil, command.ReleaseConversation{}); !errors.Is(err, conversation.ErrNotYours) {
+		t.Errorf("caseworker releases the supervisor's: %v", err)
+	}
+	if _, err := f.h.Act(ctx, command.Meta{}, f.super, res.ID, nil, command.ReleaseConversation{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.Act(ctx, command.Meta{}, f.worker, res.ID, nil, command.ClaimConversation{}); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := f.h.Act(ctx, command.Meta{}, f.worker, res.ID, nil, command.ReplyConversation{Body: "Voici"}); err != nil {
 		t.Fatal(err)

@@ -86,6 +86,7 @@ func goldenValues() map[string]any {
 			DueAt: due, CatalogVersion: "2026.1"},
 		"ConversationMemberWrote.v1.json": cv.MemberWrote{ConversationID: convID, MessageID: msgID, Body: "Merci.", DueAt: due},
 		"ConversationClaimed.v1.json":     cv.Claimed{ConversationID: convID, StaffID: staffID},
+		"ConversationReleased.v1.json":    cv.Released{ConversationID: convID, StaffID: staffID, By: memberID},
 		"ConversationStaffReplied.v1.json": cv.StaffReplied{ConversationID: convID, MessageID: msgID, StaffID: staffID,
 			Body: "Votre relevé de carrière est en ligne."},
 		"ConversationNoteAdded.v1.json": cv.NoteAdded{ConversationID: convID, NoteID: msgID, StaffID: staffID, Text: "Rappeler."},
@@ -125,8 +126,15 @@ func TestGolden(t *testing.T) {
 func TestFoldCoversEveryEvent(t *testing.T) {
 	at := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
 	base := cv.State{}.Apply(cv.Started{ConversationID: convID, MemberID: memberID, MessageID: msgID, Body: "x"}, at)
+	claimed := base.Apply(cv.Claimed{ConversationID: convID, StaffID: uuid.New()}, at)
 	for name, v := range goldenValues() {
-		if _, ok := v.(cv.Started); ok {
+		switch v.(type) {
+		case cv.Started:
+			continue
+		case cv.Released:
+			if !reflect.DeepEqual(claimed.Apply(v, at).Assignee, uuid.Nil) {
+				t.Errorf("%s: not folded", name)
+			}
 			continue
 		}
 		if reflect.DeepEqual(base.Apply(v, at.Add(time.Hour)), base) {
@@ -166,6 +174,12 @@ func TestClaimReplyClose(t *testing.T) {
 	}
 	if evs, _ := s.Claim(staffID); len(evs) != 0 {
 		t.Fatal("claim twice records again")
+	}
+	if _, err := s.Release(uuid.New(), false); err != cv.ErrNotYours {
+		t.Fatalf("release by another caseworker: %v", err)
+	}
+	if evs, err := s.Release(uuid.New(), true); err != nil || s.Apply(evs[0], at).Assignee != uuid.Nil {
+		t.Fatalf("release by a supervisor: %v %v", evs, err)
 	}
 	evs, _ = s.Close(staffID)
 	s = s.Apply(evs[0], at)

@@ -17,10 +17,12 @@ var (
 		"another staff member has claimed the conversation")
 	ErrNotClaimed = failure.New(failure.Rule, "conversation.not_claimed",
 		"claim the conversation before replying to it or closing it")
+	ErrNotYours = failure.New(failure.Forbidden, "conversation.not_yours",
+		"another staff member holds the conversation: only they or a supervisor may release it")
 )
 
 var sentinels = []*failure.Error{ErrThemeUnknown, ErrSubjectInvalid, ErrBodyInvalid, ErrRequestUnknown, ErrNotFound,
-	ErrClosed, ErrAlreadyClaimed, ErrNotClaimed}
+	ErrClosed, ErrAlreadyClaimed, ErrNotClaimed, ErrNotYours}
 
 // Errors returns every sentinel of the package.
 func Errors() []*failure.Error { return append([]*failure.Error(nil), sentinels...) }

@@ -19,6 +19,7 @@ const (
 	TypeStarted      = "ConversationStarted"
 	TypeMemberWrote  = "ConversationMemberWrote"
 	TypeClaimed      = "ConversationClaimed"
+	TypeReleased     = "ConversationReleased"
 	TypeStaffReplied = "ConversationStaffReplied"
 	TypeNoteAdded    = "ConversationNoteAdded"
 	TypeClosed       = "ConversationClosed"
@@ -51,6 +52,14 @@ type MemberWrote struct {
 type Claimed struct {
 	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
 	StaffID        uuid.UUID `json:"staff_id" personal:"no"`
+}
+
+// Released: the conversation goes back to its queue, unclaimed: given back by StaffID, who held it, or taken from
+// them by a supervisor (By).
+type Released struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	StaffID        uuid.UUID `json:"staff_id" personal:"no"`
+	By             uuid.UUID `json:"by" personal:"no"`
 }
 
 // StaffReplied: the reply of the staff member who holds the conversation; the member sees it.
@@ -96,6 +105,7 @@ func Definitions() []event.Definition {
 		event.Define[Started](TypeStarted),
 		event.Define[MemberWrote](TypeMemberWrote),
 		event.Define[Claimed](TypeClaimed),
+		event.Define[Released](TypeReleased),
 		event.Define[StaffReplied](TypeStaffReplied),
 		event.Define[NoteAdded](TypeNoteAdded),
 		event.Define[Closed](TypeClosed),

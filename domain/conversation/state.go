@@ -64,6 +64,8 @@ func (s State) Apply(e any, at time.Time) State {
 		s.Status, s.DueAt, s.LastAt = StatusAwaitingReply, v.DueAt, at
 	case Claimed:
 		s.Assignee = v.StaffID
+	case Released:
+		s.Assignee = uuid.Nil
 	case StaffReplied:
 		s.Messages = append(cloneMessages(s.Messages), Message{ID: v.MessageID, From: ReaderStaff, StaffID: v.StaffID, Body: v.Body, At: at})
 		s.Status, s.DueAt, s.LastAt = StatusAnswered, time.Time{}, at
@@ -126,6 +128,19 @@ func (s State) Claim(staffID uuid.UUID) ([]any, error) {
 		return nil, ErrAlreadyClaimed
 	}
 	return []any{Claimed{ConversationID: s.ID, StaffID: staffID}}, nil
+}
+
+// Release decides giving the conversation back to its queue: by its holder, or by a supervisor.
+func (s State) Release(by uuid.UUID, supervisor bool) ([]any, error) {
+	switch {
+	case s.Status == StatusClosed:
+		return nil, ErrClosed
+	case s.Assignee == uuid.Nil:
+		return nil, ErrNotClaimed
+	case s.Assignee != by && !supervisor:
+		return nil, ErrNotYours
+	}
+	return []any{Released{ConversationID: s.ID, StaffID: s.Assignee, By: by}}, nil
 }
 
 // Reply decides the reply of staffID, who must hold the conversation.

@@ -88,6 +88,8 @@ func idOf(e any) (uuid.UUID, bool) {
 		return v.ConversationID, true
 	case conversation.Claimed:
 		return v.ConversationID, true
+	case conversation.Released:
+		return v.ConversationID, true
 	case conversation.StaffReplied:
 		return v.ConversationID, true
 	case conversation.NoteAdded:

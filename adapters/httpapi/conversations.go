@@ -64,16 +64,19 @@ type conversationMessage struct {
 	ID      uuid.UUID  `json:"id"`
 	From    string     `json:"from"` // member or staff
 	StaffID *uuid.UUID `json:"staff_id,omitempty"`
-	Body    string     `json:"body"`
-	SentAt  time.Time  `json:"sent_at"`
-	ReadAt  *time.Time `json:"read_at"` // first reading by the other side; null: unread
+	// StaffName names staff_id (staff routes only; absent for an account the staff directory has not reached yet).
+	StaffName string     `json:"staff_name,omitempty"`
+	Body      string     `json:"body"`
+	SentAt    time.Time  `json:"sent_at"`
+	ReadAt    *time.Time `json:"read_at"` // first reading by the other side; null: unread
 }
 
 type conversationNote struct {
-	ID      uuid.UUID `json:"id"`
-	StaffID uuid.UUID `json:"staff_id"`
-	Text    string    `json:"text"`
-	AddedAt time.Time `json:"added_at"`
+	ID        uuid.UUID `json:"id"`
+	StaffID   uuid.UUID `json:"staff_id"`
+	StaffName string    `json:"staff_name,omitempty"`
+	Text      string    `json:"text"`
+	AddedAt   time.Time `json:"added_at"`
 }
 
 // conversationBody is one conversation. Member routes leave out the assignee, the staff ids and the notes.
@@ -89,8 +92,10 @@ type conversationBody struct {
 	StartedAt  time.Time             `json:"started_at"`
 	Messages   []conversationMessage `json:"messages"`
 	AssigneeID *uuid.UUID            `json:"assignee_id,omitempty"`
-	Notes      []conversationNote    `json:"notes,omitempty"`
-	Revision   *uint64               `json:"revision,omitempty"` // staff: the ETag to send back as If-Match
+	// AssigneeName names assignee_id (staff routes only).
+	AssigneeName string             `json:"assignee_name,omitempty"`
+	Notes        []conversationNote `json:"notes,omitempty"`
+	Revision     *uint64            `json:"revision,omitempty"` // staff: the ETag to send back as If-Match
 }
 
 func conversationBodyOf(c conversation.State, staff bool) conversationBody {
@@ -234,9 +239,45 @@ func (s *Server) staffConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := conversationBodyOf(c, true)
+	if err := s.nameConversationStaff(r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body.Revision = &rev
 	w.Header().Set("ETag", etagOf(rev))
 	writeJSON(w, http.StatusOK, body)
+}
+
+// nameConversationStaff names the assignee and the staff of the messages and notes of a staff view, in one lookup.
+func (s *Server) nameConversationStaff(r *http.Request, b *conversationBody) error {
+	var ids []uuid.UUID
+	if b.AssigneeID != nil {
+		ids = append(ids, *b.AssigneeID)
+	}
+	for _, m := range b.Messages {
+		if m.StaffID != nil {
+			ids = append(ids, *m.StaffID)
+		}
+	}
+	for _, n := range b.Notes {
+		ids = append(ids, n.StaffID)
+	}
+	names, err := s.staffNames(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	if b.AssigneeID != nil {
+		b.AssigneeName = names[*b.AssigneeID]
+	}
+	for i, m := range b.Messages {
+		if m.StaffID != nil {
+			b.Messages[i].StaffName = names[*m.StaffID]
+		}
+	}
+	for i, n := range b.Notes {
+		b.Notes[i].StaffName = names[n.StaffID]
+	}
+	return nil
 }
 
 // conversationCommand runs a staff command on the conversation named in the path, with its If-Match, and answers

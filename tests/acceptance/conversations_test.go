@@ -154,7 +154,7 @@ func conversationStory(t *testing.T, e *memberEnv) {
 		first.body["status"] != "answered" || first.body["reply_due_at"] != nil {
 		t.Fatalf("alice's reading: %s", first.raw)
 	}
-	if strings.Contains(string(first.raw), "Vérifier la carrière") || strings.Contains(string(first.raw), claireID) {
+	if strings.Contains(string(first.raw), "Vérifier la carrière") || strings.Contains(string(first.raw), claireID) || strings.Contains(string(first.raw), "Claire") {
 		t.Errorf("the member sees a note or a staff id: %s", first.raw)
 	}
 	readAt := msgs[1].(map[string]any)["read_at"]
@@ -182,7 +182,8 @@ func conversationStory(t *testing.T, e *memberEnv) {
 		t.Errorf("after the answer: %s", after.raw)
 	}
 	staffView := e.must(t, 200, e.call(t, "GET", "/v1/staff/conversations/"+id, claire, nil), "claire reads the answer")
-	if notes, _ := staffView.body["notes"].([]any); len(notes) != 1 {
+	if notes, _ := staffView.body["notes"].([]any); len(notes) != 1 || staffView.body["assignee_name"] != "Claire Dupont" ||
+		notes[0].(map[string]any)["staff_name"] != "Claire Dupont" {
 		t.Errorf("staff view notes: %s", staffView.raw)
 	}
 	// Each staff reading is in alice's access log (the conversation's id; never who).

@@ -259,16 +259,19 @@ func (a *app) wire(ctx context.Context) error {
 		Sessions:    sessions.New(a.stores.DB, sessions.Policy{}, nil),
 		Queries:     queries,
 		// The command handlers, each with only its ports.
-		MemberCommands:       cmds.members,
-		StaffCommands:        cmds.staff,
-		CaseCommands:         cmds.cases,
-		FinanceCommands:      cmds.finance,
-		EstimateCommands:     cmds.estimates,
-		AppointmentCommands:  cmds.appointments,
+		MemberCommands:      cmds.members,
+		StaffCommands:       cmds.staff,
+		CaseCommands:        cmds.cases,
+		FinanceCommands:     cmds.finance,
+		EstimateCommands:    cmds.estimates,
+		AppointmentCommands: cmds.appointments,
+		DocumentCommands:    documents,
+		Blobs:               a.blobs,
+		Documents:           a.documentsHTTP(),
+
+		// Conversations ("Nous envoyer un message").
 		ConversationCommands: cmds.conversations,
-		DocumentCommands:     documents,
-		Blobs:                a.blobs,
-		Documents:            a.documentsHTTP(),
+
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},

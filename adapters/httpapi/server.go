@@ -94,6 +94,8 @@ type Deps struct {
 	EstimateCommands *command.Estimates
 	// AppointmentCommands: availability, bookings, cancellations, reschedules, reminders and outcomes.
 	AppointmentCommands *command.Appointments
+	// ConversationCommands: members' conversations ("Nous envoyer un message") and the staff's work on them.
+	ConversationCommands *command.Conversations
 	// DocumentCommands run the members' deposits of documents and the intake; Blobs reads the stored files back;
 	// Documents configures the deposit routes (nil DocumentCommands: those routes answer 503).
 	DocumentCommands *command.Documents

@@ -20,6 +20,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/blobstore"
 	"github.com/msa-dossier/dossier/adapters/casework"
+	"github.com/msa-dossier/dossier/adapters/conversationmail"
 	"github.com/msa-dossier/dossier/adapters/credentials"
 	"github.com/msa-dossier/dossier/adapters/documentmail"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
@@ -35,6 +36,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/appointment"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/consultation"
+	"github.com/msa-dossier/dossier/domain/conversation"
 	"github.com/msa-dossier/dossier/domain/document"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/inbox"
@@ -60,7 +62,7 @@ type ServeCmd struct {
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
 		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions(),
-		appointment.Definitions(), document.Definitions(), inbox.Definitions()}
+		appointment.Definitions(), document.Definitions(), inbox.Definitions(), conversation.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run (readmodels.New, the one list). The
@@ -218,6 +220,11 @@ func (a *app) wire(ctx context.Context) error {
 	if err := a.wireAppointments(ctx, store, sender, cmds.appointments); err != nil {
 		return err
 	}
+	// Conversations: the mail that tells the member a reply is waiting (never its content).
+	if err := conversationmail.Register(a.router, conversationmail.Deps{DB: a.stores.DB, Store: store, Sender: sender,
+		From: a.cfg.MailFrom, Logger: a.logger.With("component", "conversationmail")}); err != nil {
+		return err
+	}
 	// Facts parked for people without an account (by the consumer or import-finance) reach them at activation.
 	if err := integration.RegisterDelivery(a.router, cmds.finance, a.logger.With("component", "integration")); err != nil {
 		return err
@@ -277,6 +284,10 @@ func (a *app) wire(ctx context.Context) error {
 		Blobs:               a.blobs,
 		InboxCommands:       inboxCmds,
 		Documents:           a.documentsHTTP(),
+
+		// Conversations ("Nous envoyer un message").
+		ConversationCommands: cmds.conversations,
+
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
 			{Name: "database", Check: a.stores.DB.PingContext},
@@ -406,6 +417,8 @@ type commands struct {
 	estimates *command.Estimates
 	// appointments is built in wire: it reads the offers of the appointments read model.
 	appointments *command.Appointments
+	// conversations: members' messages and the staff's replies.
+	conversations *command.Conversations
 }
 
 // newCommands builds the handlers over store, with the server key and the password hasher where they are needed,
@@ -429,6 +442,9 @@ func newCommands(store command.EventStore, keys *keyedhash.Hasher, hasher comman
 		return commands{}, err
 	}
 	if c.estimates, err = command.NewEstimates(rt); err != nil {
+		return commands{}, err
+	}
+	if c.conversations, err = command.NewConversations(rt); err != nil {
 		return commands{}, err
 	}
 	return c, nil

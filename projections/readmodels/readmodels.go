@@ -11,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
+	"github.com/msa-dossier/dossier/projections/conversations"
 	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 	"github.com/msa-dossier/dossier/projections/memberaccesses"
 	"github.com/msa-dossier/dossier/projections/memberdirectory"
@@ -40,6 +41,8 @@ type Queries struct {
 	Appointments *appointments.Queries
 	// Inbox: the documents the fund published to each member (decision letters, attestations, others).
 	Inbox *memberdocuments.Queries
+	// Conversations: the member's conversations, the queues' conversations awaiting a reply, their counts.
+	Conversations *conversations.Queries
 }
 
 // New returns every projection, in the order the runner lists them, and the queries that read them from db. The
@@ -72,6 +75,7 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 		}),
 		with(read, appointments.New(), &q.Appointments, func() *appointments.Queries { return appointments.NewQueries(db) }),
 		with(read, memberdocuments.New(), &q.Inbox, func() *memberdocuments.Queries { return memberdocuments.NewQueries(db) }),
+		with(read, conversations.New(), &q.Conversations, func() *conversations.Queries { return conversations.NewQueries(db, nil) }),
 	}
 	return list, q
 }

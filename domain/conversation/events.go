@@ -1,0 +1,114 @@
+package conversation
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/domain/event"
+)
+
+// Category: "conversation-<conversation id>".
+const Category = "conversation"
+
+// StreamID returns the stream of conversation id.
+func StreamID(id uuid.UUID) event.StreamID { return event.NewStreamID(Category, id) }
+
+// Stable event type names. They are stored with every event: never rename them.
+const (
+	TypeStarted      = "ConversationStarted"
+	TypeMemberWrote  = "ConversationMemberWrote"
+	TypeClaimed      = "ConversationClaimed"
+	TypeReleased     = "ConversationReleased"
+	TypeStaffReplied = "ConversationStaffReplied"
+	TypeNoteAdded    = "ConversationNoteAdded"
+	TypeClosed       = "ConversationClosed"
+	TypeMessageRead  = "ConversationMessageRead"
+)
+
+// Started: a member's new conversation and its first message, routed to the theme's queue, a reply due at DueAt.
+type Started struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	MemberID       uuid.UUID `json:"member_id" personal:"no"`
+	Theme          string    `json:"theme" personal:"no"`
+	Queue          string    `json:"queue" personal:"no"`
+	Subject        string    `json:"subject" personal:"yes"`
+	MessageID      uuid.UUID `json:"message_id" personal:"no"`
+	Body           string    `json:"body" personal:"yes"`
+	RequestID      uuid.UUID `json:"request_id,omitzero" personal:"no"`
+	DueAt          time.Time `json:"due_at" personal:"no"`
+	CatalogVersion string    `json:"catalog_version" personal:"no"`
+}
+
+// MemberWrote: the member's answer on an open conversation; the wait for a reply starts again, due at DueAt.
+type MemberWrote struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	MessageID      uuid.UUID `json:"message_id" personal:"no"`
+	Body           string    `json:"body" personal:"yes"`
+	DueAt          time.Time `json:"due_at" personal:"no"`
+}
+
+// Claimed: a staff member takes the conversation.
+type Claimed struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	StaffID        uuid.UUID `json:"staff_id" personal:"no"`
+}
+
+// Released: the conversation goes back to its queue, unclaimed: given back by StaffID, who held it, or taken from
+// them by a supervisor (By).
+type Released struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	StaffID        uuid.UUID `json:"staff_id" personal:"no"`
+	By             uuid.UUID `json:"by" personal:"no"`
+}
+
+// StaffReplied: the reply of the staff member who holds the conversation; the member sees it.
+type StaffReplied struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	MessageID      uuid.UUID `json:"message_id" personal:"no"`
+	StaffID        uuid.UUID `json:"staff_id" personal:"no"`
+	Body           string    `json:"body" personal:"yes"`
+}
+
+// NoteAdded: an internal note, never shown to the member.
+type NoteAdded struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	NoteID         uuid.UUID `json:"note_id" personal:"no"`
+	StaffID        uuid.UUID `json:"staff_id" personal:"no"`
+	Text           string    `json:"text" personal:"yes"`
+}
+
+// Closed: the staff member who holds the conversation closes it.
+type Closed struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	StaffID        uuid.UUID `json:"staff_id" personal:"no"`
+}
+
+// Readers of a message.
+const (
+	ReaderMember = "member"
+	ReaderStaff  = "staff"
+)
+
+// MessageRead is the first reading of a message by the other side (the member reads a reply, staff a member's
+// message): recorded once per message, at the event's time.
+type MessageRead struct {
+	ConversationID uuid.UUID `json:"conversation_id" personal:"no"`
+	MessageID      uuid.UUID `json:"message_id" personal:"no"`
+	Reader         string    `json:"reader" personal:"no"`
+	StaffID        uuid.UUID `json:"staff_id,omitzero" personal:"no"` // the staff reader
+}
+
+// Definitions lists the events of the package, for the registry main builds.
+func Definitions() []event.Definition {
+	return []event.Definition{
+		event.Define[Started](TypeStarted),
+		event.Define[MemberWrote](TypeMemberWrote),
+		event.Define[Claimed](TypeClaimed),
+		event.Define[Released](TypeReleased),
+		event.Define[StaffReplied](TypeStaffReplied),
+		event.Define[NoteAdded](TypeNoteAdded),
+		event.Define[Closed](TypeClosed),
+		event.Define[MessageRead](TypeMessageRead),
+	}
+}

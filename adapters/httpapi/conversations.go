@@ -8,6 +8,7 @@ import (
 
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/conversation"
+	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections/conversations"
 )
 
@@ -212,9 +213,6 @@ func (s *Server) listQueueConversations(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, conversationsBody{Conversations: nonNilSlice(list), Next: nextOf(next)})
 }
 
-// conversationView is the view recorded in the member's access log when staff read a conversation (subject: its id).
-const conversationView = "conversation"
-
 // staffConversation returns a conversation of a queue the caller sees, notes included, with its ETag; a caseworker
 // or supervisor reading it records the first reading of the member's messages.
 func (s *Server) staffConversation(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +232,7 @@ func (s *Server) staffConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The member's data is opened: recorded in their access log before anything is returned.
-	if err := s.recordOpening(r, c.MemberID, conversationView, c.ID.String()); err != nil {
+	if err := s.recordOpening(r, c.MemberID, staff.ViewConversation, c.ID.String()); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

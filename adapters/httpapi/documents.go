@@ -23,6 +23,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/document"
 	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 )
@@ -410,12 +411,6 @@ type caseDocumentsBody struct {
 	Next     *string                       `json:"next"`
 }
 
-// caseDocumentsView and caseDocumentView name the openings in the member's access log.
-const (
-	caseDocumentsView = "case.documents"
-	caseDocumentView  = "case.document"
-)
-
 // caseDocuments lists a page of the deposits in a case's file, the oldest first. The opening is recorded in the
 // member's access log before the page is answered.
 func (s *Server) caseDocuments(w http.ResponseWriter, r *http.Request) {
@@ -438,7 +433,7 @@ func (s *Server) caseDocuments(w http.ResponseWriter, r *http.Request) {
 		if recorded[d.MemberID] {
 			continue
 		}
-		if err := s.recordOpening(r, d.MemberID, caseDocumentsView, d.Reference); err != nil {
+		if err := s.recordOpening(r, d.MemberID, staff.ViewCaseDocuments, d.Reference); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -492,7 +487,7 @@ func (s *Server) caseDocumentFile(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.recordOpening(r, dep.MemberID, caseDocumentView, dep.Reference); err != nil {
+	if err := s.recordOpening(r, dep.MemberID, staff.ViewCaseDocument, dep.Reference); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -19,6 +19,12 @@ const (
 	// ViewCaseFile is a staff read of one of the member's service requests (its form and timeline). Its label says
 	// nothing of the request's queue: that a request is medical is itself covered by medical secrecy.
 	ViewCaseFile = "case.file"
+	// ViewCaseDocuments is a staff read of the list of documents a member deposited in a case file; ViewCaseDocument
+	// the opening of one deposited file (subject: the deposit's reference).
+	ViewCaseDocuments = "case.documents"
+	ViewCaseDocument  = "case.document"
+	// ViewConversation is a staff read of one of the member's conversations (subject: its id).
+	ViewConversation = "conversation"
 )
 
 // accessPurposes are the French labels of the views, as the member reads them.
@@ -27,6 +33,9 @@ var accessPurposes = map[string]string{
 	ViewMemberProfile:   "Consultation de votre compte (identité, coordonnées, situation du compte)",
 	ViewMemberDirectory: "Recherche de votre compte dans l'annuaire des adhérents",
 	ViewCaseFile:        "Consultation d'une de vos demandes (formulaire et suivi)",
+	ViewCaseDocuments:   "Consultation de la liste des documents que vous avez envoyés",
+	ViewCaseDocument:    "Consultation d'un document que vous avez envoyé",
+	ViewConversation:    "Lecture d'une de vos conversations avec la caisse",
 }
 
 // defaultAccessPurpose labels a view this version does not name yet (one added by a later route).

@@ -52,12 +52,17 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) {
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
 		res, err := s.deps.CaseCommands.SubmitRequest(r.Context(), m, member, command.SubmitInput{Service: in.Service, Form: in.Form})
-		return http.StatusCreated, res.Position, acknowledgementBody{RequestID: res.RequestID, Reference: res.Reference,
-			ReceivedAt: res.ReceivedAt, HandlingDueOn: res.HandlingDueOn, HandlingDueAt: res.HandlingDueAt,
-			ImplicitDecisionOn: res.ImplicitDecisionOn, ImplicitDecisionAt: res.ImplicitDecisionAt,
-			ImplicitDecision: res.Outcome, TimeZone: res.TimeZone, AppealRoutes: res.AppealRoutes,
-			ServiceInCharge: res.ServiceInCharge, Position: formatPosition(res.Position)}, err
+		return http.StatusCreated, res.Position, acknowledgementOf(res), err
 	})
+}
+
+// acknowledgementOf is the answer to a filed request: the member's submission, or a case opened from a deposit.
+func acknowledgementOf(res command.SubmitResult) acknowledgementBody {
+	return acknowledgementBody{RequestID: res.RequestID, Reference: res.Reference,
+		ReceivedAt: res.ReceivedAt, HandlingDueOn: res.HandlingDueOn, HandlingDueAt: res.HandlingDueAt,
+		ImplicitDecisionOn: res.ImplicitDecisionOn, ImplicitDecisionAt: res.ImplicitDecisionAt,
+		ImplicitDecision: res.Outcome, TimeZone: res.TimeZone, AppealRoutes: res.AppealRoutes,
+		ServiceInCharge: res.ServiceInCharge, Position: formatPosition(res.Position)}
 }
 
 type withdrawalRequest struct {

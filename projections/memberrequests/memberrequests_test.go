@@ -180,6 +180,15 @@ func memberFollowsARequest(t *testing.T, svc sr.Service, outcome, awaiting, answ
 			!a.CRADeadlineAt.Equal(time.Date(2026, 3, 28, 0, 0, 0, 0, srtest.Paris)) {
 			t.Errorf("after the first opening = %+v", a)
 		}
+		// Never opened: deemed notified 15 days after it was made available, and the deadline runs from then.
+		deemed := published.AddDate(0, 0, 15)
+		if err := r.Notify(&Letter{AvailableAt: published, DeemedAt: deemed, NotifiedAt: &deemed, Deemed: true}); err != nil {
+			t.Fatal(err)
+		}
+		if a := r.Decision.Appeal; a.Notification != NotificationDeemed || !a.NotifiedAt.Equal(deemed) ||
+			*a.CRADeadlineOn != "2026-04-10" {
+			t.Errorf("deemed notified = %+v (%s)", a, *a.CRADeadlineOn)
+		}
 		if r.ServiceInCharge == nil || *r.ServiceInCharge != srtest.Office {
 			t.Errorf("service in charge = %+v", r.ServiceInCharge)
 		}

@@ -413,6 +413,15 @@ func depositIntakeStory(t *testing.T, e *memberEnv) {
 		!received.Truncate(time.Microsecond).Equal(deposited.Truncate(time.Microsecond)) {
 		t.Fatalf("the case opened from a deposit (received when deposited, %s): %s", dep2.str("submitted_at"), opened.raw)
 	}
+	// The normal lifecycle: the request's acknowledgement of receipt is mailed to Alice, with its reference.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := e.smtp.WaitMatch(ctx, 1, func(m smtptest.Message) bool {
+		return smtptest.To("alice@example.test")(m) && strings.Contains(m.Subject, "Accusé de réception") &&
+			strings.Contains(m.Text, opened.str("reference"))
+	}); err != nil {
+		t.Fatalf("the acknowledgement of the case opened from the deposit: %v", err)
+	}
 	again := e.must(t, 201, e.call(t, "POST", openPath, claire, map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}), "open again")
 	if again.str("request_id") != caseID {
 		t.Fatalf("opening again opened another case: %s", again.raw)

@@ -386,6 +386,33 @@ func (s *Server) attachDeposit(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// intakeCaseRequest is the request a caseworker opens from an intake deposit: a service of the current catalogue
+// and its form, checked as a member's submission is (the caseworker transcribes what the deposit asks for).
+type intakeCaseRequest struct {
+	Service string         `json:"service"`
+	Form    map[string]any `json:"form"`
+}
+
+// openIntakeCase opens a new case for the member from a deposit of the intake queue: a request filed on the
+// member's behalf, acknowledged and queued like theirs, its clock from the deposit's receipt, the deposit in its file.
+func (s *Server) openIntakeCase(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in intakeCaseRequest
+	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
+		dep, err := s.deps.Deposits.ByID(r.Context(), id)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		res, err := s.deps.DocumentCommands.OpenCaseFromDeposit(r.Context(), m, principalOf(r.Context()).ID,
+			dep.MemberID, id, command.SubmitInput{Service: in.Service, Form: in.Form})
+		return http.StatusCreated, res.Position, acknowledgementOf(res), err
+	})
+}
+
 // caseVisible checks that the caller sees case id (its queue is one of theirs; a confidential case is not found
 // outside the medical service).
 func (s *Server) caseVisible(r *http.Request, id uuid.UUID) error {

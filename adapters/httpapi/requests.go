@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/inbox"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/documentsubmissions"
@@ -52,12 +54,17 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) {
 	member := principalOf(r.Context()).ID
 	s.runCommand(w, r, &in, func(m command.Meta) (int, uint64, any, error) {
 		res, err := s.deps.CaseCommands.SubmitRequest(r.Context(), m, member, command.SubmitInput{Service: in.Service, Form: in.Form})
-		return http.StatusCreated, res.Position, acknowledgementBody{RequestID: res.RequestID, Reference: res.Reference,
-			ReceivedAt: res.ReceivedAt, HandlingDueOn: res.HandlingDueOn, HandlingDueAt: res.HandlingDueAt,
-			ImplicitDecisionOn: res.ImplicitDecisionOn, ImplicitDecisionAt: res.ImplicitDecisionAt,
-			ImplicitDecision: res.Outcome, TimeZone: res.TimeZone, AppealRoutes: res.AppealRoutes,
-			ServiceInCharge: res.ServiceInCharge, Position: formatPosition(res.Position)}, err
+		return http.StatusCreated, res.Position, acknowledgementOf(res), err
 	})
+}
+
+// acknowledgementOf is the answer to a filed request: the member's submission, or a case opened from a deposit.
+func acknowledgementOf(res command.SubmitResult) acknowledgementBody {
+	return acknowledgementBody{RequestID: res.RequestID, Reference: res.Reference,
+		ReceivedAt: res.ReceivedAt, HandlingDueOn: res.HandlingDueOn, HandlingDueAt: res.HandlingDueAt,
+		ImplicitDecisionOn: res.ImplicitDecisionOn, ImplicitDecisionAt: res.ImplicitDecisionAt,
+		ImplicitDecision: res.Outcome, TimeZone: res.TimeZone, AppealRoutes: res.AppealRoutes,
+		ServiceInCharge: res.ServiceInCharge, Position: formatPosition(res.Position)}
 }
 
 type withdrawalRequest struct {
@@ -108,7 +115,31 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pageError(r, err))
 		return
 	}
+	for i := range list {
+		if err := s.notifyAppeal(r.Context(), principalOf(r.Context()).ID, &list[i]); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, requestsBody{Requests: nonNilSlice(list), Next: nextOf(next)})
+}
+
+// notifyAppeal joins, at read time, a rejected request's decision letter (the member's inbox, memberdocuments) to
+// its appeal: the time to seize the CRA runs from the letter's notification (first opening, or deemed 15 days after
+// it was made available), pending before. One lookup by primary key per rejected request of the page.
+func (s *Server) notifyAppeal(ctx context.Context, member uuid.UUID, req *memberrequests.Request) error {
+	if req.Decision == nil || req.Decision.Appeal == nil || s.deps.Inbox == nil {
+		return nil
+	}
+	d, err := s.deps.Inbox.Get(ctx, member, command.InboxDocumentID(inbox.KindDecisionLetter, req.ID))
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil // not published yet: pending, without availability
+	}
+	if err != nil {
+		return err
+	}
+	return req.Notify(&memberrequests.Letter{AvailableAt: d.PublishedAt, DeemedAt: d.DeemedAt, NotifiedAt: d.NotifiedAt,
+		Deemed: d.Deemed})
 }
 
 // requestBody is one of the member's requests with the form they submitted (labelled with its catalog version) and
@@ -134,6 +165,10 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
 	member := principalOf(r.Context()).ID
 	req, err := s.deps.Requests.Get(r.Context(), member, id)
 	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.notifyAppeal(r.Context(), member, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

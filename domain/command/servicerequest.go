@@ -148,69 +148,88 @@ func (h *Cases) SubmitRequest(ctx context.Context, m Meta, memberID uuid.UUID, i
 	if memberID == uuid.Nil {
 		return SubmitResult{}, failure.Opf(op, "no member id")
 	}
+	rs, raw, err := checkSubmission(in)
+	if err != nil {
+		return SubmitResult{}, failure.Op(op, err)
+	}
+	m = withActor(h.withCommandID(m), memberID)
+	id := requestIDFor(m.CommandID, memberID)
+	res, err := h.file(ctx, m, id, servicerequest.Submission{MemberID: memberID, Form: raw, CommandID: m.CommandID}, rs,
+		func() time.Time { return h.clock().UTC() })
+	if err != nil {
+		return SubmitResult{}, failure.Op(op, err)
+	}
+	return res, nil
+}
+
+// checkSubmission checks a request against the current catalogue: the service is one (errors on the field
+// "service": catalog.unknown_service, catalog.not_a_request) and the form is valid for it (request.form_invalid).
+// It returns the service as the aggregate needs it and the form as recorded.
+func checkSubmission(in SubmitInput) (servicerequest.Service, json.RawMessage, error) {
 	c := catalog.Current()
 	svc, err := c.Lookup(in.Service)
 	if err != nil {
-		return SubmitResult{}, failure.Op(op, failure.Field("service", err))
+		return servicerequest.Service{}, nil, failure.Field("service", err)
 	}
 	form, err := c.Validate(svc.Code, in.Form)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNotARequest) || errors.Is(err, catalog.ErrUnknownService) {
 			err = failure.Field("service", err)
 		}
-		return SubmitResult{}, failure.Op(op, err)
+		return servicerequest.Service{}, nil, err
 	}
 	rs, err := requestService(c, svc)
 	if err != nil {
-		return SubmitResult{}, failure.Op(op, err)
+		return servicerequest.Service{}, nil, err
 	}
 	raw, err := json.Marshal(form)
 	if err != nil {
-		return SubmitResult{}, failure.Opf(op, "encode form: %w", err)
+		return servicerequest.Service{}, nil, fmt.Errorf("encode form: %w", err)
 	}
-	m = withActor(h.withCommandID(m), memberID)
-	id := requestIDFor(m.CommandID, memberID)
-	stream := servicerequest.StreamID(id)
+	return rs, raw, nil
+}
 
+// file records request id (Submitted, Acknowledged, Queued on servicerequest-<id>, after claiming its reference)
+// received at receivedAt(), unless a retry recorded it already, and answers with its acknowledgement. The member's
+// submission and a caseworker's opening of a case from a deposit (OpenCaseFromDeposit) both file through it.
+func (h *Cases) file(ctx context.Context, m Meta, id uuid.UUID, sub servicerequest.Submission, rs servicerequest.Service,
+	receivedAt func() time.Time) (SubmitResult, error) {
+	stream := servicerequest.StreamID(id)
 	// A retry of a submission that went through answers from the stored events (its reference may be of an
 	// earlier year than now's).
 	history, err := h.store.Load(ctx, stream)
 	if err != nil {
-		return SubmitResult{}, failure.Op(op, err)
+		return SubmitResult{}, err
 	}
 	submitted := servicerequest.Rehydrate(id, history).Submitted()
 	if submitted && len(history) > 0 { // the same key for another form is refused, never answered with this one
 		if err := h.command(m, stream).Metadata.CheckReplay(history[0].Metadata); err != nil {
-			return SubmitResult{}, failure.Op(op, err)
+			return SubmitResult{}, err
 		}
 	}
 	if !submitted {
-		now := h.clock().UTC()
+		now := receivedAt()
 		ref, err := h.claimReference(ctx, m, id, now)
 		if err != nil {
-			return SubmitResult{}, failure.Op(op, err)
+			return SubmitResult{}, err
 		}
+		sub.Reference = ref
 		cmd := h.commandAt(m, stream, now)
 		cmd.RetryOnConflict = 1 // a concurrent retry of this very command is then recognised as such
 		// The request's personal data (its form, later answers and notes) is the member's: sealed under their key.
-		cmd.Metadata.Subject = memberID
+		cmd.Metadata.Subject = sub.MemberID
 		if _, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
 			r := servicerequest.Rehydrate(id, history)
-			err := r.Submit(servicerequest.Submission{MemberID: memberID, Form: raw, CommandID: m.CommandID, Reference: ref},
-				rs, now, caseLocation)
+			err := r.Submit(sub, rs, now, caseLocation)
 			return r.Events(), err
 		}); err != nil {
-			return SubmitResult{}, failure.Op(op, err)
+			return SubmitResult{}, err
 		}
 		if history, err = h.store.Load(ctx, stream); err != nil {
-			return SubmitResult{}, failure.Op(op, err)
+			return SubmitResult{}, err
 		}
 	}
-	res, err := acknowledgement(id, history)
-	if err != nil {
-		return SubmitResult{}, failure.Op(op, err)
-	}
-	return res, nil
+	return acknowledgement(id, history)
 }
 
 // claimReference claims a reference for request id received at now: the first free candidate of

@@ -49,6 +49,9 @@ type Submitted struct {
 	// CommandID is the idempotency key the request was submitted with (Idempotency-Key or generated): submitting
 	// again with it is a no-op.
 	CommandID uuid.UUID `json:"command_id" personal:"no"`
+	// FromSubmission is the member's deposit of documents a caseworker of the intake queue opened this request
+	// from, on the member's behalf (the caseworker is the event's actor); none when the member submitted it.
+	FromSubmission uuid.UUID `json:"from_submission,omitzero" personal:"no"`
 }
 
 // Acknowledged is the acknowledgement of receipt (accusé de réception, CRPA L112-3 and R112-5): what the member is

@@ -100,6 +100,8 @@ type Submission struct {
 	Form      json.RawMessage // a JSON object, already validated against the catalog version's form
 	CommandID uuid.UUID       // the idempotency key
 	Reference string          // claimed by the command layer, see DeriveReference
+	// FromSubmission is the deposit a caseworker opened the request from, on the member's behalf (none otherwise).
+	FromSubmission uuid.UUID
 }
 
 // ServiceRequest is one request as its events left it. Behaviour methods validate, then record events: the
@@ -175,7 +177,7 @@ func (r *ServiceRequest) Submit(s Submission, svc Service, now time.Time, loc *t
 	}
 	r.record(
 		Submitted{MemberID: s.MemberID, ServiceCode: svc.Code, CatalogVersion: svc.CatalogVersion, Form: form,
-			CommandID: s.CommandID},
+			CommandID: s.CommandID, FromSubmission: s.FromSubmission},
 		Acknowledged{Reference: s.Reference, ReceivedAt: now, HandlingTime: svc.Deadlines.HandlingTime,
 			DueOn: dayOf(due, loc).String(), Silence: svc.Deadlines.Silence,
 			ImplicitDecisionOn: implicitOn, TimeZone: loc.String(), AppealRoutes: svc.AppealRoutes,

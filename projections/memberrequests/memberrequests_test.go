@@ -152,13 +152,42 @@ func memberFollowsARequest(t *testing.T, svc sr.Service, outcome, awaiting, answ
 			t.Errorf("decided = %+v (decision %+v)", r, r.Decision)
 		}
 		// The rejection names its author (L212-1) and tells how to contest it: the routes of the service's catalog
-		// version, and the CRA to seize within 2 months of the notification (the decision's date: 25 January).
+		// version, and the CRA to seize within 2 months of the notification, pending until the decision letter is
+		// notified (the decision's date is not the notification any more).
 		routes := catalogRoutes(t, svc.Code)
 		if d := r.Decision; d == nil || d.Author == nil || *d.Author != (Author{Name: srtest.AuthorName, Position: srtest.AuthorPosition}) ||
 			d.Appeal == nil || !slices.Equal(d.Appeal.Routes, routes) || len(routes) == 0 ||
-			!d.Appeal.NotifiedAt.Equal(srtest.At(20, 0)) || d.Appeal.CRADeadlineOn != "2026-03-25" ||
-			!d.Appeal.CRADeadlineAt.Equal(time.Date(2026, 3, 26, 0, 0, 0, 0, srtest.Paris)) {
+			d.Appeal.Notification != NotificationPending || d.Appeal.NotifiedAt != nil || d.Appeal.CRADeadlineOn != nil ||
+			d.Appeal.CRADeadlineAt != nil || d.Appeal.LetterAvailableAt != nil {
 			t.Errorf("decision = %+v (author %+v, appeal %+v)", r.Decision, r.Decision.Author, r.Decision.Appeal)
+		}
+		// The letter made available on the 21st, not opened: still pending, with its availability.
+		published := srtest.At(21, 0)
+		if err := r.Notify(&Letter{AvailableAt: published, DeemedAt: published.AddDate(0, 0, 15)}); err != nil {
+			t.Fatal(err)
+		}
+		if a := r.Decision.Appeal; a.Notification != NotificationPending || a.NotifiedAt != nil || a.CRADeadlineOn != nil ||
+			a.LetterAvailableAt == nil || !a.LetterAvailableAt.Equal(published) || !a.DeemedNotifiedAt.Equal(published.AddDate(0, 0, 15)) {
+			t.Errorf("letter available = %+v", a)
+		}
+		// First opened on 27 January: the CRA is to be seized by 27 March, the end of that day in Paris.
+		opened := srtest.At(22, 9)
+		if err := r.Notify(&Letter{AvailableAt: published, DeemedAt: published.AddDate(0, 0, 15), NotifiedAt: &opened}); err != nil {
+			t.Fatal(err)
+		}
+		if a := r.Decision.Appeal; a.Notification != NotificationOpened || a.NotifiedAt == nil || !a.NotifiedAt.Equal(opened) ||
+			a.CRADeadlineOn == nil || *a.CRADeadlineOn != "2026-03-27" || a.CRADeadlineAt == nil ||
+			!a.CRADeadlineAt.Equal(time.Date(2026, 3, 28, 0, 0, 0, 0, srtest.Paris)) {
+			t.Errorf("after the first opening = %+v", a)
+		}
+		// Never opened: deemed notified 15 days after it was made available, and the deadline runs from then.
+		deemed := published.AddDate(0, 0, 15)
+		if err := r.Notify(&Letter{AvailableAt: published, DeemedAt: deemed, NotifiedAt: &deemed, Deemed: true}); err != nil {
+			t.Fatal(err)
+		}
+		if a := r.Decision.Appeal; a.Notification != NotificationDeemed || !a.NotifiedAt.Equal(deemed) ||
+			*a.CRADeadlineOn != "2026-04-10" {
+			t.Errorf("deemed notified = %+v (%s)", a, *a.CRADeadlineOn)
 		}
 		if r.ServiceInCharge == nil || *r.ServiceInCharge != srtest.Office {
 			t.Errorf("service in charge = %+v", r.ServiceInCharge)

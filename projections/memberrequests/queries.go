@@ -84,17 +84,69 @@ type Author struct {
 }
 
 // Appeal is what a rejection tells the member of their appeal routes (délais et voies de recours).
+//
+// The time to seize the CRA runs from the decision's notification (R142-1), which is the member's first opening of
+// the decision letter in their inbox, or 15 days after the letter was made available when never opened
+// (projections/memberdocuments). The read model of requests does not hold it: the HTTP layer joins the letter at
+// read time (Notify). Until the letter is notified, Notification is "pending", NotifiedAt and the deadline are null,
+// and LetterAvailableAt / DeemedNotifiedAt say when the letter was made available and when it will be deemed
+// notified (both null while the letter is not published yet).
 type Appeal struct {
 	// Routes are the appeal routes of the request's service in its catalog version, in French.
 	Routes []string `json:"routes"`
-	// NotifiedAt is the decision's notification, from which the time to appeal runs: for now the instant of the
-	// decision, which is placed in the member's space as it is taken (the documents issue makes it the member's
-	// first opening of the decision letter).
-	NotifiedAt time.Time `json:"notified_at"`
+	// Notification is "pending", "opened" (the first opening) or "deemed" (15 days after availability).
+	Notification      string     `json:"notification"`
+	LetterAvailableAt *time.Time `json:"letter_available_at"`
+	DeemedNotifiedAt  *time.Time `json:"deemed_notified_at"`
+	// NotifiedAt is the decision's notification, from which the time to appeal runs.
+	NotifiedAt *time.Time `json:"notified_at"`
 	// CRADeadlineOn is the last day (YYYY-MM-DD in the request's TimeZone) to seize the commission de recours
 	// amiable: the notification + 2 months (R142-1); CRADeadlineAt the instant it ends (00:00 of the next day).
-	CRADeadlineOn string    `json:"cra_deadline_on"`
-	CRADeadlineAt time.Time `json:"cra_deadline_at"`
+	CRADeadlineOn *string    `json:"cra_deadline_on"`
+	CRADeadlineAt *time.Time `json:"cra_deadline_at"`
+}
+
+// Notification values of an Appeal.
+const (
+	NotificationPending = "pending"
+	NotificationOpened  = "opened"
+	NotificationDeemed  = "deemed"
+)
+
+// Letter is what the member's inbox knows of a decision letter: when it was made available, when it is deemed
+// notified if never opened, and its notification (nil before; Deemed when it was not an opening).
+type Letter struct {
+	AvailableAt time.Time
+	DeemedAt    time.Time
+	NotifiedAt  *time.Time
+	Deemed      bool
+}
+
+// Notify sets the notification of req's appeal from its decision letter (nil: not published yet, still pending).
+// A request without an appeal (no rejection) is left as it is.
+func (req *Request) Notify(letter *Letter) error {
+	if req.Decision == nil || req.Decision.Appeal == nil || letter == nil {
+		return nil
+	}
+	a := req.Decision.Appeal
+	available, deemed := letter.AvailableAt.UTC(), letter.DeemedAt.UTC()
+	a.LetterAvailableAt, a.DeemedNotifiedAt = &available, &deemed
+	if letter.NotifiedAt == nil {
+		return nil
+	}
+	loc, err := time.LoadLocation(req.TimeZone)
+	if err != nil {
+		return fmt.Errorf("memberrequests: %s: time zone %q: %w", req.ID, req.TimeZone, err)
+	}
+	notified := letter.NotifiedAt.UTC()
+	last := sr.AppealDeadline(notified, loc)
+	on, at := requestclock.Day(last), sr.EndOfDay(last)
+	a.NotifiedAt, a.CRADeadlineOn, a.CRADeadlineAt = &notified, &on, &at
+	a.Notification = NotificationOpened
+	if letter.Deemed {
+		a.Notification = NotificationDeemed
+	}
+	return nil
 }
 
 // Queries reads the live version of the member's requests through its view. On SQLite it uses the read-only pool.
@@ -259,9 +311,7 @@ func decision(r row, loc *time.Location) (*Decision, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s, service %s: %w", r.CatalogVersion, r.ServiceCode, err)
 	}
-	notified := d.DecidedAt // the decision is placed in the member's space as it is taken
-	last := sr.AppealDeadline(notified, loc)
-	d.Appeal = &Appeal{Routes: append([]string{}, svc.AppealRoutes...), NotifiedAt: notified,
-		CRADeadlineOn: requestclock.Day(last), CRADeadlineAt: sr.EndOfDay(last)}
+	// Pending until the decision letter is notified (Request.Notify, at read time).
+	d.Appeal = &Appeal{Routes: append([]string{}, svc.AppealRoutes...), Notification: NotificationPending}
 	return d, nil
 }

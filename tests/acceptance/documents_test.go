@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/msa-dossier/dossier/adapters/filecheck/filechecktest"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
@@ -387,5 +389,63 @@ func depositIntakeStory(t *testing.T, e *memberEnv) {
 	mine := e.must(t, 200, e.call(t, "GET", "/v1/document-submissions/"+dep.str("id"), alice, nil), "alice's deposit")
 	if mine.str("case_id") != aliceReq || mine.str("disposition") != "case_file" {
 		t.Fatalf("alice's deposit after the attachment: %s", mine.raw)
+	}
+
+	// The intake's other way out: Claire opens a new case for Alice from another deposit.
+	dep2 := e.must(t, 201, e.deposit(t, alice, map[string]any{"subject": "other", "attestation": true,
+		"documents": []any{docSpec("tax_notice")}}, []upload{{0, "avis.pdf", filechecktest.PDF("Avis d'imposition")}}), "second deposit")
+	openPath := "/v1/document-intake/" + dep2.str("id") + "/case"
+	if r := e.call(t, "POST", openPath, claire, map[string]any{"service": "complementaire-sante-solidaire", "form": map[string]any{}},
+		"X-Dossier-Min-Position", dep2.header.Get("X-Dossier-Position")); r.status != 422 || r.str("code") != "request.form_invalid" {
+		t.Fatalf("opening a case with an empty form: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "POST", "/v1/document-intake/"+uuid.NewString()+"/case", claire, map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}); r.status != 404 {
+		t.Fatalf("opening a case from no deposit: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "POST", openPath, alice, map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}); r.status != 401 && r.status != 403 {
+		t.Fatalf("a member opening a case from the intake: %d %s", r.status, r.raw)
+	}
+	opened := e.must(t, 201, e.call(t, "POST", openPath, claire, map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}), "open a case")
+	caseID := opened.str("request_id")
+	received, _ := time.Parse(time.RFC3339Nano, opened.str("received_at"))
+	deposited, _ := time.Parse(time.RFC3339Nano, dep2.str("submitted_at"))
+	if caseID == "" || caseID == aliceReq || opened.str("reference") == "" || deposited.IsZero() ||
+		!received.Truncate(time.Microsecond).Equal(deposited.Truncate(time.Microsecond)) {
+		t.Fatalf("the case opened from a deposit (received when deposited, %s): %s", dep2.str("submitted_at"), opened.raw)
+	}
+	// The normal lifecycle: the request's acknowledgement of receipt is mailed to Alice, with its reference.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := e.smtp.WaitMatch(ctx, 1, func(m smtptest.Message) bool {
+		return smtptest.To("alice@example.test")(m) && strings.Contains(m.Subject, "Accusé de réception") &&
+			strings.Contains(m.Text, opened.str("reference"))
+	}); err != nil {
+		t.Fatalf("the acknowledgement of the case opened from the deposit: %v", err)
+	}
+	again := e.must(t, 201, e.call(t, "POST", openPath, claire, map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}), "open again")
+	if again.str("request_id") != caseID {
+		t.Fatalf("opening again opened another case: %s", again.raw)
+	}
+	pos := opened.header.Get("X-Dossier-Position")
+	c := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+caseID, claire, nil, "X-Dossier-Min-Position", pos), "claire reads the new case")
+	if c.str("member_id") != aliceID || c.str("queue") != "sante-c2s" {
+		t.Fatalf("the new case: %s", c.raw)
+	}
+	if actor := stepOf(t, timelineOf(t, c), "submitted")["actor"].(map[string]any); actor["id"] != claireID {
+		t.Fatalf("the new case was not filed by claire: %s", c.raw)
+	}
+	docs2 := e.must(t, 200, e.call(t, "GET", "/v1/cases/"+caseID+"/documents", claire, nil, "X-Dossier-Min-Position", pos), "new case documents")
+	if !strings.Contains(string(docs2.raw), dep2.str("id")) || !strings.Contains(string(docs2.raw), "avis.pdf") {
+		t.Fatalf("the deposit is not in the new case's file: %s", docs2.raw)
+	}
+	req := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+caseID, alice, nil, "X-Dossier-Min-Position", pos), "alice reads the new request")
+	if !strings.Contains(string(req.raw), dep2.str("id")) || strings.Contains(string(req.raw), claireID) || strings.Contains(string(req.raw), "Dupont") {
+		t.Fatalf("alice's new request (its deposit, no staff id): %s", req.raw)
+	}
+	if r := e.call(t, "GET", "/v1/requests/"+caseID, bob, nil, "X-Dossier-Min-Position", pos); r.status != 404 {
+		t.Fatalf("bob reads alice's new request: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "POST", "/v1/document-intake/"+dep2.str("id")+"/attachment", claire, map[string]string{"case_id": aliceReq}); r.status != 422 || r.str("code") != "document.not_in_intake" {
+		t.Fatalf("attaching a deposit that opened a case: %d %s", r.status, r.raw)
 	}
 }

@@ -63,6 +63,14 @@ func inboxStory(t *testing.T, e *memberEnv) {
 		!strings.Contains(doc["title"].(string), reference) || doc["content_type"] != "application/pdf" {
 		t.Fatalf("the letter in the inbox: %v", doc)
 	}
+	// Before its first opening the appeal is pending, and says when the letter was made available.
+	pending := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil), "alice's request before opening")
+	if d, _ := pending.body["decision"].(map[string]any); d == nil {
+		t.Fatalf("alice's request: %s", pending.raw)
+	} else if a, _ := d["appeal"].(map[string]any); a == nil || a["notification"] != "pending" || a["notified_at"] != nil ||
+		a["cra_deadline_on"] != nil || a["letter_available_at"] != doc["published_at"] || a["deemed_notified_at"] != doc["deemed_notified_at"] {
+		t.Fatalf("the appeal before the letter is opened: %v (letter %v)", a, doc)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -104,6 +112,18 @@ func inboxStory(t *testing.T, e *memberEnv) {
 	if openedAt == "" || opened.str("notified_at") != openedAt || opened.body["deemed_notified"] != false {
 		t.Fatalf("after the first opening: %s", opened.raw)
 	}
+	// The request's appeal now runs from that first opening (pending before it: TestRejectionShowsAppealRoutesAndAuthor).
+	openedTime, err := time.Parse(time.RFC3339Nano, openedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := e.must(t, 200, e.call(t, "GET", "/v1/requests/"+reqID, alice, nil), "alice's request after opening")
+	assertAppealFrom(t, mine.body, openedTime, "opened")
+	rows, _ := e.must(t, 200, e.call(t, "GET", "/v1/requests", alice, nil), "alice's requests after opening").body["requests"].([]any)
+	if len(rows) != 1 {
+		t.Fatalf("alice's requests: %v", rows)
+	}
+	assertAppealFrom(t, rows[0].(map[string]any), openedTime, "opened")
 	time.Sleep(1100 * time.Millisecond)
 	second := e.must(t, 200, e.call(t, "GET", "/v1/documents/"+id+"/content", alice, nil), "open again")
 	again := e.must(t, 200, e.call(t, "GET", "/v1/documents", alice, nil, "X-Dossier-Min-Position", second.header.Get("X-Dossier-Position")), "inbox again")

@@ -355,7 +355,7 @@ func frenchDay(t time.Time) string {
 
 // TestRejectionShowsAppealRoutesAndAuthor: a rejection, as the member reads it (the request and the list), names
 // its author and position (CRPA L212-1), gives the appeal routes of the service's catalog version and the last day
-// to seize the CRA (2 months from the notification, the decision's date), whose end is cra_deadline_at.
+// to seize the CRA (2 months from the notification of the decision letter: pending until then).
 func TestRejectionShowsAppealRoutesAndAuthor(t *testing.T) {
 	e := startMemberEnv(t)
 	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
@@ -396,18 +396,32 @@ func TestRejectionShowsAppealRoutesAndAuthor(t *testing.T) {
 				t.Fatalf("%s: appeal route %d = %q, want %q", name, i, r, svc.AppealRoutes[i])
 			}
 		}
-		decided, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(d["decided_at"]))
-		notified, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(appeal["notified_at"]))
-		end, err3 := time.Parse(time.RFC3339Nano, fmt.Sprint(appeal["cra_deadline_at"]))
-		if err1 != nil || err2 != nil || err3 != nil || !notified.Equal(decided) {
-			t.Fatalf("%s: appeal %v (decided at %v)", name, appeal, d["decided_at"])
+		// The time to appeal runs from the decision letter's notification (its first opening, or 15 days after it
+		// was made available): pending until then, the decision's date is not the notification
+		// (TestInboxDecisionLetter asserts the deadline after the first opening).
+		if appeal["notification"] != "pending" || appeal["notified_at"] != nil || appeal["cra_deadline_on"] != nil ||
+			appeal["cra_deadline_at"] != nil {
+			t.Fatalf("%s: appeal %v before the letter's notification", name, appeal)
 		}
-		y, m, day := decided.In(parisOr(t)).Date()
-		last := time.Date(y, m+2, min(day, time.Date(y, m+3, 0, 0, 0, 0, 0, time.UTC).Day()), 0, 0, 0, 0, parisOr(t))
-		if appeal["cra_deadline_on"] != last.Format(time.DateOnly) || !end.Equal(last.AddDate(0, 0, 1)) {
-			t.Fatalf("%s: CRA deadline %v / %v, want the end of %v (2 months after %v)", name, appeal["cra_deadline_on"],
-				end, last, decided)
-		}
+	}
+}
+
+// assertAppealFrom checks that a rejected request's appeal runs from notified: notified_at, and the CRA deadline's
+// last day 2 months later (clamped to the month's end) in Paris, ending at 00:00 the next day.
+func assertAppealFrom(t *testing.T, view map[string]any, notified time.Time, how string) {
+	t.Helper()
+	d, _ := view["decision"].(map[string]any)
+	appeal, _ := d["appeal"].(map[string]any)
+	got, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(appeal["notified_at"]))
+	end, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(appeal["cra_deadline_at"]))
+	if err1 != nil || err2 != nil || !got.Truncate(time.Microsecond).Equal(notified.Truncate(time.Microsecond)) ||
+		appeal["notification"] != how {
+		t.Fatalf("appeal %v, want notified at %v (%s)", appeal, notified, how)
+	}
+	y, m, day := notified.In(parisOr(t)).Date()
+	last := time.Date(y, m+2, min(day, time.Date(y, m+3, 0, 0, 0, 0, 0, time.UTC).Day()), 0, 0, 0, 0, parisOr(t))
+	if appeal["cra_deadline_on"] != last.Format(time.DateOnly) || !end.Equal(last.AddDate(0, 0, 1)) {
+		t.Fatalf("CRA deadline %v / %v, want the end of %v (2 months after %v)", appeal["cra_deadline_on"], end, last, notified)
 	}
 }
 

@@ -204,7 +204,7 @@ func (s *store) unlock() {
 func (s *store) openIndex() error {
 	db, err := openIndex(s.dir, s.logger, s.cacheBytes)
 	if err == nil {
-		if err = verifyIndex(db); err != nil {
+		if err = verifyIndex(db, s.dir); err != nil {
 			db.Close()
 		}
 	}

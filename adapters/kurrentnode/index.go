@@ -65,6 +65,11 @@ func openIndex(dir string, logger *slog.Logger, cacheBytes int64) (*pebble.DB, e
 		DisableWAL:   true,
 		MemTableSize: indexMemTableBytes,
 		Logger:       quietLogger{logger},
+		// A damaged block is an error on the read that finds it (never an exit): the request fails, writes stop,
+		// and the next start finds the damage and rebuilds the index from the log.
+		EventListener: &pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
+			logger.Error("event index damaged: restart the node to rebuild it from the log", "path", info.Path, "err", info.Details)
+		}},
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)

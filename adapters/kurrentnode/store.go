@@ -136,11 +136,19 @@ type store struct {
 // openStore opens the log in dir (or in memory when dir is ""), recovers it and starts the writer. wrap, when
 // not nil, wraps the log file (tests: fault injection, recording the order of writes and syncs).
 func openStore(dir string, logger *slog.Logger, wrap func(logFile) logFile) (*store, error) {
+	return openStoreCache(dir, logger, wrap, 0)
+}
+
+// openStoreCache is openStore with the index's block cache size (0: IndexCacheBytes).
+func openStoreCache(dir string, logger *slog.Logger, wrap func(logFile) logFile, cacheBytes int64) (*store, error) {
+	if cacheBytes <= 0 {
+		cacheBytes = IndexCacheBytes
+	}
 	s := &store{
 		logger:     logger,
 		dir:        dir,
 		now:        time.Now,
-		cacheBytes: IndexCacheBytes,
+		cacheBytes: cacheBytes,
 		notify:     make(chan struct{}),
 		reqs:       make(chan *writeReq, 1024),
 		stop:       make(chan struct{}),

@@ -121,6 +121,7 @@ type store struct {
 	ov         overlay // the group being built (writer only)
 
 	mu      sync.RWMutex
+	closed  bool   // the index is closed: readers get errStoreClosed
 	end     uint64 // where the next record goes
 	visible uint64 // records below it are durable and readable
 	notify  chan struct{}
@@ -192,7 +193,9 @@ func openStoreCache(dir string, logger *slog.Logger, wrap func(logFile) logFile,
 		return nil, err
 	}
 	if err := s.recover(size, dir); err != nil {
-		s.db.Close()
+		if s.db != nil {
+			s.db.Close()
+		}
 		s.f.Close()
 		s.unlock()
 		return nil, err
@@ -265,6 +268,7 @@ func (s *store) replayFrom(size int64) (int64, error) {
 	}
 	if err != nil || ok {
 		s.db.Close()
+		s.db = nil
 		db, err := s.recreateIndex()
 		if err != nil {
 			return 0, err
@@ -316,6 +320,7 @@ func (s *store) recover(size int64, dir string) error {
 		// crash without the mark): nothing after `from` was indexed by this replay; rebuild from the start.
 		s.logger.Warn("event index reflects more than the valid log: rebuilding it from the log", "indexed", from, "log_end", res.End)
 		s.db.Close()
+		s.db = nil
 		db, err := s.recreateIndex()
 		if err != nil {
 			return err
@@ -428,6 +433,10 @@ func (s *store) close() error {
 		close(s.stop)
 	}
 	<-s.done
+	// Readers use the index under mu: once closed is set, none is inside and none will enter.
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	var err error
 	if s.dir != "" {
 		err = s.db.Flush() // the index skips its WAL: make it durable up to its checkpoint
@@ -810,6 +819,9 @@ type span struct {
 func (s *store) streamPage(stream string, from int64, backwards bool, limit int) ([]span, []int64, streamStatus, time.Duration, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, nil, streamNotFound, 0, errStoreClosed
+	}
 	st, err := s.readHead(stream)
 	if err != nil || st == nil {
 		return nil, nil, streamNotFound, 0, err
@@ -891,6 +903,9 @@ func (s *store) readHead(stream string) (*streamHead, error) {
 func (s *store) streamEnd(stream string) (int64, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.closed {
+		return -1, false, errStoreClosed
+	}
 	st, err := s.readHead(stream)
 	if err != nil || st == nil {
 		return -1, false, err
@@ -903,6 +918,9 @@ func (s *store) streamEnd(stream string) (int64, bool, error) {
 func (s *store) allPage(from uint64, backwards bool, limit int, maxBytes uint64) ([]span, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, errStoreClosed
+	}
 	opts := &pebble.IterOptions{LowerBound: allKey(from), UpperBound: allKey(s.visible)}
 	if backwards {
 		opts = &pebble.IterOptions{LowerBound: allKey(0), UpperBound: allKey(min(from, s.visible))}
@@ -979,6 +997,10 @@ func (s *store) resolveLink(data []byte) (*record, error) {
 	}
 	s.mu.RLock()
 	var sp span
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, errStoreClosed
+	}
 	st, err := s.readHead(stream)
 	ok := err == nil && st != nil && rev >= 0 && rev <= st.last
 	if ok {

@@ -105,6 +105,10 @@ func Repair(dir string, now time.Time) (RepairReport, error) {
 	if err := syncDir(dir); err != nil {
 		return RepairReport{Before: rep.Before}, err
 	}
+	// The index may reflect what the cut drops: the next start rebuilds it from the log.
+	if err := os.RemoveAll(filepath.Join(dir, indexDirName)); err != nil {
+		return rep, fmt.Errorf("kurrentnode: remove event index: %w", err)
+	}
 	if err := f.Truncate(rep.CutAt); err != nil {
 		return rep, fmt.Errorf("kurrentnode: cut event log at %d: %w", rep.CutAt, err)
 	}

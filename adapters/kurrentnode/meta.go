@@ -26,14 +26,6 @@ type streamMeta struct {
 
 var noMeta = streamMeta{tb: -1}
 
-// metaVersion is one write to a stream's metastream, kept so readers see the metadata that was durable at
-// their horizon while newer metadata is still being synced.
-type metaVersion struct {
-	pos  uint64
-	meta streamMeta
-	raw  []byte // the JSON as written, for recreation after a soft delete
-}
-
 // parseMeta reads the keys the node enforces. Metadata that is not JSON or does not parse counts as empty,
 // as in KurrentDB.
 func parseMeta(isJSON bool, data []byte) streamMeta {

@@ -43,6 +43,9 @@ type Options struct {
 	Dir      string       // data directory (created if missing); required unless InMemory
 	InMemory bool         // same code, storage kept in memory
 	Logger   *slog.Logger // nil: discard
+	// IndexCacheBytes is the block cache of the persisted index: with its memtables (2 × 16 MiB at most), what
+	// bounds the node's memory whatever the number of events. 0: IndexCacheBytes (64 MiB).
+	IndexCacheBytes int64
 
 	wrapLog func(logFile) logFile // tests: wraps the log file (fault injection, recording)
 }
@@ -71,7 +74,7 @@ func Start(opts Options) (*Node, error) {
 	if opts.InMemory == (opts.Dir != "") {
 		return nil, errors.New("kurrentnode: set exactly one of Dir and InMemory")
 	}
-	st, err := openStore(opts.Dir, logger, opts.wrapLog)
+	st, err := openStoreCache(opts.Dir, logger, opts.wrapLog, opts.IndexCacheBytes)
 	if err != nil {
 		return nil, err
 	}

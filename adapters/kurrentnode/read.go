@@ -91,7 +91,10 @@ func (r *reader) readStream(stream string, so *streams.ReadReq_Options_StreamOpt
 		next = int64(min(so.GetRevision(), math.MaxInt64))
 	}
 	for sent := uint64(0); sent < count; {
-		spans, revs, st, maxAge := r.node.store.streamPage(stream, next, backwards, int(min(count-sent, pageSize)))
+		spans, revs, st, maxAge, err := r.node.store.streamPage(stream, next, backwards, int(min(count-sent, pageSize)))
+		if err != nil {
+			return err
+		}
 		switch st {
 		case streamDeleted:
 			return streamDeletedStatus(stream)
@@ -162,7 +165,10 @@ func (r *reader) readAll(ao *streams.ReadReq_Options_AllOptions, backwards bool,
 		from = ao.GetPosition().GetCommitPosition()
 	}
 	for sent := uint64(0); sent < count; {
-		spans := r.node.store.allPage(from, backwards, pageSize, pageBytes)
+		spans, err := r.node.store.allPage(from, backwards, pageSize, pageBytes)
+		if err != nil {
+			return err
+		}
 		if len(spans) == 0 {
 			return nil
 		}
@@ -221,12 +227,17 @@ func (r *reader) subscribeStream(stream string, so *streams.ReadReq_Options_Stre
 	switch {
 	case so.GetStart() != nil:
 	case so.GetEnd() != nil:
-		last, _ := r.node.store.streamEnd(stream)
+		last, _, err := r.node.store.streamEnd(stream)
+		if err != nil {
+			return err
+		}
 		next = last + 1
 	default:
 		next = int64(min(so.GetRevision(), math.MaxInt64-1)) + 1
 	}
-	if _, deleted := r.node.store.streamEnd(stream); deleted {
+	if _, deleted, err := r.node.store.streamEnd(stream); err != nil {
+		return err
+	} else if deleted {
 		return streamDeletedStatus(stream)
 	}
 	if err := r.confirm(); err != nil {
@@ -235,7 +246,10 @@ func (r *reader) subscribeStream(stream string, so *streams.ReadReq_Options_Stre
 	live := false
 	for {
 		_, notify := r.node.store.head()
-		spans, revs, st, maxAge := r.node.store.streamPage(stream, next, false, pageSize)
+		spans, revs, st, maxAge, err := r.node.store.streamPage(stream, next, false, pageSize)
+		if err != nil {
+			return err
+		}
 		if st == streamDeleted {
 			return streamDeletedStatus(stream)
 		}
@@ -292,7 +306,10 @@ func (r *reader) subscribeAll(ao *streams.ReadReq_Options_AllOptions) error {
 	}
 	for {
 		_, notify := r.node.store.head()
-		spans := r.node.store.allPage(from, false, pageSize, pageBytes)
+		spans, err := r.node.store.allPage(from, false, pageSize, pageBytes)
+		if err != nil {
+			return err
+		}
 		if len(spans) > 0 {
 			recs, err := r.node.store.readSpans(spans)
 			if err != nil {

@@ -121,6 +121,14 @@ type scanResult struct {
 // must not keep the record's byte slices: the buffer is reused). It returns errOldFormat or a read error as an
 // error; damage is reported in the result, not as an error.
 func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
+	return scanLogFrom(f, size, int64(logHeaderSize), fn, nil)
+}
+
+// scanLogFrom is scanLog for a start with a persisted index that reflects the log up to indexed: every group
+// is verified (frame and checksum) as by scanLog, but the groups that end at or before indexed are neither
+// decoded nor passed to fn (nor counted in Records and Appends); group is called after the records of every
+// other valid group with the group's offset and end.
+func scanLogFrom(f logFile, size, indexed int64, fn func(record) error, group func(off, end int64) error) (scanResult, error) {
 	if size == 0 {
 		return scanResult{}, nil
 	}
@@ -176,12 +184,23 @@ func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
 			}
 			return damaged(f, size, res, off, "group checksum mismatch")
 		}
+		if end <= indexed {
+			res.Groups++
+			off = end
+			res.End = off
+			continue
+		}
 		recs, appends, reason := decodeGroup(body, uint64(off+groupHeaderSize), h.count)
 		if reason != "" {
 			return damaged(f, size, res, off, reason)
 		}
 		for _, r := range recs {
 			if err := fn(r); err != nil {
+				return scanResult{}, err
+			}
+		}
+		if group != nil {
+			if err := group(off, end); err != nil {
 				return scanResult{}, err
 			}
 		}

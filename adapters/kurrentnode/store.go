@@ -1,19 +1,19 @@
 package kurrentnode
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
 
@@ -102,24 +102,13 @@ type writeResp struct {
 	err error
 }
 
-type entry struct {
-	pos uint64
-	id  uuid.UUID
-}
-
-type streamState struct {
-	entries []entry              // revision i is entries[i]; the tombstone is not an entry
-	ids     map[uuid.UUID]uint64 // event id → revision, once the stream is long
-	tomb    uint64               // position of the tombstone record; 0: not tombstoned
-	metas   []metaVersion        // writes to the metastream, oldest first, pruned to what readers may need
-}
-
-// store is the storage engine: an append-only log plus in-memory indexes rebuilt from it at start.
+// store is the storage engine: an append-only log plus a persisted index (index.go) that reflects it up to a
+// checkpoint, caught up from the log at start.
 //
 // Writes go through one goroutine (group commit): it takes every queued request, checks and encodes them
-// against the latest state, writes them with one WriteAt and one fsync, and only then makes them visible
-// and answers. Indexes are updated eagerly under mu; readers only look at records below `visible`, the end
-// of what is durable.
+// against the latest state (the index plus the overlay of the group being built), writes them with one WriteAt
+// and one fsync, and only then writes the group's index entries and makes them visible and answers, under mu.
+// So the index holds exactly the records below `visible`, the end of what is durable.
 type store struct {
 	f      logFile
 	dir    string // "" in memory
@@ -127,11 +116,14 @@ type store struct {
 	logger *slog.Logger
 	now    func() time.Time
 
+	db         *pebble.DB
+	cacheBytes int64
+	ov         overlay // the group being built (writer only)
+
 	mu      sync.RWMutex
-	streams map[string]*streamState
-	all     []uint64 // positions of every record, in log order
-	end     uint64   // where the next record goes
-	visible uint64   // records below it are durable and readable
+	closed  bool   // the index is closed: readers get errStoreClosed
+	end     uint64 // where the next record goes
+	visible uint64 // records below it are durable and readable
 	notify  chan struct{}
 	failed  error
 
@@ -145,15 +137,23 @@ type store struct {
 // openStore opens the log in dir (or in memory when dir is ""), recovers it and starts the writer. wrap, when
 // not nil, wraps the log file (tests: fault injection, recording the order of writes and syncs).
 func openStore(dir string, logger *slog.Logger, wrap func(logFile) logFile) (*store, error) {
+	return openStoreCache(dir, logger, wrap, 0)
+}
+
+// openStoreCache is openStore with the index's block cache size (0: IndexCacheBytes).
+func openStoreCache(dir string, logger *slog.Logger, wrap func(logFile) logFile, cacheBytes int64) (*store, error) {
+	if cacheBytes <= 0 {
+		cacheBytes = IndexCacheBytes
+	}
 	s := &store{
-		logger:  logger,
-		dir:     dir,
-		now:     time.Now,
-		streams: map[string]*streamState{},
-		notify:  make(chan struct{}),
-		reqs:    make(chan *writeReq, 1024),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		logger:     logger,
+		dir:        dir,
+		now:        time.Now,
+		cacheBytes: cacheBytes,
+		notify:     make(chan struct{}),
+		reqs:       make(chan *writeReq, 1024),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	var size int64
 	if dir == "" {
@@ -187,7 +187,15 @@ func openStore(dir string, logger *slog.Logger, wrap func(logFile) logFile) (*st
 	if wrap != nil {
 		s.f = wrap(s.f)
 	}
+	if err := s.openIndex(); err != nil {
+		s.f.Close()
+		s.unlock()
+		return nil, err
+	}
 	if err := s.recover(size, dir); err != nil {
+		if s.db != nil {
+			s.db.Close()
+		}
 		s.f.Close()
 		s.unlock()
 		return nil, err
@@ -202,21 +210,127 @@ func (s *store) unlock() {
 	}
 }
 
+// openIndex opens the persisted index, or drops and recreates it when pebble cannot open it or finds a
+// damaged block in it: the log rebuilds it.
+func (s *store) openIndex() error {
+	db, err := openIndex(s.dir, s.logger, s.cacheBytes)
+	if err == nil {
+		if err = verifyIndex(db, s.dir); err != nil {
+			db.Close()
+		}
+	}
+	if err != nil {
+		s.logger.Warn("event index damaged or unreadable: rebuilding it from the log", "err", err)
+		if db, err = s.recreateIndex(); err != nil {
+			return err
+		}
+	}
+	s.db = db
+	s.ov = overlay{db: db, kv: map[string][]byte{}}
+	return nil
+}
+
+// recreateIndex removes the index directory and opens an empty index.
+func (s *store) recreateIndex() (*pebble.DB, error) {
+	if s.dir != "" {
+		if err := os.RemoveAll(filepath.Join(s.dir, indexDirName)); err != nil {
+			return nil, fmt.Errorf("kurrentnode: remove event index: %w", err)
+		}
+	}
+	db, err := openIndex(s.dir, s.logger, s.cacheBytes)
+	if err != nil {
+		return nil, fmt.Errorf("kurrentnode: create event index: %w", err)
+	}
+	return db, nil
+}
+
+// replayFrom returns where replay starts: the end of the last group the index reflects, if that group is in
+// the log as the checkpoint says (its header names its own offset); otherwise the index is rebuilt from the
+// start of the log.
+func (s *store) replayFrom(size int64) (int64, error) {
+	cp, ok, err := readCheckpoint(s.db)
+	if err == nil && ok {
+		if cp.group == 0 && cp.end == uint64(logHeaderSize) && size >= int64(logHeaderSize) {
+			return int64(logHeaderSize), nil
+		}
+		if cp.group >= uint64(logHeaderSize) && int64(cp.group)+groupHeaderSize <= size && int64(cp.end) <= size {
+			hb := make([]byte, groupHeaderSize)
+			if _, rerr := s.f.ReadAt(hb, int64(cp.group)); rerr == nil {
+				if h, hok := parseGroupHeader(hb, int64(cp.group)); hok && cp.group+groupHeaderSize+uint64(h.length) == cp.end {
+					return int64(cp.end), nil
+				}
+			}
+		}
+		s.logger.Warn("event index checkpoint does not match the log: rebuilding the index from the log",
+			"group", cp.group, "end", cp.end, "log_bytes", size)
+	} else if err != nil {
+		s.logger.Warn("event index checkpoint unreadable: rebuilding the index from the log", "err", err)
+	}
+	if err != nil || ok {
+		s.db.Close()
+		s.db = nil
+		db, err := s.recreateIndex()
+		if err != nil {
+			return 0, err
+		}
+		s.db, s.ov.db = db, db
+	}
+	return int64(logHeaderSize), nil
+}
+
 func (s *store) recover(size int64, dir string) error {
-	s.visible = ^uint64(0) // every replayed record is durable
-	res, err := scanLog(s.f, size, func(r record) error {
-		s.index(&r)
-		return nil
-	})
+	from, err := s.replayFrom(size)
 	if err != nil {
 		return err
 	}
-	if res, err = applyCleanMark(s.f, size, res, dir); err != nil {
+	replayed := 0
+	replay := func(from int64) (scanResult, error) {
+		var last checkpoint
+		res, err := scanLogFrom(s.f, size, from, func(r record) error {
+			replayed++
+			return s.ov.add(&r)
+		}, func(off, end int64) error {
+			last = checkpoint{uint64(off), uint64(end)}
+			if s.ov.recs < 1<<16 {
+				return nil
+			}
+			err := s.ov.commit(last)
+			s.ov.reset()
+			return err
+		})
+		if err == nil && s.ov.recs > 0 {
+			err = s.ov.commit(last)
+		}
+		s.ov.reset()
+		if err != nil {
+			return res, err
+		}
+		return applyCleanMark(s.f, size, res, dir)
+	}
+	res, err := replay(from)
+	if err != nil {
 		return err
 	}
 	if res.Damage != nil {
 		res.Damage.Path = filepath.Join(dir, logFileName)
 		return res.Damage
+	}
+	if res.End < from {
+		// The valid log ends before what the index reflects (a torn last group that was indexed, after a
+		// crash without the mark): nothing after `from` was indexed by this replay; rebuild from the start.
+		s.logger.Warn("event index reflects more than the valid log: rebuilding it from the log", "indexed", from, "log_end", res.End)
+		s.db.Close()
+		s.db = nil
+		db, err := s.recreateIndex()
+		if err != nil {
+			return err
+		}
+		s.db, s.ov.db = db, db
+		if from, err = int64(logHeaderSize), nil; res.End > 0 {
+			if res, err = replay(from); err != nil {
+				return err
+			}
+		}
 	}
 	end, torn := res.End, res.Torn
 	if torn > 0 {
@@ -248,8 +362,13 @@ func (s *store) recover(size int64, dir string) error {
 			return err
 		}
 	}
+	if from == int64(logHeaderSize) && res.Groups == 0 {
+		if err := s.ov.commit(checkpoint{0, uint64(logHeaderSize)}); err != nil {
+			return err
+		}
+	}
 	s.end, s.visible = uint64(end), uint64(end)
-	s.logger.Info("event log opened", "records", len(s.all), "groups", res.Groups, "bytes", end)
+	s.logger.Info("event log opened", "replayed_from", from, "replayed_records", replayed, "replayed_groups", res.Groups, "bytes", end)
 	return nil
 }
 
@@ -314,8 +433,16 @@ func (s *store) close() error {
 		close(s.stop)
 	}
 	<-s.done
+	// Readers use the index under mu: once closed is set, none is inside and none will enter.
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	var err error
 	if s.dir != "" {
+		err = s.db.Flush() // the index skips its WAL: make it durable up to its checkpoint
+	}
+	err = errors.Join(err, s.db.Close())
+	if s.dir != "" && err == nil {
 		s.mu.RLock()
 		failed, end := s.failed, s.visible
 		s.mu.RUnlock()
@@ -326,83 +453,6 @@ func (s *store) close() error {
 	err = errors.Join(err, s.f.Close())
 	s.unlock()
 	return err
-}
-
-// index adds a record to the in-memory indexes. Called under mu (or during recovery).
-func (s *store) index(r *record) {
-	s.all = append(s.all, r.Pos)
-	s.end = r.Pos + uint64(r.size())
-	st := s.streams[r.Stream]
-	if st == nil {
-		st = &streamState{}
-		s.streams[r.Stream] = st
-	}
-	if r.Type == tombstoneType && r.Revision == deletedRevision {
-		st.tomb = r.Pos
-		return
-	}
-	st.entries = append(st.entries, entry{pos: r.Pos, id: r.ID})
-	switch {
-	case st.ids != nil:
-		st.ids[r.ID] = r.Revision
-	case len(st.entries) > idMapThreshold:
-		st.ids = make(map[uuid.UUID]uint64, 2*len(st.entries))
-		for rev, e := range st.entries {
-			st.ids[e.id] = uint64(rev)
-		}
-	}
-	if isMetastream(r.Stream) {
-		base := s.streams[r.Stream[len(metaPrefix):]]
-		if base == nil {
-			base = &streamState{}
-			s.streams[r.Stream[len(metaPrefix):]] = base
-		}
-		// Keep the newest version readers can already see, and everything newer.
-		keep := 0
-		for i, m := range base.metas {
-			if m.pos < s.visible {
-				keep = i
-			}
-		}
-		base.metas = append(base.metas[keep:], metaVersion{
-			pos: r.Pos, meta: parseMeta(r.JSON, r.Data), raw: slices.Clone(r.Data),
-		})
-	}
-}
-
-// metaAt returns the stream metadata readers at horizon h see. Metastreams themselves keep one event.
-func (st *streamState) metaAt(stream string, h uint64) (streamMeta, []byte) {
-	if isMetastream(stream) {
-		return streamMeta{maxCount: 1, tb: -1}, nil
-	}
-	for i := len(st.metas) - 1; i >= 0; i-- {
-		if st.metas[i].pos < h {
-			return st.metas[i].meta, st.metas[i].raw
-		}
-	}
-	return noMeta, nil
-}
-
-// lastRev returns the last revision whose record is below h, or -1.
-func (st *streamState) lastRev(h uint64) int64 {
-	n := len(st.entries)
-	for n > 0 && st.entries[n-1].pos >= h {
-		n--
-	}
-	return int64(n) - 1
-}
-
-func (st *streamState) findID(id uuid.UUID) (uint64, bool) {
-	if st.ids != nil {
-		rev, ok := st.ids[id]
-		return rev, ok
-	}
-	for rev, e := range st.entries {
-		if e.id == id {
-			return uint64(rev), true
-		}
-	}
-	return 0, false
 }
 
 // submit queues a write and waits for its durable outcome.
@@ -459,11 +509,12 @@ func (s *store) drainClosed() {
 // commit decides, writes and syncs one group of requests, then answers them.
 func (s *store) commit(batch []*writeReq) {
 	resps := make([]writeResp, len(batch))
-	s.mu.Lock()
-	if s.failed != nil {
-		s.mu.Unlock()
+	s.mu.RLock()
+	failed := s.failed
+	s.mu.RUnlock()
+	if failed != nil {
 		for _, r := range batch {
-			r.done <- writeResp{err: s.failed}
+			r.done <- writeResp{err: failed}
 		}
 		return
 	}
@@ -472,7 +523,8 @@ func (s *store) commit(batch []*writeReq) {
 	s.end += groupHeaderSize
 	var header [groupHeaderSize]byte
 	buf := append(s.buf[:0], header[:]...)
-	count := len(s.all)
+	s.ov.reset()
+	var indexErr error
 	for i, r := range batch {
 		if len(buf) > groupHeaderSize && len(buf)+r.size > maxGroupBytes {
 			s.carry = batch[i:]
@@ -480,13 +532,24 @@ func (s *store) commit(batch []*writeReq) {
 			break
 		}
 		resps[i].res, resps[i].err = s.decide(r, &buf)
+		var ie *indexError
+		if errors.As(resps[i].err, &ie) {
+			indexErr = ie
+			break
+		}
 	}
-	count = len(s.all) - count
-	if count == 0 {
+	count := s.ov.recs
+	if count == 0 || indexErr != nil {
 		s.end = start // nothing to write: no group
 		buf = buf[:0]
 	}
-	s.mu.Unlock()
+	if indexErr != nil {
+		// The index cannot be read: nothing of this group is written, and writes stop until a restart
+		// (which rebuilds a damaged index from the log).
+		s.fail(fmt.Errorf("kurrentnode: event index unreadable, node needs a restart: %w", indexErr), append(batch, s.carry...))
+		s.carry = nil
+		return
+	}
 	if len(buf) > 0 {
 		putGroupHeader(buf, start, count)
 		_, err := s.f.WriteAt(buf, int64(start))
@@ -501,15 +564,30 @@ func (s *store) commit(batch []*writeReq) {
 			s.buf = buf
 		}
 		s.mu.Lock()
-		s.visible = s.end
-		close(s.notify)
-		s.notify = make(chan struct{})
+		err = s.ov.commit(checkpoint{start, s.end})
+		if err == nil {
+			s.visible = s.end
+			close(s.notify)
+			s.notify = make(chan struct{})
+		}
 		s.mu.Unlock()
+		if err != nil {
+			// The group is durable but could not be indexed: cut it back so that nothing answered as failed
+			// reappears at restart.
+			s.writeFailed(start, fmt.Errorf("index the group: %w", err), batch)
+			return
+		}
 	}
 	for i, r := range batch {
 		r.done <- resps[i]
 	}
 }
+
+// indexError is a failure to read the persisted index while deciding a write.
+type indexError struct{ err error }
+
+func (e *indexError) Error() string { return e.err.Error() }
+func (e *indexError) Unwrap() error { return e.err }
 
 // writeFailed handles a failed write or sync of the group at start: it cuts the file back to where the group
 // started and syncs that, so that no restart can read back a group whose appends were answered as failed (the
@@ -522,6 +600,11 @@ func (s *store) writeFailed(start uint64, err error, batch []*writeReq) {
 	} else if cerr := s.f.Sync(); cerr != nil {
 		s.logger.Error("event log: syncing the cut-back after a failed group failed; it may reappear at restart", "err", cerr, "offset", start)
 	}
+	s.fail(err, batch)
+}
+
+// fail refuses every later write with err and answers the batch with it.
+func (s *store) fail(err error, batch []*writeReq) {
 	s.mu.Lock()
 	s.failed = err
 	s.mu.Unlock()
@@ -531,20 +614,29 @@ func (s *store) writeFailed(start uint64, err error, batch []*writeReq) {
 }
 
 // decide checks one request against the current state and, when it writes, encodes its records into buf
-// and indexes them. Called under mu by the writer only.
+// and stages their index entries in the overlay. Called by the writer only; a failure to read the index is
+// an *indexError.
 func (s *store) decide(r *writeReq, buf *[]byte) (writeResult, error) {
-	st := s.streams[r.stream]
-	if st == nil {
-		st = &streamState{}
+	res, err := s.decideIndexed(r, buf)
+	var deleted *streamDeletedError
+	if err != nil && !errors.As(err, &deleted) {
+		return writeResult{}, &indexError{err}
+	}
+	return res, err
+}
+
+func (s *store) decideIndexed(r *writeReq, buf *[]byte) (writeResult, error) {
+	st, err := s.ov.head(r.stream)
+	if err != nil {
+		return writeResult{}, err
 	}
 	if st.tomb != 0 {
 		return writeResult{}, &streamDeletedError{r.stream}
 	}
-	const all = ^uint64(0)
-	cur := st.lastRev(all)
-	meta, rawMeta := st.metaAt(r.stream, all)
+	cur := st.last
+	meta, rawMeta := st.meta(r.stream)
 	softDeleted := meta.tb == deletedRevision
-	hasMeta := len(st.metas) > 0
+	hasMeta := st.metaKind != 0
 	// KurrentDB's IndexWriter.CheckCommit answers StreamExists on a soft-deleted stream with "stream deleted",
 	// before any other check (append, delete and tombstone alike).
 	if r.expected.kind == expectStreamExists && softDeleted {
@@ -560,25 +652,30 @@ func (s *store) decide(r *writeReq, buf *[]byte) (writeResult, error) {
 		if cur < 0 || !s.matches(r.expected, cur, softDeleted, hasMeta) {
 			return wrong()
 		}
+		metaRev, err := s.lastRevOf(metaPrefix + r.stream)
+		if err != nil {
+			return writeResult{}, err
+		}
 		rec := record{Stream: metaPrefix + r.stream, Type: metadataEventType, JSON: true,
-			Revision: uint64(s.lastRevOf(metaPrefix+r.stream) + 1), ID: uuid.New(),
+			Revision: uint64(metaRev + 1), ID: uuid.New(),
 			Data: []byte(`{"$tb":9223372036854775807}`), Metadata: []byte{}}
-		pos := s.write(buf, []*record{&rec})
-		return writeResult{revision: cur, position: pos}, nil
+		pos, err := s.write(buf, []*record{&rec})
+		return writeResult{revision: cur, position: pos}, err
 	case opTombstone:
 		if !s.matches(r.expected, cur, softDeleted, hasMeta) {
 			return wrong()
 		}
 		rec := record{Stream: r.stream, Type: tombstoneType, JSON: true, Revision: deletedRevision,
 			ID: uuid.New(), Data: []byte{}, Metadata: []byte{}}
-		pos := s.write(buf, []*record{&rec})
-		return writeResult{revision: cur, position: pos}, nil
+		pos, err := s.write(buf, []*record{&rec})
+		return writeResult{revision: cur, position: pos}, err
 	}
 
 	// Append: idempotent retries first, then the expected-revision check.
 	if len(r.events) > 0 {
-		if res, handled := s.idempotent(st, cur, softDeleted, r); handled {
-			return res, nil
+		res, handled, err := s.idempotent(r.stream, cur, softDeleted, r)
+		if err != nil || handled {
+			return res, err
 		}
 	}
 	if !s.matches(r.expected, cur, softDeleted, hasMeta) {
@@ -587,30 +684,36 @@ func (s *store) decide(r *writeReq, buf *[]byte) (writeResult, error) {
 	if len(r.events) == 0 {
 		res := writeResult{revision: cur}
 		if cur >= 0 {
-			res.position = st.entries[cur].pos
+			e, err := s.ov.entry(r.stream, cur)
+			if err != nil {
+				return writeResult{}, err
+			}
+			res.position = e.pos
 		}
 		return res, nil
 	}
 	recs := make([]*record, 0, len(r.events)+1)
 	if softDeleted {
 		// Re-creating a soft-deleted stream: numbering continues, older events stay hidden.
+		metaRev, err := s.lastRevOf(metaPrefix + r.stream)
+		if err != nil {
+			return writeResult{}, err
+		}
 		recs = append(recs, &record{Stream: metaPrefix + r.stream, Type: metadataEventType, JSON: true,
-			Revision: uint64(s.lastRevOf(metaPrefix+r.stream) + 1), ID: uuid.New(),
+			Revision: uint64(metaRev + 1), ID: uuid.New(),
 			Data: withTruncateBefore(rawMeta, cur+1), Metadata: []byte{}})
 	}
 	for i, e := range r.events {
 		recs = append(recs, &record{Stream: r.stream, Revision: uint64(cur + 1 + int64(i)), ID: e.ID,
 			Type: e.Type, JSON: e.JSON, Metadata: e.Metadata, Data: e.Data})
 	}
-	pos := s.write(buf, recs)
-	return writeResult{revision: cur + int64(len(r.events)), position: pos}, nil
+	pos, err := s.write(buf, recs)
+	return writeResult{revision: cur + int64(len(r.events)), position: pos}, err
 }
 
-func (s *store) lastRevOf(stream string) int64 {
-	if st := s.streams[stream]; st != nil {
-		return st.lastRev(^uint64(0))
-	}
-	return -1
+func (s *store) lastRevOf(stream string) (int64, error) {
+	h, err := s.ov.head(stream)
+	return h.last, err
 }
 
 // matches applies KurrentDB's expected-revision rules (docs/kurrentdb-semantics.md §7.1).
@@ -629,7 +732,7 @@ func (s *store) matches(e expectation, cur int64, softDeleted, hasMeta bool) boo
 
 // idempotent recognises a retried append (same event ids, per stream) and answers it with the original
 // result; a partial match is a wrong expected version, as in KurrentDB (docs/kurrentdb-semantics.md §7.2).
-func (s *store) idempotent(st *streamState, cur int64, softDeleted bool, r *writeReq) (writeResult, bool) {
+func (s *store) idempotent(stream string, cur int64, softDeleted bool, r *writeReq) (writeResult, bool, error) {
 	// When the expectation alone would pass (Any, StreamExists, or NoStream on a soft-deleted stream), a first
 	// event that is not already there makes this a plain new append.
 	firstNewIsAppend := r.expected.kind == expectAny || r.expected.kind == expectStreamExists ||
@@ -641,31 +744,37 @@ func (s *store) idempotent(st *streamState, cur int64, softDeleted bool, r *writ
 	case expectNoStream:
 		first = 0
 	default:
-		rev, ok := st.findID(r.events[0].ID)
-		if !ok {
-			return writeResult{}, false
+		rev, ok, err := s.ov.findID(stream, r.events[0].ID)
+		if err != nil || !ok {
+			return writeResult{}, false, err
 		}
-		first = int64(rev)
+		first = rev
 	}
 	if first > cur {
-		return writeResult{}, false
+		return writeResult{}, false, nil
 	}
+	var last revEntry
 	for i, e := range r.events {
 		rev := first + int64(i)
-		if rev > cur || st.entries[rev].id != e.ID {
-			if i == 0 && firstNewIsAppend {
-				return writeResult{}, false
+		if rev <= cur {
+			var err error
+			if last, err = s.ov.entry(stream, rev); err != nil {
+				return writeResult{}, false, err
 			}
-			return writeResult{revision: cur, wrong: &wrongExpected{current: cur, expected: r.expected}}, true
+		}
+		if rev > cur || last.id != e.ID {
+			if i == 0 && firstNewIsAppend {
+				return writeResult{}, false, nil
+			}
+			return writeResult{revision: cur, wrong: &wrongExpected{current: cur, expected: r.expected}}, true, nil
 		}
 	}
-	last := first + int64(len(r.events)) - 1
-	return writeResult{revision: last, position: st.entries[last].pos}, true
+	return writeResult{revision: first + int64(len(r.events)) - 1, position: last.pos}, true, nil
 }
 
-// write encodes records at the end of the log buffer, the last one closing the append, indexes them and
-// returns the position of the last one.
-func (s *store) write(buf *[]byte, recs []*record) uint64 {
+// write encodes records at the end of the log buffer, the last one closing the append, stages their index
+// entries and returns the position of the last one.
+func (s *store) write(buf *[]byte, recs []*record) (uint64, error) {
 	created := s.now().UnixNano() / 100
 	var pos uint64
 	for i, r := range recs {
@@ -673,10 +782,13 @@ func (s *store) write(buf *[]byte, recs []*record) uint64 {
 		r.Created = created
 		r.Commit = i == len(recs)-1
 		*buf = appendRecord(*buf, r)
-		s.index(r)
+		s.end += uint64(r.size())
+		if err := s.ov.add(r); err != nil {
+			return 0, err
+		}
 		pos = r.Pos
 	}
-	return pos
+	return pos, nil
 }
 
 // head returns the current durable end and the channel closed at the next commit.
@@ -704,21 +816,23 @@ type span struct {
 // streamPage returns up to limit visible records of a stream, from revision `from` forwards (or backwards),
 // honouring `$tb`, `$maxCount` and soft deletion. It also returns the stream's max age and whether the
 // tombstone is visible after the returned events.
-func (s *store) streamPage(stream string, from int64, backwards bool, limit int) ([]span, []int64, streamStatus, time.Duration) {
+func (s *store) streamPage(stream string, from int64, backwards bool, limit int) ([]span, []int64, streamStatus, time.Duration, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h := s.visible
-	st := s.streams[stream]
-	if st == nil {
-		return nil, nil, streamNotFound, 0
+	if s.closed {
+		return nil, nil, streamNotFound, 0, errStoreClosed
 	}
-	if st.tomb != 0 && st.tomb < h {
-		return nil, nil, streamDeleted, 0
+	st, err := s.readHead(stream)
+	if err != nil || st == nil {
+		return nil, nil, streamNotFound, 0, err
 	}
-	last := st.lastRev(h)
-	meta, _ := st.metaAt(stream, h)
+	if st.tomb != 0 {
+		return nil, nil, streamDeleted, 0, nil
+	}
+	last := st.last
+	meta, _ := st.meta(stream)
 	if meta.tb == deletedRevision || last < 0 {
-		return nil, nil, streamNotFound, 0
+		return nil, nil, streamNotFound, 0, nil
 	}
 	first := int64(0)
 	if meta.tb > first {
@@ -727,79 +841,118 @@ func (s *store) streamPage(stream string, from int64, backwards bool, limit int)
 	if meta.maxCount > 0 && last-meta.maxCount+1 > first {
 		first = last - meta.maxCount + 1
 	}
+	lo, hi := max(from, first), last // forwards
+	if backwards {
+		lo, hi = first, min(from, last)
+	}
+	if lo > hi || limit <= 0 {
+		return nil, nil, streamOK, meta.maxAge, nil
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: revKey(stream, lo), UpperBound: revKey(stream, hi+1)})
+	if err != nil {
+		return nil, nil, streamOK, 0, err
+	}
 	var spans []span
 	var revs []int64
+	add := func() error {
+		e, err := decodeRev(it.Value())
+		if err != nil {
+			return err
+		}
+		rev := int64(binary.BigEndian.Uint64(it.Key()[len(it.Key())-8:]))
+		if want := lo + int64(len(spans)); backwards {
+			want = hi - int64(len(spans))
+			if rev != want {
+				return fmt.Errorf("kurrentnode: index: %q lacks revision %d: %w", stream, want, pebble.ErrCorruption)
+			}
+		} else if rev != want {
+			return fmt.Errorf("kurrentnode: index: %q lacks revision %d: %w", stream, want, pebble.ErrCorruption)
+		}
+		spans = append(spans, span{pos: e.pos, size: uint64(e.size)})
+		revs = append(revs, rev)
+		return nil
+	}
 	if backwards {
-		for rev := min(from, last); rev >= first && len(spans) < limit; rev-- {
-			spans = append(spans, s.spanAt(st.entries[rev].pos, h))
-			revs = append(revs, rev)
+		for ok := it.Last(); ok && len(spans) < limit && err == nil; ok = it.Prev() {
+			err = add()
 		}
 	} else {
-		for rev := max(from, first); rev <= last && len(spans) < limit; rev++ {
-			spans = append(spans, s.spanAt(st.entries[rev].pos, h))
-			revs = append(revs, rev)
+		for ok := it.First(); ok && len(spans) < limit && err == nil; ok = it.Next() {
+			err = add()
 		}
 	}
-	return spans, revs, streamOK, meta.maxAge
+	if err = errors.Join(err, it.Error(), it.Close()); err == nil && len(spans) < limit && int64(len(spans)) < hi-lo+1 {
+		err = fmt.Errorf("kurrentnode: index: %q lacks revisions between %d and %d: %w", stream, lo, hi, pebble.ErrCorruption)
+	}
+	if err != nil {
+		return nil, nil, streamOK, 0, fmt.Errorf("kurrentnode: index: %w", err)
+	}
+	return spans, revs, streamOK, meta.maxAge, nil
+}
+
+// readHead returns the visible head of a stream, or nil. Called under mu.
+func (s *store) readHead(stream string) (*streamHead, error) {
+	v, err := dbGet(s.db, headKey(stream))
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return decodeHead(v)
 }
 
 // streamEnd returns the last visible revision of a stream (-1 if none) and whether it is tombstoned.
-func (s *store) streamEnd(stream string) (int64, bool) {
+func (s *store) streamEnd(stream string) (int64, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st := s.streams[stream]
-	if st == nil {
-		return -1, false
+	if s.closed {
+		return -1, false, errStoreClosed
 	}
-	return st.lastRev(s.visible), st.tomb != 0 && st.tomb < s.visible
-}
-
-// spanAt returns the record at pos with its length. Called under mu.
-func (s *store) spanAt(pos, h uint64) span {
-	i := sort.Search(len(s.all), func(i int) bool { return s.all[i] > pos })
-	next := h
-	if i < len(s.all) && s.all[i] < h {
-		next = s.all[i]
+	st, err := s.readHead(stream)
+	if err != nil || st == nil {
+		return -1, false, err
 	}
-	return span{pos: pos, size: next - pos}
+	return st.last, st.tomb != 0, nil
 }
 
 // allPage returns up to limit visible positions of $all: forwards from `from` (inclusive) or backwards
 // from strictly before `from`, with their sizes, bounded to about maxBytes.
-func (s *store) allPage(from uint64, backwards bool, limit int, maxBytes uint64) []span {
+func (s *store) allPage(from uint64, backwards bool, limit int, maxBytes uint64) ([]span, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h := s.visible
-	n := sort.Search(len(s.all), func(i int) bool { return s.all[i] >= h })
-	next := func(i int) uint64 {
-		if i+1 < n {
-			return s.all[i+1]
-		}
-		return h
+	if s.closed {
+		return nil, errStoreClosed
+	}
+	opts := &pebble.IterOptions{LowerBound: allKey(from), UpperBound: allKey(s.visible)}
+	if backwards {
+		opts = &pebble.IterOptions{LowerBound: allKey(0), UpperBound: allKey(min(from, s.visible))}
+	}
+	it, err := s.db.NewIter(opts)
+	if err != nil {
+		return nil, fmt.Errorf("kurrentnode: index: %w", err)
 	}
 	var spans []span
 	var total uint64
+	step := it.Next
+	ok := it.First()
 	if backwards {
-		i := sort.Search(n, func(i int) bool { return s.all[i] >= from }) - 1
-		for ; i >= 0 && len(spans) < limit; i-- {
-			sz := next(i) - s.all[i]
-			if len(spans) > 0 && total+sz > maxBytes {
-				break
-			}
-			spans = append(spans, span{s.all[i], sz})
-			total += sz
-		}
-		return spans
+		step, ok = it.Prev, it.Last()
 	}
-	for i := sort.Search(n, func(i int) bool { return s.all[i] >= from }); i < n && len(spans) < limit; i++ {
-		sz := next(i) - s.all[i]
+	for ; ok && len(spans) < limit; ok = step() {
+		k, v := it.Key(), it.Value()
+		if len(k) != 9 || len(v) != 4 {
+			err = fmt.Errorf("kurrentnode: index: bad $all entry: %w", pebble.ErrCorruption)
+			break
+		}
+		sz := uint64(binary.BigEndian.Uint32(v))
 		if len(spans) > 0 && total+sz > maxBytes {
 			break
 		}
-		spans = append(spans, span{s.all[i], sz})
+		spans = append(spans, span{binary.BigEndian.Uint64(k[1:]), sz})
 		total += sz
 	}
-	return spans
+	if err = errors.Join(err, it.Error(), it.Close()); err != nil {
+		return nil, fmt.Errorf("kurrentnode: index: %w", err)
+	}
+	return spans, nil
 }
 
 // readSpans reads records; spans that are contiguous in the log are read with one call.
@@ -843,13 +996,25 @@ func (s *store) resolveLink(data []byte) (*record, error) {
 		return nil, nil
 	}
 	s.mu.RLock()
-	st := s.streams[stream]
 	var sp span
-	ok := st != nil && rev >= 0 && rev <= st.lastRev(s.visible)
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, errStoreClosed
+	}
+	st, err := s.readHead(stream)
+	ok := err == nil && st != nil && rev >= 0 && rev <= st.last
 	if ok {
-		sp = s.spanAt(st.entries[rev].pos, s.visible)
+		var v []byte
+		if v, err = dbGet(s.db, revKey(stream, rev)); err == nil {
+			var e revEntry
+			e, err = decodeRev(v)
+			sp = span{pos: e.pos, size: uint64(e.size)}
+		}
 	}
 	s.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, nil
 	}

@@ -22,11 +22,13 @@ type NodeServeCmd struct {
 	Listen   string `default:"127.0.0.1:2113" env:"DOSSIER_NODE_LISTEN" help:"TCP address to listen on."`
 	Data     string `default:"./var/events" env:"DOSSIER_NODE_DATA" help:"Data directory of the event log."`
 	InMemory bool   `env:"DOSSIER_NODE_IN_MEMORY" help:"Keep events in memory only (tests)."`
+	// The index's block cache: with its memtables, what bounds the node's memory whatever the number of events.
+	IndexCacheMiB int64 `name:"index-cache-mib" default:"64" env:"DOSSIER_NODE_INDEX_CACHE_MIB" help:"Block cache of the event index, in MiB."`
 }
 
 // Run starts the node and serves until the process is interrupted.
 func (c *NodeServeCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	opts := kurrentnode.Options{Listen: c.Listen, Logger: logger}
+	opts := kurrentnode.Options{Listen: c.Listen, Logger: logger, IndexCacheBytes: c.IndexCacheMiB << 20}
 	if c.InMemory {
 		opts.InMemory = true
 	} else {

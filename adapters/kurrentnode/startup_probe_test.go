@@ -1,0 +1,156 @@
+package kurrentnode
+
+// Start-up and read measurements at scale (BENCHMARKS.md, "Indexes out of RAM"). Both run only when asked,
+// through the environment, so that the same probe runs against two builds of the node in one session:
+//
+//	KN_GEN_DIR=/tmp/kn KN_GEN_EVENTS=1000000 go test -run TestGenerateLog -timeout 1h ./adapters/kurrentnode/
+//	KN_PROBE_DIR=/tmp/kn go test -run TestStartupProbe -v ./adapters/kurrentnode/
+//
+// The generator writes ~251-byte events, 10 per stream (N/10 streams, interleaved), in groups of 10 appends,
+// directly in the log format. The probe starts a node on the directory, reports the start-up time and the RSS
+// after a GC, then reads 2,000 random 10-event streams through the client (p50/p99) and stops the node cleanly.
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+)
+
+func TestGenerateLog(t *testing.T) {
+	dir := os.Getenv("KN_GEN_DIR")
+	if dir == "" {
+		t.Skip("KN_GEN_DIR not set")
+	}
+	events, err := strconv.Atoi(os.Getenv("KN_GEN_EVENTS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const perGroup = 10
+	streams := events / 10
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, logFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data := []byte(`{"memberId":"` + uuid.NewString() + `","pad":"` + strings.Repeat("x", 130) + `"}`)
+	buf := []byte(logMagic)
+	off := 0
+	for i := 0; i < events; i += perGroup {
+		start := len(buf)
+		buf = append(buf, make([]byte, groupHeaderSize)...)
+		for k := 0; k < perGroup; k++ {
+			s := (i + k) % streams
+			r := record{Pos: uint64(off + len(buf)), Stream: fmt.Sprintf("member-%08d", s), Revision: uint64((i + k) / streams),
+				ID: uuid.New(), JSON: true, Commit: true, Type: "MemberUpdated", Metadata: []byte(`{}`), Data: data,
+				Created: time.Now().UnixNano() / 100}
+			buf = appendRecord(buf, &r)
+		}
+		putGroupHeader(buf[start:], uint64(off+start), perGroup)
+		if len(buf) > 32<<20 {
+			if _, err := f.Write(buf); err != nil {
+				t.Fatal(err)
+			}
+			off += len(buf)
+			buf = buf[:0]
+		}
+	}
+	if _, err := f.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %d events over %d streams, %d bytes", events, streams, off+len(buf))
+}
+
+func TestStartupProbe(t *testing.T) {
+	dir := os.Getenv("KN_PROBE_DIR")
+	if dir == "" {
+		t.Skip("KN_PROBE_DIR not set")
+	}
+	t0 := time.Now()
+	n, err := Start(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startup := time.Since(t0)
+	runtime.GC()
+	rssAfterStart := vmRSS(t)
+	cfg, err := esdb.ParseConnectionString(n.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := esdb.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := 0
+	if v := os.Getenv("KN_PROBE_STREAMS"); v != "" {
+		streams, _ = strconv.Atoi(v)
+	}
+	var lat []time.Duration
+	for i := 0; i < 2000 && streams > 0; i++ {
+		name := fmt.Sprintf("member-%08d", rand.IntN(streams))
+		t1 := time.Now()
+		rs, err := c.ReadStream(context.Background(), name, esdb.ReadStreamOptions{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for {
+			if _, err := rs.Recv(); err != nil {
+				break
+			}
+			got++
+		}
+		rs.Close()
+		lat = append(lat, time.Since(t1))
+		if got != 10 {
+			t.Fatalf("%s: %d events, want 10", name, got)
+		}
+	}
+	rssAfterReads := vmRSS(t)
+	c.Close()
+	t2 := time.Now()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop := time.Since(t2)
+	slices.Sort(lat)
+	p := func(q float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(q*float64(len(lat)-1))]
+	}
+	fmt.Printf("PROBE startup_ms=%d rss_after_start_mib=%d read10_p50_us=%d read10_p99_us=%d rss_after_reads_mib=%d stop_ms=%d\n",
+		startup.Milliseconds(), rssAfterStart>>20, p(0.5).Microseconds(), p(0.99).Microseconds(), rssAfterReads>>20, stop.Milliseconds())
+}
+
+func vmRSS(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

@@ -60,6 +60,16 @@ type caseChangeBody struct {
 // new ETag. action builds the command from the decoded body in (nil: no body): every case mutation takes this one
 // path, so each honours If-Match the same way (a stale ETag is a 409, nothing recorded).
 func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any, action func() command.CaseAction) {
+	s.staffRevisionCommand(w, r, in, func(m command.Meta, staffID, id uuid.UUID, expected *uint64) (command.Result, error) {
+		return s.deps.CaseCommands.Act(r.Context(), m, staffID, id, expected, action())
+	})
+}
+
+// staffRevisionCommand is the one HTTP path of a staff mutation of an aggregate named in the path ({id}) under
+// If-Match: act runs the command with the caller, the id and the expected revision, and the answer carries the new
+// revision as ETag (cases and conversations alike).
+func (s *Server) staffRevisionCommand(w http.ResponseWriter, r *http.Request, in any,
+	act func(m command.Meta, staffID, id uuid.UUID, expected *uint64) (command.Result, error)) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -72,7 +82,7 @@ func (s *Server) caseCommand(w http.ResponseWriter, r *http.Request, in any, act
 	}
 	staffID := principalOf(r.Context()).ID
 	s.runCommand(w, r, in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.CaseCommands.Act(r.Context(), m, staffID, id, expected, action())
+		res, err := act(m, staffID, id, expected)
 		if err == nil {
 			w.Header().Set("ETag", etagOf(res.Revision))
 		}

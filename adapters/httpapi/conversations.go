@@ -281,23 +281,8 @@ func (s *Server) nameConversationStaff(r *http.Request, b *conversationBody) err
 // conversationCommand runs a staff command on the conversation named in the path, with its If-Match, and answers
 // with its new ETag (a stale ETag is a 409, nothing recorded), as caseCommand does for cases.
 func (s *Server) conversationCommand(w http.ResponseWriter, r *http.Request, in any, action func() command.ConversationAction) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	expected, err := ifMatch(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	staffID := principalOf(r.Context()).ID
-	s.runCommand(w, r, in, func(m command.Meta) (int, uint64, any, error) {
-		res, err := s.deps.ConversationCommands.Act(r.Context(), m, staffID, id, expected, action())
-		if err == nil {
-			w.Header().Set("ETag", etagOf(res.Revision))
-		}
-		return http.StatusOK, res.Position, caseChangeBody{Position: formatPosition(res.Position), Revision: res.Revision}, err
+	s.staffRevisionCommand(w, r, in, func(m command.Meta, staffID, id uuid.UUID, expected *uint64) (command.Result, error) {
+		return s.deps.ConversationCommands.Act(r.Context(), m, staffID, id, expected, action())
 	})
 }
 

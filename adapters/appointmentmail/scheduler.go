@@ -24,9 +24,9 @@ type RemindFunc func(ctx context.Context, memberID, appointmentID uuid.UUID, sta
 type SchedulerDeps struct {
 	DB       *sqldb.DB
 	Remind   RemindFunc
-	Now      func() time.Time // nil: time.Now
+	Now      func() time.Time // nil: time.Now (messaging.DueRows)
 	Interval time.Duration    // between two looks at the table; default 30s
-	Batch    int              // default 100
+	Batch    int              // default messaging.DefaultBatch
 	Logger   *slog.Logger
 }
 
@@ -44,17 +44,8 @@ type ReminderScheduler struct {
 func NewScheduler(d SchedulerDeps) *ReminderScheduler {
 	err := depcheck.New("appointmentmail: scheduler").Require("DB", d.DB).Require("Remind", d.Remind).
 		Problem(d.Interval < 0 || d.Batch < 0, "Interval and Batch must not be negative").Err()
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	if d.Interval <= 0 {
 		d.Interval = 30 * time.Second
-	}
-	if d.Batch <= 0 {
-		d.Batch = 100
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &ReminderScheduler{d: d, err: err}
 }

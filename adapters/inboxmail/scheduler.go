@@ -24,9 +24,9 @@ type NotifyFunc func(ctx context.Context, memberID, documentID uuid.UUID) error
 type SchedulerDeps struct {
 	DB       *sqldb.DB
 	Notify   NotifyFunc
-	Now      func() time.Time // nil: time.Now
+	Now      func() time.Time // nil: time.Now (messaging.DueRows)
 	Interval time.Duration    // between two looks at the table; default 1m
-	Batch    int              // default 100
+	Batch    int              // default messaging.DefaultBatch
 	Logger   *slog.Logger
 }
 
@@ -43,17 +43,8 @@ type NotificationScheduler struct {
 func NewScheduler(d SchedulerDeps) *NotificationScheduler {
 	err := depcheck.New("inboxmail: scheduler").Require("DB", d.DB).Require("Notify", d.Notify).
 		Problem(d.Interval < 0 || d.Batch < 0, "Interval and Batch must not be negative").Err()
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	if d.Interval <= 0 {
 		d.Interval = time.Minute
-	}
-	if d.Batch <= 0 {
-		d.Batch = 100
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &NotificationScheduler{d: d, err: err}
 }

@@ -100,9 +100,9 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 type DueRows[R any] struct {
 	// Leased runs the ticks: its Tick is DueRows's own (any other is ignored).
 	Leased
-	// Batch is how many rows one Read returns at most.
+	// Batch is how many rows one Read returns at most; 0: DefaultBatch.
 	Batch int
-	// Now is the clock, read once a batch and passed to Read and Act.
+	// Now is the clock, read once a batch and passed to Read and Act; nil: time.Now.
 	Now func() time.Time
 	// Read returns up to limit rows due at now, in the order they are to be acted on.
 	Read func(ctx context.Context, now time.Time, limit int) ([]R, error)
@@ -116,8 +116,17 @@ type DueRows[R any] struct {
 	What string
 }
 
+// DefaultBatch is the batch of a DueRows that sets none.
+const DefaultBatch = 100
+
 // Run acts on the due rows every Interval while it holds the lease (Leased.Run), until ctx ends.
 func (d DueRows[R]) Run(ctx context.Context) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Batch <= 0 {
+		d.Batch = DefaultBatch
+	}
 	l := d.Leased
 	l.Tick = d.tick
 	l.Run(ctx)

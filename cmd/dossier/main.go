@@ -22,6 +22,7 @@ type CLI struct {
 	Reactions   ReactionsCmd   `cmd:"" help:"Inspect and repair reactions: checkpoints, poison events, replays, key retention."`
 	Admin       AdminCmd       `cmd:"" help:"Operator commands (bootstrap, imports)."`
 	Bench       BenchCmd       `cmd:"" help:"Measure and print a table of figures (see BENCHMARKS.md)."`
+	Audit       AuditCmd       `cmd:"" help:"The auditor's toolkit: histories, signed tree heads, offline checks, what-if replays."`
 }
 
 func main() {

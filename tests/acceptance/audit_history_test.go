@@ -1,6 +1,9 @@
 package acceptance
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +29,7 @@ func TestAuditorHistory(t *testing.T) {
 }
 
 func auditorHistoryStory(t *testing.T, e *memberEnv) {
+	started := time.Now().Add(-time.Second)
 	alice := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
 	bob := e.member(t, bobNIR, bobKey, "Le Gall", "Bob", "1992-11-03", "bob@example.test")
 	aliceID := e.must(t, 200, e.call(t, "GET", "/v1/me", alice, nil), "alice's account").str("member_id")
@@ -205,6 +209,35 @@ func auditorHistoryStory(t *testing.T, e *memberEnv) {
 		t.Errorf("the case's history: %s", ch.raw)
 	}
 
+	// The same history from the command line, JSON Lines: every event the HTTP history showed, in commit order; the
+	// case's; and a period of the whole log.
+	exported := e.exportLines(t, "--member", aliceID)
+	ids := map[string]bool{}
+	prev = 0
+	for _, ev := range exported {
+		pos, _ := strconv.ParseUint(ev["position"].(string), 10, 64)
+		if pos <= prev {
+			t.Fatalf("export: positions not increasing at %v", ev["position"])
+		}
+		prev = pos
+		ids[ev["event_id"].(string)] = true
+		if _, ok := ev["stored"].(map[string]any); !ok {
+			t.Fatalf("export line without its stored leaf: %v", ev)
+		}
+	}
+	for _, raw := range events {
+		if id := raw.(map[string]any)["event_id"].(string); !ids[id] {
+			t.Errorf("export of alice lacks %v", raw.(map[string]any)["type"])
+		}
+	}
+	if c := e.exportLines(t, "--case", reqID); len(c) < len(ch.body["events"].([]any)) {
+		t.Errorf("export of the case: %d lines, the HTTP history %d", len(c), len(ch.body["events"].([]any)))
+	}
+	period := e.exportLines(t, "--from", started.UTC().Format(time.RFC3339Nano))
+	if len(period) <= len(exported) {
+		t.Errorf("the period since the start holds %d events, alice's history alone %d", len(period), len(exported))
+	}
+
 	// Alice's access log shows the auditor's readings, as the internal control, never by name.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -235,4 +268,27 @@ func typesOf[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// exportLines runs `dossier audit export` with args into a file and returns its lines.
+func (e *memberEnv) exportLines(t *testing.T, args ...string) []map[string]any {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "export.jsonl")
+	e.admin(t, nil, append([]string{"audit", "export", "--out", out}, args...)...)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("export line %q: %v", line, err)
+		}
+		list = append(list, m)
+	}
+	return list
 }

@@ -14,13 +14,16 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
@@ -144,23 +147,38 @@ func rawOf(re *esdb.RecordedEvent) raw {
 	}}
 }
 
+// readers bounds the streams read at once for one page; decodeChunk is the events a decoding goroutine takes at a time.
+const (
+	readers     = 4
+	decodeChunk = 64
+)
+
 // Page returns at most limit events of the scope's history matching f, in commit order, and the position to pass as
 // the next page's Filter.After (0 after the last page).
 func (r *Reader) Page(ctx context.Context, s Scope, f Filter, limit int) ([]Item, uint64, error) {
 	if limit < 1 {
 		return nil, 0, errors.New("audithistory: limit below 1")
 	}
-	var all []raw
+	// The streams are read concurrently (a few at a time: each read is a round trip to the store).
+	var todo []string
 	for _, st := range s.Streams {
-		if st.LastPosition <= f.After {
-			continue // nothing of it after the cursor
+		if st.LastPosition > f.After { // else nothing of it after the cursor
+			todo = append(todo, st.Stream)
 		}
-		evs, err := r.readStream(ctx, st.Stream, f)
-		if err != nil {
-			return nil, 0, err
-		}
-		all = append(all, evs...)
 	}
+	got := make([][]raw, len(todo))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readers)
+	for i, name := range todo {
+		g.Go(func() (err error) {
+			got[i], err = r.readStream(gctx, name, f)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	all := slices.Concat(got...)
 	slices.SortFunc(all, func(a, b raw) int { return cmpPos(a.rec.Position, b.rec.Position) })
 	all = slices.CompactFunc(all, func(a, b raw) bool { return a.rec.Position == b.rec.Position })
 	var next uint64
@@ -168,10 +186,22 @@ func (r *Reader) Page(ctx context.Context, s Scope, f Filter, limit int) ([]Item
 		all = all[:limit]
 		next = all[limit-1].rec.Position
 	}
+	// Decoding (opening sealed fields, JSON) is independent per event: spread over the cores.
 	items := make([]Item, len(all))
-	for i, e := range all {
-		items[i] = r.item(e)
+	workers := min(runtime.GOMAXPROCS(0), (len(all)+decodeChunk-1)/decodeChunk)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for start := w * decodeChunk; start < len(all); start += workers * decodeChunk {
+				for i := start; i < min(start+decodeChunk, len(all)); i++ {
+					items[i] = r.item(all[i])
+				}
+			}
+		}()
 	}
+	wg.Wait()
 	return items, next, nil
 }
 

@@ -13,6 +13,7 @@ package httpapi
 import (
 	"cmp"
 	"context"
+	"github.com/msa-dossier/dossier/adapters/audithistory"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -103,6 +104,8 @@ type Deps struct {
 	Documents        DocumentsConfig
 	// InboxCommands record the member's first opening of a document of their inbox (nil: content answers 503).
 	InboxCommands *command.Inbox
+	// AuditHistory reads the auditor's histories of a member or a case (nil: those routes answer 503).
+	AuditHistory *audithistory.Reader
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

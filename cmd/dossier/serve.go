@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/msa-dossier/dossier/adapters/audithistory"
 	"log/slog"
 	"net"
 	"net/http"
@@ -287,6 +288,9 @@ func (a *app) wire(ctx context.Context) error {
 
 		// Conversations ("Nous envoyer un message").
 		ConversationCommands: cmds.conversations,
+
+		// The auditor's histories (issue 16 item 1).
+		AuditHistory: audithistory.New(a.stores.Events, registry, queries.AuditStreams),
 
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},

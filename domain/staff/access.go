@@ -25,6 +25,8 @@ const (
 	ViewCaseDocument  = "case.document"
 	// ViewConversation is a staff read of one of the member's conversations (subject: its id).
 	ViewConversation = "conversation"
+	// ViewAuditHistory is an auditor's read of the member's whole history, or of one case's (subject: the case id).
+	ViewAuditHistory = "audit.history"
 )
 
 // accessPurposes are the French labels of the views, as the member reads them.
@@ -36,6 +38,7 @@ var accessPurposes = map[string]string{
 	ViewCaseDocuments:   "Consultation de la liste des documents que vous avez envoyés",
 	ViewCaseDocument:    "Consultation d'un document que vous avez envoyé",
 	ViewConversation:    "Lecture d'une de vos conversations avec la caisse",
+	ViewAuditHistory:    "Contrôle de l'historique de votre dossier (tous les événements enregistrés)",
 }
 
 // defaultAccessPurpose labels a view this version does not name yet (one added by a later route).

@@ -8,6 +8,7 @@ import (
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/accounts"
 	"github.com/msa-dossier/dossier/projections/appointments"
+	"github.com/msa-dossier/dossier/projections/auditstreams"
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
@@ -43,6 +44,8 @@ type Queries struct {
 	Inbox *memberdocuments.Queries
 	// Conversations: the member's conversations, the queues' conversations awaiting a reply, their counts.
 	Conversations *conversations.Queries
+	// AuditStreams: each stream's member and case, for the auditor's histories (adapters/audithistory).
+	AuditStreams *auditstreams.Queries
 }
 
 // New returns every projection, in the order the runner lists them, and the queries that read them from db. The
@@ -76,6 +79,7 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 		with(read, appointments.New(), &q.Appointments, func() *appointments.Queries { return appointments.NewQueries(db) }),
 		with(read, memberdocuments.New(), &q.Inbox, func() *memberdocuments.Queries { return memberdocuments.NewQueries(db) }),
 		with(read, conversations.New(), &q.Conversations, func() *conversations.Queries { return conversations.NewQueries(db, nil) }),
+		with(read, auditstreams.New(), &q.AuditStreams, func() *auditstreams.Queries { return auditstreams.NewQueries(db) }),
 	}
 	return list, q
 }

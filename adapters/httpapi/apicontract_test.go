@@ -184,7 +184,7 @@ func asList(v any) []map[string]any {
 func TestErrorStatusesAreDocumented(t *testing.T) {
 	s := newAccountsServer(t)
 	memberToken := s.login(t, uuid.New(), kindMember)
-	_, staffToken := s.account(t, "c.contrat", staff.RoleCaseworker, staff.RoleSupervisor, staff.RoleAdmin)
+	_, staffToken := s.account(t, "c.contrat", staff.RoleCaseworker, staff.RoleSupervisor, staff.RoleAdmin, staff.RoleAuditor)
 	s.deps.Consistency = refusingWait{t} // a bad position is refused before any wait
 	doc := openAPIDoc(t, s.Server)
 	paths := doc["paths"].(map[string]any)

@@ -19,7 +19,7 @@ import (
 func TestEveryListRouteRefusesBadPaging(t *testing.T) {
 	s := newAccountsServer(t)
 	memberToken := s.login(t, uuid.New(), kindMember)
-	_, staffToken := s.account(t, "c.pages", staff.RoleCaseworker, staff.RoleSupervisor)
+	_, staffToken := s.account(t, "c.pages", staff.RoleCaseworker, staff.RoleSupervisor, staff.RoleAuditor)
 	paged := 0
 	for _, rt := range s.table {
 		if rt.Paging == nil {

@@ -103,6 +103,8 @@ type Deps struct {
 	Documents        DocumentsConfig
 	// InboxCommands record the member's first opening of a document of their inbox (nil: content answers 503).
 	InboxCommands *command.Inbox
+	// AsOf builds the auditor's views of the past (GET /v1/audit/…?at=); nil: those routes answer 503.
+	AsOf AuditAsOf
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

@@ -27,6 +27,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/inboxmail"
 	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
+	"github.com/msa-dossier/dossier/adapters/asof"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/membermail"
@@ -287,6 +288,9 @@ func (a *app) wire(ctx context.Context) error {
 
 		// Conversations ("Nous envoyer un message").
 		ConversationCommands: cmds.conversations,
+
+		// Auditor's toolkit (issue 16): the past as it was.
+		AsOf: asof.New(a.stores.Events, codec, nil),
 
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},

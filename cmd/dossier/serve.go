@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
+	"github.com/msa-dossier/dossier/adapters/asof"
 	"github.com/msa-dossier/dossier/adapters/blobstore"
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/conversationmail"
@@ -27,7 +28,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/inboxmail"
 	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
-	"github.com/msa-dossier/dossier/adapters/asof"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/membermail"

@@ -93,7 +93,7 @@ func New(client *kurrentdb.Client, codec *kurrentdb.Codec, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	return &Views{client: client, codec: codec, store: kurrentdb.NewStore(client, codec), now: now, maxBatch: 1000}
+	return &Views{client: client, codec: codec, store: kurrentdb.NewStore(client, codec), now: now, maxBatch: 5000}
 }
 
 // Account returns memberID's account as accounts.Queries.Get answered at the point (an error wrapping
@@ -168,8 +168,9 @@ func (v *Views) Queue(ctx context.Context, queue string, at At, f casequeues.Fil
 	return out, nil
 }
 
-// replay sets p up in a scratch database and applies to it, in batches, the events feed emits. The caller closes
-// the database.
+// replay sets p up in a scratch database and applies to it, in batches, the events feed emits. Reading (feed, in a
+// goroutine of its own) and applying overlap: a batch is applied while the next one is read and decoded. The caller
+// closes the database.
 func (v *Views) replay(ctx context.Context, p projections.Projection, feed func(emit func(event.Envelope) error) error) (*sqldb.DB, error) {
 	db, err := sqldb.OpenScratch(ctx)
 	if err != nil {
@@ -179,27 +180,47 @@ func (v *Views) replay(ctx context.Context, p projections.Projection, feed func(
 		_ = db.Close()
 		return nil, err
 	}
-	batch := make([]event.Envelope, 0, v.maxBatch)
-	flush := func() error {
-		if len(batch) == 0 {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []event.Envelope, 2)
+	fed := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		batch := make([]event.Envelope, 0, v.maxBatch)
+		send := func() error {
+			select {
+			case batches <- batch:
+				batch = make([]event.Envelope, 0, v.maxBatch)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		err := feed(func(e event.Envelope) error {
+			batch = append(batch, e)
+			if len(batch) >= v.maxBatch {
+				return send()
+			}
 			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			err = send()
 		}
-		err := db.InTx(ctx, func(tx *sqldb.Tx) error { return p.Apply(ctx, tx, batch) })
-		batch = batch[:0]
-		if err != nil {
-			return fmt.Errorf("asof: %s: %w", p.Name(), err)
+		fed <- err
+	}()
+	var applyErr error
+	for batch := range batches {
+		if applyErr != nil {
+			continue // drain, so the reader ends
 		}
-		return nil
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error { return p.Apply(ctx, tx, batch) }); err != nil {
+			applyErr = fmt.Errorf("asof: %s: %w", p.Name(), err)
+			cancel()
+		}
 	}
-	err = feed(func(e event.Envelope) error {
-		batch = append(batch, e)
-		if len(batch) >= v.maxBatch {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
+	err = errors.Join(applyErr, <-fed)
+	if applyErr != nil {
+		err = applyErr
 	}
 	if err != nil {
 		_ = db.Close()

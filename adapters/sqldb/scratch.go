@@ -19,6 +19,7 @@ import (
 func OpenScratch(ctx context.Context) (*DB, error) {
 	params := url.Values{}
 	params.Add("_pragma", "foreign_keys(1)")
+	params.Add("_pragma", "journal_mode(OFF)") // throwaway: no rollback journal to keep
 	params.Set("_time_format", "sqlite")
 	pool, err := sql.Open("sqlite", "file::memory:?"+params.Encode())
 	if err != nil {

@@ -21,6 +21,8 @@ type ProjectionsVerifyCmd struct {
 	Config `embed:""`
 	Names  []string `arg:"" optional:"" name:"projection" help:"Projections to verify (default: every projection of this binary)."`
 	Keys   int      `name:"keys" default:"20" help:"Differing keys listed per table and kind (missing, extra, changed); every one is counted."`
+
+	stdout io.Writer // the reports (nil: os.Stdout)
 }
 
 // errDifferences makes the command exit 1 once every report is printed.
@@ -47,6 +49,10 @@ func (c *ProjectionsVerifyCmd) Run(ctx context.Context, logger *slog.Logger) err
 		return err
 	}
 	source := kurrentdb.NewSource(st.Events, kurrentdb.NewCodec(registry))
+	out := c.stdout
+	if out == nil {
+		out = os.Stdout
+	}
 	differ := false
 	for _, p := range todo {
 		bar := progressbar.NewOptions64(1, progressbar.OptionSetWriter(os.Stderr),
@@ -64,7 +70,7 @@ func (c *ProjectionsVerifyCmd) Run(ctx context.Context, logger *slog.Logger) err
 		if err != nil {
 			return fmt.Errorf("verify %s: %w", p.Name(), err)
 		}
-		printVerification(os.Stdout, rep, c.Keys)
+		printVerification(out, rep, c.Keys)
 		if !rep.Clean() {
 			differ = true
 		}

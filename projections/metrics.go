@@ -21,7 +21,7 @@ func (r *Runner) register(reg prometheus.Registerer) error {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"projection", "version"}),
 	}
-	cs := []prometheus.Collector{m.batchSeconds}
+	cs := []prometheus.Collector{m.batchSeconds, newVerifyCollector(r.db)}
 	for _, w := range r.workers {
 		labels := prometheus.Labels{"projection": w.name, "version": versionLabel(w.version)}
 		gauge := func(name, help string, f func(now time.Time) float64) prometheus.Collector {

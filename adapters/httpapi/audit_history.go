@@ -19,8 +19,8 @@ import (
 // decoded, each with its stored bytes. Auditors only; every reading is recorded in the member's access log
 // (audit.history) before anything is read from the event store, and a reading that cannot be recorded is refused.
 
-// auditRoles may read histories.
-var auditRoles = []string{"auditor"}
+// auditRoles may use the auditor's routes (histories, the past as it was).
+var auditRoles = []string{staff.RoleAuditor}
 
 // Errors of the history routes.
 var (

@@ -106,6 +106,9 @@ type Deps struct {
 	InboxCommands *command.Inbox
 	// AuditHistory reads the auditor's histories of a member or a case (nil: those routes answer 503).
 	AuditHistory *audithistory.Reader
+
+	// AsOf builds the auditor's views of the past (GET /v1/audit/…?at=); nil: those routes answer 503.
+	AsOf AuditAsOf
 	// SessionAbsolute is the sessions' absolute lifetime (the cookie's expiry).
 	SessionAbsolute time.Duration
 	// NewID makes session ids (nil: uuid.New).

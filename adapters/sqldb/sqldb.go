@@ -79,6 +79,8 @@ type DB struct {
 	leasePool *sql.DB
 	// SQLite: the directory holding the lease lock files.
 	leaseDir string
+	// scratch: a database of OpenScratch, whose lease directory Close removes.
+	scratch bool
 
 	holder string // see Options.Holder
 
@@ -257,6 +259,9 @@ func (db *DB) Close() error {
 		errs = append(errs, db.leasePool.Close())
 	}
 	errs = append(errs, db.DB.Close())
+	if db.scratch {
+		errs = append(errs, os.RemoveAll(db.leaseDir))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqldb: close: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 type ProjectionsCmd struct {
 	Status  ProjectionsStatusCmd  `cmd:"" help:"Show each projection version: state, checkpoint, events applied, lag, last error."`
 	Rebuild ProjectionsRebuildCmd `cmd:"" help:"Rebuild projections from the start of the event log, with a progress bar, then make them live. Stop the server first: a projection run by a server is refused."`
+	Verify  ProjectionsVerifyCmd  `cmd:"" help:"Rebuild a projection into scratch tables up to its live checkpoint and compare every row with the live ones; list the differing keys, exit 1 on a difference. Runs beside a server."`
 }
 
 // ProjectionsStatusCmd prints the checkpoint table. It reads the read-model database only, so it runs beside a

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
+	"github.com/msa-dossier/dossier/adapters/asof"
 	"github.com/msa-dossier/dossier/adapters/blobstore"
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/conversationmail"
@@ -291,6 +292,9 @@ func (a *app) wire(ctx context.Context) error {
 
 		// The auditor's histories (issue 16 item 1).
 		AuditHistory: audithistory.New(a.stores.Events, registry, queries.AuditStreams),
+
+		// Auditor's toolkit (issue 16): the past as it was.
+		AsOf: asof.New(a.stores.Events, codec, nil),
 
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},

@@ -8,8 +8,8 @@ package audittree
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"embed"
+	"errors"
 	"fmt"
 	"strings"
 

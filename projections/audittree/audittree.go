@@ -125,3 +125,6 @@ func lastLeaf(ctx context.Context, q sqlx.QueryerContext, table string) (Stored,
 	copy(s.Hash[:], hash)
 	return s, nil
 }
+
+// MetaAt returns the projection's identity at version v (tests build a rebuild with it).
+func MetaAt(v int) projections.Meta { return meta.At(v) }

@@ -40,7 +40,6 @@ func (r *reader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	if len(missing) == 0 {
 		return out, nil
 	}
-	found := make(map[int64]tlog.Hash, len(missing))
 	for chunk := range slices.Chunk(missing, readInChunk) {
 		args := make([]any, len(chunk))
 		for i, x := range chunk {
@@ -64,7 +63,6 @@ func (r *reader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 				return nil, fmt.Errorf("audittree: stored hash %d has %d bytes", x, len(b))
 			}
 			copy(h[:], b)
-			found[x] = h
 			r.pending[x] = h // the frontier is read once per batch
 		}
 		err = rows.Err()
@@ -74,10 +72,7 @@ func (r *reader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 		}
 	}
 	for i, x := range indexes {
-		if _, ok := r.pending[x]; ok {
-			continue
-		}
-		h, ok := found[x]
+		h, ok := r.pending[x] // found ones are there too
 		if !ok {
 			return nil, fmt.Errorf("audittree: stored hash %d is missing", x)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/accounts"
 	"github.com/msa-dossier/dossier/projections/appointments"
+	"github.com/msa-dossier/dossier/projections/audittree"
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
@@ -43,6 +44,8 @@ type Queries struct {
 	Inbox *memberdocuments.Queries
 	// Conversations: the member's conversations, the queues' conversations awaiting a reply, their counts.
 	Conversations *conversations.Queries
+	// AuditTree: the Merkle tree over the log (adapters/auditlog signs its heads and proves events with it).
+	AuditTree *audittree.Queries
 }
 
 // New returns every projection, in the order the runner lists them, and the queries that read them from db. The
@@ -76,6 +79,7 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 		with(read, appointments.New(), &q.Appointments, func() *appointments.Queries { return appointments.NewQueries(db) }),
 		with(read, memberdocuments.New(), &q.Inbox, func() *memberdocuments.Queries { return memberdocuments.NewQueries(db) }),
 		with(read, conversations.New(), &q.Conversations, func() *conversations.Queries { return conversations.NewQueries(db, nil) }),
+		with(read, audittree.New(), &q.AuditTree, func() *audittree.Queries { return audittree.NewQueries(db) }),
 	}
 	return list, q
 }

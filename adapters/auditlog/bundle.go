@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -167,7 +168,8 @@ func Check(r io.Reader, v *Verifier) (CheckResult, error) {
 		return CheckResult{}, fmt.Errorf("%w: empty file", ErrBadBundle)
 	}
 	var h Header
-	if err := strictJSON(sc.Bytes(), &h); err != nil || h.Bundle != BundleFormat {
+	if err := strictJSON(sc.Bytes(), &h); err != nil || h.Bundle != BundleFormat ||
+		exactKeys(sc.Bytes(), "", "bundle", "key_id", "signed_head") != nil {
 		return CheckResult{}, fmt.Errorf("%w: line 1 is not a %s header", ErrBadBundle, BundleFormat)
 	}
 	if h.KeyID != v.KeyID() {
@@ -186,6 +188,9 @@ func Check(r io.Reader, v *Verifier) (CheckResult, error) {
 		if err := json.Unmarshal(sc.Bytes(), &ln); err != nil {
 			return res, fmt.Errorf("%w: line %d: %v", ErrBadBundle, lineNo, err)
 		}
+		if err := exactKeys(sc.Bytes(), "stored", "leaf_index", "stored", "proof"); err != nil {
+			return res, fmt.Errorf("%w: line %d: %v", ErrBadBundle, lineNo, err)
+		}
 		if ln.LeafIndex < 0 || ln.LeafIndex >= head.Size {
 			return res, fmt.Errorf("%w: line %d (position %d): leaf %d is outside the signed tree of %d leaves",
 				ErrLeafMismatch, lineNo, ln.Stored.Commit, ln.LeafIndex, head.Size)
@@ -200,6 +205,41 @@ func Check(r io.Reader, v *Verifier) (CheckResult, error) {
 		return res, fmt.Errorf("%w: %v", ErrBadBundle, err)
 	}
 	return res, nil
+}
+
+// leafKeys are the JSON names of Leaf's fields.
+var leafKeys = []string{"commit", "prepare", "stream", "revision", "id", "type", "data", "metadata"}
+
+// exactKeys checks that the JSON object b holds each of want under exactly that name (encoding/json would match a
+// name in another case, so a changed letter would go unseen), and, when nested is one of them, that the object
+// under it holds Leaf's names exactly. Other members are allowed (an export may carry more) unless they differ from
+// a wanted name only by case.
+func exactKeys(b []byte, nested string, want ...string) error {
+	check := func(b []byte, want []string) (map[string]json.RawMessage, error) {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, err
+		}
+		for _, w := range want {
+			if _, ok := m[w]; !ok {
+				return nil, fmt.Errorf("no %q member", w)
+			}
+		}
+		for k := range m {
+			for _, w := range want {
+				if k != w && strings.EqualFold(k, w) {
+					return nil, fmt.Errorf("member %q is not %q", k, w)
+				}
+			}
+		}
+		return m, nil
+	}
+	m, err := check(b, want)
+	if err != nil || nested == "" {
+		return err
+	}
+	_, err = check(m[nested], leafKeys)
+	return err
 }
 
 // strictJSON decodes one JSON value and refuses trailing data.

@@ -88,6 +88,9 @@ type Problem struct {
 	Leaf     int64
 	Position uint64
 	Reason   string
+	// Exact is true when Leaf is the very leaf that differs (compared one by one with the read model's tree), false
+	// when it only starts the range a broken head covers.
+	Exact bool
 }
 
 func (p Problem) String() string {
@@ -111,12 +114,14 @@ type Report struct {
 // OK reports whether nothing is wrong.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
-// First returns the first position that differs: the problem with the lowest leaf.
+// First returns the first position that differs: the exact leaf when the read model's tree named it, else the
+// lowest leaf of the problems.
 func (r *Report) First() (Problem, bool) {
 	var best Problem
 	found := false
 	for _, p := range r.Problems {
-		if p.Leaf >= 0 && (!found || p.Leaf < best.Leaf) {
+		better := !found || (p.Exact && !best.Exact) || (p.Exact == best.Exact && p.Leaf < best.Leaf)
+		if p.Leaf >= 0 && better {
 			best, found = p, true
 		}
 	}
@@ -285,7 +290,7 @@ func compareStored(ctx context.Context, m *memTree, stored StoredLeaves) (*Probl
 			return false, nil
 		}
 		if m.commits[leaf] != commit || m.leafHash(leaf) != hash {
-			found = &Problem{Leaf: leaf, Position: m.commits[leaf], Reason: fmt.Sprintf(
+			found = &Problem{Leaf: leaf, Position: m.commits[leaf], Exact: true, Reason: fmt.Sprintf(
 				"the event differs from the one the audit tree recorded (recorded at position %d, stream %s now)", commit, m.streams[leaf])}
 			return false, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -238,8 +239,31 @@ func exactKeys(b []byte, nested string, want ...string) error {
 	if err != nil || nested == "" {
 		return err
 	}
-	_, err = check(m[nested], leafKeys)
-	return err
+	leaf, err := check(m[nested], leafKeys)
+	if err != nil {
+		return err
+	}
+	// base64 is read leniently by encoding/json (unused low bits of a last character ignored): require the
+	// canonical form, so that no byte of a proof or of the stored bytes can change unseen.
+	var proof []string
+	if err := json.Unmarshal(m["proof"], &proof); err != nil {
+		return err
+	}
+	for _, name := range []string{"data", "metadata"} {
+		var s *string
+		if err := json.Unmarshal(leaf[name], &s); err != nil {
+			return err
+		}
+		if s != nil {
+			proof = append(proof, *s)
+		}
+	}
+	for _, s := range proof {
+		if _, err := base64.StdEncoding.Strict().DecodeString(s); err != nil {
+			return fmt.Errorf("non-canonical base64 %q", s)
+		}
+	}
+	return nil
 }
 
 // strictJSON decodes one JSON value and refuses trailing data.

@@ -202,6 +202,13 @@ func (v *Verifier) Open(signed string) (Head, error) {
 		}
 		return Head{}, fmt.Errorf("%w: %v", ErrMalformedHead, err)
 	}
+	for _, sig := range append(n.Sigs, n.UnverifiedSigs...) {
+		// note decodes base64 leniently (unused low bits of the last character ignored): a canonical encoding is
+		// required, so that no byte of a signed head can change unseen.
+		if _, err := base64.StdEncoding.Strict().DecodeString(sig.Base64); err != nil {
+			return Head{}, ErrBadSignature
+		}
+	}
 	return parseHeadText(n.Text)
 }
 

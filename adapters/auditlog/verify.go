@@ -249,7 +249,18 @@ func checkHead(m *memTree, v *Verifier, r event.Record, prev, prevSigned *Head) 
 	}
 	from := int64(0)
 	if prev != nil {
+		// The head must extend the last good one: a consistency proof of the previous tree in this one, built from
+		// the log as it reads now, must link the two signed roots. It fails when anything after the previous head's
+		// leaves changed (or the head was forged), and then leaves 0 to prev.Size-1 are known good.
 		from = prev.Size
+		proof, err := tlog.ProveTree(h.Size, prev.Size, m)
+		if err == nil {
+			err = tlog.CheckTree(proof, h.Size, h.Root, prev.Size, prev.Root)
+		}
+		if err != nil {
+			return problem(from, "the signed head of %d leaves (at position %d) is not consistent with the previous head of %d leaves "+
+				"over this log: the log differs somewhere in leaves %d to %d", h.Size, r.Position, prev.Size, from, h.Size-1)
+		}
 	}
 	root, err := tlog.TreeHash(h.Size, m)
 	if err != nil {
@@ -261,16 +272,6 @@ func checkHead(m *memTree, v *Verifier, r event.Record, prev, prevSigned *Head) 
 	}
 	if got := m.commits[h.Size-1]; got != h.LastCommit {
 		return problem(h.Size-1, "the signed head of %d leaves ends at position %d, the log's leaf is at %d", h.Size, h.LastCommit, got)
-	}
-	if prev != nil {
-		proof, err := tlog.ProveTree(h.Size, prev.Size, m)
-		if err == nil {
-			err = tlog.CheckTree(proof, h.Size, h.Root, prev.Size, prev.Root)
-		}
-		if err != nil {
-			return problem(prev.Size, "the signed head of %d leaves is not consistent with the previous one of %d leaves: %v",
-				h.Size, prev.Size, err)
-		}
 	}
 	return nil
 }

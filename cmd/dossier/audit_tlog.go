@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/audittree"
 )
 
@@ -102,6 +104,9 @@ func (c *AuditSignCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	defer st.Close()
 	store, err := eventStore(st.Events, st.Keys)
 	if err != nil {
+		return err
+	}
+	if err := catchUpTree(ctx, st, logger); err != nil {
 		return err
 	}
 	h, signed, err := auditlog.New(audittree.NewQueries(st.DB), store, key).Sign(ctx)
@@ -237,4 +242,77 @@ func (c *AuditCheckCmd) Run() error {
 	fmt.Printf("OK: %d events proven in the tree of %d events (up to position %d) signed by %s at %s, root %s\n",
 		res.Events, res.Head.Size, res.Head.LastCommit, res.KeyID, res.Head.At.Format(time.RFC3339), res.Head.Root)
 	return nil
+}
+
+// catchUpWait bounds how long a command waits for the audit tree to reach the last event of the log.
+const catchUpWait = 5 * time.Minute
+
+// catchUpTree brings the audit tree up to the last event of the log before a command signs or proves: it runs the
+// tree's projection here (if a server runs it, this runner stands by and the server's catches up) and waits until
+// the tree holds the last non-system event.
+func catchUpTree(ctx context.Context, st *stores, logger *slog.Logger) error {
+	target, err := lastEventPosition(ctx, st.Events)
+	if err != nil || target == 0 {
+		return err
+	}
+	registry, err := eventRegistry(st.Keys)
+	if err != nil {
+		return err
+	}
+	r, err := projections.NewRunner(st.DB, kurrentdb.NewSource(st.Events, kurrentdb.NewCodec(registry)),
+		projections.Options{Logger: logger.With("component", "projections")}, audittree.New())
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	q := audittree.NewQueries(st.DB)
+	deadline := time.Now().Add(catchUpWait)
+	for {
+		if _, last, _, err := q.Size(ctx); err == nil && last >= target {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the audit tree has not reached position %d after %s: %w", target, catchUpWait, auditlog.ErrTreeBehind)
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return fmt.Errorf("audit tree: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// lastEventPosition returns the commit position of the last event of $all that is not the store's own (0: none).
+func lastEventPosition(ctx context.Context, client *kurrentdb.Client) (uint64, error) {
+	var pos uint64
+	err := client.Call(ctx, "audit.last-event", func(ctx context.Context, es *esdb.Client) error {
+		rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1<<16)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for {
+			re, err := rs.Recv()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if re.Event != nil && !strings.HasPrefix(re.Event.EventType, "$") {
+				pos = re.Event.Position.Commit
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read the last event of the log: %w", err)
+	}
+	return pos, nil
 }

@@ -172,10 +172,24 @@ func Verify(ctx context.Context, records Records, v *Verifier, stored StoredLeav
 	m := &memTree{}
 	var prev *Head // last head that verified
 	var prevSigned *Head
-	err := records(ctx, func(r event.Record) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	// Reading (gRPC, protobuf) and hashing overlap: the records come through a buffered channel.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	feed := make(chan event.Record, 4096)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(feed)
+		readErr <- records(ctx, func(r event.Record) error {
+			select {
+			case feed <- r:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	var err error
+	for r := range feed {
 		leaf := LeafOf(r)
 		if r.Type == HeadSignedType && r.Stream == HeadStream.String() {
 			rep.Heads++
@@ -190,8 +204,16 @@ func Verify(ctx context.Context, records Records, v *Verifier, stored StoredLeav
 				prevSigned = &h
 			}
 		}
-		return m.add(leaf)
-	})
+		if err = m.add(leaf); err != nil {
+			cancel()
+			break
+		}
+	}
+	for range feed { // drain after an early stop, so the reader ends
+	}
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
 	if err != nil {
 		return nil, err
 	}

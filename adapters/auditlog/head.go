@@ -134,46 +134,33 @@ func (h Head) Text() string {
 		h.At.UTC().Format(time.RFC3339Nano))
 }
 
-// parseHeadText reads Text.
+// parseHeadText reads Text; anything but the exact form is ErrMalformedHead.
 func parseHeadText(text string) (Head, error) {
 	lines := strings.Split(text, "\n")
 	if len(lines) != 6 || lines[0] != headTitle || lines[5] != "" {
 		return Head{}, ErrMalformedHead
 	}
-	var h Head
-	var err error
-	bad := func(e error) bool {
-		if e != nil {
-			err = ErrMalformedHead
-		}
-		return e != nil
-	}
-	h.Size, _ = strconv.ParseInt(lines[1], 10, 64)
-	if bad(func() error {
-		if strconv.FormatInt(h.Size, 10) != lines[1] || h.Size < 0 {
-			return ErrMalformedHead
-		}
-		return nil
-	}()) {
-		return Head{}, err
-	}
-	root, e := tlog.ParseHash(lines[2])
-	if bad(e) {
-		return Head{}, err
-	}
-	h.Root = root
-	c, p, ok := strings.Cut(lines[3], " ")
+	commit, prepare, ok := strings.Cut(lines[3], " ")
 	if !ok {
 		return Head{}, ErrMalformedHead
 	}
-	if h.LastCommit, e = strconv.ParseUint(c, 10, 64); bad(e) {
-		return Head{}, err
-	}
-	if h.LastPrepare, e = strconv.ParseUint(p, 10, 64); bad(e) {
-		return Head{}, err
-	}
-	if h.At, e = time.Parse(time.RFC3339Nano, lines[4]); bad(e) {
-		return Head{}, err
+	var (
+		h    Head
+		errs []error
+	)
+	var err error
+	h.Size, err = strconv.ParseInt(lines[1], 10, 64)
+	errs = append(errs, err)
+	h.Root, err = tlog.ParseHash(lines[2])
+	errs = append(errs, err)
+	h.LastCommit, err = strconv.ParseUint(commit, 10, 64)
+	errs = append(errs, err)
+	h.LastPrepare, err = strconv.ParseUint(prepare, 10, 64)
+	errs = append(errs, err)
+	h.At, err = time.Parse(time.RFC3339Nano, lines[4])
+	errs = append(errs, err)
+	if errors.Join(errs...) != nil || h.Size < 0 || h.Text() != text {
+		return Head{}, ErrMalformedHead // h.Text() != text: one spelling only ("+7", "07" are not 7)
 	}
 	return h, nil
 }

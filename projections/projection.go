@@ -37,6 +37,13 @@ type Projection interface {
 	Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error
 }
 
+// RecordApplier is a Projection that folds the events as stored rather than decoded (the audit tree hashes their
+// bytes: projections/audittree). The runner calls ApplyRecords instead of Apply, with the same batch as stored
+// records; an event that cannot be decoded does not stop it (its bytes are all it needs).
+type RecordApplier interface {
+	ApplyRecords(ctx context.Context, tx *sqldb.Tx, batch []event.Record) error
+}
+
 // Source is the ordered feed of the global log the runner consumes (adapters/kurrentdb.Source satisfies it).
 // Run delivers every event committed strictly after position after, one at a time and in commit order, each with
 // its decoded Envelope or a decode error; a Delivery with CaughtUp set and no record says the feed has reached the

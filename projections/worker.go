@@ -349,6 +349,8 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 	switchTick := time.NewTicker(opts.SwitchCheck)
 	defer switchTick.Stop()
 	batch := make([]event.Envelope, 0, opts.MaxBatch)
+	records := make([]event.Record, 0, opts.MaxBatch)
+	_, raw := w.p.(RecordApplier)
 	for {
 		var d event.Delivery
 		select {
@@ -368,7 +370,7 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 			continue
 		}
 
-		batch = batch[:0]
+		batch, records = batch[:0], records[:0]
 		var last event.Record
 		var undecodable error
 		caughtUp := false
@@ -377,16 +379,17 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 			case d.CaughtUp:
 				caughtUp = true
 				return false
-			case d.Err != nil:
+			case d.Err != nil && !raw:
 				undecodable = fmt.Errorf("%w: %s at position %d (stream %s, revision %d, type %q): %w",
 					ErrUndecodable, Prefix(w.name, w.version), d.Record.Position, d.Record.Stream, d.Record.Revision,
 					d.Record.Type, d.Err)
 				return false
 			}
 			if len(batch) == 0 {
-				w.markPending(d.Envelope.RecordedAt)
+				w.markPending(d.Record.RecordedAt)
 			}
 			batch = append(batch, d.Envelope)
+			records = append(records, d.Record)
 			last = d.Record
 			return len(batch) < opts.MaxBatch
 		}
@@ -418,7 +421,7 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 			timer.Stop()
 		}
 		if len(batch) > 0 {
-			if err := w.commit(ctx, batch, pos, last); err != nil {
+			if err := w.commit(ctx, batch, records, pos, last); err != nil {
 				return err
 			}
 			pos = last.Position
@@ -461,7 +464,8 @@ func (w *worker) markPending(recordedAt time.Time) {
 }
 
 // commit applies a batch and moves the checkpoint from prev to the batch's last position in one transaction.
-func (w *worker) commit(ctx context.Context, batch []event.Envelope, prev uint64, last event.Record) error {
+// A RecordApplier gets the records instead of the envelopes.
+func (w *worker) commit(ctx context.Context, batch []event.Envelope, records []event.Record, prev uint64, last event.Record) error {
 	start := time.Now()
 	err := w.r.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if tx.Dialect() == sqldb.Postgres {
@@ -472,7 +476,11 @@ func (w *worker) commit(ctx context.Context, batch []event.Envelope, prev uint64
 				return fmt.Errorf("projections: %s: %w", Prefix(w.name, w.version), err)
 			}
 		}
-		if err := w.p.Apply(ctx, tx, batch); err != nil {
+		apply := func() error { return w.p.Apply(ctx, tx, batch) }
+		if ra, ok := w.p.(RecordApplier); ok {
+			apply = func() error { return ra.ApplyRecords(ctx, tx, records) }
+		}
+		if err := apply(); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -480,9 +488,8 @@ func (w *worker) commit(ctx context.Context, batch []event.Envelope, prev uint64
 				// Not the projection's fault: the database is out of reach. Resume once it is back.
 				return fmt.Errorf("projections: %s: database unreachable: %w", Prefix(w.name, w.version), errors.Join(err, perr))
 			}
-			first, lastEnv := batch[0], batch[len(batch)-1]
 			return fmt.Errorf("%w: %s, batch of positions %d..%d: %w", ErrApply, Prefix(w.name, w.version),
-				first.Position, lastEnv.Position, err)
+				records[0].Position, last.Position, err)
 		}
 		if w.r.afterApply != nil {
 			if err := w.r.afterApply(); err != nil {

@@ -43,12 +43,12 @@ func (c *Codec) Decode(re *esdb.RecordedEvent) (event.Record, event.Envelope, er
 // RecordOf converts a recorded event to the kernel's raw Record, with its commit position as Position (0 when the
 // server did not say: servers before 22.6 send no position in stream reads).
 func RecordOf(re *esdb.RecordedEvent) event.Record {
-	pos := re.Position.Commit
+	pos, prep := re.Position.Commit, re.Position.Prepare
 	if pos == math.MaxUint64 {
-		pos = 0
+		pos, prep = 0, 0
 	}
 	return event.Record{
-		Stream: re.StreamID, Revision: re.EventNumber, Position: pos, EventID: re.EventID,
+		Stream: re.StreamID, Revision: re.EventNumber, Position: pos, Prepare: prep, EventID: re.EventID,
 		Type: re.EventType, Data: re.Data, Metadata: re.UserMetadata, RecordedAt: re.CreatedDate,
 	}
 }

@@ -8,5 +8,6 @@ type AuditCmd struct {
 	Verify AuditVerifyCmd `cmd:"" help:"Recompute the Merkle tree of the event log and check every signed tree head."`
 	Check  AuditCheckCmd  `cmd:"" help:"Verify an exported bundle offline with the audit public key."`
 	Sign   AuditSignCmd   `cmd:"" help:"Append a signed tree head now."`
+	PubKey AuditPubKeyCmd `cmd:"" name:"public-key" help:"Print the public key of the audit signing key."`
 	WhatIf AuditWhatIfCmd `cmd:"" name:"what-if" help:"Replay the submissions of a period under another catalogue version and report what would have differed."`
 }

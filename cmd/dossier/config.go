@@ -47,6 +47,8 @@ type Config struct {
 
 	// The members' deposits of documents (documents.go).
 	DocumentConfig `embed:""`
+	// The audit tree's signing key and head interval (audit_tlog.go).
+	AuditConfig `embed:""`
 }
 
 // DBConfig names the read-model database. Commands that only read it (reactions, projections status) embed
@@ -185,7 +187,7 @@ func (c DataKeyConfig) describe() string {
 
 // secretEnv lists the variables that hold secrets: each also accepts NAME_FILE, the path of a file holding it.
 var secretEnv = []string{"DOSSIER_KURRENTDB_URL", "DOSSIER_BLOBS_URL", "DOSSIER_POSTGRES_URL", "DOSSIER_SECRET_KEY", "DOSSIER_SMTP_URL",
-	"DOSSIER_INTEGRATION_URL", "DOSSIER_DATA_KEK", "DOSSIER_DATA_KEK_PREVIOUS"}
+	"DOSSIER_INTEGRATION_URL", "DOSSIER_DATA_KEK", "DOSSIER_DATA_KEK_PREVIOUS", "DOSSIER_AUDIT_SIGNING_KEY"}
 
 // loadSecretFiles sets NAME from the file named by NAME_FILE, for every secret variable, before flags and
 // environment are parsed. Setting both is an error: which one wins would be a guess.
@@ -245,6 +247,7 @@ func (c *Config) Validate() error {
 		check(c.SecretKeyPath != "", "secret-key-path must be set when no secret key is given")
 	}
 	errs = append(errs, c.DataKeyConfig.problems()...)
+	errs = append(errs, c.AuditConfig.problems()...)
 	if c.SMTPURL != "" {
 		u, err := url.Parse(c.SMTPURL)
 		check(err == nil && (u.Scheme == "smtp" || u.Scheme == "smtps") && u.Host != "", "smtp-url: want smtp://user:password@host:port?tls=starttls")

@@ -250,7 +250,8 @@ func TestServeExportsReactionMetrics(t *testing.T) {
 	dir := t.TempDir()
 	cfg := parseConfig(t, "--events-dir", filepath.Join(dir, "events"), "--sqlite-path", filepath.Join(dir, "dossier.db"),
 		"--outbox-dir", filepath.Join(dir, "outbox"),
-		"--secret-key-path", filepath.Join(dir, "secret.key"), "--data-kek-path", filepath.Join(dir, "data.kek"))
+		"--secret-key-path", filepath.Join(dir, "secret.key"), "--data-kek-path", filepath.Join(dir, "data.kek"),
+		"--audit-signing-key-path", filepath.Join(dir, "audit.key"))
 	a, err := newApp(testCtx(t), &cfg, testLogger())
 	if err != nil {
 		t.Fatal(err)

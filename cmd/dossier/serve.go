@@ -20,6 +20,8 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/asof"
+
+	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/adapters/blobstore"
 	"github.com/msa-dossier/dossier/adapters/casework"
 	"github.com/msa-dossier/dossier/adapters/conversationmail"
@@ -64,7 +66,8 @@ type ServeCmd struct {
 func eventDefinitions() [][]event.Definition {
 	return [][]event.Definition{insured.Definitions(), registration.Definitions(), member.Definitions(), staff.Definitions(),
 		servicerequest.Definitions(), consultation.Definitions(), simulation.Definitions(),
-		appointment.Definitions(), document.Definitions(), inbox.Definitions(), conversation.Definitions()}
+		appointment.Definitions(), document.Definitions(), inbox.Definitions(), conversation.Definitions(),
+		auditlog.Definitions()}
 }
 
 // readModels lists every projection `serve`, `migrate` and `projections` run (readmodels.New, the one list). The
@@ -123,6 +126,8 @@ type app struct {
 	reminders *appointmentmail.ReminderScheduler
 	// notifications records the deemed notifications of unopened inbox documents (wireInbox)
 	notifications *inboxmail.NotificationScheduler
+	// auditHeads signs a tree head every --audit-head-interval (wireAudit, audit_tlog.go)
+	auditHeads *messaging.Leased
 	// referenced tells the blob sweep which blobs a read model references (deposits and published documents)
 	referenced blobstore.Referenced
 	api        *httpapi.Server
@@ -266,6 +271,10 @@ func (a *app) wire(ctx context.Context) error {
 		return err
 	}
 	a.referenced = referencedBlobs(queries)
+	// Tamper evidence: signed heads of the audit tree (audit_tlog.go).
+	if err := a.wireAudit(store, queries.AuditTree); err != nil {
+		return err
+	}
 	a.api, err = httpapi.New(httpapi.Config{
 		MaxBodyBytes: a.cfg.MaxBodyBytes, RequestTimeout: a.cfg.RequestTimeout, ConsistencyTimeout: a.cfg.ConsistencyTimeout,
 	}, httpapi.Deps{
@@ -354,6 +363,7 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 		return nil
 	})
 	g.Go(func() error { return a.sweepBlobs(gctx, a.blobs, a.referenced) })
+	g.Go(func() error { a.auditHeads.Run(gctx); return nil })
 	if a.integration != nil {
 		g.Go(func() error {
 			defer a.broker.Close() // after Run: the subscription has ended with gctx

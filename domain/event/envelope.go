@@ -13,9 +13,12 @@ import (
 // Record is an event as the store keeps it, byte for byte. Revision, Position and RecordedAt are assigned by the
 // store and are zero in a record that has not been appended yet.
 type Record struct {
-	Stream   string    // stream name as stored
-	Revision uint64    // position of the event in its stream, from 0
-	Position uint64    // commit position in the global log ($all); never 0 once stored
+	Stream   string // stream name as stored
+	Revision uint64 // position of the event in its stream, from 0
+	Position uint64 // commit position in the global log ($all); never 0 once stored
+	// Prepare is the prepare position in $all as the store reported it (equal to Position on the embedded node and
+	// for KurrentDB's appends); 0 when the source did not say. The audit tree hashes it (adapters/auditlog.Leaf).
+	Prepare  uint64
 	EventID  uuid.UUID // unique per stream; derived from the command id (DeriveID)
 	Type     string    // type name as stored (possibly an older, replaced name)
 	Data     []byte    // JSON payload as stored (before upcasting)

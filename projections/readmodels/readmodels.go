@@ -9,6 +9,8 @@ import (
 	"github.com/msa-dossier/dossier/projections/accounts"
 	"github.com/msa-dossier/dossier/projections/appointments"
 	"github.com/msa-dossier/dossier/projections/auditstreams"
+
+	"github.com/msa-dossier/dossier/projections/audittree"
 	"github.com/msa-dossier/dossier/projections/casefiles"
 	"github.com/msa-dossier/dossier/projections/casequeues"
 	"github.com/msa-dossier/dossier/projections/consultations"
@@ -46,6 +48,9 @@ type Queries struct {
 	Conversations *conversations.Queries
 	// AuditStreams: each stream's member and case, for the auditor's histories (adapters/audithistory).
 	AuditStreams *auditstreams.Queries
+
+	// AuditTree: the Merkle tree over the log (adapters/auditlog signs its heads and proves events with it).
+	AuditTree *audittree.Queries
 }
 
 // New returns every projection, in the order the runner lists them, and the queries that read them from db. The
@@ -80,6 +85,8 @@ func New(db *sqldb.DB, nirHash memberdirectory.NIRHash) ([]projections.Projectio
 		with(read, memberdocuments.New(), &q.Inbox, func() *memberdocuments.Queries { return memberdocuments.NewQueries(db) }),
 		with(read, conversations.New(), &q.Conversations, func() *conversations.Queries { return conversations.NewQueries(db, nil) }),
 		with(read, auditstreams.New(), &q.AuditStreams, func() *auditstreams.Queries { return auditstreams.NewQueries(db) }),
+
+		with(read, audittree.New(), &q.AuditTree, func() *audittree.Queries { return audittree.NewQueries(db) }),
 	}
 	return list, q
 }

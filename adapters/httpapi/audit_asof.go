@@ -25,9 +25,6 @@ type AuditAsOf interface {
 	Queue(ctx context.Context, queue string, at asof.At, f casequeues.Filter) (asof.Queue, error)
 }
 
-// errAsOfUnavailable answers the audit views on a server built without them.
-var errAsOfUnavailable = failure.New(failure.Unavailable, "audit.unavailable", "audit views not configured")
-
 // asOfBody says which point of the log a view reflects.
 type asOfBody struct {
 	// Position is the commit position of the last event of the global log the view reflects (a string of digits).
@@ -99,7 +96,7 @@ func (s *Server) accountAsOf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.deps.AsOf == nil {
-		s.writeError(w, r, errAsOfUnavailable)
+		s.writeError(w, r, errAuditOff)
 		return
 	}
 	acc, pt, err := s.deps.AsOf.Account(r.Context(), id, at)
@@ -139,7 +136,7 @@ func (s *Server) queueAsOf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.deps.AsOf == nil {
-		s.writeError(w, r, errAsOfUnavailable)
+		s.writeError(w, r, errAuditOff)
 		return
 	}
 	f := casequeues.Filter{After: pg.After, Limit: pg.Limit}

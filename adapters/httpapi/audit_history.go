@@ -24,7 +24,7 @@ var auditRoles = []string{staff.RoleAuditor}
 
 // Errors of the history routes.
 var (
-	errHistoryOff        = failure.New(failure.Unavailable, "audit.unavailable", "histories are not configured")
+	errAuditOff          = failure.New(failure.Unavailable, "audit.unavailable", "audit routes not configured")
 	errHistoryPeriod     = failure.New(failure.Invalid, "audit.period_invalid", "from is after to")
 	errHistoryFutureTime = failure.New(failure.Invalid, "audit.time_in_future", "a time in the future")
 )
@@ -134,7 +134,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, ofCase bool) {
 		return
 	}
 	if s.deps.AuditHistory == nil {
-		s.writeError(w, r, errHistoryOff)
+		s.writeError(w, r, errAuditOff)
 		return
 	}
 	var scope audithistory.Scope

@@ -44,6 +44,15 @@ type RecordApplier interface {
 	ApplyRecords(ctx context.Context, tx *sqldb.Tx, batch []event.Record) error
 }
 
+// applyTo hands one batch to p: the stored records to a RecordApplier, the decoded envelopes to any other
+// projection. The runner and the verification's rebuild both apply through it.
+func applyTo(ctx context.Context, tx *sqldb.Tx, p Projection, batch []event.Envelope, records []event.Record) error {
+	if ra, ok := p.(RecordApplier); ok {
+		return ra.ApplyRecords(ctx, tx, records)
+	}
+	return p.Apply(ctx, tx, batch)
+}
+
 // Source is the ordered feed of the global log the runner consumes (adapters/kurrentdb.Source satisfies it).
 // Run delivers every event committed strictly after position after, one at a time and in commit order, each with
 // its decoded Envelope or a decode error; a Delivery with CaughtUp set and no record says the feed has reached the

@@ -435,18 +435,20 @@ func applyUntil(ctx context.Context, db *sqldb.DB, source Source, p Projection, 
 	}
 	var applied int64
 	batch := make([]event.Envelope, 0, maxBatch)
+	records := make([]event.Record, 0, maxBatch)
+	_, raw := p.(RecordApplier)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := db.InTx(ctx, func(tx *sqldb.Tx) error { return p.Apply(ctx, tx, batch) }); err != nil {
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error { return applyTo(ctx, tx, p, batch, records) }); err != nil {
 			return fmt.Errorf("%w: batch of positions %d..%d: %w", ErrApply, batch[0].Position, batch[len(batch)-1].Position, err)
 		}
 		applied += int64(len(batch))
 		if progress != nil {
 			progress(batch[len(batch)-1].Position, target)
 		}
-		batch = batch[:0]
+		batch, records = batch[:0], records[:0]
 		return nil
 	}
 	var last uint64
@@ -456,11 +458,12 @@ func applyUntil(ctx context.Context, db *sqldb.DB, source Source, p Projection, 
 			return errReached
 		case d.Record.Position > target:
 			return errReached
-		case d.Err != nil:
+		case d.Err != nil && !raw:
 			return fmt.Errorf("%w: position %d (stream %s, revision %d, type %q): %w",
 				ErrUndecodable, d.Record.Position, d.Record.Stream, d.Record.Revision, d.Record.Type, d.Err)
 		}
 		batch = append(batch, d.Envelope)
+		records = append(records, d.Record)
 		last = d.Record.Position
 		if len(batch) >= maxBatch {
 			if err := flush(); err != nil {

@@ -476,11 +476,7 @@ func (w *worker) commit(ctx context.Context, batch []event.Envelope, records []e
 				return fmt.Errorf("projections: %s: %w", Prefix(w.name, w.version), err)
 			}
 		}
-		apply := func() error { return w.p.Apply(ctx, tx, batch) }
-		if ra, ok := w.p.(RecordApplier); ok {
-			apply = func() error { return ra.ApplyRecords(ctx, tx, records) }
-		}
-		if err := apply(); err != nil {
+		if err := applyTo(ctx, tx, w.p, batch, records); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -13,7 +13,6 @@ package httpapi
 import (
 	"cmp"
 	"context"
-	"github.com/msa-dossier/dossier/adapters/audithistory"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/msa-dossier/dossier/adapters/audithistory"
 	"github.com/msa-dossier/dossier/adapters/sessions"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/projections/readmodels"

@@ -5,22 +5,20 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/msa-dossier/dossier/adapters/audithistory"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/google/uuid"
-
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/asof"
-
+	"github.com/msa-dossier/dossier/adapters/audithistory"
 	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/adapters/blobstore"
 	"github.com/msa-dossier/dossier/adapters/casework"

@@ -209,6 +209,25 @@ func auditorHistoryStory(t *testing.T, e *memberEnv) {
 		t.Errorf("the case's history: %s", ch.raw)
 	}
 
+	// Medical secrecy: a case of the confidential queue does not exist for an auditor outside the medical service,
+	// nor in the member's history; a medical auditor reads both.
+	medAck := e.must(t, 201, e.call(t, "POST", "/v1/requests", bob, map[string]any{"service": "pension-invalidite",
+		"form": sampleForm(t, "pension-invalidite")}), "bob's medical request")
+	medID, medPos := medAck.str("request_id"), medAck.header.Get("X-Dossier-Position")
+	if r := e.call(t, "GET", "/v1/audit/cases/"+medID+"/history", auditor, nil, "X-Dossier-Min-Position", medPos); r.status != 404 || r.str("code") != "audit.case_not_found" {
+		t.Errorf("a confidential case to an auditor outside the medical service: %d %s", r.status, r.raw)
+	}
+	bobID := e.must(t, 200, e.call(t, "GET", "/v1/me", bob, nil), "bob's account").str("member_id")
+	bobHistory := e.must(t, 200, e.call(t, "GET", "/v1/audit/members/"+bobID+"/history?limit=1000", auditor, nil, "X-Dossier-Min-Position", medPos), "bob's history")
+	if strings.Contains(string(bobHistory.raw), medID) || strings.Contains(string(bobHistory.raw), "ServiceRequestSubmitted") {
+		t.Errorf("bob's history shows his confidential case to an auditor outside the medical service")
+	}
+	medical, _ := e.staffMember(t, "m.blanc", "Marc Blanc", "auditor,medical")
+	e.must(t, 200, e.call(t, "GET", "/v1/audit/cases/"+medID+"/history", medical, nil), "the medical auditor reads the case")
+	if r := e.must(t, 200, e.call(t, "GET", "/v1/audit/members/"+bobID+"/history?limit=1000", medical, nil), "the medical auditor reads bob"); !strings.Contains(string(r.raw), medID) {
+		t.Errorf("the medical auditor does not see bob's confidential case")
+	}
+
 	// The same history from the command line, JSON Lines: every event the HTTP history showed, in commit order; the
 	// case's; and a period of the whole log.
 	exported := e.exportLines(t, "--member", aliceID)

@@ -137,14 +137,7 @@ type raw struct {
 
 func rawOf(re *esdb.RecordedEvent) raw {
 	rec := kurrentdb.RecordOf(re)
-	prepare := re.Position.Prepare
-	if prepare == math.MaxUint64 {
-		prepare = 0
-	}
-	return raw{rec: rec, leaf: auditlog.Leaf{
-		Commit: rec.Position, Prepare: prepare, Stream: rec.Stream, Revision: rec.Revision, ID: rec.EventID,
-		Type: rec.Type, Data: rec.Data, Metadata: rec.Metadata,
-	}}
+	return raw{rec: rec, leaf: auditlog.LeafOf(rec)}
 }
 
 // readers bounds the streams read at once for one page; decodeChunk is the events a decoding goroutine takes at a time.

@@ -19,8 +19,8 @@ import (
 // erasing a key never changes a leaf). The histories export it as is (the "stored" member of each JSON line) and the
 // tree hashes exactly these fields, so an exported line can be checked against a signed tree head without a server.
 type Leaf struct {
-	Commit   uint64    `json:"commit"`
-	Prepare  uint64    `json:"prepare"`
+	Commit   uint64    `json:"commit,string"`
+	Prepare  uint64    `json:"prepare,string"`
 	Stream   string    `json:"stream"`
 	Revision uint64    `json:"revision"`
 	ID       uuid.UUID `json:"id"`

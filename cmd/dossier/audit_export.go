@@ -13,8 +13,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/msa-dossier/dossier/adapters/audithistory"
+	"github.com/msa-dossier/dossier/adapters/auditlog"
+	"github.com/msa-dossier/dossier/projections/audittree"
 	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
@@ -28,6 +31,7 @@ type AuditExportCmd struct {
 	From   string `name:"from" help:"Events recorded at or after this instant (RFC 3339); alone with --to: a period of the whole log."`
 	To     string `name:"to" help:"Events recorded before this instant (RFC 3339)."`
 	Out    string `name:"out" help:"The file to write (default: standard output)." type:"path"`
+	Proofs bool   `name:"proofs" help:"Write a bundle: a first line with the latest signed tree head (signed now if none covers the events), then each event with its leaf index and inclusion proof; dossier audit check verifies it offline."`
 
 	stdout, stderr io.Writer
 }
@@ -122,7 +126,12 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 			return reader.Period(ctx, f, emit, progress)
 		}
 	}
-	n, err := writeExport(out, lines)
+	var n int
+	if c.Proofs {
+		n, err = c.writeBundle(ctx, st, logger, out, lines)
+	} else {
+		n, err = writeExport(out, lines)
+	}
 	_ = bar.Finish()
 	fmt.Fprintln(stderr)
 	if err != nil {
@@ -162,16 +171,70 @@ func (c *AuditExportCmd) filter() (audithistory.Filter, error) {
 	return f, nil
 }
 
+// provenItem is a line of a bundle: the history's line with its leaf index and inclusion proof beside its stored
+// leaf (the members auditlog.Check reads).
+type provenItem struct {
+	audithistory.Item
+	LeafIndex int64       `json:"leaf_index"`
+	Proof     []tlog.Hash `json:"proof"`
+}
+
+// writeBundle writes the export as an audit bundle: the history's lines are gathered (a member's or a case's history
+// fits in memory; a period should be exported without --proofs), the tree caught up, the leaves proven against the
+// latest signed head, then the header and the proven lines written.
+func (c *AuditExportCmd) writeBundle(ctx context.Context, st *stores, logger *slog.Logger, w io.Writer,
+	lines func(emit func(audithistory.Item) error) error) (int, error) {
+	var items []audithistory.Item
+	if err := lines(func(it audithistory.Item) error { items = append(items, it); return nil }); err != nil {
+		return 0, err
+	}
+	if len(items) == 0 {
+		return 0, errors.New("nothing to prove: the export is empty")
+	}
+	key, err := c.auditKey()
+	if err != nil {
+		return 0, err
+	}
+	store, err := eventStore(st.Events, st.Keys)
+	if err != nil {
+		return 0, err
+	}
+	if err := catchUpTree(ctx, st, logger); err != nil {
+		return 0, err
+	}
+	leaves := make([]auditlog.Leaf, len(items))
+	for i, it := range items {
+		leaves[i] = it.Stored
+	}
+	b, err := auditlog.New(audittree.NewQueries(st.DB), store, key).Prove(ctx, leaves)
+	if err != nil {
+		return 0, err
+	}
+	i := 0
+	n, err := writeExport(w, func(emit func(any) error) error {
+		if err := emit(b.Header); err != nil {
+			return err
+		}
+		for ; i < len(items); i++ {
+			if err := emit(provenItem{Item: items[i], LeafIndex: b.Lines[i].LeafIndex, Proof: b.Lines[i].Proof}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return max(n-1, 0), err // the header is not an event
+}
+
 // writeExport writes the lines lines emits as JSON Lines to w and returns how many it wrote. It is the one writer
 // of an export: a bundle header (inclusion proofs and a signed tree head) goes here, before or after the lines.
-func writeExport(w io.Writer, lines func(emit func(audithistory.Item) error) error) (int, error) {
+func writeExport[T any](w io.Writer, lines func(emit func(T) error) error) (int, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	n := 0
-	err := lines(func(it audithistory.Item) error {
+	err := lines(func(line T) error {
 		n++
-		return enc.Encode(it)
+		return enc.Encode(line)
 	})
 	if err != nil {
 		return n, err

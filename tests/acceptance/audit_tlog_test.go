@@ -2,9 +2,12 @@ package acceptance
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/msa-dossier/dossier/tests/testbin"
 )
 
 // TestAuditTreeOverTheRealBinary: beside a running server, `dossier audit sign` signs the tree of a member's journey,
@@ -24,6 +27,37 @@ func TestAuditTreeOverTheRealBinary(t *testing.T) {
 		t.Fatalf("verify: %s", out)
 	}
 
+	// Alice's history as a bundle: checked offline (no server, no database) with the public key only; one byte
+	// changed in an event's stored data, and it fails.
+	pub := strings.TrimSpace(e.admin(t, nil, "audit", "public-key"))
+	bundle := filepath.Join(t.TempDir(), "alice.jsonl")
+	e.admin(t, nil, "audit", "export", "--member", memberID, "--proofs", "--out", bundle)
+	if out, err := auditCheck(t, bundle, pub); err != nil || !strings.Contains(out, "OK:") {
+		t.Fatalf("check of alice's bundle: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) < 3 || !strings.Contains(lines[0], `"signed_head"`) || !strings.Contains(lines[1], `"proof"`) ||
+		!strings.Contains(lines[1], `"event_id"`) {
+		t.Fatalf("bundle: a header then proven history lines expected, got %d lines starting %.200s", len(lines), raw)
+	}
+	tampered := filepath.Join(t.TempDir(), "tampered.jsonl")
+	i := strings.Index(lines[2], `"data":"`) + len(`"data":"`)
+	c := byte('A')
+	if lines[2][i] == 'A' {
+		c = 'B'
+	}
+	lines[2] = lines[2][:i] + string(c) + lines[2][i+1:]
+	if err := os.WriteFile(tampered, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := auditCheck(t, tampered, pub); err == nil {
+		t.Fatalf("a tampered bundle checked: %s", out)
+	}
+
 	admin, _ := e.staffMember(t, "a.leroy", "Anne Leroy", "admin")
 	e.must(t, 200, e.call(t, "POST", "/v1/staff/members/"+memberID+"/erasure", admin,
 		map[string]string{"reason": "member_request", "ticket": "DPO-2026-0002"}), "erase")
@@ -39,11 +73,20 @@ func TestAuditTreeOverTheRealBinary(t *testing.T) {
 			t.Errorf("verify printed %q", secret)
 		}
 	}
-	pub := strings.TrimSpace(e.admin(t, nil, "audit", "public-key"))
+	if out, err := auditCheck(t, bundle, pub); err != nil {
+		t.Fatalf("alice's bundle no longer checks after her erasure: %v\n%s", err, out)
+	}
 	if !strings.HasPrefix(pub, "dossier-audit+") || !strings.Contains(out, strings.Join(strings.SplitN(pub, "+", 3)[:2], "+")) {
 		t.Fatalf("public key %q, verify said: %s", pub, out)
 	}
 	if info, err := os.Stat(filepath.Join(e.srv.cmd.Dir, "var", "audit-ed25519.key")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("the generated audit key: %v, %v", info, err)
 	}
+}
+
+// auditCheck runs `dossier audit check FILE --public-key KEY` alone, as an auditor would on their own machine.
+func auditCheck(t *testing.T, file, pub string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(testbin.Dossier(t), "audit", "check", file, "--public-key", pub).CombinedOutput()
+	return string(out), err
 }

@@ -25,17 +25,21 @@ const (
 	ViewCaseDocument  = "case.document"
 	// ViewConversation is a staff read of one of the member's conversations (subject: its id).
 	ViewConversation = "conversation"
+	// ViewConversationAttachment is a staff opening of a file attached to one of the member's messages (subject: the
+	// conversation's id).
+	ViewConversationAttachment = "conversation.attachment"
 )
 
 // accessPurposes are the French labels of the views, as the member reads them.
 var accessPurposes = map[string]string{
-	ViewMemberAccount:   "Consultation de votre compte (identité, coordonnées, situation du compte)",
-	ViewMemberProfile:   "Consultation de votre compte (identité, coordonnées, situation du compte)",
-	ViewMemberDirectory: "Recherche de votre compte dans l'annuaire des adhérents",
-	ViewCaseFile:        "Consultation d'une de vos demandes (formulaire et suivi)",
-	ViewCaseDocuments:   "Consultation de la liste des documents que vous avez envoyés",
-	ViewCaseDocument:    "Consultation d'un document que vous avez envoyé",
-	ViewConversation:    "Lecture d'une de vos conversations avec la caisse",
+	ViewMemberAccount:          "Consultation de votre compte (identité, coordonnées, situation du compte)",
+	ViewMemberProfile:          "Consultation de votre compte (identité, coordonnées, situation du compte)",
+	ViewMemberDirectory:        "Recherche de votre compte dans l'annuaire des adhérents",
+	ViewCaseFile:               "Consultation d'une de vos demandes (formulaire et suivi)",
+	ViewCaseDocuments:          "Consultation de la liste des documents que vous avez envoyés",
+	ViewCaseDocument:           "Consultation d'un document que vous avez envoyé",
+	ViewConversation:           "Lecture d'une de vos conversations avec la caisse",
+	ViewConversationAttachment: "Ouverture d'une pièce jointe d'un de vos messages",
 }
 
 // defaultAccessPurpose labels a view this version does not name yet (one added by a later route).

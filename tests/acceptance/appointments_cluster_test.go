@@ -36,7 +36,7 @@ func newRacer(i int) *racer {
 	body := fmt.Sprintf("2850375%03d%03d", 200+i/999, i%999+1) // women born in March 1985 in Paris
 	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 3, byte(i/250), byte(i%250+1))}}
 	return &racer{nir: body, key: raceNIRKey(body), email: fmt.Sprintf("course%d@example.test", i),
-		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}}
+		client: &http.Client{Timeout: 180 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}}
 }
 
 // call sends a JSON request from the racer's address to replica e, waiting out 429s as asked.

@@ -72,6 +72,10 @@ func subjectAndText(kind string, a appointment.Appointment) (string, string) {
 		subject, head = "Votre rendez-vous MSA a été déplacé", "Votre rendez-vous a été déplacé ; voici le nouvel horaire."
 	case kindCancelled:
 		subject, head = "Annulation de votre rendez-vous MSA", "Votre rendez-vous est annulé."
+		if a.CancelledBy == appointment.CancelledByStaff {
+			head = "Nous avons dû annuler votre rendez-vous ; veuillez nous en excuser. Vous pouvez en prendre un " +
+				"autre dans Mon espace privé, rubrique « Contact & échanges »."
+		}
 	default:
 		subject, head = "Rappel : votre rendez-vous MSA demain", "Nous vous rappelons votre rendez-vous."
 	}

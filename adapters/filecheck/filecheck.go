@@ -38,6 +38,11 @@ func init() {
 // decoded image under 100 MB.
 const MaxPixels = 25_000_000
 
+// MaxDecodedBytes bounds what one stream of a PDF may inflate to while pdfcpu parses it (its limit, 512 MiB by
+// default, applied to the object streams it decodes; cross-reference streams escape it: see MaxXRefStreamBytes). A
+// legitimate file's parse decodes only object streams' prologs and the objects in them, far below this.
+const MaxDecodedBytes = 64 << 20
+
 // slots bounds how many files are decoded or parsed at once (the work is CPU-bound, and a decoded image is up to
 // 4 × MaxPixels bytes): the memory of checks in flight stays bounded whatever the number of concurrent uploads.
 var slots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
@@ -109,8 +114,12 @@ func checkPDF(ctx context.Context, content []byte) (err error) {
 			err = document.ErrPDFInvalid
 		}
 	}()
+	if boundedXRefStreams(content) != nil { // before pdfcpu decodes them whole (inflate.go)
+		return document.ErrPDFInvalid
+	}
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
+	conf.Limits.MaxDecodeBytes = MaxDecodedBytes // other streams the parse decodes: refused past it, not decoded
 	pctx, err := pdfcpu.ReadWithContext(ctx, bytes.NewReader(content), conf)
 	if err != nil {
 		if encrypted(content, err) {

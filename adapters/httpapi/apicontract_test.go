@@ -212,12 +212,16 @@ func TestErrorStatusesAreDocumented(t *testing.T) {
 			probes = append(probes, probe{name: "no session", status: 401, code: "session.required"})
 		}
 		if rt.Request != nil && rt.BodyLimit > 0 {
-			// A streamed body is a multipart deposit: its own refusals of a body of another type, a malformed one and
-			// one declared above the route's limit.
+			// A streamed body is multipart (a deposit, a message with attachments): its own refusals of a body of
+			// another type, a malformed one and one declared above the route's limit.
+			codes := [3]string{"document.multipart_required", "document.malformed", "document.body_too_large"}
+			if strings.HasPrefix(rt.Path, "/v1/conversations") {
+				codes = [3]string{"conversation.multipart_required", "conversation.malformed", "conversation.too_large"}
+			}
 			probes = append(probes,
-				probe{name: "not multipart", body: `{"a":1}`, status: 415, code: "document.multipart_required"},
-				probe{name: "malformed multipart", body: "no parts", contentType: "multipart/form-data; boundary=b", status: 400, code: "document.malformed"},
-				probe{name: "too large", body: strings.Repeat("x", int(rt.BodyLimit)+1), contentType: "multipart/form-data; boundary=b", status: 413, code: "document.body_too_large"})
+				probe{name: "not multipart", body: `{"a":1}`, status: 415, code: codes[0]},
+				probe{name: "malformed multipart", body: "no parts", contentType: "multipart/form-data; boundary=b", status: 400, code: codes[1]},
+				probe{name: "too large", body: strings.Repeat("x", int(rt.BodyLimit)+1), contentType: "multipart/form-data; boundary=b", status: 413, code: codes[2]})
 		} else if rt.Request != nil {
 			probes = append(probes,
 				probe{name: "not JSON", body: "city=Rennes", contentType: "application/x-www-form-urlencoded", status: 415, code: "request.json_required"},

@@ -237,8 +237,8 @@ type availabilityRequest struct {
 	Theme       string               `json:"theme"`
 	Channel     string               `json:"channel"`
 	Agency      string               `json:"agency"`
-	From        string               `json:"from"`  // YYYY-MM-DD
-	Until       string               `json:"until"` // YYYY-MM-DD, inclusive
+	From        string               `json:"from_on"`  // YYYY-MM-DD, the first day
+	Until       string               `json:"until_on"` // YYYY-MM-DD, the last day (inclusive)
 	SlotMinutes int                  `json:"slot_minutes,omitempty"`
 	Weekly      []appointment.Period `json:"weekly"`
 	Exceptions  []string             `json:"exceptions,omitempty"`
@@ -276,7 +276,7 @@ type calendarEntry struct {
 }
 
 type calendarBody struct {
-	Date         string          `json:"date"`
+	Date         string          `json:"date_on"` // the day shown, YYYY-MM-DD (Paris)
 	Appointments []calendarEntry `json:"appointments"`
 }
 
@@ -372,6 +372,29 @@ func (s *Server) recordAppointmentOutcome(w http.ResponseWriter, r *http.Request
 		}
 		res, err := s.deps.AppointmentCommands.RecordOutcome(r.Context(), m, p.ID, slices.Contains(p.Roles, "supervisor"),
 			a.MemberID, id, command.Outcome{Held: in.Held, Note: in.Note})
+		return http.StatusOK, res.Position, positionOf(res.Position), err
+	})
+}
+
+// staffCancelAppointment cancels a member's appointment for them: the staff member of the appointment or a
+// supervisor, whatever the notice; the member is mailed and the slot is free again.
+func (s *Server) staffCancelAppointment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principalOf(r.Context())
+	s.runCommand(w, r, nil, func(m command.Meta) (int, uint64, any, error) {
+		a, ok, err := s.deps.Appointments.Get(r.Context(), id)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		if !ok {
+			return 0, 0, nil, appointment.ErrNotFound
+		}
+		res, err := s.deps.AppointmentCommands.StaffCancel(r.Context(), m, p.ID, slices.Contains(p.Roles, "supervisor"),
+			a.MemberID, id)
 		return http.StatusOK, res.Position, positionOf(res.Position), err
 	})
 }

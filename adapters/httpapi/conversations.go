@@ -70,6 +70,9 @@ type conversationMessage struct {
 	Body      string     `json:"body"`
 	SentAt    time.Time  `json:"sent_at"`
 	ReadAt    *time.Time `json:"read_at"` // first reading by the other side; null: unread
+	// Attachments are the files of a member's message (absent without any); download each at
+	// .../messages/{message id}/attachments/{index}.
+	Attachments []conversationAttachment `json:"attachments,omitempty"`
 }
 
 type conversationNote struct {
@@ -115,7 +118,8 @@ func conversationBodyOf(c conversation.State, staff bool) conversationBody {
 		b.ReplyDueAt = &due
 	}
 	for i, m := range c.Messages {
-		b.Messages[i] = conversationMessage{ID: m.ID, From: m.From, Body: m.Body, SentAt: m.At.UTC()}
+		b.Messages[i] = conversationMessage{ID: m.ID, From: m.From, Body: m.Body, SentAt: m.At.UTC(),
+			Attachments: attachmentsOf(m)}
 		if !m.ReadAt.IsZero() {
 			read := m.ReadAt.UTC()
 			b.Messages[i].ReadAt = &read

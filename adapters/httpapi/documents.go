@@ -544,14 +544,24 @@ func streamedBody(limit int64, handler http.HandlerFunc) http.HandlerFunc {
 
 type rawBodyKey struct{}
 
-// multipartContent is the OpenAPI request content of a deposit: the JSON part "submission" (schema), then the files.
-func multipartContent(schema any) map[string]any {
+// multipartParts names the parts of a streamed multipart request (route.BodyLimit) whose JSON part's type
+// implements it: the JSON part, the files' part and what the files are. A request type without it is a deposit's.
+type multipartParts interface {
+	multipartParts() (jsonPart, filesPart, filesDescription string)
+}
+
+// multipartContent is the OpenAPI request content of a streamed multipart request of JSON part request: the JSON
+// part (schema), then the files (a deposit: "submission", then "documents[0].files", …).
+func multipartContent(request any, schema any) map[string]any {
+	jsonPart, filesPart, desc := "submission", "documents[0].files", "The files of document 0 (then documents[1].files, …): PDF, JPEG or PNG, judged by content."
+	if p, ok := request.(multipartParts); ok {
+		jsonPart, filesPart, desc = p.multipartParts()
+	}
 	return map[string]any{"multipart/form-data": map[string]any{
-		"schema": map[string]any{"type": "object", "required": []string{"submission"}, "properties": map[string]any{
-			"submission": schema,
-			"documents[0].files": map[string]any{"type": "array", "items": map[string]any{"type": "string", "format": "binary"},
-				"description": "The files of document 0 (then documents[1].files, …): PDF, JPEG or PNG, judged by content."},
+		"schema": map[string]any{"type": "object", "required": []string{jsonPart}, "properties": map[string]any{
+			jsonPart:  schema,
+			filesPart: map[string]any{"type": "array", "items": map[string]any{"type": "string", "format": "binary"}, "description": desc},
 		}},
-		"encoding": map[string]any{"submission": map[string]any{"contentType": "application/json"}},
+		"encoding": map[string]any{jsonPart: map[string]any{"contentType": "application/json"}},
 	}}
 }

@@ -58,7 +58,7 @@ func (s *Server) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(rt.Request), defs)}}}
 			if rt.BodyLimit > 0 { // a streamed body is a multipart deposit (documents.go)
-				op["requestBody"] = map[string]any{"required": true, "content": multipartContent(schemaOf(reflect.TypeOf(rt.Request), defs))}
+				op["requestBody"] = map[string]any{"required": true, "content": multipartContent(rt.Request, schemaOf(reflect.TypeOf(rt.Request), defs))}
 			}
 		}
 		switch rt.Auth {

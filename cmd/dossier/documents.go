@@ -9,6 +9,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/filecheck"
 	"github.com/msa-dossier/dossier/adapters/httpapi"
 	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
 // DocumentConfig configures the members' deposits of documents (issue 14): where the files go, the counts and
@@ -44,6 +45,12 @@ func (a *app) documentCommands(rt command.Runtime, blobs *blobstore.Store, cases
 		MaxDocuments: a.cfg.DepositMaxDocuments, MaxFiles: a.cfg.DepositMaxFiles})
 }
 
+// useAttachmentFiles gives the conversation commands the deposits' file checker and blob store: a member's
+// attachments follow the same file rules and are sealed and stored like deposited files.
+func useAttachmentFiles(c *command.Conversations, blobs *blobstore.Store) {
+	c.UseFiles(filecheck.Check, blobs)
+}
+
 // documentsHTTP is the deposit routes' configuration.
 func (a *app) documentsHTTP() httpapi.DocumentsConfig {
 	return httpapi.DocumentsConfig{MaxBodyBytes: a.cfg.DepositMaxBodyBytes, MedicalServiceAddress: a.cfg.MedicalServiceAddress,
@@ -74,5 +81,24 @@ func (a *app) sweepBlobs(ctx context.Context, blobs *blobstore.Store, referenced
 				a.logger.Info("orphan files swept", "component", "blobs", "count", n)
 			}
 		}
+	}
+}
+
+// referencedBlobs asks every read model that references blobs (deposits, published documents, conversations'
+// attachments) which of keys are referenced: the orphan sweep deletes none of those. A read model left out here
+// would see its files swept as orphans once the grace period passed (TestConversationAttachmentsSurviveTheSweep).
+func referencedBlobs(q readmodels.Queries) blobstore.Referenced {
+	return func(ctx context.Context, keys []string) (map[string]bool, error) {
+		refs := map[string]bool{}
+		for _, ask := range []blobstore.Referenced{q.Deposits.Referenced, q.Inbox.Referenced, q.Conversations.Referenced} {
+			more, err := ask(ctx, keys)
+			if err != nil {
+				return nil, err
+			}
+			for k, ok := range more {
+				refs[k] = refs[k] || ok
+			}
+		}
+		return refs, nil
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/letters"
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/domain/command"
-	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
 // wireInbox adds the member's inbox (issue 14 item 5): the inbox commands over the blob store, the reactions that
@@ -41,23 +40,4 @@ func (a *app) wireInbox(ctx context.Context, store *kurrentdb.Store, sender mail
 			return err
 		}})
 	return cmds, nil
-}
-
-// referencedBlobs asks every read model that references blobs (deposits, published documents) which of keys are
-// referenced: the orphan sweep deletes none of those.
-func referencedBlobs(q readmodels.Queries) blobstore.Referenced {
-	return func(ctx context.Context, keys []string) (map[string]bool, error) {
-		refs, err := q.Deposits.Referenced(ctx, keys)
-		if err != nil {
-			return nil, err
-		}
-		more, err := q.Inbox.Referenced(ctx, keys)
-		if err != nil {
-			return nil, err
-		}
-		for k := range more {
-			refs[k] = true
-		}
-		return refs, nil
-	}
 }

@@ -259,6 +259,7 @@ func (a *app) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	useAttachmentFiles(cmds.conversations, a.blobs) // conversations' attachments: the deposits' file rules and store
 	if err := documentmail.Register(a.router, documentmail.Deps{DB: a.stores.DB, Store: store, Sender: sender,
 		From: a.cfg.MailFrom, Logger: a.logger.With("component", "documentmail")}); err != nil {
 		return err

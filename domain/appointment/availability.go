@@ -60,7 +60,7 @@ func (c Catalog) Validate(a AvailabilityPublished) (AvailabilityPublished, error
 	from, err1 := time.Parse(DateLayout, a.From)
 	until, err2 := time.Parse(DateLayout, a.Until)
 	if err1 != nil || err2 != nil || until.Before(from) || until.Sub(from) > MaxPublishDays*24*time.Hour {
-		return a, failure.Field("until", ErrAvailabilityInvalid)
+		return a, failure.Field("until_on", ErrAvailabilityInvalid) // the API's name of the field
 	}
 	if a.SlotMinutes == 0 {
 		t, _ := c.Theme(a.Theme)

@@ -31,6 +31,7 @@ type Appointment struct {
 	RemindedFor    time.Time // the start the last reminder was sent for (zero: none)
 	CatalogVersion string
 	Reschedules    int
+	CancelledBy    string // CancelledByMember or CancelledByStaff, once cancelled
 }
 
 // IDOf returns the appointment an event of the member stream is about.
@@ -63,7 +64,7 @@ func (a Appointment) Apply(e any) (Appointment, bool) {
 		a.StaffID, a.Start, a.End = e.StaffID, e.Start.UTC(), e.End.UTC()
 		a.Reschedules++
 	case Cancelled:
-		a.Status = StatusCancelled
+		a.Status, a.CancelledBy = StatusCancelled, e.By
 	case ReminderSent:
 		a.RemindedFor = e.Start.UTC()
 	case Held:

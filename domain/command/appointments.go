@@ -262,7 +262,26 @@ func (h *Appointments) release(ctx context.Context, m Meta, now time.Time, staff
 // (another's is appointment.not_found), at least the catalogue's notice before it starts; staff (byStaff) cancel
 // any booked one. Cancelling a cancelled appointment again only makes sure its slot is free.
 func (h *Appointments) Cancel(ctx context.Context, m Meta, memberID, id uuid.UUID, byStaff bool) (Result, error) {
-	const op = "command.CancelAppointment"
+	return h.cancel(ctx, "command.CancelAppointment", m, memberID, id, byStaff, nil)
+}
+
+// StaffCancel cancels the member's appointment id for them: by the staff member of the appointment, or by a
+// supervisor (appointment.not_assigned otherwise), whatever the notice; the member is mailed as for their own
+// cancellation, and the slot is free again. Cancelling again changes nothing. Errors: appointment.not_found,
+// .not_assigned, .not_booked (held or missed already).
+func (h *Appointments) StaffCancel(ctx context.Context, m Meta, staffID uuid.UUID, supervisor bool, memberID, id uuid.UUID) (Result, error) {
+	return h.cancel(ctx, "command.StaffCancelAppointment", m, memberID, id, true, func(a appointment.Appointment) error {
+		if !supervisor && a.StaffID != staffID {
+			return appointment.ErrNotYours
+		}
+		return nil
+	})
+}
+
+// cancel records the cancellation of the member's appointment id (byStaff: for the member, whatever the notice,
+// after check of the appointment when given), then frees its slot.
+func (h *Appointments) cancel(ctx context.Context, op string, m Meta, memberID, id uuid.UUID, byStaff bool,
+	check func(appointment.Appointment) error) (Result, error) {
 	rules := appointment.Current().Rules
 	if !byStaff {
 		m = withActor(m, memberID)
@@ -281,6 +300,11 @@ func (h *Appointments) Cancel(ctx context.Context, m Meta, memberID, id uuid.UUI
 		s := appointment.Fold(events(history))
 		a, err := s.Open(id, now, rules)
 		target = a
+		if check != nil && a.ID != uuid.Nil {
+			if err := check(a); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case err == nil, byStaff && errors.Is(err, appointment.ErrNoticeTooShort):
 			return []any{appointment.Cancelled{AppointmentID: id, By: by}}, nil

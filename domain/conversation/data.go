@@ -31,6 +31,10 @@ type Catalog struct {
 	// MaxSubjectChars and MaxBodyChars bound a subject and a message, counted in characters (runes).
 	MaxSubjectChars int `json:"max_subject_chars"`
 	MaxBodyChars    int `json:"max_body_chars"`
+	// MaxAttachments bounds the files of one member's message, MaxAttachmentBytes each file (the deposits' 1 Mo:
+	// 1,048,576 bytes); the file rules are the deposits' (PDF, JPEG or PNG, judged on the content).
+	MaxAttachments     int   `json:"max_attachments"`
+	MaxAttachmentBytes int64 `json:"max_attachment_bytes"`
 }
 
 // Theme returns the theme of code.
@@ -44,7 +48,7 @@ func (c Catalog) Theme(code string) (Theme, bool) {
 
 var catalogs = map[string]Catalog{
 	"2026.1": {
-		Version: "2026.1", MaxSubjectChars: 120, MaxBodyChars: 5000,
+		Version: "2026.1", MaxSubjectChars: 120, MaxBodyChars: 5000, MaxAttachments: 5, MaxAttachmentBytes: 1 << 20,
 		// Queues are those of the service catalogue 2026.1 (domain/catalog); TestThemesRouteToCatalogQueues checks.
 		Themes: []Theme{
 			{Code: "cotisations", Label: "Mes cotisations", Queue: "pro-cotisations", TargetHours: 16},

@@ -21,8 +21,24 @@ var (
 		"another staff member holds the conversation: only they or a supervisor may release it")
 )
 
+// The errors of a message with attachments (a multipart request).
+var (
+	ErrAttachmentCount = failure.New(failure.Invalid, "conversation.attachment_count",
+		"too many attachments for one message")
+	ErrAttachmentNotFound = failure.New(failure.NotFound, "conversation.attachment_not_found", "attachment not found")
+	ErrMalformed          = failure.New(failure.Invalid, "conversation.malformed",
+		"malformed multipart message: a part \"message\" (JSON) first, then the parts \"attachments\"")
+	ErrTooLarge = failure.New(failure.Invalid, "conversation.too_large",
+		"the message and its attachments exceed the size allowed")
+	ErrMultipartRequired = failure.New(failure.Invalid, "conversation.multipart_required",
+		"multipart/form-data body required")
+	ErrAttachmentsUnavailable = failure.New(failure.Unavailable, "conversation.attachments_unavailable",
+		"attachments are not configured")
+)
+
 var sentinels = []*failure.Error{ErrThemeUnknown, ErrSubjectInvalid, ErrBodyInvalid, ErrRequestUnknown, ErrNotFound,
-	ErrClosed, ErrAlreadyClaimed, ErrNotClaimed, ErrNotYours}
+	ErrClosed, ErrAlreadyClaimed, ErrNotClaimed, ErrNotYours, ErrAttachmentCount, ErrAttachmentNotFound, ErrMalformed,
+	ErrTooLarge, ErrMultipartRequired, ErrAttachmentsUnavailable}
 
 // Errors returns every sentinel of the package.
 func Errors() []*failure.Error { return append([]*failure.Error(nil), sentinels...) }

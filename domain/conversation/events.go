@@ -38,6 +38,21 @@ type Started struct {
 	RequestID      uuid.UUID `json:"request_id,omitzero" personal:"no"`
 	DueAt          time.Time `json:"due_at" personal:"no"`
 	CatalogVersion string    `json:"catalog_version" personal:"no"`
+	// Attachments are the message's files, each durably stored before this event; AttachmentNames their names as
+	// the member sent them (personal), in the same order. Both absent without attachments.
+	Attachments     []Attachment `json:"attachments,omitempty" personal:"no"`
+	AttachmentNames []string     `json:"attachment_names,omitempty" personal:"yes"`
+}
+
+// Attachment is one file of a member's message as recorded: its real type (judged on the content), its size and
+// SHA-256 as the member sent it, and the blob that holds it sealed under the member's key (named by the SHA-256 of
+// what is stored, StoredSize bytes). Never the bytes.
+type Attachment struct {
+	Type       string `json:"type" personal:"no"`
+	Size       int64  `json:"size" personal:"no"`
+	SHA256     string `json:"sha256" personal:"no"`
+	BlobKey    string `json:"blob_key" personal:"no"`
+	StoredSize int64  `json:"stored_size" personal:"no"`
 }
 
 // MemberWrote: the member's answer on an open conversation; the wait for a reply starts again, due at DueAt.
@@ -46,6 +61,9 @@ type MemberWrote struct {
 	MessageID      uuid.UUID `json:"message_id" personal:"no"`
 	Body           string    `json:"body" personal:"yes"`
 	DueAt          time.Time `json:"due_at" personal:"no"`
+	// Attachments and AttachmentNames: as in Started.
+	Attachments     []Attachment `json:"attachments,omitempty" personal:"no"`
+	AttachmentNames []string     `json:"attachment_names,omitempty" personal:"yes"`
 }
 
 // Claimed: a staff member takes the conversation.

@@ -28,6 +28,23 @@ type Message struct {
 	Body    string
 	At      time.Time
 	ReadAt  time.Time
+	// Attachments are the member's files sent with the message, Names their names as sent (same order).
+	Attachments []Attachment
+	Names       []string
+}
+
+// Attachment returns attachment n (from 0) of message id, with its name as sent.
+func (s State) Attachment(id uuid.UUID, n int) (Attachment, string, bool) {
+	for _, m := range s.Messages {
+		if m.ID == id && n >= 0 && n < len(m.Attachments) {
+			name := ""
+			if n < len(m.Names) {
+				name = m.Names[n]
+			}
+			return m.Attachments[n], name, true
+		}
+	}
+	return Attachment{}, "", false
 }
 
 // Note is an internal note.
@@ -58,9 +75,11 @@ func (s State) Apply(e any, at time.Time) State {
 		s = State{ID: v.ConversationID, MemberID: v.MemberID, RequestID: v.RequestID, Theme: v.Theme, Queue: v.Queue,
 			Subject: v.Subject, CatalogVersion: v.CatalogVersion, Status: StatusAwaitingReply, DueAt: v.DueAt,
 			StartedAt: at, LastAt: at,
-			Messages: []Message{{ID: v.MessageID, From: ReaderMember, Body: v.Body, At: at}}}
+			Messages: []Message{{ID: v.MessageID, From: ReaderMember, Body: v.Body, At: at,
+				Attachments: v.Attachments, Names: v.AttachmentNames}}}
 	case MemberWrote:
-		s.Messages = append(cloneMessages(s.Messages), Message{ID: v.MessageID, From: ReaderMember, Body: v.Body, At: at})
+		s.Messages = append(cloneMessages(s.Messages), Message{ID: v.MessageID, From: ReaderMember, Body: v.Body, At: at,
+			Attachments: v.Attachments, Names: v.AttachmentNames})
 		s.Status, s.DueAt, s.LastAt = StatusAwaitingReply, v.DueAt, at
 	case Claimed:
 		s.Assignee = v.StaffID

@@ -31,19 +31,24 @@ const (
 	// ViewMemberAccountAsOf is an auditor's read of the member's account as it was at a past point of the log
 	// (subject: the commit position shown).
 	ViewMemberAccountAsOf = "member.account.as_of"
+
+	// ViewConversationAttachment is a staff opening of a file attached to one of the member's messages (subject: the
+	// conversation's id).
+	ViewConversationAttachment = "conversation.attachment"
 )
 
 // accessPurposes are the French labels of the views, as the member reads them.
 var accessPurposes = map[string]string{
-	ViewMemberAccount:     "Consultation de votre compte (identité, coordonnées, situation du compte)",
-	ViewMemberProfile:     "Consultation de votre compte (identité, coordonnées, situation du compte)",
-	ViewMemberDirectory:   "Recherche de votre compte dans l'annuaire des adhérents",
-	ViewCaseFile:          "Consultation d'une de vos demandes (formulaire et suivi)",
-	ViewCaseDocuments:     "Consultation de la liste des documents que vous avez envoyés",
-	ViewCaseDocument:      "Consultation d'un document que vous avez envoyé",
-	ViewConversation:      "Lecture d'une de vos conversations avec la caisse",
-	ViewAuditHistory:      "Contrôle de l'historique de votre dossier (tous les événements enregistrés)",
-	ViewMemberAccountAsOf: "Contrôle de votre compte tel qu'il était à une date passée (identité, coordonnées, situation du compte)",
+	ViewMemberAccount:          "Consultation de votre compte (identité, coordonnées, situation du compte)",
+	ViewMemberProfile:          "Consultation de votre compte (identité, coordonnées, situation du compte)",
+	ViewMemberDirectory:        "Recherche de votre compte dans l'annuaire des adhérents",
+	ViewCaseFile:               "Consultation d'une de vos demandes (formulaire et suivi)",
+	ViewCaseDocuments:          "Consultation de la liste des documents que vous avez envoyés",
+	ViewCaseDocument:           "Consultation d'un document que vous avez envoyé",
+	ViewConversation:           "Lecture d'une de vos conversations avec la caisse",
+	ViewConversationAttachment: "Ouverture d'une pièce jointe d'un de vos messages",
+	ViewAuditHistory:           "Contrôle de l'historique de votre dossier (tous les événements enregistrés)",
+	ViewMemberAccountAsOf:      "Contrôle de votre compte tel qu'il était à une date passée (identité, coordonnées, situation du compte)",
 }
 
 // defaultAccessPurpose labels a view this version does not name yet (one added by a later route).

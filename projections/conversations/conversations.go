@@ -105,11 +105,13 @@ func idOf(e any) (uuid.UUID, bool) {
 // Apply folds the batch.
 func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Envelope) error {
 	upsert := projections.GuardedUpsert(p.Table(), []string{"conversation_id"}, columns, "revision")
+	files := sqldb.Upsert{Table: p.Table() + "_attachments", Columns: attachmentColumns, Key: []string{"blob_key"},
+		Update: []string{}}
 	for _, e := range batch {
 		if e.Stream.Category != conversation.Category {
 			continue
 		}
-		if err := p.fold(ctx, tx, upsert, e); err != nil {
+		if err := p.fold(ctx, tx, upsert, files, e); err != nil {
 			return fmt.Errorf("conversations: %s at %s@%d: %w", e.Type, e.Stream, e.Revision, err)
 		}
 	}
@@ -120,7 +122,20 @@ func (p *Projection) Apply(ctx context.Context, tx *sqldb.Tx, batch []event.Enve
 	})
 }
 
-func (p *Projection) fold(ctx context.Context, tx *sqldb.Tx, upsert sqldb.Upsert, e event.Envelope) error {
+var attachmentColumns = []string{"blob_key", "conversation_id", "member_id", "message_id", "attachment_index",
+	"media_type", "size"}
+
+// attachments records which blobs a member's message references.
+func attachments(ctx context.Context, tx *sqldb.Tx, files sqldb.Upsert, conv, member, message uuid.UUID, list []conversation.Attachment) error {
+	for i, a := range list {
+		if err := files.Exec(ctx, tx, a.BlobKey, conv.String(), member.String(), message.String(), i, a.Type, a.Size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Projection) fold(ctx context.Context, tx *sqldb.Tx, upsert, files sqldb.Upsert, e event.Envelope) error {
 	id, ok := idOf(e.Event)
 	if !ok {
 		return nil
@@ -146,9 +161,15 @@ func (p *Projection) fold(ctx context.Context, tx *sqldb.Tx, upsert sqldb.Upsert
 	switch v := e.Event.(type) {
 	case conversation.Started:
 		r.Messages, r.UnreadByStaff = 1, 1
+		if err := attachments(ctx, tx, files, s.ID, s.MemberID, v.MessageID, v.Attachments); err != nil {
+			return err
+		}
 	case conversation.MemberWrote:
 		r.Messages++
 		r.UnreadByStaff++
+		if err := attachments(ctx, tx, files, s.ID, s.MemberID, v.MessageID, v.Attachments); err != nil {
+			return err
+		}
 	case conversation.StaffReplied:
 		r.Messages++
 		r.UnreadByMember++

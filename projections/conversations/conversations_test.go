@@ -44,16 +44,46 @@ func newStory() *story {
 			Subject: subject, MessageID: msg, Body: "Bonjour", DueAt: due, CatalogVersion: "2026.1"}
 	}
 	s.evs = []event.Envelope{
-		a.Add(conversation.TypeStarted, started(s.first, m1, "Date de départ", due)),
+		a.Add(conversation.TypeStarted, withAttachments(started(s.first, m1, "Date de départ", due), "sha256/aa", "sha256/bb")),
 		b.Add(conversation.TypeStarted, started(s.second, m3, "Pension de réversion", due.Add(-time.Hour))),
 		a.Add(conversation.TypeClaimed, conversation.Claimed{ConversationID: s.first, StaffID: s.staff}),
 		a.Add(conversation.TypeMessageRead, conversation.MessageRead{ConversationID: s.first, MessageID: m1, Reader: conversation.ReaderStaff, StaffID: s.staff}),
 		a.Add(conversation.TypeStaffReplied, conversation.StaffReplied{ConversationID: s.first, MessageID: s.replyMessageID, StaffID: s.staff, Body: "Voici"}),
 		a.Add(conversation.TypeMessageRead, conversation.MessageRead{ConversationID: s.first, MessageID: s.replyMessageID, Reader: conversation.ReaderMember}),
-		a.Add(conversation.TypeMemberWrote, conversation.MemberWrote{ConversationID: s.first, MessageID: m2, Body: "Merci, et ensuite ?", DueAt: due.Add(24 * time.Hour)}),
+		a.Add(conversation.TypeMemberWrote, conversation.MemberWrote{ConversationID: s.first, MessageID: m2, Body: "Merci, et ensuite ?", DueAt: due.Add(24 * time.Hour),
+			Attachments: []conversation.Attachment{{Type: "image/png", Size: 3, SHA256: "cc", BlobKey: "sha256/cc", StoredSize: 40}},
+			AttachmentNames: []string{"photo.png"}}),
 		a.Add(conversation.TypeNoteAdded, conversation.NoteAdded{ConversationID: s.first, NoteID: uuid.New(), StaffID: s.staff, Text: "Rappeler"}),
 	}
 	return s
+}
+
+// withAttachments gives a Started the attachments of keys.
+func withAttachments(v conversation.Started, keys ...string) conversation.Started {
+	for _, k := range keys {
+		v.Attachments = append(v.Attachments, conversation.Attachment{Type: "application/pdf", Size: 10, SHA256: k[7:],
+			BlobKey: k, StoredSize: 50})
+		v.AttachmentNames = append(v.AttachmentNames, "piece.pdf")
+	}
+	return v
+}
+
+// TestAttachmentsAreReferenced: the blob sweep's question is answered for the attachments of every member's message
+// (the first and a later one), whatever is replayed; other keys are not referenced.
+func TestAttachmentsAreReferenced(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		p := projectionstest.Setup(t, db, New())
+		s := newStory()
+		projectionstest.Apply(t, db, p, s.evs...)
+		projectionstest.Apply(t, db, p, s.evs...)
+		refs, err := NewQueries(db, nil).Referenced(projectionstest.Ctx(t), []string{"sha256/aa", "sha256/bb", "sha256/cc", "sha256/zz"})
+		if err != nil || len(refs) != 3 || !refs["sha256/aa"] || !refs["sha256/cc"] || refs["sha256/zz"] {
+			t.Fatalf("referenced: %v %v", refs, err)
+		}
+		if refs, err := NewQueries(db, nil).Referenced(projectionstest.Ctx(t), nil); err != nil || len(refs) != 0 {
+			t.Fatalf("no keys: %v %v", refs, err)
+		}
+	})
 }
 
 func TestListsAndStats(t *testing.T) {

@@ -3,6 +3,7 @@ package conversations
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -215,4 +216,26 @@ func asTime(v any) (time.Time, bool) {
 		return asTime(string(t))
 	}
 	return time.Time{}, false
+}
+
+// Referenced reports which of keys a recorded message's attachment references (blobstore.Referenced: the blob
+// sweep deletes none of those).
+func (q *Queries) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	var found []string
+	query := "SELECT blob_key FROM " + Name + "_attachments WHERE blob_key IN (?" + strings.Repeat(",?", len(keys)-1) + ")"
+	if err := sqlx.SelectContext(ctx, q.db, &found, q.db.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("conversations: referenced: %w", err)
+	}
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
 }

@@ -136,7 +136,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 			map[string]any{"weekday": d, "start": "13:30", "end": "16:30"})
 	}
 	publish := map[string]any{"theme": "question-generale", "channel": "agency", "agency": "lille",
-		"from": today.Format("2006-01-02"), "until": today.AddDate(0, 0, 80).Format("2006-01-02"), "weekly": weekly}
+		"from_on": today.Format("2006-01-02"), "until_on": today.AddDate(0, 0, 80).Format("2006-01-02"), "weekly": weekly}
 	// Only supervisors publish; outside the help hours is refused.
 	if r := e.call(t, "POST", "/v1/staff/accounts/"+claireID+"/availability", claire, publish); r.status != 403 {
 		t.Fatalf("a caseworker publishes: %d %s", r.status, r.raw)
@@ -330,7 +330,7 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 	// The caseworker sees the day; the outcome cannot be recorded before the start.
 	day := mustTime(t, s3).In(paris).Format("2006-01-02")
 	cal2 := e.must(t, 200, e.call(t, "GET", "/v1/staff/appointments?date="+day, claire, nil, "X-Dossier-Min-Position", pos), "staff day")
-	if !strings.Contains(string(cal2.raw), id) || strings.Contains(string(cal2.raw), "cotisations") {
+	if !strings.Contains(string(cal2.raw), id) || strings.Contains(string(cal2.raw), "cotisations") || cal2.str("date_on") != day {
 		t.Fatalf("staff day: %s", cal2.raw)
 	}
 	e.must(t, 200, e.call(t, "GET", "/v1/agencies/lille/appointments?date="+day, supervisor, nil), "agency day")
@@ -355,8 +355,10 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 	}
 
 	// At most 3 future appointments per member.
+	var three []string
 	for i := range 3 {
-		pos = e.must(t, 201, e.call(t, "POST", "/v1/appointments", winner, book(winner, future[12+i])), "book").header.Get("X-Dossier-Position")
+		b := e.must(t, 201, e.call(t, "POST", "/v1/appointments", winner, book(winner, future[12+i])), "book")
+		pos, three = b.header.Get("X-Dossier-Position"), append(three, b.str("id"))
 	}
 	// The member's list is paged: one by one, each appointment once, by start, and next null on the last page.
 	whole := e.must(t, 200, e.call(t, "GET", "/v1/appointments", winner, nil, "X-Dossier-Min-Position", pos), "whole list")
@@ -392,6 +394,27 @@ func appointmentStory(t *testing.T, e *memberEnv) {
 	if r := e.call(t, "POST", "/v1/appointments", winner, book(winner, future[16])); r.status != 422 || r.str("code") != "appointment.too_many" {
 		t.Fatalf("a 4th appointment: %d %s", r.status, r.raw)
 	}
+
+	// Staff cancel for the member: not another caseworker; the caseworker of the appointment does, whatever the
+	// notice; the member is mailed (the fund cancelled), the slot is free again and the member may book another.
+	other, _ := e.staffMember(t, "o.petit", "Odile Petit", "caseworker")
+	if r := e.call(t, "POST", "/v1/staff/appointments/"+three[0]+"/cancellation", other, nil); r.status != 403 ||
+		r.str("code") != "appointment.not_assigned" {
+		t.Fatalf("another caseworker cancels: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "POST", "/v1/staff/appointments/"+three[0]+"/cancellation", winner, nil); r.status != 401 && r.status != 403 {
+		t.Fatalf("a member on the staff route: %d %s", r.status, r.raw)
+	}
+	sc := e.must(t, 200, e.call(t, "POST", "/v1/staff/appointments/"+three[0]+"/cancellation", claire, nil), "staff cancels")
+	e.must(t, 200, e.call(t, "POST", "/v1/staff/appointments/"+three[0]+"/cancellation", supervisor, nil), "cancelling again")
+	if m := e.waitNthMail(t, winnerMail, "Annulation", 2); !strings.Contains(strings.ReplaceAll(m.Text, "\r\n", " "), "Nous avons dû annuler") {
+		t.Fatalf("the staff cancellation's mail:\n%s", m.Text)
+	}
+	free = e.slotList(t, winner, time.Now(), time.Now().AddDate(0, 0, 60), "X-Dossier-Min-Position", sc.header.Get("X-Dossier-Position"))
+	if !hasSlot(free, future[12]) {
+		t.Fatal("a slot cancelled by staff is not free again")
+	}
+	e.must(t, 201, e.call(t, "POST", "/v1/appointments", winner, book(winner, future[16])), "another booking after the staff cancellation")
 }
 
 func mustTime(t *testing.T, s string) time.Time {

@@ -5,6 +5,7 @@ package filechecktest
 
 import (
 	"bytes"
+	"compress/zlib"
 	"fmt"
 	"image"
 	"image/color"
@@ -113,4 +114,51 @@ func PDFOfSize(text string, size int) []byte {
 		filler = max(1, filler+size-len(b))
 	}
 	panic(fmt.Sprintf("filechecktest: no PDF of %d bytes", size))
+}
+
+// PDFXRefBomb returns a valid PDF 1.5 (one page, its font in an object stream, a cross-reference stream) whose
+// FlateDecode cross-reference stream inflates to its few rows plus padding zero bytes: with padding in the hundreds
+// of megabytes, a file of a few hundred kilobytes (a decompression bomb). padding 0 is a plain, valid PDF 1.5.
+func PDFXRefBomb(padding int) []byte {
+	header := "5 0 "
+	plain := []byte(header + "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Type /ObjStm /N 1 /First %d /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream",
+			len(header), len(deflate(plain)), deflate(plain)),
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	var rows bytes.Buffer
+	row := func(typ byte, f2 uint32, f3 uint16) {
+		rows.Write([]byte{typ, byte(f2 >> 24), byte(f2 >> 16), byte(f2 >> 8), byte(f2), byte(f3 >> 8), byte(f3)})
+	}
+	row(0, 0, 65535)
+	for _, off := range offsets {
+		row(1, uint32(off), 0)
+	}
+	row(2, 4, 0)            // object 5: the first of object stream 4
+	row(1, uint32(xref), 0) // object 6: this cross-reference stream
+	data := deflate(append(rows.Bytes(), make([]byte, padding)...))
+	fmt.Fprintf(&b, "6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length %d >>\nstream\n", len(data))
+	b.Write(data)
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)
+	return b.Bytes()
+}
+
+// deflate is b compressed as /FlateDecode (zlib), at the best compression.
+func deflate(b []byte) []byte {
+	var out bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&out, zlib.BestCompression)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return out.Bytes()
 }

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -41,40 +40,36 @@ func TestGenerateLog(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(dir, logFileName))
+	segBytes := int64(SegmentBytes)
+	if v := os.Getenv("KN_GEN_SEGMENT_MIB"); v != "" {
+		mib, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segBytes = int64(mib) << 20
+	}
+	lb, err := newLogBuilder(dir, segBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	data := []byte(`{"memberId":"` + uuid.NewString() + `","pad":"` + strings.Repeat("x", 130) + `"}`)
-	buf := []byte(logMagic)
-	off := 0
 	for i := 0; i < events; i += perGroup {
-		start := len(buf)
-		buf = append(buf, make([]byte, groupHeaderSize)...)
-		for k := 0; k < perGroup; k++ {
+		recs := make([]record, perGroup)
+		for k := range recs {
 			s := (i + k) % streams
-			r := record{Pos: uint64(off + len(buf)), Stream: fmt.Sprintf("member-%08d", s), Revision: uint64((i + k) / streams),
+			recs[k] = record{Stream: fmt.Sprintf("member-%08d", s), Revision: uint64((i + k) / streams),
 				ID: uuid.New(), JSON: true, Commit: true, Type: "MemberUpdated", Metadata: []byte(`{}`), Data: data,
 				Created: time.Now().UnixNano() / 100}
-			buf = appendRecord(buf, &r)
 		}
-		putGroupHeader(buf[start:], uint64(off+start), perGroup)
-		if len(buf) > 32<<20 {
-			if _, err := f.Write(buf); err != nil {
-				t.Fatal(err)
-			}
-			off += len(buf)
-			buf = buf[:0]
+		if err := lb.group(recs); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, err := f.Write(buf); err != nil {
+	size := lb.end()
+	if err := lb.close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %d events over %d streams, %d bytes", events, streams, off+len(buf))
+	t.Logf("wrote %d events over %d streams, %d bytes", events, streams, size)
 }
 
 func TestStartupProbe(t *testing.T) {

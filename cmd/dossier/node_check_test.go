@@ -88,7 +88,7 @@ func TestNodeCheckAndRepair(t *testing.T) {
 		t.Fatalf("check of a sound log: %v\n%s", err, out)
 	}
 	// Flip a byte inside the third event's record.
-	path := filepath.Join(dir, "events.log")
+	path := filepath.Join(dir, "events-00000000000000000000.log") // the first (and only) log segment
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestNodeCheckAndRepair(t *testing.T) {
 	if _, err := kurrentnode.Start(kurrentnode.Options{Dir: dir}); err == nil {
 		t.Fatal("node started on a damaged log")
 	}
-	if out, err := run("repair"); err != nil || !strings.Contains(out, "copied the log to ") || !strings.Contains(out, "cut the log at offset") {
+	if out, err := run("repair"); err != nil || !strings.Contains(out, "copied the damaged segment to ") || !strings.Contains(out, "cut the log at offset") {
 		t.Fatalf("repair: %v\n%s", err, out)
 	}
 	if out, err := run("check"); err != nil || !strings.Contains(out, "2 records") || !strings.Contains(out, "status:      ok") {

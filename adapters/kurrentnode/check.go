@@ -129,7 +129,9 @@ func Repair(dir string, now time.Time) (RepairReport, error) {
 	segs := l.list()
 	i := max(l.find(segs, rep.CutAt), 0)
 	var cut *segment
-	if i < len(segs) && segs[i].base < rep.CutAt {
+	if i < len(segs) && segs[i].base+segs[i].size <= rep.CutAt {
+		i++ // the cut falls at the end of a whole segment (the next one is missing or damaged from its start)
+	} else if i < len(segs) && segs[i].base < rep.CutAt {
 		cut = segs[i]
 		rep.Copy = cut.path + suffix
 		if err := copyDurable(cut.f.(diskFile).File, rep.Copy); err != nil {

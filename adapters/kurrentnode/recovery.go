@@ -187,12 +187,14 @@ func scanSegment(l *segLog, sg *segment, last bool, indexed int64, fn func(recor
 	view := segView{sg}
 	name := segName(sg.base)
 	var err error
+	var groups, records uint32 // in this segment, before off
 	torn := func(off int64, why string) (bool, error) {
 		if !last {
 			*res, err = damagedLog(l, *res, off, fmt.Sprintf("log segment %s is not the last one, yet %s", name, why))
 			return true, err
 		}
 		res.End, res.Torn = off, size-off
+		res.SegGroups, res.SegRecords = groups, records
 		return true, nil
 	}
 	damage := func(off int64, reason string) (bool, error) {
@@ -217,7 +219,6 @@ func scanSegment(l *segLog, sg *segment, last bool, indexed int64, fn func(recor
 	res.Segments++
 	res.Verified++
 	res.End = sg.base + segHeaderSize
-	var groups, records uint32
 	rd := &logReader{f: view, size: size}
 	for off := res.End; off < size; {
 		if size-off < groupHeaderSize {

@@ -351,21 +351,21 @@ func (s *store) recover(dir string) error {
 	}
 	end := res.End
 	newSegment := res.LastSealed // a crash between the seal of the last segment and the creation of the next one
-	if res.Torn > 0 {
+	if last := s.log.last(); last != nil && end == last.base {
+		// A segment torn while it was created (empty, or its header cut) holds no group: it goes, and is
+		// created again below.
+		s.logger.Warn("event log: removing the last segment, torn while it was created (no group in it)", "segment", segName(last.base), "bytes", res.Torn)
+		if err := s.log.dropLast(); err != nil {
+			return err
+		}
+		newSegment = true
+	} else if res.Torn > 0 {
 		s.logger.Warn("event log: cutting off the torn last group left by a crash (never acknowledged)", "offset", end, "bytes", res.Torn)
-		if last := s.log.last(); end == last.base {
-			// A segment torn while it was created holds no group: it goes, and is created again below.
-			if err := s.log.dropLast(); err != nil {
-				return err
-			}
-			newSegment = true
-		} else {
-			if err := s.log.Truncate(end); err != nil {
-				return fmt.Errorf("kurrentnode: truncate torn tail: %w", err)
-			}
-			if err := s.log.Sync(); err != nil {
-				return fmt.Errorf("kurrentnode: sync after truncation: %w", err)
-			}
+		if err := s.log.Truncate(end); err != nil {
+			return fmt.Errorf("kurrentnode: truncate torn tail: %w", err)
+		}
+		if err := s.log.Sync(); err != nil {
+			return fmt.Errorf("kurrentnode: sync after truncation: %w", err)
 		}
 	}
 	s.segGroups, s.segRecords = res.SegGroups, res.SegRecords

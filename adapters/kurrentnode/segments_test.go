@@ -3,8 +3,8 @@ package kurrentnode
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"

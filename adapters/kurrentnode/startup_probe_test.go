@@ -6,19 +6,28 @@ package kurrentnode
 //	KN_GEN_DIR=/tmp/kn KN_GEN_EVENTS=1000000 go test -run TestGenerateLog -timeout 1h ./adapters/kurrentnode/
 //	KN_PROBE_DIR=/tmp/kn go test -run TestStartupProbe -v ./adapters/kurrentnode/
 //
+//	KN_CRASH_DIR=/tmp/kn KN_CRASH_EVENTS=200000 go test -run TestCrashProbe -v ./adapters/kurrentnode/
+//
 // The generator writes ~251-byte events, 10 per stream (N/10 streams, interleaved), in groups of 10 appends,
 // directly in the log format. The probe starts a node on the directory, reports the start-up time and the RSS
 // after a GC, then reads 2,000 random 10-event streams through the client (p50/p99) and stops the node cleanly.
+// The crash probe starts a child process that opens the store on the directory, appends KN_CRASH_EVENTS events
+// (10 writers, 10-event appends, each acknowledged after its fdatasync) and is then killed with SIGKILL; the
+// probe then times a start on what the kill left (no clean-stop mark, index memtables lost) and reports how
+// many records the start replayed.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,4 +157,83 @@ func vmRSS(t *testing.T) int64 {
 		}
 	}
 	return 0
+}
+
+func TestCrashProbe(t *testing.T) {
+	dir := os.Getenv("KN_CRASH_DIR")
+	if dir == "" {
+		t.Skip("KN_CRASH_DIR not set")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestCrashProbeChild$")
+	cmd.Env = append(os.Environ(), "KN_CRASH_CHILD=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "WROTE") {
+		cmd.Process.Kill()
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	var logs logBuffer
+	t0 := time.Now()
+	n, err := Start(Options{Dir: dir, Logger: logs.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startup := time.Since(t0)
+	runtime.GC()
+	rss := vmRSS(t)
+	n.Close()
+	opened := ""
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "event log opened") {
+			opened = l
+		}
+	}
+	fmt.Printf("PROBE crash: %s startup_ms=%d rss_after_start_mib=%d\n%s\n", strings.TrimSpace(line), startup.Milliseconds(), rss>>20, opened)
+}
+
+// TestCrashProbeChild is the process TestCrashProbe kills.
+func TestCrashProbeChild(t *testing.T) {
+	if os.Getenv("KN_CRASH_CHILD") == "" {
+		t.Skip("run by TestCrashProbe")
+	}
+	events, err := strconv.Atoi(os.Getenv("KN_CRASH_EVENTS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(os.Getenv("KN_CRASH_DIR"), discard(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(`{"memberId":"` + uuid.NewString() + `","pad":"` + strings.Repeat("x", 130) + `"}`)
+	var wg sync.WaitGroup
+	for w := 0; w < 10; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < events/100; i++ {
+				evs := make([]proposedEvent, 10)
+				for k := range evs {
+					evs[k] = proposedEvent{ID: uuid.New(), Type: "MemberUpdated", JSON: true, Metadata: []byte(`{}`), Data: data}
+				}
+				stream := fmt.Sprintf("crash-%d-%d", w, i)
+				if _, err := st.submit(&writeReq{op: opAppend, stream: stream, events: evs, size: 3000}); err != nil {
+					panic(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Printf("WROTE %d events\n", events/100*100)
+	select {} // until killed
 }

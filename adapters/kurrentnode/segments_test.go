@@ -100,7 +100,7 @@ func TestSegmentsRollAndStartReadsOnlyTheLast(t *testing.T) {
 	if got := streamIDs(st, stream); !slices.Equal(got, idsOf(acked)) {
 		t.Fatalf("after a clean restart: %d events", len(got))
 	}
-	if out := logs.String(); !strings.Contains(out, "segments_verified=1\n") || !strings.Contains(out, "replayed_records=0 ") ||
+	if out := logs.String(); !strings.Contains(out, "segments_verified=1 ") || !strings.Contains(out, "replayed_records=0 ") ||
 		!strings.Contains(out, fmt.Sprintf("segments=%d ", len(segs))) {
 		t.Fatalf("start after a clean stop read more than the last segment:\n%s", out)
 	}
@@ -117,7 +117,7 @@ func TestSegmentsRollAndStartReadsOnlyTheLast(t *testing.T) {
 		t.Fatalf("after an index rebuild: %d events", len(got))
 	}
 	n := len(segFiles(t, dir))
-	if out := logs.String(); !strings.Contains(out, fmt.Sprintf("segments_verified=%d\n", n)) || !strings.Contains(out, "replayed_records=50 ") {
+	if out := logs.String(); !strings.Contains(out, fmt.Sprintf("segments_verified=%d ", n)) || !strings.Contains(out, "replayed_records=50 ") {
 		t.Fatalf("a rebuild must read every one of the %d segments:\n%s", n, out)
 	}
 }

@@ -86,12 +86,18 @@ func TestStartupProbe(t *testing.T) {
 	if dir == "" {
 		t.Skip("KN_PROBE_DIR not set")
 	}
+	var logs logBuffer
 	t0 := time.Now()
-	n, err := Start(Options{Dir: dir})
+	n, err := Start(Options{Dir: dir, Logger: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	startup := time.Since(t0)
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "event log opened") || strings.Contains(l, "event index opened") || strings.Contains(l, "level=WARN") {
+			fmt.Println("PROBE log:", l)
+		}
+	}
 	runtime.GC()
 	rssAfterStart := vmRSS(t)
 	cfg, err := esdb.ParseConnectionString(n.ConnectionString())
@@ -195,11 +201,11 @@ func TestCrashProbe(t *testing.T) {
 	n.Close()
 	opened := ""
 	for _, l := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(l, "event log opened") {
-			opened = l
+		if strings.Contains(l, "event log opened") || strings.Contains(l, "event index opened") || strings.Contains(l, "level=WARN") {
+			opened += l + "\n"
 		}
 	}
-	fmt.Printf("PROBE crash: %s startup_ms=%d rss_after_start_mib=%d\n%s\n", strings.TrimSpace(line), startup.Milliseconds(), rss>>20, opened)
+	fmt.Printf("PROBE crash: %s startup_ms=%d rss_after_start_mib=%d\n%s", strings.TrimSpace(line), startup.Milliseconds(), rss>>20, opened)
 }
 
 // TestCrashProbeChild is the process TestCrashProbe kills.

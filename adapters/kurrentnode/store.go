@@ -230,11 +230,15 @@ func (s *store) unlock() {
 // openIndex opens the persisted index, or drops and recreates it when pebble cannot open it or finds a
 // damaged block in it: the log rebuilds it.
 func (s *store) openIndex() error {
+	t0 := time.Now()
 	db, err := openIndex(s.dir, s.logger, s.cacheBytes)
 	if err == nil {
-		if err = verifyIndex(db, s.dir); err != nil {
+		if err = verifyIndex(db, s.dir, s.logger); err != nil {
 			db.Close()
 		}
+	}
+	if err == nil {
+		s.logger.Info("event index opened and verified", "took", time.Since(t0).Round(time.Millisecond))
 	}
 	if err != nil {
 		s.logger.Warn("event index damaged or unreadable: rebuilding it from the log", "err", err)
@@ -296,6 +300,7 @@ func (s *store) replayFrom(size int64) (int64, error) {
 }
 
 func (s *store) recover(dir string) error {
+	t0 := time.Now()
 	from, err := s.replayFrom(s.log.end())
 	if err != nil {
 		return err
@@ -389,7 +394,7 @@ func (s *store) recover(dir string) error {
 	}
 	s.end, s.visible = uint64(end), uint64(end)
 	s.logger.Info("event log opened", "replayed_from", from, "replayed_records", replayed, "replayed_groups", res.Groups,
-		"bytes", end, "segments", res.Segments, "segments_verified", res.Verified)
+		"bytes", end, "segments", res.Segments, "segments_verified", res.Verified, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 

@@ -113,3 +113,40 @@ func TestNodeCheckAndRepair(t *testing.T) {
 	}
 	n.Close()
 }
+
+// TestNodeCheckSealedOnARunningNode: `dossier node check --sealed` verifies the sealed segments of a node that
+// runs (plain check refuses it).
+func TestNodeCheckSealedOnARunningNode(t *testing.T) {
+	dir := t.TempDir()
+	n, err := kurrentnode.Start(kurrentnode.Options{Dir: dir, SegmentBytes: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	cfg, _ := esdb.ParseConnectionString(n.ConnectionString())
+	c, err := esdb.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stream := "member-" + uuid.NewString()
+	for i := 0; i < 20; i++ {
+		if _, err := c.AppendToStream(context.Background(), stream, esdb.AppendToStreamOptions{},
+			esdb.EventData{EventType: "Counted", ContentType: esdb.ContentTypeJson, Data: []byte(`{"pad":"` + strings.Repeat("x", 200) + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd, node := parseNode(t, "check", "--sealed", "--data", dir)
+	if cmd != "node check" || !node.Check.Sealed {
+		t.Fatalf("parsed %q %+v", cmd, node.Check)
+	}
+	var out bytes.Buffer
+	node.Check.stdout = &out
+	if err := node.Check.Run(); err != nil || !strings.Contains(out.String(), "status:      ok") || strings.Contains(out.String(), " 0 sealed") {
+		t.Fatalf("check --sealed on a running node: %v\n%s", err, out.String())
+	}
+	node.Check.Sealed = false
+	if err := node.Check.Run(); !errors.Is(err, kurrentnode.ErrDirInUse) {
+		t.Fatalf("plain check on a running node: %v, want ErrDirInUse", err)
+	}
+}

@@ -72,7 +72,7 @@ func removeCleanMark(dir string) error {
 
 // applyCleanMark turns what a scan of a cleanly stopped log took for a torn last group (or a log ending before
 // the mark) into damage.
-func applyCleanMark(f logFile, size int64, res scanResult, dir string) (scanResult, error) {
+func applyCleanMark(l *segLog, res scanResult, dir string) (scanResult, error) {
 	if res.Damage != nil || dir == "" {
 		return res, nil
 	}
@@ -83,7 +83,7 @@ func applyCleanMark(f logFile, size int64, res scanResult, dir string) (scanResu
 	reason := fmt.Sprintf("the node stopped cleanly with its log ending at %d, so nothing can be torn; the valid log ends at %d", end, res.End)
 	if res.End > end {
 		reason = fmt.Sprintf("the node stopped cleanly with its log ending at %d, and valid groups follow it up to %d", end, res.End)
-		return damaged(f, size, res, end, reason)
+		return damagedLog(l, res, end, reason)
 	}
-	return damaged(f, size, res, res.End, reason)
+	return damagedLog(l, res, res.End, reason)
 }

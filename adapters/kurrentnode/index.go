@@ -85,22 +85,43 @@ func openIndex(dir string, logger *slog.Logger, cacheBytes int64) (*pebble.DB, e
 // verifyIndex checks the checksum of every block of every live table of the index on disk (pebble checks its
 // manifest when it opens): a damaged index file is found at start, before any answer is given from it, and the
 // index is then rebuilt from the log. It reads the tables sequentially and decodes nothing.
-func verifyIndex(db *pebble.DB, dir string) error {
+//
+// Compactions may start as soon as pebble opens, and delete a listed table before it is read: a table gone is
+// not damage, the tables are listed again and the new ones (the compactions' outputs) verified in turn, until a
+// listing holds only verified tables.
+func verifyIndex(db *pebble.DB, dir string, logger *slog.Logger) error {
 	if dir == "" {
 		return nil
 	}
-	levels, err := db.SSTables()
-	if err != nil {
-		return err
-	}
-	for _, level := range levels {
-		for _, t := range level {
-			if err := verifyTable(filepath.Join(dir, indexDirName, fmt.Sprintf("%06d.sst", uint64(t.BackingSSTNum)))); err != nil {
-				return err
+	verified := map[uint64]bool{}
+	for round := 0; ; round++ {
+		levels, err := db.SSTables()
+		if err != nil {
+			return err
+		}
+		gone := false
+		for _, level := range levels {
+			for _, t := range level {
+				num := uint64(t.BackingSSTNum)
+				if verified[num] {
+					continue
+				}
+				err := verifyTable(filepath.Join(dir, indexDirName, fmt.Sprintf("%06d.sst", num)))
+				switch {
+				case errors.Is(err, os.ErrNotExist) && round < 1000:
+					gone = true
+				case err != nil:
+					return err
+				default:
+					verified[num] = true
+				}
 			}
 		}
+		if !gone {
+			return nil
+		}
+		logger.Info("event index: a table was compacted away while being verified; verifying the new ones")
 	}
-	return nil
 }
 
 func verifyTable(path string) error {

@@ -12,25 +12,24 @@ import (
 	"github.com/google/uuid"
 )
 
-// The log is one append-only file. It starts with a fixed header; then come group commits, each one write and
-// one fdatasync of the writer, framed by a group header (see groupHeader) and holding whole records:
+// The log (segments.go) is a sequence of segment files holding group commits, each one write and one
+// fdatasync of the writer, framed by a group header (see groupHeader) and holding whole records:
 //
 //	length uint32 BE | crc32c(body) uint32 BE | body
 //
-// A record's $all position is the byte offset where its length field starts, so positions are strictly
-// increasing in file order (with a gap of one group header between groups) and never 0 (the file header
+// A record's $all position is the global byte offset where its length field starts (its segment's base plus
+// its offset in the file), so positions are strictly increasing in log order (with a gap of one group header
+// between groups, and of a seal and a segment header between segments) and never 0 (the first segment's header
 // occupies the first bytes). The body holds:
 //
 //	flags u8 | revision u64 | created i64 (100 ns ticks since the Unix epoch) | event id [16]byte |
 //	uvarint len + stream | uvarint len + type | uvarint len + metadata | uvarint len + data
 //
-// flagCommit marks the last record of one append. An append never spans two groups, and a group is kept or
-// dropped whole, so a multi-event append is atomic even when a crash tears the last group.
+// flagCommit marks the last record of one append. An append never spans two groups, a group never spans two
+// segments, and a group is kept or dropped whole, so a multi-event append is atomic even when a crash tears the
+// last group.
 
 const (
-	logMagic      = "DOSSIER-KLOG-v2\n"
-	logMagicV1    = "DOSSIER-KLOG-v1\n" // before group frames (see errOldFormat)
-	logHeaderSize = len(logMagic)
 	recHeaderSize = 8
 	bodyFixedSize = 1 + 8 + 8 + 16
 
@@ -192,17 +191,3 @@ func (m *memFile) Truncate(size int64) error {
 type diskFile struct{ *os.File }
 
 func (f diskFile) Sync() error { return syscall.Fdatasync(int(f.Fd())) }
-
-// openDiskLog opens (creating if needed) the log file.
-func openDiskLog(path string) (diskFile, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return diskFile{}, 0, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return diskFile{}, 0, err
-	}
-	return diskFile{f}, st.Size(), nil
-}

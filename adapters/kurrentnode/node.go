@@ -7,8 +7,9 @@
 // and Tombstone, stream metadata ($maxCount, $maxAge, $tb, $$ metastreams). Not implemented: persistent
 // subscriptions, BatchAppend, projections, authentication/TLS, clustering, scavenging.
 //
-// Storage is one append-only log file with CRC-protected records and framed group commits (see log.go,
-// recovery.go and store.go); the indexes live in memory and are rebuilt from the log at start.
+// Storage is an append-only log of sealed segment files with CRC-protected records and framed group commits
+// (see log.go, segments.go, recovery.go and store.go); the indexes live in pebble beside it (index.go),
+// reflecting the log up to a checkpoint, and are caught up from the log at start.
 package kurrentnode
 
 import (
@@ -46,6 +47,9 @@ type Options struct {
 	// IndexCacheBytes is the block cache of the persisted index: with its memtables (2 × 16 MiB at most), what
 	// bounds the node's memory whatever the number of events. 0: IndexCacheBytes (64 MiB).
 	IndexCacheBytes int64
+	// SegmentBytes is the size at which a log segment is sealed and the next one started (0: SegmentBytes,
+	// 256 MiB). Start-up reads the segment being written whole, and only the seals of the others.
+	SegmentBytes int64
 
 	wrapLog func(logFile) logFile // tests: wraps the log file (fault injection, recording)
 }
@@ -74,7 +78,7 @@ func Start(opts Options) (*Node, error) {
 	if opts.InMemory == (opts.Dir != "") {
 		return nil, errors.New("kurrentnode: set exactly one of Dir and InMemory")
 	}
-	st, err := openStoreCache(opts.Dir, logger, opts.wrapLog, opts.IndexCacheBytes)
+	st, err := openStoreConfig(opts.Dir, logger, opts.wrapLog, storeConfig{cacheBytes: opts.IndexCacheBytes, segBytes: opts.SegmentBytes})
 	if err != nil {
 		return nil, err
 	}

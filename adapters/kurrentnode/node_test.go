@@ -115,7 +115,7 @@ func TestRestartKeepsEveryEventAndCutsTornTail(t *testing.T) {
 	// A crash in the middle of a write leaves part of a record at the end of the log (and, being a crash, no
 	// clean-stop mark).
 	os.Remove(filepath.Join(dir, cleanFileName))
-	path := filepath.Join(dir, logFileName)
+	path := filepath.Join(dir, firstSegment)
 	full, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestRecoveryDropsAPartialMultiEventAppend(t *testing.T) {
 	c.Close()
 	n.Close()
 	os.Remove(filepath.Join(dir, cleanFileName)) // a crash leaves no clean-stop mark
-	path := filepath.Join(dir, logFileName)
+	path := filepath.Join(dir, firstSegment)
 	full, _ := os.ReadFile(path)
 	// Two whole records of a three-event append: without its commit record the append never happened.
 	var buf []byte
@@ -185,10 +185,10 @@ func TestRecoveryRefusesDamageBeyondATornTail(t *testing.T) {
 	}
 	c.Close()
 	n.Close()
-	path := filepath.Join(dir, logFileName)
+	path := filepath.Join(dir, firstSegment)
 	f, _ := os.OpenFile(path, os.O_RDWR, 0)
 	// Flip a byte in the first record: everything after it would be lost by a blind truncation.
-	f.WriteAt([]byte{0xff, 0xff}, int64(logHeaderSize)+20)
+	f.WriteAt([]byte{0xff, 0xff}, int64(segHeaderSize)+20)
 	f.Close()
 	if st, err := openStore(dir, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err == nil {
 		st.close()

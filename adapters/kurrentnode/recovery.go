@@ -3,7 +3,6 @@ package kurrentnode
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -80,9 +79,6 @@ func parseGroupHeader(b []byte, off int64) (groupHeader, bool) {
 	}, true
 }
 
-// errOldFormat: logs written before group frames are not read (no production data exists in that format).
-var errOldFormat = errors.New("kurrentnode: event log written by an older Dossier (format v1, without group frames), which this version does not read; no production data exists in that format: move the data directory aside and start with an empty one")
-
 // LogDamage reports damage in the event log that is not a torn last group: recovery refuses to start on it.
 type LogDamage struct {
 	Path   string
@@ -103,7 +99,7 @@ func (d *LogDamage) Error() string {
 	}
 	return fmt.Sprintf("kurrentnode: event log %s damaged at offset %d (%s), not a torn last write: %d readable events "+
 		"of %d streams (%s%s) and %d unreadable records lie at or after it; refusing to start. Inspect with "+
-		"`dossier node check --data DIR`; `dossier node repair --data DIR` copies the file aside and cuts it at %d",
+		"`dossier node check --data DIR`; `dossier node repair --data DIR` sets the damaged segment aside and cuts the log at %d",
 		d.Path, d.Offset, d.Reason, d.Events, len(d.Streams), strings.Join(names, ", "), more, d.Undecodable, d.Offset)
 }
 
@@ -115,75 +111,177 @@ type scanResult struct {
 	Records int
 	Appends int
 	Damage  *LogDamage // damage other than a torn last group; End is then its offset
+
+	Segments   int  // segments whose header verified
+	Sealed     int  // of which sealed
+	Verified   int  // segments whose every group was verified (the others: header and seal only)
+	LastSealed bool // the last segment is sealed (a crash between its seal and the next segment's creation)
+	// The groups and records of the last segment, when it is not sealed (what its seal will count).
+	SegGroups, SegRecords uint32
 }
 
-// scanLog reads the whole log group by group, calling fn for every record of every valid group in order (fn
-// must not keep the record's byte slices: the buffer is reused). It returns errOldFormat or a read error as an
-// error; damage is reported in the result, not as an error.
-func scanLog(f logFile, size int64, fn func(record) error) (scanResult, error) {
-	return scanLogFrom(f, size, int64(logHeaderSize), fn, nil)
+// scanLog verifies every group and record of every segment, calling fn for every record in order (fn must not
+// keep the record's byte slices: the buffer is reused). Read errors are errors; damage is reported in the
+// result, not as an error.
+func scanLog(l *segLog, fn func(record) error) (scanResult, error) {
+	return scanLogFrom(l, segHeaderSize, fn, nil)
 }
 
-// scanLogFrom is scanLog for a start with a persisted index that reflects the log up to indexed: every group
-// is verified (frame and checksum) as by scanLog, but the groups that end at or before indexed are neither
-// decoded nor passed to fn (nor counted in Records and Appends); group is called after the records of every
-// other valid group with the group's offset and end.
-func scanLogFrom(f logFile, size, indexed int64, fn func(record) error, group func(off, end int64) error) (scanResult, error) {
-	if size == 0 {
-		return scanResult{}, nil
-	}
-	head := make([]byte, logHeaderSize)
-	if _, err := f.ReadAt(head, 0); err != nil || string(head) != logMagic {
-		switch {
-		case size < int64(logHeaderSize) && string(head[:size]) == logMagic[:size]:
-			return scanResult{Torn: size}, nil // crash while creating the file
-		case string(head) == logMagicV1:
-			return scanResult{}, errOldFormat
+// scanLogFrom is scanLog for a start with a persisted index that reflects the log up to indexed: a sealed
+// segment that is not the last and whose seal lies at or before indexed is verified by its header and seal
+// alone (not read); in the other segments every group is verified (frame and checksum), but the groups that end
+// at or before indexed are neither decoded nor passed to fn (nor counted in Records and Appends); group is
+// called after the records of every other valid group with the group's offset and end.
+func scanLogFrom(l *segLog, indexed int64, fn func(record) error, group func(off, end int64) error) (scanResult, error) {
+	return scanSegments(l, indexed, true, fn, group)
+}
+
+// scanSegments is scanLogFrom; with openEnded false, every segment must be sealed (none is the one being
+// written), and a last segment that is not is damage, never a torn write.
+func scanSegments(l *segLog, indexed int64, openEnded bool, fn func(record) error, group func(off, end int64) error) (scanResult, error) {
+	segs := l.list()
+	res := scanResult{}
+	for i, sg := range segs {
+		last := openEnded && i == len(segs)-1
+		if sg.base != res.End {
+			reason := fmt.Sprintf("log segment %s starts at %d, but the log before it ends at %d (a segment is missing or misplaced)", segName(sg.base), sg.base, res.End)
+			return damagedLog(l, res, res.End, reason)
 		}
-		return scanResult{}, fmt.Errorf("kurrentnode: not a Dossier event log (bad header)")
-	}
-	res := scanResult{End: int64(logHeaderSize)}
-	rd := &logReader{f: f, size: size}
-	for off := int64(logHeaderSize); off < size; {
-		torn := func() (scanResult, error) {
-			res.End, res.Torn = off, size-off
-			return res, nil
+		if !last && sg.base+sg.size-sealSize <= indexed {
+			if s, ok := readSegEnds(sg); ok {
+				res.Segments++
+				res.Sealed++
+				res.Groups += int(s.groups)
+				res.End = sg.base + sg.size
+				continue
+			}
+			// Not sealed as it should be: the full scan below finds where it goes wrong.
 		}
+		stop, err := scanSegment(l, sg, last, indexed, fn, group, &res)
+		if err != nil || stop {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// readSegEnds reads a sealed segment's header and seal (two small reads), and returns the seal.
+func readSegEnds(sg *segment) (seal, bool) {
+	if sg.size < segHeaderSize+sealSize {
+		return seal{}, false
+	}
+	b := make([]byte, segHeaderSize)
+	if _, err := sg.f.ReadAt(b, 0); err != nil || !segHeaderOK(b, sg.base) {
+		return seal{}, false
+	}
+	if _, err := sg.f.ReadAt(b[:sealSize], sg.size-sealSize); err != nil {
+		return seal{}, false
+	}
+	return parseSeal(b[:sealSize], sg.base+sg.size-sealSize)
+}
+
+// scanSegment verifies one segment group by group (see scanLogFrom), updating res; stop is true when the scan
+// ends there (damage, or a torn last group).
+func scanSegment(l *segLog, sg *segment, last bool, indexed int64, fn func(record) error, group func(off, end int64) error, res *scanResult) (bool, error) {
+	size := sg.base + sg.size // the segment's end, as a global offset
+	view := segView{sg}
+	name := segName(sg.base)
+	var err error
+	var groups, records uint32 // in this segment, before off
+	torn := func(off int64, why string) (bool, error) {
+		if !last {
+			*res, err = damagedLog(l, *res, off, fmt.Sprintf("log segment %s is not the last one, yet %s", name, why))
+			return true, err
+		}
+		res.End, res.Torn = off, size-off
+		res.SegGroups, res.SegRecords = groups, records
+		return true, nil
+	}
+	damage := func(off int64, reason string) (bool, error) {
+		*res, err = damagedLog(l, *res, off, reason)
+		return true, err
+	}
+	hb := make([]byte, segHeaderSize)
+	if sg.size >= segHeaderSize {
+		if _, err := sg.f.ReadAt(hb, 0); err != nil {
+			return true, fmt.Errorf("kurrentnode: read log segment %s: %w", name, err)
+		}
+	}
+	if sg.size < segHeaderSize || !segHeaderOK(hb, sg.base) {
+		if last && sg.size <= segHeaderSize {
+			return torn(sg.base, "its header is torn") // a crash while the segment was created: no group in it
+		}
+		if string(hb[:legacyMagicSize]) == legacyMagicV2 || string(hb[:legacyMagicSize]) == legacyMagicV1 {
+			return true, errOldFormat
+		}
+		return damage(sg.base, fmt.Sprintf("header of log segment %s does not verify", name))
+	}
+	res.Segments++
+	res.Verified++
+	res.End = sg.base + segHeaderSize
+	rd := &logReader{f: view, size: size}
+	for off := res.End; off < size; {
 		if size-off < groupHeaderSize {
-			return torn()
+			return torn(off, fmt.Sprintf("%d bytes at %d do not hold a group header", size-off, off))
 		}
 		hb, err := rd.bytes(off, groupHeaderSize)
 		if err != nil {
-			return scanResult{}, err
+			return true, err
+		}
+		if s, ok := parseSeal(hb, off); ok {
+			switch {
+			case off+sealSize != size:
+				return damage(off, fmt.Sprintf("%d bytes follow the seal of log segment %s", size-off-sealSize, name))
+			case s.groups != groups || s.records != records:
+				return damage(off, fmt.Sprintf("the seal of log segment %s counts %d groups and %d records, the segment holds %d and %d", name, s.groups, s.records, groups, records))
+			}
+			res.Sealed++
+			res.End = size
+			res.LastSealed = last
+			return false, nil
 		}
 		h, ok := parseGroupHeader(hb, off)
 		if !ok {
-			next, err := findGroupHeader(f, off+1, size)
+			if !last {
+				return damage(off, "group header does not verify")
+			}
+			next, err := findGroupHeader(view, off+1, size)
 			if err != nil {
-				return scanResult{}, err
+				return true, err
+			}
+			endSeal := make([]byte, sealSize)
+			sealed := false
+			if size-sealSize > off {
+				if _, err := sg.f.ReadAt(endSeal, sg.size-sealSize); err == nil {
+					_, sealed = parseSeal(endSeal, size-sealSize)
+				}
 			}
 			switch {
 			case next >= 0:
-				return damaged(f, size, res, off, fmt.Sprintf("group header does not verify, next valid group at %d", next))
+				return damage(off, fmt.Sprintf("group header does not verify, next valid group at %d", next))
+			case sealed:
+				return damage(off, "group header does not verify, and the segment is sealed after it")
 			case size-off > maxGroupSpan:
-				return damaged(f, size, res, off, fmt.Sprintf("group header does not verify and %d bytes follow without another", size-off))
+				return damage(off, fmt.Sprintf("group header does not verify and %d bytes follow without another", size-off))
 			}
-			return torn()
+			return torn(off, "")
 		}
 		end := off + groupHeaderSize + int64(h.length)
 		if end > size {
-			return torn()
+			return torn(off, fmt.Sprintf("its group at %d reaches past its end", off))
 		}
 		body, err := rd.bytes(off+groupHeaderSize, int(h.length))
 		if err != nil {
-			return scanResult{}, err
+			return true, err
 		}
 		if crc32.Checksum(body, crcTable) != h.crc {
 			if end == size {
-				return torn()
+				return torn(off, fmt.Sprintf("its last group at %d fails its checksum", off))
 			}
-			return damaged(f, size, res, off, "group checksum mismatch")
+			return damage(off, "group checksum mismatch")
 		}
+		groups++
+		records += h.count
 		if end <= indexed {
 			res.Groups++
 			off = end
@@ -192,16 +290,16 @@ func scanLogFrom(f logFile, size, indexed int64, fn func(record) error, group fu
 		}
 		recs, appends, reason := decodeGroup(body, uint64(off+groupHeaderSize), h.count)
 		if reason != "" {
-			return damaged(f, size, res, off, reason)
+			return damage(off, reason)
 		}
 		for _, r := range recs {
 			if err := fn(r); err != nil {
-				return scanResult{}, err
+				return true, err
 			}
 		}
 		if group != nil {
 			if err := group(off, end); err != nil {
-				return scanResult{}, err
+				return true, err
 			}
 		}
 		res.Groups++
@@ -210,13 +308,17 @@ func scanLogFrom(f logFile, size, indexed int64, fn func(record) error, group fu
 		off = end
 		res.End = off
 	}
-	return res, nil
+	if !last {
+		return damage(size, fmt.Sprintf("log segment %s is not the last one, yet it ends without a seal", name))
+	}
+	res.SegGroups, res.SegRecords = groups, records
+	return false, nil
 }
 
 // logReader reads the log forwards through a 4 MiB window, so that a scan of many small groups costs one
 // read per window rather than two per group.
 type logReader struct {
-	f     logFile
+	f     io.ReaderAt
 	size  int64
 	buf   []byte
 	start int64
@@ -267,7 +369,7 @@ func decodeGroup(body []byte, pos uint64, count uint32) (recs []record, appends 
 }
 
 // findGroupHeader returns the offset of the first valid group header at or after from, or -1.
-func findGroupHeader(f logFile, from, size int64) (int64, error) {
+func findGroupHeader(f io.ReaderAt, from, size int64) (int64, error) {
 	const chunk = 4 << 20
 	magic := binary.BigEndian.AppendUint32(nil, groupMagic)
 	buf := make([]byte, chunk+groupHeaderSize)
@@ -294,15 +396,39 @@ func findGroupHeader(f logFile, from, size int64) (int64, error) {
 	return -1, nil
 }
 
-// damaged completes res with the damage found at off, and describes what lies from off to the end: the
-// readable records of the damaged group (each has its own checksum) and of every valid group after it.
-func damaged(f logFile, size int64, res scanResult, off int64, reason string) (scanResult, error) {
+// damagedLog completes res with the damage found at off, and describes what lies from off to the end of the
+// log: the readable records of the damaged group (each has its own checksum) and of every valid group after it,
+// in every segment.
+func damagedLog(l *segLog, res scanResult, off int64, reason string) (scanResult, error) {
 	d := &LogDamage{Offset: off, Reason: reason}
 	streams := map[string]bool{}
-	count := func(r record) {
-		d.Events++
-		streams[r.Stream] = true
+	for _, sg := range l.list() {
+		from, to := max(off, sg.base+segHeaderSize), sg.base+sg.size
+		if to <= from {
+			continue
+		}
+		if to-from >= sealSize {
+			b := make([]byte, sealSize)
+			if _, err := sg.f.ReadAt(b, sg.size-sealSize); err == nil {
+				if _, ok := parseSeal(b, to-sealSize); ok {
+					to -= sealSize
+				}
+			}
+		}
+		if err := describe(segView{sg}, from, to, d, streams); err != nil {
+			return scanResult{}, err
+		}
 	}
+	for s := range streams {
+		d.Streams = append(d.Streams, s)
+	}
+	slices.Sort(d.Streams)
+	res.End, res.Damage = off, d
+	return res, nil
+}
+
+// describe counts into d the readable records from off to size (global offsets, within one segment).
+func describe(f io.ReaderAt, off, size int64, d *LogDamage, streams map[string]bool) error {
 	hb := make([]byte, groupHeaderSize)
 	at := off
 	for at < size {
@@ -310,7 +436,7 @@ func damaged(f logFile, size int64, res scanResult, off int64, reason string) (s
 		ok := false
 		if size-at >= groupHeaderSize {
 			if _, err := f.ReadAt(hb, at); err != nil {
-				return scanResult{}, fmt.Errorf("kurrentnode: read log at %d: %w", at, err)
+				return fmt.Errorf("kurrentnode: read log at %d: %w", at, err)
 			}
 			h, ok = parseGroupHeader(hb, at)
 		}
@@ -318,7 +444,7 @@ func damaged(f logFile, size int64, res scanResult, off int64, reason string) (s
 		if !ok {
 			var err error
 			if next, err = findGroupHeader(f, at+1, size); err != nil {
-				return scanResult{}, err
+				return err
 			}
 			if next < 0 {
 				next = size
@@ -333,7 +459,7 @@ func damaged(f logFile, size int64, res scanResult, off int64, reason string) (s
 		next = min(next, start+maxGroupSpan)
 		b := make([]byte, next-start)
 		if _, err := f.ReadAt(b, start); err != nil && err != io.EOF {
-			return scanResult{}, fmt.Errorf("kurrentnode: read log at %d: %w", start, err)
+			return fmt.Errorf("kurrentnode: read log at %d: %w", start, err)
 		}
 		for rel := 0; rel < len(b); {
 			r, n, err := decodeRecord(b[rel:], uint64(start)+uint64(rel))
@@ -341,15 +467,11 @@ func damaged(f logFile, size int64, res scanResult, off int64, reason string) (s
 				d.Undecodable++
 				break // a record's length cannot be trusted after a bad one: resume at the next group
 			}
-			count(r)
+			d.Events++
+			streams[r.Stream] = true
 			rel += n
 		}
 		at = next
 	}
-	for s := range streams {
-		d.Streams = append(d.Streams, s)
-	}
-	slices.Sort(d.Streams)
-	res.End, res.Damage = off, d
-	return res, nil
+	return nil
 }

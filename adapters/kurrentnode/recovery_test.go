@@ -23,6 +23,9 @@ import (
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// firstSegment is the first log segment's file: the whole log of a test that writes less than a segment.
+var firstSegment = segName(0)
+
 // ackedAppend is one acknowledged append: its ids and the position of its last record.
 type ackedAppend struct {
 	ids []uuid.UUID
@@ -105,13 +108,13 @@ func TestTornLastGroupAtEveryByteOffset(t *testing.T) {
 	src := t.TempDir()
 	stream := "member-" + uuid.NewString()
 	acked := buildLog(t, src, stream, 4, 1)
-	before, err := os.ReadFile(filepath.Join(src, logFileName))
+	before, err := os.ReadFile(filepath.Join(src, firstSegment))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The last group: a two-event append, written and never acknowledged (the crash happens before the sync).
 	last := buildLog(t, src, stream, 1, 2)
-	full, err := os.ReadFile(filepath.Join(src, logFileName))
+	full, err := os.ReadFile(filepath.Join(src, firstSegment))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +123,7 @@ func TestTornLastGroupAtEveryByteOffset(t *testing.T) {
 	}
 	want := idsOf(acked)
 	dir := t.TempDir()
-	path := filepath.Join(dir, logFileName)
+	path := filepath.Join(dir, firstSegment)
 	check := func(name string, content []byte) {
 		t.Helper()
 		os.Remove(filepath.Join(dir, cleanFileName)) // a crash leaves no clean-stop mark
@@ -210,7 +213,7 @@ func testFlippedByte(t *testing.T, crashed bool) {
 			acked := buildLog(t, dir, stream, groups, 1)
 			// Sequential single-event appends: one group each, its header just before the record.
 			groupAt := int64(acked[tc.group].pos) - groupHeaderSize
-			path := filepath.Join(dir, logFileName)
+			path := filepath.Join(dir, firstSegment)
 			flipByte(t, path, groupAt+tc.delta)
 			if crashed {
 				os.Remove(filepath.Join(dir, cleanFileName))
@@ -267,14 +270,21 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// TestOldFormatIsRefusedClearly: a log written before group frames is not read (no production data exists).
+// TestOldFormatIsRefusedClearly: a log written before segments (one events.log, with or without group frames)
+// is not read (no production data exists), and the refusal says what to do.
 func TestOldFormatIsRefusedClearly(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, logFileName), []byte(logMagicV1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Start(Options{Dir: dir}); !errors.Is(err, errOldFormat) {
-		t.Fatalf("start on a v1 log: %v, want errOldFormat", err)
+	for _, magic := range []string{legacyMagicV1, legacyMagicV2} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, legacyLogName), []byte(magic), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Start(Options{Dir: dir})
+		if !errors.Is(err, errOldFormat) || !strings.Contains(err.Error(), "move the data directory aside") {
+			t.Fatalf("start on a %q log: %v, want errOldFormat", magic, err)
+		}
+		if _, err := Check(dir); !errors.Is(err, errOldFormat) {
+			t.Fatalf("check of a %q log: %v, want errOldFormat", magic, err)
+		}
 	}
 }
 
@@ -328,7 +338,7 @@ func TestFailedWriteOrSyncLeavesNoTrace(t *testing.T) {
 			ff := &faultFile{ok: 3, failWrite: failWrite}
 			n, c := startNode(t, Options{Dir: dir, wrapLog: func(f logFile) logFile { ff.logFile = f; return ff }})
 			acked := appendN(t, c, stream, 3)
-			size := func() int64 { fi, _ := os.Stat(filepath.Join(dir, logFileName)); return fi.Size() }
+			size := func() int64 { fi, _ := os.Stat(filepath.Join(dir, firstSegment)); return fi.Size() }
 			good := size()
 			failed := event("Failed", `{"lost":true}`)
 			if _, err := c.AppendToStream(context.Background(), stream, esdb.AppendToStreamOptions{}, failed); err == nil {
@@ -482,25 +492,29 @@ func TestCreatedDirectoriesAndFilesAreSynced(t *testing.T) {
 func BenchmarkRecovery(b *testing.B) {
 	const events, streams, perGroup = 200_000, 10_000, 10
 	dir := b.TempDir()
-	buf := []byte(logMagic)
+	lb, err := newLogBuilder(dir, SegmentBytes)
+	if err != nil {
+		b.Fatal(err)
+	}
 	revs := make([]uint64, streams)
 	data := []byte(`{"memberId":"` + uuid.NewString() + `","pad":"` + strings.Repeat("x", 160) + `"}`)
 	for i := 0; i < events; i += perGroup {
-		start := len(buf)
-		buf = append(buf, make([]byte, groupHeaderSize)...)
-		for k := 0; k < perGroup; k++ {
+		recs := make([]record, perGroup)
+		for k := range recs {
 			s := (i + k) % streams
-			r := record{Pos: uint64(len(buf)), Stream: fmt.Sprintf("member-%08d", s), Revision: revs[s], ID: uuid.New(),
+			recs[k] = record{Stream: fmt.Sprintf("member-%08d", s), Revision: revs[s], ID: uuid.New(),
 				JSON: true, Commit: true, Type: "MemberUpdated", Metadata: []byte(`{}`), Data: data}
 			revs[s]++
-			buf = appendRecord(buf, &r)
 		}
-		putGroupHeader(buf[start:], uint64(start), perGroup)
+		if err := lb.group(recs); err != nil {
+			b.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, logFileName), buf, 0o600); err != nil {
+	size := lb.end()
+	if err := lb.close(); err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(buf)))
+	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
 		// A full rebuild of the index from the log each time (a start after a checkpoint replays much less).
@@ -573,7 +587,7 @@ func TestCleanStopMakesLastGroupDamageVisible(t *testing.T) {
 	t.Run("byte flipped in the last group", func(t *testing.T) {
 		dir, stream, acked := setup(t)
 		lastGroup := int64(acked[4].pos) - groupHeaderSize
-		flipByte(t, filepath.Join(dir, logFileName), lastGroup+groupHeaderSize+50)
+		flipByte(t, filepath.Join(dir, firstSegment), lastGroup+groupHeaderSize+50)
 		_, err := Start(Options{Dir: dir})
 		var damage *LogDamage
 		if !errors.As(err, &damage) || damage.Offset != lastGroup {
@@ -596,7 +610,7 @@ func TestCleanStopMakesLastGroupDamageVisible(t *testing.T) {
 	})
 	t.Run("log cut at a group boundary", func(t *testing.T) {
 		dir, _, acked := setup(t)
-		if err := os.Truncate(filepath.Join(dir, logFileName), int64(acked[3].pos)-groupHeaderSize); err != nil {
+		if err := os.Truncate(filepath.Join(dir, firstSegment), int64(acked[3].pos)-groupHeaderSize); err != nil {
 			t.Fatal(err)
 		}
 		var damage *LogDamage

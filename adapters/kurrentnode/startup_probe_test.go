@@ -6,20 +6,28 @@ package kurrentnode
 //	KN_GEN_DIR=/tmp/kn KN_GEN_EVENTS=1000000 go test -run TestGenerateLog -timeout 1h ./adapters/kurrentnode/
 //	KN_PROBE_DIR=/tmp/kn go test -run TestStartupProbe -v ./adapters/kurrentnode/
 //
+//	KN_CRASH_DIR=/tmp/kn KN_CRASH_EVENTS=200000 go test -run TestCrashProbe -v ./adapters/kurrentnode/
+//
 // The generator writes ~251-byte events, 10 per stream (N/10 streams, interleaved), in groups of 10 appends,
 // directly in the log format. The probe starts a node on the directory, reports the start-up time and the RSS
 // after a GC, then reads 2,000 random 10-event streams through the client (p50/p99) and stops the node cleanly.
+// The crash probe starts a child process that opens the store on the directory, appends KN_CRASH_EVENTS events
+// (10 writers, 10-event appends, each acknowledged after its fdatasync) and is then killed with SIGKILL; the
+// probe then times a start on what the kill left (no clean-stop mark, index memtables lost) and reports how
+// many records the start replayed.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,40 +49,36 @@ func TestGenerateLog(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(dir, logFileName))
+	segBytes := int64(SegmentBytes)
+	if v := os.Getenv("KN_GEN_SEGMENT_MIB"); v != "" {
+		mib, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segBytes = int64(mib) << 20
+	}
+	lb, err := newLogBuilder(dir, segBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	data := []byte(`{"memberId":"` + uuid.NewString() + `","pad":"` + strings.Repeat("x", 130) + `"}`)
-	buf := []byte(logMagic)
-	off := 0
 	for i := 0; i < events; i += perGroup {
-		start := len(buf)
-		buf = append(buf, make([]byte, groupHeaderSize)...)
-		for k := 0; k < perGroup; k++ {
+		recs := make([]record, perGroup)
+		for k := range recs {
 			s := (i + k) % streams
-			r := record{Pos: uint64(off + len(buf)), Stream: fmt.Sprintf("member-%08d", s), Revision: uint64((i + k) / streams),
+			recs[k] = record{Stream: fmt.Sprintf("member-%08d", s), Revision: uint64((i + k) / streams),
 				ID: uuid.New(), JSON: true, Commit: true, Type: "MemberUpdated", Metadata: []byte(`{}`), Data: data,
 				Created: time.Now().UnixNano() / 100}
-			buf = appendRecord(buf, &r)
 		}
-		putGroupHeader(buf[start:], uint64(off+start), perGroup)
-		if len(buf) > 32<<20 {
-			if _, err := f.Write(buf); err != nil {
-				t.Fatal(err)
-			}
-			off += len(buf)
-			buf = buf[:0]
+		if err := lb.group(recs); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, err := f.Write(buf); err != nil {
+	size := lb.end()
+	if err := lb.close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %d events over %d streams, %d bytes", events, streams, off+len(buf))
+	t.Logf("wrote %d events over %d streams, %d bytes", events, streams, size)
 }
 
 func TestStartupProbe(t *testing.T) {
@@ -82,12 +86,18 @@ func TestStartupProbe(t *testing.T) {
 	if dir == "" {
 		t.Skip("KN_PROBE_DIR not set")
 	}
+	var logs logBuffer
 	t0 := time.Now()
-	n, err := Start(Options{Dir: dir})
+	n, err := Start(Options{Dir: dir, Logger: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	startup := time.Since(t0)
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "event log opened") || strings.Contains(l, "event index opened") || strings.Contains(l, "level=WARN") {
+			fmt.Println("PROBE log:", l)
+		}
+	}
 	runtime.GC()
 	rssAfterStart := vmRSS(t)
 	cfg, err := esdb.ParseConnectionString(n.ConnectionString())
@@ -153,4 +163,83 @@ func vmRSS(t *testing.T) int64 {
 		}
 	}
 	return 0
+}
+
+func TestCrashProbe(t *testing.T) {
+	dir := os.Getenv("KN_CRASH_DIR")
+	if dir == "" {
+		t.Skip("KN_CRASH_DIR not set")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestCrashProbeChild$")
+	cmd.Env = append(os.Environ(), "KN_CRASH_CHILD=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "WROTE") {
+		cmd.Process.Kill()
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	var logs logBuffer
+	t0 := time.Now()
+	n, err := Start(Options{Dir: dir, Logger: logs.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startup := time.Since(t0)
+	runtime.GC()
+	rss := vmRSS(t)
+	n.Close()
+	opened := ""
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "event log opened") || strings.Contains(l, "event index opened") || strings.Contains(l, "level=WARN") {
+			opened += l + "\n"
+		}
+	}
+	fmt.Printf("PROBE crash: %s startup_ms=%d rss_after_start_mib=%d\n%s", strings.TrimSpace(line), startup.Milliseconds(), rss>>20, opened)
+}
+
+// TestCrashProbeChild is the process TestCrashProbe kills.
+func TestCrashProbeChild(t *testing.T) {
+	if os.Getenv("KN_CRASH_CHILD") == "" {
+		t.Skip("run by TestCrashProbe")
+	}
+	events, err := strconv.Atoi(os.Getenv("KN_CRASH_EVENTS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(os.Getenv("KN_CRASH_DIR"), discard(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(`{"memberId":"` + uuid.NewString() + `","pad":"` + strings.Repeat("x", 130) + `"}`)
+	var wg sync.WaitGroup
+	for w := 0; w < 10; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < events/100; i++ {
+				evs := make([]proposedEvent, 10)
+				for k := range evs {
+					evs[k] = proposedEvent{ID: uuid.New(), Type: "MemberUpdated", JSON: true, Metadata: []byte(`{}`), Data: data}
+				}
+				stream := fmt.Sprintf("crash-%d-%d", w, i)
+				if _, err := st.submit(&writeReq{op: opAppend, stream: stream, events: evs, size: 3000}); err != nil {
+					panic(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Printf("WROTE %d events\n", events/100*100)
+	select {} // until killed
 }

@@ -26,7 +26,6 @@ const (
 	maxGroupBytes = 64 << 20
 	// idMapThreshold: streams longer than this get a map from event id to revision for idempotency checks.
 	idMapThreshold = 32
-	logFileName    = "events.log"
 	lockFileName   = "LOCK"
 	addrFileName   = "node.addr"
 )
@@ -110,7 +109,8 @@ type writeResp struct {
 // and one fsync, and only then writes the group's index entries and makes them visible and answers, under mu.
 // So the index holds exactly the records below `visible`, the end of what is durable.
 type store struct {
-	f      logFile
+	f      logFile // the log (log, or a test's wrapper around it)
+	log    *segLog
 	dir    string // "" in memory
 	lock   *os.File
 	logger *slog.Logger
@@ -119,6 +119,12 @@ type store struct {
 	db         *pebble.DB
 	cacheBytes int64
 	ov         overlay // the group being built (writer only)
+
+	// The last segment (writer only): where it starts, what its seal will count, and the size that seals it.
+	segBytes   int64
+	segBase    int64
+	segGroups  uint32
+	segRecords uint32
 
 	mu      sync.RWMutex
 	closed  bool   // the index is closed: readers get errStoreClosed
@@ -142,23 +148,34 @@ func openStore(dir string, logger *slog.Logger, wrap func(logFile) logFile) (*st
 
 // openStoreCache is openStore with the index's block cache size (0: IndexCacheBytes).
 func openStoreCache(dir string, logger *slog.Logger, wrap func(logFile) logFile, cacheBytes int64) (*store, error) {
-	if cacheBytes <= 0 {
-		cacheBytes = IndexCacheBytes
+	return openStoreConfig(dir, logger, wrap, storeConfig{cacheBytes: cacheBytes})
+}
+
+// storeConfig sizes a store (0: the defaults).
+type storeConfig struct {
+	cacheBytes int64 // the index's block cache (IndexCacheBytes)
+	segBytes   int64 // the size that seals a log segment (SegmentBytes)
+}
+
+func openStoreConfig(dir string, logger *slog.Logger, wrap func(logFile) logFile, cfg storeConfig) (*store, error) {
+	if cfg.cacheBytes <= 0 {
+		cfg.cacheBytes = IndexCacheBytes
+	}
+	if cfg.segBytes <= 0 {
+		cfg.segBytes = SegmentBytes
 	}
 	s := &store{
 		logger:     logger,
 		dir:        dir,
 		now:        time.Now,
-		cacheBytes: cacheBytes,
+		cacheBytes: cfg.cacheBytes,
+		segBytes:   cfg.segBytes,
 		notify:     make(chan struct{}),
 		reqs:       make(chan *writeReq, 1024),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
-	var size int64
-	if dir == "" {
-		s.f = &memFile{}
-	} else {
+	if dir != "" {
 		if err := mkdirDurable(dir); err != nil {
 			return nil, err
 		}
@@ -177,13 +194,13 @@ func openStoreCache(dir string, logger *slog.Logger, wrap func(logFile) logFile,
 			return nil, fmt.Errorf("%w (%s): %v", ErrDirInUse, dir, err)
 		}
 		s.lock = lock
-		f, n, err := openDiskLog(filepath.Join(dir, logFileName))
-		if err != nil {
-			s.unlock()
-			return nil, fmt.Errorf("kurrentnode: open log: %w", err)
-		}
-		s.f, size = f, n
 	}
+	l, err := openSegLog(dir, false)
+	if err != nil {
+		s.unlock()
+		return nil, err
+	}
+	s.log, s.f = l, l
 	if wrap != nil {
 		s.f = wrap(s.f)
 	}
@@ -192,7 +209,7 @@ func openStoreCache(dir string, logger *slog.Logger, wrap func(logFile) logFile,
 		s.unlock()
 		return nil, err
 	}
-	if err := s.recover(size, dir); err != nil {
+	if err := s.recover(dir); err != nil {
 		if s.db != nil {
 			s.db.Close()
 		}
@@ -213,11 +230,15 @@ func (s *store) unlock() {
 // openIndex opens the persisted index, or drops and recreates it when pebble cannot open it or finds a
 // damaged block in it: the log rebuilds it.
 func (s *store) openIndex() error {
+	t0 := time.Now()
 	db, err := openIndex(s.dir, s.logger, s.cacheBytes)
 	if err == nil {
-		if err = verifyIndex(db, s.dir); err != nil {
+		if err = verifyIndex(db, s.dir, s.logger); err != nil {
 			db.Close()
 		}
+	}
+	if err == nil {
+		s.logger.Info("event index opened and verified", "took", time.Since(t0).Round(time.Millisecond))
 	}
 	if err != nil {
 		s.logger.Warn("event index damaged or unreadable: rebuilding it from the log", "err", err)
@@ -250,12 +271,12 @@ func (s *store) recreateIndex() (*pebble.DB, error) {
 func (s *store) replayFrom(size int64) (int64, error) {
 	cp, ok, err := readCheckpoint(s.db)
 	if err == nil && ok {
-		if cp.group == 0 && cp.end == uint64(logHeaderSize) && size >= int64(logHeaderSize) {
-			return int64(logHeaderSize), nil
+		if cp.group == 0 && cp.end == uint64(segHeaderSize) && size >= int64(segHeaderSize) {
+			return int64(segHeaderSize), nil
 		}
-		if cp.group >= uint64(logHeaderSize) && int64(cp.group)+groupHeaderSize <= size && int64(cp.end) <= size {
+		if cp.group >= uint64(segHeaderSize) && int64(cp.group)+groupHeaderSize <= size && int64(cp.end) <= size {
 			hb := make([]byte, groupHeaderSize)
-			if _, rerr := s.f.ReadAt(hb, int64(cp.group)); rerr == nil {
+			if _, rerr := s.log.ReadAt(hb, int64(cp.group)); rerr == nil {
 				if h, hok := parseGroupHeader(hb, int64(cp.group)); hok && cp.group+groupHeaderSize+uint64(h.length) == cp.end {
 					return int64(cp.end), nil
 				}
@@ -275,18 +296,19 @@ func (s *store) replayFrom(size int64) (int64, error) {
 		}
 		s.db, s.ov.db = db, db
 	}
-	return int64(logHeaderSize), nil
+	return int64(segHeaderSize), nil
 }
 
-func (s *store) recover(size int64, dir string) error {
-	from, err := s.replayFrom(size)
+func (s *store) recover(dir string) error {
+	t0 := time.Now()
+	from, err := s.replayFrom(s.log.end())
 	if err != nil {
 		return err
 	}
 	replayed := 0
 	replay := func(from int64) (scanResult, error) {
 		var last checkpoint
-		res, err := scanLogFrom(s.f, size, from, func(r record) error {
+		res, err := scanLogFrom(s.log, from, func(r record) error {
 			replayed++
 			return s.ov.add(&r)
 		}, func(off, end int64) error {
@@ -305,14 +327,14 @@ func (s *store) recover(size int64, dir string) error {
 		if err != nil {
 			return res, err
 		}
-		return applyCleanMark(s.f, size, res, dir)
+		return applyCleanMark(s.log, res, dir)
 	}
 	res, err := replay(from)
 	if err != nil {
 		return err
 	}
 	if res.Damage != nil {
-		res.Damage.Path = filepath.Join(dir, logFileName)
+		res.Damage.Path = s.log.pathAt(res.Damage.Offset)
 		return res.Damage
 	}
 	if res.End < from {
@@ -326,49 +348,53 @@ func (s *store) recover(size int64, dir string) error {
 			return err
 		}
 		s.db, s.ov.db = db, db
-		if from, err = int64(logHeaderSize), nil; res.End > 0 {
+		if from, err = int64(segHeaderSize), nil; res.End > 0 {
 			if res, err = replay(from); err != nil {
 				return err
 			}
 		}
 	}
-	end, torn := res.End, res.Torn
-	if torn > 0 {
-		s.logger.Warn("event log: cutting off the torn last group left by a crash (never acknowledged)", "offset", end, "bytes", torn)
-		if err := s.f.Truncate(end); err != nil {
+	end := res.End
+	newSegment := res.LastSealed // a crash between the seal of the last segment and the creation of the next one
+	if last := s.log.last(); last != nil && end == last.base {
+		// A segment torn while it was created (empty, or its header cut) holds no group: it goes, and is
+		// created again below.
+		s.logger.Warn("event log: removing the last segment, torn while it was created (no group in it)", "segment", segName(last.base), "bytes", res.Torn)
+		if err := s.log.dropLast(); err != nil {
+			return err
+		}
+		newSegment = true
+	} else if res.Torn > 0 {
+		s.logger.Warn("event log: cutting off the torn last group left by a crash (never acknowledged)", "offset", end, "bytes", res.Torn)
+		if err := s.log.Truncate(end); err != nil {
 			return fmt.Errorf("kurrentnode: truncate torn tail: %w", err)
 		}
-	}
-	if end == 0 {
-		if _, err := s.f.WriteAt([]byte(logMagic), 0); err != nil {
-			return fmt.Errorf("kurrentnode: write log header: %w", err)
-		}
-		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("kurrentnode: sync log header: %w", err)
-		}
-		if dir != "" {
-			if err := syncDir(dir); err != nil {
-				return err
-			}
-		}
-		end = int64(logHeaderSize)
-	} else if torn > 0 {
-		if err := s.f.Sync(); err != nil {
+		if err := s.log.Sync(); err != nil {
 			return fmt.Errorf("kurrentnode: sync after truncation: %w", err)
 		}
 	}
+	s.segGroups, s.segRecords = res.SegGroups, res.SegRecords
+	if newSegment || s.log.last() == nil {
+		if err := s.log.create(end); err != nil {
+			return err
+		}
+		end += segHeaderSize
+		s.segGroups, s.segRecords = 0, 0
+	}
+	s.segBase = s.log.last().base
 	if dir != "" {
 		if err := removeCleanMark(dir); err != nil {
 			return err
 		}
 	}
-	if from == int64(logHeaderSize) && res.Groups == 0 {
-		if err := s.ov.commit(checkpoint{0, uint64(logHeaderSize)}); err != nil {
+	if from == int64(segHeaderSize) && res.Groups == 0 {
+		if err := s.ov.commit(checkpoint{0, uint64(segHeaderSize)}); err != nil {
 			return err
 		}
 	}
 	s.end, s.visible = uint64(end), uint64(end)
-	s.logger.Info("event log opened", "replayed_from", from, "replayed_records", replayed, "replayed_groups", res.Groups, "bytes", end)
+	s.logger.Info("event log opened", "replayed_from", from, "replayed_records", replayed, "replayed_groups", res.Groups,
+		"bytes", end, "segments", res.Segments, "segments_verified", res.Verified, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
@@ -518,6 +544,11 @@ func (s *store) commit(batch []*writeReq) {
 		}
 		return
 	}
+	if int64(s.end)-s.segBase >= s.segBytes && s.segGroups > 0 {
+		if err := s.roll(batch); err != nil {
+			return
+		}
+	}
 	// The group header goes first; the records after it get their positions as they are encoded.
 	start := s.end
 	s.end += groupHeaderSize
@@ -563,6 +594,8 @@ func (s *store) commit(batch []*writeReq) {
 		if cap(buf) <= 4<<20 {
 			s.buf = buf
 		}
+		s.segGroups++
+		s.segRecords += uint32(count)
 		s.mu.Lock()
 		err = s.ov.commit(checkpoint{start, s.end})
 		if err == nil {
@@ -581,6 +614,38 @@ func (s *store) commit(batch []*writeReq) {
 	for i, r := range batch {
 		r.done <- resps[i]
 	}
+}
+
+// roll seals the last segment (its seal written and synced) and starts the next one. On failure it answers the
+// batch and stops writes as a failed group does (a seal that failed is cut back first).
+func (s *store) roll(batch []*writeReq) error {
+	at := s.end
+	var b [sealSize]byte
+	putSeal(b[:], seal{offset: int64(at), groups: s.segGroups, records: s.segRecords})
+	_, err := s.f.WriteAt(b[:], int64(at))
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		s.writeFailed(at, fmt.Errorf("seal the log segment: %w", err), append(batch, s.carry...))
+		s.carry = nil
+		return err
+	}
+	next := int64(at) + sealSize
+	if err := s.log.create(next); err != nil {
+		// The segment stays sealed: the next start creates the one after it.
+		s.logger.Error("event log: creating the next segment failed; writes refused until restart", "err", err)
+		s.fail(fmt.Errorf("kurrentnode: event log write failed, node needs a restart: %w", err), append(batch, s.carry...))
+		s.carry = nil
+		return err
+	}
+	s.segBase, s.segGroups, s.segRecords = next, 0, 0
+	s.end = uint64(next) + segHeaderSize
+	s.mu.Lock()
+	s.visible = s.end // nothing new to read: the log now ends after the new segment's header
+	s.mu.Unlock()
+	s.logger.Info("event log: sealed a segment and started the next", "segment", segName(next))
+	return nil
 }
 
 // indexError is a failure to read the persisted index while deciding a write.

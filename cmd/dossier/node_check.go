@@ -14,9 +14,10 @@ import (
 // errLogDamaged makes `dossier node check` exit non-zero on a damaged log (after printing the summary).
 var errLogDamaged = errors.New("event log damaged: the node refuses to start on it (see `dossier node repair`)")
 
-// NodeCheckCmd verifies a stopped node's event log.
+// NodeCheckCmd verifies a stopped node's event log, or the sealed segments of a running node's.
 type NodeCheckCmd struct {
-	Data string `default:"./var/events" env:"DOSSIER_NODE_DATA" help:"Data directory of the event log (the node must be stopped)."`
+	Data   string `default:"./var/events" env:"DOSSIER_NODE_DATA" help:"Data directory of the event log (the node must be stopped, unless --sealed)."`
+	Sealed bool   `help:"Verify only the sealed log segments, which a running node never writes again (run it periodically: start-up reads only their seals)."`
 
 	stdout io.Writer // nil: os.Stdout
 }
@@ -24,7 +25,11 @@ type NodeCheckCmd struct {
 // Run prints the summary on stdout; it fails when the log is damaged (a torn last group is not damage: the
 // node cuts it at start).
 func (c *NodeCheckCmd) Run() error {
-	rep, err := kurrentnode.Check(c.Data)
+	check := kurrentnode.Check
+	if c.Sealed {
+		check = kurrentnode.CheckSealed
+	}
+	rep, err := check(c.Data)
 	if err != nil {
 		return err
 	}
@@ -50,11 +55,16 @@ func (c *NodeRepairCmd) Run() error {
 	}
 	w := orStdout(c.stdout)
 	printCheck(w, rep.Before)
-	if rep.Copy == "" {
+	if !rep.Repaired() {
 		fmt.Fprintln(w, "nothing to repair")
 		return nil
 	}
-	fmt.Fprintf(w, "copied the log to %s\n", rep.Copy)
+	if rep.Copy != "" {
+		fmt.Fprintf(w, "copied the damaged segment to %s\n", rep.Copy)
+	}
+	for _, p := range rep.SetAside {
+		fmt.Fprintf(w, "set the later segment aside as %s\n", p)
+	}
 	fmt.Fprintf(w, "cut the log at offset %d (%d bytes dropped)\n", rep.CutAt, rep.Before.Size-rep.CutAt)
 	return nil
 }
@@ -68,7 +78,7 @@ func orStdout(w io.Writer) io.Writer {
 
 // printCheck writes the summary of a check. Stream names are identifiers (category and uuid), not personal data.
 func printCheck(w io.Writer, r kurrentnode.CheckReport) {
-	fmt.Fprintf(w, "event log:   %s (%d bytes)\n", r.Path, r.Size)
+	fmt.Fprintf(w, "event log:   %s (%d bytes in %d segments, %d sealed)\n", r.Path, r.Size, r.Segments, r.Sealed)
 	fmt.Fprintf(w, "valid:       %d bytes: %d group commits, %d appends, %d records (checksums verified), %d streams\n",
 		r.End, r.Groups, r.Appends, r.Records, r.Streams)
 	switch {
@@ -79,7 +89,7 @@ func printCheck(w io.Writer, r kurrentnode.CheckReport) {
 		if len(d.Streams) > 0 {
 			fmt.Fprintf(w, "streams:     %s\n", strings.Join(d.Streams, " "))
 		}
-		fmt.Fprintf(w, "the node refuses to start; `dossier node repair` copies the file aside and cuts it at %d\n", d.Offset)
+		fmt.Fprintf(w, "the node refuses to start; `dossier node repair` sets the damaged segment aside and cuts the log at %d\n", d.Offset)
 	case r.Torn > 0:
 		fmt.Fprintf(w, "status:      ok, with a torn last group of %d bytes at offset %d (left by a crash, never acknowledged; cut at the next start)\n", r.Torn, r.End)
 	default:

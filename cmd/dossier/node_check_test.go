@@ -88,7 +88,7 @@ func TestNodeCheckAndRepair(t *testing.T) {
 		t.Fatalf("check of a sound log: %v\n%s", err, out)
 	}
 	// Flip a byte inside the third event's record.
-	path := filepath.Join(dir, "events.log")
+	path := filepath.Join(dir, "events-00000000000000000000.log") // the first (and only) log segment
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestNodeCheckAndRepair(t *testing.T) {
 	if _, err := kurrentnode.Start(kurrentnode.Options{Dir: dir}); err == nil {
 		t.Fatal("node started on a damaged log")
 	}
-	if out, err := run("repair"); err != nil || !strings.Contains(out, "copied the log to ") || !strings.Contains(out, "cut the log at offset") {
+	if out, err := run("repair"); err != nil || !strings.Contains(out, "copied the damaged segment to ") || !strings.Contains(out, "cut the log at offset") {
 		t.Fatalf("repair: %v\n%s", err, out)
 	}
 	if out, err := run("check"); err != nil || !strings.Contains(out, "2 records") || !strings.Contains(out, "status:      ok") {
@@ -112,4 +112,41 @@ func TestNodeCheckAndRepair(t *testing.T) {
 		t.Fatalf("start after repair: %v", err)
 	}
 	n.Close()
+}
+
+// TestNodeCheckSealedOnARunningNode: `dossier node check --sealed` verifies the sealed segments of a node that
+// runs (plain check refuses it).
+func TestNodeCheckSealedOnARunningNode(t *testing.T) {
+	dir := t.TempDir()
+	n, err := kurrentnode.Start(kurrentnode.Options{Dir: dir, SegmentBytes: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	cfg, _ := esdb.ParseConnectionString(n.ConnectionString())
+	c, err := esdb.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stream := "member-" + uuid.NewString()
+	for i := 0; i < 20; i++ {
+		if _, err := c.AppendToStream(context.Background(), stream, esdb.AppendToStreamOptions{},
+			esdb.EventData{EventType: "Counted", ContentType: esdb.ContentTypeJson, Data: []byte(`{"pad":"` + strings.Repeat("x", 200) + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd, node := parseNode(t, "check", "--sealed", "--data", dir)
+	if cmd != "node check" || !node.Check.Sealed {
+		t.Fatalf("parsed %q %+v", cmd, node.Check)
+	}
+	var out bytes.Buffer
+	node.Check.stdout = &out
+	if err := node.Check.Run(); err != nil || !strings.Contains(out.String(), "status:      ok") || strings.Contains(out.String(), " 0 sealed") {
+		t.Fatalf("check --sealed on a running node: %v\n%s", err, out.String())
+	}
+	node.Check.Sealed = false
+	if err := node.Check.Run(); !errors.Is(err, kurrentnode.ErrDirInUse) {
+		t.Fatalf("plain check on a running node: %v, want ErrDirInUse", err)
+	}
 }

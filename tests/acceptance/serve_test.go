@@ -219,7 +219,7 @@ func TestServeOnTheEmbeddedDefault(t *testing.T) {
 	}
 	checkOperationsEndpoints(t, s)
 	s.stop(t)
-	for _, p := range []string{"var/events/events.log", "var/dossier.db"} {
+	for _, p := range []string{"var/events/events-00000000000000000000.log" /* the first log segment */, "var/dossier.db"} {
 		if _, err := os.Stat(filepath.Join(s.cmd.Dir, p)); err != nil {
 			t.Errorf("embedded default did not create %s: %v", p, err)
 		}

@@ -8,18 +8,22 @@ import (
 	"testing"
 )
 
-// An insider's rewrite of the embedded node's log (adapters/kurrentnode, format v2), for the tampering tests only:
+// An insider's rewrite of the embedded node's log (adapters/kurrentnode, log segments; a test log fits in its first
+// segment), for the tampering tests only:
 // the log is parsed into its groups and records, changed, and written back with every record's CRC and every group
 // frame (own offset, length, count, CRCs) recomputed, so the node starts on it as on an untouched log. The index
 // and the clean-stop mark are removed: the node rebuilds the first from the log, and a log stopped "cleanly" at
 // another length would otherwise be refused.
 //
-//	file:   "DOSSIER-KLOG-v2\n" | group…
+//	file:   segment header (32 bytes: "DOSSIER-KSEG-v3\n" | base u64 | 0 u32 | crc32c u32) | group…
 //	group:  "KGRP" u32 | offset u64 | length u32 | count u32 | crc32c(records) u32 | 0 u32 | crc32c(28 bytes) u32 | records
 //	record: length u32 | crc32c(body) u32 | body
 //	body:   flags u8 | revision u64 | created i64 | id [16] | uvarint len+stream | len+type | len+metadata | len+data
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// firstSegment is the file of the log's first segment (base 0).
+const firstSegment = "events-00000000000000000000.log"
 
 type logRecord struct {
 	body []byte
@@ -49,12 +53,12 @@ type logFile struct {
 
 func readLog(t *testing.T, dir string) *logFile {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "events.log"))
+	b, err := os.ReadFile(filepath.Join(dir, firstSegment))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lf := &logFile{header: b[:16]}
-	off := 16
+	lf := &logFile{header: b[:32]}
+	off := 32
 	for off < len(b) {
 		if string(b[off:off+4]) != "KGRP" {
 			t.Fatalf("no group at %d", off)
@@ -99,7 +103,7 @@ func (lf *logFile) write(t *testing.T, dir string) {
 		binary.BigEndian.PutUint32(h[24:], 0)
 		binary.BigEndian.PutUint32(h[28:], crc32.Checksum(h[:28], castagnoli))
 	}
-	if err := os.WriteFile(filepath.Join(dir, "events.log"), out, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, firstSegment), out, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"index", "events.clean"} {

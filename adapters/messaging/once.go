@@ -119,10 +119,6 @@ func EffectKey(handler string, eventID uuid.UUID) uuid.UUID {
 // The window is RouterConfig.InFlightWindow for a delivery (DefaultInFlightWindow otherwise); it must exceed the
 // clock skew between replicas (the claim's time is the claimer's clock, its expiry read with the reader's).
 func OnceExternal(ctx context.Context, db *sqldb.DB, handler string, eventID uuid.UUID, effect func(ctx context.Context, key uuid.UUID) error) (ran bool, err error) {
-	done, err := Processed(ctx, db, handler, eventID)
-	if err != nil || done {
-		return false, err
-	}
 	window := inFlightWindowOf(ctx)
 	c := claim{db: db, holder: holderOf(db), handler: handler, eventID: eventID}
 	// One attempt at a time per key in this process: a second waits for the first to end (the router serialises a
@@ -144,7 +140,7 @@ func OnceExternal(ctx context.Context, db *sqldb.DB, handler string, eventID uui
 
 	var since time.Time
 	for poll := inFlightPoll(window); ; {
-		var claimed bool
+		var claimed, done bool
 		since, claimed, done, err = c.take(ctx, window)
 		if err != nil || done {
 			return false, err

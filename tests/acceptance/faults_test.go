@@ -44,7 +44,13 @@ type nodeProc struct {
 
 func startNodeProc(t *testing.T, dir, addr string) *nodeProc {
 	t.Helper()
-	cmd := exec.Command(testbin.Dossier(t), "node", "--listen", addr, "--data", dir)
+	return startNodeCmd(t, exec.Command(testbin.Dossier(t), "node", "--listen", addr, "--data", dir), dir, addr)
+}
+
+// startNodeCmd starts cmd, a `dossier node` on addr with its data in dir (possibly through a wrapper), and waits
+// for its start-up line.
+func startNodeCmd(t *testing.T, cmd *exec.Cmd, dir, addr string) *nodeProc {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -164,14 +170,15 @@ type submission struct {
 type load struct {
 	mu      sync.Mutex
 	subs    []submission
-	by      map[int]int // status → count
-	errs    []string    // transport errors
+	by      map[int]int    // status → count
+	errs    []string       // transport errors
+	bodies  map[int]string // the first body answered with each status other than 201
 	stopped chan struct{}
 	done    chan struct{}
 }
 
 func startLoad(t *testing.T, c *cluster, token string, rate int) *load {
-	l := &load{by: map[int]int{}, stopped: make(chan struct{}), done: make(chan struct{})}
+	l := &load{by: map[int]int{}, bodies: map[int]string{}, stopped: make(chan struct{}), done: make(chan struct{})}
 	body := map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}
 	go func() {
 		defer close(l.done)
@@ -198,6 +205,9 @@ func startLoad(t *testing.T, c *cluster, token string, rate int) *load {
 				} else {
 					s.status, s.requestID, s.position = status, r.str("request_id"), r.header.Get("X-Dossier-Position")
 					l.by[status]++
+					if _, seen := l.bodies[status]; !seen && status != 201 {
+						l.bodies[status] = string(r.raw)
+					}
 				}
 				l.subs = append(l.subs, s)
 			}()

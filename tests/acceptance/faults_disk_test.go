@@ -72,7 +72,8 @@ func TestFullEventsDiskFailsCleanlyAndResumes(t *testing.T) {
 	s := startServeIn(t, srvDir, args...)
 	s.waitReady(t)
 	c := &cluster{node: node, smtp: smtp, args: [][]string{args}, dirs: []string{srvDir}, down: make([]atomic.Bool, 1)}
-	c.replicas = []*memberEnv{{srv: s, smtp: smtp}}
+	c.env = []string{"DOSSIER_KURRENTDB_URL=esdb://" + addr + "?tls=false"} // operator commands reach the same node
+	c.replicas = []*memberEnv{{srv: s, smtp: smtp, adminEnv: c.env}}
 	csv := filepath.Join(srvDir, "assures.csv")
 	if err := os.WriteFile(csv, []byte(insuredCSV), 0o600); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestFinanceFactsRideOutABrokerRestart(t *testing.T) {
 	}
 	t.Cleanup(func() { broker.Stop() })
 	c := startEmbedded(t, "--integration-url", broker.DSN(), "--integration-poll-interval", "100ms")
-	token := c.replicas[0].member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	token := faultMember(t, c.replicas[0])
 
 	db, err := sql.Open("postgres", broker.DSN())
 	if err != nil {

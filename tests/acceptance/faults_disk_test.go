@@ -79,7 +79,7 @@ func TestFullEventsDiskFailsCleanlyAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.replicas[0].admin(t, nil, "admin", "import-insured", csv)
-	token := c.replicas[0].member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	token := faultMember(t, c.replicas[0])
 
 	// Leave 256 KiB free.
 	var st syscall.Statfs_t

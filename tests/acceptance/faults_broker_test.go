@@ -134,7 +134,7 @@ func (c *cluster) payments(t *testing.T, token string) map[string]int {
 		items, _ := r.body["payments"].([]any)
 		for _, it := range items {
 			m, _ := it.(map[string]any)
-			if id, _ := m["payment_id"].(string); strings.HasPrefix(id, "PF-BRK-") {
+			if id, _ := m["id"].(string); strings.HasPrefix(id, "PF-BRK-") {
 				seen[id]++
 			}
 		}

@@ -230,7 +230,7 @@ func TestMailsDueWhileSMTPIsDownAreSentOnce(t *testing.T) {
 	t.Cleanup(func() { smtp.Close() })
 	relay := startRelay(t, smtp.Addr())
 	c := startEmbedded(t, "--smtp-url", fmt.Sprintf("smtp://%s?tls=none", relay.addr))
-	c.smtp = smtp // the mails are counted where they arrive
+	c.smtp, c.replicas[0].smtp = smtp, smtp // the mails are read where they arrive
 	token := faultMember(t, c.replicas[0])
 	before := len(smtp.Messages())
 	l := startLoad(t, c, token, 10)

@@ -145,9 +145,7 @@ func startCluster(t *testing.T, extra ...string) *cluster {
 		c.replicas = append(c.replicas, &memberEnv{srv: s, smtp: smtp, adminEnv: c.env})
 		c.args, c.dirs = append(c.args, args), append(c.dirs, dir)
 	}
-	for _, r := range c.replicas {
-		r.srv.waitReady(t)
-	}
+	c.waitAllReady(t, time.Minute) // a busy machine may take longer than waitReady's 20 s to start both
 	csv := filepath.Join(c.replicas[0].srv.cmd.Dir, "assures.csv")
 	if err := os.WriteFile(csv, []byte(insuredCSV), 0o600); err != nil {
 		t.Fatal(err)

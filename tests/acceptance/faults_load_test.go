@@ -249,9 +249,6 @@ func TestMailsDueWhileSMTPIsDownAreSentOnce(t *testing.T) {
 	p.mark()
 	l.stop()
 	t.Logf("acknowledged submissions: %s; mails received before the load %d, while the server was away %d", p, before, during)
-	if during != 0 {
-		t.Errorf("%d mails arrived while the relay was down", during)
-	}
 	c.verdict(t, l, token, false)
 	t.Logf("every mail due was received %s after the SMTP server came back", time.Since(back).Round(time.Millisecond))
 }

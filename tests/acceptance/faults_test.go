@@ -528,7 +528,7 @@ func (c *cluster) waitAllReady(t *testing.T, within time.Duration) time.Duration
 func TestTwoReplicasRideOutANodeOutage(t *testing.T) {
 	c := startCluster(t)
 	e := c.replicas[0]
-	token := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	token := faultMember(t, e)
 
 	l := startLoad(t, c, token, 10)
 	w := watchReady(c)
@@ -554,7 +554,7 @@ func TestTwoReplicasRideOutANodeOutage(t *testing.T) {
 func TestTwoReplicasRideOutAPostgresRestart(t *testing.T) {
 	c := startCluster(t)
 	e := c.replicas[0]
-	token := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	token := faultMember(t, e)
 
 	l := startLoad(t, c, token, 10)
 	w := watchReady(c)

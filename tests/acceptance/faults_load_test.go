@@ -31,7 +31,7 @@ func faultLoad() time.Duration {
 
 // crashWindow is the replicas' --reactions-in-flight-window in the crash scenarios: a mail claimed by the process
 // killed goes again (same Message-ID) this long after its claim, instead of the 2 minutes of the default.
-const crashWindow = "8s"
+const crashWindow = "20s"
 
 // startEmbedded is a "cluster" of one `dossier serve` on its embedded node and SQLite (the default deployment).
 func startEmbedded(t *testing.T, extra ...string) *cluster {

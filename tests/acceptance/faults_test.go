@@ -394,6 +394,10 @@ func (c *cluster) readModels(t *testing.T, subs []submission, ids map[string]str
 				t.Fatalf("replica %d: GET /v1/requests never ends its pages", i)
 			}
 			lr := r.call(t, "GET", path, token, nil, "X-Dossier-Min-Position", last)
+			for tries := 0; lr.status == 503 && tries < 12; tries++ { // read models still catching up (busy machine)
+				time.Sleep(time.Second)
+				lr = r.call(t, "GET", path, token, nil, "X-Dossier-Min-Position", last)
+			}
 			if lr.status != 200 {
 				t.Fatalf("replica %d: list requests: %d %s", i, lr.status, lr.raw)
 			}

@@ -168,7 +168,7 @@ func OnceExternal(ctx context.Context, db *sqldb.DB, handler string, eventID uui
 			return true, nil
 		}
 		if !Sleep(rctx, pause) {
-			return true, fmt.Errorf("messaging: effect done, key not recorded (it will run again, with the same key, once its claim expires): %w", err)
+			return true, fmt.Errorf("messaging: effect done, key not recorded (it will run again, with the same key: here at the next try, elsewhere once its claim expires): %w", err)
 		}
 	}
 }

@@ -36,8 +36,10 @@
 // A database effect runs inside Once, which records the processed-event key (handler, event id) in the same
 // transaction: the effect and the key commit together or not at all, and a repeat finds the key and does nothing.
 //
-// An effect outside the database (mail, a file, another system) cannot join that transaction. OnceExternal runs it
-// at least once and then records the key; the window between the two (a crash, a failed write) is closed by the
+// An effect outside the database (mail, a file, another system) cannot join that transaction. OnceExternal claims
+// it (reaction_in_flight: a later holder of the handler waits for the claim's record rather than running the effect
+// too, so a lease lost to a database restart does not make a mail go twice), runs it, then records the key; the
+// window between the two that only a crash leaves open (the claim expires, the effect runs again) is closed by the
 // effect itself, which receives a deterministic key (EffectKey) and must make a repeat harmless with it: an outbox
 // file named after the key is replaced rather than duplicated, a mail's Message-ID built from it lets the receiving
 // side drop the copy, a remote API takes it as its Idempotency-Key. A reaction that issues a command uses

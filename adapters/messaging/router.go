@@ -82,6 +82,11 @@ type RouterConfig struct {
 	ProcessedRetention time.Duration
 	// PruneInterval is how often the replica running a handler prunes its processed-event keys (default 1h).
 	PruneInterval time.Duration
+	// InFlightWindow is how long the claim of an external effect (OnceExternal) holds off another holder of the
+	// handler: it must exceed the time to run the effect and record it through a database restart, plus the clock
+	// skew between replicas. A holder that crashed between an effect and its record delays that event's repeat by
+	// this much (default DefaultInFlightWindow).
+	InFlightWindow time.Duration
 	// ShareInterval is how often the router compares the handlers it runs with its fair share and hands the surplus
 	// over to other replicas (default 10s; see Router.share).
 	ShareInterval time.Duration
@@ -116,6 +121,9 @@ func (c *RouterConfig) setDefaults() {
 	}
 	if c.PruneInterval <= 0 {
 		c.PruneInterval = time.Hour
+	}
+	if c.InFlightWindow <= 0 {
+		c.InFlightWindow = DefaultInFlightWindow
 	}
 	if c.ShareInterval <= 0 {
 		c.ShareInterval = 10 * time.Second
@@ -251,7 +259,10 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 	}
 	hd.sub = sub
 	hd.skipHistory = scfg.SkipHistory
-	var fn message.HandlerFunc = func(msg *message.Message) ([]*message.Message, error) { return nil, h(msg) }
+	var fn message.HandlerFunc = func(msg *message.Message) ([]*message.Message, error) {
+		msg.SetContext(withInFlightWindow(msg.Context(), r.cfg.InFlightWindow))
+		return nil, h(msg)
+	}
 	retry := middleware.Retry{
 		MaxRetries:          r.cfg.Retry.MaxRetries,
 		InitialInterval:     r.cfg.Retry.InitialInterval,

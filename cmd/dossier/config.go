@@ -39,6 +39,7 @@ type Config struct {
 	DeadlineCheck           time.Duration `name:"deadline-check-interval" env:"DOSSIER_DEADLINE_CHECK_INTERVAL" default:"30s" help:"How often lapsed information deadlines are looked for (and their cases closed)."`
 	AppointmentReminderLead time.Duration `name:"appointment-reminder-lead" env:"DOSSIER_APPOINTMENT_REMINDER_LEAD" default:"24h" help:"How long before an appointment its reminder mail is sent (checked every deadline-check-interval)."`
 	ReactionRetention       time.Duration `name:"reactions-processed-retention" env:"DOSSIER_REACTIONS_PROCESSED_RETENTION" default:"720h" help:"How long a reaction's processed-event keys are kept once its checkpoint is past them (pruned hourly; 0 or negative: never pruned)."`
+	ReactionInFlightWindow  time.Duration `name:"reactions-in-flight-window" env:"DOSSIER_REACTIONS_IN_FLIGHT_WINDOW" default:"2m" help:"How long a replica that crashed between a reaction's mail (or other external effect) and its record holds the effect off; after it, the effect is done again with the same key. More than an effect's time plus the clock skew between replicas."`
 	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
 
 	// The finance-facts consumer (adapters/integration): off unless a broker is named.

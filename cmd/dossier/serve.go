@@ -198,7 +198,8 @@ func (a *app) wire(ctx context.Context) error {
 	// as the feed. Processed-event keys are pruned after --reactions-processed-retention.
 	a.router, err = messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: a.stores.DB,
 		Logger: a.logger.With("component", "reactions"), Registry: a.registry,
-		Events: messaging.NewStoreEvents(a.stores.Events, codec), ProcessedRetention: a.reactionRetention()})
+		Events: messaging.NewStoreEvents(a.stores.Events, codec), ProcessedRetention: a.reactionRetention(),
+		InFlightWindow: a.cfg.ReactionInFlightWindow})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +44,13 @@ type nodeProc struct {
 
 func startNodeProc(t *testing.T, dir, addr string) *nodeProc {
 	t.Helper()
-	cmd := exec.Command(testbin.Dossier(t), "node", "--listen", addr, "--data", dir)
+	return startNodeCmd(t, exec.Command(testbin.Dossier(t), "node", "--listen", addr, "--data", dir), dir, addr)
+}
+
+// startNodeCmd starts cmd, a `dossier node` on addr with its data in dir (possibly through a wrapper), and waits
+// for its start-up line.
+func startNodeCmd(t *testing.T, cmd *exec.Cmd, dir, addr string) *nodeProc {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +94,13 @@ type cluster struct {
 	smtp     *smtptest.Server
 	replicas []*memberEnv
 	env      []string // the shared configuration, for operator commands
+	// args are each replica's flags and dirs its working directory, to restart it on the same data (restart).
+	args [][]string
+	dirs []string
+	// down marks the replicas killed and not restarted yet: the load sends them nothing.
+	down []atomic.Bool
+	// embedded: one `dossier serve` with its embedded node and SQLite (node and pg are nil).
+	embedded bool
 }
 
 func randomHex(t *testing.T) string {
@@ -97,7 +111,7 @@ func randomHex(t *testing.T) string {
 	return hex.EncodeToString(b[:])
 }
 
-func startCluster(t *testing.T) *cluster {
+func startCluster(t *testing.T, extra ...string) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -120,16 +134,18 @@ func startCluster(t *testing.T) *cluster {
 		"DOSSIER_SECRET_KEY=" + secret,
 		"DOSSIER_DATA_KEK=" + kek,
 	}
+	c.down = make([]atomic.Bool, 2)
 	for i := range 2 {
-		s := startServeIn(t, t.TempDir(), "--replica-id", fmt.Sprintf("replica-%d", i), "--kurrentdb-url", "esdb://"+node.addr+"?tls=false", "--postgres-url", pg.DSN(),
+		args := append([]string{"--replica-id", fmt.Sprintf("replica-%d", i), "--kurrentdb-url", "esdb://" + node.addr + "?tls=false", "--postgres-url", pg.DSN(),
 			"--secret-key", secret, "--data-kek", kek,
 			"--smtp-url", fmt.Sprintf("smtp://%s?tls=none", smtp.Addr()),
-			"--mail-from", "Mon espace privé <ne-pas-repondre@msa.test>", "--consistency-timeout", "5s")
+			"--mail-from", "Mon espace privé <ne-pas-repondre@msa.test>", "--consistency-timeout", "5s"}, extra...)
+		dir := t.TempDir()
+		s := startServeIn(t, dir, args...)
 		c.replicas = append(c.replicas, &memberEnv{srv: s, smtp: smtp, adminEnv: c.env})
+		c.args, c.dirs = append(c.args, args), append(c.dirs, dir)
 	}
-	for _, r := range c.replicas {
-		r.srv.waitReady(t)
-	}
+	c.waitAllReady(t, time.Minute) // a busy machine may take longer than waitReady's 20 s to start both
 	csv := filepath.Join(c.replicas[0].srv.cmd.Dir, "assures.csv")
 	if err := os.WriteFile(csv, []byte(insuredCSV), 0o600); err != nil {
 		t.Fatal(err)
@@ -152,14 +168,15 @@ type submission struct {
 type load struct {
 	mu      sync.Mutex
 	subs    []submission
-	by      map[int]int // status → count
-	errs    []string    // transport errors
+	by      map[int]int    // status → count
+	errs    []string       // transport errors
+	bodies  map[int]string // the first body answered with each status other than 201
 	stopped chan struct{}
 	done    chan struct{}
 }
 
 func startLoad(t *testing.T, c *cluster, token string, rate int) *load {
-	l := &load{by: map[int]int{}, stopped: make(chan struct{}), done: make(chan struct{})}
+	l := &load{by: map[int]int{}, bodies: map[int]string{}, stopped: make(chan struct{}), done: make(chan struct{})}
 	body := map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}
 	go func() {
 		defer close(l.done)
@@ -173,10 +190,10 @@ func startLoad(t *testing.T, c *cluster, token string, rate int) *load {
 				return
 			case <-tick.C:
 			}
+			s := submission{key: uuid.NewString(), replica: c.pick(i)}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s := submission{key: uuid.NewString(), replica: i % 2}
 				status, r, err := tryCall(c.replicas[s.replica], "POST", "/v1/requests", token, body, "Idempotency-Key", s.key)
 				l.mu.Lock()
 				defer l.mu.Unlock()
@@ -186,6 +203,9 @@ func startLoad(t *testing.T, c *cluster, token string, rate int) *load {
 				} else {
 					s.status, s.requestID, s.position = status, r.str("request_id"), r.header.Get("X-Dossier-Position")
 					l.by[status]++
+					if _, seen := l.bodies[status]; !seen && status != 201 {
+						l.bodies[status] = string(r.raw)
+					}
 				}
 				l.subs = append(l.subs, s)
 			}()
@@ -268,15 +288,16 @@ func watchReady(c *cluster) *readyWatch {
 func (w *readyWatch) stop() { close(w.stopped); <-w.done }
 
 // verdict retries what failed during the fault with the same Idempotency-Key, then checks every acknowledged
-// submission: one request per key, in the event store, readable on both replicas, and one acknowledgement mail.
-func (c *cluster) verdict(t *testing.T, l *load, token string) {
+// submission: one request per key, in the event store, readable on both replicas, and one acknowledgement mail
+// (a repeat with the same Message-ID is allowed only when crashed: a process was killed during the run).
+func (c *cluster) verdict(t *testing.T, l *load, token string, crashed bool) {
 	t.Helper()
 	body := map[string]any{"service": "complementaire-sante-solidaire", "form": c2sForm}
 	l.mu.Lock()
 	subs := append([]submission(nil), l.subs...)
 	by, errs := l.by, l.errs
 	l.mu.Unlock()
-	if len(errs) > 0 {
+	if len(errs) > 0 && !crashed {
 		t.Errorf("%d transport errors (a replica went away?), first: %s", len(errs), errs[0])
 	}
 	if by[500] > 0 {
@@ -289,7 +310,7 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 			continue
 		}
 		retried++
-		status, r, err := tryCall(c.replicas[(s.replica+1)%2], "POST", "/v1/requests", token, body, "Idempotency-Key", s.key)
+		status, r, err := tryCall(c.replicas[c.pick(s.replica+1)], "POST", "/v1/requests", token, body, "Idempotency-Key", s.key)
 		if err != nil || status != 201 {
 			t.Fatalf("retry of a failed submission after recovery: %d %v %s", status, err, r.raw)
 		}
@@ -302,7 +323,31 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 		}
 		ids[s.requestID] = s.key
 	}
-	// In the event store: each request's stream exists with its submission.
+	// In the event store: each request's stream exists with its submission (the embedded node: see rebuilt).
+	lost := 0
+	if c.embedded {
+		lost = c.rebuilt(t, token, ids)
+	} else {
+		lost = c.inStore(t, ids)
+	}
+	c.readModels(t, subs, ids, token)
+	mails := c.mails(t, len(ids))
+	t.Logf("verdict: %d acknowledged (%d after a retry with the same key), %d found, %d lost, %d duplicated requests; %d mails re-sent with the same Message-ID",
+		len(ids), retried, len(ids)-lost, lost, len(subs)-len(ids), mails.dups)
+	if mails.distinct != len(ids) {
+		t.Errorf("%d distinct acknowledgement mails for %d requests", mails.distinct, len(ids))
+	}
+	if mails.dups > 0 && !crashed {
+		// At least once with a stable Message-ID, and a repeat only where a process crashed: no replica crashed here,
+		// so a repeat is the gap of issue 12 (a replica still recording a sent mail when the next holder sent it).
+		t.Errorf("%d acknowledgement mails sent again with the same Message-ID without a crash", mails.dups)
+	}
+	c.statusNamesReplicas(t)
+}
+
+// inStore counts the acknowledged requests whose stream is missing from the node's log.
+func (c *cluster) inStore(t *testing.T, ids map[string]string) (lost int) {
+	t.Helper()
 	cfg, err := esdb.ParseConnectionString("esdb://" + c.node.addr + "?tls=false")
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +357,6 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 		t.Fatal(err)
 	}
 	defer es.Close()
-	lost := 0
 	for id := range ids {
 		rs, err := es.ReadStream(context.Background(), "servicerequest-"+id, esdb.ReadStreamOptions{}, 1)
 		if err == nil {
@@ -324,6 +368,13 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 			t.Errorf("request %s acknowledged but not in the event store: %v", id, err)
 		}
 	}
+	return lost
+}
+
+// readModels checks that every acknowledged request is listed by every replica up (read-your-writes from the last
+// position acknowledged).
+func (c *cluster) readModels(t *testing.T, subs []submission, ids map[string]string, token string) {
+	t.Helper()
 	// In the read models, on both replicas (read-your-writes from the last position).
 	var lastPos uint64
 	for _, s := range subs {
@@ -333,6 +384,9 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 	}
 	last := strconv.FormatUint(lastPos, 10)
 	for i, r := range c.replicas {
+		if c.down[i].Load() {
+			continue
+		}
 		seen := map[string]bool{}
 		// Every page of the list (the paging convention: follow "next" until it is null).
 		for path, pages := "/v1/requests?limit=200", 0; path != ""; pages++ {
@@ -340,6 +394,10 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 				t.Fatalf("replica %d: GET /v1/requests never ends its pages", i)
 			}
 			lr := r.call(t, "GET", path, token, nil, "X-Dossier-Min-Position", last)
+			for tries := 0; lr.status == 503 && tries < 12; tries++ { // read models still catching up (busy machine)
+				time.Sleep(time.Second)
+				lr = r.call(t, "GET", path, token, nil, "X-Dossier-Min-Position", last)
+			}
 			if lr.status != 200 {
 				t.Fatalf("replica %d: list requests: %d %s", i, lr.status, lr.raw)
 			}
@@ -367,9 +425,18 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 			t.Errorf("replica %d: %d acknowledged requests missing from GET /v1/requests (of %d)", i, missing, len(ids))
 		}
 	}
-	// One acknowledgement mail per request (a repeat would carry the same Message-ID).
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+}
+
+// mailCount is what the test SMTP server received of the acknowledgement mails.
+type mailCount struct{ distinct, dups int }
+
+// mails waits for want distinct acknowledgement mails (a repeat carries the same Message-ID) while they keep coming:
+// it gives up after 30 s without a new one (a backlog on a busy machine drains slowly, but drains).
+func (c *cluster) mails(t *testing.T, want int) mailCount {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	last, lastAt := -1, time.Now()
 	isAck := func(m smtptest.Message) bool { return strings.Contains(m.Subject, "Accusé de réception") }
 	byID := map[string]int{}
 	for {
@@ -379,7 +446,10 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 				byID[m.MessageID]++
 			}
 		}
-		if len(byID) >= len(ids) || ctx.Err() != nil {
+		if len(byID) != last {
+			last, lastAt = len(byID), time.Now()
+		}
+		if len(byID) >= want || ctx.Err() != nil || time.Since(lastAt) > 30*time.Second {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -388,21 +458,18 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 	for _, n := range byID {
 		dups += n - 1
 	}
-	if len(byID) != len(ids) {
-		t.Errorf("%d distinct acknowledgement mails for %d requests", len(byID), len(ids))
-	}
-	t.Logf("verdict: %d acknowledged (%d after a retry with the same key), %d found, %d lost, %d duplicated requests; %d mails re-sent with the same Message-ID",
-		len(ids), retried, len(ids)-lost, lost, len(subs)-len(ids), dups)
-	if dups > 0 {
-		// The documented promise is at least once with a stable Message-ID (counted by Message-ID above, so every
-		// repeat carried the first copy's). A repeat without a process crash is a known gap (docs/status.md, issue
-		// 12): a replica whose lease a PostgreSQL restart cancelled may still be recording a sent mail when the
-		// next holder of the handler sends it again.
-		t.Logf("%d acknowledgement mails sent again with the same Message-ID (known gap, issue 12)", dups)
+	return mailCount{distinct: len(byID), dups: dups}
+}
+
+// statusNamesReplicas: operators see which replica runs what, and how long after its event each handler acted.
+func (c *cluster) statusNamesReplicas(t *testing.T) {
+	t.Helper()
+	if len(c.replicas) < 2 {
+		return // one server: nothing to tell apart
 	}
 	// Operators see which replica runs what, and how long after its event each handler acted (the mail lag).
 	for _, what := range []string{"reactions", "projections"} {
-		out := c.replicas[0].admin(t, nil, what, "status")
+		out := c.replicas[c.pick(0)].admin(t, nil, what, "status")
 		t.Logf("dossier %s status:\n%s", what, out)
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
 			if !strings.Contains(line, "replica-0") && !strings.Contains(line, "replica-1") {
@@ -412,10 +479,24 @@ func (c *cluster) verdict(t *testing.T, l *load, token string) {
 	}
 }
 
+// pick returns replica i (modulo their number), or the next one up if it is down.
+func (c *cluster) pick(i int) int {
+	n := len(c.replicas)
+	for k := range n {
+		if j := (i + k) % n; !c.down[j].Load() {
+			return j
+		}
+	}
+	return i % n
+}
+
 // alive fails the test if a replica has exited.
 func (c *cluster) alive(t *testing.T) {
 	t.Helper()
 	for i, r := range c.replicas {
+		if c.down[i].Load() {
+			continue
+		}
 		select {
 		case err := <-r.srv.done:
 			r.srv.done <- err
@@ -451,7 +532,7 @@ func (c *cluster) waitAllReady(t *testing.T, within time.Duration) time.Duration
 func TestTwoReplicasRideOutANodeOutage(t *testing.T) {
 	c := startCluster(t)
 	e := c.replicas[0]
-	token := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	token := faultMember(t, e)
 
 	l := startLoad(t, c, token, 10)
 	w := watchReady(c)
@@ -471,13 +552,13 @@ func TestTwoReplicasRideOutANodeOutage(t *testing.T) {
 			t.Errorf("replica %d never reported not ready while the node was down", i)
 		}
 	}
-	c.verdict(t, l, token)
+	c.verdict(t, l, token, false)
 }
 
 func TestTwoReplicasRideOutAPostgresRestart(t *testing.T) {
 	c := startCluster(t)
 	e := c.replicas[0]
-	token := e.member(t, aliceNIR, aliceKey, "Martin", "Alice", "1985-03-12", "alice@example.test")
+	token := faultMember(t, e)
 
 	l := startLoad(t, c, token, 10)
 	w := watchReady(c)
@@ -494,5 +575,5 @@ func TestTwoReplicasRideOutAPostgresRestart(t *testing.T) {
 	w.stop()
 	c.alive(t)
 	t.Logf("ready again %s after PostgreSQL came back; not-ready answers per replica during the run: %v", recovered.Round(time.Millisecond), w.notReady)
-	c.verdict(t, l, token)
+	c.verdict(t, l, token, false)
 }

@@ -61,6 +61,9 @@ type Config struct {
 	Run    int
 	Setup  Setup
 	Logger *slog.Logger
+	// DuringMix, when set, runs beside the mix (the soak's sampler): its ctx ends with the mix, which waits for it to
+	// return; sent reports the requests the mix has sent so far, all and commands only.
+	DuringMix func(ctx context.Context, sent func() (requests, commands int))
 }
 
 // The journeys' service: "Demander la complémentaire santé solidaire", queue sante-c2s.
@@ -375,6 +378,15 @@ func mix(ctx context.Context, cfg Config, base string, members, staff []*client,
 	for i, s := range staff {
 		wg.Add(1)
 		go func() { defer wg.Done(); caseworkerJourney(ctx, s, int64(i), step) }()
+	}
+	if cfg.DuringMix != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cfg.DuringMix(cctx, func() (int, int) {
+				return rec.count(func(string) bool { return true }), rec.count(func(r string) bool { return !strings.HasPrefix(r, "GET ") })
+			})
+		}()
 	}
 	probe := newClient(base, nil, rec, 30*time.Second)
 	wg.Add(1)

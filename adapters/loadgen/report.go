@@ -180,6 +180,19 @@ func (r *recorder) sum(elapsed time.Duration, keep func(route string) bool) Tota
 	return totals(all, errors, elapsed)
 }
 
+// count is the number of calls of the routes keep selects so far.
+func (r *recorder) count(keep func(route string) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for route, s := range r.routes {
+		if keep(route) {
+			n += len(s.lat)
+		}
+	}
+	return n
+}
+
 func totals(lat []time.Duration, errors int, elapsed time.Duration) Totals {
 	t := Totals{Count: len(lat), Errors: errors}
 	if len(lat) == 0 {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -35,9 +36,12 @@ type Sample struct {
 	OpenFiles  int     `json:"open_files"`
 	Goroutines int     `json:"goroutines"`
 	Heap       int64   `json:"heap_bytes"`
-	DB         int64   `json:"db_bytes"`
-	Events     int64   `json:"events_bytes"`
-	Errors     string  `json:"errors,omitempty"`
+	// HeapGoal is the heap size the next collection starts at (go_memstats_next_gc_bytes): twice the heap live after
+	// the last collection under GOGC=100, so a steadier trace of the live heap than Heap, which holds garbage too.
+	HeapGoal int64  `json:"heap_goal_bytes"`
+	DB       int64  `json:"db_bytes"`
+	Events   int64  `json:"events_bytes"`
+	Errors   string `json:"errors,omitempty"`
 }
 
 // Read takes one sample (Sec and the request counts are the caller's).
@@ -51,8 +55,9 @@ func (p Probe) Read(ctx context.Context) Sample {
 		s.OpenFiles, errs = n, append(errs, err)
 	}
 	if p.Metrics != "" {
-		g, h, err := goRuntimeMetrics(ctx, p.Metrics)
-		s.Goroutines, s.Heap, errs = g, h, append(errs, err)
+		m, err := goRuntimeMetrics(ctx, p.Metrics)
+		s.Goroutines, s.Heap, s.HeapGoal, errs = int(m["go_goroutines"]), int64(m["go_memstats_heap_alloc_bytes"]),
+			int64(m["go_memstats_next_gc_bytes"]), append(errs, err)
 	}
 	if p.DBPath != "" {
 		var n int64
@@ -125,48 +130,52 @@ func dirSize(dir string) (int64, error) {
 	return n, err
 }
 
-// goRuntimeMetrics reads go_goroutines and go_memstats_heap_alloc_bytes from a Prometheus text exposition.
-func goRuntimeMetrics(ctx context.Context, url string) (goroutines int, heap int64, err error) {
+// runtimeGauges are the gauges of the Go collector a sample reads from /metrics.
+var runtimeGauges = []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_memstats_next_gc_bytes"}
+
+// goRuntimeMetrics reads runtimeGauges from a Prometheus text exposition; an error names those missing.
+func goRuntimeMetrics(ctx context.Context, url string) (map[string]float64, error) {
 	if _, err := CheckLoopback(strings.TrimSuffix(url, "/metrics")); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return 0, 0, fmt.Errorf("loadgen: GET /metrics: %s", resp.Status)
+		return nil, fmt.Errorf("loadgen: GET /metrics: %s", resp.Status)
 	}
-	var seenG, seenH bool
+	got := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
+		if !ok || !slices.Contains(runtimeGauges, name) {
 			continue
 		}
-		switch name {
-		case "go_goroutines":
-			v, err := strconv.ParseFloat(value, 64)
-			goroutines, seenG = int(v), err == nil
-		case "go_memstats_heap_alloc_bytes":
-			v, err := strconv.ParseFloat(value, 64)
-			heap, seenH = int64(v), err == nil
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			got[name] = v
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, err
+		return got, err
 	}
-	if !seenG || !seenH {
-		return goroutines, heap, errors.New("loadgen: /metrics has no go_goroutines or go_memstats_heap_alloc_bytes")
+	var missing []string
+	for _, n := range runtimeGauges {
+		if _, ok := got[n]; !ok {
+			missing = append(missing, n)
+		}
 	}
-	return goroutines, heap, nil
+	if len(missing) > 0 {
+		return got, fmt.Errorf("loadgen: /metrics has no %s", strings.Join(missing, ", "))
+	}
+	return got, nil
 }
 
 // Sampler takes a sample every Every from the start of the mix to its end (the first at once, the last at the end):
@@ -272,6 +281,7 @@ func Trends(samples []Sample, threshold float64) []Trend {
 	return []Trend{
 		level("rss bytes", func(s Sample) float64 { return float64(s.RSS) }),
 		level("heap bytes", func(s Sample) float64 { return float64(s.Heap) }),
+		level("heap goal bytes", func(s Sample) float64 { return float64(s.HeapGoal) }),
 		level("goroutines", func(s Sample) float64 { return float64(s.Goroutines) }),
 		level("open files", func(s Sample) float64 { return float64(s.OpenFiles) }),
 		perCommand("read-model db bytes", func(s Sample) float64 { return float64(s.DB) }),
@@ -315,11 +325,11 @@ func (r *SoakReport) WriteText(w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "s\trequests\tcommands\trss\theap\tgoroutines\topen files\tdb\tevents\t\n")
+	fmt.Fprint(tw, "s\trequests\tcommands\trss\theap\theap goal\tgoroutines\topen files\tdb\tevents\t\n")
 	mib := func(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
 	for _, s := range r.Samples {
-		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%s\t%s\t%d\t%d\t%s\t%s\t\n", s.Sec, s.Requests, s.Commands, mib(s.RSS), mib(s.Heap),
-			s.Goroutines, s.OpenFiles, mib(s.DB), mib(s.Events))
+		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", s.Sec, s.Requests, s.Commands, mib(s.RSS), mib(s.Heap),
+			mib(s.HeapGoal), s.Goroutines, s.OpenFiles, mib(s.DB), mib(s.Events))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -332,3 +332,16 @@ func day(t time.Time) string {
 	}
 	return t.Format(time.DateOnly)
 }
+
+// Blind is the event.Sealer of a what-if replay: it opens no personal data (every sealed field reads as erased) and
+// seals none. The replay needs the cases' services, instants and decisions, never what the members wrote, so it runs
+// without the key store and decrypts nothing.
+type Blind struct{}
+
+// Seal refuses: a what-if writes nothing.
+func (Blind) Seal(uuid.UUID, []byte, []byte) ([]byte, error) {
+	return nil, errors.New("whatif: a what-if replay seals nothing")
+}
+
+// Open reads every subject as erased.
+func (Blind) Open(uuid.UUID, []byte, []byte) ([]byte, error) { return nil, event.ErrErased }

@@ -12,7 +12,7 @@ import (
 const posHeader = "X-Dossier-Min-Position"
 
 // memberJourney is a member's session in the portal: mostly reads (account, requests, one request, deposits,
-// payments), sometimes a new request, and an answer to each information request that shows up in the list; with
+// payments), sometimes a new request or (cfg.Deposit) a document deposit, and an answer to each information request that shows up in the list; with
 // cfg.Relogin, now and then a logout and a new login.
 // step admits each request and says when the run is over.
 func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step func() bool) {
@@ -40,6 +40,15 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 			}
 		case cfg.Relogin > 0 && rng.Float64() < cfg.Relogin:
 			relogin(ctx, c)
+		case cfg.Deposit > 0 && rng.Float64() < cfg.Deposit:
+			// A throttled deposit (six a minute per member) is the server doing its job, not an error.
+			if body, err := depositBody(); err == nil {
+				a, err := c.call(ctx, depositRoute, "POST", "/v1/document-submissions", body,
+					map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
+				if err == nil && a.status < 300 {
+					lastPos = a.header.Get("X-Dossier-Position")
+				}
+			}
 		case rng.Float64() < cfg.Submit:
 			a, err := c.call(ctx, "POST /v1/requests", "POST", "/v1/requests", map[string]any{"service": service, "form": c2sForm},
 				map[string]string{"Idempotency-Key": uuid.NewString()})

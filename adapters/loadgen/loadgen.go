@@ -55,6 +55,8 @@ type Config struct {
 	BaselineClients int
 	// Submit is the share of a member's steps that submit a request (the rest read), 0 to 1.
 	Submit float64
+	// Deposit is the share of a member's steps that deposit a document (one small PNG, "Envoyer un document"), 0 to 1.
+	Deposit float64
 	// Relogin is the share of a member's steps that log out and in again (argon2id: costly on purpose), 0 to 1.
 	Relogin float64
 	// Run tells this run's synthetic people from those of earlier runs on the same server.

@@ -3,6 +3,11 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"image/png"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -119,5 +124,43 @@ func TestProbeSaysWhatItCouldNotRead(t *testing.T) {
 		if !strings.Contains(s.Errors, want) {
 			t.Errorf("errors %q do not name %q", s.Errors, want)
 		}
+	}
+}
+
+// TestDepositBodyIsTheAPIsMultipartForm: a "submission" part in JSON first, then one PNG that decodes.
+func TestDepositBodyIsTheAPIsMultipartForm(t *testing.T) {
+	body, err := depositBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(body.contentType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := multipart.NewReader(bytes.NewReader(body.data), params["boundary"])
+	p, err := r.NextPart()
+	if err != nil || p.FormName() != "submission" {
+		t.Fatalf("first part %v %v", p, err)
+	}
+	var sub struct {
+		Subject     string `json:"subject"`
+		Attestation bool   `json:"attestation"`
+		Documents   []struct {
+			Nature string `json:"nature"`
+		} `json:"documents"`
+	}
+	if err := json.NewDecoder(p).Decode(&sub); err != nil || sub.Subject != "other" || !sub.Attestation ||
+		len(sub.Documents) != 1 || sub.Documents[0].Nature != "other" {
+		t.Fatalf("submission %+v %v", sub, err)
+	}
+	p, err = r.NextPart()
+	if err != nil || p.FormName() != "documents[0].files" || p.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("file part %v %v", p, err)
+	}
+	if img, err := png.Decode(p); err != nil || img.Bounds().Dx() != 64 {
+		t.Fatalf("png: %v", err)
+	}
+	if _, err := r.NextPart(); err != io.EOF {
+		t.Fatalf("a third part: %v", err)
 	}
 }

@@ -38,6 +38,7 @@ type BenchHTTPCmd struct {
 	Think           time.Duration `default:"0s" help:"Pause of each journey between two requests."`
 	Submit          float64       `default:"0.1" help:"Share of a member's steps that submit a request."`
 	Relogin         float64       `default:"0" help:"Share of a member's steps that log out and log in again (0: members log in once, at the setup)."`
+	Deposit         float64       `default:"0.02" help:"Share of a member's steps that deposit a document (one small PNG)."`
 	Baseline        time.Duration `default:"5s" help:"How long GET /healthz, then GET /v1/me, are measured alone."`
 	BaselineClients int           `name:"baseline-clients" default:"8" help:"Concurrent clients of the baseline."`
 	JSON            bool          `name:"json" help:"Print the report as JSON instead of the table."`
@@ -120,7 +121,7 @@ func (c *BenchHTTPCmd) run(ctx context.Context, logger *slog.Logger, during besi
 	}
 	return loadgen.Run(ctx, loadgen.Config{
 		Target: target, Note: note, Members: c.Members, Caseworkers: c.Caseworkers,
-		Duration: c.Duration, MaxRequests: c.MaxRequests, Rate: c.Rate, Think: c.Think, Submit: c.Submit, Relogin: c.Relogin,
+		Duration: c.Duration, MaxRequests: c.MaxRequests, Rate: c.Rate, Think: c.Think, Submit: c.Submit, Relogin: c.Relogin, Deposit: c.Deposit,
 		Baseline: c.Baseline, BaselineClients: c.BaselineClients, Run: int(time.Now().Unix() % 899), Logger: logger,
 		Setup: loadgen.Setup{
 			ImportInsured: func(ctx context.Context, csv []byte) error {

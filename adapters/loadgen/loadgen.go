@@ -57,6 +57,9 @@ type Config struct {
 	Submit float64
 	// Deposit is the share of a member's steps that deposit a document (one small PNG, "Envoyer un document"), 0 to 1.
 	Deposit float64
+	// Book is the share of a member's steps that book an appointment (or cancel the one booked), 0 to 1; with it the
+	// setup opens a supervisor's account that publishes the caseworkers' availability.
+	Book float64
 	// Relogin is the share of a member's steps that log out and in again (argon2id: costly on purpose), 0 to 1.
 	Relogin float64
 	// Run tells this run's synthetic people from those of earlier runs on the same server.
@@ -187,6 +190,7 @@ func setUp(ctx context.Context, cfg Config, target interface{ Hostname() string 
 	if err := staffLogin(ctx, cfg, admin, fmt.Sprintf("banc%d.admin", cfg.Run), "admin"); err != nil {
 		return nil, nil, err
 	}
+	var caseworkerIDs []string
 	for i := range cfg.Caseworkers {
 		c := newClient(base, sourceFor(u, 2, i+1), rec, 30*time.Second)
 		login := fmt.Sprintf("banc%d.agent%d", cfg.Run, i)
@@ -202,6 +206,16 @@ func setUp(ctx context.Context, cfg Config, target interface{ Hostname() string 
 			return nil, nil, err
 		}
 		staff = append(staff, c)
+		caseworkerIDs = append(caseworkerIDs, id.id)
+	}
+	if cfg.Book > 0 {
+		supervisor := newClient(base, sourceFor(u, 2, cfg.Caseworkers+1), rec, 30*time.Second)
+		if err := staffLogin(ctx, cfg, supervisor, fmt.Sprintf("banc%d.superviseur", cfg.Run), "supervisor"); err != nil {
+			return nil, nil, err
+		}
+		if err := publishAvailability(ctx, supervisor, caseworkerIDs); err != nil {
+			return nil, nil, err
+		}
 	}
 	return members, staff, nil
 }

@@ -30,6 +30,7 @@ type BenchSoakCmd struct {
 	Submit      float64       `default:"0.1" help:"Share of a member's steps that submit a request."`
 	Relogin     float64       `default:"0.01" help:"Share of a member's steps that log out and log in again."`
 	Deposit     float64       `default:"0.02" help:"Share of a member's steps that deposit a document (one small PNG)."`
+	Book        float64       `default:"0.01" help:"Share of a member's steps that book an appointment (or cancel the one booked; a supervisor publishes the caseworkers' availability at the setup)."`
 	JSON        bool          `name:"json" help:"Print the report (every sample) as JSON instead of the tables."`
 }
 
@@ -43,7 +44,7 @@ func (c *BenchSoakCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	load := BenchHTTPCmd{Target: c.Target, ServerDir: c.ServerDir, ServerPID: c.ServerPID, Dir: c.Dir, Keep: c.Keep,
 		Members: c.Members, Caseworkers: c.Caseworkers, Duration: c.Duration, Rate: c.Rate, Think: c.Think, Submit: c.Submit,
-		Relogin: c.Relogin, Deposit: c.Deposit, Baseline: 2 * time.Second, BaselineClients: 4}
+		Relogin: c.Relogin, Deposit: c.Deposit, Book: c.Book, Baseline: 2 * time.Second, BaselineClients: 4}
 	var sampler *loadgen.Sampler
 	rep, err := load.run(ctx, logger, func(pid int, dir, target string) func(context.Context, func() (int, int)) {
 		sampler = &loadgen.Sampler{Every: c.SampleEvery, Probe: loadgen.Probe{PID: pid, Metrics: target + "/metrics",

@@ -17,7 +17,7 @@ import (
 // all warm-up, and growth is what the long run is for.
 func TestBenchSoakShort(t *testing.T) {
 	cmd := exec.Command(testbin.Dossier(t), "bench", "soak", "--duration", "40s", "--sample-every", "5s", "--members", "3",
-		"--caseworkers", "2", "--rate", "30", "--submit", "0.3", "--deposit", "0.05", "--dir", t.TempDir(), "--json")
+		"--caseworkers", "2", "--rate", "30", "--submit", "0.3", "--deposit", "0.05", "--book", "0.05", "--dir", t.TempDir(), "--json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -30,12 +30,15 @@ func TestBenchSoakShort(t *testing.T) {
 	if rep.Load == nil || rep.Load.Unexpected != 0 || rep.Load.Commands.Count < 1 {
 		t.Fatalf("load: %+v", rep.Load)
 	}
-	deposits := false
-	for _, r := range rep.Load.Mix {
-		deposits = deposits || (r.Route == "POST /v1/document-submissions" && r.Count > r.Expected && r.Errors == 0)
-	}
-	if !deposits {
-		t.Fatalf("no document deposited (--deposit): %+v", rep.Load.Mix)
+	// The journeys deposit documents (--deposit) and book appointments (--book), through the real routes.
+	for _, route := range []string{"POST /v1/document-submissions", "GET /v1/appointment-slots", "POST /v1/appointments"} {
+		done := false
+		for _, r := range rep.Load.Mix {
+			done = done || (r.Route == route && r.Count > r.Expected && r.Errors == 0)
+		}
+		if !done {
+			t.Fatalf("no successful %s in the mix: %+v", route, rep.Load.Mix)
+		}
 	}
 	if len(rep.Samples) < 6 || rep.EverySec != 5 {
 		t.Fatalf("%d samples every %v s", len(rep.Samples), rep.EverySec)

@@ -67,8 +67,8 @@ type Config struct {
 	Setup  Setup
 	Logger *slog.Logger
 	// DuringMix, when set, runs beside the mix (the soak's sampler): its ctx ends with the mix, which waits for it to
-	// return; sent reports the requests the mix has sent so far, all and commands only.
-	DuringMix func(ctx context.Context, sent func() (requests, commands int))
+	// return; sent reports the requests the mix has sent so far (all, commands only) and the unexpected answers.
+	DuringMix func(ctx context.Context, sent func() (requests, commands, unexpected int))
 }
 
 // The journeys' service: "Demander la complémentaire santé solidaire", queue sante-c2s.
@@ -139,6 +139,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	for _, rec := range []*recorder{setupRec, mixRec} {
 		rep.Unexpected += rec.nUnexp
+		for k, n := range rec.kinds {
+			if rep.ErrorKinds == nil {
+				rep.ErrorKinds = map[string]int{}
+			}
+			rep.ErrorKinds[k] += n
+		}
 		rep.ErrorSamples = append(rep.ErrorSamples, rec.unexpected...)
 	}
 	rep.Unexpected += rep.Baseline.Healthz.Errors + rep.Baseline.Me.Errors
@@ -399,8 +405,9 @@ func mix(ctx context.Context, cfg Config, base string, members, staff []*client,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cfg.DuringMix(cctx, func() (int, int) {
-				return rec.count(func(string) bool { return true }), rec.count(func(r string) bool { return !strings.HasPrefix(r, "GET ") })
+			cfg.DuringMix(cctx, func() (int, int, int) {
+				return rec.count(func(string) bool { return true }), rec.count(func(r string) bool { return !strings.HasPrefix(r, "GET ") }),
+					rec.unexpectedSoFar()
 			})
 		}()
 	}

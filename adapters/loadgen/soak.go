@@ -29,13 +29,17 @@ type Probe struct {
 // Sample is one reading of the server during a soak. Sizes in bytes; an error says which reading failed (the others
 // are still there).
 type Sample struct {
-	Sec        float64 `json:"seconds"`
-	Requests   int     `json:"requests"`
-	Commands   int     `json:"commands"`
-	RSS        int64   `json:"rss_bytes"`
-	OpenFiles  int     `json:"open_files"`
-	Goroutines int     `json:"goroutines"`
-	Heap       int64   `json:"heap_bytes"`
+	Sec      float64 `json:"seconds"`
+	Requests int     `json:"requests"`
+	Commands int     `json:"commands"`
+	// Unexpected counts the unexpected answers so far (5xx, refused reads, transport errors).
+	Unexpected int `json:"unexpected"`
+	// Ready is the server's GET /readyz at the sample (200).
+	Ready      bool  `json:"ready"`
+	RSS        int64 `json:"rss_bytes"`
+	OpenFiles  int   `json:"open_files"`
+	Goroutines int   `json:"goroutines"`
+	Heap       int64 `json:"heap_bytes"`
 	// HeapGoal is the heap size the next collection starts at (go_memstats_next_gc_bytes): twice the heap live after
 	// the last collection under GOGC=100, so a steadier trace of the live heap than Heap, which holds garbage too.
 	HeapGoal int64  `json:"heap_goal_bytes"`
@@ -58,6 +62,9 @@ func (p Probe) Read(ctx context.Context) Sample {
 		m, err := goRuntimeMetrics(ctx, p.Metrics)
 		s.Goroutines, s.Heap, s.HeapGoal, errs = int(m["go_goroutines"]), int64(m["go_memstats_heap_alloc_bytes"]),
 			int64(m["go_memstats_next_gc_bytes"]), append(errs, err)
+	}
+	if p.Metrics != "" {
+		s.Ready = ready(ctx, strings.TrimSuffix(p.Metrics, "/metrics")+"/readyz")
 	}
 	if p.DBPath != "" {
 		var n int64
@@ -130,6 +137,21 @@ func dirSize(dir string) (int64, error) {
 	return n, err
 }
 
+// ready reports whether GET url answers 200.
+func ready(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 // runtimeGauges are the gauges of the Go collector a sample reads from /metrics.
 var runtimeGauges = []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_memstats_next_gc_bytes"}
 
@@ -188,7 +210,7 @@ type Sampler struct {
 }
 
 // Run samples until ctx ends; set it as Config.DuringMix.
-func (s *Sampler) Run(ctx context.Context, sent func() (requests, commands int)) {
+func (s *Sampler) Run(ctx context.Context, sent func() (requests, commands, unexpected int)) {
 	start := time.Now()
 	take := func() {
 		// The reading itself must not be cut by the end of the mix.
@@ -196,7 +218,7 @@ func (s *Sampler) Run(ctx context.Context, sent func() (requests, commands int))
 		defer cancel()
 		smp := s.Probe.Read(rctx)
 		smp.Sec = time.Since(start).Seconds()
-		smp.Requests, smp.Commands = sent()
+		smp.Requests, smp.Commands, smp.Unexpected = sent()
 		s.Samples = append(s.Samples, smp)
 		if s.OnTake != nil {
 			s.OnTake(smp)
@@ -325,10 +347,10 @@ func (r *SoakReport) WriteText(w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "s\trequests\tcommands\trss\theap\theap goal\tgoroutines\topen files\tdb\tevents\t\n")
+	fmt.Fprint(tw, "s\trequests\tcommands\tunexpected\tready\trss\theap\theap goal\tgoroutines\topen files\tdb\tevents\t\n")
 	mib := func(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
 	for _, s := range r.Samples {
-		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", s.Sec, s.Requests, s.Commands, mib(s.RSS), mib(s.Heap),
+		fmt.Fprintf(tw, "%.0f\t%d\t%d\t%d\t%v\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", s.Sec, s.Requests, s.Commands, s.Unexpected, s.Ready, mib(s.RSS), mib(s.Heap),
 			mib(s.HeapGoal), s.Goroutines, s.OpenFiles, mib(s.DB), mib(s.Events))
 	}
 	if err := tw.Flush(); err != nil {

@@ -93,7 +93,7 @@ func TestSamplerSeesAGoroutineLeak(t *testing.T) {
 			go func() { <-stop }()
 		}
 	}
-	s.Run(ctx, func() (int, int) { return leaked, leaked })
+	s.Run(ctx, func() (int, int, int) { return leaked, leaked, 0 })
 	if len(s.Samples) < 4 {
 		t.Fatalf("%d samples", len(s.Samples))
 	}

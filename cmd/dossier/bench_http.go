@@ -56,7 +56,7 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
 
 // beside makes what runs beside the mix (the soak's sampler) once the server is known: its process id (0 when not
 // known), its working directory and its base URL.
-type beside func(pid int, dir, target string) func(ctx context.Context, sent func() (requests, commands int))
+type beside func(pid int, dir, target string) func(ctx context.Context, sent func() (requests, commands, unexpected int))
 
 // run sets the server up (or takes the given one) and runs the load, with during beside the mix when set.
 func (c *BenchHTTPCmd) run(ctx context.Context, logger *slog.Logger, during beside) (*loadgen.Report, error) {
@@ -116,7 +116,7 @@ func (c *BenchHTTPCmd) run(ctx context.Context, logger *slog.Logger, during besi
 		}
 		return out, nil
 	}
-	var duringMix func(context.Context, func() (int, int))
+	var duringMix func(context.Context, func() (int, int, int))
 	if during != nil {
 		duringMix = during(pid, dir, target)
 	}

@@ -46,11 +46,11 @@ func (c *BenchSoakCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		Members: c.Members, Caseworkers: c.Caseworkers, Duration: c.Duration, Rate: c.Rate, Think: c.Think, Submit: c.Submit,
 		Relogin: c.Relogin, Deposit: c.Deposit, Book: c.Book, Baseline: 2 * time.Second, BaselineClients: 4}
 	var sampler *loadgen.Sampler
-	rep, err := load.run(ctx, logger, func(pid int, dir, target string) func(context.Context, func() (int, int)) {
+	rep, err := load.run(ctx, logger, func(pid int, dir, target string) func(context.Context, func() (int, int, int)) {
 		sampler = &loadgen.Sampler{Every: c.SampleEvery, Probe: loadgen.Probe{PID: pid, Metrics: target + "/metrics",
 			DBPath: filepath.Join(dir, "var", "dossier.db"), EventsDir: filepath.Join(dir, "var", "events")},
 			OnTake: func(s loadgen.Sample) {
-				logger.Info("bench soak: sample", "seconds", int(s.Sec), "requests", s.Requests, "rss_mib", s.RSS>>20,
+				logger.Info("bench soak: sample", "seconds", int(s.Sec), "requests", s.Requests, "unexpected", s.Unexpected, "ready", s.Ready, "rss_mib", s.RSS>>20,
 					"heap_mib", s.Heap>>20, "goroutines", s.Goroutines, "open_files", s.OpenFiles, "db_mib", s.DB>>20,
 					"events_mib", s.Events>>20)
 			}}

@@ -38,8 +38,8 @@ type BenchHTTPCmd struct {
 	Think           time.Duration `default:"0s" help:"Pause of each journey between two requests."`
 	Submit          float64       `default:"0.1" help:"Share of a member's steps that submit a request."`
 	Relogin         float64       `default:"0" help:"Share of a member's steps that log out and log in again (0: members log in once, at the setup)."`
-	Deposit         float64       `default:"0.02" help:"Share of a member's steps that deposit a document (one small PNG)."`
-	Book            float64       `default:"0.01" help:"Share of a member's steps that book an appointment (or cancel the one booked; a supervisor publishes the caseworkers' availability at the setup)."`
+	Deposit         float64       `default:"0" help:"Share of a member's steps that deposit a document (one small PNG)."`
+	Book            float64       `default:"0" help:"Share of a member's steps that book an appointment (or cancel the one booked; a supervisor publishes the caseworkers' availability at the setup)."`
 	Baseline        time.Duration `default:"5s" help:"How long GET /healthz, then GET /v1/me, are measured alone."`
 	BaselineClients int           `name:"baseline-clients" default:"8" help:"Concurrent clients of the baseline."`
 	JSON            bool          `name:"json" help:"Print the report as JSON instead of the table."`

@@ -31,6 +31,8 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 	}
 	for step() {
 		switch {
+		case c.token == "": // a login failed (relogin): log in again before anything else
+			login(ctx, c)
 		case len(awaiting) > 0:
 			id := awaiting[0]
 			awaiting = awaiting[1:]

@@ -264,12 +264,18 @@ func enrol(ctx context.Context, cfg Config, c *client, p person) error {
 	return nil
 }
 
-// relogin logs a member out and in again (a throttled login waits as asked).
+// relogin logs a member out and in again (a throttled login waits as asked). A login that fails leaves the member
+// without a session: the journey's next step logs in again (login) rather than calling routes without one.
 func relogin(ctx context.Context, c *client) {
 	if _, err := c.call(ctx, "DELETE /v1/session", "DELETE", "/v1/session", nil, nil); err != nil {
 		return
 	}
 	c.token = ""
+	login(ctx, c)
+}
+
+// login opens a member's session (a throttled login waits as asked).
+func login(ctx context.Context, c *client) {
 	s, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": c.nir, "password": memberPassword}, nil, "429")
 	})

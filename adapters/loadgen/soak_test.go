@@ -8,10 +8,12 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,5 +164,46 @@ func TestDepositBodyIsTheAPIsMultipartForm(t *testing.T) {
 	}
 	if _, err := r.NextPart(); err != io.EOF {
 		t.Fatalf("a third part: %v", err)
+	}
+}
+
+// TestMemberLogsInAgainAfterAFailedLogin: a login that fails during a relogin (here a 503, as an overloaded server
+// answers) leaves the member without a session; the journey logs in again before calling any other route, instead
+// of calling them without a session for the rest of the run (the first 30-minute soak's 401 session.required). The
+// server is a stand-in for the API: the journey's own behaviour is under test.
+func TestMemberLogsInAgainAfterAFailedLogin(t *testing.T) {
+	var (
+		mu                  sync.Mutex
+		logins, unauthCalls int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/v1/sessions":
+			logins++
+			if logins%2 == 1 { // every other login fails
+				w.WriteHeader(503)
+				_, _ = w.Write([]byte(`{"code":"unavailable"}`))
+				return
+			}
+			w.WriteHeader(201)
+			_, _ = w.Write([]byte(`{"token":"t"}`))
+		case r.Header.Get("Authorization") == "":
+			unauthCalls++
+			w.WriteHeader(401)
+			_, _ = w.Write([]byte(`{"code":"session.required"}`))
+		default:
+			_, _ = w.Write([]byte(`{}`))
+		}
+	}))
+	defer srv.Close()
+	rec := newRecorder()
+	c := newClient(srv.URL, nil, rec, 5*time.Second)
+	c.token, c.nir = "t", "1850375115042"
+	steps := 0
+	memberJourney(context.Background(), Config{Relogin: 0.3, Submit: 0.1}, c, 1, func() bool { steps++; return steps <= 200 })
+	if logins < 4 || unauthCalls != 0 {
+		t.Fatalf("%d logins, %d calls without a session", logins, unauthCalls)
 	}
 }

@@ -235,10 +235,11 @@ func cmpErr(first, err error) error {
 
 // enrol registers a member, activates the account with the mailed code and logs in.
 func enrol(ctx context.Context, cfg Config, c *client, p person) error {
+	regKey, actKey := uuid.NewString(), uuid.NewString() // kept across retries: a retry is the same command
 	reg, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/registrations", "POST", "/v1/registrations", map[string]any{"nir": p.nir, "key": p.key,
 			"last_name": lastName, "first_name": firstName, "birth_date": birthDate, "email": p.email,
-			"terms_accepted": true}, map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
+			"terms_accepted": true}, map[string]string{"Idempotency-Key": regKey}, "429", "503 unavailable")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: register: %w", err)
@@ -250,12 +251,14 @@ func enrol(ctx context.Context, cfg Config, c *client, p person) error {
 	if _, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/registrations/{id}/activation", "POST",
 			"/v1/registrations/"+reg.str("registration_id")+"/activation",
-			map[string]string{"code": code, "password": memberPassword}, map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
+			map[string]string{"code": code, "password": memberPassword}, map[string]string{"Idempotency-Key": actKey}, "429",
+			"503 unavailable")
 	}); err != nil {
 		return fmt.Errorf("loadgen: activate: %w", err)
 	}
 	s, err := retry429(ctx, func() (answer, error) {
-		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": p.nir, "password": memberPassword}, nil, "429")
+		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": p.nir, "password": memberPassword}, nil, "429",
+			"503 unavailable")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: member login: %w", err)
@@ -284,11 +287,13 @@ func login(ctx context.Context, c *client) {
 	}
 }
 
-// retry429 repeats a throttled call after the wait it asks for.
+// retry429 repeats a throttled call after the wait it asks for, and a call the server gave up on (503 unavailable:
+// its request deadline passed, as argon2id logins do on an overloaded machine) after a second; the caller lists
+// those among the answers it expects.
 func retry429(ctx context.Context, call func() (answer, error)) (answer, error) {
 	for {
 		a, err := call()
-		if err != nil || a.status != 429 {
+		if err != nil || (a.status != 429 && a.status != 503) {
 			return a, err
 		}
 		if err := sleep(ctx, retryAfter(a)); err != nil {
@@ -325,7 +330,7 @@ func loginStaff(ctx context.Context, c *client, login, secret string) error {
 	}
 	s, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/staff/sessions", "POST", "/v1/staff/sessions",
-			map[string]string{"login": login, "password": staffPassword, "totp": code}, nil, "429")
+			map[string]string{"login": login, "password": staffPassword, "totp": code}, nil, "429", "503 unavailable")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: staff login: %w", err)

@@ -171,7 +171,9 @@ func setUp(ctx context.Context, cfg Config, target interface{ Hostname() string 
 		mu    sync.Mutex
 		first error
 	)
-	sem := make(chan struct{}, 8)
+	// Enrolments hash passwords (argon2id, CPU and memory bound): more at once than the cores only queues them
+	// past the server's request deadline.
+	sem := make(chan struct{}, min(8, runtime.NumCPU()))
 	for i, p := range ps {
 		members[i] = newClient(base, sourceFor(u, 1, i), rec, 30*time.Second)
 		wg.Add(1)

@@ -72,6 +72,12 @@ func sourceFor(target *url.URL, group, n int) net.IP {
 	return net.IPv4(127, byte(group), byte(n/250), byte(n%250+1))
 }
 
+// rawBody is a request body sent as it is (a multipart deposit), not encoded as JSON.
+type rawBody struct {
+	contentType string
+	data        []byte
+}
+
 // answer is what a call returned: the status, a few headers and the decoded JSON body.
 type answer struct {
 	status int
@@ -98,20 +104,27 @@ const (
 // of the run (ctx done) is not recorded.
 func (c *client) call(ctx context.Context, route, method, path string, body any, hdr map[string]string,
 	expect ...string) (answer, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	var (
+		rd    io.Reader
+		ctype string
+	)
+	switch b := body.(type) {
+	case nil:
+	case rawBody:
+		rd, ctype = bytes.NewReader(b.data), b.contentType
+	default:
+		data, err := json.Marshal(body)
 		if err != nil {
 			return answer{}, err
 		}
-		rd = bytes.NewReader(b)
+		rd, ctype = bytes.NewReader(data), "application/json"
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return answer{}, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

@@ -12,7 +12,7 @@ import (
 const posHeader = "X-Dossier-Min-Position"
 
 // memberJourney is a member's session in the portal: mostly reads (account, requests, one request, deposits,
-// payments), sometimes a new request, and an answer to each information request that shows up in the list; with
+// payments), sometimes a new request, (cfg.Deposit) a document deposit or (cfg.Book) an appointment booked or cancelled, and an answer to each information request that shows up in the list; with
 // cfg.Relogin, now and then a logout and a new login.
 // step admits each request and says when the run is over.
 func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step func() bool) {
@@ -21,6 +21,7 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 		lastPos  string
 		requests []string // ids of the member's requests, newest first
 		awaiting []string // requests the last list showed awaiting information
+		booked   string   // the member's appointment booked by this journey, if any
 	)
 	after := func() map[string]string {
 		if lastPos == "" {
@@ -30,6 +31,8 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 	}
 	for step() {
 		switch {
+		case c.token == "": // a login failed (relogin): log in again before anything else
+			login(ctx, c)
 		case len(awaiting) > 0:
 			id := awaiting[0]
 			awaiting = awaiting[1:]
@@ -40,6 +43,20 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 			}
 		case cfg.Relogin > 0 && rng.Float64() < cfg.Relogin:
 			relogin(ctx, c)
+		case cfg.Book > 0 && rng.Float64() < cfg.Book:
+			var pos string
+			if booked, pos = appointmentStep(ctx, c, rng, booked, after()); pos != "" {
+				lastPos = pos
+			}
+		case cfg.Deposit > 0 && rng.Float64() < cfg.Deposit:
+			// A throttled deposit (six a minute per member) is the server doing its job, not an error.
+			if body, err := depositBody(); err == nil {
+				a, err := c.call(ctx, depositRoute, "POST", "/v1/document-submissions", body,
+					map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
+				if err == nil && a.status < 300 {
+					lastPos = a.header.Get("X-Dossier-Position")
+				}
+			}
 		case rng.Float64() < cfg.Submit:
 			a, err := c.call(ctx, "POST /v1/requests", "POST", "/v1/requests", map[string]any{"service": service, "form": c2sForm},
 				map[string]string{"Idempotency-Key": uuid.NewString()})

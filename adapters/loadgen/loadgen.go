@@ -55,12 +55,20 @@ type Config struct {
 	BaselineClients int
 	// Submit is the share of a member's steps that submit a request (the rest read), 0 to 1.
 	Submit float64
+	// Deposit is the share of a member's steps that deposit a document (one small PNG, "Envoyer un document"), 0 to 1.
+	Deposit float64
+	// Book is the share of a member's steps that book an appointment (or cancel the one booked), 0 to 1; with it the
+	// setup opens a supervisor's account that publishes the caseworkers' availability.
+	Book float64
 	// Relogin is the share of a member's steps that log out and in again (argon2id: costly on purpose), 0 to 1.
 	Relogin float64
 	// Run tells this run's synthetic people from those of earlier runs on the same server.
 	Run    int
 	Setup  Setup
 	Logger *slog.Logger
+	// DuringMix, when set, runs beside the mix (the soak's sampler): its ctx ends with the mix, which waits for it to
+	// return; sent reports the requests the mix has sent so far (all, commands only) and the unexpected answers.
+	DuringMix func(ctx context.Context, sent func() (requests, commands, unexpected int))
 }
 
 // The journeys' service: "Demander la complémentaire santé solidaire", queue sante-c2s.
@@ -131,6 +139,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	for _, rec := range []*recorder{setupRec, mixRec} {
 		rep.Unexpected += rec.nUnexp
+		for k, n := range rec.kinds {
+			if rep.ErrorKinds == nil {
+				rep.ErrorKinds = map[string]int{}
+			}
+			rep.ErrorKinds[k] += n
+		}
 		rep.ErrorSamples = append(rep.ErrorSamples, rec.unexpected...)
 	}
 	rep.Unexpected += rep.Baseline.Healthz.Errors + rep.Baseline.Me.Errors
@@ -157,7 +171,9 @@ func setUp(ctx context.Context, cfg Config, target interface{ Hostname() string 
 		mu    sync.Mutex
 		first error
 	)
-	sem := make(chan struct{}, 8)
+	// Enrolments hash passwords (argon2id, CPU and memory bound): more at once than the cores only queues them
+	// past the server's request deadline.
+	sem := make(chan struct{}, min(8, runtime.NumCPU()))
 	for i, p := range ps {
 		members[i] = newClient(base, sourceFor(u, 1, i), rec, 30*time.Second)
 		wg.Add(1)
@@ -182,6 +198,7 @@ func setUp(ctx context.Context, cfg Config, target interface{ Hostname() string 
 	if err := staffLogin(ctx, cfg, admin, fmt.Sprintf("banc%d.admin", cfg.Run), "admin"); err != nil {
 		return nil, nil, err
 	}
+	var caseworkerIDs []string
 	for i := range cfg.Caseworkers {
 		c := newClient(base, sourceFor(u, 2, i+1), rec, 30*time.Second)
 		login := fmt.Sprintf("banc%d.agent%d", cfg.Run, i)
@@ -197,6 +214,16 @@ func setUp(ctx context.Context, cfg Config, target interface{ Hostname() string 
 			return nil, nil, err
 		}
 		staff = append(staff, c)
+		caseworkerIDs = append(caseworkerIDs, id.id)
+	}
+	if cfg.Book > 0 {
+		supervisor := newClient(base, sourceFor(u, 2, cfg.Caseworkers+1), rec, 30*time.Second)
+		if err := staffLogin(ctx, cfg, supervisor, fmt.Sprintf("banc%d.superviseur", cfg.Run), "supervisor"); err != nil {
+			return nil, nil, err
+		}
+		if err := publishAvailability(ctx, supervisor, caseworkerIDs); err != nil {
+			return nil, nil, err
+		}
 	}
 	return members, staff, nil
 }
@@ -210,10 +237,11 @@ func cmpErr(first, err error) error {
 
 // enrol registers a member, activates the account with the mailed code and logs in.
 func enrol(ctx context.Context, cfg Config, c *client, p person) error {
+	regKey, actKey := uuid.NewString(), uuid.NewString() // kept across retries: a retry is the same command
 	reg, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/registrations", "POST", "/v1/registrations", map[string]any{"nir": p.nir, "key": p.key,
 			"last_name": lastName, "first_name": firstName, "birth_date": birthDate, "email": p.email,
-			"terms_accepted": true}, map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
+			"terms_accepted": true}, map[string]string{"Idempotency-Key": regKey}, "429", "503 unavailable")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: register: %w", err)
@@ -225,12 +253,14 @@ func enrol(ctx context.Context, cfg Config, c *client, p person) error {
 	if _, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/registrations/{id}/activation", "POST",
 			"/v1/registrations/"+reg.str("registration_id")+"/activation",
-			map[string]string{"code": code, "password": memberPassword}, map[string]string{"Idempotency-Key": uuid.NewString()}, "429")
+			map[string]string{"code": code, "password": memberPassword}, map[string]string{"Idempotency-Key": actKey}, "429",
+			"503 unavailable")
 	}); err != nil {
 		return fmt.Errorf("loadgen: activate: %w", err)
 	}
 	s, err := retry429(ctx, func() (answer, error) {
-		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": p.nir, "password": memberPassword}, nil, "429")
+		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": p.nir, "password": memberPassword}, nil, "429",
+			"503 unavailable")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: member login: %w", err)
@@ -239,12 +269,18 @@ func enrol(ctx context.Context, cfg Config, c *client, p person) error {
 	return nil
 }
 
-// relogin logs a member out and in again (a throttled login waits as asked).
+// relogin logs a member out and in again (a throttled login waits as asked). A login that fails leaves the member
+// without a session: the journey's next step logs in again (login) rather than calling routes without one.
 func relogin(ctx context.Context, c *client) {
 	if _, err := c.call(ctx, "DELETE /v1/session", "DELETE", "/v1/session", nil, nil); err != nil {
 		return
 	}
 	c.token = ""
+	login(ctx, c)
+}
+
+// login opens a member's session (a throttled login waits as asked).
+func login(ctx context.Context, c *client) {
 	s, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": c.nir, "password": memberPassword}, nil, "429")
 	})
@@ -253,11 +289,13 @@ func relogin(ctx context.Context, c *client) {
 	}
 }
 
-// retry429 repeats a throttled call after the wait it asks for.
+// retry429 repeats a throttled call after the wait it asks for, and a call the server gave up on (503 unavailable:
+// its request deadline passed, as argon2id logins do on an overloaded machine) after a second; the caller lists
+// those among the answers it expects.
 func retry429(ctx context.Context, call func() (answer, error)) (answer, error) {
 	for {
 		a, err := call()
-		if err != nil || a.status != 429 {
+		if err != nil || (a.status != 429 && a.status != 503) {
 			return a, err
 		}
 		if err := sleep(ctx, retryAfter(a)); err != nil {
@@ -294,7 +332,7 @@ func loginStaff(ctx context.Context, c *client, login, secret string) error {
 	}
 	s, err := retry429(ctx, func() (answer, error) {
 		return c.call(ctx, "POST /v1/staff/sessions", "POST", "/v1/staff/sessions",
-			map[string]string{"login": login, "password": staffPassword, "totp": code}, nil, "429")
+			map[string]string{"login": login, "password": staffPassword, "totp": code}, nil, "429", "503 unavailable")
 	})
 	if err != nil {
 		return fmt.Errorf("loadgen: staff login: %w", err)
@@ -375,6 +413,16 @@ func mix(ctx context.Context, cfg Config, base string, members, staff []*client,
 	for i, s := range staff {
 		wg.Add(1)
 		go func() { defer wg.Done(); caseworkerJourney(ctx, s, int64(i), step) }()
+	}
+	if cfg.DuringMix != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cfg.DuringMix(cctx, func() (int, int, int) {
+				return rec.count(func(string) bool { return true }), rec.count(func(r string) bool { return !strings.HasPrefix(r, "GET ") }),
+					rec.unexpectedSoFar()
+			})
+		}()
 	}
 	probe := newClient(base, nil, rec, 30*time.Second)
 	wg.Add(1)

@@ -32,6 +32,8 @@ type Report struct {
 	Unexpected int `json:"unexpected_errors"`
 	// ErrorSamples are a few of them (method, route, status, code), never a body.
 	ErrorSamples []string `json:"error_samples,omitempty"`
+	// ErrorKinds counts every unexpected answer by route, status and code.
+	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 	// ServerCPUSec is the CPU time the server process used during the mix, when the caller knows its pid.
 	ServerCPUSec float64 `json:"server_cpu_seconds,omitempty"`
 	// LoadCPUSec is the CPU time this generator used during the mix.
@@ -120,6 +122,8 @@ type recorder struct {
 	// unexpected keeps a few descriptions of the unexpected answers.
 	unexpected []string
 	nUnexp     int
+	// kinds counts the unexpected answers by route, status and code (never a body).
+	kinds map[string]int
 }
 
 type samples struct {
@@ -143,6 +147,10 @@ func (r *recorder) add(route string, d time.Duration, outcome outcome, detail st
 	case unexpected:
 		s.errors++
 		r.nUnexp++
+		if r.kinds == nil {
+			r.kinds = map[string]int{}
+		}
+		r.kinds[route+": "+detail]++
 		if len(r.unexpected) < 20 {
 			r.unexpected = append(r.unexpected, route+": "+detail)
 		}
@@ -178,6 +186,26 @@ func (r *recorder) sum(elapsed time.Duration, keep func(route string) bool) Tota
 		}
 	}
 	return totals(all, errors, elapsed)
+}
+
+// unexpectedSoFar is the number of unexpected answers so far.
+func (r *recorder) unexpectedSoFar() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nUnexp
+}
+
+// count is the number of calls of the routes keep selects so far.
+func (r *recorder) count(keep func(route string) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for route, s := range r.routes {
+		if keep(route) {
+			n += len(s.lat)
+		}
+	}
+	return n
 }
 
 func totals(lat []time.Duration, errors int, elapsed time.Duration) Totals {
@@ -271,8 +299,19 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-38s goal %-6g measured %-9.2f %s\n", g.Name, g.Goal, g.Measured, verdict)
 	}
 	fmt.Fprintf(&b, "unexpected errors: %d\n", r.Unexpected)
-	for _, e := range r.ErrorSamples {
-		fmt.Fprintf(&b, "  %s\n", e)
+	if len(r.ErrorKinds) > 0 {
+		kinds := make([]string, 0, len(r.ErrorKinds))
+		for k := range r.ErrorKinds {
+			kinds = append(kinds, k)
+		}
+		sort.Slice(kinds, func(i, j int) bool { return r.ErrorKinds[kinds[i]] > r.ErrorKinds[kinds[j]] })
+		for _, k := range kinds {
+			fmt.Fprintf(&b, "  %7d × %s\n", r.ErrorKinds[k], k)
+		}
+	} else {
+		for _, e := range r.ErrorSamples {
+			fmt.Fprintf(&b, "  %s\n", e)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

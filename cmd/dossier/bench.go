@@ -19,6 +19,7 @@ type BenchCmd struct {
 	Eventstore  BenchEventstoreCmd  `cmd:"" help:"Durable appends, $all reads and subscriptions of the embedded node, beside the raw fdatasync rate of the same disk and PostgreSQL (one INSERT+COMMIT per event)."`
 	Projections BenchProjectionsCmd `cmd:"" help:"Projection rebuild throughput into SQLite and PostgreSQL, beside a raw bulk insert, and read-your-writes latency."`
 	HTTP        BenchHTTPCmd        `cmd:"" name:"http" help:"Member and caseworker journeys against the real HTTP API (a serve started for the run, or --target on loopback), beside GET /healthz in the same run."`
+	Soak        BenchSoakCmd        `cmd:"" help:"The mixed load for a long while (30 min), sampling the server's memory, goroutines, open files, database and events sizes; a verdict per series."`
 }
 
 // Run is called by kong after the selected benchmark's own Run; there is nothing left to do at this level.

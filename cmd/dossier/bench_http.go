@@ -38,6 +38,8 @@ type BenchHTTPCmd struct {
 	Think           time.Duration `default:"0s" help:"Pause of each journey between two requests."`
 	Submit          float64       `default:"0.1" help:"Share of a member's steps that submit a request."`
 	Relogin         float64       `default:"0" help:"Share of a member's steps that log out and log in again (0: members log in once, at the setup)."`
+	Deposit         float64       `default:"0" help:"Share of a member's steps that deposit a document (one small PNG)."`
+	Book            float64       `default:"0" help:"Share of a member's steps that book an appointment (or cancel the one booked; a supervisor publishes the caseworkers' availability at the setup)."`
 	Baseline        time.Duration `default:"5s" help:"How long GET /healthz, then GET /v1/me, are measured alone."`
 	BaselineClients int           `name:"baseline-clients" default:"8" help:"Concurrent clients of the baseline."`
 	JSON            bool          `name:"json" help:"Print the report as JSON instead of the table."`
@@ -45,23 +47,36 @@ type BenchHTTPCmd struct {
 
 // Run sets the server up (or takes the given one), runs the load and prints the report.
 func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	rep, err := c.run(ctx, logger, nil)
+	if err != nil {
+		return err
+	}
+	return printBenchReport(rep, c.JSON)
+}
+
+// beside makes what runs beside the mix (the soak's sampler) once the server is known: its process id (0 when not
+// known), its working directory and its base URL.
+type beside func(pid int, dir, target string) func(ctx context.Context, sent func() (requests, commands, unexpected int))
+
+// run sets the server up (or takes the given one) and runs the load, with during beside the mix when set.
+func (c *BenchHTTPCmd) run(ctx context.Context, logger *slog.Logger, during beside) (*loadgen.Report, error) {
 	if c.Target != "" {
 		if _, err := loadgen.CheckLoopback(c.Target); err != nil {
-			return err
+			return nil, err
 		}
 		if c.ServerDir == "" {
-			return errors.New("bench http: --target needs --server-dir (where its operator commands and outbox are)")
+			return nil, errors.New("bench http: --target needs --server-dir (where its operator commands and outbox are)")
 		}
 	}
 	pgURL, note := c.PostgresURL, "read models in SQLite (embedded default)"
 	if c.Postgres && pgURL == "" {
 		url, _, stop, err := benchPostgres(ctx, logger, false, "", "bench: starting a throwaway PostgreSQL", "")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer stop()
 		if url == "" {
-			return errors.New("bench http: no PostgreSQL server binaries on this machine (give --postgres-url)")
+			return nil, errors.New("bench http: no PostgreSQL server binaries on this machine (give --postgres-url)")
 		}
 		pgURL = url
 	}
@@ -74,9 +89,9 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	target, dir := c.Target, c.ServerDir
+	target, dir, pid := c.Target, c.ServerDir, c.ServerPID
 	var serverCPU func() (time.Duration, error)
 	if c.ServerPID > 0 {
 		serverCPU = func() (time.Duration, error) { return loadgen.ProcessCPU(c.ServerPID) }
@@ -84,11 +99,11 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if target == "" {
 		srv, err := startBenchServer(ctx, logger, exe, c.Dir, env)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer srv.stop(logger, c.Keep)
 		target, dir = srv.base, srv.dir
-		pid := srv.cmd.Process.Pid
+		pid = srv.cmd.Process.Pid
 		serverCPU = func() (time.Duration, error) { return loadgen.ProcessCPU(pid) }
 		note += ", dossier serve started for the run"
 	}
@@ -101,9 +116,13 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		}
 		return out, nil
 	}
-	rep, err := loadgen.Run(ctx, loadgen.Config{
+	var duringMix func(context.Context, func() (int, int, int))
+	if during != nil {
+		duringMix = during(pid, dir, target)
+	}
+	return loadgen.Run(ctx, loadgen.Config{
 		Target: target, Note: note, Members: c.Members, Caseworkers: c.Caseworkers,
-		Duration: c.Duration, MaxRequests: c.MaxRequests, Rate: c.Rate, Think: c.Think, Submit: c.Submit, Relogin: c.Relogin,
+		Duration: c.Duration, MaxRequests: c.MaxRequests, Rate: c.Rate, Think: c.Think, Submit: c.Submit, Relogin: c.Relogin, Deposit: c.Deposit, Book: c.Book,
 		Baseline: c.Baseline, BaselineClients: c.BaselineClients, Run: int(time.Now().Unix() % 899), Logger: logger,
 		Setup: loadgen.Setup{
 			ImportInsured: func(ctx context.Context, csv []byte) error {
@@ -136,11 +155,8 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, logger *slog.Logger) error {
 			ActivationCode: loadgen.OutboxCodes(filepath.Join(dir, "var", "outbox")),
 			ServerCPU:      serverCPU,
 		},
+		DuringMix: duringMix,
 	})
-	if err != nil {
-		return err
-	}
-	return printBenchReport(rep, c.JSON)
 }
 
 var (

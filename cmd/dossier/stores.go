@@ -37,6 +37,26 @@ func openStores(ctx context.Context, cfg *Config, logger *slog.Logger) (*stores,
 
 // openStoresFor is openStores for the server itself (serving true: the data directory must be its own).
 func openStoresFor(ctx context.Context, cfg *Config, logger *slog.Logger, serving bool) (*stores, error) {
+	s, err := openEventStore(ctx, cfg, logger, serving)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cfg.open(ctx, logger)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.DB = db
+	if s.Keys, err = openKeyStore(ctx, db, cfg.DataKeyConfig); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openEventStore opens the event store alone (Node and Events; no database, no key store): for a command that
+// only reads the log and must write nothing anywhere (audit what-if).
+func openEventStore(ctx context.Context, cfg *Config, logger *slog.Logger, serving bool) (*stores, error) {
 	s := &stores{}
 	conn := cfg.KurrentDBURL
 	if cfg.Embedded() {
@@ -65,16 +85,6 @@ func openStoresFor(ctx context.Context, cfg *Config, logger *slog.Logger, servin
 		return nil, fmt.Errorf("connect to the event store: %w", err)
 	}
 	s.Events = client
-	db, err := cfg.open(ctx, logger)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.DB = db
-	if s.Keys, err = openKeyStore(ctx, db, cfg.DataKeyConfig); err != nil {
-		s.Close()
-		return nil, err
-	}
 	return s, nil
 }
 

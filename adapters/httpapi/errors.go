@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -84,6 +85,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := failure.KindOf(err)
 	code := failure.CodeOf(err)
+	if kind == failure.Internal && errors.Is(err, context.DeadlineExceeded) && !errors.Is(r.Context().Err(), context.Canceled) {
+		// Out of time (the request's own deadline, or a store or database call's): the server is busy or a
+		// dependency slow, not broken; the client may try again.
+		s.deps.Logger.WarnContext(r.Context(), "request timed out", "route", r.Pattern, "request_id", RequestID(r.Context()))
+		kind, code = failure.Unavailable, failure.Unavailable.String()
+	}
 	if kind == failure.Internal {
 		code = "internal"
 		if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/messages"
@@ -92,5 +94,34 @@ func TestAbandonedRequestIsNotAnError(t *testing.T) {
 	s.writeError(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1/anything", nil), fmt.Errorf("load: %w", context.Canceled))
 	if !strings.Contains(logs.String(), "level=ERROR msg=\"request failed\"") {
 		t.Fatalf("an internal cancellation with the client still there logged as:\n%s", logs.String())
+	}
+}
+
+// TestTimedOutRequestIsUnavailable: a request that ran out of time (its own deadline passed inside the handler, or a
+// store call's) is the server being busy, not broken: 503 with Retry-After and the French "unavailable" sentence,
+// never 500 internal.
+func TestTimedOutRequestIsUnavailable(t *testing.T) {
+	var logs strings.Builder
+	s := newTestServer(t, Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	for name, r := range map[string]*http.Request{
+		"the request's deadline": httptest.NewRequest("POST", "/v1/session", nil).WithContext(ctx),
+		"a store call's":         httptest.NewRequest("POST", "/v1/session", nil),
+	} {
+		w := httptest.NewRecorder()
+		s.writeError(w, r, fmt.Errorf("append: %w", context.DeadlineExceeded))
+		var body ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || body.Code != "unavailable" ||
+			!strings.Contains(body.Message, "indisponible") {
+			t.Errorf("%s: %d %q Retry-After %q", name, w.Code, body, w.Header().Get("Retry-After"))
+		}
+	}
+	if out := logs.String(); strings.Contains(out, "request failed") || !strings.Contains(out, "request timed out") {
+		t.Fatalf("logged as:\n%s", out)
 	}
 }

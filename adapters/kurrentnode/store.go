@@ -270,6 +270,9 @@ func (s *store) recreateIndex() (*pebble.DB, error) {
 // start of the log.
 func (s *store) replayFrom(size int64) (int64, error) {
 	cp, ok, err := readCheckpoint(s.db)
+	if err == nil && !ok && size == 0 {
+		return 0, nil // a new data directory: no log, nothing indexed, nothing to rebuild
+	}
 	if err == nil && ok {
 		if cp.group == 0 && cp.end == uint64(segHeaderSize) && size >= int64(segHeaderSize) {
 			return int64(segHeaderSize), nil

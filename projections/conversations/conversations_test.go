@@ -51,7 +51,7 @@ func newStory() *story {
 		a.Add(conversation.TypeStaffReplied, conversation.StaffReplied{ConversationID: s.first, MessageID: s.replyMessageID, StaffID: s.staff, Body: "Voici"}),
 		a.Add(conversation.TypeMessageRead, conversation.MessageRead{ConversationID: s.first, MessageID: s.replyMessageID, Reader: conversation.ReaderMember}),
 		a.Add(conversation.TypeMemberWrote, conversation.MemberWrote{ConversationID: s.first, MessageID: m2, Body: "Merci, et ensuite ?", DueAt: due.Add(24 * time.Hour),
-			Attachments: []conversation.Attachment{{Type: "image/png", Size: 3, SHA256: "cc", BlobKey: "sha256/cc", StoredSize: 40}},
+			Attachments:     []conversation.Attachment{{Type: "image/png", Size: 3, SHA256: "cc", BlobKey: "sha256/cc", StoredSize: 40}},
 			AttachmentNames: []string{"photo.png"}}),
 		a.Add(conversation.TypeNoteAdded, conversation.NoteAdded{ConversationID: s.first, NoteID: uuid.New(), StaffID: s.staff, Text: "Rappeler"}),
 	}

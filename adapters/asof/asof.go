@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -359,81 +358,30 @@ func (v *Views) Resolve(ctx context.Context, at At) (Point, error) {
 func (v *Views) firstFrom(ctx context.Context, from uint64) (event.Record, bool, error) {
 	var got event.Record
 	found := false
-	err := v.client.Call(ctx, "asof.read", func(ctx context.Context, es *esdb.Client) error {
-		found = false
-		var pos esdb.AllPosition = esdb.Start{}
-		if from > 0 {
-			pos = esdb.Position{Commit: from, Prepare: from}
-		}
-		rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Forwards, From: pos}, 64)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for {
-			re, err := rs.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if re.Event == nil || strings.HasPrefix(re.Event.EventType, "$") {
-				continue
-			}
-			got, found = kurrentdb.RecordOf(re.Event), true
-			return nil
-		}
+	err := v.client.ReadAll(ctx, "asof.read", false, from, 64, func(rec event.Record) error {
+		got, found = rec, true
+		return kurrentdb.ErrStopReading
 	})
 	return got, found, err
 }
 
 // last returns the last event that is not the store's own at or before position before (nil: the end of the log).
 func (v *Views) last(ctx context.Context, before *uint64) (event.Record, error) {
-	var got event.Record
-	var pos esdb.AllPosition = esdb.End{}
+	var from uint64 // backwards from 0: the end of the log
 	if before != nil {
-		// Backwards from p gives the events strictly before p: start just after it.
-		pos = esdb.Position{Commit: *before + 1, Prepare: *before + 1}
+		from = *before + 1 // backwards from p reads the events strictly before p
 	}
-	for {
-		var next esdb.AllPosition
-		found, any := false, false
-		err := v.client.Call(ctx, "asof.read", func(ctx context.Context, es *esdb.Client) error {
-			found, any = false, false
-			rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: pos}, 64)
-			if err != nil {
-				return err
-			}
-			defer rs.Close()
-			for {
-				re, err := rs.Recv()
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				if re.Event == nil {
-					continue
-				}
-				any = true
-				next = re.Event.Position
-				if strings.HasPrefix(re.Event.EventType, "$") {
-					continue
-				}
-				got, found = kurrentdb.RecordOf(re.Event), true
-				return nil
-			}
-		})
-		switch {
-		case err != nil:
-			return event.Record{}, err
-		case found:
-			return got, nil
-		case !any:
-			return event.Record{}, ErrBeforeFirstEvent
-		}
-		pos = next
+	var got event.Record
+	found := false
+	err := v.client.ReadAll(ctx, "asof.read", true, from, 64, func(rec event.Record) error {
+		got, found = rec, true
+		return kurrentdb.ErrStopReading
+	})
+	switch {
+	case err != nil:
+		return event.Record{}, err
+	case !found:
+		return event.Record{}, ErrBeforeFirstEvent
 	}
+	return got, nil
 }

@@ -135,10 +135,9 @@ type raw struct {
 	leaf auditlog.Leaf
 }
 
-func rawOf(re *esdb.RecordedEvent) raw {
-	rec := kurrentdb.RecordOf(re)
-	return raw{rec: rec, leaf: auditlog.LeafOf(rec)}
-}
+func rawOf(re *esdb.RecordedEvent) raw { return rawOfRecord(kurrentdb.RecordOf(re)) }
+
+func rawOfRecord(rec event.Record) raw { return raw{rec: rec, leaf: auditlog.LeafOf(rec)} }
 
 // readers bounds the streams read at once for one page; decodeChunk is the events a decoding goroutine takes at a time.
 const (
@@ -230,34 +229,14 @@ func (r *Reader) Each(ctx context.Context, s Scope, f Filter, fn func(Item) erro
 // Period calls fn with every event of the whole log matching f (a period: From and To), in commit order, reading
 // $all from the start; progress, when set, is told the position reached (to compare with the head of the log).
 func (r *Reader) Period(ctx context.Context, f Filter, fn func(Item) error, progress func(position uint64)) error {
-	return r.client.Call(ctx, "audithistory.Period", func(ctx context.Context, es *esdb.Client) error {
-		rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Forwards, From: esdb.Start{}}, math.MaxUint64)
-		if err != nil {
-			return err
+	return r.client.ReadAll(ctx, "audithistory.Period", false, 0, 4096, func(rec event.Record) error {
+		if progress != nil {
+			progress(rec.Position)
 		}
-		defer rs.Close()
-		for {
-			re, err := rs.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if re.Event == nil || strings.HasPrefix(re.Event.StreamID, "$") || strings.HasPrefix(re.Event.EventType, "$") {
-				continue
-			}
-			e := rawOf(re.Event)
-			if progress != nil {
-				progress(e.rec.Position)
-			}
-			if !f.keep(e.rec) {
-				continue
-			}
-			if err := fn(r.item(e)); err != nil {
-				return err
-			}
+		if !f.keep(rec) {
+			return nil
 		}
+		return fn(r.item(rawOfRecord(rec)))
 	})
 }
 

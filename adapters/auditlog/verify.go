@@ -2,12 +2,8 @@ package auditlog
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 
-	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
@@ -21,61 +17,9 @@ type Records func(ctx context.Context, fn func(event.Record) error) error
 // store's own events ("$" types).
 func ReadAll(client *kurrentdb.Client) Records {
 	return func(ctx context.Context, fn func(event.Record) error) error {
-		const page = 4096
-		var from esdb.AllPosition = esdb.Start{}
-		var last *esdb.Position
-		for {
-			n := 0
-			err := client.Call(ctx, "auditlog.ReadAll", func(ctx context.Context, es *esdb.Client) error {
-				rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{From: from}, page)
-				if err != nil {
-					return err
-				}
-				defer rs.Close()
-				for {
-					re, err := rs.Recv()
-					if errors.Is(err, io.EOF) {
-						return nil
-					}
-					if err != nil {
-						return err
-					}
-					n++
-					ev := re.Event
-					if ev == nil {
-						continue
-					}
-					if last != nil && ev.Position.Commit == last.Commit && ev.Position.Prepare == last.Prepare {
-						continue // From is inclusive: the last event of the previous page
-					}
-					p := ev.Position
-					last = &p
-					if strings.HasPrefix(ev.EventType, "$") {
-						continue
-					}
-					if err := fn(kurrentdb.RecordOf(ev)); err != nil {
-						return &stopError{err}
-					}
-				}
-			})
-			var stop *stopError
-			if errors.As(err, &stop) {
-				return stop.err
-			}
-			if err != nil {
-				return fmt.Errorf("auditlog: read $all: %w", err)
-			}
-			if n < page || last == nil {
-				return nil
-			}
-			from = *last
-		}
+		return client.ReadAll(ctx, "auditlog.ReadAll", false, 0, 4096, fn)
 	}
 }
-
-type stopError struct{ err error }
-
-func (e *stopError) Error() string { return e.err.Error() }
 
 // StoredLeaves are the leaves the read model recorded (projections/audittree.Queries.Leaves): Verify compares them
 // with the log to name the first leaf that differs.

@@ -120,14 +120,9 @@ type scanResult struct {
 	SegGroups, SegRecords uint32
 }
 
-// scanLog verifies every group and record of every segment, calling fn for every record in order (fn must not
-// keep the record's byte slices: the buffer is reused). Read errors are errors; damage is reported in the
-// result, not as an error.
-func scanLog(l *segLog, fn func(record) error) (scanResult, error) {
-	return scanLogFrom(l, segHeaderSize, fn, nil)
-}
-
-// scanLogFrom is scanLog for a start with a persisted index that reflects the log up to indexed: a sealed
+// scanLogFrom verifies the log for a start with a persisted index that reflects it up to indexed, calling fn for
+// every record after that in order (fn must not keep the record's byte slices: the buffer is reused; read errors
+// are errors, damage is reported in the result, not as an error): a sealed
 // segment that is not the last and whose seal lies at or before indexed is verified by its header and seal
 // alone (not read); in the other segments every group is verified (frame and checksum), but the groups that end
 // at or before indexed are neither decoded nor passed to fn (nor counted in Records and Appends); group is

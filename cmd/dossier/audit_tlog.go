@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/audittree"
 )
@@ -291,25 +291,9 @@ func catchUpTree(ctx context.Context, st *stores, logger *slog.Logger) error {
 // lastEventPosition returns the commit position of the last event of $all that is not the store's own (0: none).
 func lastEventPosition(ctx context.Context, client *kurrentdb.Client) (uint64, error) {
 	var pos uint64
-	err := client.Call(ctx, "audit.last-event", func(ctx context.Context, es *esdb.Client) error {
-		rs, err := es.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1<<16)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for {
-			re, err := rs.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if re.Event != nil && !strings.HasPrefix(re.Event.EventType, "$") {
-				pos = re.Event.Position.Commit
-				return nil
-			}
-		}
+	err := client.ReadAll(ctx, "audit.last-event", true, 0, 4096, func(rec event.Record) error {
+		pos = rec.Position
+		return kurrentdb.ErrStopReading
 	})
 	if err != nil {
 		return 0, fmt.Errorf("read the last event of the log: %w", err)

@@ -128,9 +128,7 @@ func (c *AuditWhatIfCmd) input(now time.Time) (*catalog.Catalog, whatif.Period, 
 	p := whatif.Period{From: from, To: to}
 	if ferr == nil && terr == nil {
 		if err := p.Check(now); err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				problems = append(problems, line)
-			}
+			problems = append(problems, strings.Split(err.Error(), "\n")...)
 		}
 	}
 	return alt, p, problems

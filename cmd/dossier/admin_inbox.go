@@ -25,9 +25,6 @@ var publishDocumentActor = command.InboxPublisherActor
 // errNoSuchMember: --member names no member account.
 var errNoSuchMember = failure.New(failure.NotFound, "inbox.member_unknown", "no member account with this id")
 
-// externalNamespace derives a source id from the other system's id of a document.
-var externalNamespace = uuid.MustParse("7b1f4e2a-9c3d-5e8f-a0b1-c2d3e4f5a6b7")
-
 // AdminPublishDocumentCmd is `dossier admin publish-document --member ID --file F --title T [--external-id X]`: it
 // publishes a document of the fund's other systems into a member's inbox, on the embedded default (the integration
 // consumer of those systems is for later). The file is checked on its content like a member's deposit (PDF without
@@ -90,7 +87,7 @@ func (c *AdminPublishDocumentCmd) Run(ctx context.Context, logger *slog.Logger) 
 		sum := sha256.Sum256(content)
 		external = fmt.Sprintf("sha256:%x", sum)
 	}
-	source := uuid.NewSHA1(externalNamespace, append(memberID[:], external...))
+	source := inbox.ExternalSource(memberID, external)
 	res, err := cmds.Publish(ctx, command.Meta{Actor: publishDocumentActor, CorrelationID: uuid.New()}, command.PublishInput{
 		MemberID: memberID, DocumentID: command.InboxDocumentID(inbox.KindExternal, source), Kind: inbox.KindExternal,
 		SourceID: source, Title: c.Title, FileName: filepath.Base(c.File), ContentType: typ, Content: content})

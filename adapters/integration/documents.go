@@ -16,6 +16,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/filecheck"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/document"
+	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/inbox"
 	"github.com/msa-dossier/dossier/domain/member"
@@ -181,4 +182,33 @@ func extension(typ string) string {
 		return ".png"
 	}
 	return ".pdf"
+}
+
+// StoreMembers is the MemberResolver over the event store: it finds the member of an open account by id (its member stream exists) or by NIR (the nirclaim
+// stream, named by the keyed hash of the NIR, names the member, whose stream exists): member.ErrNotFound otherwise.
+func StoreMembers(store command.EventStore, keys command.Keys) MemberResolver {
+	return func(ctx context.Context, id uuid.UUID, n nir.NIR) (uuid.UUID, error) {
+		if id == uuid.Nil {
+			claim, err := store.Load(ctx, event.NewStreamID(member.ClaimCategory, keys.StreamFor(member.ClaimCategory, n.Body())))
+			if err != nil {
+				return uuid.Nil, err
+			}
+			for _, env := range claim {
+				if c, ok := env.Event.(member.Claimed); ok {
+					id = c.MemberID
+				}
+			}
+			if id == uuid.Nil {
+				return uuid.Nil, member.ErrNotFound
+			}
+		}
+		history, err := store.Load(ctx, event.NewStreamID(member.Category, id))
+		if err != nil {
+			return uuid.Nil, err
+		}
+		if len(history) == 0 {
+			return uuid.Nil, member.ErrNotFound
+		}
+		return id, nil
+	}
 }

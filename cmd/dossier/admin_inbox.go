@@ -26,8 +26,8 @@ var publishDocumentActor = command.InboxPublisherActor
 var errNoSuchMember = failure.New(failure.NotFound, "inbox.member_unknown", "no member account with this id")
 
 // AdminPublishDocumentCmd is `dossier admin publish-document --member ID --file F --title T [--external-id X]`: it
-// publishes a document of the fund's other systems into a member's inbox, on the embedded default (the integration
-// consumer of those systems is for later). The file is checked on its content like a member's deposit (PDF without
+// publishes a document of the fund's other systems into a member's inbox, on the embedded default (with --integration-url,
+// the consumer of topic dossier.documents does the same: adapters/integration). The file is checked on its content like a member's deposit (PDF without
 // active content, JPEG or PNG), sealed with the member's key in the blob store, then recorded; the member is mailed
 // by the server's reaction. The document's id derives from --external-id (or from the file's SHA-256): publishing
 // the same document again records nothing.

@@ -184,8 +184,9 @@ func extension(typ string) string {
 	return ".pdf"
 }
 
-// StoreMembers is the MemberResolver over the event store: it finds the member of an open account by id (its member stream exists) or by NIR (the nirclaim
-// stream, named by the keyed hash of the NIR, names the member, whose stream exists): member.ErrNotFound otherwise.
+// StoreMembers is the MemberResolver over the event store: it finds the member of an open account by id (its member
+// stream exists) or by NIR (the nirclaim stream, named by the keyed hash of the NIR, names the member, whose stream
+// exists); member.ErrNotFound otherwise. keys serve only for a NIR (nil for a caller that never passes one).
 func StoreMembers(store command.EventStore, keys command.Keys) MemberResolver {
 	return func(ctx context.Context, id uuid.UUID, n nir.NIR) (uuid.UUID, error) {
 		if id == uuid.Nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,11 +13,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/filecheck"
+	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/domain/command"
-	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/inbox"
 	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/nir"
 )
 
 // publishDocumentActor is who the published documents say acted: the command itself, run by an operator.
@@ -65,12 +67,10 @@ func (c *AdminPublishDocumentCmd) Run(ctx context.Context, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	history, err := store.Load(ctx, event.NewStreamID(member.Category, memberID))
-	if err != nil {
-		return err
-	}
-	if len(history) == 0 {
+	if _, err := integration.StoreMembers(store, nil)(ctx, memberID, nir.NIR{}); errors.Is(err, member.ErrNotFound) {
 		return errNoSuchMember
+	} else if err != nil {
+		return err
 	}
 	a := &app{cfg: &c.Config, stores: st, logger: logger}
 	blobs, err := a.openBlobs(ctx)

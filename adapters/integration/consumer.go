@@ -23,14 +23,26 @@ type Metrics struct {
 
 // NewMetrics registers the consumer's counter, dossier_integration_finance_messages_total{outcome, code}, on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{messages: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dossier_integration_finance_messages_total",
-		Help: "Finance messages consumed from " + FinanceTopic + ", by outcome (recorded, unchanged, parked, rejected, retried) and error code.",
-	}, []string{"outcome", "code"})}
+	return newMetrics(reg, "dossier_integration_finance_messages_total",
+		"Finance messages consumed from "+FinanceTopic+", by outcome (recorded, unchanged, parked, rejected, retried) and error code.",
+		OutcomeRecorded, OutcomeUnchanged, OutcomeParked)
+}
+
+// NewDocumentMetrics registers the documents consumer's counter,
+// dossier_integration_documents_messages_total{outcome, code}, on reg.
+func NewDocumentMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	return newMetrics(reg, "dossier_integration_documents_messages_total",
+		"Document messages consumed from "+DocumentsTopic+", by outcome (recorded, unchanged, rejected, retried) and error code.",
+		OutcomeRecorded, OutcomeUnchanged)
+}
+
+func newMetrics(reg prometheus.Registerer, name, help string, present ...Outcome) (*Metrics, error) {
+	m := &Metrics{messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help},
+		[]string{"outcome", "code"})}
 	if err := reg.Register(m.messages); err != nil {
 		return nil, err
 	}
-	for _, o := range []Outcome{OutcomeRecorded, OutcomeUnchanged, OutcomeParked} {
+	for _, o := range present {
 		m.messages.WithLabelValues(string(o), "") // present, at 0, before the first message
 	}
 	return m, nil
@@ -44,8 +56,11 @@ func (m *Metrics) observe(o Outcome, code string) {
 
 // ConsumerConfig configures a Consumer. Subscriber and Handle are required.
 type ConsumerConfig struct {
-	// Subscriber delivers the messages of FinanceTopic (NewPostgres's, or any watermill Subscriber).
+	// Subscriber delivers the messages of Topic (NewPostgres's, or any watermill Subscriber).
 	Subscriber message.Subscriber
+	// Topic is the topic consumed; default FinanceTopic. Name is what the logs call the consumer and its messages;
+	// default "finance" ("document" for DocumentsTopic).
+	Topic, Name string
 	// Handle is what to do with each message, normally Finance(commands).
 	Handle FinanceFunc
 	// Logger receives the consumer's logs: message UUIDs, outcomes and error codes, never a message's data; nil
@@ -60,7 +75,7 @@ type ConsumerConfig struct {
 	Ping func(ctx context.Context) error
 }
 
-// Consumer consumes FinanceTopic: one message at a time, in the order the subscriber delivers them. It acknowledges
+// Consumer consumes one topic (FinanceTopic, DocumentsTopic): one message at a time, in the order the subscriber delivers them. It acknowledges
 // a message when Handle succeeds or fails with an Invalid error (logged with its code, kind and field, never the
 // message's data: retrying cannot succeed, and a message left unacknowledged would block the topic), and nacks it
 // otherwise, after RetryDelay, so that it is delivered again until the failure is over.
@@ -81,6 +96,15 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Topic == "" {
+		cfg.Topic = FinanceTopic
+	}
+	if cfg.Name == "" {
+		cfg.Name = "finance"
+		if cfg.Topic == DocumentsTopic {
+			cfg.Name = "document"
+		}
+	}
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = time.Second
 	}
@@ -90,22 +114,22 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 // maxSubscribeDelay bounds the back-off between attempts to subscribe.
 const maxSubscribeDelay = 30 * time.Second
 
-// Run subscribes to FinanceTopic and handles messages until ctx ends (then it returns nil). A subscription that
+// Run subscribes to the topic and handles messages until ctx ends (then it returns nil). A subscription that
 // cannot be made (the broker out of reach, the topic's tables not creatable) is tried again with back-off, up to
 // every 30s, and reported by Ready meanwhile: an integration broker that is down never stops the rest of Dossier.
 func (c *Consumer) Run(ctx context.Context) error {
 	delay := c.cfg.RetryDelay
 	for {
-		msgs, err := c.cfg.Subscriber.Subscribe(ctx, FinanceTopic)
+		msgs, err := c.cfg.Subscriber.Subscribe(ctx, c.cfg.Topic)
 		if err == nil {
 			c.setState(true, nil)
-			c.cfg.Logger.Info("finance consumer subscribed", "topic", FinanceTopic)
+			c.cfg.Logger.Info(c.cfg.Name+" consumer subscribed", "topic", c.cfg.Topic)
 			c.consume(ctx, msgs)
 			c.setState(false, nil)
 			if ctx.Err() != nil {
 				return nil
 			}
-			c.cfg.Logger.Warn("finance subscription closed by the broker; subscribing again", "topic", FinanceTopic)
+			c.cfg.Logger.Warn(c.cfg.Name+" subscription closed by the broker; subscribing again", "topic", c.cfg.Topic)
 			delay = c.cfg.RetryDelay
 			continue
 		}
@@ -114,7 +138,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		err = failure.Wrap("integration.Subscribe", failure.Unavailable, err)
 		c.setState(false, err)
-		c.cfg.Logger.Error("finance consumer cannot subscribe; trying again", "topic", FinanceTopic,
+		c.cfg.Logger.Error(c.cfg.Name+" consumer cannot subscribe; trying again", "topic", c.cfg.Topic,
 			"retry_in", delay.String(), "error", err.Error())
 		select {
 		case <-ctx.Done():
@@ -152,11 +176,11 @@ func (c *Consumer) consume(ctx context.Context, msgs <-chan *message.Message) {
 		c.cfg.Metrics.observe(outcome, code)
 		switch outcome {
 		case OutcomeRejected:
-			c.cfg.Logger.Warn("finance fact rejected", "message_uuid", msg.UUID, "code", code,
+			c.cfg.Logger.Warn(c.cfg.Name+" message rejected", "message_uuid", msg.UUID, "code", code,
 				"field", failure.FieldOf(err))
 			msg.Ack()
 		case OutcomeRetried:
-			c.cfg.Logger.Error("finance fact not recorded, will retry", "message_uuid", msg.UUID,
+			c.cfg.Logger.Error(c.cfg.Name+" message not handled, will retry", "message_uuid", msg.UUID,
 				"kind", failure.KindOf(err).String(), "code", code)
 			select {
 			case <-ctx.Done():
@@ -164,7 +188,7 @@ func (c *Consumer) consume(ctx context.Context, msgs <-chan *message.Message) {
 			}
 			msg.Nack()
 		default:
-			c.cfg.Logger.Debug("finance fact handled", "message_uuid", msg.UUID, "outcome", string(outcome))
+			c.cfg.Logger.Debug(c.cfg.Name+" message handled", "message_uuid", msg.UUID, "outcome", string(outcome))
 			msg.Ack()
 		}
 	}
@@ -177,7 +201,7 @@ func (c *Consumer) setState(subscribed bool, err error) {
 }
 
 // ErrNotSubscribed is Ready's answer while the consumer has no subscription (starting, or the broker out of reach).
-var ErrNotSubscribed = errors.New("finance consumer not subscribed")
+var ErrNotSubscribed = errors.New("integration consumer not subscribed")
 
 // Ready reports whether the consumer has a subscription and, when Ping is set, whether the broker answers. It is the
 // integration check of /readyz.

@@ -84,7 +84,11 @@
 // fixed (watermill publishers always write such objects; the payload column is JSON, so PostgreSQL refuses a
 // non-JSON payload at publication).
 //
-// Metrics: dossier_integration_finance_messages_total{outcome, code} (see Metrics). The consumer's readiness
+// The same broker and Consumer carry DocumentsTopic, the fund's documents for members' inboxes (see DocumentsTopic
+// and Documents); its rows are in "watermill_dossier.documents".
+//
+// Metrics: dossier_integration_finance_messages_total{outcome, code} (see Metrics), and
+// dossier_integration_documents_messages_total for DocumentsTopic. The consumer's readiness
 // (Consumer.Ready) is the "integration" check of /readyz: subscribed, and the broker answers.
 package integration
 

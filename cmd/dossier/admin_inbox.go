@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,11 +13,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/filecheck"
+	"github.com/msa-dossier/dossier/adapters/integration"
 	"github.com/msa-dossier/dossier/domain/command"
-	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/inbox"
 	"github.com/msa-dossier/dossier/domain/member"
+	"github.com/msa-dossier/dossier/domain/nir"
 )
 
 // publishDocumentActor is who the published documents say acted: the command itself, run by an operator.
@@ -25,12 +27,9 @@ var publishDocumentActor = command.InboxPublisherActor
 // errNoSuchMember: --member names no member account.
 var errNoSuchMember = failure.New(failure.NotFound, "inbox.member_unknown", "no member account with this id")
 
-// externalNamespace derives a source id from the other system's id of a document.
-var externalNamespace = uuid.MustParse("7b1f4e2a-9c3d-5e8f-a0b1-c2d3e4f5a6b7")
-
 // AdminPublishDocumentCmd is `dossier admin publish-document --member ID --file F --title T [--external-id X]`: it
-// publishes a document of the fund's other systems into a member's inbox, on the embedded default (the integration
-// consumer of those systems is for later). The file is checked on its content like a member's deposit (PDF without
+// publishes a document of the fund's other systems into a member's inbox, on the embedded default (with --integration-url,
+// the consumer of topic dossier.documents does the same: adapters/integration). The file is checked on its content like a member's deposit (PDF without
 // active content, JPEG or PNG), sealed with the member's key in the blob store, then recorded; the member is mailed
 // by the server's reaction. The document's id derives from --external-id (or from the file's SHA-256): publishing
 // the same document again records nothing.
@@ -68,12 +67,10 @@ func (c *AdminPublishDocumentCmd) Run(ctx context.Context, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	history, err := store.Load(ctx, event.NewStreamID(member.Category, memberID))
-	if err != nil {
-		return err
-	}
-	if len(history) == 0 {
+	if _, err := integration.StoreMembers(store, nil)(ctx, memberID, nir.NIR{}); errors.Is(err, member.ErrNotFound) {
 		return errNoSuchMember
+	} else if err != nil {
+		return err
 	}
 	a := &app{cfg: &c.Config, stores: st, logger: logger}
 	blobs, err := a.openBlobs(ctx)
@@ -90,7 +87,7 @@ func (c *AdminPublishDocumentCmd) Run(ctx context.Context, logger *slog.Logger) 
 		sum := sha256.Sum256(content)
 		external = fmt.Sprintf("sha256:%x", sum)
 	}
-	source := uuid.NewSHA1(externalNamespace, append(memberID[:], external...))
+	source := inbox.ExternalSource(memberID, external)
 	res, err := cmds.Publish(ctx, command.Meta{Actor: publishDocumentActor, CorrelationID: uuid.New()}, command.PublishInput{
 		MemberID: memberID, DocumentID: command.InboxDocumentID(inbox.KindExternal, source), Kind: inbox.KindExternal,
 		SourceID: source, Title: c.Title, FileName: filepath.Base(c.File), ContentType: typ, Content: content})

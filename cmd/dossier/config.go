@@ -43,8 +43,9 @@ type Config struct {
 	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
 
 	// The finance-facts consumer (adapters/integration): off unless a broker is named.
-	IntegrationURL  string        `name:"integration-url" env:"DOSSIER_INTEGRATION_URL" help:"PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=…) of the integration broker where the fund's systems publish finance facts with watermill-sql (topic dossier.finance-facts). Empty: no consumer; dossier admin import-finance is the feed. Secret; DOSSIER_INTEGRATION_URL_FILE reads it from a file."`
-	IntegrationPoll time.Duration `name:"integration-poll-interval" env:"DOSSIER_INTEGRATION_POLL_INTERVAL" default:"1s" help:"How often the integration consumer looks for new messages while the topic is idle."`
+	IntegrationURL         string        `name:"integration-url" env:"DOSSIER_INTEGRATION_URL" help:"PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=…) of the integration broker where the fund's systems publish finance facts (topic dossier.finance-facts) and documents for members' inboxes (topic dossier.documents) with watermill-sql. Empty: no consumer; dossier admin import-finance and publish-document are the feeds. Secret; DOSSIER_INTEGRATION_URL_FILE reads it from a file."`
+	IntegrationDocumentMax int64         `name:"integration-document-max-bytes" env:"DOSSIER_INTEGRATION_DOCUMENT_MAX_BYTES" default:"10485760" help:"Largest document (decoded, in bytes) the consumer of topic dossier.documents publishes into a member's inbox; larger ones are rejected and counted."`
+	IntegrationPoll        time.Duration `name:"integration-poll-interval" env:"DOSSIER_INTEGRATION_POLL_INTERVAL" default:"1s" help:"How often the integration consumer looks for new messages while the topic is idle."`
 
 	// The members' deposits of documents (documents.go).
 	DocumentConfig `embed:""`
@@ -260,6 +261,8 @@ func (c *Config) Validate() error {
 	}
 	check(c.IntegrationPoll >= 10*time.Millisecond && c.IntegrationPoll <= time.Hour,
 		"integration-poll-interval must be between 10ms and 1h")
+	check(c.IntegrationDocumentMax >= 1024 && c.IntegrationDocumentMax <= 64<<20,
+		"integration-document-max-bytes %d: between 1024 and 67108864", c.IntegrationDocumentMax)
 	check(c.OutboxDir != "", "outbox-dir must be set")
 	check(c.MaxBodyBytes >= 1024, "max-body-bytes %d: at least 1024", c.MaxBodyBytes)
 	check(c.RequestTimeout > 0, "request-timeout must be positive")

@@ -135,6 +135,8 @@ type app struct {
 	// integration consumes the finance facts of --integration-url (nil when none is set), from broker
 	integration *integration.Consumer
 	broker      *integration.Postgres
+	// documentsConsumer consumes integration.DocumentsTopic on broker (nil without --integration-url)
+	documentsConsumer *integration.Consumer
 	// mailer sends the reactions' mails; its idle SMTP sessions are closed at shutdown
 	mailer mail.Sender
 }
@@ -270,6 +272,9 @@ func (a *app) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.wireDocumentsIntegration(store, keys, inboxCmds); err != nil { // integration_documents.go
+		return err
+	}
 	a.referenced = referencedBlobs(queries)
 	// Tamper evidence: signed heads of the audit tree (audit_tlog.go).
 	if err := a.wireAudit(store, queries.AuditTree); err != nil {
@@ -369,6 +374,14 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 			defer a.broker.Close() // after Run: the subscription has ended with gctx
 			if err := a.integration.Run(gctx); err != nil {
 				return fmt.Errorf("integration: %w", err)
+			}
+			return nil
+		})
+	}
+	if a.documentsConsumer != nil {
+		g.Go(func() error {
+			if err := a.documentsConsumer.Run(gctx); err != nil {
+				return fmt.Errorf("integration documents: %w", err)
 			}
 			return nil
 		})
@@ -528,5 +541,9 @@ func (a *app) integrationChecks() []httpapi.Check {
 	if a.integration == nil {
 		return nil
 	}
-	return []httpapi.Check{{Name: "integration", Check: a.integration.Ready, Advisory: true}}
+	checks := []httpapi.Check{{Name: "integration", Check: a.integration.Ready, Advisory: true}}
+	if a.documentsConsumer != nil {
+		checks = append(checks, httpapi.Check{Name: "integration-documents", Check: a.documentsConsumer.Ready, Advisory: true})
+	}
+	return checks
 }

@@ -269,8 +269,11 @@ func TestVerifiedTablesAreNotReadAgainButDamageIsStillFound(t *testing.T) {
 	if !strings.Contains(logs, "tables_verified=0 ") || strings.Contains(logs, "tables_verified_before=0 ") {
 		t.Fatalf("a start must not read tables an earlier start verified: %s", logs)
 	}
-	if n, err := VerifyIndexTables(dir); err != nil || n == 0 {
-		t.Fatalf("node check on a sound index: %d tables, %v", n, err)
+	if rep, err := Check(dir); err != nil || rep.IndexTables == 0 || rep.IndexDamage != "" || !rep.OK() {
+		t.Fatalf("node check on a sound index: %+v, %v", rep, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, indexDirName, verifiedFileName)); err != nil {
+		t.Fatalf("node check on a sound index must keep the verified list: %v", err)
 	}
 
 	// Rot one byte in the first data block (the $all entries) of the largest table.
@@ -282,6 +285,29 @@ func TestVerifiedTablesAreNotReadAgainButDamageIsStillFound(t *testing.T) {
 		}
 	}
 	flipByte(t, largest, 100)
+
+	// `dossier node check` (Check) on a copy reads every table, names the damaged one and forgets the list,
+	// so that the start after it rebuilds the index.
+	checked := t.TempDir()
+	if err := os.CopyFS(checked, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Check(checked)
+	if err != nil || !strings.Contains(rep.IndexDamage, filepath.Base(largest)) || rep.Damage != nil {
+		t.Fatalf("node check must name the damaged table %s: %+v, %v", filepath.Base(largest), rep, err)
+	}
+	var clogs logBuffer
+	cst, err := openStore(checked, clogs.logger(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(clogs.String(), "rebuilding") {
+		t.Fatalf("the start after node check found the damage must rebuild the index: %s", clogs.String())
+	}
+	if got := answersOf(t, cst, streams); !reflect.DeepEqual(got, want) {
+		t.Fatalf("answers after the rebuild differ:\n got %+v\nwant %+v", got, want)
+	}
+	cst.close()
 
 	st, logs = start()
 	if strings.Contains(logs, "rebuilding") || !strings.Contains(logs, "tables_verified=0 ") {

@@ -1,10 +1,12 @@
 package kurrentnode
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -67,8 +69,12 @@ func openIndex(dir string, logger *slog.Logger, cacheBytes int64) (*pebble.DB, e
 		Logger:       quietLogger{logger},
 		// A damaged block is an error on the read that finds it (never an exit): the request fails, writes stop,
 		// and the next start finds the damage and rebuilds the index from the log.
+		// The list of verified tables is forgotten, so that the next start verifies every table again.
 		EventListener: &pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
 			logger.Error("event index damaged: restart the node to rebuild it from the log", "path", info.Path, "err", info.Details)
+			if dir != "" {
+				forgetVerified(dir)
+			}
 		}},
 	}
 	for i := range opts.Levels {
@@ -82,46 +88,132 @@ func openIndex(dir string, logger *slog.Logger, cacheBytes int64) (*pebble.DB, e
 	return pebble.Open(path, opts)
 }
 
-// verifyIndex checks the checksum of every block of every live table of the index on disk (pebble checks its
-// manifest when it opens): a damaged index file is found at start, before any answer is given from it, and the
-// index is then rebuilt from the log. It reads the tables sequentially and decodes nothing.
+// verifyIndex checks the checksum of every block of every live table of the index on disk that was not
+// verified at an earlier start (pebble checks its manifest when it opens): a damaged index file is found at
+// start, before any answer is given from it, and the index is then rebuilt from the log. It reads the tables
+// sequentially and decodes nothing. Tables never change once written, so a table verified once (same number,
+// same size, listed in the index directory's verified list) is not read again at start: a byte that rots in it
+// later is found by pebble's own check of every block it reads (the read fails, the list is forgotten, and the
+// next start verifies everything and rebuilds), and by `dossier node check`, which verifies every table.
 //
 // Compactions may start as soon as pebble opens, and delete a listed table before it is read: a table gone is
 // not damage, the tables are listed again and the new ones (the compactions' outputs) verified in turn, until a
-// listing holds only verified tables.
-func verifyIndex(db *pebble.DB, dir string, logger *slog.Logger) error {
+// listing holds only verified tables. It returns how many tables it read and how many it skipped.
+func verifyIndex(db *pebble.DB, dir string, logger *slog.Logger) (read, skipped int, err error) {
 	if dir == "" {
-		return nil
+		return 0, 0, nil
 	}
-	verified := map[uint64]bool{}
+	known := readVerified(dir)
+	verified := map[uint64]uint64{}
 	for round := 0; ; round++ {
 		levels, err := db.SSTables()
 		if err != nil {
-			return err
+			return read, skipped, err
 		}
 		gone := false
 		for _, level := range levels {
 			for _, t := range level {
 				num := uint64(t.BackingSSTNum)
-				if verified[num] {
+				if _, ok := verified[num]; ok {
 					continue
 				}
-				err := verifyTable(filepath.Join(dir, indexDirName, fmt.Sprintf("%06d.sst", num)))
+				path := filepath.Join(dir, indexDirName, fmt.Sprintf("%06d.sst", num))
+				if size, ok := known[num]; ok && size == t.Size && fileSize(path) == int64(size) {
+					verified[num] = size
+					skipped++
+					continue
+				}
+				err := verifyTable(path)
 				switch {
 				case errors.Is(err, os.ErrNotExist) && round < 1000:
 					gone = true
 				case err != nil:
-					return err
+					return read, skipped, err
 				default:
-					verified[num] = true
+					verified[num] = t.Size
+					read++
 				}
 			}
 		}
 		if !gone {
-			return nil
+			break
 		}
 		logger.Info("event index: a table was compacted away while being verified; verifying the new ones")
 	}
+	if read > 0 || len(known) != len(verified) {
+		if err := writeVerified(dir, verified); err != nil {
+			// Not fatal: the next start verifies the tables again.
+			logger.Warn("event index: cannot record the verified tables", "err", err)
+		}
+	}
+	return read, skipped, nil
+}
+
+// verifiedFileName is the list of the index's tables whose every block was verified, in the index directory
+// (so that removing the index removes it; pebble ignores files it does not name). Losing it, or a list that
+// does not verify, only costs a full verification at the next start.
+const verifiedFileName = "DOSSIER-VERIFIED"
+
+var verifiedMagic = []byte("dossier verified tables v1\n")
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
+}
+
+// readVerified returns the verified tables (number → size), empty when the list is absent or does not verify.
+func readVerified(dir string) map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	b, err := os.ReadFile(filepath.Join(dir, indexDirName, verifiedFileName))
+	if err != nil || len(b) < len(verifiedMagic)+4 || !bytes.HasPrefix(b, verifiedMagic) {
+		return out
+	}
+	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, crcTable) != sum || (len(body)-len(verifiedMagic))%16 != 0 {
+		return out
+	}
+	for p := body[len(verifiedMagic):]; len(p) > 0; p = p[16:] {
+		out[binary.BigEndian.Uint64(p)] = binary.BigEndian.Uint64(p[8:])
+	}
+	return out
+}
+
+// writeVerified replaces the list (a new file renamed over the old one).
+func writeVerified(dir string, tables map[uint64]uint64) error {
+	b := append([]byte{}, verifiedMagic...)
+	for num, size := range tables {
+		b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(b, num), size)
+	}
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	path := filepath.Join(dir, indexDirName, verifiedFileName)
+	if err := os.WriteFile(path+".tmp", b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+// forgetVerified removes the list: the next start verifies every table.
+func forgetVerified(dir string) {
+	os.Remove(filepath.Join(dir, indexDirName, verifiedFileName))
+}
+
+// VerifyIndexTables verifies every block of every table file in the index of the stopped node's data
+// directory dir, whether or not a start verified it before (`dossier node check`). It returns how many tables
+// it read, and an error naming the first damaged one.
+func VerifyIndexTables(dir string) (int, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, indexDirName, "*.sst"))
+	if err != nil {
+		return 0, err
+	}
+	for i, p := range paths {
+		if err := verifyTable(p); err != nil {
+			return i, fmt.Errorf("kurrentnode: event index damaged (the next start rebuilds it from the log): %w", err)
+		}
+	}
+	return len(paths), nil
 }
 
 func verifyTable(path string) error {

@@ -2,6 +2,7 @@ package kurrentnode
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -233,5 +234,113 @@ func TestDamagedIndexIsRebuiltNeverAWrongAnswer(t *testing.T) {
 	}
 	if tables == 0 || tried < 80 {
 		t.Fatalf("%d tables, %d flips tried: the index was not written to tables", tables, tried)
+	}
+}
+
+// TestVerifiedTablesAreNotReadAgainButDamageIsStillFound: a start verifies only the tables no earlier start
+// verified; a byte that rots later in an already-verified table is not found at start, but the first read of its
+// block fails (never a wrong answer) and forgets the verified list, `VerifyIndexTables` (`dossier node check`)
+// names the table, and the next start verifies everything and rebuilds the index from the log.
+func TestVerifiedTablesAreNotReadAgainButDamageIsStillFound(t *testing.T) {
+	dir := t.TempDir()
+	streams := testStreams(5)
+	start := func() (*store, string) {
+		t.Helper()
+		var logs logBuffer
+		st, err := openStore(dir, logs.logger(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, logs.String()
+	}
+	st, _ := start()
+	fillStore(t, st, streams, 400)
+	want := answersOf(t, st, streams)
+	if err := st.close(); err != nil {
+		t.Fatal(err)
+	}
+	st, logs := start()
+	st.close()
+	if strings.Contains(logs, "tables_verified=0 ") || !strings.Contains(logs, "tables_verified_before=0 ") {
+		t.Fatalf("the first start after the tables were written must verify them all: %s", logs)
+	}
+	st, logs = start()
+	st.close()
+	if !strings.Contains(logs, "tables_verified=0 ") || strings.Contains(logs, "tables_verified_before=0 ") {
+		t.Fatalf("a start must not read tables an earlier start verified: %s", logs)
+	}
+	if rep, err := Check(dir); err != nil || rep.IndexTables == 0 || rep.IndexDamage != "" || !rep.OK() {
+		t.Fatalf("node check on a sound index: %+v, %v", rep, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, indexDirName, verifiedFileName)); err != nil {
+		t.Fatalf("node check on a sound index must keep the verified list: %v", err)
+	}
+
+	// Rot one byte in the first data block (the $all entries) of the largest table.
+	tables, _ := filepath.Glob(filepath.Join(dir, indexDirName, "*.sst"))
+	largest := ""
+	for _, p := range tables {
+		if largest == "" || fileSize(p) > fileSize(largest) {
+			largest = p
+		}
+	}
+	flipByte(t, largest, 100)
+
+	// `dossier node check` (Check) on a copy reads every table, names the damaged one and forgets the list,
+	// so that the start after it rebuilds the index.
+	checked := t.TempDir()
+	if err := os.CopyFS(checked, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Check(checked)
+	if err != nil || !strings.Contains(rep.IndexDamage, filepath.Base(largest)) || rep.Damage != nil {
+		t.Fatalf("node check must name the damaged table %s: %+v, %v", filepath.Base(largest), rep, err)
+	}
+	var clogs logBuffer
+	cst, err := openStore(checked, clogs.logger(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(clogs.String(), "rebuilding") {
+		t.Fatalf("the start after node check found the damage must rebuild the index: %s", clogs.String())
+	}
+	if got := answersOf(t, cst, streams); !reflect.DeepEqual(got, want) {
+		t.Fatalf("answers after the rebuild differ:\n got %+v\nwant %+v", got, want)
+	}
+	cst.close()
+
+	st, logs = start()
+	if strings.Contains(logs, "rebuilding") || !strings.Contains(logs, "tables_verified=0 ") {
+		t.Fatalf("the damage in a verified table is not looked for at start: %s", logs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, indexDirName, verifiedFileName)); err != nil {
+		t.Fatalf("verified list missing before the damage is read: %v", err)
+	}
+	all, err := st.allPage(0, false, 100000, 1<<40)
+	if err == nil {
+		st.close()
+		if !reflect.DeepEqual(all, want.All) {
+			t.Fatalf("a damaged block gave a wrong $all answer")
+		}
+		t.Fatalf("reading $all over a damaged block did not fail")
+	}
+	if !strings.Contains(err.Error(), "checksum") && !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("the read over a damaged block failed without naming the damage: %v", err)
+	}
+	st.close()
+	if _, err := os.Stat(filepath.Join(dir, indexDirName, verifiedFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a read that found damage must forget the verified list: %v", err)
+	}
+	if _, err := VerifyIndexTables(dir); err == nil || !strings.Contains(err.Error(), filepath.Base(largest)) {
+		t.Fatalf("node check must name the damaged table %s: %v", filepath.Base(largest), err)
+	}
+
+	st, logs = start()
+	defer st.close()
+	if !strings.Contains(logs, "rebuilding") {
+		t.Fatalf("the start after the damage was read must rebuild the index: %s", logs)
+	}
+	if got := answersOf(t, st, streams); !reflect.DeepEqual(got, want) {
+		t.Fatalf("answers after the rebuild differ:\n got %+v\nwant %+v", got, want)
 	}
 }

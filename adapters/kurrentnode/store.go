@@ -232,13 +232,15 @@ func (s *store) unlock() {
 func (s *store) openIndex() error {
 	t0 := time.Now()
 	db, err := openIndex(s.dir, s.logger, s.cacheBytes)
+	var read, skipped int
 	if err == nil {
-		if err = verifyIndex(db, s.dir, s.logger); err != nil {
+		if read, skipped, err = verifyIndex(db, s.dir, s.logger); err != nil {
 			db.Close()
 		}
 	}
 	if err == nil {
-		s.logger.Info("event index opened and verified", "took", time.Since(t0).Round(time.Millisecond))
+		s.logger.Info("event index opened and verified", "tables_verified", read, "tables_verified_before", skipped,
+			"took", time.Since(t0).Round(time.Millisecond))
 	}
 	if err != nil {
 		s.logger.Warn("event index damaged or unreadable: rebuilding it from the log", "err", err)

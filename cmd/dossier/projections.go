@@ -157,25 +157,12 @@ type ProjectionsRebuildCmd struct {
 
 // Run rebuilds the named projections one after the other, each with a progress bar and an ETA on stderr.
 func (c *ProjectionsRebuildCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	keys, err := c.keyedHasher()
-	if err != nil {
-		return err
-	}
-	todo, err := selectProjections(readModels(keys), c.Names)
-	if err != nil {
-		return err
-	}
 	logger = withLevel(logger, c.LogLevel)
-	st, err := openStores(ctx, &c.Config, logger)
+	todo, st, source, err := openProjections(ctx, &c.Config, c.Names, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	registry, err := eventRegistry(st.Keys)
-	if err != nil {
-		return err
-	}
-	source := kurrentdb.NewSource(st.Events, kurrentdb.NewCodec(registry))
 	for _, p := range todo {
 		head, err := headPosition(ctx, st.Events)
 		if err != nil {
@@ -186,6 +173,30 @@ func (c *ProjectionsRebuildCmd) Run(ctx context.Context, logger *slog.Logger) er
 		}
 	}
 	return nil
+}
+
+// openProjections opens the stores of cfg and a source over its event store for the projections named (every
+// projection of this binary when none is): the setup of the commands that rebuild or verify them. The caller closes
+// the stores.
+func openProjections(ctx context.Context, cfg *Config, names []string, logger *slog.Logger) ([]projections.Projection, *stores, *kurrentdb.Source, error) {
+	keys, err := cfg.keyedHasher()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	todo, err := selectProjections(readModels(keys), names)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStores(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	registry, err := eventRegistry(st.Keys)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return todo, st, kurrentdb.NewSource(st.Events, kurrentdb.NewCodec(registry)), nil
 }
 
 func selectProjections(all []projections.Projection, names []string) ([]projections.Projection, error) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/projections"
 )
 
@@ -30,25 +29,12 @@ var errDifferences = errors.New("the live rows differ from the rebuild")
 
 // Run verifies each named projection, prints its report and records it (the dossier_projection_verified_* metrics).
 func (c *ProjectionsVerifyCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	keys, err := c.keyedHasher()
-	if err != nil {
-		return err
-	}
-	todo, err := selectProjections(readModels(keys), c.Names)
-	if err != nil {
-		return err
-	}
 	logger = withLevel(logger, c.LogLevel)
-	st, err := openStores(ctx, &c.Config, logger)
+	todo, st, source, err := openProjections(ctx, &c.Config, c.Names, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	registry, err := eventRegistry(st.Keys)
-	if err != nil {
-		return err
-	}
-	source := kurrentdb.NewSource(st.Events, kurrentdb.NewCodec(registry))
 	out := c.stdout
 	if out == nil {
 		out = os.Stdout

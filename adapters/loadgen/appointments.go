@@ -43,7 +43,7 @@ func publishAvailability(ctx context.Context, supervisor *client, caseworkerIDs 
 	for _, id := range caseworkerIDs {
 		if _, err := supervisor.call(ctx, "POST /v1/staff/accounts/{id}/availability", "POST",
 			"/v1/staff/accounts/"+id+"/availability", map[string]any{"theme": apptTheme, "channel": apptChannel,
-				"agency": apptAgency, "from": today.Format(time.DateOnly), "until": today.AddDate(0, 0, 60).Format(time.DateOnly),
+				"agency": apptAgency, "from_on": today.Format(time.DateOnly), "until_on": today.AddDate(0, 0, 60).Format(time.DateOnly),
 				"weekly": weekly}, map[string]string{"Idempotency-Key": uuid.NewString()}); err != nil {
 			return fmt.Errorf("loadgen: publish an availability: %w", err)
 		}

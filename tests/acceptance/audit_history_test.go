@@ -56,8 +56,8 @@ func auditorHistoryStory(t *testing.T, e *memberEnv) {
 		weekly = append(weekly, map[string]any{"weekday": d, "start": "08:30", "end": "12:00"})
 	}
 	pub := e.must(t, 201, e.call(t, "POST", "/v1/staff/accounts/"+claireID+"/availability", supervisor, map[string]any{
-		"theme": "question-generale", "channel": "agency", "agency": "lille", "from": today.Format("2006-01-02"),
-		"until": today.AddDate(0, 0, 30).Format("2006-01-02"), "weekly": weekly}), "publish")
+		"theme": "question-generale", "channel": "agency", "agency": "lille", "from_on": today.Format("2006-01-02"),
+		"until_on": today.AddDate(0, 0, 30).Format("2006-01-02"), "weekly": weekly}), "publish")
 	slots := e.slotList(t, alice, time.Now().Add(48*time.Hour), time.Now().AddDate(0, 0, 28), "X-Dossier-Min-Position", pub.header.Get("X-Dossier-Position"))
 	if len(slots) == 0 {
 		t.Fatal("no free slot")

@@ -75,7 +75,9 @@ func (c *cluster) restart(t *testing.T, i int) time.Duration {
 	t.Helper()
 	start := time.Now()
 	s := startServeIn(t, c.dirs[i], c.args[i]...)
+	c.srvMu.Lock()
 	c.replicas[i].srv = s
+	c.srvMu.Unlock()
 	for {
 		code, body := s.get(t, "/readyz")
 		if code == 200 {

@@ -101,6 +101,15 @@ type cluster struct {
 	down []atomic.Bool
 	// embedded: one `dossier serve` with its embedded node and SQLite (node and pg are nil).
 	embedded bool
+	// srvMu guards each replica's srv, which restart replaces while the load and the readiness watch read it.
+	srvMu sync.RWMutex
+}
+
+// base is replica i's HTTP base URL, read under srvMu (the load's and the readiness watch's goroutines call it).
+func (c *cluster) base(i int) string {
+	c.srvMu.RLock()
+	defer c.srvMu.RUnlock()
+	return c.replicas[i].srv.base
 }
 
 func randomHex(t *testing.T) string {
@@ -194,7 +203,7 @@ func startLoad(t *testing.T, c *cluster, token string, rate int) *load {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				status, r, err := tryCall(c.replicas[s.replica], "POST", "/v1/requests", token, body, "Idempotency-Key", s.key)
+				status, r, err := tryCall(c.base(s.replica), "POST", "/v1/requests", token, body, "Idempotency-Key", s.key)
 				l.mu.Lock()
 				defer l.mu.Unlock()
 				if err != nil {
@@ -219,8 +228,8 @@ func (l *load) stop() {
 	<-l.done
 }
 
-// tryCall is memberEnv.call without failing the test on a transport error.
-func tryCall(e *memberEnv, method, path, token string, body any, hdr ...string) (int, response, error) {
+// tryCall is memberEnv.call against the server at base, without failing the test on a transport error.
+func tryCall(base, method, path, token string, body any, hdr ...string) (int, response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var rd io.Reader
@@ -228,7 +237,7 @@ func tryCall(e *memberEnv, method, path, token string, body any, hdr ...string) 
 		b, _ := json.Marshal(body)
 		rd = strings.NewReader(string(b))
 	}
-	req, _ := http.NewRequestWithContext(ctx, method, e.srv.base+path, rd)
+	req, _ := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -261,8 +270,8 @@ func watchReady(c *cluster) *readyWatch {
 	go func() {
 		defer close(w.done)
 		for {
-			for i, r := range c.replicas {
-				resp, err := http.Get(r.srv.base + "/readyz")
+			for i := range c.replicas {
+				resp, err := http.Get(c.base(i) + "/readyz")
 				w.mu.Lock()
 				if err != nil {
 					w.errs = append(w.errs, err.Error())
@@ -310,7 +319,7 @@ func (c *cluster) verdict(t *testing.T, l *load, token string, crashed bool) {
 			continue
 		}
 		retried++
-		status, r, err := tryCall(c.replicas[c.pick(s.replica+1)], "POST", "/v1/requests", token, body, "Idempotency-Key", s.key)
+		status, r, err := tryCall(c.base(c.pick(s.replica+1)), "POST", "/v1/requests", token, body, "Idempotency-Key", s.key)
 		if err != nil || status != 201 {
 			t.Fatalf("retry of a failed submission after recovery: %d %v %s", status, err, r.raw)
 		}

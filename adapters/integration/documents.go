@@ -108,25 +108,9 @@ func Documents(cfg DocumentsConfig) FinanceFunc {
 		if external == "" || utf8.RuneCountInString(external) > 200 || !utf8.ValidString(external) {
 			return OutcomeRejected, failure.Wrap(op, failure.Internal, failure.Field("external_id", ErrDocumentExternalID))
 		}
-		var (
-			id uuid.UUID
-			n  nir.NIR
-		)
-		switch {
-		case body.MemberID != "" && body.NIR == "":
-			parsed, err := uuid.Parse(body.MemberID)
-			if err != nil || parsed == uuid.Nil {
-				return OutcomeRejected, failure.Wrap(op, failure.Internal, failure.Field("member_id", ErrMemberRef))
-			}
-			id = parsed
-		case body.NIR != "" && body.MemberID == "":
-			parsed, err := nir.Parse(body.NIR)
-			if err != nil {
-				return OutcomeRejected, invalid(op, failure.Field("nir", err))
-			}
-			n = parsed
-		default:
-			return OutcomeRejected, failure.Wrap(op, failure.Internal, ErrMemberRef)
+		id, n, err := memberRef(op, body.MemberID, body.NIR)
+		if err != nil {
+			return OutcomeRejected, err
 		}
 		if int64(base64.StdEncoding.DecodedLen(len(body.File))) > cfg.MaxBytes+2 {
 			return OutcomeRejected, invalid(op, failure.Field("file", document.ErrFileTooLarge))

@@ -180,25 +180,9 @@ func Finance(cmds FinanceRecorder) FinanceFunc {
 		if err := dec.Decode(&body); err != nil || dec.More() {
 			return OutcomeRejected, failure.Wrap(op, failure.Internal, ErrMalformed)
 		}
-		var (
-			memberID uuid.UUID
-			n        nir.NIR
-		)
-		switch {
-		case body.MemberID != "" && body.NIR == "":
-			id, err := uuid.Parse(body.MemberID)
-			if err != nil || id == uuid.Nil {
-				return OutcomeRejected, failure.Wrap(op, failure.Internal, failure.Field("member_id", ErrMemberRef))
-			}
-			memberID = id
-		case body.NIR != "" && body.MemberID == "":
-			parsed, err := nir.Parse(body.NIR)
-			if err != nil {
-				return OutcomeRejected, invalid(op, failure.Field("nir", err))
-			}
-			n = parsed
-		default:
-			return OutcomeRejected, failure.Wrap(op, failure.Internal, ErrMemberRef)
+		memberID, n, err := memberRef(op, body.MemberID, body.NIR)
+		if err != nil {
+			return OutcomeRejected, err
 		}
 		fact, err := consultation.DecodeFact(body.Kind, body.Fact)
 		if errors.Is(err, consultation.ErrUnknownFact) {
@@ -261,4 +245,24 @@ func messageID(s string) uuid.UUID {
 		return id
 	}
 	return uuid.NewSHA1(messageIDNamespace, []byte(s))
+}
+
+// memberRef reads how a message names its member: exactly one of a member id or a NIR (the NIR only ever in the
+// payload). A refusal is the error to answer the message with.
+func memberRef(op, memberID, nirText string) (uuid.UUID, nir.NIR, error) {
+	switch {
+	case memberID != "" && nirText == "":
+		id, err := uuid.Parse(memberID)
+		if err != nil || id == uuid.Nil {
+			return uuid.Nil, nir.NIR{}, failure.Wrap(op, failure.Internal, failure.Field("member_id", ErrMemberRef))
+		}
+		return id, nir.NIR{}, nil
+	case nirText != "" && memberID == "":
+		n, err := nir.Parse(nirText)
+		if err != nil {
+			return uuid.Nil, nir.NIR{}, invalid(op, failure.Field("nir", err))
+		}
+		return uuid.Nil, n, nil
+	}
+	return uuid.Nil, nir.NIR{}, failure.Wrap(op, failure.Internal, ErrMemberRef)
 }

@@ -430,7 +430,14 @@ var errReached = errors.New("projections: target reached")
 // returns how many it applied.
 func applyUntil(ctx context.Context, db *sqldb.DB, source Source, p Projection, target uint64, maxBatch int,
 	progress func(position, target uint64)) (int64, error) {
-	if target == 0 {
+	return applyRange(ctx, db, source, p, 0, target, maxBatch, progress)
+}
+
+// applyRange applies the events of the log after position after (0: from the start) up to position target
+// (inclusive) to p's tables, in batches, and returns how many it applied.
+func applyRange(ctx context.Context, db *sqldb.DB, source Source, p Projection, after, target uint64, maxBatch int,
+	progress func(position, target uint64)) (int64, error) {
+	if target == 0 || target <= after {
 		return 0, nil
 	}
 	var applied int64
@@ -451,8 +458,8 @@ func applyUntil(ctx context.Context, db *sqldb.DB, source Source, p Projection, 
 		batch, records = batch[:0], records[:0]
 		return nil
 	}
-	var last uint64
-	err := source.Run(ctx, 0, func(ctx context.Context, d event.Delivery) error {
+	last := after
+	err := source.Run(ctx, after, func(ctx context.Context, d event.Delivery) error {
 		switch {
 		case d.CaughtUp:
 			return errReached

@@ -56,7 +56,9 @@ type RebuildRequest struct {
 }
 
 // Pending says whether the request waits for, or is being served by, the replica running the projection.
-func (r RebuildRequest) Pending() bool { return r.State == RebuildRequested || r.State == RebuildBuilding }
+func (r RebuildRequest) Pending() bool {
+	return r.State == RebuildRequested || r.State == RebuildBuilding
+}
 
 const rebuildRequestColumns = "name, version, requested_at, requested_by, state, position, target, events, finished_at, error"
 

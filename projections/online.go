@@ -109,6 +109,16 @@ type queryer interface {
 	Rebind(string) string
 }
 
+// ReadRebuildRequests returns every projection version's last rebuild request (for `projections status`). A runtime
+// migrated before the request table existed has none.
+func ReadRebuildRequests(ctx context.Context, q sqlx.QueryerContext) ([]RebuildRequest, error) {
+	var out []RebuildRequest
+	if err := sqlx.SelectContext(ctx, q, &out, "SELECT "+rebuildRequestColumns+" FROM projection_rebuild_requests ORDER BY name, version"); err != nil {
+		return nil, fmt.Errorf("projections: read the rebuild requests: %w", err)
+	}
+	return out, nil
+}
+
 func rebuildRequest(ctx context.Context, q queryer, name string, version int) (RebuildRequest, bool, error) {
 	var r RebuildRequest
 	err := sqlx.GetContext(ctx, q, &r, q.Rebind("SELECT "+rebuildRequestColumns+

@@ -254,7 +254,8 @@ func readVersion(ctx context.Context, q sqlx.QueryerContext, dialect sqldb.Diale
 	return out, nil
 }
 
-// listTables lists the tables of a version, as versionTables does inside a transaction.
+// listTables lists the tables of a projection version: the one named Prefix(name, version) and those starting
+// with it and '_', sorted.
 func listTables(ctx context.Context, q sqlx.QueryerContext, dialect sqldb.Dialect, name string, version int) ([]string, error) {
 	query := "SELECT name FROM sqlite_master WHERE type = 'table'"
 	if dialect == sqldb.Postgres {

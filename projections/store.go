@@ -6,8 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -333,24 +331,7 @@ func dropViews(ctx context.Context, tx *sqldb.Tx, name string, version int) erro
 	return nil
 }
 
-// versionTables lists the tables of a projection version: the one named Prefix(name, version) and those starting
-// with it and '_'.
+// versionTables lists the tables of a projection version (see listTables).
 func versionTables(ctx context.Context, tx *sqldb.Tx, name string, version int) ([]string, error) {
-	q := "SELECT name FROM sqlite_master WHERE type = 'table'"
-	if tx.Dialect() == sqldb.Postgres {
-		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-	}
-	var all []string
-	if err := sqlx.SelectContext(ctx, tx, &all, q); err != nil {
-		return nil, fmt.Errorf("projections: list tables: %w", err)
-	}
-	prefix := Prefix(name, version)
-	var out []string
-	for _, t := range all {
-		if t == prefix || strings.HasPrefix(t, prefix+"_") {
-			out = append(out, t)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return listTables(ctx, tx, tx.Dialect(), name, version)
 }

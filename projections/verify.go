@@ -254,7 +254,8 @@ func readVersion(ctx context.Context, q sqlx.QueryerContext, dialect sqldb.Diale
 	return out, nil
 }
 
-// listTables lists the tables of a version, as versionTables does inside a transaction.
+// listTables lists the tables of a projection version: the one named Prefix(name, version) and those starting
+// with it and '_', sorted.
 func listTables(ctx context.Context, q sqlx.QueryerContext, dialect sqldb.Dialect, name string, version int) ([]string, error) {
 	query := "SELECT name FROM sqlite_master WHERE type = 'table'"
 	if dialect == sqldb.Postgres {
@@ -430,7 +431,14 @@ var errReached = errors.New("projections: target reached")
 // returns how many it applied.
 func applyUntil(ctx context.Context, db *sqldb.DB, source Source, p Projection, target uint64, maxBatch int,
 	progress func(position, target uint64)) (int64, error) {
-	if target == 0 {
+	return applyRange(ctx, db, source, p, 0, target, maxBatch, progress)
+}
+
+// applyRange applies the events of the log after position after (0: from the start) up to position target
+// (inclusive) to p's tables, in batches, and returns how many it applied.
+func applyRange(ctx context.Context, db *sqldb.DB, source Source, p Projection, after, target uint64, maxBatch int,
+	progress func(position, target uint64)) (int64, error) {
+	if target == 0 || target <= after {
 		return 0, nil
 	}
 	var applied int64
@@ -451,8 +459,8 @@ func applyUntil(ctx context.Context, db *sqldb.DB, source Source, p Projection, 
 		batch, records = batch[:0], records[:0]
 		return nil
 	}
-	var last uint64
-	err := source.Run(ctx, 0, func(ctx context.Context, d event.Delivery) error {
+	last := after
+	err := source.Run(ctx, after, func(ctx context.Context, d event.Delivery) error {
 		switch {
 		case d.CaughtUp:
 			return errReached

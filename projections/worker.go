@@ -351,9 +351,20 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 	batch := make([]event.Envelope, 0, opts.MaxBatch)
 	records := make([]event.Record, 0, opts.MaxBatch)
 	_, raw := w.p.(RecordApplier)
+	var rebuild *online // an online rebuild asked by an operator (online.go)
+	defer func() {
+		if rebuild != nil {
+			rebuild.cancel()
+		}
+	}()
 	for {
 		var d event.Delivery
 		select {
+		case <-rebuild.ready():
+			if err := w.finishRebuild(ctx, &rebuild, pos); err != nil {
+				return err
+			}
+			continue
 		case d = <-deliveries:
 		case err := <-sourceDone:
 			*sourceFinished = true
@@ -366,6 +377,11 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 		case <-switchTick.C:
 			if err := w.maybeSwitch(ctx, so.forceSwitch); err != nil {
 				return err
+			}
+			if !so.untilCaughtUp {
+				if err := w.serveRebuild(ctx, &rebuild, pos); err != nil {
+					return err
+				}
 			}
 			continue
 		}

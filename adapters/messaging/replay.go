@@ -35,6 +35,15 @@ var ErrInvalidRequester = failure.New(failure.Invalid, "reactions.invalid_reques
 // requester is what RequestReplay accepts as ReplayRequest.By: an id, never a name with spaces nor an email.
 var requester = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$`)
 
+// CheckRequester returns ErrInvalidRequester unless by is an operator id or ticket reference: the rule for every
+// request an operator records (replays here, projection rebuilds).
+func CheckRequester(by string) error {
+	if !requester.MatchString(by) {
+		return ErrInvalidRequester
+	}
+	return nil
+}
+
 // ReplayRequest selects the poison events to replay.
 type ReplayRequest struct {
 	// Handler restricts the request to one handler's poison events ("" for every handler).
@@ -59,8 +68,8 @@ type ReplayRequest struct {
 //
 // ErrNoPoisonEvent when nothing matches; ErrInvalidRequester for a By that is not an id.
 func RequestReplay(ctx context.Context, db *sqldb.DB, req ReplayRequest) ([]Poison, error) {
-	if !requester.MatchString(req.By) {
-		return nil, ErrInvalidRequester
+	if err := CheckRequester(req.By); err != nil {
+		return nil, err
 	}
 	if req.All == (len(req.EventIDs) > 0) {
 		return nil, failure.Errorf(failure.Invalid, "messaging: a replay request names events or asks for all, not both nor neither")

@@ -105,6 +105,14 @@ type ReactionsReplayCmd struct {
 	Wait     time.Duration `default:"60s" help:"How long to wait for the outcome; 0 asks and returns at once."`
 }
 
+// requester is who an operator command records as asking: --by, or uid:<the caller's numeric user id>.
+func requester(by string) string {
+	if by == "" {
+		return fmt.Sprintf("uid:%d", os.Getuid())
+	}
+	return by
+}
+
 // pollReplays is how often replay waits look at the outcome.
 const pollReplays = 200 * time.Millisecond
 
@@ -122,10 +130,7 @@ func (c *ReactionsReplayCmd) run(ctx context.Context, db *sqldb.DB, w io.Writer,
 	if c.All == (len(c.EventIDs) > 0) {
 		return errors.New("name the poison events to replay (their event ids) or give --all, not both")
 	}
-	by := c.By
-	if by == "" {
-		by = fmt.Sprintf("uid:%d", os.Getuid())
-	}
+	by := requester(c.By)
 	marked, err := messaging.RequestReplay(ctx, db, messaging.ReplayRequest{Handler: c.Handler, EventIDs: c.EventIDs,
 		All: c.All, By: by, At: now()})
 	if errors.Is(err, messaging.ErrNoPoisonEvent) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,7 +132,17 @@ func TestPersonalDataSealedAndErased(t *testing.T) {
 		t.Errorf("a note about an erased member: %d %s", r.status, r.raw)
 	}
 
-	// A full rebuild of every read model, from events whose keys are gone, shows the same.
+	// A full rebuild of every read model, from events whose keys are gone, shows the same: first while the server
+	// runs (it rebuilds each projection beside its live rows at the operator's request, then swaps them in)…
+	out := e.admin(t, nil, "projections", "rebuild", "--by", "ticket-erasure")
+	if n := strings.Count(out, "swapped in:"); n < 10 {
+		t.Errorf("an online rebuild beside the running server swapped %d projections in:\n%s", n, out)
+	}
+	if st := e.admin(t, nil, "projections", "status"); !strings.Contains(st, "rebuilt online") || !strings.Contains(st, "by ticket-erasure") {
+		t.Errorf("projections status does not show the online rebuild:\n%s", st)
+	}
+	checkErased(views(""))
+	// … then with the server stopped (rebuilt in place).
 	dir := e.srv.cmd.Dir
 	e.srv.stop(t)
 	e.admin(t, nil, "projections", "rebuild")

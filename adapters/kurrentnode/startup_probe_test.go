@@ -268,3 +268,55 @@ func TestCrashProbeChild(t *testing.T) {
 	fmt.Printf("WROTE %d events\n", events/100*100)
 	select {} // until killed
 }
+
+// TestStoreReadProbe times the node's own part of a stream read, without gRPC and the client: the index lookups
+// (streamPage) and the log reads and decoding (readSpans) of KN_PROBE_READS random 10-event streams, after
+// KN_PROBE_WARM warm-up reads (the block cache filled), single-threaded; it reports the CPU time per read.
+//
+//	KN_PROBE_DIR=/tmp/kn KN_PROBE_STREAMS=1000000 go test -run TestStoreReadProbe -v ./adapters/kurrentnode/
+func TestStoreReadProbe(t *testing.T) {
+	dir, streams := os.Getenv("KN_PROBE_DIR"), 0
+	if v := os.Getenv("KN_PROBE_STREAMS"); v != "" {
+		streams, _ = strconv.Atoi(v)
+	}
+	if dir == "" || streams == 0 {
+		t.Skip("KN_PROBE_DIR and KN_PROBE_STREAMS not set")
+	}
+	reads, warm := 20000, 20000
+	if v := os.Getenv("KN_PROBE_READS"); v != "" {
+		reads, _ = strconv.Atoi(v)
+	}
+	if v := os.Getenv("KN_PROBE_WARM"); v != "" {
+		warm, _ = strconv.Atoi(v)
+	}
+	st, err := openStore(dir, discard(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	read := func() time.Duration {
+		name := fmt.Sprintf("member-%08d", rand.IntN(streams))
+		t0 := time.Now()
+		spans, _, _, _, err := st.streamPage(name, 0, false, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := st.readSpans(spans)
+		if err != nil || len(recs) != 10 {
+			t.Fatalf("%s: %d records, %v", name, len(recs), err)
+		}
+		return time.Since(t0)
+	}
+	for range warm {
+		read()
+	}
+	lat := make([]time.Duration, 0, reads)
+	cpu0 := cpuTime()
+	for range reads {
+		lat = append(lat, read())
+	}
+	cpu := (cpuTime() - cpu0) / time.Duration(reads)
+	slices.Sort(lat)
+	fmt.Printf("PROBE store_read10_p50_us=%.1f store_read10_p99_us=%.1f store_read10_cpu_us=%.1f\n",
+		float64(lat[reads/2].Nanoseconds())/1e3, float64(lat[reads*99/100].Nanoseconds())/1e3, float64(cpu.Nanoseconds())/1e3)
+}

@@ -127,6 +127,11 @@ func (n *Node) Addr() string { return n.lis.Addr().String() }
 // ConnectionString returns a connection string for the official client.
 func (n *Node) ConnectionString() string { return "esdb://" + n.Addr() + "?tls=false" }
 
+// WritesRefused reports why the node refuses writes, or nil when it accepts them (for readiness checks). An
+// error wrapping ErrWritesRefused lifts by itself once the log can be written again (a full disk that got space
+// back); any other lasts until a restart (a failed fdatasync: what the disk holds is unknown).
+func (n *Node) WritesRefused() error { return n.store.writesRefused() }
+
 // Close ends open subscriptions, stops the gRPC server (waiting a few seconds for calls in flight) and
 // closes the storage after the queued writes.
 func (n *Node) Close() error {

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,8 +88,13 @@ func TestStartupProbe(t *testing.T) {
 		t.Skip("KN_PROBE_DIR not set")
 	}
 	var logs logBuffer
+	var cacheBytes int64
+	if v := os.Getenv("KN_PROBE_CACHE_MIB"); v != "" {
+		mib, _ := strconv.Atoi(v)
+		cacheBytes = int64(mib) << 20
+	}
 	t0 := time.Now()
-	n, err := Start(Options{Dir: dir, Logger: logs.logger()})
+	n, err := Start(Options{Dir: dir, Logger: logs.logger(), IndexCacheBytes: cacheBytes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +118,31 @@ func TestStartupProbe(t *testing.T) {
 	if v := os.Getenv("KN_PROBE_STREAMS"); v != "" {
 		streams, _ = strconv.Atoi(v)
 	}
+	reads := 2000
+	if v := os.Getenv("KN_PROBE_READS"); v != "" {
+		reads, _ = strconv.Atoi(v)
+	}
+	// KN_PROBE_WARM reads first, unmeasured: the block cache of a node that has been serving for a while (a fresh
+	// process fills it, allocating and faulting in every block it caches).
+	warm := 0
+	if v := os.Getenv("KN_PROBE_WARM"); v != "" {
+		warm, _ = strconv.Atoi(v)
+	}
+	for i := 0; i < warm && streams > 0; i++ {
+		rs, err := c.ReadStream(context.Background(), fmt.Sprintf("member-%08d", rand.IntN(streams)), esdb.ReadStreamOptions{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := rs.Recv(); err != nil {
+				break
+			}
+		}
+		rs.Close()
+	}
 	var lat []time.Duration
-	for i := 0; i < 2000 && streams > 0; i++ {
+	cpu0 := cpuTime()
+	for i := 0; i < reads && streams > 0; i++ {
 		name := fmt.Sprintf("member-%08d", rand.IntN(streams))
 		t1 := time.Now()
 		rs, err := c.ReadStream(context.Background(), name, esdb.ReadStreamOptions{}, 10)
@@ -133,6 +162,10 @@ func TestStartupProbe(t *testing.T) {
 			t.Fatalf("%s: %d events, want 10", name, got)
 		}
 	}
+	cpuPerRead := time.Duration(0)
+	if len(lat) > 0 {
+		cpuPerRead = (cpuTime() - cpu0) / time.Duration(len(lat))
+	}
 	rssAfterReads := vmRSS(t)
 	c.Close()
 	t2 := time.Now()
@@ -147,8 +180,18 @@ func TestStartupProbe(t *testing.T) {
 		}
 		return lat[int(q*float64(len(lat)-1))]
 	}
-	fmt.Printf("PROBE startup_ms=%d rss_after_start_mib=%d read10_p50_us=%d read10_p99_us=%d rss_after_reads_mib=%d stop_ms=%d\n",
-		startup.Milliseconds(), rssAfterStart>>20, p(0.5).Microseconds(), p(0.99).Microseconds(), rssAfterReads>>20, stop.Milliseconds())
+	fmt.Printf("PROBE startup_ms=%d rss_after_start_mib=%d read10_p50_us=%d read10_p99_us=%d read10_cpu_us=%d rss_after_reads_mib=%d stop_ms=%d\n",
+		startup.Milliseconds(), rssAfterStart>>20, p(0.5).Microseconds(), p(0.99).Microseconds(), cpuPerRead.Microseconds(), rssAfterReads>>20, stop.Milliseconds())
+}
+
+// cpuTime is the CPU time (user + system) the process used so far: client and node both, since the probe runs
+// both in one process.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func vmRSS(t *testing.T) int64 {
@@ -242,4 +285,56 @@ func TestCrashProbeChild(t *testing.T) {
 	wg.Wait()
 	fmt.Printf("WROTE %d events\n", events/100*100)
 	select {} // until killed
+}
+
+// TestStoreReadProbe times the node's own part of a stream read, without gRPC and the client: the index lookups
+// (streamPage) and the log reads and decoding (readSpans) of KN_PROBE_READS random 10-event streams, after
+// KN_PROBE_WARM warm-up reads (the block cache filled), single-threaded; it reports the CPU time per read.
+//
+//	KN_PROBE_DIR=/tmp/kn KN_PROBE_STREAMS=1000000 go test -run TestStoreReadProbe -v ./adapters/kurrentnode/
+func TestStoreReadProbe(t *testing.T) {
+	dir, streams := os.Getenv("KN_PROBE_DIR"), 0
+	if v := os.Getenv("KN_PROBE_STREAMS"); v != "" {
+		streams, _ = strconv.Atoi(v)
+	}
+	if dir == "" || streams == 0 {
+		t.Skip("KN_PROBE_DIR and KN_PROBE_STREAMS not set")
+	}
+	reads, warm := 20000, 20000
+	if v := os.Getenv("KN_PROBE_READS"); v != "" {
+		reads, _ = strconv.Atoi(v)
+	}
+	if v := os.Getenv("KN_PROBE_WARM"); v != "" {
+		warm, _ = strconv.Atoi(v)
+	}
+	st, err := openStore(dir, discard(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	read := func() time.Duration {
+		name := fmt.Sprintf("member-%08d", rand.IntN(streams))
+		t0 := time.Now()
+		spans, _, _, _, err := st.streamPage(name, 0, false, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := st.readSpans(spans)
+		if err != nil || len(recs) != 10 {
+			t.Fatalf("%s: %d records, %v", name, len(recs), err)
+		}
+		return time.Since(t0)
+	}
+	for range warm {
+		read()
+	}
+	lat := make([]time.Duration, 0, reads)
+	cpu0 := cpuTime()
+	for range reads {
+		lat = append(lat, read())
+	}
+	cpu := (cpuTime() - cpu0) / time.Duration(reads)
+	slices.Sort(lat)
+	fmt.Printf("PROBE store_read10_p50_us=%.1f store_read10_p99_us=%.1f store_read10_cpu_us=%.1f\n",
+		float64(lat[reads/2].Nanoseconds())/1e3, float64(lat[reads*99/100].Nanoseconds())/1e3, float64(cpu.Nanoseconds())/1e3)
 }

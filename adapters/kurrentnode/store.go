@@ -131,7 +131,14 @@ type store struct {
 	end     uint64 // where the next record goes
 	visible uint64 // records below it are durable and readable
 	notify  chan struct{}
-	failed  error
+	failed  error // writes are refused with it (nil: accepted)
+
+	// A refusal the writer may lift (writer only, see writeFailed): the failed group's write failed and the log was
+	// cut back to exactly where it was and synced, so a probe retries at probeAt and lifts it once a write goes
+	// through again (a full disk that got space back). A failed sync, cut-back or index write is never retried.
+	recoverable bool
+	probeAt     time.Time
+	backoff     time.Duration
 
 	reqs  chan *writeReq
 	stop  chan struct{}
@@ -505,9 +512,16 @@ func (s *store) run() {
 		if len(s.carry) > 0 {
 			batch, s.carry = s.carry, nil
 		} else {
+			var probe <-chan time.Time
+			if s.recoverable {
+				probe = time.After(time.Until(s.probeAt))
+			}
 			select {
 			case r := <-s.reqs:
 				batch = append(batch, r)
+			case <-probe:
+				s.probe()
+				continue
 			case <-s.stop:
 				s.drainClosed()
 				return
@@ -589,11 +603,14 @@ func (s *store) commit(batch []*writeReq) {
 	if len(buf) > 0 {
 		putGroupHeader(buf, start, count)
 		_, err := s.f.WriteAt(buf, int64(start))
+		synced := false
 		if err == nil {
-			err = s.f.Sync()
+			err, synced = s.f.Sync(), true
 		}
 		if err != nil {
-			s.writeFailed(start, err, batch)
+			// Only a failed write is worth retrying: after a failed fdatasync the page cache may have dropped the
+			// dirty pages, so what the file holds is unknown (fsync errors are not retryable on Linux).
+			s.writeFailed(start, err, batch, !synced)
 			return
 		}
 		if cap(buf) <= 4<<20 {
@@ -612,7 +629,7 @@ func (s *store) commit(batch []*writeReq) {
 		if err != nil {
 			// The group is durable but could not be indexed: cut it back so that nothing answered as failed
 			// reappears at restart.
-			s.writeFailed(start, fmt.Errorf("index the group: %w", err), batch)
+			s.writeFailed(start, fmt.Errorf("index the group: %w", err), batch, false)
 			return
 		}
 	}
@@ -628,11 +645,12 @@ func (s *store) roll(batch []*writeReq) error {
 	var b [sealSize]byte
 	putSeal(b[:], seal{offset: int64(at), groups: s.segGroups, records: s.segRecords})
 	_, err := s.f.WriteAt(b[:], int64(at))
+	synced := false
 	if err == nil {
-		err = s.f.Sync()
+		err, synced = s.f.Sync(), true
 	}
 	if err != nil {
-		s.writeFailed(at, fmt.Errorf("seal the log segment: %w", err), append(batch, s.carry...))
+		s.writeFailed(at, fmt.Errorf("seal the log segment: %w", err), append(batch, s.carry...), !synced)
 		s.carry = nil
 		return err
 	}
@@ -661,26 +679,106 @@ func (e *indexError) Unwrap() error { return e.err }
 
 // writeFailed handles a failed write or sync of the group at start: it cuts the file back to where the group
 // started and syncs that, so that no restart can read back a group whose appends were answered as failed (the
-// bytes may well be in the page cache, or on disk), then refuses every later write until a restart.
-func (s *store) writeFailed(start uint64, err error, batch []*writeReq) {
-	err = fmt.Errorf("kurrentnode: event log write failed, node needs a restart: %w", err)
-	s.logger.Error("event log write failed; writes refused until restart", "err", err, "offset", start)
+// bytes may well be in the page cache, or on disk), then refuses every later write.
+//
+// writeOnly says the failure was the write itself (typically ENOSPC: a full disk), before any sync of the group.
+// If, in addition, the cut-back and its sync succeed, the log is exactly as it was before the group and durable:
+// the refusal is recoverable and a probe (probe) lifts it once a write goes through again, with no restart. In
+// every other case (a failed fdatasync, whose outcome is unknown; a failed cut-back or its sync; a failed index
+// write) writes stay refused until a restart, which recovers from what the disk really holds.
+func (s *store) writeFailed(start uint64, err error, batch []*writeReq, writeOnly bool) {
+	s.end = start // the failed group is not in the log (cut back below)
+	cut := true
 	if cerr := s.f.Truncate(int64(start)); cerr != nil {
+		cut = false
 		s.logger.Error("event log: cutting back the failed group failed; it may reappear at restart", "err", cerr, "offset", start)
 	} else if cerr := s.f.Sync(); cerr != nil {
+		cut = false
 		s.logger.Error("event log: syncing the cut-back after a failed group failed; it may reappear at restart", "err", cerr, "offset", start)
 	}
+	if writeOnly && cut {
+		s.refuseRecoverable(err)
+		s.logger.Error("event log write failed (no space left?); writes refused until a probe write succeeds", "err", err, "offset", start, "retry_in", s.backoff)
+		s.answer(batch, s.failed)
+		return
+	}
+	err = fmt.Errorf("kurrentnode: event log write failed, node needs a restart: %w", err)
+	s.logger.Error("event log write failed; writes refused until restart", "err", err, "offset", start)
 	s.fail(err, batch)
 }
 
-// fail refuses every later write with err and answers the batch with it.
+// Probe back-off while writes are refused recoverably: the first probe after probeMin, then doubling up to probeMax.
+const (
+	probeMin   = 100 * time.Millisecond
+	probeMax   = time.Second
+	probeBytes = 64 << 10
+)
+
+// ErrWritesRefused wraps the cause of a recoverable refusal (a write that failed, typically on a full disk): the
+// node retries and accepts writes again once it can write, with no restart.
+var ErrWritesRefused = errors.New("kurrentnode: event log write failed, writes refused until it can write again (retrying)")
+
+func (s *store) refuseRecoverable(cause error) {
+	if s.recoverable {
+		s.backoff = min(2*s.backoff, probeMax)
+	} else {
+		s.backoff = probeMin
+	}
+	s.recoverable = true
+	s.probeAt = s.now().Add(s.backoff)
+	s.mu.Lock()
+	s.failed = fmt.Errorf("%w: %w", ErrWritesRefused, cause)
+	s.mu.Unlock()
+}
+
+// probe runs when a recoverable refusal's back-off ends: it writes probeBytes of zeros at the end of the log,
+// cuts them off again and syncs the cut. A write that fails leaves the refusal (with a longer back-off); a
+// write that goes through lifts it; a cut-back or a sync that fails makes it permanent, as in writeFailed.
+func (s *store) probe() {
+	at := int64(s.end)
+	_, werr := s.f.WriteAt(make([]byte, probeBytes), at)
+	var cerr error
+	if cerr = s.f.Truncate(at); cerr == nil {
+		cerr = s.f.Sync()
+	}
+	switch {
+	case cerr != nil:
+		s.recoverable = false
+		err := fmt.Errorf("kurrentnode: event log: cutting back a probe write failed, node needs a restart: %w", cerr)
+		s.logger.Error("event log: cutting back a probe write failed; writes refused until restart", "err", cerr, "offset", at)
+		s.fail(err, nil)
+	case werr != nil:
+		s.refuseRecoverable(werr)
+		s.logger.Warn("event log: still cannot write; writes refused", "err", werr, "retry_in", s.backoff)
+	default:
+		s.recoverable = false
+		s.mu.Lock()
+		s.failed = nil
+		s.mu.Unlock()
+		s.logger.Info("event log: a probe write went through; writes accepted again")
+	}
+}
+
+// fail refuses every later write with err (until a restart) and answers the batch with it.
 func (s *store) fail(err error, batch []*writeReq) {
+	s.recoverable = false
 	s.mu.Lock()
 	s.failed = err
 	s.mu.Unlock()
+	s.answer(batch, err)
+}
+
+func (s *store) answer(batch []*writeReq, err error) {
 	for _, r := range batch {
 		r.done <- writeResp{err: err}
 	}
+}
+
+// writesRefused reports why writes are refused (nil: they are accepted).
+func (s *store) writesRefused() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.failed
 }
 
 // decide checks one request against the current state and, when it writes, encodes its records into buf

@@ -43,3 +43,21 @@ func (c *NodeServeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	logger.Info("shutting down")
 	return errors.Join(n.Close())
 }
+
+// nodeAcceptsWrites is the "event_store_writes" check of /readyz when serve runs the embedded node: it fails while
+// the node refuses writes (a full disk: until a probe write goes through again; a failed fdatasync: until a
+// restart). The cause (file names, errno) stays in the node's log. With an external KurrentDB it always passes
+// (that node's own health says so).
+func (a *app) nodeAcceptsWrites(context.Context) error {
+	if a.stores.Node == nil {
+		return nil
+	}
+	switch err := a.stores.Node.WritesRefused(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, kurrentnode.ErrWritesRefused):
+		return errors.New("the event store refuses writes (disk full?); it accepts them again once it can write")
+	default:
+		return errors.New("the event store refuses writes until the node restarts (see its log)")
+	}
+}

@@ -312,6 +312,7 @@ func (a *app) wire(ctx context.Context) error {
 
 		Ready: append([]httpapi.Check{
 			{Name: "event_store", Check: a.stores.Events.Ping},
+			{Name: "event_store_writes", Check: a.nodeAcceptsWrites},
 			{Name: "database", Check: a.stores.DB.PingContext},
 			{Name: "projections", Check: func(context.Context) error { return a.runner.Ready() }},
 			{Name: "reactions", Check: a.router.Started},

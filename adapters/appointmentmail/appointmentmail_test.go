@@ -19,7 +19,6 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
-	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
@@ -93,22 +92,8 @@ func TestReminderTheDayBeforeSurvivesRestarts(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := ctxT(t)
 		events := kurrentdbtest.Start(t, appointment.Definitions(), member.Definitions())
-		srv, err := smtptest.Start(smtptest.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		sender, err := mail.NewSMTP(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: from,
-			Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := messaging.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-		if err := appointmentmail.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
+		srv, sender := smtptest.StartSender(t, from)
+		messagingtest.Migrate(t, db, appointmentmail.Migrate)
 		cmds, err := command.NewAppointments(command.Runtime{Store: events.Store}, noOffers{})
 		if err != nil {
 			t.Fatal(err)

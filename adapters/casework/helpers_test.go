@@ -46,27 +46,13 @@ func newEnv(t *testing.T) *env {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	events := kurrentdbtest.StartWith(t, kurrentdbtest.Options{ClientLogger: logger},
 		servicerequest.Definitions(), member.Definitions())
-	srv, err := smtptest.Start(smtptest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	sender, err := mail.NewSMTP(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: from,
-		Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, sender := smtptest.StartSender(t, from)
 	return &env{events: events, logs: logs, logger: logger, smtp: srv, sender: sender}
 }
 
 func migrate(t *testing.T, db *sqldb.DB) {
 	t.Helper()
-	if err := messaging.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
-	if err := casework.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
+	messagingtest.Migrate(t, db, casework.Migrate)
 }
 
 // at is the business time of the test's acknowledgements: now, to the second (the precision of a Date header).

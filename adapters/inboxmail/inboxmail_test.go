@@ -16,7 +16,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/letters"
 	"github.com/msa-dossier/dossier/adapters/letters/letterstest"
-	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
@@ -57,22 +56,8 @@ func TestDecisionLetterOpenedOnceAndDeemedNotification(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := ctxT(t)
 		events := kurrentdbtest.Start(t, inbox.Definitions(), member.Definitions(), sr.Definitions(), consultation.Definitions())
-		srv, err := smtptest.Start(smtptest.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		sender, err := mail.NewSMTP(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: from,
-			Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := messaging.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-		if err := inboxmail.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
+		srv, sender := smtptest.StartSender(t, from)
+		messagingtest.Migrate(t, db, inboxmail.Migrate)
 		blobs, err := blobstore.Open(ctx, "mem://", eventtest.NewMemorySealer())
 		if err != nil {
 			t.Fatal(err)

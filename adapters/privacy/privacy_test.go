@@ -72,12 +72,7 @@ func newEnv(t *testing.T) *env {
 
 func migrate(t *testing.T, db *sqldb.DB) {
 	t.Helper()
-	if err := messaging.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
-	if err := privacy.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
+	messagingtest.Migrate(t, db, privacy.Migrate)
 }
 
 // write appends events to stream at the business time occurred.

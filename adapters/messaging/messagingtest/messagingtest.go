@@ -73,3 +73,14 @@ func Run(t testing.TB, run func(ctx context.Context) error) (stop func()) {
 	t.Cleanup(stop)
 	return stop
 }
+
+// Migrate creates the reactions' tables on db (messaging.Migrate), then those of each of migrate (a reaction
+// package's Migrate).
+func Migrate(t testing.TB, db *sqldb.DB, migrate ...func(context.Context, *sqldb.DB) error) {
+	t.Helper()
+	for _, m := range append([]func(context.Context, *sqldb.DB) error{messaging.Migrate}, migrate...) {
+		if err := m(Context(t), db); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

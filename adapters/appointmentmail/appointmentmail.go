@@ -22,7 +22,6 @@ import (
 	"io/fs"
 	"log/slog"
 	netmail "net/mail"
-	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -35,7 +34,6 @@ import (
 	"github.com/msa-dossier/dossier/domain/appointment"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
-	"github.com/msa-dossier/dossier/domain/member"
 )
 
 // Handler names: the reactions' permanent identities. Never rename one.
@@ -71,9 +69,7 @@ func Migrate(ctx context.Context, db *sqldb.DB) error { return migrations.Apply(
 var ErrNoRecipient = failure.New(failure.Invalid, "appointmentmail.no_recipient", "no recipient for this appointment mail")
 
 // EventLoader reads a stream's history (*kurrentdb.Store implements it).
-type EventLoader interface {
-	Load(ctx context.Context, stream event.StreamID) ([]event.Envelope, error)
-}
+type EventLoader = messaging.EventLoader
 
 // Deps are what the reactions need.
 type Deps struct {
@@ -123,14 +119,7 @@ type reactions struct{ Deps }
 
 // appointmentEvent decodes msg when it is an event of a member's appointments stream.
 func appointmentEvent(msg *message.Message) (event.Envelope, bool, error) {
-	if !strings.HasPrefix(msg.Metadata.Get(messaging.MetaStream), appointment.Category+"-") {
-		return event.Envelope{}, false, nil
-	}
-	env, err := messaging.Envelope(msg)
-	if err != nil {
-		return event.Envelope{}, false, err
-	}
-	return env, env.Stream.Category == appointment.Category, nil
+	return messaging.EventOf(msg, appointment.Category)
 }
 
 // stateAt returns the appointment id as the member's stream held it once env was committed, and the member's
@@ -149,13 +138,11 @@ func (r *reactions) stateAt(ctx context.Context, env event.Envelope, id uuid.UUI
 			a, _ = a.Apply(e.Event)
 		}
 	}
-	accountStream := event.NewStreamID(member.Category, env.Stream.ID)
-	account, err := r.Store.Load(ctx, accountStream)
+	to, err := messaging.MemberEmail(ctx, r.Store, env.Stream.ID, env.Position)
 	if err != nil {
-		return a, "", fmt.Errorf("appointmentmail: load %s: %w", accountStream, err)
+		return a, "", fmt.Errorf("appointmentmail: %w", err)
 	}
-	to := member.EmailAsOf(account, env.Position)
-	if to == "" || to == event.ErasedText || a.ID == uuid.Nil {
+	if to == "" || a.ID == uuid.Nil {
 		return a, "", fmt.Errorf("appointmentmail: %s: %w", env.Stream, ErrNoRecipient)
 	}
 	return a, to, nil

@@ -19,9 +19,9 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/appointmentmail"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
-	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/appointment"
@@ -32,22 +32,11 @@ import (
 
 const from = "Mon espace privé <ne-pas-repondre@msa.example>"
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// ctxT and eventually are messagingtest's.
+var (
+	ctxT       = messagingtest.Context
+	eventually = messagingtest.Eventually
+)
 
 // noOffers: Remind, the only command the scheduler runs, never asks for offers.
 type noOffers struct{}
@@ -103,22 +92,8 @@ func TestReminderTheDayBeforeSurvivesRestarts(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := ctxT(t)
 		events := kurrentdbtest.Start(t, appointment.Definitions(), member.Definitions())
-		srv, err := smtptest.Start(smtptest.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		sender, err := mail.NewSMTP(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: from,
-			Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := messaging.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-		if err := appointmentmail.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
+		srv, sender := smtptest.StartSender(t, from)
+		messagingtest.Migrate(t, db, appointmentmail.Migrate)
 		cmds, err := command.NewAppointments(command.Runtime{Store: events.Store}, noOffers{})
 		if err != nil {
 			t.Fatal(err)

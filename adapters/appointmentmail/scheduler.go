@@ -36,29 +36,22 @@ type SchedulerDeps struct {
 // back-off stored in the row (due_at, attempts), so nothing is kept in memory and a restart or another replica goes
 // on from the table.
 type ReminderScheduler struct {
-	d   SchedulerDeps
-	err error
+	*messaging.Scheduler[reminderRow]
+	d SchedulerDeps
 }
 
-// NewScheduler returns a scheduler; an invalid deps is reported by Run.
+// NewScheduler returns a scheduler; an invalid deps is reported by Run (it records due reminders until ctx ends).
 func NewScheduler(d SchedulerDeps) *ReminderScheduler {
 	err := depcheck.New("appointmentmail: scheduler").Require("DB", d.DB).Require("Remind", d.Remind).
 		Problem(d.Interval < 0 || d.Batch < 0, "Interval and Batch must not be negative").Err()
 	if d.Interval <= 0 {
 		d.Interval = 30 * time.Second
 	}
-	return &ReminderScheduler{d: d, err: err}
-}
-
-// Run records due reminders until ctx ends; it returns an error only for invalid deps.
-func (s *ReminderScheduler) Run(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
-	}
-	messaging.DueRows[reminderRow]{Leased: messaging.Leased{Lease: SchedulerLease, DB: s.d.DB, Interval: s.d.Interval,
-		LeaseRetry: s.d.Interval, Logger: s.d.Logger}, Batch: s.d.Batch, Now: s.d.Now, Read: s.due, Act: s.remind,
-		What: "appointmentmail: due reminders"}.Run(ctx)
-	return nil
+	s := &ReminderScheduler{d: d}
+	s.Scheduler = messaging.NewScheduler(messaging.DueRows[reminderRow]{Leased: messaging.Leased{Lease: SchedulerLease,
+		DB: d.DB, Interval: d.Interval, LeaseRetry: d.Interval, Logger: d.Logger}, Batch: d.Batch, Now: d.Now,
+		Read: s.due, Act: s.remind, What: "appointmentmail: due reminders"}, err)
+	return s
 }
 
 type reminderRow struct {
@@ -88,7 +81,7 @@ func (s *ReminderScheduler) remind(ctx context.Context, log *slog.Logger, row re
 			return false
 		}
 		attempts := row.Attempts + 1
-		delay := min(s.d.Interval<<min(attempts, 10), time.Hour)
+		delay := messaging.RetryIn(s.d.Interval, attempts)
 		log.Warn("appointmentmail: reminder not recorded; trying again later", "error", messaging.Describe(err),
 			"attempts", attempts, "retry_in", delay.String())
 		return s.exec(ctx, log, "UPDATE "+reminderTable+" SET due_at = ?, attempts = ? WHERE appointment_id = ? AND start_at = ?",
@@ -100,11 +93,5 @@ func (s *ReminderScheduler) remind(ctx context.Context, log *slog.Logger, row re
 }
 
 func (s *ReminderScheduler) exec(ctx context.Context, log *slog.Logger, query string, args ...any) bool {
-	if _, err := s.d.DB.ExecContext(ctx, s.d.DB.Rebind(query), args...); err != nil {
-		if ctx.Err() == nil {
-			log.Warn("appointmentmail: reminders table not updated; trying at the next tick", "error", messaging.Describe(err))
-		}
-		return false
-	}
-	return true
+	return messaging.ExecDue(ctx, s.d.DB, log, "appointmentmail: reminders table not updated", query, args...)
 }

@@ -3,7 +3,6 @@ package casework_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/member"
@@ -25,11 +25,11 @@ import (
 
 const from = "Mon espace privé <ne-pas-repondre@msa.example>"
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT and eventually are messagingtest's.
+var (
+	ctxT       = messagingtest.Context
+	eventually = messagingtest.Eventually
+)
 
 // env is an in-memory event-store node, a log buffer and a real SMTP server; the database is given per start.
 type env struct {
@@ -46,27 +46,13 @@ func newEnv(t *testing.T) *env {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	events := kurrentdbtest.StartWith(t, kurrentdbtest.Options{ClientLogger: logger},
 		servicerequest.Definitions(), member.Definitions())
-	srv, err := smtptest.Start(smtptest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	sender, err := mail.NewSMTP(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: from,
-		Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, sender := smtptest.StartSender(t, from)
 	return &env{events: events, logs: logs, logger: logger, smtp: srv, sender: sender}
 }
 
 func migrate(t *testing.T, db *sqldb.DB) {
 	t.Helper()
-	if err := messaging.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
-	if err := casework.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
+	messagingtest.Migrate(t, db, casework.Migrate)
 }
 
 // at is the business time of the test's acknowledgements: now, to the second (the precision of a Date header).
@@ -139,27 +125,5 @@ func (r *running) stop(t *testing.T) {
 // reached waits until every casework handler has acknowledged the log up to position.
 func reached(t *testing.T, db *sqldb.DB, position uint64) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("handlers at position %d", position), func() bool {
-		for _, h := range casework.Handlers() {
-			p, _, err := messaging.Checkpoint(ctxT(t), db, h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p < position {
-				return false
-			}
-		}
-		return true
-	})
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	messagingtest.Reached(t, db, casework.Handlers(), position)
 }

@@ -22,7 +22,7 @@ const SchedulerLease = "casework.scheduler"
 // Defaults of SchedulerDeps.
 const (
 	DefaultInterval      = 30 * time.Second
-	DefaultBatch         = 100
+	DefaultBatch         = messaging.DefaultBatch
 	DefaultLapseTimeout  = 30 * time.Second
 	DefaultMaxRetryDelay = time.Hour
 )
@@ -69,15 +69,10 @@ func (d SchedulerDeps) Validate() error {
 	return c.Problem(d.Batch < 0, "Batch must not be negative").Err()
 }
 
+// withDefaults sets the defaults the scheduler reads itself; messaging.DueRows sets those of Now, Batch and Logger.
 func (d SchedulerDeps) withDefaults() SchedulerDeps {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	if d.Interval <= 0 {
 		d.Interval = DefaultInterval
-	}
-	if d.Batch <= 0 {
-		d.Batch = DefaultBatch
 	}
 	if d.LapseTimeout <= 0 {
 		d.LapseTimeout = DefaultLapseTimeout
@@ -90,9 +85,6 @@ func (d SchedulerDeps) withDefaults() SchedulerDeps {
 	}
 	if d.LeaseRetry <= 0 {
 		d.LeaseRetry = d.Interval
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return d
 }
@@ -112,25 +104,19 @@ func (d SchedulerDeps) withDefaults() SchedulerDeps {
 // Only the holder of the lease SchedulerLease acts; the others wait for it. Losing the lease (PostgreSQL's
 // connection broke) cancels the calls in flight and sends the scheduler back to waiting.
 type Scheduler struct {
-	d   SchedulerDeps
-	err error
+	*messaging.Scheduler[dueRow]
+	d SchedulerDeps
 }
 
-// NewScheduler returns a scheduler; an invalid deps is reported by Run.
+// NewScheduler returns a scheduler; an invalid deps is reported by Run (it lapses due deadlines until ctx ends; a
+// database that cannot be reached is logged and tried again).
 func NewScheduler(deps SchedulerDeps) *Scheduler {
-	return &Scheduler{d: deps.withDefaults(), err: deps.Validate()}
-}
-
-// Run lapses due deadlines until ctx ends, then returns nil; it returns an error only for invalid deps. A database
-// that cannot be reached is logged and tried again.
-func (s *Scheduler) Run(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
-	}
-	messaging.DueRows[dueRow]{Leased: messaging.Leased{Lease: SchedulerLease, DB: s.d.DB, Interval: s.d.Interval,
-		LeaseRetry: s.d.LeaseRetry, Logger: s.d.Logger}, Batch: s.d.Batch, Now: s.d.Now, Read: s.due, Act: s.lapse,
-		What: "casework: due deadlines"}.Run(ctx)
-	return nil
+	d := deps.withDefaults()
+	s := &Scheduler{d: d}
+	s.Scheduler = messaging.NewScheduler(messaging.DueRows[dueRow]{Leased: messaging.Leased{Lease: SchedulerLease,
+		DB: d.DB, Interval: d.Interval, LeaseRetry: d.LeaseRetry, Logger: d.Logger}, Batch: d.Batch, Now: d.Now,
+		Read: s.due, Act: s.lapse, What: "casework: due deadlines"}, deps.Validate())
+	return s
 }
 
 type dueRow struct {
@@ -201,15 +187,7 @@ func (s *Scheduler) backoff(attempts int) time.Duration {
 // postpone sets when row is next tried, unless the reaction has replaced (a newer request for information) or
 // deleted it meanwhile. false means the row stays due: the tick must end, or it would find the row again at once.
 func (s *Scheduler) postpone(ctx context.Context, log *slog.Logger, row dueRow, at time.Time, attempts int) bool {
-	_, err := s.d.DB.ExecContext(ctx, s.d.DB.Rebind("UPDATE "+deadlineTable+
-		" SET due_at = ?, attempts = ? WHERE request_id = ? AND requested_position = ?"),
+	return messaging.ExecDue(ctx, s.d.DB, log, "casework: deadline retry time cannot be stored",
+		"UPDATE "+deadlineTable+" SET due_at = ?, attempts = ? WHERE request_id = ? AND requested_position = ?",
 		dbTime(at), attempts, row.RequestID, row.RequestedPosition)
-	if err != nil {
-		if ctx.Err() == nil {
-			log.Warn("casework: deadline retry time cannot be stored; trying at the next tick",
-				"error", messaging.Describe(err))
-		}
-		return false
-	}
-	return true
 }

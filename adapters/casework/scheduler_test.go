@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/msa-dossier/dossier/adapters/casework"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -129,25 +130,7 @@ func (e *env) runScheduler(t *testing.T, db *sqldb.DB, lapse casework.LapseFunc,
 	t.Helper()
 	s := casework.NewScheduler(casework.SchedulerDeps{DB: db, Lapse: lapse, Now: c.Now, Interval: interval,
 		MaxRetryDelay: maxRetry, LeaseRetry: 20 * time.Millisecond, Logger: e.logger})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("scheduler: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("scheduler did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return messagingtest.Run(t, s.Run)
 }
 
 func pendingIDs(t *testing.T, db *sqldb.DB) []string {

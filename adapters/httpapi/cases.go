@@ -164,6 +164,21 @@ func (s *Server) claimNext(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// pathQueue reads the queue named in the path ({queue}) and checks that the caller sees it (queueAccess); false:
+// the request is answered.
+func (s *Server) pathQueue(w http.ResponseWriter, r *http.Request) (string, bool) {
+	queue := r.PathValue("queue")
+	access, ok := s.queueAccess(w, r)
+	if !ok {
+		return "", false
+	}
+	if err := access.Check(queue); err != nil {
+		s.writeError(w, r, err)
+		return "", false
+	}
+	return queue, true
+}
+
 // queueAccess reads what the caller may see (supervisors and auditors every queue, caseworkers their own; a
 // confidential queue only the medical service), from their account's stream.
 func (s *Server) queueAccess(w http.ResponseWriter, r *http.Request) (command.QueueAccess, bool) {
@@ -306,13 +321,8 @@ func parseAssignee(r *http.Request, v string) (any, error) {
 
 // listCases lists a page of a queue's open cases by due date (?assignee=, ?limit=, ?cursor=).
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
-	queue := r.PathValue("queue")
-	access, ok := s.queueAccess(w, r)
+	queue, ok := s.pathQueue(w, r)
 	if !ok {
-		return
-	}
-	if err := access.Check(queue); err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	pg := pageOf(r)

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -126,39 +124,21 @@ func strictJSON(raw []byte, v any) error {
 	return nil
 }
 
+// attachmentForm is the form of a message with attachments.
+func attachmentForm() multipartForm {
+	return multipartForm{notMultipart: conversation.ErrMultipartRequired, tooLarge: conversation.ErrTooLarge,
+		malformed: conversation.ErrMalformed, limit: ConversationBodyLimit(), first: "message"}
+}
+
 // conversationMultipart reads a multipart message (see the top of this file): begin decodes the "message" part and
 // checks it before any file is read; the files are then added one by one; the message is committed and answered
 // with body(result), 201.
 func (s *Server) conversationMultipart(w http.ResponseWriter, r *http.Request,
 	begin func(command.Meta, []byte) (*command.MemberMessage, error), body func(command.ConversationResult) any) {
 	ctx := r.Context()
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		s.writeAttachmentError(w, r, conversation.ErrMultipartRequired, nil)
-		return
-	}
-	if r.ContentLength > ConversationBodyLimit() {
-		s.writeAttachmentError(w, r, conversation.ErrTooLarge, nil)
-		return
-	}
-	if params["boundary"] == "" {
-		s.writeAttachmentError(w, r, conversation.ErrMalformed, nil)
-		return
-	}
-	m, err := meta(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	part, err := mr.NextPart()
-	if err != nil || part.FormName() != "message" {
-		s.writeAttachmentError(w, r, attachmentReadError(err), nil)
-		return
-	}
-	raw, err := io.ReadAll(io.LimitReader(part, maxSubmissionPart+1))
-	if err != nil || len(raw) > maxSubmissionPart {
-		s.writeAttachmentError(w, r, attachmentReadError(err), nil)
+	form := attachmentForm()
+	m, mr, raw, ok := s.openMultipart(w, r, form, nil, func(err error) { s.writeAttachmentError(w, r, err, nil) })
+	if !ok {
 		return
 	}
 	msg, err := begin(m, raw)
@@ -185,7 +165,7 @@ func (s *Server) conversationMultipart(w http.ResponseWriter, r *http.Request,
 			break
 		}
 		if err != nil {
-			fail(attachmentReadError(err))
+			fail(form.readError(err))
 			return
 		}
 		if part.FormName() != "attachments" {
@@ -195,7 +175,7 @@ func (s *Server) conversationMultipart(w http.ResponseWriter, r *http.Request,
 		names = append(names, part.FileName())
 		buf.Reset()
 		if _, err := buf.ReadFrom(io.LimitReader(part, msg.MaxFileBytes()+1)); err != nil {
-			fail(attachmentReadError(err))
+			fail(form.readError(err))
 			return
 		}
 		sum := sha256.Sum256(buf.Bytes())
@@ -214,15 +194,6 @@ func (s *Server) conversationMultipart(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	writeCommand(w, http.StatusCreated, res.Position, body(res))
-}
-
-// attachmentReadError turns a body read failure into the message's refusal: over the limit is conversation.too_large.
-func attachmentReadError(err error) error {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return conversation.ErrTooLarge
-	}
-	return conversation.ErrMalformed
 }
 
 // writeAttachmentError answers a refused message with attachments: the code, and for a file the French message

@@ -200,13 +200,8 @@ func (s *Server) conversationQueues(w http.ResponseWriter, r *http.Request) {
 
 // listQueueConversations lists a page of a queue's conversations awaiting a reply, the earliest due first.
 func (s *Server) listQueueConversations(w http.ResponseWriter, r *http.Request) {
-	queue := r.PathValue("queue")
-	access, ok := s.queueAccess(w, r)
+	queue, ok := s.pathQueue(w, r)
 	if !ok {
-		return
-	}
-	if err := access.Check(queue); err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	list, next, err := s.deps.Conversations.QueuePage(r.Context(), queue, pageOf(r).Page)

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -127,40 +125,20 @@ var errMultipartRequired = failure.New(failure.Invalid, "document.multipart_requ
 // limit (413), then the throttle (429), a malformed first part (400); only then the deposits' configuration (503).
 func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		s.writeDepositError(w, r, errMultipartRequired, nil)
-		return
-	}
-	if r.ContentLength > s.depositBodyLimit() {
-		s.writeDepositError(w, r, document.ErrBodyTooLarge, nil)
-		return
-	}
 	member := principalOf(ctx).ID
-	now := time.Now()
-	if !s.deposits.limiter(member.String(), now).AllowN(now, 1) {
+	throttle := func() bool {
+		now := time.Now()
+		if s.deposits.limiter(member.String(), now).AllowN(now, 1) {
+			return true
+		}
 		w.Header().Set("Retry-After", "10")
 		writeTooMany(w, r, s)
-		return
+		return false
 	}
-	if params["boundary"] == "" {
-		s.writeDepositError(w, r, document.ErrMalformed, nil)
-		return
-	}
-	m, err := meta(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	part, err := mr.NextPart()
-	if err != nil || part.FormName() != "submission" {
-		s.writeDepositError(w, r, readError(err, document.ErrMalformed), nil)
-		return
-	}
-	raw, err := io.ReadAll(io.LimitReader(part, maxSubmissionPart+1))
-	if err != nil || len(raw) > maxSubmissionPart {
-		s.writeDepositError(w, r, readError(err, document.ErrMalformed), nil)
+	deposit := multipartForm{notMultipart: errMultipartRequired, tooLarge: document.ErrBodyTooLarge,
+		malformed: document.ErrMalformed, limit: s.depositBodyLimit(), first: "submission"}
+	m, mr, raw, ok := s.openMultipart(w, r, deposit, throttle, func(err error) { s.writeDepositError(w, r, err, nil) })
+	if !ok {
 		return
 	}
 	var in depositRequest
@@ -176,6 +154,7 @@ func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 	}
 	form := command.DepositForm{Subject: in.Subject, Attested: in.Attest}
 	if in.RequestID != "" {
+		var err error
 		if form.RequestID, err = uuid.Parse(in.RequestID); err != nil {
 			s.writeDepositError(w, r, failure.Field("request_id", document.ErrRequestNotFound), nil)
 			return
@@ -203,7 +182,7 @@ func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			dep.Abort(ctx)
-			s.writeDepositError(w, r, readError(err, document.ErrMalformed), names)
+			s.writeDepositError(w, r, deposit.readError(err), names)
 			return
 		}
 		match := filePart.FindStringSubmatch(part.FormName())
@@ -222,7 +201,7 @@ func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 		buf.Reset()
 		if _, err := buf.ReadFrom(io.LimitReader(part, dep.MaxFileBytes(i)+1)); err != nil {
 			dep.Abort(ctx)
-			s.writeDepositError(w, r, readError(err, document.ErrMalformed), names)
+			s.writeDepositError(w, r, deposit.readError(err), names)
 			return
 		}
 		sum := sha256.Sum256(buf.Bytes())
@@ -245,15 +224,6 @@ func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 	}
 	writeCommand(w, http.StatusCreated, res.Position, depositBody{
 		Deposit: documentsubmissions.FromDeposit(member, res.Deposit), Position: formatPosition(res.Position)})
-}
-
-// readError turns a body read failure into the deposit's refusal: a body over the limit is document.body_too_large.
-func readError(err, otherwise error) error {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return document.ErrBodyTooLarge
-	}
-	return otherwise
 }
 
 var depositFieldPattern = regexp.MustCompile(`^documents\[(\d+)\](?:\.files\[(\d+)\]|\.(\w+))?$`)

@@ -66,9 +66,7 @@ func Migrate(ctx context.Context, db *sqldb.DB) error { return migrations.Apply(
 var ErrNoRecipient = failure.New(failure.Invalid, "inboxmail.no_recipient", "no recipient for this inbox mail")
 
 // EventLoader reads a stream's history (*kurrentdb.Store implements it).
-type EventLoader interface {
-	Load(ctx context.Context, stream event.StreamID) ([]event.Envelope, error)
-}
+type EventLoader = messaging.EventLoader
 
 // Deps are what the reactions need.
 type Deps struct {
@@ -111,14 +109,7 @@ type reactions struct {
 
 // inboxEvent decodes msg when it is an event of a member's inbox.
 func inboxEvent(msg *message.Message) (event.Envelope, bool, error) {
-	if !strings.HasPrefix(msg.Metadata.Get(messaging.MetaStream), inbox.Category+"-") {
-		return event.Envelope{}, false, nil
-	}
-	env, err := messaging.Envelope(msg)
-	if err != nil {
-		return event.Envelope{}, false, err
-	}
-	return env, env.Stream.Category == inbox.Category, nil
+	return messaging.EventOf(msg, inbox.Category)
 }
 
 func (r *reactions) mail(msg *message.Message) error {
@@ -149,25 +140,13 @@ func (r *reactions) mail(msg *message.Message) error {
 
 // recipient is the member's email as it stood when env was committed (the inbox stream's id is the member's).
 func (r *reactions) recipient(ctx context.Context, env event.Envelope) (string, error) {
-	stream := event.NewStreamID(member.Category, env.Stream.ID)
-	history, err := r.Store.Load(ctx, stream)
+	to, err := messaging.MemberEmail(ctx, r.Store, env.Stream.ID, env.Position)
 	if err != nil {
-		return "", fmt.Errorf("inboxmail: load %s: %w", stream, err)
+		return "", fmt.Errorf("inboxmail: %w", err)
 	}
-	to := ""
-	for _, e := range history {
-		if e.Position != 0 && env.Position != 0 && e.Position > env.Position {
-			break
-		}
-		switch m := e.Event.(type) {
-		case member.Registered:
-			to = m.Email
-		case member.EmailChanged:
-			to = m.Email
-		}
-	}
-	if to == "" || to == event.ErasedText {
-		return "", fmt.Errorf("inboxmail: %s has no email: %w", stream, ErrNoRecipient)
+	if to == "" {
+		return "", fmt.Errorf("inboxmail: %s has no email: %w", event.NewStreamID(member.Category, env.Stream.ID),
+			ErrNoRecipient)
 	}
 	return to, nil
 }

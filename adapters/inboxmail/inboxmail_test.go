@@ -16,9 +16,9 @@ import (
 	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/letters"
 	"github.com/msa-dossier/dossier/adapters/letters/letterstest"
-	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/command"
@@ -32,22 +32,11 @@ import (
 
 const from = "Mon espace privé <ne-pas-repondre@msa.example>"
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// ctxT and eventually are messagingtest's.
+var (
+	ctxT       = messagingtest.Context
+	eventually = messagingtest.Eventually
+)
 
 // clock is the injected clock of the commands and the scheduler.
 type clock struct {
@@ -67,22 +56,8 @@ func TestDecisionLetterOpenedOnceAndDeemedNotification(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := ctxT(t)
 		events := kurrentdbtest.Start(t, inbox.Definitions(), member.Definitions(), sr.Definitions(), consultation.Definitions())
-		srv, err := smtptest.Start(smtptest.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		sender, err := mail.NewSMTP(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: from,
-			Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := messaging.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-		if err := inboxmail.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
+		srv, sender := smtptest.StartSender(t, from)
+		messagingtest.Migrate(t, db, inboxmail.Migrate)
 		blobs, err := blobstore.Open(ctx, "mem://", eventtest.NewMemorySealer())
 		if err != nil {
 			t.Fatal(err)

@@ -35,29 +35,22 @@ type SchedulerDeps struct {
 // after a back-off stored in the row, so nothing is kept in memory and a restart or another replica goes on from
 // the table.
 type NotificationScheduler struct {
-	d   SchedulerDeps
-	err error
+	*messaging.Scheduler[dueRow]
+	d SchedulerDeps
 }
 
-// NewScheduler returns a scheduler; an invalid deps is reported by Run.
+// NewScheduler returns a scheduler; an invalid deps is reported by Run (it records due notifications until ctx ends).
 func NewScheduler(d SchedulerDeps) *NotificationScheduler {
 	err := depcheck.New("inboxmail: scheduler").Require("DB", d.DB).Require("Notify", d.Notify).
 		Problem(d.Interval < 0 || d.Batch < 0, "Interval and Batch must not be negative").Err()
 	if d.Interval <= 0 {
 		d.Interval = time.Minute
 	}
-	return &NotificationScheduler{d: d, err: err}
-}
-
-// Run records due notifications until ctx ends; it returns an error only for invalid deps.
-func (s *NotificationScheduler) Run(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
-	}
-	messaging.DueRows[dueRow]{Leased: messaging.Leased{Lease: SchedulerLease, DB: s.d.DB, Interval: s.d.Interval,
-		LeaseRetry: s.d.Interval, Logger: s.d.Logger}, Batch: s.d.Batch, Now: s.d.Now, Read: s.read, Act: s.notify,
-		What: "inboxmail: due notifications"}.Run(ctx)
-	return nil
+	s := &NotificationScheduler{d: d}
+	s.Scheduler = messaging.NewScheduler(messaging.DueRows[dueRow]{Leased: messaging.Leased{Lease: SchedulerLease,
+		DB: d.DB, Interval: d.Interval, LeaseRetry: d.Interval, Logger: d.Logger}, Batch: d.Batch, Now: d.Now,
+		Read: s.read, Act: s.notify, What: "inboxmail: due notifications"}, err)
+	return s
 }
 
 type dueRow struct {
@@ -86,7 +79,7 @@ func (s *NotificationScheduler) notify(ctx context.Context, log *slog.Logger, ro
 			return false
 		}
 		attempts := row.Attempts + 1
-		delay := min(s.d.Interval<<min(attempts, 10), time.Hour)
+		delay := messaging.RetryIn(s.d.Interval, attempts)
 		log.Warn("inboxmail: deemed notification not recorded; trying again later", "error", messaging.Describe(err),
 			"attempts", attempts, "retry_in", delay.String())
 		return s.exec(ctx, log, "UPDATE "+dueTable+" SET due_at = ?, attempts = ? WHERE document_id = ?",
@@ -97,11 +90,5 @@ func (s *NotificationScheduler) notify(ctx context.Context, log *slog.Logger, ro
 }
 
 func (s *NotificationScheduler) exec(ctx context.Context, log *slog.Logger, query string, args ...any) bool {
-	if _, err := s.d.DB.ExecContext(ctx, s.d.DB.Rebind(query), args...); err != nil {
-		if ctx.Err() == nil {
-			log.Warn("inboxmail: due table not updated; trying at the next tick", "error", messaging.Describe(err))
-		}
-		return false
-	}
-	return true
+	return messaging.ExecDue(ctx, s.d.DB, log, "inboxmail: due table not updated", query, args...)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/kurrentdb/kurrentdbtest"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/privacy"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
@@ -23,11 +24,11 @@ import (
 	"github.com/msa-dossier/dossier/tests/testlog"
 )
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT and eventually are messagingtest's.
+var (
+	ctxT       = messagingtest.Context
+	eventually = messagingtest.Eventually
+)
 
 // recordingEraser is a test double of the key store: it records the subjects it is asked to erase, and fails the
 // first failures calls (the key store unavailable).
@@ -71,12 +72,7 @@ func newEnv(t *testing.T) *env {
 
 func migrate(t *testing.T, db *sqldb.DB) {
 	t.Helper()
-	if err := messaging.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
-	if err := privacy.Migrate(ctxT(t), db); err != nil {
-		t.Fatal(err)
-	}
+	messagingtest.Migrate(t, db, privacy.Migrate)
 }
 
 // write appends events to stream at the business time occurred.
@@ -131,29 +127,7 @@ func (e *env) start(t *testing.T, db *sqldb.DB, keys privacy.KeyEraser) func() {
 // reached waits until every privacy handler has acknowledged the log up to position.
 func reached(t *testing.T, db *sqldb.DB, position uint64) {
 	t.Helper()
-	eventually(t, "the privacy handlers' checkpoints", func() bool {
-		for _, h := range privacy.Handlers() {
-			p, _, err := messaging.Checkpoint(ctxT(t), db, h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p < position {
-				return false
-			}
-		}
-		return true
-	})
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	messagingtest.Reached(t, db, privacy.Handlers(), position)
 }
 
 // A DataErased in the log destroys its subjects' keys, once, after the key store came back; nothing is poisoned.
@@ -187,25 +161,7 @@ func (e *env) scheduler(t *testing.T, db *sqldb.DB, keys privacy.KeyEraser) func
 	t.Helper()
 	s := privacy.NewRetentionScheduler(privacy.SchedulerDeps{DB: db, Keys: keys, Interval: 20 * time.Millisecond,
 		LeaseRetry: 20 * time.Millisecond, Logger: e.logger})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("scheduler: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("scheduler did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return messagingtest.Run(t, s.Run)
 }
 
 const day = 24 * time.Hour

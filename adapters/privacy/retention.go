@@ -166,7 +166,7 @@ const RetentionLease = "privacy.retention"
 // Defaults of SchedulerDeps.
 const (
 	DefaultInterval     = time.Hour
-	DefaultBatch        = 100
+	DefaultBatch        = messaging.DefaultBatch
 	DefaultEraseTimeout = 30 * time.Second
 )
 
@@ -198,24 +198,16 @@ func (d SchedulerDeps) Validate() error {
 	return c.Problem(d.Batch < 0, "Batch must not be negative").Err()
 }
 
+// withDefaults sets the defaults the scheduler reads itself; messaging.DueRows sets those of Now, Batch and Logger.
 func (d SchedulerDeps) withDefaults() SchedulerDeps {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	if d.Interval <= 0 {
 		d.Interval = DefaultInterval
-	}
-	if d.Batch <= 0 {
-		d.Batch = DefaultBatch
 	}
 	if d.EraseTimeout <= 0 {
 		d.EraseTimeout = DefaultEraseTimeout
 	}
 	if d.LeaseRetry <= 0 {
 		d.LeaseRetry = d.Interval
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return d
 }
@@ -227,24 +219,19 @@ func (d SchedulerDeps) withDefaults() SchedulerDeps {
 // or another replica taking over, goes on from the table. Only the holder of the lease RetentionLease acts
 // (messaging.DueRows over messaging.Leased).
 type RetentionScheduler struct {
-	d   SchedulerDeps
-	err error
+	*messaging.Scheduler[dueErasure]
+	d SchedulerDeps
 }
 
-// NewRetentionScheduler returns a scheduler; an invalid deps is reported by Run.
+// NewRetentionScheduler returns a scheduler; an invalid deps is reported by Run (it erases due subjects until ctx
+// ends).
 func NewRetentionScheduler(deps SchedulerDeps) *RetentionScheduler {
-	return &RetentionScheduler{d: deps.withDefaults(), err: deps.Validate()}
-}
-
-// Run erases due subjects until ctx ends, then returns nil; it returns an error only for invalid deps.
-func (s *RetentionScheduler) Run(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
-	}
-	messaging.DueRows[dueErasure]{Leased: messaging.Leased{Lease: RetentionLease, DB: s.d.DB, Interval: s.d.Interval,
-		LeaseRetry: s.d.LeaseRetry, Logger: s.d.Logger}, Batch: s.d.Batch, Now: s.d.Now, Read: s.due, Act: s.eraseDue,
-		StopAtFailure: true, What: "privacy: due erasures"}.Run(ctx)
-	return nil
+	d := deps.withDefaults()
+	s := &RetentionScheduler{d: d}
+	s.Scheduler = messaging.NewScheduler(messaging.DueRows[dueErasure]{Leased: messaging.Leased{Lease: RetentionLease,
+		DB: d.DB, Interval: d.Interval, LeaseRetry: d.LeaseRetry, Logger: d.Logger}, Batch: d.Batch, Now: d.Now,
+		Read: s.due, Act: s.eraseDue, StopAtFailure: true, What: "privacy: due erasures"}, deps.Validate())
+	return s
 }
 
 // dueErasure is a row of the retention table due and not yet erased.
@@ -282,13 +269,9 @@ func (s *RetentionScheduler) eraseDue(ctx context.Context, log *slog.Logger, row
 		return false
 	}
 	// Only the row as read: a newer event of the subject (rescheduling it) wins.
-	if _, err := s.d.DB.ExecContext(ctx, s.d.DB.Rebind("UPDATE "+retentionTable+
-		" SET erased_at = ? WHERE subject = ? AND last_position = ?"),
-		dbTime(now), row.Subject, row.LastPosition); err != nil {
-		if ctx.Err() == nil {
-			log.Warn("privacy: erasure not recorded; trying at the next tick", "subject", row.Subject,
-				"error", messaging.Describe(err))
-		}
+	if !messaging.ExecDue(ctx, s.d.DB, log.With("subject", row.Subject), "privacy: erasure not recorded",
+		"UPDATE "+retentionTable+" SET erased_at = ? WHERE subject = ? AND last_position = ?",
+		dbTime(now), row.Subject, row.LastPosition) {
 		return false
 	}
 	log.Info("privacy: retention ended, data key destroyed", "subject", row.Subject, "kind", row.Kind)

@@ -3,7 +3,6 @@ package conversations
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +11,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/conversation"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/blobrefs"
 )
 
 // DefaultLimit and MaxRows bound a page when the caller names no limit, and at most.
@@ -221,21 +221,9 @@ func asTime(v any) (time.Time, bool) {
 // Referenced reports which of keys a recorded message's attachment references (blobstore.Referenced: the blob
 // sweep deletes none of those).
 func (q *Queries) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
-	var found []string
-	query := "SELECT blob_key FROM " + Name + "_attachments WHERE blob_key IN (?" + strings.Repeat(",?", len(keys)-1) + ")"
-	if err := sqlx.SelectContext(ctx, q.db, &found, q.db.Rebind(query), args...); err != nil {
+	out, err := blobrefs.In(ctx, q.db, Name+"_attachments", keys)
+	if err != nil {
 		return nil, fmt.Errorf("conversations: referenced: %w", err)
-	}
-	for _, k := range found {
-		out[k] = true
 	}
 	return out, nil
 }

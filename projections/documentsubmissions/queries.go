@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +14,7 @@ import (
 	"github.com/msa-dossier/dossier/domain/document"
 	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/blobrefs"
 )
 
 // The paging of the lists (projections.Page, the API contract's convention): DefaultLimit rows when the page names
@@ -231,21 +231,9 @@ func (q *Queries) File(ctx context.Context, submissionID uuid.UUID, i, j int) (S
 
 // Referenced reports which of keys a recorded deposit references (the blob sweeper's question).
 func (q *Queries) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
-	var found []string
-	query := "SELECT blob_key FROM " + Name + "_files WHERE blob_key IN (?" + strings.Repeat(",?", len(keys)-1) + ")"
-	if err := sqlx.SelectContext(ctx, q.db, &found, q.db.Rebind(query), args...); err != nil {
+	out, err := blobrefs.In(ctx, q.db, Name+"_files", keys)
+	if err != nil {
 		return nil, fmt.Errorf("documentsubmissions: referenced: %w", err)
-	}
-	for _, k := range found {
-		out[k] = true
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/inbox"
 	"github.com/msa-dossier/dossier/projections"
+	"github.com/msa-dossier/dossier/projections/blobrefs"
 )
 
 // The paging of a member's documents (the one convention, projections.Page).
@@ -106,20 +107,9 @@ func (q *Queries) Get(ctx context.Context, memberID, id uuid.UUID) (InboxDocumen
 
 // Referenced reports which of keys a published document references (blobstore.Referenced).
 func (q *Queries) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	query, args, err := sqlx.In("SELECT blob_key FROM "+Name+" WHERE blob_key IN (?)", keys)
+	out, err := blobrefs.In(ctx, q.db, Name, keys)
 	if err != nil {
-		return nil, err
-	}
-	var found []string
-	if err := sqlx.SelectContext(ctx, q.db, &found, q.db.Rebind(query), args...); err != nil {
 		return nil, fmt.Errorf("memberdocuments: referenced: %w", err)
-	}
-	for _, k := range found {
-		out[k] = true
 	}
 	return out, nil
 }

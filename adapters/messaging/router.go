@@ -354,7 +354,8 @@ func (r *Router) maintain(ctx context.Context, h *handler) {
 
 // prune removes the handler's processed-event keys that no delivery or replay can need any more.
 func (r *Router) prune(ctx context.Context, h *handler) {
-	res, err := Prune(ctx, r.cfg.DB, PruneOptions{Handler: h.name, OlderThan: r.cfg.ProcessedRetention, Now: r.cfg.Now()})
+	res, err := Prune(ctx, r.cfg.DB, PruneOptions{Handler: h.name, OlderThan: r.cfg.ProcessedRetention, Now: r.cfg.Now(),
+		InFlightWindow: r.cfg.InFlightWindow})
 	if err != nil {
 		if ctx.Err() == nil {
 			r.logger.Warn("reactions: processed-event keys not pruned; trying again later", "handler", h.name, "error", Describe(err))
@@ -367,6 +368,9 @@ func (r *Router) prune(ctx context.Context, h *handler) {
 		if p.Pruned > 0 {
 			r.logger.Info("reactions: processed-event keys pruned", "handler", h.name, "pruned", p.Pruned,
 				"older_than", r.cfg.ProcessedRetention.String(), "checkpoint", p.Checkpoint)
+		}
+		if p.Claims > 0 {
+			r.logger.Info("reactions: orphan claims of external effects pruned", "handler", h.name, "claims", p.Claims)
 		}
 	}
 }

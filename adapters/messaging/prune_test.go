@@ -207,7 +207,7 @@ func TestPruneRemovesOrphanClaims(t *testing.T) {
 		exec(`INSERT INTO reaction_checkpoint (handler, position, updated_at) VALUES (?, ?, ?)`, "test.a", 100, now)
 		recorded := claim("test.a", now.Add(-10*time.Second)) // its key is recorded: an orphan whatever its age
 		exec(`INSERT INTO reaction_processed (handler, event_id, processed_at, position) VALUES (?, ?, ?, ?)`, "test.a", recorded, now, 90)
-		old := claim("test.a", now.Add(-3*time.Minute))        // past the window and the retention
+		old := claim("test.a", now.Add(-3*time.Minute))       // past the window and the retention
 		inWindow := claim("test.a", now.Add(-90*time.Second)) // past the retention, within the window
 		young := claim("test.a", now.Add(-time.Second))
 		other := claim("test.b", now.Add(-time.Hour)) // its handler has no checkpoint: Prune does not look at it

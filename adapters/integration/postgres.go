@@ -12,6 +12,7 @@ import (
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/msa-dossier/dossier/domain/failure"
 )
@@ -43,8 +44,12 @@ type PostgresConfig struct {
 	// PollInterval is how long the subscriber waits before looking again when the topic had nothing new (default
 	// 1s): the latency of a fact when the topic is idle, against one small query per interval.
 	PollInterval time.Duration
-	// Logger receives the subscriber's logs (watermill's; its routine Info logs at Debug); nil discards them.
+	// Logger receives the subscriber's logs (watermill's; its routine Info logs at Debug); nil discards them. While
+	// the broker is away, one warning when polling starts failing and one line when it works again (brokerWatch).
 	Logger *slog.Logger
+	// Registerer, if set, gets the broker's metrics (dossier_integration_broker_up and
+	// dossier_integration_broker_poll_failures_total).
+	Registerer prometheus.Registerer
 }
 
 // Postgres is the PostgreSQL transport of FinanceTopic: a watermill-sql subscriber in consumer group ConsumerGroup
@@ -79,16 +84,23 @@ func OpenPostgres(cfg PostgresConfig) (*Postgres, error) {
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	ack := postgresAckDeadline
+	watch, err := newBrokerWatch(cfg.PollInterval, cfg.PollInterval, logger, cfg.Registerer)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	sub, err := wmsql.NewSubscriber(wmsql.BeginnerFromStdSQL(db), wmsql.SubscriberConfig{
 		ConsumerGroup:    ConsumerGroup,
 		AckDeadline:      &ack,
 		PollInterval:     cfg.PollInterval,
 		ResendInterval:   postgresResendInterval,
 		RetryInterval:    cfg.PollInterval,
+		BackoffManager:   watch,
 		SchemaAdapter:    wmsql.DefaultPostgreSQLSchema{SubscribeBatchSize: postgresBatchSize},
 		OffsetsAdapter:   wmsql.DefaultPostgreSQLOffsetsAdapter{},
 		InitializeSchema: true,
-	}, watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
+	}, quietWhileDown{LoggerAdapter: watermill.NewSlogLoggerWithLevelMapping(logger,
+		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}), watch: watch})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -439,6 +439,14 @@ func classify(op string, err error) error {
 	}
 	kind := failure.Internal
 	var e *esdb.Error
+	// The official client returns some calls' ends by their context as bare gRPC statuses ("rpc error: code =
+	// DeadlineExceeded"), which wrap no context error: they are read by their status code.
+	switch code := status.Code(err); {
+	case code == codes.Canceled && !errors.Is(err, context.Canceled):
+		err = fmt.Errorf("%w (%w)", err, context.Canceled) // the caller left: errors.Is(err, context.Canceled) holds
+	case code == codes.DeadlineExceeded && !errors.Is(err, context.DeadlineExceeded):
+		err = fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 	case errors.Is(err, context.DeadlineExceeded):

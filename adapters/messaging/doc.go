@@ -70,7 +70,8 @@
 // A key is needed while its event can be delivered again (until the checkpoint is past it) or replayed (while it is
 // a poison event). The replica running a handler prunes the others once older than RouterConfig.ProcessedRetention
 // (30 days by default), every PruneInterval; see Prune. Keys record their event's position for that (Once reads it
-// from the delivery's context).
+// from the delivery's context). The same pass removes orphan claims of external effects: a claim whose key is
+// recorded, or one older than the retention and the in-flight window (Claims lists them for `reactions status`).
 //
 // # Metrics
 //

@@ -26,6 +26,11 @@ type PruneOptions struct {
 	Now time.Time
 	// DryRun counts the keys that would go, and removes none.
 	DryRun bool
+	// InFlightWindow is the in-flight window of the handlers' external effects (RouterConfig.InFlightWindow; zero:
+	// DefaultInFlightWindow). A claim (reaction_in_flight) goes when its key is recorded, or when it is older than
+	// the retention and than this window: an expired claim holds nobody off any more, so removing it changes
+	// nothing but the table's size.
+	InFlightWindow time.Duration
 }
 
 // PruneResult is what Prune did for one handler.
@@ -33,6 +38,7 @@ type PruneResult struct {
 	Handler    string
 	Checkpoint uint64 // the handler's checkpoint when pruned
 	Pruned     int64  // keys removed (or that would be, with DryRun)
+	Claims     int64  // orphan claims of external effects removed (or that would be, with DryRun)
 }
 
 // Prune removes the processed-event keys (reaction_processed) that neither a delivery nor a replay can need any
@@ -47,6 +53,11 @@ type PruneResult struct {
 //   - the event is not in the handler's poison list: a replay hands it to the handler again, and Once and
 //     OnceExternal must then find the key of whatever effect the failed attempts did.
 //
+// It also removes the handler's orphan claims of external effects (reaction_in_flight, see OnceExternal): a claim
+// whose key is recorded, or one older than both the retention and the in-flight window (an effect that failed and
+// whose claim could not be dropped, then was never tried again: its event went to the poison list, say). Such a
+// claim holds nobody off (the key is found first; an expired claim is taken over), so removing it is harmless.
+//
 // A handler without a checkpoint keeps every key. The Router runs Prune for each handler it runs, under the
 // handler's lease, every RouterConfig.PruneInterval; `dossier reactions prune` runs it on demand.
 func Prune(ctx context.Context, db *sqldb.DB, opts PruneOptions) ([]PruneResult, error) {
@@ -58,6 +69,11 @@ func Prune(ctx context.Context, db *sqldb.DB, opts PruneOptions) ([]PruneResult,
 		now = time.Now()
 	}
 	cutoff := now.Add(-opts.OlderThan).UTC()
+	window := opts.InFlightWindow
+	if window <= 0 {
+		window = DefaultInFlightWindow
+	}
+	claimCutoff := now.Add(-max(opts.OlderThan, window)).UTC()
 	cps, err := Checkpoints(ctx, db)
 	if err != nil {
 		return nil, err
@@ -75,7 +91,70 @@ func Prune(ctx context.Context, db *sqldb.DB, opts PruneOptions) ([]PruneResult,
 		if err != nil {
 			return out, err
 		}
-		out = append(out, PruneResult{Handler: cp.Handler, Checkpoint: cp.Position, Pruned: n})
+		claims, err := pruneClaims(ctx, db, cp.Handler, claimCutoff, opts.DryRun)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, PruneResult{Handler: cp.Handler, Checkpoint: cp.Position, Pruned: n, Claims: claims})
+	}
+	return out, nil
+}
+
+// orphanClaims selects a handler's claims that Prune removes; arguments: handler, cutoff.
+const orphanClaims = `FROM reaction_in_flight f
+	WHERE f.handler = ?
+	  AND (f.since < ?
+	    OR EXISTS (SELECT 1 FROM reaction_processed p WHERE p.handler = f.handler AND p.event_id = f.event_id))`
+
+func pruneClaims(ctx context.Context, db *sqldb.DB, handler string, cutoff time.Time, dryRun bool) (int64, error) {
+	if dryRun {
+		var n int64
+		r := db.Reader()
+		if err := r.QueryRowxContext(ctx, r.Rebind("SELECT COUNT(*) "+orphanClaims), handler, cutoff).Scan(&n); err != nil {
+			return 0, fmt.Errorf("messaging: prune the claims of %s: %w", handler, err)
+		}
+		return n, nil
+	}
+	res, err := db.ExecContext(ctx, db.Rebind("DELETE FROM reaction_in_flight WHERE handler = ? AND event_id IN (SELECT f.event_id "+
+		orphanClaims+")"), handler, handler, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("messaging: prune the claims of %s: %w", handler, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("messaging: prune the claims of %s: %w", handler, err)
+	}
+	return n, nil
+}
+
+// Claim is a live claim of an external effect (a row of reaction_in_flight, see OnceExternal): which process runs
+// (or ran, and crashed or failed) the effect of handler for the event EventID, since when.
+type Claim struct {
+	Handler string
+	EventID string
+	Holder  string
+	Since   time.Time
+}
+
+// Claims lists the claims of external effects, oldest first.
+func Claims(ctx context.Context, db *sqldb.DB) ([]Claim, error) {
+	var out []Claim
+	r := db.Reader()
+	rows, err := r.QueryxContext(ctx, `SELECT handler, event_id, holder, since FROM reaction_in_flight ORDER BY since, handler, event_id`)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: list claims: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Claim
+		if err := rows.Scan(&c.Handler, &c.EventID, &c.Holder, &c.Since); err != nil {
+			return nil, fmt.Errorf("messaging: list claims: %w", err)
+		}
+		c.Since = c.Since.UTC()
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("messaging: list claims: %w", err)
 	}
 	return out, nil
 }

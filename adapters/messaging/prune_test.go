@@ -183,3 +183,64 @@ func TestRouterPrunesBehindTheCheckpoint(t *testing.T) {
 		waitFor(t, "the replayed event's key to be pruned", func() bool { return len(keys(t, db, rec.name)) == 0 })
 	})
 }
+
+// TestPruneRemovesOrphanClaims: claims of external effects (reaction_in_flight) that hold nobody off any more go with
+// the keys' pruning: those whose key is recorded, and those older than both the retention and the in-flight window
+// (an effect that failed, whose claim could not be dropped, and that nobody tried again). A claim within the window
+// stays whatever the retention: another holder must go on waiting for it. Claims lists what is left.
+func TestPruneRemovesOrphanClaims(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := ctxT(t)
+		migrate(t, db)
+		now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, db.Rebind(q), args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		claim := func(handler string, since time.Time) string {
+			id := uuid.NewString()
+			exec(`INSERT INTO reaction_in_flight (handler, event_id, holder, since) VALUES (?, ?, ?, ?)`, handler, id, "replica-0-abcd1234", since)
+			return id
+		}
+		exec(`INSERT INTO reaction_checkpoint (handler, position, updated_at) VALUES (?, ?, ?)`, "test.a", 100, now)
+		recorded := claim("test.a", now.Add(-10*time.Second)) // its key is recorded: an orphan whatever its age
+		exec(`INSERT INTO reaction_processed (handler, event_id, processed_at, position) VALUES (?, ?, ?, ?)`, "test.a", recorded, now, 90)
+		old := claim("test.a", now.Add(-3*time.Minute))       // past the window and the retention
+		inWindow := claim("test.a", now.Add(-90*time.Second)) // past the retention, within the window
+		young := claim("test.a", now.Add(-time.Second))
+		other := claim("test.b", now.Add(-time.Hour)) // its handler has no checkpoint: Prune does not look at it
+
+		opts := messaging.PruneOptions{OlderThan: time.Minute, InFlightWindow: 2 * time.Minute, Now: now, DryRun: true}
+		res, err := messaging.Prune(ctx, db, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 1 || res[0].Claims != 2 {
+			t.Fatalf("dry run = %+v, want 2 claims of test.a", res)
+		}
+		opts.DryRun = false
+		if res, err = messaging.Prune(ctx, db, opts); err != nil || res[0].Claims != 2 {
+			t.Fatalf("prune = %+v, %v; want 2 claims of test.a", res, err)
+		}
+		claims, err := messaging.Claims(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, c := range claims {
+			left = append(left, c.EventID)
+			if c.Holder != "replica-0-abcd1234" || c.Since.IsZero() || c.Handler == "" {
+				t.Errorf("claim read back as %+v", c)
+			}
+		}
+		if want := []string{other, inWindow, young}; !slices.Equal(left, want) { // oldest first
+			t.Errorf("claims left = %v, want %v (gone: recorded %s, old %s)", left, want, recorded, old)
+		}
+		// The default window (2 minutes) applies when none is given: a minute later the claim of 90 s has passed it.
+		if res, err = messaging.Prune(ctx, db, messaging.PruneOptions{OlderThan: time.Second, Now: now.Add(time.Minute)}); err != nil || res[0].Claims != 1 {
+			t.Fatalf("prune a minute later = %+v, %v; want the claim now past the default window", res, err)
+		}
+	})
+}

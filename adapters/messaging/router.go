@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -179,6 +180,8 @@ type handler struct {
 	// skipHistory: the handler starts at the head of the log on its first start (SkipHistory), so Started waits
 	// for its first checkpoint.
 	skipHistory bool
+	// started: Started has seen the handler's checkpoint (a checkpoint, once stored, is never removed).
+	started atomic.Bool
 	// call runs one delivery's attempts (Retry over Recoverer) and returns the last error: what a delivery and a
 	// replay share, before their own verdicts.
 	call message.HandlerFunc
@@ -307,17 +310,30 @@ func (r *Router) Handlers() []string {
 // until one has, an event appended now could fall before its start and be missed (a code or an acknowledgement never
 // mailed). Handlers that start from the beginning of the log miss nothing and are not waited for. The error names the
 // handlers not started yet, so that an operator knows which reaction is behind. It is the "reactions" readiness check.
+//
+// It reads every checkpoint in one query, and none once every such handler has been seen started (a checkpoint is
+// never removed): a readiness probe with a short deadline on a busy database (after a PostgreSQL restart, under
+// load) used to make one query per handler and fail on its deadline for as long as the pool stayed busy, while the
+// "database" check says whether the database answers.
 func (r *Router) Started(ctx context.Context) error {
-	var behind []string
+	var waiting []*handler
 	for _, h := range r.handlerList() {
-		if !h.skipHistory {
-			continue
+		if h.skipHistory && !h.started.Load() {
+			waiting = append(waiting, h)
 		}
-		_, found, err := Checkpoint(ctx, r.cfg.DB, h.name)
-		if err != nil {
-			return err
-		}
-		if !found {
+	}
+	if len(waiting) == 0 {
+		return nil
+	}
+	cps, err := Checkpoints(ctx, r.cfg.DB)
+	if err != nil {
+		return err
+	}
+	var behind []string
+	for _, h := range waiting {
+		if slices.ContainsFunc(cps, func(cp CheckpointRow) bool { return cp.Handler == h.name }) {
+			h.started.Store(true)
+		} else {
 			behind = append(behind, h.name)
 		}
 	}
@@ -354,7 +370,8 @@ func (r *Router) maintain(ctx context.Context, h *handler) {
 
 // prune removes the handler's processed-event keys that no delivery or replay can need any more.
 func (r *Router) prune(ctx context.Context, h *handler) {
-	res, err := Prune(ctx, r.cfg.DB, PruneOptions{Handler: h.name, OlderThan: r.cfg.ProcessedRetention, Now: r.cfg.Now()})
+	res, err := Prune(ctx, r.cfg.DB, PruneOptions{Handler: h.name, OlderThan: r.cfg.ProcessedRetention, Now: r.cfg.Now(),
+		InFlightWindow: r.cfg.InFlightWindow})
 	if err != nil {
 		if ctx.Err() == nil {
 			r.logger.Warn("reactions: processed-event keys not pruned; trying again later", "handler", h.name, "error", Describe(err))
@@ -367,6 +384,9 @@ func (r *Router) prune(ctx context.Context, h *handler) {
 		if p.Pruned > 0 {
 			r.logger.Info("reactions: processed-event keys pruned", "handler", h.name, "pruned", p.Pruned,
 				"older_than", r.cfg.ProcessedRetention.String(), "checkpoint", p.Checkpoint)
+		}
+		if p.Claims > 0 {
+			r.logger.Info("reactions: orphan claims of external effects pruned", "handler", h.name, "claims", p.Claims)
 		}
 	}
 }

@@ -209,6 +209,8 @@ type ReactionsPruneCmd struct {
 	OlderThan time.Duration `default:"720h" help:"Retention: keys recorded longer ago than this go, if their event is at or behind the handler's checkpoint and not a poison event."`
 	Handler   string        `help:"Only this handler's keys."`
 	DryRun    bool          `help:"Count the keys that would go; delete none."`
+	// InFlightWindow is serve's --reactions-in-flight-window: an orphan claim goes once older than it and the retention.
+	InFlightWindow time.Duration `name:"in-flight-window" default:"2m" help:"The servers' --reactions-in-flight-window: claims of external effects older than it and than --older-than go (and those whose key is recorded)."`
 }
 
 // Run prunes and prints what went, per handler.
@@ -225,7 +227,8 @@ func (c *ReactionsPruneCmd) run(ctx context.Context, db *sqldb.DB, w io.Writer, 
 	if c.OlderThan <= 0 {
 		return errors.New("--older-than must be positive")
 	}
-	res, err := messaging.Prune(ctx, db, messaging.PruneOptions{Handler: c.Handler, OlderThan: c.OlderThan, Now: now, DryRun: c.DryRun})
+	res, err := messaging.Prune(ctx, db, messaging.PruneOptions{Handler: c.Handler, OlderThan: c.OlderThan, Now: now, DryRun: c.DryRun,
+		InFlightWindow: c.InFlightWindow})
 	if err != nil {
 		return err
 	}
@@ -238,12 +241,15 @@ func (c *ReactionsPruneCmd) run(ctx context.Context, db *sqldb.DB, w io.Writer, 
 		verb = "WOULD PRUNE"
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "HANDLER\tCHECKPOINT\t%s\n", verb)
+	fmt.Fprintf(tw, "HANDLER\tCHECKPOINT\t%s\tORPHAN CLAIMS\n", verb)
 	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", r.Handler, r.Checkpoint, r.Pruned)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", r.Handler, r.Checkpoint, r.Pruned, r.Claims)
 		if !c.DryRun && r.Pruned > 0 {
 			logger.Info("reactions: processed-event keys pruned", "handler", r.Handler, "pruned", r.Pruned,
 				"older_than", c.OlderThan.String(), "checkpoint", r.Checkpoint)
+		}
+		if !c.DryRun && r.Claims > 0 {
+			logger.Info("reactions: orphan claims of external effects pruned", "handler", r.Handler, "claims", r.Claims)
 		}
 	}
 	return tw.Flush()
@@ -273,7 +279,32 @@ func (c *ReactionsStatusCmd) Run(ctx context.Context, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	return printReactions(os.Stdout, cps, holders)
+	if err := printReactions(os.Stdout, cps, holders); err != nil {
+		return err
+	}
+	claims, err := messaging.Claims(ctx, db)
+	if err != nil {
+		return err
+	}
+	return printClaims(os.Stdout, claims, time.Now())
+}
+
+// printClaims writes the external effects in flight (messaging.OnceExternal's claims): handler, event, the process
+// that claimed it, and for how long. An old claim is an effect that failed, or a holder that crashed (the next
+// holder runs it again once the in-flight window has passed); `reactions prune` and serve remove orphans. No
+// personal data: the event's id and process names only.
+func printClaims(w io.Writer, claims []messaging.Claim, now time.Time) error {
+	if len(claims) == 0 {
+		_, err := fmt.Fprintln(w, "\nno external effect in flight")
+		return err
+	}
+	fmt.Fprintf(w, "\n%d external effect(s) in flight:\n", len(claims))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HANDLER\tEVENT\tCLAIMED BY\tFOR")
+	for _, c := range claims {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Handler, c.EventID, c.Holder, now.Sub(c.Since).Round(time.Second))
+	}
+	return tw.Flush()
 }
 
 // printReactions writes the status table: per handler its checkpoint, when it moved, how long after its event the

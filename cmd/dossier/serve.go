@@ -518,7 +518,7 @@ func (a *app) wireIntegration(finance *command.Finance) error {
 	}
 	logger := a.logger.With("component", "integration")
 	broker, err := integration.OpenPostgres(integration.PostgresConfig{URL: a.cfg.IntegrationURL,
-		PollInterval: a.cfg.IntegrationPoll, Logger: logger})
+		PollInterval: a.cfg.IntegrationPoll, Logger: logger, Registerer: a.registry})
 	if err != nil {
 		return fmt.Errorf("integration-url: %w", err)
 	}

@@ -93,12 +93,14 @@ func (c *cluster) restart(t *testing.T, i int) time.Duration {
 }
 
 // rebuilt is the event-store check of the embedded default, whose node only its server reaches: the server is
-// stopped, every projection rebuilt from the log (`dossier projections rebuild`), the server started again, and
-// each acknowledged request looked for through the API. It returns how many are missing.
+// stopped, its read models verified against a rebuild from the log (verifyReadModels), every projection rebuilt
+// from the log (`dossier projections rebuild`), the server started again, and each acknowledged request looked for
+// through the API. It returns how many are missing.
 func (c *cluster) rebuilt(t *testing.T, token string, ids map[string]string) (lost int) {
 	t.Helper()
 	c.replicas[0].srv.stop(t)
 	c.down[0].Store(true)
+	c.verifyReadModels(t)
 	c.replicas[0].admin(t, nil, "projections", "rebuild")
 	c.restart(t, 0)
 	for id := range ids {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,12 +333,15 @@ func (c *cluster) verdict(t *testing.T, l *load, token string, crashed bool) {
 		}
 		ids[s.requestID] = s.key
 	}
-	// In the event store: each request's stream exists with its submission (the embedded node: see rebuilt).
+	// In the event store: each request's stream exists with its submission (the embedded node: see rebuilt). Every
+	// read model verifies clean against a rebuild from the log at its checkpoint (the embedded default: in rebuilt,
+	// its server stopped).
 	lost := 0
 	if c.embedded {
 		lost = c.rebuilt(t, token, ids)
 	} else {
 		lost = c.inStore(t, ids)
+		c.verifyReadModels(t)
 	}
 	c.readModels(t, subs, ids, token)
 	mails := c.mails(t, len(ids))
@@ -353,6 +357,43 @@ func (c *cluster) verdict(t *testing.T, l *load, token string, crashed bool) {
 	}
 	c.statusNamesReplicas(t)
 }
+
+// verifyReadModels runs `dossier projections verify` (projections.Verify): every projection of the binary is rebuilt
+// from the log into scratch tables up to its live checkpoint and compared row by row with the live read model. It
+// fails the test unless every projection is reported clean (the differing keys are in the output). On a separate
+// node it runs beside the replicas (--kurrentdb-url and --postgres-url from the shared configuration); on the
+// embedded default only the server reaches its node: the caller stops it first (rebuilt).
+func (c *cluster) verifyReadModels(t *testing.T) {
+	t.Helper()
+	r := c.replicas[c.pick(0)]
+	cmd := exec.Command(testbin.Dossier(t), "projections", "verify")
+	cmd.Dir = r.srv.cmd.Dir
+	cmd.Env = append(os.Environ(), r.adminEnv...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	out := stdout.String()
+	reports := verifyReport.FindAllStringSubmatch(out, -1)
+	dirty := 0
+	for _, m := range reports {
+		if m[4] != "clean" {
+			dirty++
+		}
+	}
+	switch {
+	case err != nil && len(reports) == 0:
+		t.Fatalf("dossier projections verify: %v\n%s\n%s", err, out, stderr.String())
+	case len(reports) == 0:
+		t.Fatalf("dossier projections verify reported nothing:\n%s", out)
+	case err != nil || dirty > 0:
+		t.Errorf("dossier projections verify: %d of %d projections differ from a rebuild from the log (%v):\n%s", dirty, len(reports), err, out)
+	default:
+		t.Logf("dossier projections verify: %d projections clean against a rebuild from the log", len(reports))
+	}
+}
+
+// verifyReport matches a projection's line of `dossier projections verify`: name, version, position, verdict.
+var verifyReport = regexp.MustCompile(`(?m)^(\S+) v(\d+) at position (\d+): (clean|\d+ DIFFERENCES) \(`)
 
 // inStore counts the acknowledged requests whose stream is missing from the node's log.
 func (c *cluster) inStore(t *testing.T, ids map[string]string) (lost int) {
@@ -480,7 +521,8 @@ func (c *cluster) statusNamesReplicas(t *testing.T) {
 	for _, what := range []string{"reactions", "projections"} {
 		out := c.replicas[c.pick(0)].admin(t, nil, what, "status")
 		t.Logf("dossier %s status:\n%s", what, out)
-		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		table, _, _ := strings.Cut(strings.TrimSpace(out), "\n\n") // reactions status: the claims in flight follow
+		for _, line := range strings.Split(table, "\n")[1:] {
 			if !strings.Contains(line, "replica-0") && !strings.Contains(line, "replica-1") {
 				t.Errorf("%s status: a line names no replica: %q", what, line)
 			}

@@ -260,10 +260,14 @@ func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
 	return driver.ErrSkip
 }
 
-// Close closes the cached statements, then the connection.
+// Close closes the connection, after the cached statements on SQLite (they hold memory of the connection's). A
+// PostgreSQL session's prepared statements end with it: closing each would be a round trip, on a connection that
+// may be broken already.
 func (c *cachingConn) Close() error {
-	for el := c.lru.Front(); el != nil; el = el.Next() {
-		_ = el.Value.(*cachedStmt).stmt.Close()
+	if !c.owner.postgres {
+		for el := c.lru.Front(); el != nil; el = el.Next() {
+			_ = el.Value.(*cachedStmt).stmt.Close()
+		}
 	}
 	c.lru.Init()
 	clear(c.byText)

@@ -29,9 +29,6 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// sqliteMmapSize is how much of an SQLite database file its connections map (PRAGMA mmap_size).
-const sqliteMmapSize = 256 << 20
-
 // DefaultSQLitePath is where the embedded read-model database lives unless configured otherwise.
 const DefaultSQLitePath = "./var/dossier.db"
 
@@ -181,10 +178,6 @@ func openSQLite(ctx context.Context, path string, opts Options, logger *slog.Log
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	common.Add("_pragma", "foreign_keys(1)")
-	// Pages of the database file are read through a memory map instead of a pread each: under the mixed load the
-	// readers' page reads were half of the server's system calls (BENCHMARKS.md, "Load"). Writes still go through
-	// write(2); the map is address space, not memory taken.
-	common.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapSize))
 	common.Set("_time_format", "sqlite")
 
 	writerParams := url.Values{}

@@ -16,6 +16,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,7 +44,17 @@ type Policy struct {
 	Absolute time.Duration // ends this long after login whatever happens (default 12 h)
 	// TouchEvery limits writes: last activity is recorded at most this often (default 1 min).
 	TouchEvery time.Duration
+	// CacheFor is how long a session read from the table may answer again from memory (default DefaultCacheFor;
+	// negative: no cache). It is the staleness bound of a revocation made by another process (another replica, an
+	// operator's command): a logout, a password change or an erasure through this Store takes effect at once.
+	CacheFor time.Duration
 }
+
+// DefaultCacheFor is Policy.CacheFor's default.
+const DefaultCacheFor = 2 * time.Second
+
+// maxCached bounds the cache: past it, a lookup that reads the table first drops the entries too old to be used.
+const maxCached = 100_000
 
 func (p *Policy) setDefaults() {
 	if p.Idle <= 0 {
@@ -54,6 +65,9 @@ func (p *Policy) setDefaults() {
 	}
 	if p.TouchEvery <= 0 {
 		p.TouchEvery = time.Minute
+	}
+	if p.CacheFor == 0 {
+		p.CacheFor = DefaultCacheFor
 	}
 }
 
@@ -66,11 +80,25 @@ type Session struct {
 	ExpiresAt time.Time // the earlier of idle and absolute expiry, as of now
 }
 
-// Store keeps sessions in the read-model database.
+// Store keeps sessions in the read-model database, and the sessions it read lately in memory (Policy.CacheFor).
 type Store struct {
 	db     *sqldb.DB
 	policy Policy
 	now    func() time.Time
+
+	mu     sync.Mutex
+	cached map[[32]byte]cachedSession // by token digest
+	// gen counts revocations: a session read from the table before one (or while one is written) is not cached.
+	gen uint64
+}
+
+// cachedSession is a live session as the table gave it at read.
+type cachedSession struct {
+	id, subject uuid.UUID
+	role        string
+	created     time.Time
+	seen        time.Time // last activity recorded
+	read        time.Time // when the table was read
 }
 
 // New returns a store; Migrate must have run.
@@ -79,7 +107,73 @@ func New(db *sqldb.DB, policy Policy, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, policy: policy, now: now}
+	return &Store{db: db, policy: policy, now: now, cached: make(map[[32]byte]cachedSession)}
+}
+
+// fromCache returns the session of digest as read less than CacheFor ago, if it is still live by its expiry as of
+// now and needs no activity recorded; the caller reads the table otherwise.
+func (s *Store) fromCache(digest [32]byte, now time.Time) (Session, bool) {
+	if s.policy.CacheFor < 0 {
+		return Session{}, false
+	}
+	s.mu.Lock()
+	c, ok := s.cached[digest]
+	s.mu.Unlock()
+	if !ok || now.Sub(c.read) >= s.policy.CacheFor || now.Before(c.read) || now.Sub(c.seen) >= s.policy.TouchEvery {
+		return Session{}, false
+	}
+	expires := s.expiry(c.created, c.seen)
+	if !now.Before(expires) {
+		return Session{}, false
+	}
+	return Session{ID: c.id, Subject: c.subject, Role: c.role, CreatedAt: c.created, ExpiresAt: expires}, true
+}
+
+func (s *Store) generation() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen
+}
+
+// remember caches a session read from the table when no revocation began since gen.
+func (s *Store) remember(digest [32]byte, c cachedSession, gen uint64) {
+	if s.policy.CacheFor < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return
+	}
+	if len(s.cached) >= maxCached {
+		for d, old := range s.cached {
+			if c.read.Sub(old.read) >= s.policy.CacheFor {
+				delete(s.cached, d)
+			}
+		}
+		if len(s.cached) >= maxCached {
+			return
+		}
+	}
+	s.cached[digest] = c
+}
+
+// forget drops the cached sessions of digest, or of subject but the session keep. A revocation calls it before
+// and after its write, so this process never answers from memory for a session it ended: a lookup that read the
+// table before the write committed does not cache what it read (gen).
+func (s *Store) forget(digest *[32]byte, subject, keep uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	if digest != nil {
+		delete(s.cached, *digest)
+		return
+	}
+	for d, c := range s.cached {
+		if c.subject == subject && c.id != keep {
+			delete(s.cached, d)
+		}
+	}
 }
 
 // Migrate creates or upgrades the sessions table.
@@ -120,6 +214,11 @@ func (s *Store) Lookup(ctx context.Context, token string) (Session, error) {
 	if err != nil {
 		return Session{}, ErrInvalid
 	}
+	now := s.now().UTC()
+	if sess, ok := s.fromCache(d, now); ok {
+		return sess, nil
+	}
+	gen := s.generation()
 	digest := d[:]
 	var r row
 	err = s.db.Reader().GetContext(ctx, &r, s.db.Rebind(`SELECT id, subject, role, created_at, last_seen_at, revoked_at
@@ -130,7 +229,6 @@ func (s *Store) Lookup(ctx context.Context, token string) (Session, error) {
 	if err != nil {
 		return Session{}, failure.Wrap("sessions.Lookup", failure.Unavailable, err)
 	}
-	now := s.now().UTC()
 	created, seen := r.CreatedAt.UTC(), r.LastSeenAt.UTC()
 	if r.RevokedAt.Valid || !now.Before(s.expiry(created, seen)) {
 		return Session{}, ErrInvalid
@@ -147,24 +245,25 @@ func (s *Store) Lookup(ctx context.Context, token string) (Session, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return Session{}, fmt.Errorf("sessions: corrupt row: %w", err)
 	}
+	s.remember(d, cachedSession{id: id, subject: subject, role: r.Role, created: created, seen: seen, read: now}, gen)
 	return Session{ID: id, Subject: subject, Role: r.Role, CreatedAt: created, ExpiresAt: s.expiry(created, seen)}, nil
-}
-
-func digestOf(token string) []byte {
-	d := credentials.DigestOf(token)
-	return d[:]
 }
 
 // Revoke ends the session of a token (logout). Revoking an unknown or ended session is not an error.
 func (s *Store) Revoke(ctx context.Context, token string) error {
+	d := credentials.DigestOf(token)
+	s.forget(&d, uuid.Nil, uuid.Nil)
+	defer s.forget(&d, uuid.Nil, uuid.Nil)
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE session SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL`),
-		s.now().UTC(), digestOf(token))
+		s.now().UTC(), d[:])
 	return err
 }
 
 // RevokeAllFor ends every session of subject except the one with id keep (uuid.Nil: all), as a password change
 // requires. It returns how many sessions it ended.
 func (s *Store) RevokeAllFor(ctx context.Context, subject, keep uuid.UUID) (int64, error) {
+	s.forget(nil, subject, keep)
+	defer s.forget(nil, subject, keep)
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE session SET revoked_at = ? WHERE subject = ? AND id <> ? AND revoked_at IS NULL`),
 		s.now().UTC(), subject.String(), keep.String())
 	if err != nil {
@@ -181,4 +280,11 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// StatsCached is how many sessions the Store holds in memory (for tests and metrics).
+func (s *Store) StatsCached() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cached)
 }

@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,7 +20,8 @@ func OpenScratch(ctx context.Context) (*DB, error) {
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "journal_mode(OFF)") // throwaway: no rollback journal to keep
 	params.Set("_time_format", "sqlite")
-	pool, err := sql.Open("sqlite", "file::memory:?"+params.Encode())
+	stmts := new(stmtCounters)
+	pool, err := openPool(SQLite, "file::memory:?"+params.Encode(), stmts)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open scratch SQLite: %w", err)
 	}
@@ -43,6 +43,6 @@ func OpenScratch(ctx context.Context) (*DB, error) {
 	db := sqlx.NewDb(pool, SQLite.sqlxDriverName())
 	return &DB{
 		DB: db, dialect: SQLite, reader: db, logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		leases: make(map[*Lease]struct{}), holder: "scratch", leaseDir: dir, scratch: true,
+		leases: make(map[*Lease]struct{}), holder: "scratch", leaseDir: dir, scratch: true, stmts: stmts,
 	}, nil
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // registers the "postgres" driver
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
 )
 
 // Dialect names the SQL database behind a DB.
@@ -84,6 +85,8 @@ type DB struct {
 
 	holder string // see Options.Holder
 
+	stmts *stmtCounters // the statement cache's counters, over both pools (stmtcache.go)
+
 	mu          sync.Mutex
 	leases      map[*Lease]struct{}
 	closed      bool
@@ -127,7 +130,8 @@ func openPostgres(ctx context.Context, dsn string, opts Options, logger *slog.Lo
 	if maxOpen <= 0 {
 		maxOpen = 16
 	}
-	pool, err := sql.Open("postgres", dsn)
+	stmts := new(stmtCounters)
+	pool, err := openPool(Postgres, dsn, stmts)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open postgres: %w", err)
 	}
@@ -153,6 +157,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options, logger *slog.Lo
 		logger:    logger,
 		leasePool: leasePool,
 		leases:    make(map[*Lease]struct{}),
+		stmts:     stmts,
 	}, nil
 }
 
@@ -183,7 +188,8 @@ func openSQLite(ctx context.Context, path string, opts Options, logger *slog.Log
 	writerParams.Add("_pragma", "synchronous(NORMAL)")
 	writerParams.Set("_txlock", "immediate")
 
-	writer, err := sql.Open("sqlite", path+"?"+writerParams.Encode())
+	stmts := new(stmtCounters)
+	writer, err := openPool(SQLite, path+"?"+writerParams.Encode(), stmts)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open SQLite: %w", err)
 	}
@@ -200,7 +206,7 @@ func openSQLite(ctx context.Context, path string, opts Options, logger *slog.Log
 
 	readerParams := common
 	readerParams.Set("_query_only", "1")
-	readerPool, err := sql.Open("sqlite", path+"?"+readerParams.Encode())
+	readerPool, err := openPool(SQLite, path+"?"+readerParams.Encode(), stmts)
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqldb: open SQLite reader: %w", err)
@@ -223,7 +229,34 @@ func openSQLite(ctx context.Context, path string, opts Options, logger *slog.Log
 		logger:   logger,
 		leaseDir: path + ".leases",
 		leases:   make(map[*Lease]struct{}),
+		stmts:    stmts,
 	}, nil
+}
+
+// openPool opens a pool of dialect's driver whose connections keep their prepared statements (stmtcache.go),
+// counted in stmts.
+func openPool(dialect Dialect, dsn string, stmts *stmtCounters) (*sql.DB, error) {
+	var (
+		base driver.Connector
+		err  error
+	)
+	if dialect == Postgres {
+		base, err = pq.NewConnector(dsn)
+	} else {
+		base, err = sqlite.NewConnector(dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(newCachingConnector(base, dialect, stmts)), nil
+}
+
+// StatementCacheStats tells how the statement cache of the DB's connections has been used so far.
+func (db *DB) StatementCacheStats() StatementCacheStats {
+	if db.stmts == nil {
+		return StatementCacheStats{}
+	}
+	return db.stmts.stats()
 }
 
 // Dialect tells which database this is.

@@ -405,6 +405,7 @@ func (a *app) run(ctx context.Context, lis net.Listener) error {
 // Run starts Dossier and serves until interrupted.
 func (c *ServeCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	logger = withLevel(logger, c.LogLevel)
+	startProfiler(logger) // DOSSIER_PPROF_ADDR only (serve_pprof.go)
 	a, err := newApp(ctx, &c.Config, logger)
 	if err != nil {
 		return err

@@ -31,7 +31,8 @@ func TestAuditTreeOverTheRealBinary(t *testing.T) {
 	// changed in an event's stored data, and it fails.
 	pub := strings.TrimSpace(e.admin(t, nil, "audit", "public-key"))
 	bundle := filepath.Join(t.TempDir(), "alice.jsonl")
-	e.admin(t, nil, "audit", "export", "--member", memberID, "--proofs", "--out", bundle)
+	e.staffMember(t, "v.roux", "Victor Roux", "auditor")
+	e.admin(t, nil, "audit", "export", "--auditor", "v.roux", "--member", memberID, "--proofs", "--out", bundle)
 	if out, err := auditCheck(t, bundle, pub); err != nil || !strings.Contains(out, "OK:") {
 		t.Fatalf("check of alice's bundle: %v\n%s", err, out)
 	}

@@ -84,6 +84,25 @@ func BenchmarkTreeAgainstRebuild(b *testing.B) {
 		tree := float64(p.Events) / time.Since(start).Seconds()
 		b.Logf("%s: streamactivity rebuild %.0f events/s (%s), audit tree rebuild %.0f events/s (%d events): ratio %.2f",
 			d, base.PerSecond, base.Elapsed.Round(time.Millisecond), tree, p.Events, tree/base.PerSecond)
+		if d == sqldb.Postgres && os.Getenv("AUDIT_BENCH_VARIANTS") != "" {
+			// The same log again, alternated: the tree with multi-row VALUES (arrays off) and with arrays, then the
+			// baseline again.
+			for _, arrays := range []bool{false, true, false, true} {
+				prev := audittree.SetArrayInserts(arrays)
+				start := time.Now()
+				p, err := projections.Rebuild(ctx, db, source, audittree.New(), projections.RebuildOptions{})
+				audittree.SetArrayInserts(prev)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("%s: audit tree rebuild, arrays %v: %.0f events/s", d, arrays, float64(p.Events)/time.Since(start).Seconds())
+			}
+			again, err := projbench.RebuildRate(ctx, db, source)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("%s: streamactivity rebuild again %.0f events/s", d, again.PerSecond)
+		}
 		b.ReportMetric(base.PerSecond, string(d)+"-rebuild-events/s")
 		b.ReportMetric(tree, string(d)+"-tree-events/s")
 		if d == sqldb.SQLite {

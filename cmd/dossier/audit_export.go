@@ -20,7 +20,9 @@ import (
 	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
+	"github.com/msa-dossier/dossier/projections/auditstreams"
 	"github.com/msa-dossier/dossier/projections/audittree"
 	"github.com/msa-dossier/dossier/projections/readmodels"
 )
@@ -85,6 +87,10 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	visible, err := caseVisibility(ctx, st, queries, auditorID)
+	if err != nil {
+		return err
+	}
 	// Who is in the export, recorded in each one's access log before a line is written: a member's or a case's
 	// scope names its member; a period's members are those of its events' streams (one reading of the period more).
 	var scope audithistory.Scope
@@ -95,10 +101,18 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		if scope, err = reader.MemberScope(ctx, member); err != nil {
 			return refusal(err)
 		}
+		if scope.Streams, err = visibleStreams(scope.Streams, visible); err != nil {
+			return err
+		}
 		members = []uuid.UUID{scope.Member}
 	case kase != uuid.Nil:
 		if scope, err = reader.CaseScope(ctx, kase); err != nil {
 			return refusal(err)
+		}
+		if ok, err := visible(kase.String()); err != nil {
+			return err
+		} else if !ok {
+			return refusal(auditstreams.ErrCaseNotFound)
 		}
 		members, subject = []uuid.UUID{scope.Member}, kase.String()
 	default:
@@ -145,7 +159,24 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		case member != uuid.Nil, kase != uuid.Nil:
 			return reader.Each(ctx, scope, f, each)
 		default:
-			return reader.Period(ctx, f, emit, progress)
+			// A period leaves out the events of the cases the auditor may not see, as a member's history does.
+			seen := map[string]bool{}
+			return reader.Period(ctx, f, func(it audithistory.Item) error {
+				ok, known := seen[it.Stored.Stream]
+				if !known {
+					ok = true
+					if row, err := queries.AuditStreams.Get(ctx, it.Stored.Stream); err == nil && row.CaseID != nil {
+						if ok, err = visible(*row.CaseID); err != nil {
+							return err
+						}
+					}
+					seen[it.Stored.Stream] = ok
+				}
+				if !ok {
+					return nil
+				}
+				return emit(it)
+			}, progress)
 		}
 	}
 	var n int
@@ -166,6 +197,62 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	logger.Info("audit export: done", "events", n, "members", len(members), "member_id", member, "case_id", kase)
 	return nil
+}
+
+// caseVisibility returns whether the auditor may see a case (by id), as the HTTP histories decide: a case of a
+// confidential queue only within the medical service, and a case not in the queues' read model yet not at all (fail
+// closed).
+func caseVisibility(ctx context.Context, st *stores, queries readmodels.Queries, auditorID uuid.UUID) (func(string) (bool, error), error) {
+	store, err := eventStore(st.Events, st.Keys)
+	if err != nil {
+		return nil, err
+	}
+	cases, err := command.NewCases(command.Runtime{Store: store})
+	if err != nil {
+		return nil, err
+	}
+	access, err := cases.QueueAccess(ctx, auditorID)
+	if err != nil {
+		return nil, fmt.Errorf("--auditor: %w", err)
+	}
+	known := map[string]bool{}
+	return func(caseID string) (bool, error) {
+		if ok, seen := known[caseID]; seen {
+			return ok, nil
+		}
+		id, err := uuid.Parse(caseID)
+		if err != nil {
+			return false, fmt.Errorf("case id %q: %w", caseID, err)
+		}
+		c, err := queries.Queues.Get(ctx, id)
+		ok := false
+		switch {
+		case err == nil:
+			ok = access.CaseCheck(c.Queue) == nil
+		case failure.KindOf(err) != failure.NotFound:
+			return false, err
+		}
+		known[caseID] = ok
+		return ok, nil
+	}, nil
+}
+
+// visibleStreams leaves out the streams of the cases visible refuses.
+func visibleStreams(list []auditstreams.Stream, visible func(string) (bool, error)) ([]auditstreams.Stream, error) {
+	out := list[:0:0]
+	for _, s := range list {
+		if s.CaseID != nil {
+			ok, err := visible(*s.CaseID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // requireAuditor refuses an export by a staff account that does not hold the auditor role.

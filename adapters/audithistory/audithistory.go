@@ -9,6 +9,7 @@ package audithistory
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/adapters/kurrentdb"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/member"
 	"github.com/msa-dossier/dossier/projections"
 	"github.com/msa-dossier/dossier/projections/auditstreams"
 )
@@ -238,6 +240,85 @@ func (r *Reader) Period(ctx context.Context, f Filter, fn func(Item) error, prog
 		}
 		return fn(r.item(rawOfRecord(rec)))
 	})
+}
+
+// PeriodMembers returns the members whose histories hold events of the whole log matching f (a period), for the
+// access logs an export of the period is recorded in: the streams of those events are read from $all (nothing is
+// decoded) and each one is linked, through the auditstreams read model, to the members whose history holds it (as
+// MemberStreams does: the stream's subject when it is a member, the member it is linked to, the member of its case).
+// A stream that is no member's (a staff member's, the audit tree's heads) adds none.
+func (r *Reader) PeriodMembers(ctx context.Context, f Filter) ([]uuid.UUID, error) {
+	streams := map[string]bool{}
+	if err := r.client.ReadAll(ctx, "audithistory.PeriodMembers", false, 0, 4096, func(rec event.Record) error {
+		if f.keep(rec) {
+			streams[rec.Stream] = true
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	found := map[uuid.UUID]bool{}
+	isMember := map[string]bool{}
+	caseMember := map[string]uuid.UUID{}
+	add := func(id string) error {
+		m, err := uuid.Parse(id)
+		if err != nil {
+			return fmt.Errorf("audithistory: member id %q: %w", id, err)
+		}
+		found[m] = true
+		return nil
+	}
+	for stream := range streams {
+		s, err := r.streams.Get(ctx, stream)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // not linked to anyone (yet)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s.MemberID != nil {
+			if err := add(*s.MemberID); err != nil {
+				return nil, err
+			}
+		}
+		if s.CaseID != nil {
+			m, ok := caseMember[*s.CaseID]
+			if !ok {
+				if id, err := uuid.Parse(*s.CaseID); err == nil {
+					_, m, err = r.streams.CaseStreams(ctx, id)
+					if err != nil && !errors.Is(err, auditstreams.ErrCaseNotFound) {
+						return nil, err
+					}
+				}
+				caseMember[*s.CaseID] = m
+			}
+			if m != uuid.Nil {
+				found[m] = true
+			}
+		}
+		if s.Subject != "" {
+			ok, seen := isMember[s.Subject]
+			if !seen {
+				_, err := r.streams.Get(ctx, member.Category+"-"+s.Subject)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return nil, err
+				}
+				ok = err == nil
+				isMember[s.Subject] = ok
+			}
+			if ok {
+				if err := add(s.Subject); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	out := make([]uuid.UUID, 0, len(found))
+	for m := range found {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	return out, nil
 }
 
 // readStream reads a whole stream forwards and keeps the events matching f.

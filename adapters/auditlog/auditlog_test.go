@@ -410,3 +410,53 @@ func TestErasureNeverBreaksAProof(t *testing.T) {
 }
 
 var _ = projections.Prefix
+
+// TestAKeptHeadCatchesHeadsRemovedFromTheLog: an insider removes an event and, to hide it, every signed head after
+// it (and rebuilds the read model): the log alone then verifies, but a head an auditor kept outside it does not.
+func TestAKeptHeadCatchesHeadsRemovedFromTheLog(t *testing.T) {
+	w := newWorld(t)
+	w.scenario()
+	heads, err := auditlog.Heads(context.Background(), w.store)
+	if err != nil || len(heads) != 2 || heads[0].Size != 12 || heads[1].Size != 21 {
+		t.Fatalf("heads %+v, %v", heads, err)
+	}
+	var kept []string
+	for _, h := range heads {
+		kept = append(kept, h.Note)
+	}
+	rep, err := auditlog.VerifyKept(context.Background(), auditlog.ReadAll(w.client), w.key.Verifier(), nil, kept)
+	if err != nil || !rep.OK() {
+		t.Fatalf("untouched log against its kept heads: %+v, %v", rep, err)
+	}
+	w.stop()
+	lf := readLog(t, w.dir)
+	gi, ri := lf.find(t, notedType, "m05")
+	lf.groups[gi] = append(lf.groups[gi][:ri], lf.groups[gi][ri+1:]...)
+	for _, size := range []string{`"size":12`, `"size":21`} {
+		gi, ri := lf.find(t, auditlog.HeadSignedType, size)
+		lf.groups[gi] = append(lf.groups[gi][:ri], lf.groups[gi][ri+1:]...)
+	}
+	lf.write(t, w.dir)
+	w.start()
+	rep, err = auditlog.Verify(context.Background(), auditlog.ReadAll(w.client), w.key.Verifier(), nil)
+	if err != nil || !rep.OK() || rep.Heads != 0 {
+		t.Fatalf("the log without its heads should verify alone (nothing to check it against): %+v, %v", rep, err)
+	}
+	rep, err = auditlog.VerifyKept(context.Background(), auditlog.ReadAll(w.client), w.key.Verifier(), nil, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || len(rep.Problems) != 2 || !strings.Contains(rep.Problems[0].Reason, "the log differs from the kept head of 12 leaves") {
+		t.Fatalf("kept heads: %+v", rep)
+	}
+	// A kept head signed by another key is refused by name.
+	other := testKey(t, 2)
+	note, err := other.Sign(heads[0].Head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = auditlog.VerifyKept(context.Background(), auditlog.ReadAll(w.client), w.key.Verifier(), nil, []string{note})
+	if err != nil || rep.OK() || !strings.Contains(rep.Problems[0].Reason, "a kept head") {
+		t.Fatalf("a kept head of another key: %+v, %v", rep, err)
+	}
+}

@@ -127,6 +127,31 @@ func (l *Log) Latest(ctx context.Context) (SignedHead, bool, error) {
 	return SignedHead{}, false, nil
 }
 
+// Heads returns the signed heads recorded in store, oldest first, as recorded (signatures are not checked here):
+// what `dossier audit heads` publishes for auditors to keep outside the log (VerifyKept).
+func Heads(ctx context.Context, store Store) ([]SignedHead, error) {
+	evs, err := store.Load(ctx, HeadStream)
+	if err != nil {
+		if errors.Is(err, failure.NotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("auditlog: read the signed heads: %w", err)
+	}
+	var out []SignedHead
+	for _, e := range evs {
+		ev, ok := e.Event.(HeadSigned)
+		if !ok {
+			continue
+		}
+		h, err := unverifiedHead(ev.Note)
+		if err != nil {
+			return nil, fmt.Errorf("auditlog: signed head at position %d: %w", e.Position, err)
+		}
+		out = append(out, SignedHead{Head: h, Note: ev.Note, KeyID: ev.KeyID, Position: e.Position})
+	}
+	return out, nil
+}
+
 // unverifiedHead reads the head text of a signed note without checking its signature.
 func unverifiedHead(signed string) (Head, error) {
 	text, _, ok := cutNote(signed)

@@ -3,6 +3,7 @@ package auditlog
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -111,6 +112,15 @@ func (m *memTree) leafHash(n int64) tlog.Hash { return m.hashes[tlog.StoredHashI
 // not match names the range of leaves since the previous good head. The report lists every problem; an error is
 // returned only when the check could not run.
 func Verify(ctx context.Context, records Records, v *Verifier, stored StoredLeaves) (*Report, error) {
+	return VerifyKept(ctx, records, v, stored, nil)
+}
+
+// VerifyKept is Verify, then checks the log against heads kept outside it (signed notes an auditor copied from
+// `dossier audit heads`, or a bundle's header): each must be signed with v's key and its tree must be the log's
+// first leaves. A head kept outside catches what the log alone cannot: an insider who rewrites the log and removes
+// the signed heads that covered the change (the heads are events of the log too) leaves a log whose remaining
+// heads all verify, but whose tree no longer has the kept head's root.
+func VerifyKept(ctx context.Context, records Records, v *Verifier, stored StoredLeaves, kept []string) (*Report, error) {
 	rep := &Report{}
 	m := &memTree{}
 	var prev *Head // last head that verified
@@ -161,6 +171,11 @@ func Verify(ctx context.Context, records Records, v *Verifier, stored StoredLeav
 		return nil, err
 	}
 	rep.Leaves = m.size()
+	for _, note := range kept {
+		if p := checkKept(m, v, note); p != nil {
+			rep.Problems = append(rep.Problems, *p)
+		}
+	}
 	if prev != nil {
 		rep.Latest = prev
 		rep.Unsigned = m.size() - prev.Size
@@ -237,6 +252,30 @@ func checkHead(m *memTree, v *Verifier, r event.Record, prev, prevSigned *Head) 
 	}
 	if got := m.commits[h.Size-1]; got != h.LastCommit {
 		return problem(h.Size-1, "the signed head of %d leaves ends at position %d, the log's leaf is at %d", h.Size, h.LastCommit, got)
+	}
+	return nil
+}
+
+// checkKept checks a head kept outside the log against the tree m recomputed from it.
+func checkKept(m *memTree, v *Verifier, note string) *Problem {
+	h, err := v.Open(note)
+	if err != nil {
+		return &Problem{Leaf: -1, Reason: fmt.Sprintf("a kept head: %v", err)}
+	}
+	switch {
+	case h.Size <= 0:
+		return &Problem{Leaf: -1, Reason: fmt.Sprintf("a kept head of %d leaves", h.Size)}
+	case h.Size > m.size():
+		return &Problem{Leaf: m.size(), Reason: fmt.Sprintf("the kept head of %d leaves (up to position %d, signed %s) is beyond the log, "+
+			"which has %d leaves: the log lost events", h.Size, h.LastCommit, h.At.Format(time.RFC3339), m.size())}
+	}
+	root, err := tlog.TreeHash(h.Size, m)
+	if err != nil {
+		return &Problem{Leaf: -1, Reason: fmt.Sprintf("a kept head: tree hash: %v", err)}
+	}
+	if root != h.Root || m.commits[h.Size-1] != h.LastCommit {
+		return &Problem{Leaf: 0, Position: m.commits[0], Reason: fmt.Sprintf("the log differs from the kept head of %d leaves "+
+			"(up to position %d, signed %s) somewhere in leaves 0 to %d", h.Size, h.LastCommit, h.At.Format(time.RFC3339), h.Size-1)}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,11 @@ import (
 
 	"github.com/msa-dossier/dossier/adapters/audithistory"
 	"github.com/msa-dossier/dossier/adapters/auditlog"
+	"github.com/msa-dossier/dossier/domain/command"
+	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
+	"github.com/msa-dossier/dossier/domain/staff"
+	"github.com/msa-dossier/dossier/projections/auditstreams"
 	"github.com/msa-dossier/dossier/projections/audittree"
 	"github.com/msa-dossier/dossier/projections/readmodels"
 )
@@ -25,13 +31,14 @@ import (
 // the whole log (--from/--to alone) as JSON Lines, one line per event in commit order, in the shape of the HTTP
 // histories (audithistory.Item, with the stored leaf), with a progress bar on stderr.
 type AuditExportCmd struct {
-	Config `embed:""`
-	Member string `name:"member" help:"The member's id (uuid): every event of every stream of the member."`
-	Case   string `name:"case" help:"The case's id (uuid): its request stream and its reference claim."`
-	From   string `name:"from" help:"Events recorded at or after this instant (RFC 3339); alone with --to: a period of the whole log."`
-	To     string `name:"to" help:"Events recorded before this instant (RFC 3339)."`
-	Out    string `name:"out" help:"The file to write (default: standard output)." type:"path"`
-	Proofs bool   `name:"proofs" help:"Write a bundle: a first line with the latest signed tree head (signed now if none covers the events), then each event with its leaf index and inclusion proof; dossier audit check verifies it offline."`
+	Config  `embed:""`
+	Auditor string `name:"auditor" required:"" help:"Your staff login: an account holding the auditor role. The export is recorded in the access log of each member it contains, under this account, before anything is written."`
+	Member  string `name:"member" help:"The member's id (uuid): every event of every stream of the member."`
+	Case    string `name:"case" help:"The case's id (uuid): its request stream and its reference claim."`
+	From    string `name:"from" help:"Events recorded at or after this instant (RFC 3339); alone with --to: a period of the whole log."`
+	To      string `name:"to" help:"Events recorded before this instant (RFC 3339)."`
+	Out     string `name:"out" help:"The file to write (default: standard output)." type:"path"`
+	Proofs  bool   `name:"proofs" help:"Write a bundle: a first line with the latest signed tree head (signed now if none covers the events), then each event with its leaf index and inclusion proof; dossier audit check verifies it offline."`
 
 	stdout, stderr io.Writer
 }
@@ -58,11 +65,14 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return errors.New("give --member, --case, or a period (--from and/or --to)")
 	}
 	logger = withLevel(logger, c.LogLevel)
-	st, err := openStores(ctx, &c.Config, logger)
+	staffCmds, st, auditorID, err := staffByLogin(ctx, &c.Config, logger, c.Auditor)
 	if err != nil {
-		return err
+		return fmt.Errorf("--auditor: %w", err)
 	}
 	defer st.Close()
+	if err := requireAuditor(ctx, staffCmds, auditorID, c.Auditor); err != nil {
+		return err
+	}
 	registry, err := eventRegistry(st.Keys)
 	if err != nil {
 		return err
@@ -75,6 +85,42 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	reader := audithistory.New(st.Events, registry, queries.AuditStreams)
 	head, err := headPosition(ctx, st.Events)
 	if err != nil {
+		return err
+	}
+	visible, err := caseVisibility(ctx, st, queries, auditorID)
+	if err != nil {
+		return err
+	}
+	// Who is in the export, recorded in each one's access log before a line is written: a member's or a case's
+	// scope names its member; a period's members are those of its events' streams (one reading of the period more).
+	var scope audithistory.Scope
+	subject := ""
+	var members []uuid.UUID
+	switch {
+	case member != uuid.Nil:
+		if scope, err = reader.MemberScope(ctx, member); err != nil {
+			return refusal(err)
+		}
+		if scope.Streams, err = visibleStreams(scope.Streams, visible); err != nil {
+			return err
+		}
+		members = []uuid.UUID{scope.Member}
+	case kase != uuid.Nil:
+		if scope, err = reader.CaseScope(ctx, kase); err != nil {
+			return refusal(err)
+		}
+		if ok, err := visible(kase.String()); err != nil {
+			return err
+		} else if !ok {
+			return refusal(auditstreams.ErrCaseNotFound)
+		}
+		members, subject = []uuid.UUID{scope.Member}, kase.String()
+	default:
+		if members, err = reader.PeriodMembers(ctx, f); err != nil {
+			return err
+		}
+	}
+	if err := recordExport(ctx, staffCmds, auditorID, members, subject); err != nil {
 		return err
 	}
 
@@ -110,20 +156,27 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 			return emit(it)
 		}
 		switch {
-		case member != uuid.Nil:
-			s, err := reader.MemberScope(ctx, member)
-			if err != nil {
-				return refusal(err)
-			}
-			return reader.Each(ctx, s, f, each)
-		case kase != uuid.Nil:
-			s, err := reader.CaseScope(ctx, kase)
-			if err != nil {
-				return refusal(err)
-			}
-			return reader.Each(ctx, s, f, each)
+		case member != uuid.Nil, kase != uuid.Nil:
+			return reader.Each(ctx, scope, f, each)
 		default:
-			return reader.Period(ctx, f, emit, progress)
+			// A period leaves out the events of the cases the auditor may not see, as a member's history does.
+			seen := map[string]bool{}
+			return reader.Period(ctx, f, func(it audithistory.Item) error {
+				ok, known := seen[it.Stored.Stream]
+				if !known {
+					ok = true
+					if row, err := queries.AuditStreams.Get(ctx, it.Stored.Stream); err == nil && row.CaseID != nil {
+						if ok, err = visible(*row.CaseID); err != nil {
+							return err
+						}
+					}
+					seen[it.Stored.Stream] = ok
+				}
+				if !ok {
+					return nil
+				}
+				return emit(it)
+			}, progress)
 		}
 	}
 	var n int
@@ -142,7 +195,90 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 			return err
 		}
 	}
-	logger.Info("audit export: done", "events", n, "member_id", member, "case_id", kase)
+	logger.Info("audit export: done", "events", n, "members", len(members), "member_id", member, "case_id", kase)
+	return nil
+}
+
+// caseVisibility returns whether the auditor may see a case (by id), as the HTTP histories decide: a case of a
+// confidential queue only within the medical service, and a case not in the queues' read model yet not at all (fail
+// closed).
+func caseVisibility(ctx context.Context, st *stores, queries readmodels.Queries, auditorID uuid.UUID) (func(string) (bool, error), error) {
+	store, err := eventStore(st.Events, st.Keys)
+	if err != nil {
+		return nil, err
+	}
+	cases, err := command.NewCases(command.Runtime{Store: store})
+	if err != nil {
+		return nil, err
+	}
+	access, err := cases.QueueAccess(ctx, auditorID)
+	if err != nil {
+		return nil, fmt.Errorf("--auditor: %w", err)
+	}
+	known := map[string]bool{}
+	return func(caseID string) (bool, error) {
+		if ok, seen := known[caseID]; seen {
+			return ok, nil
+		}
+		id, err := uuid.Parse(caseID)
+		if err != nil {
+			return false, fmt.Errorf("case id %q: %w", caseID, err)
+		}
+		c, err := queries.Queues.Get(ctx, id)
+		ok := false
+		switch {
+		case err == nil:
+			ok = access.CaseCheck(c.Queue) == nil
+		case failure.KindOf(err) != failure.NotFound:
+			return false, err
+		}
+		known[caseID] = ok
+		return ok, nil
+	}, nil
+}
+
+// visibleStreams leaves out the streams of the cases visible refuses.
+func visibleStreams(list []auditstreams.Stream, visible func(string) (bool, error)) ([]auditstreams.Stream, error) {
+	out := list[:0:0]
+	for _, s := range list {
+		if s.CaseID != nil {
+			ok, err := visible(*s.CaseID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// requireAuditor refuses an export by a staff account that does not hold the auditor role.
+func requireAuditor(ctx context.Context, h *command.Staff, id uuid.UUID, login string) error {
+	roles, err := h.StaffRoles(ctx, id)
+	if err != nil {
+		return fmt.Errorf("--auditor: %w", err)
+	}
+	if !slices.Contains(roles, staff.RoleAuditor) {
+		return fmt.Errorf("--auditor %s: the account does not hold the auditor role", login)
+	}
+	return nil
+}
+
+// recordExport records the export in the access log of each member (view audit.export, role auditor, subject the
+// case id for a case's export), as the auditor staff member auditorID; the first failure stops the export before
+// anything is written. The records of one export share a correlation id.
+func recordExport(ctx context.Context, h *command.Staff, auditorID uuid.UUID, members []uuid.UUID, subject string) error {
+	correlation := uuid.New()
+	actor := event.Actor{ID: auditorID.String(), Role: event.RoleAuditor}
+	for _, m := range members {
+		if _, err := h.RecordMemberDataOpened(ctx, command.Meta{Actor: actor, CorrelationID: correlation, CommandID: uuid.New()},
+			auditorID, staff.RoleAuditor, m, staff.ViewAuditExport, subject); err != nil {
+			return fmt.Errorf("record the export in the access log of member %s: %w", m, err)
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -140,7 +141,8 @@ func (c *AuditPubKeyCmd) Run() error {
 // AuditVerifyCmd recomputes the tree from the event store and checks every signed head in it.
 type AuditVerifyCmd struct {
 	Config    `embed:""`
-	PublicKey string `name:"public-key" help:"Public key to check the heads with (or a file holding it). Default: that of the configured signing key."`
+	PublicKey string   `name:"public-key" help:"Public key to check the heads with (or a file holding it). Default: that of the configured signing key."`
+	Heads     []string `name:"head" help:"A file of heads kept outside the log (the output of dossier audit heads, or one signed note): each must verify and be the tree of the log's first events. Repeatable." type:"existingfile"`
 }
 
 // Run verifies, prints the report, and fails (exit status 1) naming the first position that differs.
@@ -155,12 +157,117 @@ func (c *AuditVerifyCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	var kept []string
+	for _, f := range c.Heads {
+		notes, err := readKeptHeads(f)
+		if err != nil {
+			return err
+		}
+		kept = append(kept, notes...)
+	}
 	start := time.Now()
-	rep, err := auditlog.Verify(ctx, auditlog.ReadAll(st.Events), v, storedLeaves(audittree.NewQueries(st.DB)))
+	rep, err := auditlog.VerifyKept(ctx, auditlog.ReadAll(st.Events), v, storedLeaves(audittree.NewQueries(st.DB)), kept)
 	if err != nil {
 		return err
 	}
+	if len(kept) > 0 {
+		fmt.Printf("heads kept outside the log: %d checked\n", len(kept))
+	}
 	return printVerify(os.Stdout, rep, v, time.Since(start))
+}
+
+// keptHead is a line of `dossier audit heads`: the signed note (the authority) and what it says, for reading.
+type keptHead struct {
+	Size       int64     `json:"size"`
+	Root       string    `json:"root"`
+	LastCommit uint64    `json:"last_commit,string"`
+	SignedAt   time.Time `json:"signed_at"`
+	KeyID      string    `json:"key_id"`
+	Position   uint64    `json:"position,string"`
+	Note       string    `json:"note"`
+}
+
+// readKeptHeads reads the signed notes of a file: JSON Lines of `dossier audit heads`, or one signed note as is.
+func readKeptHeads(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(text, "{") {
+		return []string{string(b)}, nil
+	}
+	var notes []string
+	for i, line := range strings.Split(text, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var h keptHead
+		if err := json.Unmarshal([]byte(line), &h); err != nil || h.Note == "" {
+			return nil, fmt.Errorf("--head %s: line %d is not a head of dossier audit heads", path, i+1)
+		}
+		notes = append(notes, h.Note)
+	}
+	return notes, nil
+}
+
+// AuditHeadsCmd prints the signed tree heads of the log as JSON Lines, for auditors to keep outside Dossier (a
+// witness): `dossier audit verify --head FILE` then checks the log against their copy, which catches heads removed
+// from the log with the events they covered.
+type AuditHeadsCmd struct {
+	Config `embed:""`
+	Since  string `name:"since" help:"Only the heads signed at or after this instant (RFC 3339)."`
+	Out    string `name:"out" help:"The file to write (default: standard output)." type:"path"`
+
+	stdout io.Writer
+}
+
+// Run prints the heads, oldest first.
+func (c *AuditHeadsCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	var since time.Time
+	if c.Since != "" {
+		t, err := time.Parse(time.RFC3339Nano, c.Since)
+		if err != nil {
+			return fmt.Errorf("--since %q is not an RFC 3339 instant", c.Since)
+		}
+		since = t
+	}
+	logger = withLevel(logger, c.LogLevel)
+	st, err := openStores(ctx, &c.Config, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	store, err := eventStore(st.Events, st.Keys)
+	if err != nil {
+		return err
+	}
+	heads, err := auditlog.Heads(ctx, store)
+	if err != nil {
+		return err
+	}
+	out := stdoutOr(c.stdout)
+	if c.Out != "" {
+		f, err := os.OpenFile(c.Out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	}
+	_, err = writeExport(out, func(emit func(keptHead) error) error {
+		for _, h := range heads {
+			if h.At.Before(since) {
+				continue
+			}
+			if err := emit(keptHead{Size: h.Size, Root: h.Root.String(), LastCommit: h.LastCommit, SignedAt: h.At,
+				KeyID: h.KeyID, Position: h.Position, Note: h.Note}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 func (c *AuditVerifyCmd) verifier() (*auditlog.Verifier, error) {

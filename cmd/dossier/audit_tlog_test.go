@@ -29,7 +29,7 @@ func (c adminCLI) audit(t *testing.T, args ...string) *AuditCmd {
 	if args[0] != "check" {
 		line = append(line, "--audit-signing-key-path", filepath.Join(c.dir, "var", "audit-ed25519.key"))
 	}
-	if args[0] == "sign" || args[0] == "verify" {
+	if args[0] == "sign" || args[0] == "verify" || args[0] == "heads" {
 		line = append(line, "--events-dir", c.eventsDir, "--secret-key-path", c.keyPath, "--data-kek-path", c.kekPath,
 			"--sqlite-path", c.sqlitePath, "--outbox-dir", c.outboxDir)
 	}
@@ -77,6 +77,28 @@ func TestAuditCommands(t *testing.T) {
 	out, err = captureStdout(t, func() error { return c.audit(t, "verify").Verify.Run(ctx, testLogger()) })
 	if err != nil || !strings.Contains(out, "OK: the log matches every signed head") {
 		t.Fatalf("verify: %q, %v", out, err)
+	}
+
+	// The heads published for auditors to keep (a witness), and verify against a kept copy: good with the log's own
+	// heads, refused with a head of another key.
+	heads := filepath.Join(c.dir, "heads.jsonl")
+	if _, err := captureStdout(t, func() error { return c.audit(t, "heads", "--out", heads).Heads.Run(ctx, testLogger()) }); err != nil {
+		t.Fatalf("heads: %v", err)
+	}
+	if b, _ := os.ReadFile(heads); strings.Count(string(b), "\n") != 1 || !strings.Contains(string(b), `"note":"dossier audit tree head v1\n`) {
+		t.Fatalf("heads file: %s", b)
+	}
+	out, err = captureStdout(t, func() error { return c.audit(t, "verify", "--head", heads).Verify.Run(ctx, testLogger()) })
+	if err != nil || !strings.Contains(out, "heads kept outside the log: 1 checked") || !strings.Contains(out, "OK:") {
+		t.Fatalf("verify --head: %q, %v", out, err)
+	}
+	forged := filepath.Join(c.dir, "forged.note")
+	otherKey, _ := auditlog.ParseKey(strings.Repeat("5", 64))
+	note, _ := otherKey.Sign(auditlog.Head{Size: 1, LastCommit: 1})
+	os.WriteFile(forged, []byte(note), 0o644)
+	if out, err := captureStdout(t, func() error { return c.audit(t, "verify", "--head", forged).Verify.Run(ctx, testLogger()) }); err == nil ||
+		!strings.Contains(out, "a kept head") {
+		t.Fatalf("verify --head with another key's head: %q, %v", out, err)
 	}
 
 	// A bundle of the first events, as the export writes it.

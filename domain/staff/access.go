@@ -27,6 +27,9 @@ const (
 	ViewConversation = "conversation"
 	// ViewAuditHistory is an auditor's read of the member's whole history, or of one case's (subject: the case id).
 	ViewAuditHistory = "audit.history"
+	// ViewAuditExport is an auditor's export of the member's history out of Dossier (`dossier audit export`: the
+	// member's, one case's — subject: the case id — or a period of the whole log holding some of the member's events).
+	ViewAuditExport = "audit.export"
 
 	// ViewMemberAccountAsOf is an auditor's read of the member's account as it was at a past point of the log
 	// (subject: the commit position shown).
@@ -48,6 +51,7 @@ var accessPurposes = map[string]string{
 	ViewConversation:           "Lecture d'une de vos conversations avec la caisse",
 	ViewConversationAttachment: "Ouverture d'une pièce jointe d'un de vos messages",
 	ViewAuditHistory:           "Contrôle de l'historique de votre dossier (tous les événements enregistrés)",
+	ViewAuditExport:            "Export de l'historique de votre dossier pour un contrôle (événements enregistrés)",
 	ViewMemberAccountAsOf:      "Contrôle de votre compte tel qu'il était à une date passée (identité, coordonnées, situation du compte)",
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/msa-dossier/dossier/adapters/auditlog"
@@ -26,8 +27,10 @@ import (
 // "audittree_hashes").
 const Name = "audittree"
 
-// Version is the current version of the projection.
-const Version = 1
+// Version is the current version of the projection. Version 2 (migration 00002): the leaf table keeps positions
+// only (a leaf's hash is its level-0 stored hash) under a plain index on the commit position, and PostgreSQL gets
+// each batch's rows as arrays (unnest).
+const Version = 2
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -48,9 +51,14 @@ func (p *Projection) Apply(context.Context, *sqldb.Tx, []event.Envelope) error {
 }
 
 var (
-	leafColumns = []string{"leaf", "commit_position", "prepare_position", "hash"}
+	leafColumns = []string{"leaf", "commit_position", "prepare_position"}
 	hashColumns = []string{"idx", "hash"}
 )
+
+// arrayInserts sends PostgreSQL a batch's rows as one array per column (INSERT … SELECT FROM unnest): parsed and
+// planned once whatever the number of rows, where a multi-row VALUES list costs a parameter per value. The
+// benchmark turns it off to measure the difference in the same run.
+var arrayInserts = true
 
 // ApplyRecords appends every record of batch after the tree's last leaf as the next leaves; a record at or before
 // the last leaf's position (a replay) is skipped, so applying a batch twice changes nothing.
@@ -62,7 +70,10 @@ func (p *Projection) ApplyRecords(ctx context.Context, tx *sqldb.Tx, batch []eve
 	}
 	size := last.Leaf + 1
 	r := newReader(ctx, tx, table+"_hashes")
-	var leaves, hashes [][]any
+	var (
+		leafIdx, commits, prepares, hashIdx []int64
+		hashes                              [][]byte
+	)
 	for _, rec := range batch {
 		if strings.HasPrefix(rec.Type, "$") {
 			continue // the event store's own (the source leaves them out already)
@@ -79,16 +90,40 @@ func (p *Projection) ApplyRecords(ctx context.Context, tx *sqldb.Tx, batch []eve
 		base := tlog.StoredHashIndex(0, size)
 		for i, h := range stored {
 			r.pending[base+int64(i)] = h
-			hashes = append(hashes, []any{base + int64(i), h[:]})
+			hashIdx = append(hashIdx, base+int64(i))
+			hashes = append(hashes, h[:])
 		}
-		leaves = append(leaves, []any{size, int64(leaf.Commit), int64(leaf.Prepare), lh[:]})
+		leafIdx, commits, prepares = append(leafIdx, size), append(commits, int64(leaf.Commit)), append(prepares, int64(leaf.Prepare))
 		last = Stored{Leaf: size, Commit: leaf.Commit, Prepare: leaf.Prepare, Hash: lh}
 		size++
+	}
+	if len(leafIdx) == 0 {
+		return nil
+	}
+	if tx.Dialect() == sqldb.Postgres && arrayInserts {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" (leaf, commit_position, prepare_position) "+
+			"SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])",
+			pq.Array(leafIdx), pq.Array(commits), pq.Array(prepares)); err != nil {
+			return fmt.Errorf("audittree: insert leaves: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+"_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+			pq.Array(hashIdx), pq.Array(hashes)); err != nil {
+			return fmt.Errorf("audittree: insert hashes: %w", err)
+		}
+		return nil
+	}
+	leaves := make([][]any, len(leafIdx))
+	for i := range leafIdx {
+		leaves[i] = []any{leafIdx[i], commits[i], prepares[i]}
+	}
+	rows := make([][]any, len(hashIdx))
+	for i := range hashIdx {
+		rows[i] = []any{hashIdx[i], hashes[i]}
 	}
 	if _, err := sqldb.BulkInsert(ctx, tx, table, leafColumns, leaves, ""); err != nil {
 		return fmt.Errorf("audittree: insert leaves: %w", err)
 	}
-	if _, err := sqldb.BulkInsert(ctx, tx, table+"_hashes", hashColumns, hashes, ""); err != nil {
+	if _, err := sqldb.BulkInsert(ctx, tx, table+"_hashes", hashColumns, rows, ""); err != nil {
 		return fmt.Errorf("audittree: insert hashes: %w", err)
 	}
 	return nil
@@ -99,7 +134,7 @@ func after(leaf auditlog.Leaf, last Stored) bool {
 	return leaf.Commit > last.Commit || (leaf.Commit == last.Commit && leaf.Prepare > last.Prepare)
 }
 
-// Stored is a leaf as the tree keeps it.
+// Stored is a leaf as the tree keeps it: its positions, and its hash (the level-0 stored hash).
 type Stored struct {
 	Leaf    int64     `db:"leaf"`
 	Commit  uint64    `db:"commit_position"`
@@ -107,23 +142,18 @@ type Stored struct {
 	Hash    tlog.Hash `db:"-"`
 }
 
-// lastLeaf reads the last leaf of table (Leaf -1 when the tree is empty).
+// lastLeaf reads the positions of the last leaf of table (Leaf -1 when the tree is empty), without its hash.
 func lastLeaf(ctx context.Context, q sqlx.QueryerContext, table string) (Stored, error) {
-	var (
-		leaf, commit, prepare int64
-		hash                  []byte
-	)
-	err := q.QueryRowxContext(ctx, "SELECT leaf, commit_position, prepare_position, hash FROM "+table+
-		" ORDER BY leaf DESC LIMIT 1").Scan(&leaf, &commit, &prepare, &hash)
+	var leaf, commit, prepare int64
+	err := q.QueryRowxContext(ctx, "SELECT leaf, commit_position, prepare_position FROM "+table+
+		" ORDER BY leaf DESC LIMIT 1").Scan(&leaf, &commit, &prepare)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Stored{Leaf: -1}, nil
 	}
 	if err != nil {
 		return Stored{}, fmt.Errorf("audittree: read the last leaf: %w", err)
 	}
-	s := Stored{Leaf: leaf, Commit: uint64(commit), Prepare: uint64(prepare)}
-	copy(s.Hash[:], hash)
-	return s, nil
+	return Stored{Leaf: leaf, Commit: uint64(commit), Prepare: uint64(prepare)}, nil
 }
 
 // MetaAt returns the projection's identity at version v (tests build a rebuild with it).

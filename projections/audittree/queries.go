@@ -21,8 +21,20 @@ type Queries struct {
 // NewQueries returns the queries over db.
 func NewQueries(db *sqldb.DB) *Queries { return &Queries{db: db.Reader()} }
 
-// Last returns the tree's last leaf (Leaf -1 when the tree is empty): the tree's size is Last().Leaf+1.
-func (q *Queries) Last(ctx context.Context) (Stored, error) { return lastLeaf(ctx, q.db, Name) }
+// Last returns the tree's last leaf (Leaf -1 when the tree is empty), its hash included: the tree's size is
+// Last().Leaf+1.
+func (q *Queries) Last(ctx context.Context) (Stored, error) {
+	s, err := lastLeaf(ctx, q.db, Name)
+	if err != nil || s.Leaf < 0 {
+		return s, err
+	}
+	h, err := newReader(ctx, q.db, Name+"_hashes").ReadHashes([]int64{tlog.StoredHashIndex(0, s.Leaf)})
+	if err != nil {
+		return Stored{}, err
+	}
+	s.Hash = h[0]
+	return s, nil
+}
 
 // Hashes returns a reader of the tree's stored hashes.
 func (q *Queries) Hashes(ctx context.Context) tlog.HashReader {
@@ -50,42 +62,32 @@ func (q *Queries) LeafIndexes(ctx context.Context, commits []uint64) (map[uint64
 	return out, nil
 }
 
-// Leaves calls fn with the stored leaves from leaf from on, in order, until fn returns false or an error.
+// Leaves calls fn with the stored leaves from leaf from on, in order, with their hashes (each page's level-0
+// stored hashes read in one go), until fn returns false or an error.
 func (q *Queries) Leaves(ctx context.Context, from int64, fn func(Stored) (bool, error)) error {
 	const page = 10000
 	for {
-		rows, err := q.db.QueryxContext(ctx, q.db.Rebind("SELECT leaf, commit_position, prepare_position, hash FROM "+
-			Name+" WHERE leaf >= ? ORDER BY leaf LIMIT ?"), from, page)
+		var list []Stored
+		if err := sqlx.SelectContext(ctx, q.db, &list, q.db.Rebind("SELECT leaf, commit_position, prepare_position FROM "+
+			Name+" WHERE leaf >= ? ORDER BY leaf LIMIT ?"), from, page); err != nil {
+			return fmt.Errorf("audittree: leaves: %w", err)
+		}
+		indexes := make([]int64, len(list))
+		for i, s := range list {
+			indexes[i] = tlog.StoredHashIndex(0, s.Leaf)
+		}
+		hashes, err := newReader(ctx, q.db, Name+"_hashes").ReadHashes(indexes)
 		if err != nil {
 			return fmt.Errorf("audittree: leaves: %w", err)
 		}
-		n := 0
-		for rows.Next() {
-			var (
-				s               Stored
-				commit, prepare int64
-				hash            []byte
-			)
-			if err := rows.Scan(&s.Leaf, &commit, &prepare, &hash); err != nil {
-				rows.Close()
-				return fmt.Errorf("audittree: leaves: %w", err)
-			}
-			s.Commit, s.Prepare = uint64(commit), uint64(prepare)
-			copy(s.Hash[:], hash)
-			n++
+		for i, s := range list {
+			s.Hash = hashes[i]
 			from = s.Leaf + 1
-			more, err := fn(s)
-			if err != nil || !more {
-				rows.Close()
+			if more, err := fn(s); err != nil || !more {
 				return err
 			}
 		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("audittree: leaves: %w", err)
-		}
-		if n < page {
+		if len(list) < page {
 			return nil
 		}
 	}

@@ -3,6 +3,7 @@ package acceptance
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/filecheck/filechecktest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
+	"github.com/msa-dossier/dossier/tests/testbin"
 )
 
 // TestAuditorHistory: a member's journey (registration, activation, a request submitted, claimed and decided, a
@@ -256,6 +258,77 @@ func auditorHistoryStory(t *testing.T, e *memberEnv) {
 	if len(period) <= len(exported) {
 		t.Errorf("the period since the start holds %d events, alice's history alone %d", len(period), len(exported))
 	}
+	// Medical secrecy on the command line too: bob's confidential case is neither in his export nor in the period's
+	// for an auditor outside the medical service, and its own export is refused as unknown; the medical auditor
+	// exports it.
+	// (The case id itself is in bob's access log by now, as the subject of the medical auditor's reading: look for
+	// the case's streams.)
+	ofCase := func(lines []map[string]any) int {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l["stream"].(string), medID) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := ofCase(e.exportLines(t, "--member", bobID)); n != 0 {
+		t.Errorf("bob's export shows %d events of his confidential case to an auditor outside the medical service", n)
+	}
+	if n := ofCase(period); n != 0 {
+		t.Errorf("the period's export shows %d events of bob's confidential case to an auditor outside the medical service", n)
+	}
+	cmd := exec.Command(testbin.Dossier(t), "audit", "export", "--auditor", "v.roux", "--case", medID)
+	cmd.Dir = e.srv.cmd.Dir
+	cmd.Env = append(os.Environ(), e.adminEnv...)
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "audit.case_not_found") {
+		t.Errorf("the export of a confidential case by an auditor outside the medical service: %v\n%s", err, b)
+	}
+	if n := ofCase(e.exportLinesAs(t, "m.blanc", "--member", bobID)); n == 0 {
+		t.Errorf("the medical auditor's export of bob lacks his confidential case")
+	}
+	// The CLI names its auditor: a login without the auditor role, or no such login, is refused and nothing is
+	// written.
+	for _, login := range []string{"c.dupont", "nobody"} {
+		out := filepath.Join(t.TempDir(), "refused.jsonl")
+		cmd := exec.Command(testbin.Dossier(t), "audit", "export", "--auditor", login, "--member", aliceID, "--out", out)
+		cmd.Dir = e.srv.cmd.Dir
+		cmd.Env = append(os.Environ(), e.adminEnv...)
+		if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "--auditor") {
+			t.Errorf("an export as %s: %v\n%s", login, err, b)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("an export as %s wrote its file (%v)", login, err)
+		}
+	}
+
+	// Each export is in the access log of the members it holds, as the internal control: alice's shows her own
+	// export, her case's and the period's; bob's the period's.
+	for who, want := range map[string]struct {
+		token string
+		n     int
+	}{"alice": {alice, 3}, "bob": {bob, 1}} {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			log := e.must(t, 200, e.call(t, "GET", "/v1/me/accesses", want.token, nil), who+"'s log")
+			n, onCase := 0, false
+			for _, raw := range log.body["accesses"].([]any) {
+				a := raw.(map[string]any)
+				if a["purpose"] == "audit.export" && a["role"] == "auditor" && a["role_label"] == "Contrôle interne de la caisse" &&
+					strings.HasPrefix(a["purpose_label"].(string), "Export de l'historique") {
+					n++
+					onCase = onCase || a["subject"] == reqID
+				}
+			}
+			if n >= want.n && (who != "alice" || onCase) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s's log shows %d exports (want %d, the case's among them for alice): %s", who, n, want.n, log.raw)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 
 	// Alice's access log shows the auditor's readings, as the internal control, never by name.
 	deadline := time.Now().Add(15 * time.Second)
@@ -289,11 +362,17 @@ func typesOf[V any](m map[string]V) []string {
 	return out
 }
 
-// exportLines runs `dossier audit export` with args into a file and returns its lines.
+// exportLines runs `dossier audit export` as the auditor v.roux with args into a file and returns its lines.
 func (e *memberEnv) exportLines(t *testing.T, args ...string) []map[string]any {
 	t.Helper()
+	return e.exportLinesAs(t, "v.roux", args...)
+}
+
+// exportLinesAs is exportLines as the auditor of login.
+func (e *memberEnv) exportLinesAs(t *testing.T, login string, args ...string) []map[string]any {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "export.jsonl")
-	e.admin(t, nil, append([]string{"audit", "export", "--out", out}, args...)...)
+	e.admin(t, nil, append([]string{"audit", "export", "--auditor", login, "--out", out}, args...)...)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

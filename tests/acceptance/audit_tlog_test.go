@@ -31,7 +31,8 @@ func TestAuditTreeOverTheRealBinary(t *testing.T) {
 	// changed in an event's stored data, and it fails.
 	pub := strings.TrimSpace(e.admin(t, nil, "audit", "public-key"))
 	bundle := filepath.Join(t.TempDir(), "alice.jsonl")
-	e.admin(t, nil, "audit", "export", "--member", memberID, "--proofs", "--out", bundle)
+	e.staffMember(t, "v.roux", "Victor Roux", "auditor")
+	e.admin(t, nil, "audit", "export", "--auditor", "v.roux", "--member", memberID, "--proofs", "--out", bundle)
 	if out, err := auditCheck(t, bundle, pub); err != nil || !strings.Contains(out, "OK:") {
 		t.Fatalf("check of alice's bundle: %v\n%s", err, out)
 	}
@@ -75,6 +76,16 @@ func TestAuditTreeOverTheRealBinary(t *testing.T) {
 	}
 	if out, err := auditCheck(t, bundle, pub); err != nil {
 		t.Fatalf("alice's bundle no longer checks after her erasure: %v\n%s", err, out)
+	}
+	// The heads published for an auditor to keep (a witness), and the log checked against that copy.
+	kept := filepath.Join(t.TempDir(), "heads.jsonl")
+	e.admin(t, nil, "audit", "heads", "--out", kept)
+	if b, err := os.ReadFile(kept); err != nil || strings.Count(string(b), "\n") != 2 || !strings.Contains(string(b), `"note":"dossier audit tree head v1`) {
+		t.Fatalf("heads: %v\n%s", err, b)
+	}
+	if out := e.admin(t, nil, "audit", "verify", "--head", kept); !strings.Contains(out, "heads kept outside the log: 2 checked") ||
+		!strings.Contains(out, "OK: the log matches every signed head") {
+		t.Fatalf("verify --head: %s", out)
 	}
 	if !strings.HasPrefix(pub, "dossier-audit+") || !strings.Contains(out, strings.Join(strings.SplitN(pub, "+", 3)[:2], "+")) {
 		t.Fatalf("public key %q, verify said: %s", pub, out)

@@ -20,17 +20,27 @@ var ErrUnknownProjection = errors.New("projections: unknown projection")
 // it never polls by itself.
 //
 // It is the adapters/httpapi Consistency port.
-func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
-	return r.wait(ctx, position, r.workers)
+//
+// Given names, it waits for those projections only: a read that queries two read models need not wait for the
+// fifteen others (on SQLite they all share one writer, and the slowest batch in the queue would set the wait).
+func (r *Runner) WaitFor(ctx context.Context, position uint64, names ...string) error {
+	if len(names) == 0 {
+		return r.wait(ctx, position, r.workers)
+	}
+	ws := make([]*worker, 0, len(names))
+	for _, n := range names {
+		w, ok := r.byName[n]
+		if !ok {
+			return fmt.Errorf("%w: %q", ErrUnknownProjection, n)
+		}
+		ws = append(ws, w)
+	}
+	return r.wait(ctx, position, ws)
 }
 
 // WaitForProjection is WaitFor for the named projection only.
 func (r *Runner) WaitForProjection(ctx context.Context, name string, position uint64) error {
-	w, ok := r.byName[name]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownProjection, name)
-	}
-	return r.wait(ctx, position, []*worker{w})
+	return r.WaitFor(ctx, position, name)
 }
 
 func (r *Runner) wait(ctx context.Context, position uint64, ws []*worker) error {

@@ -299,7 +299,7 @@ func TestErrorStatusesAreDocumented(t *testing.T) {
 // refusingWait is the consistency wait of a server whose probes must never wait: a call fails the test.
 type refusingWait struct{ t *testing.T }
 
-func (w refusingWait) WaitFor(context.Context, uint64) error {
+func (w refusingWait) WaitFor(context.Context, uint64, ...string) error {
 	w.t.Error("a probe waited for the read models")
 	return nil
 }

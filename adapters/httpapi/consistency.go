@@ -27,7 +27,9 @@ var (
 // ConsistencyTimeout; past it the caller gets 503 with Retry-After and may retry the same read. A position beyond the
 // end of the event log (Deps.Head) was never given by a command: it is refused at once with 422
 // consistency.position_unreachable, since no retry would ever see it reached.
-func (s *Server) consistent(next http.Handler) http.Handler {
+//
+// reads names the projections the route's handler queries: the wait is for them only (none: every read model).
+func (s *Server) consistent(next http.Handler, reads ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := r.Header.Get(MinPositionHeader)
 		if raw == "" {
@@ -44,7 +46,7 @@ func (s *Server) consistent(next http.Handler) http.Handler {
 				return
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ConsistencyTimeout)
-			err = s.deps.Consistency.WaitFor(ctx, pos)
+			err = s.deps.Consistency.WaitFor(ctx, pos, reads...)
 			cancel()
 			if err != nil {
 				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

@@ -6,8 +6,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/casefiles"
+	"github.com/msa-dossier/dossier/projections/casequeues"
+	"github.com/msa-dossier/dossier/projections/consultations"
 	"github.com/msa-dossier/dossier/projections/documentsubmissions"
 	"github.com/msa-dossier/dossier/projections/memberdocuments"
+	"github.com/msa-dossier/dossier/projections/memberrequests"
+	"github.com/msa-dossier/dossier/projections/staffdirectory"
 )
 
 // route is one served operation and what the OpenAPI document says about it. The metadata is also what guards it:
@@ -25,6 +31,10 @@ type route struct {
 	Responses map[int]string // status → description (errors use the ErrorBody schema)
 	// Consistent reads accept X-Dossier-Min-Position / min_position and wait for the read models.
 	Consistent bool
+	// Reads names the read models (projection names) a Consistent read's handler queries: it waits for them only.
+	// Leave it empty to wait for every read model (always right, slower on a busy server). A name left out here
+	// breaks read-your-writes for that route, so list every read model the handler and its helpers query.
+	Reads []string
 	// Auth is who may call: "" (anyone), "member", "staff" (with one of StaffRoles), "session" (member or staff),
 	// "member-optional" (anyone; a member session, when the request has one, lets the handler also act for the
 	// member through optionalMember).
@@ -103,7 +113,9 @@ func (s *Server) mount(rt route) (http.Handler, error) {
 		return nil, fmt.Errorf("route %s %s: unknown auth %q", rt.Method, rt.Path, rt.Auth)
 	}
 	if rt.Consistent {
-		h = s.consistent(h)
+		h = s.consistent(h, rt.Reads...)
+	} else if len(rt.Reads) > 0 {
+		return nil, fmt.Errorf("route %s %s: Reads without Consistent", rt.Method, rt.Path)
 	}
 	return h, nil
 }
@@ -147,7 +159,7 @@ func (s *Server) routes() []route {
 			Handler: s.logout, Response: positionBody{}, Responses: map[int]string{200: "Logged out.", 401: "Not connected."}},
 
 		// The member's own account.
-		{Method: "GET", Path: "/v1/me", ID: "me", Tag: "account", Auth: "member", Consistent: true,
+		{Method: "GET", Path: "/v1/me", ID: "me", Tag: "account", Auth: "member", Consistent: true, Reads: []string{accounts.Name},
 			Summary: "The connected member's account: identity, contact details, address, status, last login.",
 			Handler: s.me, Response: accountBody{}, Responses: map[int]string{200: "The account.", 401: "Not connected."}},
 		{Method: "PUT", Path: "/v1/me/address", ID: "changeAddress", Tag: "account", Auth: "member", Idempotent: true,
@@ -240,10 +252,10 @@ func (s *Server) routes() []route {
 			Summary: "File a service request (a catalog service code and its form). Answers at once with the acknowledgement of receipt: reference, date received, the handling target, the last day of silence and what silence then means (no such day for a document delivered by right or a declaration), appeal routes, the service in charge (name, postal address, phone, email); also sent by email. Dates: *_on is the last day of a period (Europe/Paris); *_at is the instant it ends, 00:00 of the next day in Europe/Paris: silence is a decision from implicit_decision_at on. The same Idempotency-Key returns the same request.",
 			Handler: s.submitRequest, Request: submitRequest{}, Response: acknowledgementBody{},
 			Responses: map[int]string{201: "Request recorded and acknowledged.", 422: "Unknown service or invalid form (each field named)."}},
-		{Method: "GET", Path: "/v1/requests", ID: "listRequests", Tag: "requests", Auth: "member", Consistent: true,
+		{Method: "GET", Path: "/v1/requests", ID: "listRequests", Tag: "requests", Auth: "member", Consistent: true, Reads: []string{memberrequests.Name, memberdocuments.Name},
 			Summary: "The member's requests, newest first, by pages, with their status, what is expected from them, the dates of the legal clock (implicit_decision_on, the last day of silence; implicit_decision_at, the instant it ends: 00:00 of the next day in Europe/Paris; while information is awaited, as of today), the service in charge, and the decisions (a rejection with its author, appeal routes and the deadline to seize the CRA).",
 			Handler: s.listRequests, Response: requestsBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The requests.", 401: "Not connected."}},
-		{Method: "GET", Path: "/v1/requests/{id}", ID: "getRequest", Tag: "requests", Auth: "member", Consistent: true,
+		{Method: "GET", Path: "/v1/requests/{id}", ID: "getRequest", Tag: "requests", Auth: "member", Consistent: true, Reads: []string{memberrequests.Name, casefiles.Name, documentsubmissions.Name, memberdocuments.Name},
 			Summary: "One of the member's requests, with the form they submitted (with the labels of its catalog version) and its timeline: the steps the member is told about, with what was asked and their answers; never an internal note or who in the fund acted, except the decision's author (name and position, CRPA L212-1). A rejection carries its appeal routes and the deadline to seize the CRA (2 months from notification: the decision's date).",
 			Handler: s.getRequest, Response: requestBody{}, Bounded: "One request: its timeline is its own steps (tens at most).",
 			Responses: map[int]string{200: "The request.", 404: "No such request among the member's.", 503: "The case file is not built yet; retry."}},
@@ -262,7 +274,7 @@ func (s *Server) routes() []route {
 			Summary: "Envoyer un document: one multipart/form-data request, first a part \"submission\" (JSON: subject, request_id when the subject needs one, attestation: true, documents: [{nature, person, reason}]), then each file as a part \"documents[i].files\" (1 to the configured number per document). Files are judged by their content: PDF (parsed; refused when encrypted or with scripts, automatic actions or embedded files), JPEG or PNG (fully decoded), 1 byte to the nature's limit (1 Mo = 1,048,576 bytes). A refusal names the document and the file; nothing is stored. The answer is the sending confirmation: the reference and every file with its size, type and SHA-256; the acknowledgement of receipt follows by email. A deposit answering an information request answers it (the legal clock starts again). Throttled per member. The same Idempotency-Key with the same content returns the same deposit.",
 			Handler: s.submitDocuments, Request: depositRequest{}, Response: depositBody{},
 			Responses: map[int]string{201: "Deposit recorded and registered.", 400: "Not a well-formed multipart deposit (document.malformed).", 404: "The request is not one of the member's.", 413: "The deposit is above the total size limit, declared or read (document.body_too_large).", 415: "Not a multipart/form-data body (document.multipart_required).", 422: "A refused file, document or form (each named).", 429: "Too many deposits.", 503: "Deposits are not configured (document.unavailable)."}},
-		{Method: "GET", Path: "/v1/document-submissions", ID: "listDocumentSubmissions", Tag: "documents", Auth: "member", Consistent: true,
+		{Method: "GET", Path: "/v1/document-submissions", ID: "listDocumentSubmissions", Tag: "documents", Auth: "member", Consistent: true, Reads: []string{documentsubmissions.Name},
 			Summary: "The member's deposits, the newest first, with their state, by pages.",
 			Handler: s.listDeposits, Response: depositsBody{}, Paging: &memberPaging, Responses: map[int]string{200: "One page of deposits.", 401: "Not connected."}},
 		{Method: "GET", Path: "/v1/document-submissions/{id}", ID: "getDocumentSubmission", Tag: "documents", Auth: "member", Consistent: true,
@@ -301,7 +313,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/daily-allowance-statements", ID: "listDailyAllowanceStatements", Tag: "consultations", Auth: "member", Consistent: true,
 			Summary: "Consulter mes décomptes d'indemnités journalières: the member's daily-allowance statements.",
 			Handler: s.listStatements, Response: statementsBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The statements.", 401: "Not connected."}},
-		{Method: "GET", Path: "/v1/payments", ID: "listPayments", Tag: "consultations", Auth: "member", Consistent: true,
+		{Method: "GET", Path: "/v1/payments", ID: "listPayments", Tag: "consultations", Auth: "member", Consistent: true, Reads: []string{consultations.Name},
 			Summary: "Suivre mes paiements: the payments made to the member, the most recent first, by pages; and the payment attestations issued (whole, with every page: one per year asked).",
 			Handler: s.listPayments, Response: paymentsBody{}, Paging: &memberPaging, Responses: map[int]string{200: "The payments.", 401: "Not connected."}},
 		{Method: "POST", Path: "/v1/payment-attestations", ID: "requestPaymentAttestation", Tag: "consultations", Auth: "member", Idempotent: true,
@@ -317,19 +329,19 @@ func (s *Server) routes() []route {
 			Responses: map[int]string{200: "Paid.", 404: "No such invoice among the member's.", 422: "Already paid, or an unknown payment method."}},
 
 		// Caseworker queues and case work.
-		{Method: "GET", Path: "/v1/queues", ID: "listQueues", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+		{Method: "GET", Path: "/v1/queues", ID: "listQueues", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true, Reads: []string{casequeues.Name},
 			Summary: "The queues the caller sees (supervisors and auditors every queue, caseworkers their own; a confidential queue only the medical service's staff), with open cases, claimed ones, the oldest and the breaches of the handling target.",
 			Handler: s.listQueues, Response: queuesBody{}, Bounded: "One entry per queue the caller sees (a handful).", Responses: map[int]string{200: "The queues.", 403: "Not a caseworker, supervisor or auditor."}},
-		{Method: "GET", Path: "/v1/queues/{queue}/cases", ID: "listCases", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+		{Method: "GET", Path: "/v1/queues/{queue}/cases", ID: "listCases", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true, Reads: []string{casequeues.Name, staffdirectory.Name},
 			Summary: "A queue's open cases, earliest due first, by pages, with status, assignee, age in seconds, due date and breach flag.",
 			Handler: s.listCases, Response: casesBody{}, Paging: &casesPaging, Responses: map[int]string{200: "The cases.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "No such queue."}},
 		{Method: "POST", Path: "/v1/queues/{queue}/claim-next", ID: "claimNext", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Idempotent: true,
 			Summary: "Claim the queue's unclaimed case that is due first. Answers with the case's new ETag (header, and revision in the body).", Handler: s.claimNext, Response: claimNextBody{},
 			Responses: map[int]string{200: "Claimed; the ETag header is the case's new ETag.", 403: "A queue the caller does not belong to, or a confidential queue outside the medical service.", 404: "Nothing to claim, or no such queue."}},
-		{Method: "GET", Path: "/v1/cases", ID: "myCases", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Consistent: true,
+		{Method: "GET", Path: "/v1/cases", ID: "myCases", Tag: "casework", Auth: "staff", StaffRoles: caseRoles, Consistent: true, Reads: []string{casequeues.Name, staffdirectory.Name},
 			Summary: "My cases: the caller's own open cases across every queue, earliest due first, by pages (cases of queues the caller no longer sees are left out, so a page may hold fewer than the limit: only a null next ends the list).",
 			Handler: s.myCases, Response: casesBody{}, Paging: &myCasesPaging, Responses: map[int]string{200: "The caller's cases.", 403: "Not a caseworker or supervisor."}},
-		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true,
+		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Tag: "casework", Auth: "staff", StaffRoles: caseReadRoles, Consistent: true, Reads: []string{casefiles.Name, casequeues.Name, staffdirectory.Name},
 			Summary: "A case, with its ETag (send it back as If-Match on every change): the queue's view, the member's id, the form they submitted (with the labels of its catalog version) and the timeline of every step with its actor (id and role), internal notes included (staff_only). Opening it is recorded in the member's access log (case.file), at every opening.",
 			Handler: s.getCase, Response: caseBody{}, Bounded: "One case: its timeline is its own steps (tens at most).",
 			Responses: map[int]string{200: "The case.", 403: "A queue the caller does not belong to.", 404: "No such case (also a confidential case, to staff outside the medical service).", 503: "The case file is not built yet; retry."}},

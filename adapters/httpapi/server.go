@@ -62,9 +62,10 @@ type Check struct {
 	Advisory bool
 }
 
-// Consistency waits until the read models have applied every event up to a commit position.
+// Consistency waits until the read models have applied every event up to a commit position: the named ones
+// (projection names), or every one when none is named.
 type Consistency interface {
-	WaitFor(ctx context.Context, position uint64) error
+	WaitFor(ctx context.Context, position uint64, projections ...string) error
 }
 
 // LogHead tells where the event log ends (*kurrentdb.Client implements it): a consistency position beyond it was

@@ -7,12 +7,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/msa-dossier/dossier/projections/accounts"
+	"github.com/msa-dossier/dossier/projections/readmodels"
 )
 
 func newTestServer(t *testing.T, deps Deps) *Server {
@@ -170,7 +175,7 @@ func TestMiddlewareRecoversPanicsAndLimitsBodies(t *testing.T) {
 // positionWaiter is a test stand-in for the projection runtime: it reaches whatever position is stored.
 type positionWaiter struct{ reached atomic.Uint64 }
 
-func (p *positionWaiter) WaitFor(ctx context.Context, pos uint64) error {
+func (p *positionWaiter) WaitFor(ctx context.Context, pos uint64, _ ...string) error {
 	for p.reached.Load() < pos {
 		select {
 		case <-ctx.Done():
@@ -234,5 +239,49 @@ func TestCatalogAndSimulation(t *testing.T) {
 	}
 	if rec := do(t, s.Handler(), "POST", "/v1/simulations/nsa-contributions", `{"income_cents": 1}`, nil); rec.Code != 415 || errorCode(t, rec) != "request.json_required" {
 		t.Fatalf("no content type: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// namesWaiter records the read models each wait names.
+type namesWaiter struct {
+	mu    sync.Mutex
+	names [][]string
+}
+
+func (n *namesWaiter) WaitFor(_ context.Context, _ uint64, names ...string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.names = append(n.names, names)
+	return nil
+}
+
+// A Consistent route that declares the read models it queries waits for those only; one that declares none waits
+// for every read model; and every declared name is a read model the server runs.
+func TestConsistentReadsWaitForTheReadModelsTheyDeclare(t *testing.T) {
+	w := &namesWaiter{}
+	s := newTestServer(t, Deps{Consistency: w})
+	h := s.Handler()
+	do(t, h, "GET", "/v1/me", "", map[string]string{MinPositionHeader: "1"})
+	do(t, h, "GET", "/v1/me/accesses", "", map[string]string{MinPositionHeader: "1"})
+	if len(w.names) != 2 || !slices.Equal(w.names[0], []string{accounts.Name}) || len(w.names[1]) != 0 {
+		t.Errorf("waits named %q, want [[accounts] []]", w.names)
+	}
+
+	projs, _ := readmodels.New(nil, func(string) string { return "" })
+	known := map[string]bool{}
+	for _, p := range projs {
+		known[p.Name()] = true
+	}
+	declared := 0
+	for _, rt := range s.routes() {
+		for _, n := range rt.Reads {
+			declared++
+			if !known[n] {
+				t.Errorf("route %s %s waits for %q, which is no read model", rt.Method, rt.Path, n)
+			}
+		}
+	}
+	if declared == 0 {
+		t.Error("no route declares its read models")
 	}
 }

@@ -230,7 +230,7 @@ type RYWResult struct {
 
 // Waiter is the read-your-writes port (a *projections.Runner).
 type Waiter interface {
-	WaitFor(ctx context.Context, position uint64) error
+	WaitFor(ctx context.Context, position uint64, projections ...string) error
 }
 
 // ReadYourWrites measures, at moderate load, how long a read waits for the read models to reflect a write: each

@@ -213,7 +213,8 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
-		tx, err = c.Conn.Begin() //nolint:staticcheck // the driver has no BeginTx
+		//lint:ignore SA1019 the fallback for a driver without BeginTx (ours both have it)
+		tx, err = c.Conn.Begin()
 	}
 	if err != nil {
 		return nil, err

@@ -24,17 +24,7 @@ import (
 
 func startSMTP(t *testing.T) (*smtptest.Server, *mail.SMTP) {
 	t.Helper()
-	srv, err := smtptest.Start(smtptest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	sender, err := mail.NewSMTP(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: from,
-		Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, sender
+	return smtptest.StartSender(t, from)
 }
 
 func started(email string) registration.Started {

@@ -19,8 +19,7 @@ type logHead interface {
 // errUnpaired says that the read-model database was built from a longer event log than the one Dossier is pointed
 // at: another event store's (a fresh node beside an old database), or one restored from an older backup. Serving
 // on it would show data the log does not hold, and projections and reactions would wait for positions that may
-// never come (or apply the new log's events on top of another's). The operator pairs them again, or rebuilds the
-// read models on an empty database.
+// never come (or apply the new log's events on top of another's). The operator pairs them again.
 type errUnpaired struct {
 	Consumer string // "projection NAME vVERSION" or "reaction HANDLER"
 	Position uint64 // the consumer's checkpoint
@@ -30,8 +29,9 @@ type errUnpaired struct {
 func (e *errUnpaired) Error() string {
 	return fmt.Sprintf("the read-model database is ahead of the event store: %s has its checkpoint at position %d, "+
 		"the event log ends at %d; it was built from another event store (or from events this one lost). Point "+
-		"--events-dir (or --kurrentdb-url) and the read-model database at the same pair, or start on an empty read-model "+
-		"database to rebuild it from this log", e.Consumer, e.Position, e.Head)
+		"--events-dir (or --kurrentdb-url) and the read-model database at the pair that belongs together (the "+
+		"read-model database also holds the personal-data keys: never replace it with an empty one)", e.Consumer,
+		e.Position, e.Head)
 }
 
 // checkPairing refuses a read-model database whose projections or reactions have checkpoints beyond the end of

@@ -46,7 +46,7 @@ func TestServeRefusesReadModelsAheadOfTheEventStore(t *testing.T) {
 		}
 		var unpaired *errUnpaired
 		if !errors.As(err, &unpaired) || unpaired.Consumer != "reaction mail.activation-code" ||
-			unpaired.Position != head+1000 || !strings.Contains(err.Error(), "empty read-model database") {
+			unpaired.Position != head+1000 || !strings.Contains(err.Error(), "belongs together") {
 			t.Errorf("%s: error %v, want errUnpaired naming the reaction and what to do", events, err)
 		}
 	}

@@ -187,35 +187,9 @@ func (s *Server) visibleStreams(r *http.Request, list []auditstreams.Stream) ([]
 	if err != nil {
 		return nil, err
 	}
-	visible := map[string]bool{}
-	out := list[:0:0]
-	for _, st := range list {
-		if st.CaseID == nil {
-			out = append(out, st)
-			continue
-		}
-		ok, seen := visible[*st.CaseID]
-		if !seen {
-			id, err := uuid.Parse(*st.CaseID)
-			if err != nil {
-				return nil, err
-			}
-			c, err := s.deps.Queues.Get(r.Context(), id)
-			switch {
-			case err == nil:
-				ok = access.CaseCheck(c.Queue) == nil
-			case failure.KindOf(err) == failure.NotFound:
-				ok = false
-			default:
-				return nil, err
-			}
-			visible[*st.CaseID] = ok
-		}
-		if ok {
-			out = append(out, st)
-		}
-	}
-	return out, nil
+	return auditstreams.Visible(list, func(id uuid.UUID) (bool, error) {
+		return s.deps.Queues.Visible(r.Context(), id, access.CaseCheck)
+	})
 }
 
 // recordAuditReading records the reading in the member's access log, as an auditor (whatever other roles the

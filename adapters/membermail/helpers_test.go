@@ -16,6 +16,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/mail"
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -112,7 +113,7 @@ func (e *env) start(t *testing.T, sender mail.Sender) *running {
 	r := &running{router: router, done: make(chan error, 1)}
 	go func() { r.done <- router.Run(context.Background()) }()
 	t.Cleanup(func() { r.stop(t) })
-	eventually(t, "the handlers' starting points", func() bool { return router.Started(ctxT(t)) == nil })
+	messagingtest.Eventually(t, "the handlers' starting points", func() bool { return router.Started(ctxT(t)) == nil })
 	return r
 }
 
@@ -138,7 +139,7 @@ func (r *running) stop(t *testing.T) {
 // reached waits until every mail handler has acknowledged the log up to position.
 func (e *env) reached(t *testing.T, position uint64) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("handlers at position %d", position), func() bool {
+	messagingtest.Eventually(t, fmt.Sprintf("handlers at position %d", position), func() bool {
 		for _, h := range membermail.Handlers() {
 			p, _, err := messaging.Checkpoint(ctxT(t), e.db, h)
 			if err != nil {
@@ -150,15 +151,4 @@ func (e *env) reached(t *testing.T, position uint64) {
 		}
 		return true
 	})
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

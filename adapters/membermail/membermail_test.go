@@ -15,6 +15,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -272,7 +273,7 @@ func TestRepeatAfterACrashReplacesTheOutboxFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.start(t, outbox)
-		eventually(t, "the mail recorded again", func() bool {
+		messagingtest.Eventually(t, "the mail recorded again", func() bool {
 			ok, err := messaging.Processed(ctxT(t), db, membermail.ActivationHandler, id)
 			if err != nil {
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/msa-dossier/dossier/adapters/mail/smtptest"
 	"github.com/msa-dossier/dossier/adapters/membermail"
 	"github.com/msa-dossier/dossier/adapters/messaging"
+	"github.com/msa-dossier/dossier/adapters/messaging/messagingtest"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -41,14 +42,14 @@ func (e *env) startNotices(t *testing.T, sender mail.Sender) *running {
 	r := &running{router: router, done: make(chan error, 1)}
 	go func() { r.done <- router.Run(context.Background()) }()
 	t.Cleanup(func() { r.stop(t) })
-	eventually(t, "the notices' starting points", func() bool { return router.Started(ctxT(t)) == nil })
+	messagingtest.Eventually(t, "the notices' starting points", func() bool { return router.Started(ctxT(t)) == nil })
 	return r
 }
 
 // noticesReached waits until every notice handler has acknowledged the log up to position.
 func (e *env) noticesReached(t *testing.T, position uint64) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("notices at position %d", position), func() bool {
+	messagingtest.Eventually(t, fmt.Sprintf("notices at position %d", position), func() bool {
 		for _, h := range membermail.NoticeHandlers() {
 			p, _, err := messaging.Checkpoint(ctxT(t), e.db, h)
 			if err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/auditlog"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
-	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/staff"
 	"github.com/msa-dossier/dossier/projections/auditstreams"
 	"github.com/msa-dossier/dossier/projections/audittree"
@@ -101,7 +100,7 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		if scope, err = reader.MemberScope(ctx, member); err != nil {
 			return refusal(err)
 		}
-		if scope.Streams, err = visibleStreams(scope.Streams, visible); err != nil {
+		if scope.Streams, err = auditstreams.Visible(scope.Streams, visible); err != nil {
 			return err
 		}
 		members = []uuid.UUID{scope.Member}
@@ -109,7 +108,7 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		if scope, err = reader.CaseScope(ctx, kase); err != nil {
 			return refusal(err)
 		}
-		if ok, err := visible(kase.String()); err != nil {
+		if ok, err := visible(kase); err != nil {
 			return err
 		} else if !ok {
 			return refusal(auditstreams.ErrCaseNotFound)
@@ -165,10 +164,12 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 				ok, known := seen[it.Stored.Stream]
 				if !known {
 					ok = true
-					if row, err := queries.AuditStreams.Get(ctx, it.Stored.Stream); err == nil && row.CaseID != nil {
-						if ok, err = visible(*row.CaseID); err != nil {
+					if row, err := queries.AuditStreams.Get(ctx, it.Stored.Stream); err == nil {
+						kept, err := auditstreams.Visible([]auditstreams.Stream{row}, visible)
+						if err != nil {
 							return err
 						}
+						ok = len(kept) == 1
 					}
 					seen[it.Stored.Stream] = ok
 				}
@@ -202,7 +203,7 @@ func (c *AuditExportCmd) Run(ctx context.Context, logger *slog.Logger) error {
 // caseVisibility returns whether the auditor may see a case (by id), as the HTTP histories decide: a case of a
 // confidential queue only within the medical service, and a case not in the queues' read model yet not at all (fail
 // closed).
-func caseVisibility(ctx context.Context, st *stores, queries readmodels.Queries, auditorID uuid.UUID) (func(string) (bool, error), error) {
+func caseVisibility(ctx context.Context, st *stores, queries readmodels.Queries, auditorID uuid.UUID) (func(uuid.UUID) (bool, error), error) {
 	store, err := eventStore(st.Events, st.Keys)
 	if err != nil {
 		return nil, err
@@ -215,44 +216,7 @@ func caseVisibility(ctx context.Context, st *stores, queries readmodels.Queries,
 	if err != nil {
 		return nil, fmt.Errorf("--auditor: %w", err)
 	}
-	known := map[string]bool{}
-	return func(caseID string) (bool, error) {
-		if ok, seen := known[caseID]; seen {
-			return ok, nil
-		}
-		id, err := uuid.Parse(caseID)
-		if err != nil {
-			return false, fmt.Errorf("case id %q: %w", caseID, err)
-		}
-		c, err := queries.Queues.Get(ctx, id)
-		ok := false
-		switch {
-		case err == nil:
-			ok = access.CaseCheck(c.Queue) == nil
-		case failure.KindOf(err) != failure.NotFound:
-			return false, err
-		}
-		known[caseID] = ok
-		return ok, nil
-	}, nil
-}
-
-// visibleStreams leaves out the streams of the cases visible refuses.
-func visibleStreams(list []auditstreams.Stream, visible func(string) (bool, error)) ([]auditstreams.Stream, error) {
-	out := list[:0:0]
-	for _, s := range list {
-		if s.CaseID != nil {
-			ok, err := visible(*s.CaseID)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return func(caseID uuid.UUID) (bool, error) { return queries.Queues.Visible(ctx, caseID, access.CaseCheck) }, nil
 }
 
 // requireAuditor refuses an export by a staff account that does not hold the auditor role.

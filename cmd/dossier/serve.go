@@ -193,6 +193,9 @@ func (a *app) wire(ctx context.Context) error {
 	if err := messaging.Migrate(ctx, a.stores.DB); err != nil {
 		return fmt.Errorf("reactions migrations: %w", err)
 	}
+	if err := checkPairing(ctx, a.stores.DB, a.stores.Events, a.logger); err != nil {
+		return err
+	}
 	if err := sessions.Migrate(ctx, a.stores.DB); err != nil {
 		return fmt.Errorf("sessions migrations: %w", err)
 	}

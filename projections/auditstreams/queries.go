@@ -93,3 +93,31 @@ func (q *Queries) Get(ctx context.Context, stream string) (Stream, error) {
 	}
 	return s, err
 }
+
+// Visible returns list without the streams of the cases caseVisible refuses (a confidential case outside the
+// medical service, a case not in the queues yet); streams of no case stay. caseVisible is asked once per case. The
+// HTTP histories and `dossier audit export` decide through it, with casequeues.Queries.Visible.
+func Visible(list []Stream, caseVisible func(caseID uuid.UUID) (bool, error)) ([]Stream, error) {
+	seen := map[string]bool{}
+	out := list[:0:0]
+	for _, s := range list {
+		if s.CaseID != nil {
+			ok, known := seen[*s.CaseID]
+			if !known {
+				id, err := uuid.Parse(*s.CaseID)
+				if err != nil {
+					return nil, fmt.Errorf("auditstreams: case id %q: %w", *s.CaseID, err)
+				}
+				if ok, err = caseVisible(id); err != nil {
+					return nil, err
+				}
+				seen[*s.CaseID] = ok
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

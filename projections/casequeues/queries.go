@@ -165,6 +165,19 @@ func (q *Queries) Get(ctx context.Context, requestID uuid.UUID) (Case, error) {
 	return q.toCase(r, q.now())
 }
 
+// Visible reports whether the case of requestID is in a queue check admits (check returns nil: QueueAccess.CaseCheck
+// of the caller); a case not in the queues yet is not visible (fail closed).
+func (q *Queries) Visible(ctx context.Context, requestID uuid.UUID, check func(queue string) error) (bool, error) {
+	c, err := q.Get(ctx, requestID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return check(c.Queue) == nil, nil
+}
+
 // List returns a page of the open cases of queue, by due date, then receipt, then id (see Filter).
 func (q *Queries) List(ctx context.Context, queue string, f Filter) ([]Case, error) {
 	return q.listQueue(ctx, queue, f, pageSize(f.Limit))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -254,8 +255,8 @@ func toRequest(r row, now time.Time) (Request, error) {
 		return Request{}, fmt.Errorf("memberrequests: %s: %w", sr.StreamID(r.RequestID), err)
 	}
 	if r.ServiceInCharge != "" {
-		var s sr.ServiceInCharge
-		if err := json.Unmarshal([]byte(r.ServiceInCharge), &s); err != nil {
+		s, err := servicesInCharge.decode(r.ServiceInCharge)
+		if err != nil {
 			return Request{}, fmt.Errorf("memberrequests: %s: service in charge: %w", sr.StreamID(r.RequestID), err)
 		}
 		req.ServiceInCharge = &s
@@ -314,4 +315,37 @@ func decision(r row, loc *time.Location) (*Decision, error) {
 	// Pending until the decision letter is notified (Request.Notify, at read time).
 	d.Appeal = &Appeal{Routes: append([]string{}, svc.AppealRoutes...), Notification: NotificationPending}
 	return d, nil
+}
+
+// servicesInCharge remembers the decoded services in charge: a handful of distinct values (one per service of a
+// catalog version) repeated on every row of every list, whose JSON decoding was a twentieth of a list's cost.
+var servicesInCharge = inChargeCache{max: 1024}
+
+// inChargeCache maps the stored JSON of a service in charge to its decoded value, up to max entries (further
+// values are decoded each time).
+type inChargeCache struct {
+	max  int
+	mu   sync.RWMutex
+	byJS map[string]sr.ServiceInCharge
+}
+
+func (c *inChargeCache) decode(js string) (sr.ServiceInCharge, error) {
+	c.mu.RLock()
+	s, ok := c.byJS[js]
+	c.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	if err := json.Unmarshal([]byte(js), &s); err != nil {
+		return sr.ServiceInCharge{}, err
+	}
+	c.mu.Lock()
+	if c.byJS == nil {
+		c.byJS = make(map[string]sr.ServiceInCharge)
+	}
+	if len(c.byJS) < c.max {
+		c.byJS[js] = s
+	}
+	c.mu.Unlock()
+	return s, nil
 }

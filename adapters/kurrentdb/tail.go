@@ -20,9 +20,10 @@ import (
 //
 //   - the tail knows every record after start: where it began (the position of the Run that started it), then,
 //     once the ring is full, the position of the last record it evicted. A position p is covered when start <= p
-//     (p may be a system event's position, filtered out of the ring, or lie after the newest record of the ring:
-//     the first record after p in the ring is the next one to deliver either way, and the tail will receive the
-//     later ones). A Run behind start stays on its own subscription and tries again after each live record.
+//     (p may be a system event's position, filtered out of the ring, or lie after the newest record of the ring
+//     when the Run's own subscription ran ahead of the tail: the follower starts at the first record after p in the
+//     ring, and skips any record the tail pushes later that is not after its last handled position). A Run behind
+//     start stays on its own subscription and tries again after each live record.
 //   - the tail never waits for a follower: a follower that finds its next record evicted (it fell behind the ring)
 //     goes back to its own subscription after its last handled record, and rejoins once live again.
 //   - the tail's own drops are resubscribed after its newest record with the Run back-off; followers just wait.
@@ -197,7 +198,8 @@ func (t *tail) follow(ctx context.Context, from *esdb.AllPosition, seq uint64, h
 		t.followers--
 		t.mu.Unlock()
 	}()
-	batch := make([]event.Delivery, 0, followBatch)
+	last := posOf(*from)
+	batch := make([]tailEntry, 0, followBatch)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -221,16 +223,19 @@ func (t *tail) follow(ctx context.Context, from *esdb.AllPosition, seq uint64, h
 		}
 		batch = batch[:0]
 		for n := seq; n < t.next && len(batch) < followBatch; n++ {
-			batch = append(batch, t.ring[n%uint64(len(t.ring))].d)
+			batch = append(batch, t.ring[n%uint64(len(t.ring))])
 		}
 		t.mu.Unlock()
-		for _, d := range batch {
-			rec := d.Record
-			if err := handle(ctx, d); err != nil {
+		for _, e := range batch {
+			seq++
+			if !last.less(e.at) {
+				continue // the tail was behind the Run when it joined: already handled
+			}
+			rec := e.d.Record
+			if err := handle(ctx, e.d); err != nil {
 				return &handlerError{fmt.Errorf("kurrentdb source: %s@%d (position %d): %w", rec.Stream, rec.Revision, rec.Position, err)}
 			}
-			*from = esdb.Position{Commit: rec.Position, Prepare: rec.Prepare}
-			seq++
+			*from, last = esdb.Position{Commit: rec.Position, Prepare: rec.Prepare}, e.at
 		}
 	}
 }

@@ -120,6 +120,12 @@ func sameAsLog(t *testing.T, name string, r *tailRun, c *Client, after uint64) {
 	time.Sleep(100 * time.Millisecond)
 	recs, _, notLive := r.snapshot()
 	if len(recs) != len(want) {
+		for i := range min(len(recs), len(want)) {
+			if recs[i].Record.Position != want[i].Position {
+				t.Logf("first diff at %d: got %d want %d; prev %d", i, recs[i].Record.Position, want[i].Position, want[max(i-1, 0)].Position)
+				break
+			}
+		}
 		t.Fatalf("%s: %d records, want %d", name, len(recs), len(want))
 	}
 	for i, d := range recs {
@@ -319,4 +325,43 @@ func TestTailFollowersEndAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, fmt.Sprintf("goroutines back to %d", baseline), func() bool { return runtime.NumGoroutine() <= baseline })
+}
+
+// TestTailJoinsOnlyWhenItCoversTheRun: a Run that is live on its own subscription but behind what the tail still
+// holds (its handler stalled on CaughtUp while the tail evicted records it has not seen) stays on its own
+// subscription until the tail covers it: nothing skipped.
+func TestTailJoinsOnlyWhenItCoversTheRun(t *testing.T) {
+	c := connect(t, startNode(t, kurrentnode.Options{InMemory: true}))
+	codec := testCodec(t)
+	store, source := NewStore(c, codec), NewSource(c, codec, WithTail(4))
+	ctx := ctxT(t)
+	streams := []event.StreamID{newStream(), newStream()}
+	if err := appendN(ctx, store, streams, 5, "before"); err != nil {
+		t.Fatal(err)
+	}
+	first := startTailRun(t, source, 0, nil)
+	wantStats(t, source, 1, 1)
+
+	var stall sync.Mutex
+	stall.Lock()
+	behind := startTailRun(t, source, 0, func(d event.Delivery) error {
+		if d.CaughtUp {
+			stall.Lock()
+			stall.Unlock()
+		}
+		return nil
+	})
+	waitFor(t, "the second Run to catch up", func() bool { recs, _, _ := behind.snapshot(); return len(recs) == 5 })
+	time.Sleep(50 * time.Millisecond) // into its stalled CaughtUp
+	if err := appendN(ctx, store, streams, 20, "while stalled"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first Run", func() bool { recs, _, _ := first.snapshot(); return len(recs) == 25 })
+	stall.Unlock()
+	sameAsLog(t, "behind", behind, c, 0)
+	if err := appendN(ctx, store, streams, 3, "after"); err != nil {
+		t.Fatal(err)
+	}
+	sameAsLog(t, "behind", behind, c, 0)
+	wantStats(t, source, 1, 2)
 }

@@ -45,7 +45,9 @@
 // Deliveries come one at a time in commit order, strictly after the checkpoint given (0: from the start), without
 // the event store's own events (types starting with "$": filtered by the server and again here). When the
 // subscription drops, Run subscribes again after the last record handle accepted, with a bounded back-off, so the
-// feed has no gap and no duplicate. Run ends when ctx ends or when handle returns an error.
+// feed has no gap and no duplicate. Run ends when ctx ends or when handle returns an error. Once live, the Runs of
+// one Source share one subscription, the tail (tail.go): each record is received and decoded once for all of them,
+// and handle must not modify the Record or Event it receives.
 //
 // # Errors
 //

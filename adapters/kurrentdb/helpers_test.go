@@ -25,7 +25,7 @@ type noted struct {
 	Text string `json:"text"`
 }
 
-func testCodec(t *testing.T) *Codec {
+func testCodec(t testing.TB) *Codec {
 	t.Helper()
 	reg, err := event.NewRegistry([]event.Definition{
 		event.Define[opened]("TestCaseOpened"),

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -21,13 +23,41 @@ const (
 
 // Source is an ordered catch-up feed of the global log ($all) without the event store's own events. Many Runs may
 // share one Source.
+//
+// Runs that reached the head of the log share one live subscription, the Source's tail (see tail.go): it decodes
+// each record once and keeps the recent deliveries in a bounded buffer that every live Run reads. The deliveries a
+// handle receives may therefore be the same values other Runs receive: a handle must not modify a delivery's Record
+// (its Data and Metadata bytes) or its Envelope's Event (no consumer in projections/ or adapters/messaging does).
 type Source struct {
-	client *Client
-	codec  *Codec
+	client   *Client
+	codec    *Codec
+	tailSize int // 0: no shared tail
+
+	subs atomic.Int64 // subscriptions open (the tail's included)
+
+	mu   sync.Mutex
+	tail *tail // started by the first Run that reaches the head
 }
 
+// DefaultTailSize is how many recent deliveries the shared live tail keeps unless WithTail says otherwise.
+const DefaultTailSize = 4096
+
+// SourceOption is a setting of NewSource.
+type SourceOption func(*Source)
+
+// WithTail sets how many recent deliveries the shared live tail keeps (DefaultTailSize): a live Run whose handler
+// falls further behind goes back to a subscription of its own until it is live again. 0 turns the tail off: every
+// Run keeps its own subscription for good (as before session 7; kept for comparison in benchmarks).
+func WithTail(size int) SourceOption { return func(s *Source) { s.tailSize = max(size, 0) } }
+
 // NewSource returns a source over client that decodes with codec.
-func NewSource(client *Client, codec *Codec) *Source { return &Source{client: client, codec: codec} }
+func NewSource(client *Client, codec *Codec, opts ...SourceOption) *Source {
+	s := &Source{client: client, codec: codec, tailSize: DefaultTailSize}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // Run delivers to handle, one at a time and in commit order, every event of $all committed after position after
 // (0: from the beginning), except events whose type starts with "$" (the event store's own). Keep the Position of
@@ -39,7 +69,11 @@ func NewSource(client *Client, codec *Codec) *Source { return &Source{client: cl
 // Delivery with CaughtUp set and no record, and later records have Live set.
 //
 // When the subscription drops (node restart, network), Run subscribes again after the last handled record, waiting
-// 100 ms doubling up to 5 s between attempts. Run returns ctx.Err() when ctx ends, the error of handle as soon as it
+// 100 ms doubling up to 5 s between attempts. Once live, Run leaves its own subscription for the Source's shared
+// tail as soon as the tail holds every record after the last handled one; nothing changes for handle (same records,
+// same order, Live set, no further CaughtUp while it follows the tail). A handle too slow for the tail's buffer
+// goes back to a subscription of its own after its last handled record (which delivers CaughtUp again when it
+// reaches the head, as after a drop) and rejoins the tail later. Run returns ctx.Err() when ctx ends, the error of handle as soon as it
 // returns one (the record it failed on counts as not handled), or an error once the Client is closed.
 func (s *Source) Run(ctx context.Context, after uint64, handle func(ctx context.Context, d event.Delivery) error) error {
 	var from esdb.AllPosition = esdb.Start{}
@@ -48,7 +82,21 @@ func (s *Source) Run(ctx context.Context, after uint64, handle func(ctx context.
 	}
 	backoff := minBackoff
 	for {
-		progressed, err := s.subscribe(ctx, &from, handle)
+		var joined *tail
+		var seq uint64
+		join := func(at esdb.AllPosition) bool {
+			joined, seq = s.join(at)
+			return joined != nil
+		}
+		progressed, err := s.subscribe(ctx, &from, handle, join)
+		if errors.Is(err, errJoined) {
+			err = joined.follow(ctx, &from, seq, handle)
+			if errors.Is(err, errFellBehind) {
+				s.client.logger.Debug("kurrentdb: a Run fell behind the shared tail; back on its own subscription", "after", position(from))
+				backoff = minBackoff
+				continue
+			}
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -76,8 +124,9 @@ type handlerError struct{ err error }
 func (e *handlerError) Error() string { return e.err.Error() }
 
 // subscribe runs one subscription from *from until it drops, advancing *from past every handled record. progressed
-// reports whether the subscription delivered anything.
-func (s *Source) subscribe(ctx context.Context, from *esdb.AllPosition, handle func(context.Context, event.Delivery) error) (progressed bool, err error) {
+// reports whether the subscription delivered anything. Once live, after CaughtUp and after each handled record,
+// join (if not nil) is asked whether to leave: if it says yes, subscribe returns errJoined.
+func (s *Source) subscribe(ctx context.Context, from *esdb.AllPosition, handle func(context.Context, event.Delivery) error, join func(esdb.AllPosition) bool) (progressed bool, err error) {
 	var sub *esdb.Subscription
 	opts := esdb.SubscribeToAllOptions{From: *from, Filter: esdb.ExcludeSystemEventsFilter()}
 	err, abandoned := s.client.call(ctx, false, func(es *esdb.Client) (err error) {
@@ -93,6 +142,8 @@ func (s *Source) subscribe(ctx context.Context, from *esdb.AllPosition, handle f
 		}
 		return false, err
 	}
+	s.subs.Add(1)
+	defer s.subs.Add(-1)
 	defer sub.Close()
 	live := false
 	for {
@@ -105,6 +156,9 @@ func (s *Source) subscribe(ctx context.Context, from *esdb.AllPosition, handle f
 			progressed, live = true, true
 			if err := handle(ctx, event.Delivery{CaughtUp: true}); err != nil {
 				return progressed, &handlerError{fmt.Errorf("kurrentdb source: caught up: %w", err)}
+			}
+			if join != nil && join(*from) {
+				return progressed, errJoined
 			}
 		case msg.FellBehind != nil:
 			live = false
@@ -124,6 +178,9 @@ func (s *Source) subscribe(ctx context.Context, from *esdb.AllPosition, handle f
 				return progressed, &handlerError{fmt.Errorf("kurrentdb source: %s@%d (position %d): %w", rec.Stream, rec.Revision, rec.Position, err)}
 			}
 			*from = re.Position
+			if live && join != nil && join(*from) {
+				return progressed, errJoined
+			}
 		}
 	}
 }

@@ -218,16 +218,35 @@ func (h *Cases) file(ctx context.Context, m Meta, id uuid.UUID, sub servicereque
 		cmd.RetryOnConflict = 1 // a concurrent retry of this very command is then recognised as such
 		// The request's personal data (its form, later answers and notes) is the member's: sealed under their key.
 		cmd.Metadata.Subject = sub.MemberID
-		if _, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		var decided, appended []event.Envelope // what the last decision saw, and what it appended
+		commit, err := h.store.UpdateFrom(ctx, stream, cmd, history, func(history []event.Envelope) ([]any, error) {
 			r := servicerequest.Rehydrate(id, history)
 			err := r.Submit(sub, rs, now, caseLocation)
-			return r.Events(), err
-		}); err != nil {
+			events := r.Events()
+			decided, appended = history, make([]event.Envelope, len(events))
+			for i, e := range events {
+				appended[i] = event.Envelope{Stream: stream, EventID: event.DeriveID(cmd.Metadata.CommandID, i),
+					Event: e, Metadata: cmd.Metadata}
+			}
+			return events, err
+		})
+		if err != nil {
 			return SubmitResult{}, err
 		}
-		if history, err = h.store.Load(ctx, stream); err != nil {
-			return SubmitResult{}, err
+		if commit.Appended != len(appended) || len(appended) == 0 {
+			// a concurrent retry of this command recorded it first: answer from the stored events
+			if history, err = h.store.Load(ctx, stream); err != nil {
+				return SubmitResult{}, err
+			}
+			return acknowledgement(id, history)
 		}
+		// The acknowledgement is built from the history decided on plus the events just appended, where the commit
+		// says they landed (the last event carries the read-your-writes position).
+		for i := range appended {
+			appended[i].Revision = commit.Revision - uint64(len(appended)-1-i)
+		}
+		appended[len(appended)-1].Position = commit.Position
+		history = append(append([]event.Envelope(nil), decided...), appended...)
 	}
 	return acknowledgement(id, history)
 }
@@ -241,7 +260,9 @@ func (h *Cases) claimReference(ctx context.Context, m Meta, id uuid.UUID, now ti
 		stream := servicerequest.ReferenceStreamID(ref)
 		cmd := h.commandAt(m, stream, now)
 		cmd.RetryOnConflict = 1 // a lost race is decided again: taken by another request, or ours (a retry)
-		_, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		// A reference stream is new unless the candidate is taken (or this request's retry holds it): append
+		// expecting no stream, and read the stream only when that loses.
+		_, err := h.store.UpdateFrom(ctx, stream, cmd, nil, func(history []event.Envelope) ([]any, error) {
 			for _, env := range history {
 				if c, ok := env.Event.(servicerequest.ReferenceClaimed); ok && c.RequestID == id {
 					return nil, nil

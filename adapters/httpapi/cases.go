@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -382,9 +383,28 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := s.deps.Queues.Get(r.Context(), id)
+	m, err := meta(r)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	// The case and its file are read at the same time; their errors are answered in this order, the queue check
+	// first, so nothing of a case the caller may not see is told.
+	var (
+		c                casequeues.Case
+		file             casefiles.File
+		caseErr, fileErr error
+		wg               sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		file, fileErr = s.deps.CaseFiles.Get(r.Context(), id)
+	}()
+	c, caseErr = s.deps.Queues.Get(r.Context(), id)
+	wg.Wait()
+	if caseErr != nil {
+		s.writeError(w, r, caseErr)
 		return
 	}
 	if err := access.CaseCheck(c.Queue); err != nil {
@@ -394,28 +414,35 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	file, err := s.deps.CaseFiles.Get(r.Context(), id)
-	if errors.Is(err, casefiles.ErrNotFound) {
-		err = errNotReached // the queues have the case, the case files not yet: a read a moment later finds it
+	if errors.Is(fileErr, casefiles.ErrNotFound) {
+		fileErr = errNotReached // the queues have the case, the case files not yet: a read a moment later finds it
 	}
-	if err != nil {
-		s.writeError(w, r, err)
+	if fileErr != nil {
+		s.writeError(w, r, fileErr)
 		return
 	}
-	named, steps, err := s.namedCases(r.Context(), []casequeues.Case{c}, file.Timeline)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	m, err := meta(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	// The opening is recorded while the staff names are read; both must succeed before anything is answered (no
+	// record, no data).
+	var (
+		named    []staffCase
+		steps    []staffStep
+		namesErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		named, steps, namesErr = s.namedCases(r.Context(), []casequeues.Case{c}, file.Timeline)
+	}()
 	p := principalOf(r.Context())
-	if _, err := s.deps.StaffCommands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), file.MemberID,
-		caseFileView, c.Reference); err != nil {
-		s.writeError(w, r, err)
+	_, recordErr := s.deps.StaffCommands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)),
+		file.MemberID, caseFileView, c.Reference)
+	wg.Wait()
+	if recordErr != nil {
+		s.writeError(w, r, recordErr)
+		return
+	}
+	if namesErr != nil {
+		s.writeError(w, r, namesErr)
 		return
 	}
 	w.Header().Set("ETag", etagOf(c.Revision))

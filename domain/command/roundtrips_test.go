@@ -3,6 +3,7 @@ package command_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/msa-dossier/dossier/adapters/keyedhash"
 	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
+	"github.com/msa-dossier/dossier/domain/failure"
 	"github.com/msa-dossier/dossier/domain/servicerequest"
+	"github.com/msa-dossier/dossier/domain/staff"
 )
 
 // sameAck compares two acknowledgements as the API shows them (JSON).
@@ -153,5 +156,66 @@ func TestCaseSubmitConcurrentRetries(t *testing.T) {
 	}
 	if got := f.countStreams(t, servicerequest.Category+"-"); got != 3 {
 		t.Fatalf("%d request events, want 3", got)
+	}
+}
+
+// TestStaffStreamReadOncePerRequest: within one request (command.WithStaffScope), the staff stream the session check
+// reads serves the request's case commands; every request reads it afresh, so a session ended, or a queue taken
+// away, between two requests is seen by the next one.
+func TestStaffStreamReadOncePerRequest(t *testing.T) {
+	f, counting := newCountingCaseFixture(t)
+	id := f.caseworker(t, caseQueue)
+	session := uuid.New()
+	appendStaff := func(e any) {
+		t.Helper()
+		cmd := event.Command{Metadata: event.Metadata{CorrelationID: uuid.New(), CausationID: uuid.New(), CommandID: uuid.New(),
+			Actor: event.Actor{ID: id.String(), Role: event.RoleCaseworker}, OccurredAt: f.clock.Now()}}
+		if _, err := f.env.Store.Update(caseCtx(t), staff.StreamFor(id), cmd, func([]event.Envelope) ([]any, error) {
+			return []any{e}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendStaff(staff.LoggedIn{SessionID: session})
+	request := func() (command.QueueAccess, error) {
+		ctx := command.WithStaffScope(caseCtx(t))
+		if _, err := f.h.StaffSession(ctx, id, session); err != nil {
+			return command.QueueAccess{}, err
+		}
+		return f.h.QueueAccess(ctx, id)
+	}
+	counting.Calls()
+	access, err := request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := counting.Calls(); calls["Load "+staff.Category] != 1 {
+		t.Fatalf("calls %v, want 1 Load of the staff stream", calls)
+	}
+	if err := access.Check(caseQueue); err != nil {
+		t.Fatalf("own queue: %v", err)
+	}
+	// Without the scope (an operator command), each command reads the stream.
+	if _, err := f.h.QueueAccess(caseCtx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.QueueAccess(caseCtx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if calls := counting.Calls(); calls["Load "+staff.Category] != 2 {
+		t.Fatalf("calls %v, want 2 Loads of the staff stream", calls)
+	}
+	// Queues taken away: the next request sees it.
+	appendStaff(staff.QueuesAssigned{Queues: []string{}})
+	if access, err = request(); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.Check(caseQueue); failure.CodeOf(err) != "case.outside_queues" {
+		t.Fatalf("queue taken away, the next request checks %v", err)
+	}
+	// The session ended: the next request is refused.
+	appendStaff(staff.LoggedOut{SessionID: session})
+	if _, err := request(); !errors.Is(err, staff.ErrSessionEnded) {
+		t.Fatalf("session ended, the next request: %v", err)
 	}
 }

@@ -388,23 +388,9 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// The case and its file are read at the same time; their errors are answered in this order, the queue check
-	// first, so nothing of a case the caller may not see is told.
-	var (
-		c                casequeues.Case
-		file             casefiles.File
-		caseErr, fileErr error
-		wg               sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		file, fileErr = s.deps.CaseFiles.Get(r.Context(), id)
-	}()
-	c, caseErr = s.deps.Queues.Get(r.Context(), id)
-	wg.Wait()
-	if caseErr != nil {
-		s.writeError(w, r, caseErr)
+	c, err := s.deps.Queues.Get(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if err := access.CaseCheck(c.Queue); err != nil {
@@ -414,11 +400,12 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if errors.Is(fileErr, casefiles.ErrNotFound) {
-		fileErr = errNotReached // the queues have the case, the case files not yet: a read a moment later finds it
+	file, err := s.deps.CaseFiles.Get(r.Context(), id)
+	if errors.Is(err, casefiles.ErrNotFound) {
+		err = errNotReached // the queues have the case, the case files not yet: a read a moment later finds it
 	}
-	if fileErr != nil {
-		s.writeError(w, r, fileErr)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	// The opening is recorded while the staff names are read; both must succeed before anything is answered (no
@@ -427,6 +414,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		named    []staffCase
 		steps    []staffStep
 		namesErr error
+		wg       sync.WaitGroup
 	)
 	wg.Add(1)
 	go func() {

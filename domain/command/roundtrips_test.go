@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -93,9 +95,9 @@ func newCountingCaseFixture(t *testing.T) (*caseFixture, *countingStore) {
 	return f, counting
 }
 
-// TestCaseSubmitRoundTrips: a new submission reads its request stream once and appends twice (the reference claim,
-// expecting a new stream, then the request at the revision it read), and its acknowledgement, built without reading
-// again, is the one a retry answers from the stored events.
+// TestCaseSubmitRoundTrips: a new submission reads its request stream, appends twice without reading before (the
+// reference claim, expecting a new stream, then the request at the revision it read), and reads the request back for
+// its acknowledgement (the one a retry answers from the stored events): 2 reads and 2 appends, where it took 4 and 2.
 func TestCaseSubmitRoundTrips(t *testing.T) {
 	f, counting := newCountingCaseFixture(t)
 	memberID := uuid.New()
@@ -106,8 +108,8 @@ func TestCaseSubmitRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := counting.Calls()
-	if calls["Load"] != 1 || calls["UpdateFrom"] != 2 || calls["Update"] != 0 {
-		t.Fatalf("calls %v, want 1 Load and 2 UpdateFrom", calls)
+	if calls["Load"] != 2 || calls["UpdateFrom"] != 2 || calls["Update"] != 0 {
+		t.Fatalf("calls %v, want 2 Loads and 2 UpdateFrom", calls)
 	}
 	again, err := f.h.SubmitRequest(caseCtx(t), m, memberID, in)
 	if err != nil {
@@ -129,6 +131,17 @@ func TestCaseSubmitRoundTrips(t *testing.T) {
 // answer is its acknowledgement (a retry that lost the race recognises the winner's events).
 func TestCaseSubmitConcurrentRetries(t *testing.T) {
 	f := newCaseFixture(t)
+	// Each call reads another time, as concurrent retries do: a loser must answer the winner's receipt time.
+	var tick atomic.Int64
+	keys, err := keyedhash.FromHex("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.h, err = newHandlers(testDeps{Store: f.env.Store, Keys: keys, Hasher: caseHasher{}, Clock: func() time.Time {
+		return f.clock.Now().Add(time.Duration(tick.Add(1)) * time.Millisecond)
+	}}); err != nil {
+		t.Fatal(err)
+	}
 	memberID := uuid.New()
 	m := caseMeta()
 	in := command.SubmitInput{Service: caseService, Form: caseFormOf(t, caseForm)}

@@ -218,35 +218,20 @@ func (h *Cases) file(ctx context.Context, m Meta, id uuid.UUID, sub servicereque
 		cmd.RetryOnConflict = 1 // a concurrent retry of this very command is then recognised as such
 		// The request's personal data (its form, later answers and notes) is the member's: sealed under their key.
 		cmd.Metadata.Subject = sub.MemberID
-		var decided, appended []event.Envelope // what the last decision saw, and what it appended
-		commit, err := h.store.UpdateFrom(ctx, stream, cmd, history, func(history []event.Envelope) ([]any, error) {
+		// Appended at the revision loaded above (no second read before the append). The acknowledgement is then read
+		// back from the store, not built from what this call decided: a concurrent retry of the same command appends
+		// the same event ids, which the store accepts as an idempotent success answering the first append's commit,
+		// so only the stored events say when the request was received.
+		if _, err := h.store.UpdateFrom(ctx, stream, cmd, history, func(history []event.Envelope) ([]any, error) {
 			r := servicerequest.Rehydrate(id, history)
 			err := r.Submit(sub, rs, now, caseLocation)
-			events := r.Events()
-			decided, appended = history, make([]event.Envelope, len(events))
-			for i, e := range events {
-				appended[i] = event.Envelope{Stream: stream, EventID: event.DeriveID(cmd.Metadata.CommandID, i),
-					Event: e, Metadata: cmd.Metadata}
-			}
-			return events, err
-		})
-		if err != nil {
+			return r.Events(), err
+		}); err != nil {
 			return SubmitResult{}, err
 		}
-		if commit.Appended != len(appended) || len(appended) == 0 {
-			// a concurrent retry of this command recorded it first: answer from the stored events
-			if history, err = h.store.Load(ctx, stream); err != nil {
-				return SubmitResult{}, err
-			}
-			return acknowledgement(id, history)
+		if history, err = h.store.Load(ctx, stream); err != nil {
+			return SubmitResult{}, err
 		}
-		// The acknowledgement is built from the history decided on plus the events just appended, where the commit
-		// says they landed (the last event carries the read-your-writes position).
-		for i := range appended {
-			appended[i].Revision = commit.Revision - uint64(len(appended)-1-i)
-		}
-		appended[len(appended)-1].Position = commit.Position
-		history = append(append([]event.Envelope(nil), decided...), appended...)
 	}
 	return acknowledgement(id, history)
 }

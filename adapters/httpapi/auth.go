@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/msa-dossier/dossier/domain/command"
 	"github.com/msa-dossier/dossier/domain/event"
 	"github.com/msa-dossier/dossier/domain/failure"
 )
@@ -115,6 +116,8 @@ func (s *Server) member(next http.HandlerFunc) http.Handler {
 // mount applies it).
 func (s *Server) staff(roles []string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The staff stream the session check reads serves the request's commands too (command.WithStaffScope).
+		r = r.WithContext(command.WithStaffScope(r.Context()))
 		p, ok := s.authenticate(w, r)
 		if !ok {
 			return
@@ -134,6 +137,7 @@ func (s *Server) staff(roles []string, next http.HandlerFunc) http.Handler {
 // anySession wraps a handler that accepts a member or a staff session (route Auth "session"; mount applies it).
 func (s *Server) anySession(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(command.WithStaffScope(r.Context()))
 		p, ok := s.authenticate(w, r)
 		if !ok {
 			return

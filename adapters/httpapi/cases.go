@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -382,6 +383,11 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	m, err := meta(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	c, err := s.deps.Queues.Get(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -402,20 +408,29 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	named, steps, err := s.namedCases(r.Context(), []casequeues.Case{c}, file.Timeline)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	m, err := meta(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	// The opening is recorded while the staff names are read; both must succeed before anything is answered (no
+	// record, no data).
+	var (
+		named    []staffCase
+		steps    []staffStep
+		namesErr error
+		wg       sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		named, steps, namesErr = s.namedCases(r.Context(), []casequeues.Case{c}, file.Timeline)
+	}()
 	p := principalOf(r.Context())
-	if _, err := s.deps.StaffCommands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)), file.MemberID,
-		caseFileView, c.Reference); err != nil {
-		s.writeError(w, r, err)
+	_, recordErr := s.deps.StaffCommands.RecordMemberDataOpened(r.Context(), m, p.ID, string(staffActorRole(p.Roles)),
+		file.MemberID, caseFileView, c.Reference)
+	wg.Wait()
+	if recordErr != nil {
+		s.writeError(w, r, recordErr)
+		return
+	}
+	if namesErr != nil {
+		s.writeError(w, r, namesErr)
 		return
 	}
 	w.Header().Set("ETag", etagOf(c.Revision))

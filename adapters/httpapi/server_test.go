@@ -262,7 +262,10 @@ func TestConsistentReadsWaitForTheReadModelsTheyDeclare(t *testing.T) {
 	s := newTestServer(t, Deps{Consistency: w})
 	h := s.Handler()
 	do(t, h, "GET", "/v1/me", "", map[string]string{MinPositionHeader: "1"})
-	do(t, h, "GET", "/v1/me/accesses", "", map[string]string{MinPositionHeader: "1"})
+	// Every route declares its read models now (session 7): a handler wrapped without any names stands for one
+	// that declares none.
+	do(t, s.consistent(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})), "GET", "/v1/me/accesses", "",
+		map[string]string{MinPositionHeader: "1"})
 	if len(w.names) != 2 || !slices.Equal(w.names[0], []string{accounts.Name}) || len(w.names[1]) != 0 {
 		t.Errorf("waits named %q, want [[accounts] []]", w.names)
 	}
@@ -283,5 +286,10 @@ func TestConsistentReadsWaitForTheReadModelsTheyDeclare(t *testing.T) {
 	}
 	if declared == 0 {
 		t.Error("no route declares its read models")
+	}
+	for _, rt := range s.routes() {
+		if rt.Consistent && len(rt.Reads) == 0 {
+			t.Errorf("route %s %s is consistent and declares no read model (Reads)", rt.Method, rt.Path)
+		}
 	}
 }

@@ -22,6 +22,7 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 		requests []string // ids of the member's requests, newest first
 		awaiting []string // requests the last list showed awaiting information
 		booked   string   // the member's appointment booked by this journey, if any
+		skip     int      // steps left to sit out after a login gave up
 	)
 	after := func() map[string]string {
 		if lastPos == "" {
@@ -31,8 +32,13 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 	}
 	for step() {
 		switch {
-		case c.token == "": // a login failed (relogin): log in again before anything else
-			login(ctx, c)
+		case skip > 0: // the last login gave up: sit this step out
+			skip--
+			c.rec.stepSkipped()
+		case c.token == "": // a login failed (relogin): log in again before anything else, a bounded number of times
+			if login(ctx, c); c.token == "" {
+				skip = loginSkippedSteps
+			}
 		case len(awaiting) > 0:
 			id := awaiting[0]
 			awaiting = awaiting[1:]

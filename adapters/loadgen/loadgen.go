@@ -135,6 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Mix = mixRec.stats(elapsed)
 	rep.Reads = mixRec.sum(elapsed, func(r string) bool { return strings.HasPrefix(r, "GET ") && r != healthzRoute })
 	rep.Commands = mixRec.sum(elapsed, func(r string) bool { return !strings.HasPrefix(r, "GET ") })
+	rep.LoginsGivenUp, rep.StepsSkipped = mixRec.loginsGivenUp, mixRec.stepsSkipped
 	rep.Machine.LoadAfter = loadAverage()
 
 	for _, rec := range []*recorder{setupRec, mixRec} {
@@ -279,13 +280,40 @@ func relogin(ctx context.Context, c *client) {
 	login(ctx, c)
 }
 
-// login opens a member's session (a throttled login waits as asked).
+// loginAttempts bounds the tries of a member's login during the mix (each after the wait a 429 or 503 asks), and
+// loginSkippedSteps is how many of its steps a member whose login failed sits out before trying again: on a starved
+// machine, members retrying without end would turn the mix into logins.
+const (
+	loginAttempts     = 3
+	loginSkippedSteps = 10
+)
+
+// login opens a member's session (a throttled login waits as asked, loginAttempts times at most). A login that
+// gives up is counted (recorder.loginGaveUp) and leaves the member without a session.
 func login(ctx context.Context, c *client) {
-	s, err := retry429(ctx, func() (answer, error) {
-		return c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": c.nir, "password": memberPassword}, nil, "429")
-	})
-	if err == nil {
+	var (
+		s   answer
+		err error
+	)
+	for attempt := 1; ; attempt++ {
+		s, err = c.call(ctx, "POST /v1/sessions", "POST", "/v1/sessions", map[string]string{"nir": c.nir, "password": memberPassword}, nil, "429", "503 unavailable")
+		if err != nil || (s.status != 429 && s.status != 503) {
+			break
+		}
+		if attempt == loginAttempts {
+			err = fmt.Errorf("loadgen: login still refused after %d attempts (%d)", attempt, s.status)
+			break
+		}
+		if err = sleep(ctx, retryAfter(s)); err != nil {
+			break
+		}
+	}
+	if err == nil && s.status < 300 {
 		c.token = s.str("token")
+		return
+	}
+	if ctx.Err() == nil {
+		c.rec.loginGaveUp()
 	}
 }
 

@@ -34,6 +34,10 @@ type Report struct {
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	// ErrorKinds counts every unexpected answer by route, status and code.
 	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
+	// LoginsGivenUp counts the members' logins of the mix refused (429/503) loginAttempts times in a row; each such
+	// member then sat out loginSkippedSteps steps, counted in StepsSkipped.
+	LoginsGivenUp int `json:"logins_given_up"`
+	StepsSkipped  int `json:"steps_skipped"`
 	// ServerCPUSec is the CPU time the server process used during the mix, when the caller knows its pid.
 	ServerCPUSec float64 `json:"server_cpu_seconds,omitempty"`
 	// LoadCPUSec is the CPU time this generator used during the mix.
@@ -124,6 +128,21 @@ type recorder struct {
 	nUnexp     int
 	// kinds counts the unexpected answers by route, status and code (never a body).
 	kinds map[string]int
+	// loginsGivenUp counts the members' logins that gave up after loginAttempts; stepsSkipped the steps those
+	// members sat out (loginSkippedSteps each).
+	loginsGivenUp, stepsSkipped int
+}
+
+func (r *recorder) loginGaveUp() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loginsGivenUp++
+}
+
+func (r *recorder) stepSkipped() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stepsSkipped++
 }
 
 type samples struct {
@@ -299,6 +318,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-38s goal %-6g measured %-9.2f %s\n", g.Name, g.Goal, g.Measured, verdict)
 	}
 	fmt.Fprintf(&b, "unexpected errors: %d\n", r.Unexpected)
+	if r.LoginsGivenUp > 0 {
+		fmt.Fprintf(&b, "member logins given up: %d (steps skipped: %d)\n", r.LoginsGivenUp, r.StepsSkipped)
+	}
 	if len(r.ErrorKinds) > 0 {
 		kinds := make([]string, 0, len(r.ErrorKinds))
 		for k := range r.ErrorKinds {

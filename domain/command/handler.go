@@ -31,6 +31,10 @@ type EventStore interface {
 	// Metadata.CommandID) append nothing new and return the original commit, or event.ErrRequestReused when their
 	// Metadata.RequestHash differs from the recorded one (Metadata.CheckReplay).
 	Update(ctx context.Context, stream event.StreamID, cmd event.Command, decide func(history []event.Envelope) ([]any, error)) (event.Commit, error)
+	// UpdateFrom is Update whose first decision is made on history, the stream as the caller loaded it (empty: a
+	// stream believed new), without reading it again: the expected revision is that of history's last event, and a
+	// stream that moved since is decided again over a fresh load within cmd.RetryOnConflict (else a Conflict).
+	UpdateFrom(ctx context.Context, stream event.StreamID, cmd event.Command, history []event.Envelope, decide func(history []event.Envelope) ([]any, error)) (event.Commit, error)
 }
 
 // Keys derives values from the server key (*keyedhash.Hasher implements it).

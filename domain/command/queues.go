@@ -123,7 +123,7 @@ func (c *core) loadStaffMember(ctx context.Context, id uuid.UUID) (staffMember, 
 	if id == uuid.Nil {
 		return staffMember{id: id}, nil
 	}
-	history, err := c.store.Load(ctx, staff.StreamFor(id))
+	history, err := c.loadStaffHistory(ctx, id, false)
 	if err != nil {
 		return staffMember{}, err
 	}

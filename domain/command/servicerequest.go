@@ -218,7 +218,11 @@ func (h *Cases) file(ctx context.Context, m Meta, id uuid.UUID, sub servicereque
 		cmd.RetryOnConflict = 1 // a concurrent retry of this very command is then recognised as such
 		// The request's personal data (its form, later answers and notes) is the member's: sealed under their key.
 		cmd.Metadata.Subject = sub.MemberID
-		if _, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		// Appended at the revision loaded above (no second read before the append). The acknowledgement is then read
+		// back from the store, not built from what this call decided: a concurrent retry of the same command appends
+		// the same event ids, which the store accepts as an idempotent success answering the first append's commit,
+		// so only the stored events say when the request was received.
+		if _, err := h.store.UpdateFrom(ctx, stream, cmd, history, func(history []event.Envelope) ([]any, error) {
 			r := servicerequest.Rehydrate(id, history)
 			err := r.Submit(sub, rs, now, caseLocation)
 			return r.Events(), err
@@ -241,7 +245,9 @@ func (h *Cases) claimReference(ctx context.Context, m Meta, id uuid.UUID, now ti
 		stream := servicerequest.ReferenceStreamID(ref)
 		cmd := h.commandAt(m, stream, now)
 		cmd.RetryOnConflict = 1 // a lost race is decided again: taken by another request, or ours (a retry)
-		_, err := h.store.Update(ctx, stream, cmd, func(history []event.Envelope) ([]any, error) {
+		// A reference stream is new unless the candidate is taken (or this request's retry holds it): append
+		// expecting no stream, and read the stream only when that loses.
+		_, err := h.store.UpdateFrom(ctx, stream, cmd, nil, func(history []event.Envelope) ([]any, error) {
 			for _, env := range history {
 				if c, ok := env.Event.(servicerequest.ReferenceClaimed); ok && c.RequestID == id {
 					return nil, nil

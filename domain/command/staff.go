@@ -637,7 +637,7 @@ func (h *Staff) existingStaff(ctx context.Context, staffID uuid.UUID) (*staff.St
 	if staffID == uuid.Nil {
 		return nil, staff.ErrNotFound
 	}
-	history, err := h.store.Load(ctx, staff.StreamFor(staffID))
+	history, err := h.loadStaffHistory(ctx, staffID, true)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,9 @@ type RouterConfig struct {
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	LeaseRetry time.Duration
+	// CheckpointInterval is how often each handler's checkpoint is stored (see SubscriberConfig; default
+	// DefaultCheckpointInterval).
+	CheckpointInterval time.Duration
 	// CloseTimeout is how long Close waits for handlers in flight (default 15s).
 	CloseTimeout time.Duration
 	// Now is the clock of checkpoint, poison, replay and retention times; nil means time.Now.
@@ -100,7 +103,8 @@ const DefaultProcessedRetention = 30 * 24 * time.Hour
 // Validate reports every problem at once.
 func (c RouterConfig) Validate() error {
 	return depcheck.New("messaging: router").Require("Feed", c.Feed).Require("DB", c.DB).
-		Problem(c.Retry.MaxRetries < 0, "Retry.MaxRetries must not be negative").Err()
+		Problem(c.Retry.MaxRetries < 0, "Retry.MaxRetries must not be negative").
+		Problem(c.CheckpointInterval < 0, "CheckpointInterval must not be negative").Err()
 }
 
 func (c *RouterConfig) setDefaults() {
@@ -247,6 +251,8 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 		MaxBackoff: r.cfg.MaxBackoff,
 		LeaseRetry: r.cfg.LeaseRetry,
 		Now:        r.cfg.Now,
+
+		CheckpointInterval: r.cfg.CheckpointInterval,
 	}
 	for _, opt := range opts {
 		opt(&scfg)

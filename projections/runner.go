@@ -36,6 +36,11 @@ type Options struct {
 	// SwitchCheck is how often a caught-up version that could not switch in (the live version was still run by
 	// another replica) tries again (default 10s).
 	SwitchCheck time.Duration
+	// CheckpointInterval bounds how long the stored checkpoint of a projection may lag behind its position (default
+	// 1s). A batch whose events the projection skips (it writes no row) commits nothing: its position counts at once
+	// in memory (WaitFor, Status, metrics) and is stored with the next batch that writes, or on its own after this
+	// interval, or when the projection stops.
+	CheckpointInterval time.Duration
 	// ShareInterval is how often the runner compares the projections it runs with its fair share (default 10s):
 	// with n replicas running (their presence leases, sqldb.DB.Join), a replica running more than
 	// ceil(projections/n) hands the surplus over (see Runner).
@@ -66,6 +71,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.ShareInterval <= 0 {
 		o.ShareInterval = 10 * time.Second
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Second
 	}
 }
 

@@ -39,7 +39,8 @@ type Options struct {
 	// CheckpointInterval bounds how long the stored checkpoint of a projection may lag behind its position (default
 	// 1s). A batch whose events the projection skips (it writes no row) commits nothing: its position counts at once
 	// in memory (WaitFor, Status, metrics) and is stored with the next batch that writes, or on its own after this
-	// interval, or when the projection stops.
+	// interval, or when the projection stops. Negative: every batch commits its checkpoint (the behaviour before
+	// session 7, kept for comparison benchmarks).
 	CheckpointInterval time.Duration
 	// ShareInterval is how often the runner compares the projections it runs with its fair share (default 10s):
 	// with n replicas running (their presence leases, sqldb.DB.Join), a replica running more than
@@ -72,7 +73,7 @@ func (o *Options) setDefaults() {
 	if o.ShareInterval <= 0 {
 		o.ShareInterval = 10 * time.Second
 	}
-	if o.CheckpointInterval <= 0 {
+	if o.CheckpointInterval == 0 {
 		o.CheckpointInterval = time.Second
 	}
 }

@@ -357,7 +357,7 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 	opts := w.r.opts
 	switchTick := time.NewTicker(opts.SwitchCheck)
 	defer switchTick.Stop()
-	storeTick := time.NewTicker(opts.CheckpointInterval)
+	storeTick := time.NewTicker(max(opts.CheckpointInterval, time.Second)) // negative: every batch stores
 	defer storeTick.Stop()
 	defer w.storeOnStop(ctx)
 	batch := make([]event.Envelope, 0, opts.MaxBatch)
@@ -519,7 +519,7 @@ func (w *worker) commit(ctx context.Context, batch []event.Envelope, records []e
 				return err
 			}
 		}
-		if !tx.Began() {
+		if !tx.Began() && w.r.opts.CheckpointInterval > 0 {
 			return nil // nothing written: nothing to commit
 		}
 		return saveCheckpoint(ctx, tx, w.name, w.version, w.stored, last.Position, w.unstored+len(batch), last.RecordedAt)

@@ -8,7 +8,6 @@ import (
 	"github.com/msa-dossier/dossier/adapters/messaging"
 	"github.com/msa-dossier/dossier/adapters/sqldb"
 	"github.com/msa-dossier/dossier/adapters/sqldb/sqldbtest"
-	"github.com/msa-dossier/dossier/domain/event"
 )
 
 // A process killed after an Ack and before the checkpoint's next store: the event comes again at the next start,
@@ -167,17 +166,4 @@ func TestQuietFeedStoresTheCheckpointWithinTheInterval(t *testing.T) {
 		}
 		second.Ack()
 	})
-}
-
-func TestCheckpointIntervalMustNotBeNegative(t *testing.T) {
-	if _, err := messaging.NewSubscriber(messaging.SubscriberConfig{Handler: "test.neg", Feed: startLogless{},
-		DB: &sqldb.DB{}, CheckpointInterval: -time.Second}); err == nil {
-		t.Error("NewSubscriber accepted a negative CheckpointInterval")
-	}
-}
-
-type startLogless struct{}
-
-func (startLogless) Run(context.Context, uint64, func(context.Context, event.Delivery) error) error {
-	return nil
 }

@@ -66,7 +66,7 @@ type RouterConfig struct {
 	MaxBackoff time.Duration
 	LeaseRetry time.Duration
 	// CheckpointInterval is how often each handler's checkpoint is stored (see SubscriberConfig; default
-	// DefaultCheckpointInterval).
+	// DefaultCheckpointInterval; negative: at every Ack).
 	CheckpointInterval time.Duration
 	// CloseTimeout is how long Close waits for handlers in flight (default 15s).
 	CloseTimeout time.Duration
@@ -103,8 +103,7 @@ const DefaultProcessedRetention = 30 * 24 * time.Hour
 // Validate reports every problem at once.
 func (c RouterConfig) Validate() error {
 	return depcheck.New("messaging: router").Require("Feed", c.Feed).Require("DB", c.DB).
-		Problem(c.Retry.MaxRetries < 0, "Retry.MaxRetries must not be negative").
-		Problem(c.CheckpointInterval < 0, "CheckpointInterval must not be negative").Err()
+		Problem(c.Retry.MaxRetries < 0, "Retry.MaxRetries must not be negative").Err()
 }
 
 func (c *RouterConfig) setDefaults() {

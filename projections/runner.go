@@ -96,8 +96,9 @@ type Runner struct {
 	workers []*worker
 	byName  map[string]*worker
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced whenever a position, a state or an error changes
+	mu sync.Mutex
+	// waitSet holds the WaitFor calls in progress; notifyLocked wakes those whose wait is over, and only those.
+	waitSet map[*waiter]struct{}
 	started bool
 	running bool
 	runErr  error // why Run ended, once it has
@@ -123,7 +124,7 @@ func NewRunner(db *sqldb.DB, source Source, opts Options, ps ...Projection) (*Ru
 	r := &Runner{
 		db: db, source: source, opts: opts, logger: opts.Logger,
 		byName:  make(map[string]*worker, len(ps)),
-		changed: make(chan struct{}),
+		waitSet: map[*waiter]struct{}{},
 		wake:    make(chan struct{}, 1),
 	}
 	for _, p := range ps {
@@ -210,8 +211,14 @@ func (r *Runner) run(ctx context.Context) error {
 
 // notifyLocked wakes every WaitFor. r.mu must be held.
 func (r *Runner) notifyLocked() {
-	close(r.changed)
-	r.changed = make(chan struct{})
+	for wt := range r.waitSet {
+		if r.waitOverLocked(wt) {
+			select {
+			case wt.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // follow reads the checkpoint table: every FollowInterval while a WaitFor waits on a projection this replica does

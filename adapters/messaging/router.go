@@ -65,8 +65,8 @@ type RouterConfig struct {
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	LeaseRetry time.Duration
-	// CheckpointInterval is how often each handler's checkpoint is stored (see SubscriberConfig; default
-	// DefaultCheckpointInterval; negative: at every Ack).
+	// CheckpointInterval, when positive, is how often each handler's checkpoint is stored (see SubscriberConfig;
+	// default DefaultCheckpointInterval: at every Ack).
 	CheckpointInterval time.Duration
 	// CloseTimeout is how long Close waits for handlers in flight (default 15s).
 	CloseTimeout time.Duration

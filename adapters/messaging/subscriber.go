@@ -57,12 +57,12 @@ type SubscriberConfig struct {
 	LeaseRetry time.Duration
 	// Now is the clock of checkpoint times; nil means time.Now.
 	Now func() time.Time
-	// CheckpointInterval is how often the position of the last acknowledged event is stored as the handler's
-	// checkpoint (default DefaultCheckpointInterval): at most one write per interval instead of one per event. The
+	// CheckpointInterval, when positive, is how often the position of the last acknowledged event is stored as the
+	// handler's checkpoint: at most one write per interval instead of one per event. The
 	// position is also stored when the feed reaches its head and when the subscription ends. An event acknowledged
 	// but not yet checkpointed when the process dies is delivered again: the repeats a crash causes are bounded by
-	// the interval, and keyed effects (Once, OnceExternal) find their key. Negative: stored at every Ack, before the
-	// next message (the behaviour before session 7, kept for comparison benchmarks).
+	// the interval, and keyed effects (Once, OnceExternal) find their key. Negative, and 0 (the default,
+	// DefaultCheckpointInterval): stored at every Ack, before the next message.
 	CheckpointInterval time.Duration
 
 	// whileLeased, set by the Router, runs beside the subscription for as long as it holds the handler's lease (its
@@ -100,8 +100,15 @@ func (c *SubscriberConfig) setDefaults() {
 	}
 }
 
-// DefaultCheckpointInterval is the default SubscriberConfig.CheckpointInterval (and RouterConfig's).
-const DefaultCheckpointInterval = 250 * time.Millisecond
+// DefaultCheckpointInterval is the default SubscriberConfig.CheckpointInterval (and RouterConfig's): negative, a
+// store at every Ack. Storing every 250 ms cut the read-model database's statements by two thirds in the writer
+// benchmark (BENCHMARKS.md, "Writer diet (session 7)"), but made the HTTP mix slower in every same-run A/B of
+// session 7 (fewer requests served, more CPU per request), for a reason not yet found: it stays off by default until
+// a quiet rerun explains it. RouterConfig.CheckpointInterval turns it on.
+const DefaultCheckpointInterval = -1 * time.Nanosecond
+
+// IntervalCheckpoint is the interval measured in session 7 (see DefaultCheckpointInterval).
+const IntervalCheckpoint = 250 * time.Millisecond
 
 // Validate reports every problem at once.
 func (c SubscriberConfig) Validate() error {
@@ -116,8 +123,9 @@ const ackGrace = 2 * time.Second
 // Subscriber is a watermill message.Subscriber over the global log for one handler. It delivers one message per
 // non-system event, in commit order, the next only after the previous one is acknowledged:
 //
-//   - Ack moves the handler's checkpoint to the event's position; the checkpoint is stored at most every
-//     CheckpointInterval, when the feed reaches its head, and when the subscription ends;
+//   - Ack moves the handler's checkpoint to the event's position, stored before the next message is sent (or, with
+//     a positive CheckpointInterval, at most every interval, when the feed reaches its head and when the
+//     subscription ends);
 //   - Nack delivers the same event again, after Backoff (doubling up to MaxBackoff while it keeps failing);
 //   - a new Subscriber of the same handler (a restart, another replica) resumes strictly after the checkpoint.
 //
@@ -125,8 +133,9 @@ const ackGrace = 2 * time.Second
 // UUID is the event id. Handlers get the decoded event with Envelope. Messages come with a context derived from
 // the subscription's, cancelled after Ack or Nack and when the subscription ends.
 //
-// Delivery is at least once: the events acknowledged within CheckpointInterval before a crash, whose checkpoint was
-// not yet stored, come again. Handlers make their effects idempotent with Once or OnceExternal.
+// Delivery is at least once: an event acknowledged just before a crash (with a positive CheckpointInterval, the
+// events acknowledged within the interval), whose checkpoint was not yet stored, comes again. Handlers make their
+// effects idempotent with Once or OnceExternal.
 type Subscriber struct {
 	cfg    SubscriberConfig
 	logger *slog.Logger

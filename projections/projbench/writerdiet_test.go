@@ -109,9 +109,9 @@ func dietRound(t *testing.T, dialect sqldb.Dialect, source projections.Source, f
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	db := sqldbtest.NewTarget(t, dialect).Open(t)
-	interval := time.Duration(0) // the defaults
+	interval, reactions := time.Duration(0), messaging.IntervalCheckpoint // projections: the default
 	if old {
-		interval = -1
+		interval, reactions = -1, -1
 	}
 	ps := make([]projections.Projection, dietProjections)
 	for i := range ps {
@@ -125,7 +125,7 @@ func dietRound(t *testing.T, dialect sqldb.Dialect, source projections.Source, f
 	if err := messaging.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	router, err := messaging.NewRouter(messaging.RouterConfig{Feed: feed, DB: db, CheckpointInterval: interval})
+	router, err := messaging.NewRouter(messaging.RouterConfig{Feed: feed, DB: db, CheckpointInterval: reactions})
 	if err != nil {
 		t.Fatal(err)
 	}

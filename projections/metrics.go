@@ -59,6 +59,14 @@ func (r *Runner) register(reg prometheus.Registerer) error {
 				defer r.mu.Unlock()
 				return float64(w.applied)
 			}),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "dossier_projection_transactions_total", ConstLabels: labels,
+				Help: "Write transactions this replica committed for the projection (a batch that writes no row commits none).",
+			}, func() float64 {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				return float64(w.transactions)
+			}),
 		)
 	}
 	for _, c := range cs {

@@ -36,6 +36,12 @@ type Options struct {
 	// SwitchCheck is how often a caught-up version that could not switch in (the live version was still run by
 	// another replica) tries again (default 10s).
 	SwitchCheck time.Duration
+	// CheckpointInterval bounds how long the stored checkpoint of a projection may lag behind its position (default
+	// 1s). A batch whose events the projection skips (it writes no row) commits nothing: its position counts at once
+	// in memory (WaitFor, Status, metrics) and is stored with the next batch that writes, or on its own after this
+	// interval, or when the projection stops. Negative: every batch commits its checkpoint (the behaviour before
+	// session 7, kept for comparison benchmarks).
+	CheckpointInterval time.Duration
 	// ShareInterval is how often the runner compares the projections it runs with its fair share (default 10s):
 	// with n replicas running (their presence leases, sqldb.DB.Join), a replica running more than
 	// ceil(projections/n) hands the surplus over (see Runner).
@@ -67,6 +73,9 @@ func (o *Options) setDefaults() {
 	if o.ShareInterval <= 0 {
 		o.ShareInterval = 10 * time.Second
 	}
+	if o.CheckpointInterval == 0 {
+		o.CheckpointInterval = time.Second
+	}
 }
 
 // Runner keeps projections in step with the global log: for each projection it takes the projection's lease, then
@@ -87,8 +96,9 @@ type Runner struct {
 	workers []*worker
 	byName  map[string]*worker
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced whenever a position, a state or an error changes
+	mu sync.Mutex
+	// waitSet holds the WaitFor calls in progress; notifyLocked wakes those whose wait is over, and only those.
+	waitSet map[*waiter]struct{}
 	started bool
 	running bool
 	runErr  error // why Run ended, once it has
@@ -114,7 +124,7 @@ func NewRunner(db *sqldb.DB, source Source, opts Options, ps ...Projection) (*Ru
 	r := &Runner{
 		db: db, source: source, opts: opts, logger: opts.Logger,
 		byName:  make(map[string]*worker, len(ps)),
-		changed: make(chan struct{}),
+		waitSet: map[*waiter]struct{}{},
 		wake:    make(chan struct{}, 1),
 	}
 	for _, p := range ps {
@@ -201,8 +211,14 @@ func (r *Runner) run(ctx context.Context) error {
 
 // notifyLocked wakes every WaitFor. r.mu must be held.
 func (r *Runner) notifyLocked() {
-	close(r.changed)
-	r.changed = make(chan struct{})
+	for wt := range r.waitSet {
+		if r.waitOverLocked(wt) {
+			select {
+			case wt.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // follow reads the checkpoint table: every FollowInterval while a WaitFor waits on a projection this replica does

@@ -43,14 +43,41 @@ func (r *Runner) WaitForProjection(ctx context.Context, name string, position ui
 	return r.WaitFor(ctx, position, name)
 }
 
+// waiter is a WaitFor in progress: woken (wake) when its wait is over, not at every change.
+type waiter struct {
+	position uint64
+	ws       []*worker
+	wake     chan struct{} // buffered: a wake-up is never lost
+}
+
+// waitOverLocked reports whether wt can return: its projections have reached its position, or one has stopped, or
+// the runner has ended. r.mu must be held. notifyLocked calls it for every waiter at every change, so that a change
+// wakes only the waiters it concerns (hundreds of waiting reads, sixteen projections each committing: waking every
+// waiter at every commit cost more CPU than the waits).
+func (r *Runner) waitOverLocked(wt *waiter) bool {
+	if r.started && !r.running {
+		return true
+	}
+	for _, w := range wt.ws {
+		if w.err != nil {
+			return true
+		}
+		if w.livePosition < wt.position {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *Runner) wait(ctx context.Context, position uint64, ws []*worker) error {
 	if position == 0 {
 		return nil
 	}
-	registered := false
+	var wt *waiter
 	defer func() {
-		if registered {
+		if wt != nil {
 			r.mu.Lock()
+			delete(r.waitSet, wt)
 			r.waiters--
 			r.mu.Unlock()
 		}
@@ -76,12 +103,12 @@ func (r *Runner) wait(ctx context.Context, position uint64, ws []*worker) error 
 			r.mu.Unlock()
 			return nil
 		}
-		first := !registered
+		first := wt == nil
 		if first {
-			registered = true
+			wt = &waiter{position: position, ws: ws, wake: make(chan struct{}, 1)}
+			r.waitSet[wt] = struct{}{}
 			r.waiters++
 		}
-		changed := r.changed
 		r.mu.Unlock()
 		if first {
 			select { // let the follower speed up if this waiter needs it
@@ -90,7 +117,7 @@ func (r *Runner) wait(ctx context.Context, position uint64, ws []*worker) error 
 			}
 		}
 		select {
-		case <-changed:
+		case <-wt.wake:
 		case <-ctx.Done():
 			return fmt.Errorf("projections: wait for position %d: %w", position, ctx.Err())
 		}

@@ -49,6 +49,7 @@ type worker struct {
 	caughtUp      bool   // reached the head of the log in the current session
 	heldElsewhere bool   // standing by because another holder has the lease (not merely before the first attempt)
 	applied       int64  // events applied by this process
+	transactions  int64  // write transactions committed by this process
 	lastRecorded  time.Time
 	pendingSince  time.Time // recorded-at of the oldest event received but not committed yet
 	err           error     // why the projection stopped
@@ -59,6 +60,13 @@ type worker struct {
 	// stopSession ends the running session (nil when none runs); handOver says it was ended for a fair share.
 	stopSession context.CancelFunc
 	handOver    bool
+
+	// Owned by the session's goroutine (no lock): the stored checkpoint, which may lag behind position when
+	// batches wrote nothing (see Options.CheckpointInterval).
+	stored         uint64    // position of the stored checkpoint (saveCheckpoint's fence)
+	unstored       int       // events applied since
+	unstoredAt     time.Time // recorded-at of the last of them
+	unstoredRecord bool      // position is ahead of stored
 }
 
 // session options.
@@ -299,6 +307,7 @@ func (w *worker) session(ctx context.Context, lease *sqldb.Lease, so sessionOpti
 	if err != nil {
 		return w.sessionEnd(lease, err)
 	}
+	w.stored, w.unstored, w.unstoredRecord = cp.Position, 0, false
 	w.r.mu.Lock()
 	w.role, w.state, w.position, w.caughtUp = RoleActive, cp.State, cp.Position, false
 	if hasLive && live != w.liveVersion {
@@ -348,6 +357,9 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 	opts := w.r.opts
 	switchTick := time.NewTicker(opts.SwitchCheck)
 	defer switchTick.Stop()
+	storeTick := time.NewTicker(max(opts.CheckpointInterval, time.Second)) // negative: every batch stores
+	defer storeTick.Stop()
+	defer w.storeOnStop(ctx)
 	batch := make([]event.Envelope, 0, opts.MaxBatch)
 	records := make([]event.Record, 0, opts.MaxBatch)
 	_, raw := w.p.(RecordApplier)
@@ -374,6 +386,11 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 			return fmt.Errorf("projections: %s: source: %w", Prefix(w.name, w.version), err)
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-storeTick.C:
+			if err := w.storeCheckpoint(ctx, pos); err != nil {
+				return err
+			}
+			continue
 		case <-switchTick.C:
 			if err := w.maybeSwitch(ctx, so.forceSwitch); err != nil {
 				return err
@@ -437,7 +454,7 @@ func (w *worker) consume(ctx context.Context, deliveries <-chan event.Delivery, 
 			timer.Stop()
 		}
 		if len(batch) > 0 {
-			if err := w.commit(ctx, batch, records, pos, last); err != nil {
+			if err := w.commit(ctx, batch, records, last); err != nil {
 				return err
 			}
 			pos = last.Position
@@ -479,19 +496,13 @@ func (w *worker) markPending(recordedAt time.Time) {
 	w.r.mu.Unlock()
 }
 
-// commit applies a batch and moves the checkpoint from prev to the batch's last position in one transaction.
-// A RecordApplier gets the records instead of the envelopes.
-func (w *worker) commit(ctx context.Context, batch []event.Envelope, records []event.Record, prev uint64, last event.Record) error {
+// commit applies a batch and moves the checkpoint from the stored position to the batch's last position in one
+// transaction. The transaction begins at Apply's first statement: a batch the projection skips entirely commits
+// nothing, moves the position in memory only, and leaves the checkpoint to the next batch that writes or to
+// storeCheckpoint. A RecordApplier gets the records instead of the envelopes.
+func (w *worker) commit(ctx context.Context, batch []event.Envelope, records []event.Record, last event.Record) error {
 	start := time.Now()
-	err := w.r.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if tx.Dialect() == sqldb.Postgres {
-			// A read model is rebuilt from the log and its checkpoint commits with its rows: a crash that loses the
-			// last commits loses both, and they are applied again. Not waiting for the WAL flush is therefore safe,
-			// and it is most of a small batch's commit time (as synchronous=NORMAL is on SQLite).
-			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
-				return fmt.Errorf("projections: %s: %w", Prefix(w.name, w.version), err)
-			}
-		}
+	began, err := w.r.db.InLazyTx(ctx, w.beginBatch, func(tx *sqldb.Tx) error {
 		if err := applyTo(ctx, tx, w.p, batch, records); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -508,13 +519,25 @@ func (w *worker) commit(ctx context.Context, batch []event.Envelope, records []e
 				return err
 			}
 		}
-		return saveCheckpoint(ctx, tx, w.name, w.version, prev, last.Position, len(batch), last.RecordedAt)
+		if !tx.Began() && w.r.opts.CheckpointInterval > 0 {
+			return nil // nothing written: nothing to commit
+		}
+		return saveCheckpoint(ctx, tx, w.name, w.version, w.stored, last.Position, w.unstored+len(batch), last.RecordedAt)
 	})
 	if err != nil {
 		return err
 	}
+	if began {
+		w.stored, w.unstored, w.unstoredRecord = last.Position, 0, false
+	} else {
+		w.unstored += len(batch)
+		w.unstoredAt, w.unstoredRecord = last.RecordedAt, true
+	}
 	w.r.metrics.observeBatch(w, len(batch), time.Since(start))
 	w.r.mu.Lock()
+	if began {
+		w.transactions++
+	}
 	w.position = last.Position
 	w.applied += int64(len(batch))
 	w.lastRecorded = last.RecordedAt
@@ -525,6 +548,59 @@ func (w *worker) commit(ctx context.Context, batch []event.Envelope, records []e
 	w.r.notifyLocked()
 	w.r.mu.Unlock()
 	return nil
+}
+
+// beginBatch runs first in a batch's transaction, once it begins.
+func (w *worker) beginBatch(ctx context.Context, tx *sqldb.Tx) error {
+	if tx.Dialect() != sqldb.Postgres {
+		return nil
+	}
+	// A read model is rebuilt from the log and its checkpoint commits with its rows: a crash that loses the last
+	// commits loses both, and they are applied again. Not waiting for the WAL flush is therefore safe, and it is
+	// most of a small batch's commit time (as synchronous=NORMAL is on SQLite).
+	if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
+		return fmt.Errorf("projections: %s: %w", Prefix(w.name, w.version), err)
+	}
+	return nil
+}
+
+// storeCheckpoint stores position pos, reached by batches that wrote nothing, as the checkpoint (fenced by the
+// stored one, as commit does). It does nothing when the stored checkpoint is already there.
+func (w *worker) storeCheckpoint(ctx context.Context, pos uint64) error {
+	if !w.unstoredRecord || pos <= w.stored {
+		return nil
+	}
+	err := w.r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := w.beginBatch(ctx, tx); err != nil {
+			return err
+		}
+		return saveCheckpoint(ctx, tx, w.name, w.version, w.stored, pos, w.unstored, w.unstoredAt)
+	})
+	if err != nil {
+		return err
+	}
+	w.stored, w.unstored, w.unstoredRecord = pos, 0, false
+	w.r.mu.Lock()
+	w.transactions++
+	w.r.mu.Unlock()
+	return nil
+}
+
+// storeOnStop stores the position reached when a session ends, so that the next one (here or on another replica)
+// does not read the skipped events again. A session that lost its lease is fenced off by the stored position.
+func (w *worker) storeOnStop(ctx context.Context) {
+	if !w.unstoredRecord {
+		return
+	}
+	w.r.mu.Lock()
+	pos := w.position
+	w.r.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.storeCheckpoint(sctx, pos); err != nil && !errors.Is(err, sqldb.ErrClosed) {
+		w.logger.Warn("projections: position not stored while stopping; skipped events will be read again",
+			"position", pos, "error", err.Error())
+	}
 }
 
 // ping checks, on a connection of its own, that the database answers.

@@ -26,10 +26,13 @@
 // # Delivery
 //
 // A handler sees every non-system event of the log in commit order, one at a time: the next message comes only
-// after the previous one is acknowledged. Ack stores the checkpoint durably; Nack delivers the event again after a
-// back-off. A restart resumes strictly after the stored checkpoint. The only repeat is an event whose effect was
-// done but whose checkpoint was not yet stored (a crash in between, or a failure that led to a Nack after the
-// effect): delivery is at least once, so every effect must be idempotent.
+// after the previous one is acknowledged. Ack moves the handler's checkpoint, stored before the next message by
+// default; with a positive CheckpointInterval it is stored at most every interval, at once when the feed reaches its
+// head, and when the subscription ends. A store only moves it forward, so a replica that lost its lease and still
+// stores cannot pull it back. A restart resumes strictly after the stored checkpoint. Delivery is therefore at least
+// once: after a crash, the events acknowledged since the last store (one, or at most an interval's worth) come
+// again, and so does an event whose effect was done before a failure led to a Nack. Every effect must be
+// idempotent, which Once and OnceExternal make it: a repeat finds the effect's key and does nothing.
 //
 // # Idempotent effects
 //

@@ -65,6 +65,9 @@ type RouterConfig struct {
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	LeaseRetry time.Duration
+	// CheckpointInterval, when positive, is how often each handler's checkpoint is stored (see SubscriberConfig;
+	// default DefaultCheckpointInterval: at every Ack).
+	CheckpointInterval time.Duration
 	// CloseTimeout is how long Close waits for handlers in flight (default 15s).
 	CloseTimeout time.Duration
 	// Now is the clock of checkpoint, poison, replay and retention times; nil means time.Now.
@@ -247,6 +250,8 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 		MaxBackoff: r.cfg.MaxBackoff,
 		LeaseRetry: r.cfg.LeaseRetry,
 		Now:        r.cfg.Now,
+
+		CheckpointInterval: r.cfg.CheckpointInterval,
 	}
 	for _, opt := range opts {
 		opt(&scfg)

@@ -385,6 +385,7 @@ func TestHandlersKeepIndependentCheckpoints(t *testing.T) {
 		running(t, router)
 		waitCheckpoint(t, db, alpha.name, last.commit.Position)
 		waitFor(t, "beta to be blocked", func() bool { return beta.callsOf(down.eventID) >= 3 })
+		waitCheckpoint(t, db, beta.name, first.commit.Position) // stored within CheckpointInterval
 		if got := checkpoint(t, db, beta.name); got != first.commit.Position {
 			t.Fatalf("beta's checkpoint = %d while blocked, want %d", got, first.commit.Position)
 		}

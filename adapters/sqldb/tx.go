@@ -10,9 +10,20 @@ import (
 )
 
 // Tx is a transaction on a DB: the embedded *sqlx.Tx plus the dialect, so helpers given a Tx can build their SQL.
+//
+// A Tx of InLazyTx begins its transaction at its first statement: until then the embedded *sqlx.Tx is nil and only
+// the methods below may be used (those of Execer and sqlx's common query helpers), which begin it first.
 type Tx struct {
 	*sqlx.Tx
 	dialect Dialect
+	lazy    *lazyBegin // nil: begun by InTx
+}
+
+// lazyBegin is how a lazy Tx begins.
+type lazyBegin struct {
+	db      *DB
+	onBegin func(ctx context.Context, tx *Tx) error
+	err     error // why it could not begin
 }
 
 // Dialect tells which database the transaction runs on.
@@ -56,4 +67,168 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return fmt.Errorf("sqldb: commit: %w", err)
 	}
 	return nil
+}
+
+// InLazyTx is InTx with a transaction that begins only at the first statement fn issues through tx (onBegin, if not
+// nil, then runs first in it: SET LOCAL and the like). A fn that issues none takes no connection at all: on SQLite,
+// it does not queue for the writer. It reports whether the transaction began (and so was committed or rolled back).
+func (db *DB) InLazyTx(ctx context.Context, onBegin func(ctx context.Context, tx *Tx) error, fn func(tx *Tx) error) (began bool, err error) {
+	tx := &Tx{dialect: db.dialect, lazy: &lazyBegin{db: db, onBegin: onBegin}}
+	ended := false
+	defer func() {
+		if tx.Tx == nil || ended {
+			return
+		}
+		// fn failed or panicked; on panic the deferred call does not recover, so the panic continues once the
+		// connection is clean.
+		if rbErr := tx.Tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			err = errors.Join(err, fmt.Errorf("sqldb: rollback: %w", rbErr))
+		}
+	}()
+	err = fn(tx)
+	if tx.lazy.err != nil {
+		err = errors.Join(err, tx.lazy.err)
+	}
+	if err != nil || tx.Tx == nil {
+		return tx.Tx != nil, err
+	}
+	ended = true
+	if cerr := tx.Tx.Commit(); cerr != nil {
+		return true, fmt.Errorf("sqldb: commit: %w", cerr)
+	}
+	return true, nil
+}
+
+// Began reports whether the transaction has begun (always true for a Tx of InTx).
+func (tx *Tx) Began() bool { return tx.Tx != nil }
+
+// begin begins a lazy Tx's transaction if it has not begun yet.
+func (tx *Tx) begin(ctx context.Context) error {
+	if tx.Tx != nil {
+		return nil
+	}
+	if tx.lazy == nil || tx.lazy.err != nil {
+		if tx.lazy != nil {
+			return tx.lazy.err
+		}
+		return errors.New("sqldb: transaction not begun")
+	}
+	stx, err := tx.lazy.db.BeginTxx(ctx, nil)
+	if err != nil {
+		tx.lazy.err = fmt.Errorf("sqldb: begin: %w", err)
+		return tx.lazy.err
+	}
+	tx.Tx = stx
+	if tx.lazy.onBegin != nil {
+		if err := tx.lazy.onBegin(ctx, tx); err != nil {
+			tx.lazy.err = err
+			return err
+		}
+	}
+	return nil
+}
+
+// failed returns a context that has ended with the begin error, for the methods that return no error of their own
+// (a query on it fails at once, without a connection).
+func failed(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	cancel()
+	return ctx
+}
+
+// DriverName is the driver's name (no statement: it does not begin a lazy Tx).
+func (tx *Tx) DriverName() string {
+	if tx.Tx == nil {
+		return tx.lazy.db.DriverName()
+	}
+	return tx.Tx.DriverName()
+}
+
+// Rebind turns '?' placeholders into the dialect's (no statement: it does not begin a lazy Tx).
+func (tx *Tx) Rebind(query string) string { return sqlx.Rebind(sqlx.BindType(tx.DriverName()), query) }
+
+// BindNamed binds named parameters (no statement: it does not begin a lazy Tx).
+func (tx *Tx) BindNamed(query string, arg any) (string, []any, error) {
+	return sqlx.BindNamed(sqlx.BindType(tx.DriverName()), query, arg)
+}
+
+// ExecContext runs a statement, beginning a lazy Tx first.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := tx.begin(ctx); err != nil {
+		return nil, err
+	}
+	return tx.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query, beginning a lazy Tx first.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := tx.begin(ctx); err != nil {
+		return nil, err
+	}
+	return tx.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryxContext runs a query, beginning a lazy Tx first.
+func (tx *Tx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	if err := tx.begin(ctx); err != nil {
+		return nil, err
+	}
+	return tx.Tx.QueryxContext(ctx, query, args...)
+}
+
+// QueryRowxContext runs a query of one row, beginning a lazy Tx first (if it cannot begin, the row's error is a
+// context error and InLazyTx returns the begin error).
+func (tx *Tx) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	if err := tx.begin(ctx); err != nil {
+		return tx.lazy.db.reader.QueryRowxContext(failed(ctx), query, args...)
+	}
+	return tx.Tx.QueryRowxContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query of one row, beginning a lazy Tx first (see QueryRowxContext).
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := tx.begin(ctx); err != nil {
+		return tx.lazy.db.reader.QueryRowContext(failed(ctx), query, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// GetContext reads one row into dest, beginning a lazy Tx first.
+func (tx *Tx) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	if err := tx.begin(ctx); err != nil {
+		return err
+	}
+	return tx.Tx.GetContext(ctx, dest, query, args...)
+}
+
+// SelectContext reads rows into dest, beginning a lazy Tx first.
+func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	if err := tx.begin(ctx); err != nil {
+		return err
+	}
+	return tx.Tx.SelectContext(ctx, dest, query, args...)
+}
+
+// NamedExecContext runs a statement with named parameters, beginning a lazy Tx first.
+func (tx *Tx) NamedExecContext(ctx context.Context, query string, arg any) (sql.Result, error) {
+	if err := tx.begin(ctx); err != nil {
+		return nil, err
+	}
+	return tx.Tx.NamedExecContext(ctx, query, arg)
+}
+
+// PrepareContext prepares a statement, beginning a lazy Tx first.
+func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := tx.begin(ctx); err != nil {
+		return nil, err
+	}
+	return tx.Tx.PrepareContext(ctx, query)
+}
+
+// PreparexContext prepares a statement, beginning a lazy Tx first.
+func (tx *Tx) PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if err := tx.begin(ctx); err != nil {
+		return nil, err
+	}
+	return tx.Tx.PreparexContext(ctx, query)
 }

@@ -345,13 +345,38 @@ func TestNothingRecordedMeansNoPosition(t *testing.T) {
 		t.Errorf("the resend-code answer documents a position: %v", schema)
 	}
 	rec := httptest.NewRecorder()
-	writeCommand(rec, 202, 0, sentenceBody{Message: "x"})
+	(&Server{}).writeCommand(rec, 202, 0, sentenceBody{Message: "x"})
 	if rec.Header().Get(PositionHeader) != "" || strings.Contains(rec.Body.String(), "position") {
 		t.Errorf("position 0 answered: %v %s", rec.Header(), rec.Body)
 	}
 	rec = httptest.NewRecorder()
-	writeCommand(rec, 200, 42, positionOf(42))
+	(&Server{}).writeCommand(rec, 200, 42, positionOf(42))
 	if rec.Header().Get(PositionHeader) != "42" || !strings.Contains(rec.Body.String(), `"position":"42"`) {
 		t.Errorf("position 42 answered: %v %s", rec.Header(), rec.Body)
+	}
+}
+
+// headCounterFake stands for the event store's end of log and counts how often it is asked.
+type headCounterFake struct {
+	end   uint64
+	calls int
+}
+
+func (h *headCounterFake) Head(context.Context) (uint64, error) { h.calls++; return h.end, nil }
+
+// A position this server answered a command with is within the log: reading with it asks nothing of the event
+// store; a higher one is looked up once, and a position beyond the end is refused.
+func TestAnsweredPositionsNeedNoLookUp(t *testing.T) {
+	head := &headCounterFake{end: 100}
+	s := &Server{deps: Deps{Head: head}}
+	s.writeCommand(httptest.NewRecorder(), 201, 42, positionOf(42))
+	if !s.withinLog(t.Context(), 42) || !s.withinLog(t.Context(), 7) || head.calls != 0 {
+		t.Errorf("positions up to an answered 42: %d look-ups of the end of the log, want 0", head.calls)
+	}
+	if !s.withinLog(t.Context(), 99) || head.calls != 1 {
+		t.Errorf("position 99 after the answered 42: %d look-ups, want 1", head.calls)
+	}
+	if s.withinLog(t.Context(), 101) {
+		t.Error("position 101 beyond the end of the log (100) was accepted")
 	}
 }

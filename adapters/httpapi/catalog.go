@@ -108,7 +108,7 @@ func (s *Server) simulateContributions(w http.ResponseWriter, r *http.Request) {
 	// saved_at as the list will show it: the read model keeps microseconds
 	body.SavedID, body.SavedAt = saved.EstimateID, saved.SavedAt.Truncate(time.Microsecond)
 	body.Position = formatPosition(saved.Position)
-	writeCommand(w, http.StatusCreated, saved.Position, body)
+	s.writeCommand(w, http.StatusCreated, saved.Position, body)
 }
 
 type savedEstimatesBody struct {

@@ -72,22 +72,29 @@ func (s *Server) withinLog(ctx context.Context, pos uint64) bool {
 		s.deps.Logger.WarnContext(ctx, "cannot read the end of the event log", "err", err)
 		return true
 	}
-	for {
-		known := s.knownHead.Load()
-		if head <= known || s.knownHead.CompareAndSwap(known, head) {
-			break
-		}
-	}
+	s.sawPosition(head)
 	return pos <= head
 }
 
 // writeCommand answers a command with its body and the commit position of its events, the token the
 // caller passes back to read its own writes.
-func writeCommand(w http.ResponseWriter, status int, position uint64, body any) {
+func (s *Server) writeCommand(w http.ResponseWriter, status int, position uint64, body any) {
 	if position != 0 { // 0: nothing recorded (or nothing to tell), no position to wait for
+		s.sawPosition(position)
 		w.Header().Set(PositionHeader, formatPosition(position))
 	}
 	writeJSON(w, status, body)
+}
+
+// sawPosition notes that the event log reaches position at least (a command's commit): a read that passes it back
+// then needs no look-up of the log's end (withinLog).
+func (s *Server) sawPosition(position uint64) {
+	for {
+		known := s.knownHead.Load()
+		if position <= known || s.knownHead.CompareAndSwap(known, position) {
+			return
+		}
+	}
 }
 
 func formatPosition(p uint64) string { return strconv.FormatUint(p, 10) }

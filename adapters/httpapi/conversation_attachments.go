@@ -193,7 +193,7 @@ func (s *Server) conversationMultipart(w http.ResponseWriter, r *http.Request,
 		fail(err)
 		return
 	}
-	writeCommand(w, http.StatusCreated, res.Position, body(res))
+	s.writeCommand(w, http.StatusCreated, res.Position, body(res))
 }
 
 // writeAttachmentError answers a refused message with attachments: the code, and for a file the French message

@@ -222,7 +222,7 @@ func (s *Server) submitDocuments(w http.ResponseWriter, r *http.Request) {
 		s.writeDepositError(w, r, err, names)
 		return
 	}
-	writeCommand(w, http.StatusCreated, res.Position, depositBody{
+	s.writeCommand(w, http.StatusCreated, res.Position, depositBody{
 		Deposit: documentsubmissions.FromDeposit(member, res.Deposit), Position: formatPosition(res.Position)})
 }
 

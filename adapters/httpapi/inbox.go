@@ -87,7 +87,8 @@ func (s *Server) inboxDocumentContent(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	w.Header().Set("Content-Length", strconv.Itoa(len(content)))
 	if res.Position != 0 {
-		w.Header().Set(PositionHeader, strconv.FormatUint(res.Position, 10))
+		s.sawPosition(res.Position)
+		w.Header().Set(PositionHeader, formatPosition(res.Position))
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(content)

@@ -36,7 +36,7 @@ func (s *Server) runCommand(w http.ResponseWriter, r *http.Request, in any, fn c
 		s.writeError(w, r, err)
 		return
 	}
-	writeCommand(w, status, pos, body)
+	s.writeCommand(w, status, pos, body)
 }
 
 type registrationRequest struct {

@@ -67,11 +67,15 @@ func appointmentStep(ctx context.Context, c *client, rng *rand.Rand, booked stri
 	if err != nil {
 		return "", ""
 	}
-	list, _ := a.body["slots"].([]any)
+	var body struct {
+		Slots []struct {
+			StartAt string `json:"start_at"`
+		} `json:"slots"`
+	}
+	a.decode(&body)
 	var starts []string
-	for _, item := range list {
-		s, _ := item.(map[string]any)
-		start, _ := s["start_at"].(string)
+	for _, s := range body.Slots {
+		start := s.StartAt
 		if at, err := time.Parse(time.RFC3339, start); err == nil && at.After(time.Now().Add(apptNotice)) {
 			starts = append(starts, start)
 		}

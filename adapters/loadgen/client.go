@@ -82,11 +82,18 @@ type rawBody struct {
 type answer struct {
 	status int
 	header http.Header
-	body   map[string]any
+	raw    []byte // the body, decoded only by the steps that read it (the generator shares the server's CPUs)
 }
 
+// decode decodes the body into v (a struct of the fields the step reads), leaving v as it was when it is not JSON.
+func (a answer) decode(v any) { _ = json.Unmarshal(a.raw, v) }
+
+// str returns the top-level string field key of a JSON object body ("" when absent).
 func (a answer) str(key string) string {
-	s, _ := a.body[key].(string)
+	var fields map[string]json.RawMessage
+	a.decode(&fields)
+	var s string
+	_ = json.Unmarshal(fields[key], &s)
 	return s
 }
 
@@ -151,8 +158,7 @@ func (c *client) call(ctx context.Context, route, method, path string, body any,
 		c.rec.add(route, elapsed, unexpected, "body: "+err.Error())
 		return answer{}, err
 	}
-	a := answer{status: resp.StatusCode, header: resp.Header}
-	_ = json.Unmarshal(raw, &a.body)
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: raw}
 	switch {
 	case a.status >= 200 && a.status < 300:
 		c.rec.add(route, elapsed, ok, "")

@@ -77,16 +77,17 @@ func memberJourney(ctx context.Context, cfg Config, c *client, seed int64, step 
 				a, err := c.call(ctx, "GET /v1/requests", "GET", "/v1/requests", nil, after())
 				if err == nil {
 					requests, awaiting = requests[:0], awaiting[:0]
-					list, _ := a.body["requests"].([]any)
-					for _, item := range list {
-						r, _ := item.(map[string]any)
-						id, _ := r["id"].(string)
-						if id == "" {
+					var body struct {
+						Requests []struct{ ID, Status string } `json:"requests"`
+					}
+					a.decode(&body)
+					for _, r := range body.Requests {
+						if r.ID == "" {
 							continue
 						}
-						requests = append(requests, id)
-						if r["status"] == "awaiting_information" {
-							awaiting = append(awaiting, id)
+						requests = append(requests, r.ID)
+						if r.Status == "awaiting_information" {
+							awaiting = append(awaiting, r.ID)
 						}
 					}
 				}
@@ -166,12 +167,17 @@ func caseworkerJourney(ctx context.Context, c *client, seed int64, step func() b
 		if err != nil {
 			continue
 		}
-		list, _ := mine.body["cases"].([]any)
-		for _, item := range list {
-			cs, _ := item.(map[string]any)
-			id, _ := cs["request_id"].(string)
+		var body struct {
+			Cases []struct {
+				RequestID string `json:"request_id"`
+				Status    string `json:"status"`
+			} `json:"cases"`
+		}
+		mine.decode(&body)
+		for _, cs := range body.Cases {
+			id := cs.RequestID
 			// A case back from awaiting information is claimed again: decide it.
-			if id != "" && cs["status"] == "claimed" && asked[id] {
+			if id != "" && cs.Status == "claimed" && asked[id] {
 				decide(id)
 			}
 		}

@@ -32,6 +32,14 @@ func (r *Runner) register(reg prometheus.Registerer) error {
 					return f(time.Now())
 				})
 		}
+		counter := func(name, help string, f func() int64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
+				func() float64 {
+					r.mu.Lock()
+					defer r.mu.Unlock()
+					return float64(f())
+				})
+		}
 		cs = append(cs,
 			gauge("dossier_projection_position",
 				"Checkpoint (global log commit position) of the projection version.",
@@ -51,22 +59,11 @@ func (r *Runner) register(reg prometheus.Registerer) error {
 			gauge("dossier_projection_stopped",
 				"1 when the projection stopped on an error (an event it cannot decode or apply).",
 				func(time.Time) float64 { return boolGauge(w.err != nil) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "dossier_projection_events_applied_total", ConstLabels: labels,
-				Help: "Events applied by this replica.",
-			}, func() float64 {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				return float64(w.applied)
-			}),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "dossier_projection_transactions_total", ConstLabels: labels,
-				Help: "Write transactions this replica committed for the projection (a batch that writes no row commits none).",
-			}, func() float64 {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				return float64(w.transactions)
-			}),
+			counter("dossier_projection_events_applied_total", "Events applied by this replica.",
+				func() int64 { return w.applied }),
+			counter("dossier_projection_transactions_total",
+				"Write transactions this replica committed for the projection (a batch that writes no row commits none).",
+				func() int64 { return w.transactions }),
 		)
 	}
 	for _, c := range cs {

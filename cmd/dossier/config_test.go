@@ -12,6 +12,16 @@ import (
 	"github.com/msa-dossier/dossier/adapters/keystore"
 )
 
+// embeddedConfig is the configuration of an embedded-default serve whose files are all under dir, with the event
+// store in dir/events (extra flags after).
+func embeddedConfig(t *testing.T, dir, events string, extra ...string) Config {
+	t.Helper()
+	return parseConfig(t, append([]string{"--events-dir", filepath.Join(dir, events),
+		"--sqlite-path", filepath.Join(dir, "dossier.db"), "--outbox-dir", filepath.Join(dir, "outbox"),
+		"--secret-key-path", filepath.Join(dir, "secret.key"), "--data-kek-path", filepath.Join(dir, "data.kek"),
+		"--audit-signing-key-path", filepath.Join(dir, "audit.key")}, extra...)...)
+}
+
 func parseConfig(t *testing.T, args ...string) Config {
 	t.Helper()
 	var c struct{ Config }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +13,7 @@ import (
 // wait forever for positions the log does not hold.
 func TestServeRefusesReadModelsAheadOfTheEventStore(t *testing.T) {
 	dir := t.TempDir()
-	args := func(events string) []string {
-		return []string{"--events-dir", filepath.Join(dir, events), "--sqlite-path", filepath.Join(dir, "dossier.db"),
-			"--outbox-dir", filepath.Join(dir, "outbox"),
-			"--secret-key-path", filepath.Join(dir, "secret.key"), "--data-kek-path", filepath.Join(dir, "data.kek"),
-			"--audit-signing-key-path", filepath.Join(dir, "audit.key")}
-	}
-	cfg := parseConfig(t, args("events")...)
+	cfg := embeddedConfig(t, dir, "events")
 	a, err := newApp(testCtx(t), &cfg, testLogger())
 	if err != nil {
 		t.Fatalf("a fresh pair: %v", err)
@@ -38,7 +31,7 @@ func TestServeRefusesReadModelsAheadOfTheEventStore(t *testing.T) {
 	a.stores.Close()
 
 	for _, events := range []string{"events", "other-events"} {
-		cfg := parseConfig(t, args(events)...)
+		cfg := embeddedConfig(t, dir, events)
 		a, err := newApp(testCtx(t), &cfg, testLogger())
 		if err == nil {
 			a.stores.Close()
@@ -60,11 +53,7 @@ func (unreachableHeadFake) Head(context.Context) (uint64, error) {
 }
 
 func TestPairingIsNotCheckedWhileTheEventStoreIsDown(t *testing.T) {
-	dir := t.TempDir()
-	cfg := parseConfig(t, "--events-dir", filepath.Join(dir, "events"), "--sqlite-path", filepath.Join(dir, "dossier.db"),
-		"--outbox-dir", filepath.Join(dir, "outbox"),
-		"--secret-key-path", filepath.Join(dir, "secret.key"), "--data-kek-path", filepath.Join(dir, "data.kek"),
-		"--audit-signing-key-path", filepath.Join(dir, "audit.key"))
+	cfg := embeddedConfig(t, t.TempDir(), "events")
 	a, err := newApp(testCtx(t), &cfg, testLogger())
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -247,11 +246,7 @@ func TestReactionsReplayAndPruneCommands(t *testing.T) {
 
 // serve wires the reactions' metrics on the app's registry: one series per handler it runs, labelled by name.
 func TestServeExportsReactionMetrics(t *testing.T) {
-	dir := t.TempDir()
-	cfg := parseConfig(t, "--events-dir", filepath.Join(dir, "events"), "--sqlite-path", filepath.Join(dir, "dossier.db"),
-		"--outbox-dir", filepath.Join(dir, "outbox"),
-		"--secret-key-path", filepath.Join(dir, "secret.key"), "--data-kek-path", filepath.Join(dir, "data.kek"),
-		"--audit-signing-key-path", filepath.Join(dir, "audit.key"))
+	cfg := embeddedConfig(t, t.TempDir(), "events")
 	a, err := newApp(testCtx(t), &cfg, testLogger())
 	if err != nil {
 		t.Fatal(err)

@@ -137,6 +137,26 @@ func (r *Runner) Wait(t *testing.T, position uint64) {
 	}
 }
 
+// WaitStored waits until the stored checkpoint of every live projection version on db reaches position. A batch
+// that wrote nothing moves a projection's position at once (Wait returns) but stores its checkpoint only within
+// projections.Options.CheckpointInterval; what reads the checkpoint table (Verify, `projections status` from
+// another process) sees the stored one.
+func WaitStored(t *testing.T, db *sqldb.DB, position uint64) {
+	t.Helper()
+	Eventually(t, fmt.Sprintf("the stored checkpoints at position %d", position), func() bool {
+		cps, err := projections.ReadCheckpoints(ctxT(t), db.Reader())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cp := range cps {
+			if cp.State == projections.StateLive && cp.Position < position {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // Eventually polls cond until it holds or 20 s pass.
 func Eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -76,6 +76,7 @@ func TestVerify(t *testing.T) {
 		}
 		flush()
 		runner.Wait(t, last)
+		projectionstest.WaitStored(t, db, last) // Verify reads the stored checkpoints
 
 		verify := func(p projections.Projection, opts projections.VerifyOptions) projections.Report {
 			t.Helper()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/msa-dossier/dossier/domain/failure"
 )
@@ -46,7 +47,9 @@ func (s *Server) consistent(next http.Handler, reads ...string) http.Handler {
 				return
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ConsistencyTimeout)
+			start := time.Now()
 			err = s.deps.Consistency.WaitFor(ctx, pos, reads...)
+			s.metrics.waited.WithLabelValues(r.Pattern).Observe(time.Since(start).Seconds())
 			cancel()
 			if err != nil {
 				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

@@ -30,6 +30,7 @@ func RequestID(ctx context.Context) string {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	waited   *prometheus.HistogramVec // how long consistent reads waited for their read models
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
@@ -42,8 +43,13 @@ func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
 			Name: "dossier_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
+		waited: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dossier_http_consistency_wait_seconds",
+			Help:    "How long reads that asked for their own writes (min_position) waited for the read models they read, by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.waited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/msa-dossier/dossier/projections/accounts"
 	"github.com/msa-dossier/dossier/projections/readmodels"
@@ -211,6 +213,14 @@ func TestConsistentReadsWaitThenGiveUpWithARetryableStatus(t *testing.T) {
 	}
 	if served != 2 {
 		t.Fatalf("handler ran %d times, want 2 (never for refused reads)", served)
+	}
+	// Three reads waited (reached, reached while waiting, never reached); the malformed one did not.
+	var waited dto.Metric
+	if err := s.metrics.waited.WithLabelValues("").(prometheus.Metric).Write(&waited); err != nil {
+		t.Fatal(err)
+	}
+	if h := waited.GetHistogram(); h.GetSampleCount() != 3 || h.GetSampleSum() < 0.04 {
+		t.Fatalf("consistency wait histogram: %d samples, %.3f s in all; want 3, ≥ 0.04 s", h.GetSampleCount(), h.GetSampleSum())
 	}
 }
 

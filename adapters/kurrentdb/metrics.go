@@ -52,3 +52,30 @@ func (m *appendMetrics) observe(category string, n int, took time.Duration, err 
 	m.appends.WithLabelValues(category, result).Inc()
 	m.duration.WithLabelValues(category).Observe(took.Seconds())
 }
+
+// Instrument registers the source's subscription metrics on reg, read from Stats at each scrape:
+// dossier_eventstore_subscriptions (subscriptions to $all open, the shared tail's included),
+// dossier_eventstore_tail_followers (Runs following the shared tail), dossier_eventstore_tail_running (1 while the
+// tail runs) and dossier_eventstore_tail_fell_behind_total (Runs that fell behind the tail's ring and went back to a
+// subscription of their own: a steady rise means handlers too slow for the ring).
+func (s *Source) Instrument(reg prometheus.Registerer) error {
+	gauge := func(name, help string, f func(SourceStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(s.Stats()) })
+	}
+	for _, c := range []prometheus.Collector{
+		gauge("dossier_eventstore_subscriptions", "Subscriptions to $all open (one per feed not following the shared tail, plus the tail's own).",
+			func(st SourceStats) float64 { return float64(st.Subscriptions) }),
+		gauge("dossier_eventstore_tail_followers", "Feeds (projections, reactions) following the shared live tail of $all.",
+			func(st SourceStats) float64 { return float64(st.Followers) }),
+		gauge("dossier_eventstore_tail_running", "1 while the shared live tail of $all runs.",
+			func(st SourceStats) float64 { return map[bool]float64{true: 1}[st.Tail] }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dossier_eventstore_tail_fell_behind_total",
+			Help: "Feeds that fell behind the shared tail's ring and went back to a subscription of their own."},
+			func() float64 { return float64(s.Stats().FellBehind) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

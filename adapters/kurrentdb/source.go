@@ -33,7 +33,8 @@ type Source struct {
 	codec    *Codec
 	tailSize int // 0: no shared tail
 
-	subs atomic.Int64 // subscriptions open (the tail's included)
+	subs       atomic.Int64 // subscriptions open (the tail's included)
+	fellBehind atomic.Int64 // Runs that fell behind the tail and went back to a subscription of their own
 
 	mu   sync.Mutex
 	tail *tail // started by the first Run that reaches the head
@@ -92,6 +93,7 @@ func (s *Source) Run(ctx context.Context, after uint64, handle func(ctx context.
 		if errors.Is(err, errJoined) {
 			err = joined.follow(ctx, &from, seq, handle)
 			if errors.Is(err, errFellBehind) {
+				s.fellBehind.Add(1)
 				s.client.logger.Debug("kurrentdb: a Run fell behind the shared tail; back on its own subscription", "after", position(from))
 				backoff = minBackoff
 				continue

@@ -69,14 +69,15 @@ var (
 
 // SourceStats tell how a Source reads the log at a moment.
 type SourceStats struct {
-	Subscriptions int  // subscriptions to $all open: one per Run not following the tail, plus the tail's own
-	Followers     int  // Runs following the tail
-	Tail          bool // whether the tail runs
+	Subscriptions int   // subscriptions to $all open: one per Run not following the tail, plus the tail's own
+	Followers     int   // Runs following the tail
+	Tail          bool  // whether the tail runs
+	FellBehind    int64 // Runs that fell behind the tail's ring since the start (each went back to its own subscription)
 }
 
 // Stats returns the Source's subscriptions and the tail's followers.
 func (s *Source) Stats() SourceStats {
-	st := SourceStats{Subscriptions: int(s.subs.Load())}
+	st := SourceStats{Subscriptions: int(s.subs.Load()), FellBehind: s.fellBehind.Load()}
 	s.mu.Lock()
 	t := s.tail
 	s.mu.Unlock()

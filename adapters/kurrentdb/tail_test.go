@@ -11,6 +11,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/msa-dossier/dossier/adapters/kurrentnode"
 	"github.com/msa-dossier/dossier/domain/event"
@@ -148,6 +149,31 @@ func appendN(ctx context.Context, store *Store, streams []event.StreamID, n int,
 	return nil
 }
 
+// gatheredMetric registers source's metrics on a new registry and returns the value of the one named name.
+func gatheredMetric(t *testing.T, source *Source, name string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := source.Instrument(reg); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		m := f.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no metric %s among %d families", name, len(families))
+	return 0
+}
+
 func wantStats(t *testing.T, source *Source, subs, followers int) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d subscription(s) and %d follower(s)", subs, followers), func() bool {
@@ -220,6 +246,12 @@ func TestTailSlowFollowerFallsBackAndRejoins(t *testing.T) {
 		return nil
 	})
 	wantStats(t, source, 1, 2)
+	for name, want := range map[string]float64{"dossier_eventstore_subscriptions": 1, "dossier_eventstore_tail_followers": 2,
+		"dossier_eventstore_tail_running": 1, "dossier_eventstore_tail_fell_behind_total": 0} {
+		if got := gatheredMetric(t, source, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
 
 	stall.Lock()
 	if err := appendN(ctx, store, streams, 30, "while stalled"); err != nil {
@@ -233,6 +265,12 @@ func TestTailSlowFollowerFallsBackAndRejoins(t *testing.T) {
 		t.Errorf("the slow follower caught up %d time(s); it should have gone back to its own subscription", caughtUp)
 	}
 	wantStats(t, source, 1, 2)
+	if n := source.Stats().FellBehind; n < 1 {
+		t.Errorf("Stats().FellBehind = %d after the slow follower fell behind, want ≥ 1", n)
+	}
+	if n := gatheredMetric(t, source, "dossier_eventstore_tail_fell_behind_total"); n < 1 {
+		t.Errorf("dossier_eventstore_tail_fell_behind_total = %v, want ≥ 1", n)
+	}
 	if err := appendN(ctx, store, streams, 5, "after"); err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,11 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Tx is a transaction on a DB: the embedded *sqlx.Tx plus the dialect, so helpers given a Tx can build their SQL.
-//
-// A Tx of InLazyTx begins its transaction at its first statement: until then the embedded *sqlx.Tx is nil and only
-// the methods below may be used (those of Execer and sqlx's common query helpers), which begin it first.
+// Tx is a transaction on a DB, with its dialect so that helpers given a Tx can build their SQL. It offers only the
+// methods below (those of Execer and sqlx's common query helpers): the *sqlx.Tx is not embedded, because a Tx of
+// InLazyTx begins its transaction at its first statement and every method must begin it first.
 type Tx struct {
-	*sqlx.Tx
+	stx     *sqlx.Tx // nil until a lazy Tx begins
 	dialect Dialect
 	lazy    *lazyBegin // nil: begun by InTx
 }
@@ -59,7 +58,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			err = errors.Join(err, fmt.Errorf("sqldb: rollback: %w", rbErr))
 		}
 	}()
-	if err := fn(&Tx{Tx: stx, dialect: db.dialect}); err != nil {
+	if err := fn(&Tx{stx: stx, dialect: db.dialect}); err != nil {
 		return err
 	}
 	committed = true
@@ -76,12 +75,12 @@ func (db *DB) InLazyTx(ctx context.Context, onBegin func(ctx context.Context, tx
 	tx := &Tx{dialect: db.dialect, lazy: &lazyBegin{db: db, onBegin: onBegin}}
 	ended := false
 	defer func() {
-		if tx.Tx == nil || ended {
+		if tx.stx == nil || ended {
 			return
 		}
 		// fn failed or panicked; on panic the deferred call does not recover, so the panic continues once the
 		// connection is clean.
-		if rbErr := tx.Tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+		if rbErr := tx.stx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			err = errors.Join(err, fmt.Errorf("sqldb: rollback: %w", rbErr))
 		}
 	}()
@@ -89,22 +88,22 @@ func (db *DB) InLazyTx(ctx context.Context, onBegin func(ctx context.Context, tx
 	if tx.lazy.err != nil {
 		err = errors.Join(err, tx.lazy.err)
 	}
-	if err != nil || tx.Tx == nil {
-		return tx.Tx != nil, err
+	if err != nil || tx.stx == nil {
+		return tx.stx != nil, err
 	}
 	ended = true
-	if cerr := tx.Tx.Commit(); cerr != nil {
+	if cerr := tx.stx.Commit(); cerr != nil {
 		return true, fmt.Errorf("sqldb: commit: %w", cerr)
 	}
 	return true, nil
 }
 
 // Began reports whether the transaction has begun (always true for a Tx of InTx).
-func (tx *Tx) Began() bool { return tx.Tx != nil }
+func (tx *Tx) Began() bool { return tx.stx != nil }
 
 // begin begins a lazy Tx's transaction if it has not begun yet.
 func (tx *Tx) begin(ctx context.Context) error {
-	if tx.Tx != nil {
+	if tx.stx != nil {
 		return nil
 	}
 	if tx.lazy == nil || tx.lazy.err != nil {
@@ -118,7 +117,7 @@ func (tx *Tx) begin(ctx context.Context) error {
 		tx.lazy.err = fmt.Errorf("sqldb: begin: %w", err)
 		return tx.lazy.err
 	}
-	tx.Tx = stx
+	tx.stx = stx
 	if tx.lazy.onBegin != nil {
 		if err := tx.lazy.onBegin(ctx, tx); err != nil {
 			tx.lazy.err = err
@@ -138,10 +137,10 @@ func failed(ctx context.Context) context.Context {
 
 // DriverName is the driver's name (no statement: it does not begin a lazy Tx).
 func (tx *Tx) DriverName() string {
-	if tx.Tx == nil {
+	if tx.stx == nil {
 		return tx.lazy.db.DriverName()
 	}
-	return tx.Tx.DriverName()
+	return tx.stx.DriverName()
 }
 
 // Rebind turns '?' placeholders into the dialect's (no statement: it does not begin a lazy Tx).
@@ -157,7 +156,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if err := tx.begin(ctx); err != nil {
 		return nil, err
 	}
-	return tx.Tx.ExecContext(ctx, query, args...)
+	return tx.stx.ExecContext(ctx, query, args...)
 }
 
 // QueryContext runs a query, beginning a lazy Tx first.
@@ -165,7 +164,7 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	if err := tx.begin(ctx); err != nil {
 		return nil, err
 	}
-	return tx.Tx.QueryContext(ctx, query, args...)
+	return tx.stx.QueryContext(ctx, query, args...)
 }
 
 // QueryxContext runs a query, beginning a lazy Tx first.
@@ -173,7 +172,7 @@ func (tx *Tx) QueryxContext(ctx context.Context, query string, args ...any) (*sq
 	if err := tx.begin(ctx); err != nil {
 		return nil, err
 	}
-	return tx.Tx.QueryxContext(ctx, query, args...)
+	return tx.stx.QueryxContext(ctx, query, args...)
 }
 
 // QueryRowxContext runs a query of one row, beginning a lazy Tx first (if it cannot begin, the row's error is a
@@ -182,7 +181,7 @@ func (tx *Tx) QueryRowxContext(ctx context.Context, query string, args ...any) *
 	if err := tx.begin(ctx); err != nil {
 		return tx.lazy.db.reader.QueryRowxContext(failed(ctx), query, args...)
 	}
-	return tx.Tx.QueryRowxContext(ctx, query, args...)
+	return tx.stx.QueryRowxContext(ctx, query, args...)
 }
 
 // QueryRowContext runs a query of one row, beginning a lazy Tx first (see QueryRowxContext).
@@ -190,7 +189,7 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	if err := tx.begin(ctx); err != nil {
 		return tx.lazy.db.reader.QueryRowContext(failed(ctx), query, args...)
 	}
-	return tx.Tx.QueryRowContext(ctx, query, args...)
+	return tx.stx.QueryRowContext(ctx, query, args...)
 }
 
 // GetContext reads one row into dest, beginning a lazy Tx first.
@@ -198,7 +197,7 @@ func (tx *Tx) GetContext(ctx context.Context, dest any, query string, args ...an
 	if err := tx.begin(ctx); err != nil {
 		return err
 	}
-	return tx.Tx.GetContext(ctx, dest, query, args...)
+	return tx.stx.GetContext(ctx, dest, query, args...)
 }
 
 // SelectContext reads rows into dest, beginning a lazy Tx first.
@@ -206,7 +205,7 @@ func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ..
 	if err := tx.begin(ctx); err != nil {
 		return err
 	}
-	return tx.Tx.SelectContext(ctx, dest, query, args...)
+	return tx.stx.SelectContext(ctx, dest, query, args...)
 }
 
 // NamedExecContext runs a statement with named parameters, beginning a lazy Tx first.
@@ -214,7 +213,7 @@ func (tx *Tx) NamedExecContext(ctx context.Context, query string, arg any) (sql.
 	if err := tx.begin(ctx); err != nil {
 		return nil, err
 	}
-	return tx.Tx.NamedExecContext(ctx, query, arg)
+	return tx.stx.NamedExecContext(ctx, query, arg)
 }
 
 // PrepareContext prepares a statement, beginning a lazy Tx first.
@@ -222,7 +221,7 @@ func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 	if err := tx.begin(ctx); err != nil {
 		return nil, err
 	}
-	return tx.Tx.PrepareContext(ctx, query)
+	return tx.stx.PrepareContext(ctx, query)
 }
 
 // PreparexContext prepares a statement, beginning a lazy Tx first.
@@ -230,5 +229,5 @@ func (tx *Tx) PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, er
 	if err := tx.begin(ctx); err != nil {
 		return nil, err
 	}
-	return tx.Tx.PreparexContext(ctx, query)
+	return tx.stx.PreparexContext(ctx, query)
 }

@@ -171,6 +171,9 @@ func (a *app) wire(ctx context.Context) error {
 	if err := store.Instrument(a.registry); err != nil {
 		return err
 	}
+	if err := source.Instrument(a.registry); err != nil {
+		return err
+	}
 	hasher, err := credentials.NewHasher(credentials.Config{})
 	if err != nil {
 		return err

@@ -35,9 +35,11 @@ func (s readingStore) Update(ctx context.Context, stream event.StreamID, cmd eve
 // enough members that its own appends lengthen them little (log-events/op says how long they were on average).
 // Read cpu-ms/op (the process's CPU time per opening), which contention distorts less than ns/op:
 //
-//	go test -run '^$' -bench RecordMemberDataOpened -benchmem -count 6 ./domain/command/
+//	go test -c -o /tmp/command.test ./domain/command/
+//	for i in 1 2 3 4 5 6; do /tmp/command.test -test.run '^$' -test.bench RecordMemberDataOpened -test.benchmem; done
 //
-// -count alternates the variants (read, blind, read, blind, ...) within the same run.
+// Each run measures read then blind for each size, so the loop alternates them (-count would run each one's
+// repetitions in a row).
 func BenchmarkRecordMemberDataOpened(b *testing.B) {
 	env := kurrentdbtest.Start(b, staff.Definitions())
 	ctx := b.Context()

@@ -368,7 +368,8 @@ const (
 
 // do runs op with the official client (see call), retrying transient failures. Every op passed here is safe to
 // repeat: reads, and appends with deterministic event ids and a fixed expected revision, which the event store
-// recognises as already written. The error returned is classified: an unreachable store, or a context that ended
+// recognises as already written (blind appends at Any: recognised too, or at worst written twice, see
+// updateBlind). The error returned is classified: an unreachable store, or a context that ended
 // while the official client still held the call and the store is unreachable, is failure.Unavailable.
 func (c *Client) do(ctx context.Context, name string, op func(*esdb.Client) error) error {
 	for attempt := 0; ; attempt++ {

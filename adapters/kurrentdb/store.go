@@ -139,10 +139,14 @@ func (s *Store) Append(ctx context.Context, stream event.StreamID, expected esdb
 // A zero cmd.Metadata.Subject takes the Subject of the stream's first event when the stream exists, so that every
 // event of a stream is sealed under the key of the subject its creator named (a request's notes under its member's).
 // Errors from decide are returned as they are; decode failures and an unreachable store are wrapped and classified.
+// A cmd.Blind command is appended without reading the stream (see updateBlind).
 func (s *Store) Update(ctx context.Context, stream event.StreamID, cmd event.Command, decide func(history []event.Envelope) ([]any, error)) (event.Commit, error) {
 	const op = "kurrentdb.Update"
 	if err := cmd.Metadata.Validate(); err != nil {
 		return event.Commit{}, failure.Wrap(op, failure.Internal, err)
+	}
+	if cmd.Blind {
+		return s.updateBlind(ctx, stream, cmd, decide) // no read: append_blind.go
 	}
 	for attempt := 0; ; attempt++ {
 		history, head, err := s.load(ctx, stream)

@@ -33,9 +33,6 @@ const (
 // checked again from that history.
 const staffRetries = 3
 
-// staffAccessRetries is the same for the member-data access log, which only appends.
-const staffAccessRetries = 10
-
 // CreateStaffInput is an administrator's request for a staff account.
 type CreateStaffInput struct {
 	Login, Name string
@@ -546,11 +543,16 @@ func (h *Staff) onStaff(ctx context.Context, m Meta, staffID uuid.UUID, decide f
 // RecordMemberDataOpened records that staff member staffID, acting as role, opened view what ("member.profile",
 // "member.directory") of member memberID's data: MemberDataOpened on memberaccess-<member id>. subject names which
 // item of the view, as the member knows it (a request's reference for "case.file"), or is empty. Call it on every
-// staff read of a member's data, before answering. The log only grows, so a lost race is decided again. Errors:
-// staff.access_invalid, staff.role_unknown (Invalid).
+// staff read of a member's data, before answering. Errors: staff.access_invalid, staff.role_unknown (Invalid).
 //
-// One request that records several views of the same member gets one event per view and subject: the command id
-// derives from Meta.CommandID, the member, what and subject.
+// The log only grows and its record never depends on it, so the command is blind (event.Command.Blind): it appends
+// without reading the member's log, whose length then costs nothing, and concurrent openings of one member never
+// conflict. A retry (the same Meta.CommandID for the same opening) is recognised by the event store from the event
+// id; where it cannot be any more (KurrentDB's window, see kurrentdb.Store.Update), the opening is recorded twice,
+// never lost. The command id derives from Meta.CommandID, the member, who (staff member and role), what and
+// subject: one request that records several views of the same member gets one event per view and subject, and an
+// Idempotency-Key used again by another staff member, in another role or for another view is another opening, never
+// taken for a retry of the first.
 func (h *Staff) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid.UUID, role string, memberID uuid.UUID, what, subject string) (Result, error) {
 	const op = "command.RecordMemberDataOpened"
 	opened, err := staff.NewAccess(staffID, role, what, subject)
@@ -565,12 +567,8 @@ func (h *Staff) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid
 		m.Actor = event.Actor{ID: staffID.String(), Role: event.Role(role)}
 	}
 	cmd := h.command(m, stream)
-	name := "opened " + what
-	if subject != "" { // the ids of openings without a subject stay what they were
-		name += " " + subject
-	}
-	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, []byte(name))
-	cmd.RetryOnConflict = staffAccessRetries
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, fmt.Appendf(nil, "opened %s %s by %s as %s", opened.What, opened.Subject, opened.StaffID, opened.Role))
+	cmd.Blind = true
 	commit, err := h.store.Update(ctx, stream, cmd, func([]event.Envelope) ([]any, error) {
 		return []any{opened}, nil
 	})
@@ -584,6 +582,10 @@ func (h *Staff) RecordMemberDataOpened(ctx context.Context, m Meta, staffID uuid
 // with a query of kind ("nir" or "name", staff.SearchKindNIR/SearchKindName; never the query) and was shown the
 // members memberIDs: MemberDirectorySearched on staffsearch-<staff id>. Call it on every search, before answering.
 // Errors: staff.access_invalid, staff.role_unknown (Invalid).
+//
+// Blind like RecordMemberDataOpened: appended without reading the staff member's search log. The command id derives
+// from Meta.CommandID, the role, the kind and the members shown, so that a reused Idempotency-Key never hides a
+// search that showed other members.
 func (h *Staff) RecordMemberDirectorySearched(ctx context.Context, m Meta, staffID uuid.UUID, role, kind string, memberIDs []uuid.UUID) (Result, error) {
 	const op = "command.RecordMemberDirectorySearched"
 	searched, err := staff.NewDirectorySearch(staffID, role, kind, memberIDs)
@@ -595,7 +597,12 @@ func (h *Staff) RecordMemberDirectorySearched(ctx context.Context, m Meta, staff
 		m.Actor = event.Actor{ID: staffID.String(), Role: event.Role(role)}
 	}
 	cmd := h.command(m, stream)
-	cmd.RetryOnConflict = staffAccessRetries
+	shown := fmt.Appendf(nil, "searched %s as %s:", searched.Kind, searched.Role)
+	for _, id := range searched.MemberIDs {
+		shown = append(shown, id[:]...)
+	}
+	cmd.Metadata.CommandID = uuid.NewSHA1(cmd.Metadata.CommandID, shown)
+	cmd.Blind = true
 	commit, err := h.store.Update(ctx, stream, cmd, func([]event.Envelope) ([]any, error) {
 		return []any{searched}, nil
 	})

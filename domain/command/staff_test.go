@@ -662,6 +662,57 @@ func TestStaffRecordMemberDataOpened(t *testing.T) {
 	}
 }
 
+// TestStaffAccessRecordsKeyReused: the access records are appended without reading their log, so a retry is
+// recognised by the event id alone. That id derives from everything the record says: the same Idempotency-Key sent
+// again for the same opening records nothing new (same position), but the key reused by another staff member, in
+// another role, or for a search that showed other members, is another record, never taken for the first.
+func TestStaffAccessRecordsKeyReused(t *testing.T) {
+	f := newStaffFixture(t)
+	member, alice, bob := uuid.New(), uuid.New(), uuid.New()
+	key := uuid.New()
+	open := func(staffID uuid.UUID, role string) command.Result {
+		t.Helper()
+		r, err := f.h.RecordMemberDataOpened(staffCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: key}, staffID, role, member, staff.ViewCaseFile, "MSA-2026-7KQ2-M9XD-3F0A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := open(alice, "caseworker")
+	if again := open(alice, "caseworker"); again.Position != first.Position {
+		t.Errorf("the same opening again: position %d, want the original %d", again.Position, first.Position)
+	}
+	open(bob, "caseworker")
+	open(alice, "supervisor")
+	var who []string
+	for _, e := range f.events(t, staff.AccessStreamFor(member)) {
+		o := e.Event.(staff.MemberDataOpened)
+		who = append(who, o.StaffID.String()+" "+o.Role)
+	}
+	if want := []string{alice.String() + " caseworker", bob.String() + " caseworker", alice.String() + " supervisor"}; !reflect.DeepEqual(who, want) {
+		t.Errorf("openings recorded %v, want %v", who, want)
+	}
+
+	search := func(shown ...uuid.UUID) command.Result {
+		t.Helper()
+		r, err := f.h.RecordMemberDirectorySearched(staffCtx(t), command.Meta{CorrelationID: uuid.New(), CommandID: key}, alice, "caseworker", staff.SearchKindName, shown)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	m1, m2 := uuid.New(), uuid.New()
+	s1 := search(m1)
+	if again := search(m1); again.Position != s1.Position {
+		t.Errorf("the same search again: position %d, want the original %d", again.Position, s1.Position)
+	}
+	search(m1, m2)
+	searches := f.events(t, staff.SearchStreamFor(alice))
+	if len(searches) != 2 || !reflect.DeepEqual(searches[1].Event.(staff.MemberDirectorySearched).MemberIDs, []uuid.UUID{m1, m2}) {
+		t.Errorf("%d searches recorded, want 2, the second showing both members", len(searches))
+	}
+}
+
 func TestStaffTOTPSecret(t *testing.T) {
 	keys, err := keyedhash.FromHex(staffTestKeyHex)
 	if err != nil {

@@ -71,6 +71,13 @@ type Command struct {
 	// RetryOnConflict is how many times the command may be re-decided over a newer history after losing a race.
 	// Leave it 0 when re-deciding could contradict what a person saw.
 	RetryOnConflict int
+	// Blind says the decision never reads the history: a log that only grows, one event per fact, where a record
+	// twice is acceptable and a record missing is not (a member's access log). The store then appends without
+	// reading the stream, at any revision (so concurrent commands never conflict), and a retry is recognised by
+	// the event ids alone, as far as the event store keeps them (see kurrentdb.Store.Update); decide gets no
+	// history, and events are sealed under Metadata.Subject, or the stream's own id when it is zero. Not with
+	// ExpectedRevision.
+	Blind bool
 }
 
 // Commit says where an append landed. Position is the read-your-writes token: a read model that has reached it

@@ -30,6 +30,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,8 +51,10 @@ const Name = "memberrequests"
 // dropped the timeline table (the member's timeline is read from projections/casefiles). Version 3 erases the
 // personal texts of a member's requests (items asked for, decision's reason) on member.DataErased. Version 4 follows
 // the L114-5 clock (a request for pieces restarts the period of an acceptance-silence service) and keeps the service
-// in charge (R112-5) and the decision's author (L212-1), migration 00003.
-const Version = 4
+// in charge (R112-5) and the decision's author (L212-1), migration 00003. Version 5 keys the rows by (member_id,
+// received_at, request_id), on SQLite WITHOUT ROWID: a member's list reads neighbouring rows in its order (migration
+// 00004).
+const Version = 5
 
 //go:embed migrations
 var migrations embed.FS
@@ -430,9 +433,17 @@ func write(ctx context.Context, tx *sqldb.Tx, table string, en *entry) error {
 	if !en.changed {
 		return nil
 	}
-	if err := projections.GuardedUpsert(table, []string{"request_id"}, columns, "revision").
-		Exec(ctx, tx, en.row.values()...); err != nil {
+	if err := upsert(table).Exec(ctx, tx, en.row.values()...); err != nil {
 		return fmt.Errorf("memberrequests: %w", err)
 	}
 	return nil
+}
+
+// upsert writes a row, found by request_id, guarded by its revision. member_id and received_at, the keys that place
+// the row (migration 00004), never change once the request is received: they are not rewritten, which on SQLite
+// would delete and insert the row again.
+func upsert(table string) sqldb.Upsert {
+	u := projections.GuardedUpsert(table, []string{"request_id"}, columns, "revision")
+	u.Update = slices.DeleteFunc(u.Update, func(c string) bool { return c == "member_id" || c == "received_at" })
+	return u
 }

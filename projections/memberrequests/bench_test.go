@@ -183,7 +183,7 @@ func benchList(b *testing.B, members []uuid.UUID, variants []listVariant, want i
 
 // migrationsBefore returns the projection's migrations up to version's: the layout of an earlier version, for a
 // same-run baseline.
-func migrationsBefore(b *testing.B, version int) fs.FS {
+func migrationsBefore(b testing.TB, version int) fs.FS {
 	b.Helper()
 	out := fstest.MapFS{}
 	err := fs.WalkDir(migrations, "migrations", func(path string, d fs.DirEntry, err error) error {

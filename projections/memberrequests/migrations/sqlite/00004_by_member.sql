@@ -5,10 +5,13 @@
 -- SQLite drops a reader's page cache whenever the WAL changed, so every list paid those page reads again. Here the
 -- table is keyed by (member_id, received_at, request_id) WITHOUT ROWID: a member's page of requests is a few
 -- neighbouring pages read in key order, nothing sorted. request_id stays unique (the fold's upserts and Get find a
--- row by it). The rows are a few hundred bytes, well under the quarter page SQLite keeps on a b-tree page before
--- spilling to overflow pages. Migrations never change once released: the table is rebuilt here (a new version
--- starts empty; the copy keeps the rows of a database migrated by hand).
-CREATE TABLE {{prefix}}_rebuilt (
+-- row by it). A row is a few hundred bytes (the clock grows with the events): SQLite keeps up to about 1,000 bytes
+-- of a row on a 4 KiB b-tree page and spills the rest of a larger one to an overflow page.
+-- Migrations never change once released, so the table is created again here. It is empty: a version's tables are
+-- created for that version and filled from the log by the runner (Setup migrates the version being built, never
+-- the live one), so there is nothing to copy.
+DROP TABLE {{prefix}};
+CREATE TABLE {{prefix}} (
     request_id           TEXT      NOT NULL,
     member_id            TEXT      NOT NULL,
     reference            TEXT      NOT NULL,
@@ -35,16 +38,11 @@ CREATE TABLE {{prefix}}_rebuilt (
     author_position      TEXT      NOT NULL DEFAULT '',
     PRIMARY KEY (member_id, received_at, request_id)
 ) WITHOUT ROWID;
-INSERT INTO {{prefix}}_rebuilt SELECT request_id, member_id, reference, service_code, catalog_version, status,
-    received_at, implicit_decision_on, silence_outcome, time_zone, paused_since, expected_items, expected_deadline,
-    decision, decision_reason, decided_at, closed_reason, closed_at, clock, revision, last_position,
-    service_in_charge, author_name, author_position FROM {{prefix}};
-DROP TABLE {{prefix}};
-ALTER TABLE {{prefix}}_rebuilt RENAME TO {{prefix}};
 CREATE UNIQUE INDEX {{prefix}}_request_id ON {{prefix}} (request_id);
 
 -- +goose Down
-CREATE TABLE {{prefix}}_rebuilt (
+DROP TABLE {{prefix}};
+CREATE TABLE {{prefix}} (
     request_id           TEXT      NOT NULL PRIMARY KEY,
     member_id            TEXT      NOT NULL,
     reference            TEXT      NOT NULL,
@@ -70,10 +68,4 @@ CREATE TABLE {{prefix}}_rebuilt (
     author_name          TEXT      NOT NULL DEFAULT '',
     author_position      TEXT      NOT NULL DEFAULT ''
 );
-INSERT INTO {{prefix}}_rebuilt SELECT request_id, member_id, reference, service_code, catalog_version, status,
-    received_at, implicit_decision_on, silence_outcome, time_zone, paused_since, expected_items, expected_deadline,
-    decision, decision_reason, decided_at, closed_reason, closed_at, clock, revision, last_position,
-    service_in_charge, author_name, author_position FROM {{prefix}};
-DROP TABLE {{prefix}};
-ALTER TABLE {{prefix}}_rebuilt RENAME TO {{prefix}};
 CREATE INDEX {{prefix}}_by_member ON {{prefix}} (member_id, received_at);

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -53,7 +54,7 @@ func BenchmarkMemberRequestList(b *testing.B) {
 	}
 	for _, d := range dialects {
 		for _, shape := range []struct{ members, each int }{{30, 200}, {1200, 5}} {
-			members, batches := requestHistory(b, shape.members, shape.each)
+			members, owners, batches := requestHistory(b, shape.members, shape.each)
 			// Each layout in a database of its own, filled with the same events.
 			// The fold's CPU per event is logged: the layout must not make the writes dearer to any extent that
 			// matters.
@@ -91,18 +92,38 @@ func BenchmarkMemberRequestList(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%dx%d", d, shape.members, shape.each), func(b *testing.B) {
 				benchList(b, members, variants, min(50, shape.each))
 			})
+			// GET /v1/requests/{id}: one request, found by its id, before and now.
+			get := func(q *Queries, before bool) func(context.Context, uuid.UUID) ([]Request, string, error) {
+				return func(ctx context.Context, id uuid.UUID) ([]Request, string, error) {
+					var r Request
+					var err error
+					if before {
+						r, err = q.getBefore(ctx, owners[id], id)
+					} else {
+						r, err = q.Get(ctx, owners[id], id)
+					}
+					return []Request{r}, "", err
+				}
+			}
+			requests := slices.Collect(maps.Keys(owners))
+			slices.SortFunc(requests, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+			b.Run(fmt.Sprintf("%s/%dx%d/get", d, shape.members, shape.each), func(b *testing.B) {
+				benchList(b, requests, []listVariant{{"before", noise4, get(q4, true)}, {"now", noise5, get(q5, false)}}, 1)
+			})
 		}
 	}
 }
 
+// selectBefore is selectRequest as version 4 had it: every column.
+const selectBefore = "SELECT r.request_id, r.member_id, r.reference, r.service_code, r.catalog_version, " +
+	"r.status, r.received_at, r.implicit_decision_on, r.silence_outcome, r.time_zone, r.paused_since, " +
+	"r.expected_items, r.expected_deadline, r.decision, r.decision_reason, r.decided_at, r.closed_reason, " +
+	"r.closed_at, r.clock, r.revision, r.last_position, r.service_in_charge, r.author_name, r.author_position " +
+	"FROM " + Name + " r"
+
 // pageBefore is the first page of member's requests as version 4 read it (every column, mapped by sqlx): the
 // benchmark's same-run baseline.
 func (q *Queries) pageBefore(ctx context.Context, member uuid.UUID) ([]Request, string, error) {
-	const selectBefore = "SELECT r.request_id, r.member_id, r.reference, r.service_code, r.catalog_version, " +
-		"r.status, r.received_at, r.implicit_decision_on, r.silence_outcome, r.time_zone, r.paused_since, " +
-		"r.expected_items, r.expected_deadline, r.decision, r.decision_reason, r.decided_at, r.closed_reason, " +
-		"r.closed_at, r.clock, r.revision, r.last_position, r.service_in_charge, r.author_name, r.author_position " +
-		"FROM " + Name + " r"
 	var rows []row
 	if err := sqlx.SelectContext(ctx, q.db, &rows, q.db.Rebind(selectBefore+
 		" WHERE r.member_id = ? ORDER BY r.received_at DESC, r.request_id DESC LIMIT ?"), member.String(), 51); err != nil {
@@ -121,6 +142,16 @@ func (q *Queries) pageBefore(ctx context.Context, member uuid.UUID) ([]Request, 
 		return projections.EncodeCursor(r.ReceivedAt.UTC().Format(time.RFC3339Nano), r.ID.String())
 	})
 	return page, next, nil
+}
+
+// getBefore is Get as version 4 read it (every column, mapped by sqlx).
+func (q *Queries) getBefore(ctx context.Context, member, id uuid.UUID) (Request, error) {
+	var r row
+	if err := sqlx.GetContext(ctx, q.db, &r, q.db.Rebind(selectBefore+" WHERE r.request_id = ? AND r.member_id = ?"),
+		id.String(), member.String()); err != nil {
+		return Request{}, err
+	}
+	return toRequest(r, q.now())
 }
 
 // listVariant is one way of reading a page of a member's requests, and the write that precedes each of its reads.
@@ -210,10 +241,10 @@ func migrationsBefore(b testing.TB, version int) fs.FS {
 }
 
 // requestHistory builds the events of members × each requests, in the batches the runner would commit, and returns
-// the members. The requests are submitted one every 30 s, member after member (each member's rows are as scattered
+// the members and the member of each request. The requests are submitted one every 30 s, member after member (each member's rows are as scattered
 // as the portal leaves them), and their later events follow an hour later; batches of about 60 events, as the runner
 // commits them live.
-func requestHistory(b *testing.B, members, each int) ([]uuid.UUID, [][]event.Envelope) {
+func requestHistory(b *testing.B, members, each int) ([]uuid.UUID, map[uuid.UUID]uuid.UUID, [][]event.Envelope) {
 	b.Helper()
 	ms := make([]uuid.UUID, members)
 	for i := range ms {
@@ -224,10 +255,12 @@ func requestHistory(b *testing.B, members, each int) ([]uuid.UUID, [][]event.Env
 		pos     uint64
 		batch   []event.Envelope
 		batches [][]event.Envelope
+		owners  = map[uuid.UUID]uuid.UUID{}
 	)
 	for i := range members * each {
 		at := srtest.T0.Add(time.Duration(i) * 30 * time.Second)
 		r := srtest.Submit(b, &pos, ms[i%members], srtest.C2S, at)
+		owners[r.ID] = r.Member
 		switch later := at.Add(time.Hour); i % 10 {
 		case 1, 2:
 			r.Claim(later, worker)
@@ -245,7 +278,7 @@ func requestHistory(b *testing.B, members, each int) ([]uuid.UUID, [][]event.Env
 			batch = nil
 		}
 	}
-	return ms, batches
+	return ms, owners, batches
 }
 
 // noiseWriter creates a table beside the read model and returns a function committing one row to it.

@@ -41,12 +41,18 @@ import (
 // projections commit hundreds of times a second, so every read finds the WAL changed and SQLite has dropped the
 // reader connection's page cache (the read pays its page reads again). The write is not counted in the figures:
 // cpu-us/op is the process's CPU time (getrusage) spent in the reads and encodings only, p50-us and p99-us their wall
-// time; page-cpu-us/op and json-cpu-us/op split cpu-us/op. ns/op and allocs/op are Go's, write included.
+// time; page-cpu-us/op and json-cpu-us/op split cpu-us/op. ns/op and allocs/op are Go's, writes included.
 //
-//	go test -run '^$' -bench MemberRequestList -benchtime 3000x ./projections/memberrequests
-//	go run ./tests/testenv -- go test -run '^$' -bench MemberRequestList -benchtime 3000x ./projections/memberrequests
+// Each variant reads a database of its own, filled with the same events, and the variants take turns at every
+// iteration (A B A B: the machine's other load weighs on each alike); their JSON must be the same. "before" is
+// version 4's layout read as version 4 read it (the same-run baseline), "now" this version; "v5-read-before" and
+// "v4-read-now" are the halves (the layout alone, the read alone). The …/get sub-benchmarks time Get (GET
+// /v1/requests/{id}) before and now. The fold's CPU per event of each layout is logged (-v).
 //
-// (the second adds PostgreSQL). Read cpu-us/op.
+//	go test -run '^$' -bench MemberRequestList -benchtime 1500x -count 3 ./projections/memberrequests
+//	go run ./tests/testenv -- go test -run '^$' -bench MemberRequestList -benchtime 1000x ./projections/memberrequests
+//
+// (the second adds PostgreSQL). Read before-cpu-us/op against now-cpu-us/op.
 func BenchmarkMemberRequestList(b *testing.B) {
 	dialects := []sqldb.Dialect{sqldb.SQLite}
 	if os.Getenv(sqldbtest.PostgresURLEnv) != "" {
@@ -55,9 +61,8 @@ func BenchmarkMemberRequestList(b *testing.B) {
 	for _, d := range dialects {
 		for _, shape := range []struct{ members, each int }{{30, 200}, {1200, 5}} {
 			members, owners, batches := requestHistory(b, shape.members, shape.each)
-			// Each layout in a database of its own, filled with the same events.
-			// The fold's CPU per event is logged: the layout must not make the writes dearer to any extent that
-			// matters.
+			// Each layout in a database of its own, filled with the same events; the fold's CPU per event is logged
+			// (the layout must not make the writes dearer to an extent that matters).
 			layout := func(p projections.Projection) (*sqldb.DB, func()) {
 				db := sqldbtest.NewTarget(b, d).Open(b)
 				projectionstest.Setup(b, db, p)

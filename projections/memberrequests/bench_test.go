@@ -311,3 +311,43 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkMemberRequestFold folds the 30 × 200 history of BenchmarkMemberRequestList (22,200 events in batches of
+// ~60) into fresh tables of version 4's layout and of this version's, alternately (A B A B), and reports the CPU per
+// event of each (medians over b.N rounds): what the layout costs the writer.
+//
+//	go test -run '^$' -bench MemberRequestFold -benchtime 5x ./projections/memberrequests
+func BenchmarkMemberRequestFold(b *testing.B) {
+	_, _, batches := requestHistory(b, 30, 200)
+	events := 0
+	for _, batch := range batches {
+		events += len(batch)
+	}
+	layouts := []struct {
+		name string
+		p    projections.Projection
+	}{
+		{"v4", &Projection{Meta: projections.NewMeta(Name, 4, migrationsBefore(b, 4))}},
+		{"v5", New()},
+	}
+	perEvent := make([][]float64, len(layouts))
+	b.ResetTimer()
+	for range b.N {
+		for i, l := range layouts {
+			b.StopTimer()
+			db := sqldbtest.NewTarget(b, sqldb.SQLite).Open(b)
+			projectionstest.Setup(b, db, l.p)
+			b.StartTimer()
+			cpu := cpuTime()
+			for _, batch := range batches {
+				projectionstest.Apply(b, db, l.p, batch...)
+			}
+			perEvent[i] = append(perEvent[i], float64(cpuTime()-cpu)/float64(events)/1e3)
+		}
+	}
+	b.StopTimer()
+	for i, l := range layouts {
+		slices.Sort(perEvent[i])
+		b.ReportMetric(perEvent[i][len(perEvent[i])/2], l.name+"-cpu-us/event")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -107,12 +108,14 @@ func (u Upsert) SQL(d Dialect) (string, error) {
 	return rebind(d, q), nil
 }
 
-// Exec runs the upsert for one row.
+// Exec runs the upsert for one row. The statement's text is built once per distinct Upsert and dialect (a fold
+// runs the same Upsert for every row of every batch: building and checking it each time cost more than executing it
+// on SQLite).
 func (u Upsert) Exec(ctx context.Context, ex Execer, args ...any) error {
 	if len(args) != len(u.Columns) {
 		return fmt.Errorf("sqldb: upsert into %s: %d arguments for %d columns", u.Table, len(args), len(u.Columns))
 	}
-	q, err := u.SQL(ex.Dialect())
+	q, err := u.cachedSQL(ex.Dialect())
 	if err != nil {
 		return err
 	}
@@ -199,4 +202,31 @@ func rebind(d Dialect, q string) string {
 		return q
 	}
 	return sqlx.Rebind(sqlx.DOLLAR, q)
+}
+
+// upsertSQL holds the text of every Upsert executed so far, by cacheKey (a program has a fixed set of them).
+var upsertSQL sync.Map
+
+// cachedSQL is SQL, remembered by the Upsert's fields and the dialect. Invalid Upserts are not remembered.
+func (u Upsert) cachedSQL(d Dialect) (string, error) {
+	key := u.cacheKey(d)
+	if q, ok := upsertSQL.Load(key); ok {
+		return q.(string), nil
+	}
+	q, err := u.SQL(d)
+	if err != nil {
+		return "", err
+	}
+	upsertSQL.Store(key, q)
+	return q, nil
+}
+
+// cacheKey names everything SQL depends on; a nil Update (every column not in Key) and an empty one (DO NOTHING)
+// differ.
+func (u Upsert) cacheKey(d Dialect) string {
+	update := "\x00nil"
+	if u.Update != nil {
+		update = strings.Join(u.Update, ",")
+	}
+	return strings.Join([]string{string(d), u.Table, strings.Join(u.Columns, ","), strings.Join(u.Key, ","), update, u.Where}, "\x01")
 }

@@ -149,3 +149,43 @@ func TestBulkInsertSplitsStatementsAndAppliesTheConflictClause(t *testing.T) {
 		}
 	})
 }
+
+// TestUpsertExecTellsApartUpsertsThatDifferInOneField: Exec remembers each statement's text; Upserts on the same
+// table that differ only by Update (nil: every column, empty: nothing), by Where or by the dialect each run their own.
+func TestUpsertExecTellsApartUpsertsThatDifferInOneField(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		mustExec(t, db, "CREATE TABLE members (id TEXT PRIMARY KEY, name TEXT NOT NULL, revision BIGINT NOT NULL)")
+		name := func() string {
+			var got string
+			if err := db.GetContext(ctx, &got, db.Rebind("SELECT name FROM members WHERE id = ?"), memberID); err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		every := sqldb.Upsert{Table: "members", Columns: []string{"id", "name", "revision"}, Key: []string{"id"}}
+		nothing, guarded := every, every
+		nothing.Update = []string{}
+		guarded.Where = "members.revision < excluded.revision"
+		for i, s := range []struct {
+			u        sqldb.Upsert
+			name     string
+			revision int64
+			want     string
+		}{
+			{every, "Ada", 5, "Ada"},
+			{nothing, "Grace", 6, "Ada"},  // DO NOTHING
+			{guarded, "Hedy", 4, "Ada"},   // older revision: guarded out
+			{every, "Joan", 1, "Joan"},    // unguarded: overwrites
+			{nothing, "Grace", 9, "Joan"}, // still DO NOTHING after the others ran
+			{guarded, "Hedy", 2, "Hedy"},
+		} {
+			if err := s.u.Exec(ctx, db, memberID, s.name, s.revision); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			if got := name(); got != s.want {
+				t.Fatalf("step %d: name = %q, want %q", i, got, s.want)
+			}
+		}
+	})
+}

@@ -31,7 +31,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -434,12 +433,8 @@ func write(ctx context.Context, tx *sqldb.Tx, table string, en *entry) error {
 	if !en.changed {
 		return nil
 	}
-	q, err := upsertSQL(table, tx.Dialect())
-	if err != nil {
+	if err := upsert(table).Exec(ctx, tx, en.row.values()...); err != nil {
 		return fmt.Errorf("memberrequests: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, q, en.row.values()...); err != nil {
-		return fmt.Errorf("memberrequests: upsert into %s: %w", table, err)
 	}
 	return nil
 }
@@ -451,27 +446,4 @@ func upsert(table string) sqldb.Upsert {
 	u := projections.GuardedUpsert(table, []string{"request_id"}, columns, "revision")
 	u.Update = slices.DeleteFunc(u.Update, func(c string) bool { return c == "member_id" || c == "received_at" })
 	return u
-}
-
-// upserts holds the text of upsert(table) for each table and dialect, built once: sqldb.Upsert.Exec checks every
-// identifier and builds the statement again at each row, a tenth of the fold's CPU. The tables are a version's
-// (live, rebuilt online, verified): a handful.
-var upserts sync.Map // upsertKey → string
-
-type upsertKey struct {
-	table   string
-	dialect sqldb.Dialect
-}
-
-func upsertSQL(table string, d sqldb.Dialect) (string, error) {
-	k := upsertKey{table, d}
-	if q, ok := upserts.Load(k); ok {
-		return q.(string), nil
-	}
-	q, err := upsert(table).SQL(d)
-	if err != nil {
-		return "", err
-	}
-	upserts.Store(k, q)
-	return q, nil
 }

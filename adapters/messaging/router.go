@@ -172,6 +172,10 @@ type Router struct {
 	wm      *message.Router
 	metrics *metrics
 
+	// flusher stores every handler's checkpoint in one transaction per CheckpointInterval (nil when it is not
+	// positive: each handler stores at every Ack).
+	flusher *checkpointFlusher
+
 	mu       sync.Mutex
 	handlers []*handler
 }
@@ -216,6 +220,12 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		return nil, fmt.Errorf("messaging: new router: %w", err)
 	}
 	r := &Router{cfg: cfg, logger: cfg.Logger, wm: wm}
+	if interval := cfg.CheckpointInterval; interval > 0 || (interval == 0 && DefaultCheckpointInterval > 0) {
+		if interval == 0 {
+			interval = DefaultCheckpointInterval
+		}
+		r.flusher = newCheckpointFlusher(cfg.DB, interval, cfg.Logger)
+	}
 	r.metrics = newMetrics(r)
 	if cfg.Registry != nil {
 		if err := r.metrics.register(cfg.Registry); err != nil {
@@ -257,6 +267,7 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 		opt(&scfg)
 	}
 	scfg.whileLeased = func(ctx context.Context) { r.maintain(ctx, hd) }
+	scfg.flusher = r.flusher
 	if r.metrics != nil {
 		delay := r.metrics.delay.WithLabelValues(name)
 		scfg.onAck = func(d time.Duration) { delay.Observe(max(0, d.Seconds())) }
@@ -402,6 +413,9 @@ func (r *Router) Run(ctx context.Context) error {
 	shareCtx, stopShare := context.WithCancel(ctx)
 	defer stopShare()
 	go r.share(shareCtx)
+	if r.flusher != nil {
+		go r.flusher.run(shareCtx)
+	}
 	if err := r.wm.Run(ctx); err != nil {
 		return fmt.Errorf("messaging: router: %w", err)
 	}

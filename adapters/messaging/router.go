@@ -65,8 +65,9 @@ type RouterConfig struct {
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	LeaseRetry time.Duration
-	// CheckpointInterval, when positive, is how often each handler's checkpoint is stored (see SubscriberConfig;
-	// default DefaultCheckpointInterval: at every Ack).
+	// CheckpointInterval, when positive, is how often every handler's checkpoint is stored: one flusher stores them
+	// all in one statement per interval (see SubscriberConfig and checkpointFlusher). 0: DefaultCheckpointInterval;
+	// negative: each handler stores at every Ack.
 	CheckpointInterval time.Duration
 	// CloseTimeout is how long Close waits for handlers in flight (default 15s).
 	CloseTimeout time.Duration
@@ -131,6 +132,9 @@ func (c *RouterConfig) setDefaults() {
 	}
 	if c.ShareInterval <= 0 {
 		c.ShareInterval = 10 * time.Second
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
 	}
 }
 
@@ -220,11 +224,8 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		return nil, fmt.Errorf("messaging: new router: %w", err)
 	}
 	r := &Router{cfg: cfg, logger: cfg.Logger, wm: wm}
-	if interval := cfg.CheckpointInterval; interval > 0 || (interval == 0 && DefaultCheckpointInterval > 0) {
-		if interval == 0 {
-			interval = DefaultCheckpointInterval
-		}
-		r.flusher = newCheckpointFlusher(cfg.DB, interval, cfg.Logger)
+	if cfg.CheckpointInterval > 0 {
+		r.flusher = newCheckpointFlusher(cfg.DB, cfg.CheckpointInterval, cfg.Logger)
 	}
 	r.metrics = newMetrics(r)
 	if cfg.Registry != nil {

@@ -61,8 +61,8 @@ type SubscriberConfig struct {
 	// handler's checkpoint: at most one write per interval instead of one per event. The
 	// position is also stored when the feed reaches its head and when the subscription ends. An event acknowledged
 	// but not yet checkpointed when the process dies is delivered again: the repeats a crash causes are bounded by
-	// the interval, and keyed effects (Once, OnceExternal) find their key. Negative, and 0 (the default,
-	// DefaultCheckpointInterval): stored at every Ack, before the next message.
+	// the interval, and keyed effects (Once, OnceExternal) find their key. 0: DefaultCheckpointInterval (250 ms).
+	// Negative: stored at every Ack, before the next message.
 	CheckpointInterval time.Duration
 
 	// whileLeased, set by the Router, runs beside the subscription for as long as it holds the handler's lease (its
@@ -103,14 +103,20 @@ func (c *SubscriberConfig) setDefaults() {
 	}
 }
 
-// DefaultCheckpointInterval is the default SubscriberConfig.CheckpointInterval (and RouterConfig's): negative, a
-// store at every Ack. Storing every 250 ms cut the read-model database's statements by two thirds in the writer
-// benchmark (BENCHMARKS.md, "Writer diet (session 7)"), but made the HTTP mix slower in every same-run A/B of
-// session 7 (fewer requests served, more CPU per request), for a reason not yet found: it stays off by default until
-// a quiet rerun explains it. RouterConfig.CheckpointInterval turns it on.
-const DefaultCheckpointInterval = -1 * time.Nanosecond
+// DefaultCheckpointInterval is the default SubscriberConfig.CheckpointInterval (and RouterConfig's): the
+// acknowledged positions are stored every 250 ms (a Router's handlers all in one statement), not at every Ack.
+//
+// Session 8 measured why storing at every Ack had looked faster (BENCHMARKS.md, "Writer traffic (session 8)"): it
+// throttled the reactions. Under the goal's HTTP mix the 21 handlers each waited for the single SQLite writer after
+// every event (about 46,000 checkpoint transactions a minute, waiting 26 ms each on average), fell ~18 s behind the
+// log (mails late by as much) and did their work after the measured window; the projections' batches queued behind
+// those transactions (66 ms average wait against 14 ms). With the interval the reactions keep up (a fraction of a
+// second behind), the writer sees a sixth of the transactions, and the server serves more requests for less CPU
+// per request once the reactions' backlog is counted. Session 7's per-handler tickers added a burst of 21
+// transactions every interval; one flusher per Router makes it one.
+const DefaultCheckpointInterval = IntervalCheckpoint
 
-// IntervalCheckpoint is the interval measured in session 7 (see DefaultCheckpointInterval).
+// IntervalCheckpoint is the interval measured in sessions 7 and 8 (see DefaultCheckpointInterval).
 const IntervalCheckpoint = 250 * time.Millisecond
 
 // Validate reports every problem at once.

@@ -108,11 +108,11 @@ func (c *SubscriberConfig) setDefaults() {
 //
 // Session 8 measured why storing at every Ack had looked faster (BENCHMARKS.md, "Writer traffic (session 8)"): it
 // throttled the reactions. Under the goal's HTTP mix the 21 handlers each waited for the single SQLite writer after
-// every event (about 46,000 checkpoint transactions a minute, waiting 26 ms each on average), fell ~18 s behind the
-// log (mails late by as much) and did their work after the measured window; the projections' batches queued behind
-// those transactions (66 ms average wait against 14 ms). With the interval the reactions keep up (a fraction of a
-// second behind), the writer sees a sixth of the transactions, and the server serves more requests for less CPU
-// per request once the reactions' backlog is counted. Session 7's per-handler tickers added a burst of 21
+// every event (46,000–51,000 checkpoint transactions a minute, 23–26 ms of wait each), fell 16–18 s behind the log
+// on average (mails as late) and did most of their work after the measured window; the projections' batches waited
+// 59–66 ms for the writer, against 14–23 ms with the interval. With the interval the reactions keep up (a fraction
+// of a second behind), the writer sees about a fifth of the transactions, and the server spends a third less CPU
+// per request once the reactions' catching up is counted. Session 7's per-handler tickers added a burst of 21
 // transactions every interval; one flusher per Router makes it one.
 const DefaultCheckpointInterval = IntervalCheckpoint
 

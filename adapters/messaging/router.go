@@ -65,8 +65,9 @@ type RouterConfig struct {
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	LeaseRetry time.Duration
-	// CheckpointInterval, when positive, is how often each handler's checkpoint is stored (see SubscriberConfig;
-	// default DefaultCheckpointInterval: at every Ack).
+	// CheckpointInterval, when positive, is how often every handler's checkpoint is stored: one flusher stores them
+	// all in one statement per interval (see SubscriberConfig and checkpointFlusher). 0: DefaultCheckpointInterval;
+	// negative: each handler stores at every Ack.
 	CheckpointInterval time.Duration
 	// CloseTimeout is how long Close waits for handlers in flight (default 15s).
 	CloseTimeout time.Duration
@@ -132,6 +133,9 @@ func (c *RouterConfig) setDefaults() {
 	if c.ShareInterval <= 0 {
 		c.ShareInterval = 10 * time.Second
 	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
+	}
 }
 
 // Router runs the reactions: a watermill router in which each handler has its own Subscriber over the global log
@@ -171,6 +175,10 @@ type Router struct {
 	logger  *slog.Logger
 	wm      *message.Router
 	metrics *metrics
+
+	// flusher stores every handler's checkpoint in one transaction per CheckpointInterval (nil when it is not
+	// positive: each handler stores at every Ack).
+	flusher *checkpointFlusher
 
 	mu       sync.Mutex
 	handlers []*handler
@@ -216,6 +224,9 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		return nil, fmt.Errorf("messaging: new router: %w", err)
 	}
 	r := &Router{cfg: cfg, logger: cfg.Logger, wm: wm}
+	if cfg.CheckpointInterval > 0 {
+		r.flusher = newCheckpointFlusher(cfg.DB, cfg.CheckpointInterval, cfg.Logger)
+	}
 	r.metrics = newMetrics(r)
 	if cfg.Registry != nil {
 		if err := r.metrics.register(cfg.Registry); err != nil {
@@ -257,6 +268,7 @@ func (r *Router) AddHandler(name string, h message.NoPublishHandlerFunc, opts ..
 		opt(&scfg)
 	}
 	scfg.whileLeased = func(ctx context.Context) { r.maintain(ctx, hd) }
+	scfg.flusher = r.flusher
 	if r.metrics != nil {
 		delay := r.metrics.delay.WithLabelValues(name)
 		scfg.onAck = func(d time.Duration) { delay.Observe(max(0, d.Seconds())) }
@@ -402,6 +414,9 @@ func (r *Router) Run(ctx context.Context) error {
 	shareCtx, stopShare := context.WithCancel(ctx)
 	defer stopShare()
 	go r.share(shareCtx)
+	if r.flusher != nil {
+		go r.flusher.run(shareCtx)
+	}
 	if err := r.wm.Run(ctx); err != nil {
 		return fmt.Errorf("messaging: router: %w", err)
 	}

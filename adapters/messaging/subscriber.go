@@ -61,8 +61,8 @@ type SubscriberConfig struct {
 	// handler's checkpoint: at most one write per interval instead of one per event. The
 	// position is also stored when the feed reaches its head and when the subscription ends. An event acknowledged
 	// but not yet checkpointed when the process dies is delivered again: the repeats a crash causes are bounded by
-	// the interval, and keyed effects (Once, OnceExternal) find their key. Negative, and 0 (the default,
-	// DefaultCheckpointInterval): stored at every Ack, before the next message.
+	// the interval, and keyed effects (Once, OnceExternal) find their key. 0: DefaultCheckpointInterval (250 ms).
+	// Negative: stored at every Ack, before the next message.
 	CheckpointInterval time.Duration
 
 	// whileLeased, set by the Router, runs beside the subscription for as long as it holds the handler's lease (its
@@ -71,6 +71,9 @@ type SubscriberConfig struct {
 	whileLeased func(ctx context.Context)
 	// onAck, set by the Router, is told how long after its event was recorded each event was acknowledged.
 	onAck func(delay time.Duration)
+	// flusher, set by the Router when CheckpointInterval is positive, stores this handler's checkpoint with every other
+	// handler's of the Router, in one transaction per interval (see checkpointFlusher).
+	flusher *checkpointFlusher
 	// crashOnStop, set by tests only (export_test.go), makes a round end without storing what was acknowledged since
 	// the last store: what a process killed between an Ack and the next store leaves behind.
 	crashOnStop bool
@@ -100,14 +103,20 @@ func (c *SubscriberConfig) setDefaults() {
 	}
 }
 
-// DefaultCheckpointInterval is the default SubscriberConfig.CheckpointInterval (and RouterConfig's): negative, a
-// store at every Ack. Storing every 250 ms cut the read-model database's statements by two thirds in the writer
-// benchmark (BENCHMARKS.md, "Writer diet (session 7)"), but made the HTTP mix slower in every same-run A/B of
-// session 7 (fewer requests served, more CPU per request), for a reason not yet found: it stays off by default until
-// a quiet rerun explains it. RouterConfig.CheckpointInterval turns it on.
-const DefaultCheckpointInterval = -1 * time.Nanosecond
+// DefaultCheckpointInterval is the default SubscriberConfig.CheckpointInterval (and RouterConfig's): the
+// acknowledged positions are stored every 250 ms (a Router's handlers all in one statement), not at every Ack.
+//
+// Session 8 measured why storing at every Ack had looked faster (BENCHMARKS.md, "Writer traffic (session 8)"): it
+// throttled the reactions. Under the goal's HTTP mix the 21 handlers each waited for the single SQLite writer after
+// every event (46,000–51,000 checkpoint transactions a minute, 23–26 ms of wait each), fell 16–18 s behind the log
+// on average (mails as late) and did most of their work after the measured window; the projections' batches waited
+// 59–66 ms for the writer, against 14–23 ms with the interval. With the interval the reactions keep up (a fraction
+// of a second behind), the writer sees about a fifth of the transactions, and the server spends a third less CPU
+// per request once the reactions' catching up is counted. Session 7's per-handler tickers added a burst of 21
+// transactions every interval; one flusher per Router makes it one.
+const DefaultCheckpointInterval = IntervalCheckpoint
 
-// IntervalCheckpoint is the interval measured in session 7 (see DefaultCheckpointInterval).
+// IntervalCheckpoint is the interval measured in sessions 7 and 8 (see DefaultCheckpointInterval).
 const IntervalCheckpoint = 250 * time.Millisecond
 
 // Validate reports every problem at once.
@@ -336,6 +345,9 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 		return false, err
 	}
 	acks := &ackedPosition{s: s, stored: checkpoint}
+	if s.cfg.flusher != nil && s.cfg.CheckpointInterval > 0 {
+		s.cfg.flusher.add(acks)
+	}
 	flushCtx, stopFlushing := context.WithCancel(ctx)
 	var (
 		flushing sync.WaitGroup
@@ -374,6 +386,9 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 	})
 	stopFlushing()
 	flushing.Wait()
+	if s.cfg.flusher != nil {
+		s.cfg.flusher.remove(acks) // from now on only this round stores its position (or, crashing, does not)
+	}
 	// The round ends (a stop, a lost lease, a failure): store what was acknowledged, even if ctx has ended. A
 	// replica that lost its lease may still do so: the store only moves a checkpoint forward.
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ackGrace)
@@ -478,10 +493,11 @@ func (s *Subscriber) await(ctx context.Context, msg *message.Message, position u
 }
 
 // ackedPosition is the checkpoint of a round: the position of the last acknowledged event, stored at most every
-// CheckpointInterval (flushEvery), when the feed reaches its head and when the round ends. Storing once per
-// interval rather than once per event keeps the handlers' checkpoints from queueing on the database's writer (on
-// SQLite, one connection shared with every projection). Safe because delivery is at least once anyway: what was
-// acknowledged and not yet stored comes again after a crash, and keyed effects find their key.
+// CheckpointInterval (by the Router's checkpointFlusher, with every other handler's, or flushEvery for a Subscriber
+// of its own), when the feed reaches its head and when the round ends. Storing once per interval rather than once
+// per event keeps the handlers' checkpoints from queueing on the database's writer (on SQLite, one connection shared
+// with every projection). Safe because delivery is at least once anyway: what was acknowledged and not yet stored
+// comes again after a crash, and keyed effects find their key.
 type ackedPosition struct {
 	s *Subscriber
 
@@ -489,9 +505,9 @@ type ackedPosition struct {
 	position uint64    // last acknowledged position
 	at       time.Time // when it was acknowledged
 	recorded time.Time // when the store recorded its event
+	stored   uint64    // last position stored (or read at the round's start)
 
-	storeMu sync.Mutex // one store at a time
-	stored  uint64     // last position stored (or read at the round's start)
+	storeMu sync.Mutex // one store of the round's own at a time
 }
 
 func (a *ackedPosition) ack(position uint64, at, recorded time.Time) {
@@ -500,29 +516,42 @@ func (a *ackedPosition) ack(position uint64, at, recorded time.Time) {
 	a.position, a.at, a.recorded = position, at, recorded
 }
 
+// unstored returns the acknowledged position if it is past the stored one.
+func (a *ackedPosition) unstored() (flushRow, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return flushRow{a: a, position: a.position, at: a.at, recorded: a.recorded}, a.position > a.stored
+}
+
+// markStored notes that position is stored.
+func (a *ackedPosition) markStored(position uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stored = max(a.stored, position)
+}
+
 // store writes the last acknowledged position if it is past the stored one (always with force: the starting point
 // of a handler that skips history, which may be 0). The write only moves the checkpoint forward (checkpointUpsert).
 func (a *ackedPosition) store(ctx context.Context, force bool) error {
 	a.storeMu.Lock()
 	defer a.storeMu.Unlock()
-	a.mu.Lock()
-	position, at, recorded := a.position, a.at, a.recorded
-	a.mu.Unlock()
-	if position <= a.stored && !force {
+	r, due := a.unstored()
+	if !due && !force {
 		return nil
 	}
-	if err := storeCheckpoint(ctx, a.s.cfg.DB, a.s.cfg.Handler, position, at, recorded); err != nil {
+	if err := storeCheckpoint(ctx, a.s.cfg.DB, a.s.cfg.Handler, r.position, r.at, r.recorded); err != nil {
 		return err
 	}
-	a.stored = max(a.stored, position)
+	a.markStored(r.position)
 	return nil
 }
 
-// flushEvery stores the acknowledged position every CheckpointInterval until ctx ends. A failed store ends the
-// round (stop), which starts again after a back-off from the stored checkpoint.
+// flushEvery stores the acknowledged position every CheckpointInterval until ctx ends, for a Subscriber that has no
+// Router's flusher. A failed store ends the round (stop), which starts again after a back-off from the stored
+// checkpoint.
 func (a *ackedPosition) flushEvery(ctx context.Context, stop context.CancelFunc) error {
-	if a.s.cfg.CheckpointInterval < 0 {
-		return nil // stored at every Ack
+	if a.s.cfg.CheckpointInterval < 0 || a.s.cfg.flusher != nil {
+		return nil // stored at every Ack, or by the Router's flusher
 	}
 	t := time.NewTicker(a.s.cfg.CheckpointInterval)
 	defer t.Stop()

@@ -21,7 +21,7 @@ func OpenScratch(ctx context.Context) (*DB, error) {
 	params.Add("_pragma", "journal_mode(OFF)") // throwaway: no rollback journal to keep
 	params.Set("_time_format", "sqlite")
 	stmts := new(stmtCounters)
-	pool, err := openPool(SQLite, "file::memory:?"+params.Encode(), stmts)
+	pool, err := openPool(SQLite, "file::memory:?"+params.Encode(), stmts, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open scratch SQLite: %w", err)
 	}

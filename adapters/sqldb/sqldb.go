@@ -85,7 +85,8 @@ type DB struct {
 
 	holder string // see Options.Holder
 
-	stmts *stmtCounters // the statement cache's counters, over both pools (stmtcache.go)
+	stmts  *stmtCounters // the statement cache's counters, over both pools (stmtcache.go)
+	writes *writeStats   // the writer's metrics (writestats.go); nil on a scratch database
 
 	mu          sync.Mutex
 	leases      map[*Lease]struct{}
@@ -130,8 +131,8 @@ func openPostgres(ctx context.Context, dsn string, opts Options, logger *slog.Lo
 	if maxOpen <= 0 {
 		maxOpen = 16
 	}
-	stmts := new(stmtCounters)
-	pool, err := openPool(Postgres, dsn, stmts)
+	stmts, writes := new(stmtCounters), newWriteStats()
+	pool, err := openPool(Postgres, dsn, stmts, writes)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open postgres: %w", err)
 	}
@@ -158,6 +159,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options, logger *slog.Lo
 		leasePool: leasePool,
 		leases:    make(map[*Lease]struct{}),
 		stmts:     stmts,
+		writes:    writes,
 	}, nil
 }
 
@@ -188,8 +190,8 @@ func openSQLite(ctx context.Context, path string, opts Options, logger *slog.Log
 	writerParams.Add("_pragma", "synchronous(NORMAL)")
 	writerParams.Set("_txlock", "immediate")
 
-	stmts := new(stmtCounters)
-	writer, err := openPool(SQLite, path+"?"+writerParams.Encode(), stmts)
+	stmts, writes := new(stmtCounters), newWriteStats()
+	writer, err := openPool(SQLite, path+"?"+writerParams.Encode(), stmts, writes)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open SQLite: %w", err)
 	}
@@ -206,7 +208,7 @@ func openSQLite(ctx context.Context, path string, opts Options, logger *slog.Log
 
 	readerParams := common
 	readerParams.Set("_query_only", "1")
-	readerPool, err := openPool(SQLite, path+"?"+readerParams.Encode(), stmts)
+	readerPool, err := openPool(SQLite, path+"?"+readerParams.Encode(), stmts, nil)
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqldb: open SQLite reader: %w", err)
@@ -230,12 +232,13 @@ func openSQLite(ctx context.Context, path string, opts Options, logger *slog.Log
 		leaseDir: path + ".leases",
 		leases:   make(map[*Lease]struct{}),
 		stmts:    stmts,
+		writes:   writes,
 	}, nil
 }
 
 // openPool opens a pool of dialect's driver whose connections keep their prepared statements (stmtcache.go),
-// counted in stmts.
-func openPool(dialect Dialect, dsn string, stmts *stmtCounters) (*sql.DB, error) {
+// counted in stmts, and whose writes are observed in writes (unless nil: writestats.go).
+func openPool(dialect Dialect, dsn string, stmts *stmtCounters, writes *writeStats) (*sql.DB, error) {
 	var (
 		base driver.Connector
 		err  error
@@ -248,7 +251,7 @@ func openPool(dialect Dialect, dsn string, stmts *stmtCounters) (*sql.DB, error)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(newCachingConnector(base, dialect, stmts)), nil
+	return sql.OpenDB(newCachingConnector(base, dialect, stmts, writes)), nil
 }
 
 // StatementCacheStats tells how the statement cache of the DB's connections has been used so far.

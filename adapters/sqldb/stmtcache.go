@@ -48,10 +48,11 @@ type cachingConnector struct {
 	postgres bool
 	size     int
 	counters *stmtCounters
+	writes   *writeStats // the writer's metrics (writestats.go); nil: not observed (the SQLite reader pool)
 }
 
-func newCachingConnector(base driver.Connector, dialect Dialect, counters *stmtCounters) *cachingConnector {
-	return &cachingConnector{base: base, postgres: dialect == Postgres, size: StatementCacheSize, counters: counters}
+func newCachingConnector(base driver.Connector, dialect Dialect, counters *stmtCounters, writes *writeStats) *cachingConnector {
+	return &cachingConnector{base: base, postgres: dialect == Postgres, size: StatementCacheSize, counters: counters, writes: writes}
 }
 
 func (c *cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -59,7 +60,11 @@ func (c *cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{Conn: conn, owner: c, lru: list.New(), byText: make(map[string]*list.Element)}, nil
+	cc := &cachingConn{Conn: conn, owner: c, lru: list.New(), byText: make(map[string]*list.Element)}
+	if c.writes != nil {
+		cc.obs = &writeObs{stats: c.writes}
+	}
+	return cc, nil
 }
 
 func (c *cachingConnector) Driver() driver.Driver { return c.base.Driver() }
@@ -71,7 +76,8 @@ type cachingConn struct {
 	owner  *cachingConnector
 	lru    *list.List // of *cachedStmt, most recently used first
 	byText map[string]*list.Element
-	inTx   bool // a transaction is open on the connection
+	inTx   bool      // a transaction is open on the connection
+	obs    *writeObs // the write in progress (nil: not observed)
 }
 
 type cachedStmt struct {
@@ -156,7 +162,10 @@ func (c *cachingConn) stale(cs *cachedStmt, err error) bool {
 	return !c.inTx
 }
 
-func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (rows driver.Rows, err error) {
+	if c.obs != nil {
+		defer c.observe(ctx, query)(&err)
+	}
 	if c.cacheable(query, args) {
 		cs, err := c.get(ctx, query)
 		if err != nil {
@@ -180,7 +189,10 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	return nil, driver.ErrSkip
 }
 
-func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (res driver.Result, err error) {
+	if c.obs != nil {
+		defer c.observe(ctx, query)(&err)
+	}
 	if c.cacheable(query, args) {
 		cs, err := c.get(ctx, query)
 		if err != nil {
@@ -210,6 +222,9 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 		tx  driver.Tx
 		err error
 	)
+	if c.obs != nil {
+		c.obs.begin(ctx)
+	}
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
@@ -229,8 +244,23 @@ type cachingTx struct {
 	c *cachingConn
 }
 
-func (t cachingTx) Commit() error   { t.c.inTx = false; return t.Tx.Commit() }
-func (t cachingTx) Rollback() error { t.c.inTx = false; return t.Tx.Rollback() }
+func (t cachingTx) Commit() error {
+	t.c.inTx = false
+	err := t.Tx.Commit()
+	if t.c.obs != nil {
+		t.c.obs.end(err)
+	}
+	return err
+}
+
+func (t cachingTx) Rollback() error {
+	t.c.inTx = false
+	err := t.Tx.Rollback()
+	if t.c.obs != nil {
+		t.c.obs.end(errRolledBack)
+	}
+	return err
+}
 
 func (c *cachingConn) Ping(ctx context.Context) error {
 	if p, ok := c.Conn.(driver.Pinger); ok {

@@ -43,7 +43,7 @@ var (
 // transaction is rolled back (and the panic goes on). A failed commit is returned, wrapped: the caller must not assume
 // its writes happened. fn must use tx, never db: on SQLite the writer's only connection is the transaction's.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	stx, err := db.BeginTxx(ctx, nil)
+	stx, err := db.BeginTxx(db.requested(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("sqldb: begin: %w", err)
 	}
@@ -112,7 +112,7 @@ func (tx *Tx) begin(ctx context.Context) error {
 		}
 		return errors.New("sqldb: transaction not begun")
 	}
-	stx, err := tx.lazy.db.BeginTxx(ctx, nil)
+	stx, err := tx.lazy.db.BeginTxx(tx.lazy.db.requested(ctx), nil)
 	if err != nil {
 		tx.lazy.err = fmt.Errorf("sqldb: begin: %w", err)
 		return tx.lazy.err

@@ -42,6 +42,9 @@ type Config struct {
 	ReactionInFlightWindow  time.Duration `name:"reactions-in-flight-window" env:"DOSSIER_REACTIONS_IN_FLIGHT_WINDOW" default:"2m" help:"How long a replica that crashed between a reaction's mail (or other external effect) and its record holds the effect off; after it, the effect is done again with the same key. More than an effect's time plus the clock skew between replicas."`
 	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"DOSSIER_SHUTDOWN_TIMEOUT" default:"10s" help:"Grace period for requests in flight at shutdown."`
 
+	// The reactions' checkpoint interval (session 8: BENCHMARKS.md, "Writer traffic").
+	ReactionCheckpointInterval time.Duration `name:"reactions-checkpoint-interval" env:"DOSSIER_REACTIONS_CHECKPOINT_INTERVAL" default:"0s" help:"How often the reactions' checkpoints are stored (0: the default; negative: at every acknowledged event). A crash repeats at most this much of their acknowledged events (keyed effects are not done twice)."`
+
 	// The finance-facts consumer (adapters/integration): off unless a broker is named.
 	IntegrationURL         string        `name:"integration-url" env:"DOSSIER_INTEGRATION_URL" help:"PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=…) of the integration broker where the fund's systems publish finance facts (topic dossier.finance-facts) and documents for members' inboxes (topic dossier.documents) with watermill-sql. Empty: no consumer; dossier admin import-finance and publish-document are the feeds. Secret; DOSSIER_INTEGRATION_URL_FILE reads it from a file."`
 	IntegrationDocumentMax int64         `name:"integration-document-max-bytes" env:"DOSSIER_INTEGRATION_DOCUMENT_MAX_BYTES" default:"10485760" help:"Largest document (decoded, in bytes) the consumer of topic dossier.documents publishes into a member's inbox; larger ones are rejected and counted."`

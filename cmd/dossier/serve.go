@@ -174,6 +174,9 @@ func (a *app) wire(ctx context.Context) error {
 	if err := source.Instrument(a.registry); err != nil {
 		return err
 	}
+	if err := a.stores.DB.RegisterMetrics(a.registry); err != nil {
+		return err
+	}
 	hasher, err := credentials.NewHasher(credentials.Config{})
 	if err != nil {
 		return err
@@ -207,7 +210,7 @@ func (a *app) wire(ctx context.Context) error {
 	a.router, err = messaging.NewRouter(messaging.RouterConfig{Feed: source, DB: a.stores.DB,
 		Logger: a.logger.With("component", "reactions"), Registry: a.registry,
 		Events: messaging.NewStoreEvents(a.stores.Events, codec), ProcessedRetention: a.reactionRetention(),
-		InFlightWindow: a.cfg.ReactionInFlightWindow})
+		InFlightWindow: a.cfg.ReactionInFlightWindow, CheckpointInterval: a.cfg.ReactionCheckpointInterval})
 	if err != nil {
 		return err
 	}

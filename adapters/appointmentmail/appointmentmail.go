@@ -103,10 +103,11 @@ func Register(router *messaging.Router, deps Deps) error {
 		deps.Lead = DefaultLead
 	}
 	r := &reactions{Deps: deps}
-	if err := router.AddHandler(ConfirmationHandler, r.confirmation, messaging.SkipHistory()); err != nil {
+	if err := router.AddHandler(ConfirmationHandler, r.confirmation, messaging.SkipHistory(),
+		messaging.Handles(appointment.TypeBooked, appointment.TypeRescheduled, appointment.TypeCancelled)); err != nil {
 		return fmt.Errorf("appointmentmail: add %s: %w", ConfirmationHandler, err)
 	}
-	if err := router.AddHandler(ReminderHandler, r.reminder, messaging.SkipHistory()); err != nil {
+	if err := router.AddHandler(ReminderHandler, r.reminder, messaging.SkipHistory(), messaging.Handles(appointment.TypeReminderSent)); err != nil {
 		return fmt.Errorf("appointmentmail: add %s: %w", ReminderHandler, err)
 	}
 	if err := router.AddHandler(RemindersHandler, r.reminders); err != nil {

@@ -149,13 +149,15 @@ func Register(router *messaging.Router, deps Deps) error {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &reactions{Deps: deps, paris: paris}
-	if err := router.AddHandler(AcknowledgementHandler, r.acknowledgement, messaging.SkipHistory()); err != nil {
+	if err := router.AddHandler(AcknowledgementHandler, r.acknowledgement, messaging.SkipHistory(),
+		messaging.Handles(servicerequest.TypeAcknowledged)); err != nil {
 		return fmt.Errorf("casework: add %s: %w", AcknowledgementHandler, err)
 	}
 	if err := router.AddHandler(DeadlinesHandler, r.deadlines); err != nil {
 		return fmt.Errorf("casework: add %s: %w", DeadlinesHandler, err)
 	}
-	if err := router.AddHandler(InformationRequestHandler, r.information, messaging.SkipHistory()); err != nil {
+	if err := router.AddHandler(InformationRequestHandler, r.information, messaging.SkipHistory(),
+		messaging.Handles(servicerequest.TypeInformationRequested)); err != nil {
 		return fmt.Errorf("casework: add %s: %w", InformationRequestHandler, err)
 	}
 	return nil

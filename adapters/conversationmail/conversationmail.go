@@ -61,7 +61,7 @@ func Register(router *messaging.Router, deps Deps) error {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &reaction{Deps: deps}
-	if err := router.AddHandler(ReplyHandler, r.reply, messaging.SkipHistory()); err != nil {
+	if err := router.AddHandler(ReplyHandler, r.reply, messaging.SkipHistory(), messaging.Handles(conversation.TypeStaffReplied)); err != nil {
 		return fmt.Errorf("conversationmail: add %s: %w", ReplyHandler, err)
 	}
 	return nil

@@ -65,7 +65,7 @@ func Register(router *messaging.Router, deps Deps) error {
 		return err
 	}
 	r := &reaction{Deps: deps, paris: paris}
-	return router.AddHandler(Handler, r.handle, messaging.SkipHistory())
+	return router.AddHandler(Handler, r.handle, messaging.SkipHistory(), messaging.Handles(document.TypeRegistered))
 }
 
 type reaction struct {

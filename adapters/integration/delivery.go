@@ -26,7 +26,7 @@ type ParkedDeliverer interface {
 // its first start (no SkipHistory): an account opened before the reaction existed still gets the facts parked for
 // it, and a member without parked facts costs two stream reads.
 func RegisterDelivery(router *messaging.Router, d ParkedDeliverer, logger *slog.Logger) error {
-	return router.AddHandler(DeliveryHandler, DeliveryReaction(d, logger))
+	return router.AddHandler(DeliveryHandler, DeliveryReaction(d, logger), messaging.Handles(member.TypeRegistered))
 }
 
 // DeliveryReaction is the reaction itself: on member.Registered (an account opened), it calls

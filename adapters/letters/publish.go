@@ -72,10 +72,10 @@ func Register(router *messaging.Router, d Deps) error {
 		d.Fund.Name = "Mutualité sociale agricole (MSA)"
 	}
 	r := &reactions{Deps: d}
-	if err := router.AddHandler(DecisionLetterHandler, r.decisionLetter); err != nil {
+	if err := router.AddHandler(DecisionLetterHandler, r.decisionLetter, messaging.Handles(sr.TypeDecided)); err != nil {
 		return fmt.Errorf("letters: add %s: %w", DecisionLetterHandler, err)
 	}
-	if err := router.AddHandler(PaymentAttestationHandler, r.paymentAttestation); err != nil {
+	if err := router.AddHandler(PaymentAttestationHandler, r.paymentAttestation, messaging.Handles(consultation.TypeAttestationIssued)); err != nil {
 		return fmt.Errorf("letters: add %s: %w", PaymentAttestationHandler, err)
 	}
 	return nil

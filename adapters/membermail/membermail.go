@@ -131,12 +131,13 @@ func Register(router *messaging.Router, deps Deps) error {
 	for _, h := range []struct {
 		name string
 		fn   message.NoPublishHandlerFunc
+		typ  string // the one event type it acts on
 	}{
-		{ActivationHandler, r.activation},
-		{EmailChangeHandler, r.emailChange},
-		{ResetHandler, r.reset},
+		{ActivationHandler, r.activation, registration.TypeCodeIssued},
+		{EmailChangeHandler, r.emailChange, member.TypeEmailChangeRequested},
+		{ResetHandler, r.reset, member.TypeResetRequested},
 	} {
-		if err := router.AddHandler(h.name, h.fn, messaging.SkipHistory()); err != nil {
+		if err := router.AddHandler(h.name, h.fn, messaging.SkipHistory(), messaging.Handles(h.typ)); err != nil {
 			return fmt.Errorf("membermail: add %s: %w", h.name, err)
 		}
 	}

@@ -53,12 +53,13 @@ func RegisterNotices(router *messaging.Router, deps Deps) error {
 	for _, h := range []struct {
 		name string
 		fn   message.NoPublishHandlerFunc
+		typ  string // the one event type it acts on
 	}{
-		{LockNoticeHandler, r.lockNotice},
-		{EmailChangedNoticeHandler, r.emailChangedNotice},
-		{PasswordChangedNoticeHandler, r.passwordNotice},
+		{LockNoticeHandler, r.lockNotice, member.TypeLocked},
+		{EmailChangedNoticeHandler, r.emailChangedNotice, member.TypeEmailChanged},
+		{PasswordChangedNoticeHandler, r.passwordNotice, member.TypePasswordSet},
 	} {
-		if err := router.AddHandler(h.name, h.fn, messaging.SkipHistory()); err != nil {
+		if err := router.AddHandler(h.name, h.fn, messaging.SkipHistory(), messaging.Handles(h.typ)); err != nil {
 			return fmt.Errorf("membermail: add %s: %w", h.name, err)
 		}
 	}

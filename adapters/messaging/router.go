@@ -211,6 +211,15 @@ func SkipHistory() HandlerOption {
 	return func(c *SubscriberConfig) { c.SkipHistory = true }
 }
 
+// Handles gives the handler only the events of the given types (as stored: the type names of the events' packages,
+// e.g. servicerequest.TypeAcknowledged); the others are acknowledged as they come by, without a message. Most
+// handlers act on one or two types of the tens the log carries: building, delivering and acknowledging a message
+// for each of the others was about half of what the reactions cost the server (BENCHMARKS.md, "Writer traffic
+// (session 8)"). The handler keeps its own check of the type: Handles is what spares it the others' messages.
+func Handles(types ...string) HandlerOption {
+	return func(c *SubscriberConfig) { c.Types = append([]string(nil), types...) }
+}
+
 // NewRouter returns a router with no handlers yet.
 func NewRouter(cfg RouterConfig) (*Router, error) {
 	if err := cfg.Validate(); err != nil {

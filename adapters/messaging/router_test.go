@@ -640,3 +640,41 @@ func TestRunEndsWithItsContextAndTheEventComesAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestHandlesGivesAHandlerOnlyItsTypes: a handler added with Handles is called for the events of its types only,
+// and its checkpoint still passes the others (it is not behind the log); a handler without it gets every event.
+func TestHandlesGivesAHandlerOnlyItsTypes(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		l := startLog(t)
+		migrate(t, db)
+		stream := newStream()
+		opened := l.appendOne(t, stream, caseOpened{Queue: "general"})
+		noted := l.appendOne(t, stream, caseNoted{Text: noteOK})
+		last := l.appendOne(t, stream, caseOpened{Queue: "urgent"})
+		trailing := l.appendOne(t, newStream(), caseNoted{Text: noteOK})
+
+		router, err := messaging.NewRouter(fastConfig(l, db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		choosy, every := newRecorder("test.choosy", db), newRecorder("test.every", db)
+		if err := router.AddHandler(choosy.name, messaging.Handle(choosy.handle), messaging.Handles("TestCaseOpened")); err != nil {
+			t.Fatal(err)
+		}
+		if err := router.AddHandler(every.name, messaging.Handle(every.handle)); err != nil {
+			t.Fatal(err)
+		}
+		running(t, router)
+		waitCheckpoint(t, db, every.name, trailing.commit.Position)
+		waitCheckpoint(t, db, choosy.name, trailing.commit.Position) // past the events it was not given
+		if got, want := choosy.callPositions(), []uint64{opened.commit.Position, last.commit.Position}; !slices.Equal(got, want) {
+			t.Errorf("the handler of TestCaseOpened was called at %v, want %v", got, want)
+		}
+		if n := choosy.callsOf(noted.eventID) + choosy.callsOf(trailing.eventID); n != 0 {
+			t.Errorf("the handler of TestCaseOpened was called %d time(s) for TestCaseNoted", n)
+		}
+		if got := every.callPositions(); len(got) != 4 {
+			t.Errorf("the handler of every event was called at %v, want the 4 events", got)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,6 +49,10 @@ type SubscriberConfig struct {
 	// its first start are never delivered to it. Use it for a reaction added to a running system whose past events
 	// must not trigger it (mail to every member ever registered). It has no effect once a checkpoint exists.
 	SkipHistory bool
+	// Types, when not empty, are the only event types (as stored) the handler is given: the others are acknowledged
+	// as they come by, without a message, a delivery or a call of the handler (set by the Handles option). Empty:
+	// every event. A type left out is never handled: list exactly those the handler acts on.
+	Types []string
 	// Backoff is the first wait before redelivering a Nacked message, and before subscribing again after the feed
 	// or the checkpoint store failed; each further failure doubles it, up to MaxBackoff. Defaults: 200ms and 30s.
 	Backoff    time.Duration
@@ -382,6 +387,14 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 			return nil
 		}
 		progressed = true
+		if len(s.cfg.Types) > 0 && !slices.Contains(s.cfg.Types, d.Record.Type) {
+			// Not one of the handler's events: passed at once, as the handler would have acknowledged it.
+			acks.ack(d.Record.Position, s.cfg.Now(), d.Record.RecordedAt)
+			if s.cfg.CheckpointInterval < 0 {
+				return acks.store(ctx, false)
+			}
+			return nil
+		}
 		return s.deliver(ctx, out, d, acks)
 	})
 	stopFlushing()

@@ -118,7 +118,7 @@ func Register(router *messaging.Router, deps Deps) error {
 		deps.Rules = Rules
 	}
 	r := &reactions{Deps: deps}
-	if err := router.AddHandler(EraseKeysHandler, r.eraseKeys); err != nil {
+	if err := router.AddHandler(EraseKeysHandler, r.eraseKeys, messaging.Handles(member.TypeDataErased)); err != nil {
 		return fmt.Errorf("privacy: add %s: %w", EraseKeysHandler, err)
 	}
 	if err := router.AddHandler(RetentionHandler, r.retention); err != nil {

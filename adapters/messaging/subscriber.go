@@ -389,11 +389,7 @@ func (s *Subscriber) round(ctx context.Context, out chan<- *message.Message) (pr
 		progressed = true
 		if len(s.cfg.Types) > 0 && !slices.Contains(s.cfg.Types, d.Record.Type) {
 			// Not one of the handler's events: passed at once, as the handler would have acknowledged it.
-			acks.ack(d.Record.Position, s.cfg.Now(), d.Record.RecordedAt)
-			if s.cfg.CheckpointInterval < 0 {
-				return acks.store(ctx, false)
-			}
-			return nil
+			return acks.acked(ctx, d.Record.Position, s.cfg.Now(), d.Record.RecordedAt)
 		}
 		return s.deliver(ctx, out, d, acks)
 	})
@@ -468,11 +464,7 @@ func (s *Subscriber) deliver(ctx context.Context, out chan<- *message.Message, d
 			if s.cfg.onAck != nil {
 				s.cfg.onAck(now.Sub(recorded))
 			}
-			acks.ack(d.Record.Position, now, d.Record.RecordedAt)
-			if s.cfg.CheckpointInterval < 0 {
-				return acks.store(ctx, false)
-			}
-			return nil
+			return acks.acked(ctx, d.Record.Position, now, d.Record.RecordedAt)
 		}
 		s.logger.Info("reactions: event not acknowledged; delivering it again",
 			"stream", d.Record.Stream, "revision", d.Record.Revision, "position", d.Record.Position,
@@ -527,6 +519,15 @@ func (a *ackedPosition) ack(position uint64, at, recorded time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.position, a.at, a.recorded = position, at, recorded
+}
+
+// acked moves the acknowledged position to an event's and, without a checkpoint interval, stores it at once.
+func (a *ackedPosition) acked(ctx context.Context, position uint64, at, recorded time.Time) error {
+	a.ack(position, at, recorded)
+	if a.s.cfg.CheckpointInterval < 0 {
+		return a.store(ctx, false)
+	}
+	return nil
 }
 
 // unstored returns the acknowledged position if it is past the stored one.
